@@ -1,0 +1,86 @@
+//! The SSA program: the lectures' evaluation trace. Differentiated parameters are the inputs
+//! v₍₁₋ₙ₎ … v₀; every primitive application is a node vᵢ = op(args) keeping the span of the
+//! expression it came from. Everything that does not depend on an input is a constant,
+//! evaluated once, in source order, by the user's own code.
+//!
+//! The statement list is flat (straight-line code); structured control flow would enter as
+//! statements holding regions, as MLIR's `scf.if` / `scf.for` do.
+
+use proc_macro2::{Span, TokenStream};
+use syn::Ident;
+
+use crate::rules::Primitive;
+
+/// A value the derivative depends on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Var {
+    /// The k-th differentiated parameter.
+    Input(usize),
+    /// The result of node i.
+    Node(usize),
+}
+
+/// An argument of a node.
+#[derive(Clone)]
+pub enum Operand {
+    Var(Var),
+    /// A constant: a literal, a path, or an identifier bound by a [`Stmt::Const`]. `display`
+    /// is how the documentation writes it.
+    Const {
+        tokens: TokenStream,
+        display: String,
+    },
+    /// The result of an expression already reported as an error; anything computed from it
+    /// is silently poisoned too, so one mistake gives one diagnostic.
+    Poison,
+}
+
+/// A differentiated parameter.
+pub struct Input {
+    /// The name the generated function gives it (the user's, or a fresh one for `_`).
+    pub ident: Ident,
+}
+
+/// vᵢ = prim(args).
+pub struct Node {
+    pub prim: Primitive,
+    pub args: Vec<Operand>,
+    pub span: Span,
+}
+
+/// One step of the forward sweep, in source order.
+pub enum Stmt {
+    /// `let ident[: ty] = expr;` for a value that depends on no input.
+    Const {
+        ident: Ident,
+        ty: Option<TokenStream>,
+        expr: TokenStream,
+    },
+    /// An item (`use`, `const`) or a constant statement of the body, kept as written.
+    Verbatim(TokenStream),
+    /// Node i.
+    Node(usize),
+}
+
+/// A lowered function body.
+pub struct Program {
+    pub inputs: Vec<Input>,
+    pub nodes: Vec<Node>,
+    pub stmts: Vec<Stmt>,
+    /// The function's result.
+    pub output: Operand,
+}
+
+impl Program {
+    /// Node i's arguments that are variables, with their positions.
+    pub fn var_args(&self, node: usize) -> impl Iterator<Item = (usize, Var)> + '_ {
+        self.nodes[node]
+            .args
+            .iter()
+            .enumerate()
+            .filter_map(|(k, arg)| match arg {
+                Operand::Var(var) => Some((k, *var)),
+                _ => None,
+            })
+    }
+}

@@ -1,0 +1,604 @@
+//! syn's AST → the SSA [`Program`]. Every expression that depends on a differentiated
+//! parameter becomes nodes of primitives; everything else is a constant the user's own code
+//! computes, kept as written (with its local names renamed to their SSA constants). Every
+//! unsupported construct is reported at its span, and lowering goes on, so one compile lists
+//! every problem.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, UnOp};
+
+use crate::diag::Diagnostics;
+use crate::ir::{Input, Node, Operand, Program, Stmt, Var};
+use crate::rules::{Primitive, Syntax};
+use crate::signature::Signature;
+
+pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program {
+    let mut lowerer = Lowerer {
+        diag,
+        env: HashMap::new(),
+        program: Program {
+            inputs: Vec::new(),
+            nodes: Vec::new(),
+            stmts: Vec::new(),
+            output: Operand::Poison,
+        },
+        fresh: 0,
+    };
+    for param in &sig.params {
+        let operand = if param.differentiated {
+            lowerer.program.inputs.push(Input {
+                ident: param.ident.clone(),
+            });
+            Operand::Var(Var::Input(lowerer.program.inputs.len() - 1))
+        } else {
+            Operand::Const {
+                tokens: param.ident.to_token_stream(),
+                display: param.ident.to_string(),
+            }
+        };
+        lowerer.env.insert(param.ident.to_string(), operand);
+    }
+    lowerer.block(block);
+    lowerer.program
+}
+
+struct Lowerer<'a> {
+    diag: &'a mut Diagnostics,
+    /// What each local name in scope is bound to now.
+    env: HashMap<String, Operand>,
+    program: Program,
+    fresh: usize,
+}
+
+impl Lowerer<'_> {
+    fn block(&mut self, block: &Block) {
+        let mut output = None;
+        let count = block.stmts.len();
+        for (index, stmt) in block.stmts.iter().enumerate() {
+            let last = index + 1 == count;
+            match stmt {
+                SynStmt::Local(local) => self.local(local),
+                SynStmt::Item(item) => self.item(item),
+                SynStmt::Macro(mac) => {
+                    let message = macro_message(&mac.mac.path);
+                    self.diag.error(&mac.mac, message);
+                }
+                SynStmt::Expr(Expr::Return(ret), _) if last => match &ret.expr {
+                    Some(expr) => output = Some(self.expr(expr)),
+                    None => self.diag.error(
+                        ret,
+                        "`return` without a value; return the function's `f64` or `f32` result",
+                    ),
+                },
+                SynStmt::Expr(expr, None) if last => output = Some(self.expr(expr)),
+                SynStmt::Expr(expr, _) => self.statement(expr),
+            }
+        }
+        self.program.output = output.unwrap_or_else(|| {
+            self.diag.error_at(
+                block.brace_token.span.close(),
+                "the body must end with the function's result, as an expression without a semicolon",
+            );
+            Operand::Poison
+        });
+    }
+
+    fn local(&mut self, local: &Local) {
+        let (ident, ty) = match &local.pat {
+            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                (Some(&pat.ident), None)
+            }
+            Pat::Type(typed) => match &*typed.pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    (Some(&pat.ident), Some(&*typed.ty))
+                }
+                _ => (None, None),
+            },
+            _ => (None, None),
+        };
+        if ident.is_none() {
+            self.diag.error(
+                &local.pat,
+                "only `let name = ...;` bindings are supported; bind each value to its own name",
+            );
+        }
+        let value = match &local.init {
+            None => None,
+            Some(init) => {
+                if let Some((_, diverge)) = &init.diverge {
+                    self.diag.error(
+                        diverge,
+                        "`let ... else` is not supported in a #[differentiable] function",
+                    );
+                }
+                Some(match ident {
+                    Some(ident) if !self.mentions_var(&init.expr) => {
+                        self.bind_constant(&init.expr, ty, ident.to_string())
+                    }
+                    _ => self.expr(&init.expr),
+                })
+            }
+        };
+        if let Some(ident) = ident {
+            match value {
+                Some(value) => self.env.insert(ident.to_string(), value),
+                // `let y;` shadows any earlier `y` until it is assigned.
+                None => self.env.remove(&ident.to_string()),
+            };
+        }
+    }
+
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Use(_) | Item::Const(_) => {
+                self.program.stmts.push(Stmt::Verbatim(item.to_token_stream()));
+            }
+            _ => self.diag.error(
+                item,
+                "only `use` and `const` items are supported inside a #[differentiable] function; move this item outside it",
+            ),
+        }
+    }
+
+    /// An expression statement: an assignment, or a constant computation kept as written.
+    fn statement(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Assign(assign) => {
+                if let Some(name) = self.target(&assign.left) {
+                    let value = match self.mentions_var(&assign.right) {
+                        false => self.bind_constant(&assign.right, None, name.clone()),
+                        true => self.expr(&assign.right),
+                    };
+                    self.env.insert(name, value);
+                }
+            }
+            Expr::Binary(binary) if compound_operator(&binary.op).is_some() => {
+                let Some(name) = self.target(&binary.left) else {
+                    return;
+                };
+                let current = self.env[&name].clone();
+                let value = match (&current, self.mentions_var(&binary.right)) {
+                    (Operand::Const { tokens, .. }, false) => {
+                        let op = compound_operator(&binary.op);
+                        let right = self.renamed(&binary.right);
+                        let expr: Expr = syn::parse_quote!(#tokens #op #right);
+                        self.bind_constant(&expr, None, name.clone())
+                    }
+                    _ => match Primitive::binary(&binary.op) {
+                        Some(prim) => {
+                            let right = self.expr(&binary.right);
+                            self.apply(prim, vec![current, right], binary.op.span_of())
+                        }
+                        None => {
+                            self.operator_error(&binary.op);
+                            Operand::Poison
+                        }
+                    },
+                };
+                self.env.insert(name, value);
+            }
+            _ if !self.mentions_var(expr) => {
+                if self.check_constant(expr) {
+                    let renamed = self.renamed(expr);
+                    self.program.stmts.push(Stmt::Verbatim(quote!(#renamed;)));
+                }
+            }
+            _ => {
+                if self.check_constant(expr) {
+                    self.diag.error(
+                        expr,
+                        "the value of this expression is discarded; bind it with `let` or make it the function's result",
+                    );
+                }
+            }
+        }
+    }
+
+    /// The local variable an assignment writes.
+    fn target(&mut self, left: &Expr) -> Option<String> {
+        match single_ident(left) {
+            Some(ident) if self.env.contains_key(&ident.to_string()) => Some(ident.to_string()),
+            Some(ident) => {
+                self.diag.error(
+                    left,
+                    format!("`{ident}` is not a local variable of this function; only local variables can be assigned"),
+                );
+                None
+            }
+            None => {
+                self.diag.error(
+                    left,
+                    "only assignments to local variables (`x = ...`, `x += ...`) are supported",
+                );
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) -> Operand {
+        if !self.mentions_var(expr) {
+            return self.constant(expr);
+        }
+        match expr {
+            Expr::Paren(paren) => self.expr(&paren.expr),
+            Expr::Group(group) => self.expr(&group.expr),
+            Expr::Path(_) => {
+                let ident = single_ident(expr)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                self.env.get(&ident).cloned().unwrap_or(Operand::Poison)
+            }
+            Expr::Binary(binary) => {
+                match (compound_operator(&binary.op), Primitive::binary(&binary.op)) {
+                    (None, Some(prim)) => {
+                        let left = self.expr(&binary.left);
+                        let right = self.expr(&binary.right);
+                        self.apply(prim, vec![left, right], binary.op.span_of())
+                    }
+                    (Some(_), _) => self.unsupported(expr),
+                    (None, None) => {
+                        self.operator_error(&binary.op);
+                        Operand::Poison
+                    }
+                }
+            }
+            Expr::Unary(unary) => match unary.op {
+                UnOp::Neg(_) => {
+                    let arg = self.expr(&unary.expr);
+                    self.apply(Primitive::Neg, vec![arg], expr_span(expr))
+                }
+                _ => {
+                    let op = unary.op.to_token_stream();
+                    self.diag.error(
+                        unary.op,
+                        format!("operator `{op}` cannot be applied to a differentiated value; the supported operators are `+ - * /` and unary `-`"),
+                    );
+                    Operand::Poison
+                }
+            },
+            Expr::MethodCall(call) => {
+                let name = call.method.to_string();
+                match Primitive::method(&name) {
+                    Some(prim) => {
+                        let args = std::iter::once(&*call.receiver).chain(&call.args);
+                        self.call_primitive(prim, args, expr)
+                    }
+                    None => {
+                        self.diag.error(
+                            &call.method,
+                            format!(
+                                "unknown method `{name}` on a differentiated value; #[differentiable] knows the float methods {}",
+                                Primitive::names(Syntax::Method)
+                            ),
+                        );
+                        Operand::Poison
+                    }
+                }
+            }
+            Expr::Call(call) => match call_primitive_of(&call.func) {
+                Some(prim) => self.call_primitive(prim, call.args.iter(), expr),
+                None => {
+                    let func = pretty(&call.func);
+                    self.diag.error(
+                        &call.func,
+                        format!(
+                            "cannot differentiate a call of `{func}`: #[differentiable] knows the functions {} and the float methods written as `f64::name(x)`",
+                            Primitive::names(Syntax::Function)
+                        ),
+                    );
+                    Operand::Poison
+                }
+            },
+            Expr::Cast(cast) => {
+                let ty = pretty(&cast.ty);
+                self.diag.error(
+                    expr,
+                    format!("cannot cast a differentiated value to `{ty}`: an integer has no derivative, and mixing float types is not supported; keep the computation in the parameters' float type"),
+                );
+                Operand::Poison
+            }
+            _ => self.unsupported(expr),
+        }
+    }
+
+    fn call_primitive<'e>(
+        &mut self,
+        prim: Primitive,
+        args: impl Iterator<Item = &'e Expr>,
+        whole: &Expr,
+    ) -> Operand {
+        let rule = prim.rule();
+        let args: Vec<&Expr> = args.collect();
+        if args.len() != rule.arity {
+            let takes = match rule.syntax {
+                Syntax::Method => {
+                    format!("`x.{}` takes {} argument(s)", rule.module, rule.arity - 1)
+                }
+                _ => format!("`{}` takes {} argument(s)", rule.module, rule.arity),
+            };
+            self.diag
+                .error(whole, format!("{takes}; this call has the wrong number"));
+            return Operand::Poison;
+        }
+        for &k in rule.constant_args {
+            if self.mentions_var(args[k]) {
+                self.diag.error(
+                    args[k],
+                    format!(
+                        "this argument of `{}` must not depend on a differentiated parameter",
+                        rule.module
+                    ),
+                );
+                return Operand::Poison;
+            }
+        }
+        let operands = args.into_iter().map(|arg| self.expr(arg)).collect();
+        self.apply(prim, operands, expr_span(whole))
+    }
+
+    /// Appends the node `prim(args)`.
+    fn apply(&mut self, prim: Primitive, args: Vec<Operand>, span: Span) -> Operand {
+        if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
+            return Operand::Poison;
+        }
+        self.program.nodes.push(Node { prim, args, span });
+        let index = self.program.nodes.len() - 1;
+        self.program.stmts.push(Stmt::Node(index));
+        Operand::Var(Var::Node(index))
+    }
+
+    /// A constant operand: literals and paths stay inline, anything larger is computed once.
+    fn constant(&mut self, expr: &Expr) -> Operand {
+        if !self.check_constant(expr) {
+            return Operand::Poison;
+        }
+        let renamed = self.renamed(expr);
+        match strip_parens(&renamed) {
+            atom @ (Expr::Lit(_) | Expr::Path(_) | Expr::Verbatim(_)) => Operand::Const {
+                tokens: atom.to_token_stream(),
+                display: pretty(expr),
+            },
+            _ => self.bind_constant(expr, None, pretty(expr)),
+        }
+    }
+
+    /// `let __cN[: ty] = expr;` in the forward sweep.
+    fn bind_constant(&mut self, expr: &Expr, ty: Option<&Type>, display: String) -> Operand {
+        if !self.check_constant(expr) {
+            return Operand::Poison;
+        }
+        let renamed = self.renamed(expr);
+        let expr = strip_parens(&renamed);
+        self.fresh += 1;
+        let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
+        self.program.stmts.push(Stmt::Const {
+            ident: ident.clone(),
+            ty: ty.map(ToTokens::to_token_stream),
+            expr: expr.to_token_stream(),
+        });
+        Operand::Const {
+            tokens: ident.to_token_stream(),
+            display,
+        }
+    }
+
+    /// Whether `expr` reads a variable that depends on a differentiated parameter (or an
+    /// expression already reported as an error).
+    fn mentions_var(&self, expr: &Expr) -> bool {
+        struct Finder<'a> {
+            env: &'a HashMap<String, Operand>,
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for Finder<'_> {
+            fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+                if let Some(ident) = path.path.get_ident() {
+                    if path.qself.is_none() {
+                        let bound = self.env.get(&ident.to_string());
+                        self.found |= matches!(bound, Some(Operand::Var(_) | Operand::Poison));
+                    }
+                }
+            }
+        }
+        let mut finder = Finder {
+            env: &self.env,
+            found: false,
+        };
+        finder.visit_expr(expr);
+        finder.found
+    }
+
+    /// `expr` with every local constant replaced by the SSA constant it is bound to now.
+    fn renamed(&self, expr: &Expr) -> Expr {
+        struct Renamer<'a>(&'a HashMap<String, Operand>);
+        impl VisitMut for Renamer<'_> {
+            fn visit_expr_mut(&mut self, expr: &mut Expr) {
+                if let Some(ident) = single_ident(expr) {
+                    if let Some(Operand::Const { tokens, .. }) = self.0.get(&ident.to_string()) {
+                        *expr = Expr::Verbatim(tokens.clone());
+                        return;
+                    }
+                }
+                syn::visit_mut::visit_expr_mut(self, expr);
+            }
+        }
+        let mut renamed = expr.clone();
+        Renamer(&self.env).visit_expr_mut(&mut renamed);
+        renamed
+    }
+
+    /// Reports the constructs that cannot appear even in a constant; true if there are none.
+    fn check_constant(&mut self, expr: &Expr) -> bool {
+        struct Checker<'a> {
+            diag: &'a mut Diagnostics,
+            clean: bool,
+        }
+        impl<'ast> Visit<'ast> for Checker<'_> {
+            fn visit_expr(&mut self, expr: &'ast Expr) {
+                match forbidden(expr) {
+                    Some(message) => {
+                        self.diag.error(expr, message);
+                        self.clean = false;
+                    }
+                    None => syn::visit::visit_expr(self, expr),
+                }
+            }
+        }
+        let mut checker = Checker {
+            diag: self.diag,
+            clean: true,
+        };
+        checker.visit_expr(expr);
+        checker.clean
+    }
+
+    fn unsupported(&mut self, expr: &Expr) -> Operand {
+        let message = forbidden(expr).unwrap_or_else(|| unsupported_with_var(expr));
+        self.diag.error(expr, message);
+        Operand::Poison
+    }
+
+    fn operator_error(&mut self, op: &BinOp) {
+        let op = op.to_token_stream();
+        self.diag.error(
+            op.clone(),
+            format!("operator `{op}` cannot be applied to a differentiated value; the supported operators are `+ - * /` (also as `+= -= *= /=`) and unary `-`"),
+        );
+    }
+}
+
+/// The primitive called by `func(..)`: a runtime function (`sigmoid`, `autodiff::relu`) or a
+/// float method in path form (`f64::sin`).
+fn call_primitive_of(func: &Expr) -> Option<Primitive> {
+    let Expr::Path(path) = strip_parens(func) else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segments.as_slice() {
+        [float, method] if float == "f64" || float == "f32" => Primitive::method(method),
+        [.., function] => Primitive::function(function),
+        [] => None,
+    }
+}
+
+/// The non-compound operator of `+=`, `-=`, … (`None` for other operators).
+fn compound_operator(op: &BinOp) -> Option<TokenStream> {
+    Some(match op {
+        BinOp::AddAssign(_) => quote!(+),
+        BinOp::SubAssign(_) => quote!(-),
+        BinOp::MulAssign(_) => quote!(*),
+        BinOp::DivAssign(_) => quote!(/),
+        BinOp::RemAssign(_) => quote!(%),
+        BinOp::BitXorAssign(_) => quote!(^),
+        BinOp::BitAndAssign(_) => quote!(&),
+        BinOp::BitOrAssign(_) => quote!(|),
+        BinOp::ShlAssign(_) => quote!(<<),
+        BinOp::ShrAssign(_) => quote!(>>),
+        _ => return None,
+    })
+}
+
+trait SpanOf {
+    fn span_of(&self) -> Span;
+}
+
+impl SpanOf for BinOp {
+    fn span_of(&self) -> Span {
+        self.to_token_stream()
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span())
+    }
+}
+
+fn expr_span(expr: &Expr) -> Span {
+    syn::spanned::Spanned::span(expr)
+}
+
+fn single_ident(expr: &Expr) -> Option<&Ident> {
+    match strip_parens(expr) {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
+        _ => None,
+    }
+}
+
+fn strip_parens(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(paren) => strip_parens(&paren.expr),
+        Expr::Group(group) => strip_parens(&group.expr),
+        _ => expr,
+    }
+}
+
+/// Source text of a fragment, tidied for messages and documentation.
+pub fn pretty(tokens: &dyn ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string();
+    [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" . ", "."),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ,", ","),
+    ]
+    .iter()
+    .fold(text, |text, (from, to)| text.replace(from, to))
+}
+
+fn macro_message(path: &syn::Path) -> String {
+    format!(
+        "macro `{}!` cannot be used in a #[differentiable] function: the macro cannot see inside macro invocations; call it outside the function (e.g. print in the caller)",
+        pretty(path)
+    )
+}
+
+/// Constructs that are rejected wherever they appear, with what to do instead.
+fn forbidden(expr: &Expr) -> Option<String> {
+    let message = match expr {
+        Expr::If(_) => "`if` is not supported in a #[differentiable] function yet; for piecewise functions use `max`, `min`, `abs` or `relu`, or decide outside the function and pass the result in",
+        Expr::Match(_) => "`match` is not supported in a #[differentiable] function yet; decide outside the function and pass the result in",
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => "loops are not supported in a #[differentiable] function yet; write the iterations out as `let` bindings",
+        Expr::Closure(_) => "closures cannot be differentiated; write the computation inline, or as a function outside",
+        Expr::Unsafe(_) => "`unsafe` blocks are not allowed in a #[differentiable] function; its derivative is built from safe arithmetic only",
+        Expr::Macro(mac) => return Some(macro_message(&mac.mac.path)),
+        Expr::Block(_) => "nested blocks are not supported; write their statements as `let` bindings in the function body",
+        Expr::Return(_) => "early `return` is not supported; the function's result must be its final expression",
+        Expr::Try(_) => "the `?` operator is not supported: a #[differentiable] function returns a float, not a `Result`",
+        Expr::Assign(_) => "assignments are supported only as statements: `x = ...;` or `x += ...;`",
+        Expr::Binary(binary) if compound_operator(&binary.op).is_some() => "assignments are supported only as statements: `x = ...;` or `x += ...;`",
+        Expr::Let(_) => "`let` expressions are not supported; use `let` statements",
+        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported: a #[differentiable] function has no loops",
+        Expr::Async(_) | Expr::Await(_) => "`async` code cannot be differentiated",
+        Expr::TryBlock(_) | Expr::Yield(_) | Expr::Const(_) => "this kind of block is not supported in a #[differentiable] function",
+        _ => return None,
+    };
+    Some(message.to_string())
+}
+
+/// Why an expression allowed for constants cannot take a differentiated value.
+fn unsupported_with_var(expr: &Expr) -> String {
+    match expr {
+        Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => "tuples and arrays of differentiated values are not supported; the function computes one scalar".into(),
+        Expr::Reference(_) => "references to differentiated values are not supported; use the value itself".into(),
+        Expr::Field(_) | Expr::Index(_) => "field access and indexing are not supported on differentiated values".into(),
+        _ => format!(
+            "`{}` cannot be differentiated; supported are `let` bindings, `+ - * /`, unary `-`, the float methods {} and the functions {}",
+            pretty(expr),
+            Primitive::names(Syntax::Method),
+            Primitive::names(Syntax::Function)
+        ),
+    }
+}

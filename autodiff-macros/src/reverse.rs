@@ -1,0 +1,187 @@
+//! Reverse mode: `f_grad(args…) -> (value, gradient)`. The forward sweep evaluates the trace;
+//! the adjoint sweep then visits the nodes in reverse order and hands each argument its
+//! contribution v̄ₖ += v̄ᵢ · ∂vᵢ/∂vₖ, summing where a value fans out (the multivariate chain
+//! rule). Adjoints are fresh `let`s rather than mutable accumulators, so the emitted code is
+//! SSA too and every adjoint that never receives a contribution costs nothing.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use crate::ir::{Operand, Program, Stmt, Var};
+use crate::signature::Signature;
+use crate::trace_doc;
+
+/// One term of the adjoint sweep: node `node` passes its adjoint to its argument `arg`,
+/// the variable `target`.
+pub struct Pullback {
+    pub node: usize,
+    pub arg: usize,
+    pub target: Var,
+}
+
+/// The adjoint sweep in execution order: nodes from last to first, skipping those the output
+/// does not depend on.
+pub fn pullbacks(program: &Program) -> Vec<Pullback> {
+    let mut live = vec![false; program.nodes.len()];
+    if let Operand::Var(Var::Node(out)) = program.output {
+        live[out] = true;
+    }
+    let mut sweep = Vec::new();
+    for node in (0..program.nodes.len()).rev() {
+        if !live[node] {
+            continue;
+        }
+        for (arg, target) in program.var_args(node) {
+            if let Var::Node(j) = target {
+                live[j] = true;
+            }
+            sweep.push(Pullback { node, arg, target });
+        }
+    }
+    sweep
+}
+
+/// The name of the runtime module holding a primitive's rules.
+fn rule_path(module: &str) -> TokenStream {
+    let module = Ident::new(module, Span::call_site());
+    quote!(::autodiff::__private::prim::#module)
+}
+
+fn node_ident(index: usize) -> Ident {
+    format_ident!("__v{}", index + 1, span = Span::mixed_site())
+}
+
+fn var_tokens(program: &Program, var: Var) -> TokenStream {
+    match var {
+        Var::Input(k) => {
+            let ident = &program.inputs[k].ident;
+            quote!(#ident)
+        }
+        Var::Node(i) => {
+            let ident = node_ident(i);
+            quote!(#ident)
+        }
+    }
+}
+
+fn operand_tokens(program: &Program, operand: &Operand) -> TokenStream {
+    match operand {
+        Operand::Var(var) => var_tokens(program, *var),
+        Operand::Const { tokens, .. } => tokens.clone(),
+        Operand::Poison => quote!(::core::unreachable!()),
+    }
+}
+
+/// The forward sweep: every statement of the program in source order.
+pub fn forward_sweep(program: &Program) -> TokenStream {
+    let stmts = program.stmts.iter().map(|stmt| match stmt {
+        Stmt::Const { ident, ty, expr } => match ty {
+            Some(ty) => quote!(let #ident: #ty = #expr;),
+            None => quote!(let #ident = #expr;),
+        },
+        Stmt::Verbatim(tokens) => tokens.clone(),
+        Stmt::Node(i) => {
+            let node = &program.nodes[*i];
+            let path = rule_path(node.prim.rule().module);
+            let args = node.args.iter().map(|arg| operand_tokens(program, arg));
+            let ident = node_ident(*i);
+            quote_spanned!(node.span=> let #ident = #path::forward(#(#args),*);)
+        }
+    });
+    quote!(#(#stmts)*)
+}
+
+/// `f_grad`: the value and the gradient with respect to every differentiated parameter.
+pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
+    let forward = forward_sweep(program);
+    let value = operand_tokens(program, &program.output);
+
+    let mut adjoint_code = Vec::new();
+    let mut adjoints: HashMap<Var, Ident> = HashMap::new();
+    let mut fresh = 0_usize;
+    let mut next_adjoint = || {
+        fresh += 1;
+        format_ident!("__b{}", fresh, span = Span::mixed_site())
+    };
+    if let Operand::Var(out) = program.output {
+        let seed = next_adjoint();
+        adjoint_code.push(quote!(let #seed = ::autodiff::__private::Tangent::one_like(&#value);));
+        adjoints.insert(out, seed);
+    }
+    for pullback in pullbacks(program) {
+        let node = &program.nodes[pullback.node];
+        let path = rule_path(node.prim.rule().module);
+        let vjp = format_ident!("vjp{}", pullback.arg);
+        let args = node.args.iter().map(|arg| operand_tokens(program, arg));
+        let y = node_ident(pullback.node);
+        let g = &adjoints[&Var::Node(pullback.node)];
+        let contribution = quote_spanned!(node.span=> #path::#vjp(#(#args,)* #y, #g));
+        let adjoint = next_adjoint();
+        adjoint_code.push(match adjoints.get(&pullback.target) {
+            None => quote!(let #adjoint = #contribution;),
+            Some(sum) => quote!(let #adjoint = ::autodiff::__private::Tangent::accumulate(#sum, #contribution);),
+        });
+        adjoints.insert(pullback.target, adjoint);
+    }
+
+    let entries =
+        program
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, input)| match adjoints.get(&Var::Input(k)) {
+                Some(adjoint) => quote!(#adjoint),
+                None => {
+                    let ident = &input.ident;
+                    quote!(::autodiff::__private::Tangent::zero_like(&#ident))
+                }
+            });
+    let gradient = tuple_if_many(entries.collect());
+
+    let signature = grad_signature(sig);
+    let doc = trace_doc::grad_doc(sig, program);
+    let original = &sig.name;
+    quote! {
+        #[doc = #doc]
+        #[must_use]
+        #[allow(dead_code)]
+        #signature {
+            // The original counts as used when only its gradient is called.
+            let _ = #original;
+            #forward
+            #(#adjoint_code)*
+            (#value, #gradient)
+        }
+    }
+}
+
+/// `vis fn f_grad(params) -> (ret, gradient type)`, also used by the stub emitted on errors.
+pub fn grad_signature(sig: &Signature) -> TokenStream {
+    let vis = &sig.vis;
+    let name = format_ident!("{}_grad", sig.name);
+    let params = sig.params.iter().map(|p| {
+        let (ident, ty) = (&p.ident, &p.ty);
+        quote!(#ident: #ty)
+    });
+    let ret = &sig.ret;
+    let gradient = tuple_if_many(
+        sig.differentiated()
+            .map(|p| {
+                let ty = &p.ty;
+                quote!(#ty)
+            })
+            .collect(),
+    );
+    quote!(#vis fn #name(#(#params),*) -> (#ret, #gradient))
+}
+
+/// One entry as itself, several as a tuple: the gradient's shape in the user's contract.
+fn tuple_if_many(entries: Vec<TokenStream>) -> TokenStream {
+    match entries.as_slice() {
+        [single] => single.clone(),
+        _ => quote!((#(#entries),*)),
+    }
+}

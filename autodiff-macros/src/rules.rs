@@ -1,0 +1,136 @@
+//! The one table of primitives: how each is written in Rust, its arity, and the runtime
+//! module (`::autodiff::__private::prim::<module>`) that holds its forward function and its
+//! pullbacks `vjp0`, `vjp1`, … side by side. Adding a primitive means one variant, one row
+//! here and one `rule!` block in `autodiff-runtime/src/prim.rs`.
+
+/// How a primitive appears in source.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Syntax {
+    /// An operator: `a + b`, `-a`.
+    Operator,
+    /// A float method, `x.ln()`, also callable as `f64::ln(x)`; the receiver is argument 0.
+    Method,
+    /// A free function of the runtime, `sigmoid(x)`.
+    Function,
+}
+
+/// One row of the table.
+pub struct Rule {
+    /// The runtime module and, for methods and functions, the name written in source.
+    pub module: &'static str,
+    pub syntax: Syntax,
+    /// Number of arguments, the receiver included.
+    pub arity: usize,
+    /// Arguments that are never differentiated (the exponent of `powi`).
+    pub constant_args: &'static [usize],
+    /// The Wengert-list notation; `{k}` is argument k.
+    pub notation: &'static str,
+    /// ∂y/∂argₖ for the generated documentation; `{y}` is the result.
+    pub partials: &'static [&'static str],
+}
+
+macro_rules! primitives {
+    ($($variant:ident => $module:literal, $syntax:ident, $arity:literal, $consts:expr,
+        $notation:literal, [$($partial:literal),*];)*) => {
+        /// A primitive operation of the SSA program.
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        pub enum Primitive { $($variant),* }
+
+        impl Primitive {
+            pub const ALL: &'static [Primitive] = &[$(Primitive::$variant),*];
+
+            pub fn rule(self) -> Rule {
+                match self {
+                    $(Primitive::$variant => Rule {
+                        module: $module,
+                        syntax: Syntax::$syntax,
+                        arity: $arity,
+                        constant_args: $consts,
+                        notation: $notation,
+                        partials: &[$($partial),*],
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+primitives! {
+    Add => "add", Operator, 2, &[], "{0} + {1}", ["1", "1"];
+    Sub => "sub", Operator, 2, &[], "{0} − {1}", ["1", "−1"];
+    Mul => "mul", Operator, 2, &[], "{0} · {1}", ["{1}", "{0}"];
+    Div => "div", Operator, 2, &[], "{0} / {1}", ["1/{1}", "−{y}/{1}"];
+    Neg => "neg", Operator, 1, &[], "−{0}", ["−1"];
+    Ln => "ln", Method, 1, &[], "ln {0}", ["1/{0}"];
+    Log2 => "log2", Method, 1, &[], "log₂ {0}", ["1/({0} ln 2)"];
+    Log10 => "log10", Method, 1, &[], "log₁₀ {0}", ["1/({0} ln 10)"];
+    Exp => "exp", Method, 1, &[], "exp {0}", ["{y}"];
+    Exp2 => "exp2", Method, 1, &[], "2^{0}", ["{y} ln 2"];
+    Ln1p => "ln_1p", Method, 1, &[], "ln(1 + {0})", ["1/(1 + {0})"];
+    ExpM1 => "exp_m1", Method, 1, &[], "exp {0} − 1", ["{y} + 1"];
+    Sin => "sin", Method, 1, &[], "sin {0}", ["cos {0}"];
+    Cos => "cos", Method, 1, &[], "cos {0}", ["−sin {0}"];
+    Tan => "tan", Method, 1, &[], "tan {0}", ["1 + {y}²"];
+    Asin => "asin", Method, 1, &[], "asin {0}", ["1/√(1 − {0}²)"];
+    Acos => "acos", Method, 1, &[], "acos {0}", ["−1/√(1 − {0}²)"];
+    Atan => "atan", Method, 1, &[], "atan {0}", ["1/(1 + {0}²)"];
+    Atan2 => "atan2", Method, 2, &[], "atan2({0}, {1})",
+        ["{1}/({0}² + {1}²)", "−{0}/({0}² + {1}²)"];
+    Sinh => "sinh", Method, 1, &[], "sinh {0}", ["cosh {0}"];
+    Cosh => "cosh", Method, 1, &[], "cosh {0}", ["sinh {0}"];
+    Tanh => "tanh", Method, 1, &[], "tanh {0}", ["1 − {y}²"];
+    Sqrt => "sqrt", Method, 1, &[], "√{0}", ["1/(2{y})"];
+    Cbrt => "cbrt", Method, 1, &[], "∛{0}", ["1/(3{y}²)"];
+    Powi => "powi", Method, 2, &[1], "{0}^{1}", ["{1}·{0}^({1} − 1)"];
+    Powf => "powf", Method, 2, &[], "{0}^{1}", ["{1}·{0}^({1} − 1)", "{y} ln {0}"];
+    Recip => "recip", Method, 1, &[], "1/{0}", ["−{y}²"];
+    Abs => "abs", Method, 1, &[], "|{0}|", ["sign {0}"];
+    Hypot => "hypot", Method, 2, &[], "hypot({0}, {1})", ["{0}/{y}", "{1}/{y}"];
+    Max => "max", Method, 2, &[], "max({0}, {1})", ["[{0} ≥ {1}]", "[{0} < {1}]"];
+    Min => "min", Method, 2, &[], "min({0}, {1})", ["[{0} ≤ {1}]", "[{0} > {1}]"];
+    MulAdd => "mul_add", Method, 3, &[], "{0} · {1} + {2}", ["{1}", "{0}", "1"];
+    Sigmoid => "sigmoid", Function, 1, &[], "σ({0})", ["{y}(1 − {y})"];
+    Relu => "relu", Function, 1, &[], "relu {0}", ["[{0} > 0]"];
+    Softplus => "softplus", Function, 1, &[], "softplus {0}", ["σ({0})"];
+}
+
+impl Primitive {
+    /// The primitive written as `recv.name(..)` or `f64::name(..)`.
+    pub fn method(name: &str) -> Option<Primitive> {
+        Self::find(Syntax::Method, name)
+    }
+
+    /// The runtime function written as `name(..)`.
+    pub fn function(name: &str) -> Option<Primitive> {
+        Self::find(Syntax::Function, name)
+    }
+
+    /// The primitive of a binary operator; `None` for operators without a derivative rule.
+    pub fn binary(op: &syn::BinOp) -> Option<Primitive> {
+        match op {
+            syn::BinOp::Add(_) | syn::BinOp::AddAssign(_) => Some(Primitive::Add),
+            syn::BinOp::Sub(_) | syn::BinOp::SubAssign(_) => Some(Primitive::Sub),
+            syn::BinOp::Mul(_) | syn::BinOp::MulAssign(_) => Some(Primitive::Mul),
+            syn::BinOp::Div(_) | syn::BinOp::DivAssign(_) => Some(Primitive::Div),
+            _ => None,
+        }
+    }
+
+    /// The names of every primitive written with `syntax`, for error messages.
+    pub fn names(syntax: Syntax) -> String {
+        let names: Vec<_> = Self::ALL
+            .iter()
+            .map(|p| p.rule())
+            .filter(|r| r.syntax == syntax)
+            .map(|r| r.module)
+            .collect();
+        names.join(", ")
+    }
+
+    fn find(syntax: Syntax, name: &str) -> Option<Primitive> {
+        Self::ALL.iter().copied().find(|p| {
+            let rule = p.rule();
+            rule.syntax == syntax && rule.module == name
+        })
+    }
+}

@@ -1,0 +1,176 @@
+//! The function's signature: which parameters are differentiated (the inputs v₍₁₋ₙ₎ … v₀),
+//! which are constants, and what the generated functions' parameters and result look like.
+//! Computed even when something is wrong, so that the stubs emitted beside the errors have
+//! the right types and callers see no second wave of errors.
+
+use proc_macro2::Span;
+use quote::{format_ident, ToTokens};
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type, Visibility};
+
+use crate::attr::Args;
+use crate::diag::Diagnostics;
+
+pub struct Param {
+    /// The name in the generated functions: the user's, without `mut`, or fresh for `_`.
+    pub ident: Ident,
+    pub ty: Type,
+    pub differentiated: bool,
+}
+
+pub struct Signature {
+    pub vis: Visibility,
+    pub name: Ident,
+    pub params: Vec<Param>,
+    /// The declared result type (`()` when none is declared).
+    pub ret: Type,
+}
+
+impl Signature {
+    pub fn differentiated(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.differentiated)
+    }
+}
+
+/// Whether `ty` is written `f32` or `f64`, the scalar types that can be differentiated.
+pub fn is_float(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => {
+            path.path.is_ident("f64") || path.path.is_ident("f32")
+        }
+        Type::Group(group) => is_float(&group.elem),
+        Type::Paren(paren) => is_float(&paren.elem),
+        _ => false,
+    }
+}
+
+pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature {
+    let sig = &func.sig;
+    let name = &sig.ident;
+    let not_supported = |what: &str| {
+        format!(
+            "{what} cannot be #[differentiable]; write a plain `fn` of `f64` or `f32` parameters"
+        )
+    };
+    if let Some(token) = &sig.constness {
+        diag.error(token, not_supported("a `const fn`"));
+    }
+    if let Some(token) = &sig.asyncness {
+        diag.error(token, not_supported("an `async fn`"));
+    }
+    if let Some(token) = &sig.unsafety {
+        diag.error(token, not_supported("an `unsafe fn`"));
+    }
+    if let Some(abi) = &sig.abi {
+        diag.error(abi, not_supported("an `extern` function"));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        diag.error(
+            &sig.generics,
+            "generic #[differentiable] functions are not supported yet; write the function for `f64` or `f32`",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        diag.error(variadic, not_supported("a variadic function"));
+    }
+
+    let mut params = Vec::new();
+    for (position, arg) in sig.inputs.iter().enumerate() {
+        let typed = match arg {
+            FnArg::Typed(typed) => typed,
+            FnArg::Receiver(receiver) => {
+                diag.error(
+                    receiver,
+                    "methods taking `self` cannot be #[differentiable] yet; write a free function that takes the fields it needs",
+                );
+                continue;
+            }
+        };
+        let ident = match &*typed.pat {
+            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
+            Pat::Wild(_) => format_ident!("__arg{}", position, span = Span::mixed_site()),
+            other => {
+                diag.error(
+                    other,
+                    "only plain parameter names are supported (`x: f64`); destructure inside the body instead",
+                );
+                format_ident!("__arg{}", position, span = Span::mixed_site())
+            }
+        };
+        if let Type::Reference(reference) = &*typed.ty {
+            if reference.mutability.is_some() {
+                diag.error(
+                    &typed.ty,
+                    format!(
+                        "`&mut` parameter `{ident}`: a #[differentiable] function must be pure; take the value and return the result instead"
+                    ),
+                );
+            }
+        }
+        params.push(Param {
+            ident,
+            ty: (*typed.ty).clone(),
+            differentiated: false,
+        });
+    }
+
+    match &args.wrt {
+        Some(names) => {
+            for wanted in names {
+                match params.iter_mut().find(|p| p.ident == *wanted) {
+                    None => diag.error(
+                        wanted,
+                        format!("`wrt` names `{wanted}`, which is not a parameter of `{name}`"),
+                    ),
+                    Some(param) if !is_float(&param.ty) => diag.error(
+                        wanted,
+                        format!(
+                            "cannot differentiate with respect to `{wanted}`: its type `{}` is not `f64` or `f32`",
+                            param.ty.to_token_stream()
+                        ),
+                    ),
+                    Some(param) => param.differentiated = true,
+                }
+            }
+        }
+        None => {
+            for param in &mut params {
+                param.differentiated = is_float(&param.ty);
+            }
+            if params.iter().all(|p| !p.differentiated) {
+                diag.error(
+                    name,
+                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64` or `f32`"),
+                );
+            }
+        }
+    }
+
+    let ret = match &sig.output {
+        ReturnType::Type(_, ty) => {
+            if !is_float(ty) {
+                diag.error(
+                    ty,
+                    format!(
+                        "a #[differentiable] function must return a scalar `f64` or `f32`, not `{}`",
+                        ty.to_token_stream()
+                    ),
+                );
+            }
+            (**ty).clone()
+        }
+        ReturnType::Default => {
+            diag.error(
+                name,
+                format!("`{name}` returns nothing: a #[differentiable] function must return a scalar `f64` or `f32`"),
+            );
+            syn::parse_quote!(())
+        }
+    };
+
+    Signature {
+        vis: func.vis.clone(),
+        name: name.clone(),
+        params,
+        ret,
+    }
+}

@@ -1,0 +1,142 @@
+//! The documentation of a generated gradient: the evaluation trace (Wengert list) and the
+//! adjoint program in the lectures' notation, so that `cargo doc` shows what was derived.
+
+use crate::ir::{Operand, Program, Var};
+use crate::reverse::pullbacks;
+use crate::signature::Signature;
+
+/// `v₋₁`, `v₀`, `v₁`, … as the lectures number them: inputs end at v₀.
+fn var_name(program: &Program, var: Var) -> String {
+    let index = match var {
+        Var::Input(k) => k as i64 + 1 - program.inputs.len() as i64,
+        Var::Node(i) => i as i64 + 1,
+    };
+    let digits: String = index
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            '-' => '₋',
+            d => char::from_u32('₀' as u32 + d.to_digit(10).unwrap_or(0)).unwrap_or(d),
+        })
+        .collect();
+    format!("v{digits}")
+}
+
+/// `v̄ᵢ`, the adjoint ∂y/∂vᵢ (the lectures' sᵢ).
+fn adjoint_name(program: &Program, var: Var) -> String {
+    var_name(program, var).replacen('v', "v\u{304}", 1)
+}
+
+fn operand_name(program: &Program, operand: &Operand) -> String {
+    match operand {
+        Operand::Var(var) => var_name(program, *var),
+        Operand::Const { display, .. } if display.contains(' ') => format!("({display})"),
+        Operand::Const { display, .. } => display.clone(),
+        Operand::Poison => "?".into(),
+    }
+}
+
+/// Fills a rule's template: `{k}` is argument k, `{y}` the node's own value.
+fn fill(template: &str, program: &Program, node: usize) -> String {
+    let mut text = template.replace("{y}", &var_name(program, Var::Node(node)));
+    for (k, arg) in program.nodes[node].args.iter().enumerate() {
+        text = text.replace(&format!("{{{k}}}"), &operand_name(program, arg));
+    }
+    text
+}
+
+/// One term v̄ᵢ · ∂vᵢ/∂vₖ of an adjoint, simplified where the partial is ±1.
+fn term(adjoint: &str, partial: &str) -> String {
+    match partial {
+        "1" => adjoint.to_string(),
+        "−1" => format!("−{adjoint}"),
+        p if p.contains(' ') || p.starts_with('−') => format!("{adjoint} · ({p})"),
+        p => format!("{adjoint} · {p}"),
+    }
+}
+
+fn aligned(lines: &[(String, String)]) -> String {
+    let width = lines
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|(left, right)| {
+            let pad = width - left.chars().count();
+            format!("    {left}{} = {right}\n", " ".repeat(pad))
+        })
+        .collect()
+}
+
+pub fn grad_doc(sig: &Signature, program: &Program) -> String {
+    let name = &sig.name;
+    let params: Vec<String> = sig.params.iter().map(|p| p.ident.to_string()).collect();
+    let partials: Vec<String> = program
+        .inputs
+        .iter()
+        .map(|input| format!("∂{name}/∂{}", input.ident))
+        .collect();
+    let gradient = match partials.as_slice() {
+        [single] => single.clone(),
+        many => format!("({})", many.join(", ")),
+    };
+
+    let mut trace: Vec<(String, String)> = program
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, input)| (var_name(program, Var::Input(k)), input.ident.to_string()))
+        .collect();
+    for (i, node) in program.nodes.iter().enumerate() {
+        let rule = node.prim.rule();
+        trace.push((
+            var_name(program, Var::Node(i)),
+            fill(rule.notation, program, i),
+        ));
+    }
+    trace.push(("y".into(), operand_name(program, &program.output)));
+
+    // Each variable's adjoint is the sum of what the nodes that read it pass back.
+    let sweep = pullbacks(program);
+    let adjoint_of = |var: Var| -> Option<String> {
+        let terms: Vec<String> = sweep
+            .iter()
+            .filter(|pb| pb.target == var)
+            .map(|pb| {
+                let partial = program.nodes[pb.node].prim.rule().partials[pb.arg];
+                let adjoint = adjoint_name(program, Var::Node(pb.node));
+                term(&adjoint, &fill(partial, program, pb.node))
+            })
+            .collect();
+        let seeded = matches!(program.output, Operand::Var(out) if out == var);
+        match (seeded, terms.is_empty()) {
+            (true, _) => Some("1".into()),
+            (false, true) => None,
+            (false, false) => Some(terms.join(" + ")),
+        }
+    };
+    let mut adjoints = Vec::new();
+    for i in (0..program.nodes.len()).rev() {
+        if let Some(sum) = adjoint_of(Var::Node(i)) {
+            adjoints.push((adjoint_name(program, Var::Node(i)), sum));
+        }
+    }
+    for k in (0..program.inputs.len()).rev() {
+        let sum = adjoint_of(Var::Input(k)).unwrap_or_else(|| "0".into());
+        adjoints.push((adjoint_name(program, Var::Input(k)), sum));
+    }
+    let adjoints = aligned(&adjoints);
+
+    format!(
+        "Value and gradient of [`{name}`] by reverse-mode automatic differentiation.\n\n\
+         Returns `({name}({args}), {gradient})`, generated at compile time by \
+         `#[differentiable]` from the evaluation trace below: no tape, no allocation.\n\n\
+         ```text\n\
+         Evaluation trace (Wengert list)\n{trace}\n\
+         Adjoint program, v̄ᵢ = ∂y/∂vᵢ, in reverse order\n{adjoints}```\n",
+        args = params.join(", "),
+        trace = aligned(&trace),
+    )
+}

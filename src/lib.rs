@@ -1,0 +1,41 @@
+//! # autodiff — compile-time automatic differentiation
+//!
+//! `#[differentiable]` reads an ordinary Rust function, lowers its body to an SSA evaluation
+//! trace (the Wengert list v₍₁₋ₙ₎ … v₀, v₁ … vₗ) and emits, beside the untouched original,
+//! `f_grad`: a straight-line function that returns the value and the gradient, with no tape,
+//! no allocation and no dynamic dispatch.
+//!
+//! ```
+//! use autodiff::prelude::*;
+//!
+//! #[differentiable]
+//! fn f(x1: f64, x2: f64) -> f64 {
+//!     x1.ln() + x1 * x2 - x2.sin()
+//! }
+//!
+//! let y = f(2.0, 5.0); // the original, unchanged
+//! let (value, (d1, d2)) = f_grad(2.0, 5.0);
+//! assert_eq!(value, y);
+//! assert!((d1 - 5.5).abs() < 1e-12);
+//! assert!((d2 - (2.0 - 5.0_f64.cos())).abs() < 1e-12);
+//! ```
+//!
+//! `#[differentiable(wrt(a, b))]` differentiates only the named parameters; the others are
+//! constants. Parameters that are not `f32` or `f64` are always constants.
+//!
+//! See the README for the supported syntax, and [`check`] for finite-difference checks.
+
+pub use autodiff_macros::differentiable;
+pub use autodiff_runtime::{check, relu, sigmoid, softplus, Float};
+
+/// Everything a user of `#[differentiable]` needs in scope.
+pub mod prelude {
+    pub use autodiff_macros::differentiable;
+    pub use autodiff_runtime::{relu, sigmoid, softplus};
+}
+
+/// Paths the generated code names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use autodiff_runtime::{prim, Tangent};
+}

@@ -99,6 +99,17 @@ impl Lowerer<'_> {
                 }
                 _ => (None, None),
             },
+            Pat::Wild(_) => {
+                // `let _ = expr;` evaluates nothing the result depends on.
+                if let Some(init) = &local.init {
+                    if !self.mentions_var(&init.expr) {
+                        self.check_constant(&init.expr);
+                    } else {
+                        self.expr(&init.expr);
+                    }
+                }
+                return;
+            }
             _ => (None, None),
         };
         if ident.is_none() {
@@ -109,6 +120,8 @@ impl Lowerer<'_> {
         }
         let value = match &local.init {
             None => None,
+            // A pattern already reported: lowering its value would only repeat the problem.
+            Some(_) if ident.is_none() => None,
             Some(init) => {
                 if let Some((_, diverge)) = &init.diverge {
                     self.diag.error(
@@ -282,6 +295,8 @@ impl Lowerer<'_> {
             }
             Expr::Call(call) => match call_primitive_of(&call.func) {
                 Some(prim) => self.call_primitive(prim, call.args.iter(), expr),
+                // A local bound to something already reported, such as a closure.
+                None if self.mentions_var(&call.func) => Operand::Poison,
                 None => {
                     let func = pretty(&call.func);
                     self.diag.error(

@@ -67,3 +67,167 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc_of(func: ItemFn) -> String {
+        let mut diag = diag::Diagnostics::default();
+        let sig = signature::analyze(&func, &attr::Args::default(), &mut diag);
+        let program = lower::lower(&sig, &func.block, &mut diag);
+        assert!(diag.is_empty());
+        trace_doc::grad_doc(&sig, &program)
+    }
+
+    /// The generated documentation is the lecture's evaluation trace and adjoint table (with
+    /// nodes numbered in Rust's evaluation order, left operand first).
+    #[test]
+    fn documents_the_lecture_trace() {
+        let doc = doc_of(syn::parse_quote! {
+            fn f(x1: f64, x2: f64) -> f64 {
+                x1.ln() + x1 * x2 - x2.sin()
+            }
+        });
+        for line in [
+            "v₋₁ = x1",
+            "v₀  = x2",
+            "v₁  = ln v₋₁",
+            "v₂  = v₋₁ · v₀",
+            "v₃  = v₁ + v₂",
+            "v₄  = sin v₀",
+            "v₅  = v₃ − v₄",
+            "y   = v₅",
+            "v̄₅  = 1",
+            "v̄₄  = −v̄₅",
+            "v̄₃  = v̄₅",
+            "v̄₀  = v̄₄ · (cos v₀) + v̄₂ · v₋₁",
+            "v̄₋₁ = v̄₂ · v₀ + v̄₁ · 1/v₋₁",
+        ] {
+            assert!(doc.contains(line), "missing `{line}` in\n{doc}");
+        }
+    }
+
+    #[test]
+    fn documents_constants_by_their_source() {
+        let doc = doc_of(syn::parse_quote! {
+            fn g(x: f64, n: usize) -> f64 {
+                let k = n as f64;
+                (x * k).powi(2) / 2.0
+            }
+        });
+        assert!(doc.contains("v₁ = v₀ · k"), "{doc}");
+        assert!(doc.contains("v₂ = v₁^2"), "{doc}");
+        assert!(doc.contains("v₃ = v₂ / 2.0"), "{doc}");
+    }
+
+    /// Malformed or unsupported input of every kind gives errors, never a panic.
+    #[test]
+    fn never_panics() {
+        let bodies = [
+            quote!(
+                fn f(x: f64) -> f64 {}
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.powi(x)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.sin(1.0)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y;
+                    y = x;
+                    y
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.unknown::<f64>() + y.z
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    *x + !x + &x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    X = x;
+                    x[0] + x.0
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y = x;
+                    y += (x += 1.0);
+                    return;
+                }
+            ),
+            quote!(
+                fn f((a, b): (f64, f64)) {
+                    a
+                }
+            ),
+            quote!(
+                fn f(self, x: f64) -> f64 {
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    <f64>::sin(x) + f64::sin()
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    async { x }.await
+                }
+            ),
+            quote!(
+                fn f(r#type: f64) -> f64 {
+                    r#type * 2.0
+                }
+            ),
+        ];
+        for body in bodies {
+            let _ = expand(TokenStream::new(), body);
+        }
+        let _ = expand(
+            quote!(wrt),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+        let _ = expand(
+            quote!(wrt()),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+        let _ = expand(
+            quote!(wrt(x, x)),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+        let _ = expand(
+            quote!(wrt(x) wrt(x)),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+    }
+}

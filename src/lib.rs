@@ -34,6 +34,11 @@ pub mod prelude {
     pub use autodiff_runtime::{relu, sigmoid, softplus};
 }
 
+/// The README's examples compile and pass, so the front door stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 /// Paths the generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {

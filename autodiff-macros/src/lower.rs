@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
+use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, UnOp};
@@ -185,7 +186,7 @@ impl Lowerer<'_> {
                     _ => match Primitive::binary(&binary.op) {
                         Some(prim) => {
                             let right = self.expr(&binary.right);
-                            self.apply(prim, vec![current, right], binary.op.span_of())
+                            self.apply(prim, vec![current, right], binary.op.span())
                         }
                         None => {
                             self.operator_error(&binary.op);
@@ -251,7 +252,7 @@ impl Lowerer<'_> {
                     (None, Some(prim)) => {
                         let left = self.expr(&binary.left);
                         let right = self.expr(&binary.right);
-                        self.apply(prim, vec![left, right], binary.op.span_of())
+                        self.apply(prim, vec![left, right], binary.op.span())
                     }
                     (Some(_), _) => self.unsupported(expr),
                     (None, None) => {
@@ -525,21 +526,8 @@ fn compound_operator(op: &BinOp) -> Option<TokenStream> {
     })
 }
 
-trait SpanOf {
-    fn span_of(&self) -> Span;
-}
-
-impl SpanOf for BinOp {
-    fn span_of(&self) -> Span {
-        self.to_token_stream()
-            .into_iter()
-            .next()
-            .map_or_else(Span::call_site, |t| t.span())
-    }
-}
-
 fn expr_span(expr: &Expr) -> Span {
-    syn::spanned::Spanned::span(expr)
+    expr.span()
 }
 
 fn single_ident(expr: &Expr) -> Option<&Ident> {

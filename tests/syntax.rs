@@ -133,3 +133,19 @@ fn fan_out_and_odd_parameters() {
     assert_eq!(dignored, 0.0);
     assert_gradient(&[dx], |v| fan_out(v[0], 4.0), &[0.9]);
 }
+
+/// A compound assignment of constants keeps the right-hand side whole: `c *= a + b` is
+/// `c * (a + b)`, not `c * a + b`.
+#[differentiable]
+fn compound_constant(x: f64, n: usize) -> f64 {
+    let mut c = 2.0;
+    c *= n as f64 + 1.0;
+    c -= 1.0 - 0.5;
+    x * c
+}
+
+#[test]
+fn compound_assignment_of_constants() {
+    let (value, dx) = compound_constant_grad(3.0, 4);
+    assert_eq!((value, dx), (28.5, 9.5));
+}

@@ -77,7 +77,7 @@ mod tests {
         let sig = signature::analyze(&func, &attr::Args::default(), &mut diag);
         let program = lower::lower(&sig, &func.block, &mut diag);
         assert!(diag.is_empty());
-        trace_doc::grad_doc(&sig, &program)
+        trace_doc::grad_doc(&sig, &program, &reverse::pullbacks(&program))
     }
 
     /// The generated documentation is the lecture's evaluation trace and adjoint table (with

@@ -178,10 +178,14 @@ impl Lowerer<'_> {
                 let current = self.env[&name].clone();
                 let value = match (&current, self.mentions_var(&binary.right)) {
                     (Operand::Const { tokens, .. }, false) => {
-                        let op = compound_operator(&binary.op);
-                        let right = self.renamed(&binary.right);
-                        let expr: Expr = syn::parse_quote!(#tokens #op #right);
-                        self.bind_constant(&expr, None, name.clone())
+                        if self.check_constant(&binary.right) {
+                            let op = compound_operator(&binary.op);
+                            let right = self.renamed(&binary.right);
+                            // `c *= a + b` is `c * (a + b)`.
+                            self.bind(quote!(#tokens #op (#right)), None, name.clone())
+                        } else {
+                            Operand::Poison
+                        }
                     }
                     _ => match Primitive::binary(&binary.op) {
                         Some(prim) => {
@@ -379,23 +383,27 @@ impl Lowerer<'_> {
                 tokens: atom.to_token_stream(),
                 display: pretty(expr),
             },
-            _ => self.bind_constant(expr, None, pretty(expr)),
+            inner => self.bind(inner.to_token_stream(), None, pretty(expr)),
         }
     }
 
-    /// `let __cN[: ty] = expr;` in the forward sweep.
+    /// A constant bound to a fresh name: `let __cN[: ty] = expr;` in the forward sweep.
     fn bind_constant(&mut self, expr: &Expr, ty: Option<&Type>, display: String) -> Operand {
         if !self.check_constant(expr) {
             return Operand::Poison;
         }
         let renamed = self.renamed(expr);
-        let expr = strip_parens(&renamed);
+        self.bind(strip_parens(&renamed).to_token_stream(), ty, display)
+    }
+
+    /// Binds an already checked and renamed constant expression.
+    fn bind(&mut self, expr: TokenStream, ty: Option<&Type>, display: String) -> Operand {
         self.fresh += 1;
         let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
         self.program.stmts.push(Stmt::Const {
             ident: ident.clone(),
             ty: ty.map(ToTokens::to_token_stream),
-            expr: expr.to_token_stream(),
+            expr,
         });
         Operand::Const {
             tokens: ident.to_token_stream(),

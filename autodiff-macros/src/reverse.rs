@@ -111,7 +111,8 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
         adjoint_code.push(quote!(let #seed = ::autodiff::__private::Tangent::one_like(&#value);));
         adjoints.insert(out, seed);
     }
-    for pullback in pullbacks(program) {
+    let sweep = pullbacks(program);
+    for pullback in &sweep {
         let node = &program.nodes[pullback.node];
         let path = rule_path(node.prim.rule().module);
         let vjp = format_ident!("vjp{}", pullback.arg);
@@ -142,7 +143,7 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
     let gradient = tuple_if_many(entries.collect());
 
     let signature = grad_signature(sig);
-    let doc = trace_doc::grad_doc(sig, program);
+    let doc = trace_doc::grad_doc(sig, program, &sweep);
     let original = &sig.name;
     quote! {
         #[doc = #doc]

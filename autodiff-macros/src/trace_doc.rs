@@ -2,7 +2,7 @@
 //! adjoint program in the lectures' notation, so that `cargo doc` shows what was derived.
 
 use crate::ir::{Operand, Program, Var};
-use crate::reverse::pullbacks;
+use crate::reverse::Pullback;
 use crate::signature::Signature;
 
 /// `v₋₁`, `v₀`, `v₁`, … as the lectures number them: inputs end at v₀.
@@ -70,7 +70,7 @@ fn aligned(lines: &[(String, String)]) -> String {
         .collect()
 }
 
-pub fn grad_doc(sig: &Signature, program: &Program) -> String {
+pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> String {
     let name = &sig.name;
     let params: Vec<String> = sig.params.iter().map(|p| p.ident.to_string()).collect();
     let partials: Vec<String> = program
@@ -99,7 +99,6 @@ pub fn grad_doc(sig: &Signature, program: &Program) -> String {
     trace.push(("y".into(), operand_name(program, &program.output)));
 
     // Each variable's adjoint is the sum of what the nodes that read it pass back.
-    let sweep = pullbacks(program);
     let adjoint_of = |var: Var| -> Option<String> {
         let terms: Vec<String> = sweep
             .iter()

@@ -26,12 +26,21 @@
 //! See the README for the supported syntax, and [`check`] for finite-difference checks.
 
 pub use autodiff_macros::differentiable;
-pub use autodiff_runtime::{check, relu, sigmoid, softplus, Float};
+pub use autodiff_runtime::{
+    bce, bce_with_logits, check, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid,
+    softmax, softplus, ArrayLike, Elementwise, Float, Labels,
+};
+
+/// The `ndarray` version the runtime is built on, for naming array types that match it.
+pub use autodiff_runtime::ndarray;
 
 /// Everything a user of `#[differentiable]` needs in scope.
 pub mod prelude {
     pub use autodiff_macros::differentiable;
-    pub use autodiff_runtime::{relu, sigmoid, softplus};
+    pub use autodiff_runtime::{
+        bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
+        softplus,
+    };
 }
 
 /// The README's examples compile and pass, so the front door stays true.
@@ -42,5 +51,6 @@ struct ReadmeExamples;
 /// Paths the generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use autodiff_runtime::value::{Arg, Map};
     pub use autodiff_runtime::{prim, Tangent};
 }

@@ -29,6 +29,9 @@ pub enum Operand {
     Const {
         tokens: TokenStream,
         display: String,
+        /// Made only of numeric literals (`2.0`, `-1.0 / 3.0`): its float type is inferred
+        /// from the other operands, so generated code passes it as it is.
+        literal: bool,
     },
     /// The result of an expression already reported as an error; anything computed from it
     /// is silently poisoned too, so one mistake gives one diagnostic.

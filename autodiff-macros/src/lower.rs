@@ -40,6 +40,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             Operand::Const {
                 tokens: param.ident.to_token_stream(),
                 display: param.ident.to_string(),
+                literal: false,
             }
         };
         lowerer.env.insert(param.ident.to_string(), operand);
@@ -181,8 +182,10 @@ impl Lowerer<'_> {
                         if self.check_constant(&binary.right) {
                             let op = compound_operator(&binary.op);
                             let right = self.renamed(&binary.right);
+                            let literal =
+                                self.is_literal(&binary.left) && self.is_literal(&binary.right);
                             // `c *= a + b` is `c * (a + b)`.
-                            self.bind(quote!(#tokens #op (#right)), None, name.clone())
+                            self.bind(quote!(#tokens #op (#right)), None, name.clone(), literal)
                         } else {
                             Operand::Poison
                         }
@@ -279,25 +282,11 @@ impl Lowerer<'_> {
                     Operand::Poison
                 }
             },
-            Expr::MethodCall(call) => {
-                let name = call.method.to_string();
-                match Primitive::method(&name) {
-                    Some(prim) => {
-                        let args = std::iter::once(&*call.receiver).chain(&call.args);
-                        self.call_primitive(prim, args, expr)
-                    }
-                    None => {
-                        self.diag.error(
-                            &call.method,
-                            format!(
-                                "unknown method `{name}` on a differentiated value; #[differentiable] knows the float methods {}",
-                                Primitive::names(Syntax::Method)
-                            ),
-                        );
-                        Operand::Poison
-                    }
-                }
+            // A shared borrow reads the same value.
+            Expr::Reference(reference) if reference.mutability.is_none() => {
+                self.expr(&reference.expr)
             }
+            Expr::MethodCall(call) => self.method_call(call, expr),
             Expr::Call(call) => match call_primitive_of(&call.func) {
                 Some(prim) => self.call_primitive(prim, call.args.iter(), expr),
                 // A local bound to something already reported, such as a closure.
@@ -323,6 +312,46 @@ impl Lowerer<'_> {
                 Operand::Poison
             }
             _ => self.unsupported(expr),
+        }
+    }
+
+    fn method_call(&mut self, call: &syn::ExprMethodCall, whole: &Expr) -> Operand {
+        let name = call.method.to_string();
+        if call.args.is_empty() && VALUE_METHODS.contains(&name.as_str()) {
+            return self.expr(&call.receiver);
+        }
+        let unwraps = (name == "unwrap" && call.args.is_empty())
+            || (name == "expect" && call.args.len() == 1);
+        if let (true, Expr::MethodCall(inner)) = (unwraps, strip_parens(&call.receiver)) {
+            if let Some(prim @ (Primitive::Mean | Primitive::MeanAxis)) =
+                Primitive::method(&inner.method.to_string())
+            {
+                let args = std::iter::once(&*inner.receiver).chain(&inner.args);
+                return self.call_primitive(prim, args, whole);
+            }
+        }
+        match Primitive::method(&name) {
+            Some(Primitive::Mean | Primitive::MeanAxis) => {
+                self.diag.error(
+                    &call.method,
+                    format!("ndarray's `{name}` returns an `Option` (`None` for an empty array); write `.{name}(..).unwrap()`"),
+                );
+                Operand::Poison
+            }
+            Some(prim) => {
+                let args = std::iter::once(&*call.receiver).chain(&call.args);
+                self.call_primitive(prim, args, whole)
+            }
+            None => {
+                self.diag.error(
+                    &call.method,
+                    format!(
+                        "unknown method `{name}` on a differentiated value; #[differentiable] knows the methods {}",
+                        Primitive::names(Syntax::Method)
+                    ),
+                );
+                Operand::Poison
+            }
         }
     }
 
@@ -378,12 +407,34 @@ impl Lowerer<'_> {
             return Operand::Poison;
         }
         let renamed = self.renamed(expr);
+        let literal = self.is_literal(expr);
         match strip_parens(&renamed) {
             atom @ (Expr::Lit(_) | Expr::Path(_) | Expr::Verbatim(_)) => Operand::Const {
                 tokens: atom.to_token_stream(),
                 display: pretty(expr),
+                literal,
             },
-            inner => self.bind(inner.to_token_stream(), None, pretty(expr)),
+            inner => self.bind(inner.to_token_stream(), None, pretty(expr), literal),
+        }
+    }
+
+    /// Whether a constant is made only of numeric literals, so has no float type of its own
+    /// until it meets another operand (a typed `let` gives it one).
+    fn is_literal(&self, expr: &Expr) -> bool {
+        match strip_parens(expr) {
+            Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Float(_) | syn::Lit::Int(_)),
+            Expr::Unary(unary) => matches!(unary.op, UnOp::Neg(_)) && self.is_literal(&unary.expr),
+            Expr::Binary(binary) => {
+                matches!(
+                    binary.op,
+                    BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_) | BinOp::Div(_) | BinOp::Rem(_)
+                ) && self.is_literal(&binary.left)
+                    && self.is_literal(&binary.right)
+            }
+            _ => match single_ident(expr).and_then(|ident| self.env.get(&ident.to_string())) {
+                Some(Operand::Const { literal, .. }) => *literal,
+                _ => false,
+            },
         }
     }
 
@@ -393,11 +444,23 @@ impl Lowerer<'_> {
             return Operand::Poison;
         }
         let renamed = self.renamed(expr);
-        self.bind(strip_parens(&renamed).to_token_stream(), ty, display)
+        let literal = ty.is_none() && self.is_literal(expr);
+        self.bind(
+            strip_parens(&renamed).to_token_stream(),
+            ty,
+            display,
+            literal,
+        )
     }
 
     /// Binds an already checked and renamed constant expression.
-    fn bind(&mut self, expr: TokenStream, ty: Option<&Type>, display: String) -> Operand {
+    fn bind(
+        &mut self,
+        expr: TokenStream,
+        ty: Option<&Type>,
+        display: String,
+        literal: bool,
+    ) -> Operand {
         self.fresh += 1;
         let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
         self.program.stmts.push(Stmt::Const {
@@ -408,6 +471,7 @@ impl Lowerer<'_> {
         Operand::Const {
             tokens: ident.to_token_stream(),
             display,
+            literal,
         }
     }
 
@@ -494,6 +558,9 @@ impl Lowerer<'_> {
         );
     }
 }
+
+/// Methods that return their receiver's value unchanged (as an owned array or a view).
+const VALUE_METHODS: &[&str] = &["clone", "to_owned", "view", "into_owned"];
 
 /// The primitive called by `func(..)`: a runtime function (`sigmoid`, `autodiff::relu`) or a
 /// float method in path form (`f64::sin`).
@@ -603,10 +670,10 @@ fn forbidden(expr: &Expr) -> Option<String> {
 fn unsupported_with_var(expr: &Expr) -> String {
     match expr {
         Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => "tuples and arrays of differentiated values are not supported; the function computes one scalar".into(),
-        Expr::Reference(_) => "references to differentiated values are not supported; use the value itself".into(),
+        Expr::Reference(_) => "`&mut` borrows of differentiated values are not supported: a #[differentiable] function is pure; use `&` or the value itself".into(),
         Expr::Field(_) | Expr::Index(_) => "field access and indexing are not supported on differentiated values".into(),
         _ => format!(
-            "`{}` cannot be differentiated; supported are `let` bindings, `+ - * /`, unary `-`, the float methods {} and the functions {}",
+            "`{}` cannot be differentiated; supported are `let` bindings, `+ - * /`, unary `-`, the methods {} and the functions {}",
             pretty(expr),
             Primitive::names(Syntax::Method),
             Primitive::names(Syntax::Function)

@@ -11,7 +11,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::ir::{Operand, Program, Stmt, Var};
-use crate::signature::Signature;
+use crate::signature::{gradient_type, Signature};
 use crate::trace_doc;
 
 /// One term of the adjoint sweep: node `node` passes its adjoint to its argument `arg`,
@@ -67,12 +67,38 @@ fn var_tokens(program: &Program, var: Var) -> TokenStream {
     }
 }
 
+/// An operand as it is written where the original computes with it: the result.
 fn operand_tokens(program: &Program, operand: &Operand) -> TokenStream {
     match operand {
         Operand::Var(var) => var_tokens(program, *var),
         Operand::Const { tokens, .. } => tokens.clone(),
         Operand::Poison => quote!(::core::unreachable!()),
     }
+}
+
+/// Node i's arguments as its rules take them: scalars by value and arrays as views, through
+/// the runtime's `Arg` (called as a method, so `x`, `&x` and `&&x` all work); literals as
+/// written, so that their float type is inferred; constant arguments (`powi`'s exponent, an
+/// `Axis`, labels) as written.
+fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
+    let node = &program.nodes[node];
+    let constant_args = node.prim.rule().constant_args;
+    node.args
+        .iter()
+        .enumerate()
+        .map(|(k, arg)| match arg {
+            Operand::Const { tokens, .. } if constant_args.contains(&k) => tokens.clone(),
+            Operand::Const {
+                tokens,
+                literal: true,
+                ..
+            } => tokens.clone(),
+            _ => {
+                let value = operand_tokens(program, arg);
+                quote!((#value).autodiff_arg())
+            }
+        })
+        .collect()
 }
 
 /// The forward sweep: every statement of the program in source order.
@@ -86,7 +112,7 @@ pub fn forward_sweep(program: &Program) -> TokenStream {
         Stmt::Node(i) => {
             let node = &program.nodes[*i];
             let path = rule_path(node.prim.rule().module);
-            let args = node.args.iter().map(|arg| operand_tokens(program, arg));
+            let args = rule_args(program, *i);
             let ident = node_ident(*i);
             quote_spanned!(node.span=> let #ident = #path::forward(#(#args),*);)
         }
@@ -112,14 +138,25 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
         adjoints.insert(out, seed);
     }
     let sweep = pullbacks(program);
+    // How many pullbacks still read each node's adjoint: the last one may consume it.
+    let mut readers: HashMap<usize, usize> = HashMap::new();
+    for pullback in &sweep {
+        *readers.entry(pullback.node).or_default() += 1;
+    }
     for pullback in &sweep {
         let node = &program.nodes[pullback.node];
         let path = rule_path(node.prim.rule().module);
         let vjp = format_ident!("vjp{}", pullback.arg);
-        let args = node.args.iter().map(|arg| operand_tokens(program, arg));
+        let args = rule_args(program, pullback.node);
         let y = node_ident(pullback.node);
         let g = &adjoints[&Var::Node(pullback.node)];
-        let contribution = quote_spanned!(node.span=> #path::#vjp(#(#args,)* #y, #g));
+        let left = readers.get_mut(&pullback.node).expect("counted above");
+        *left -= 1;
+        let g = match left {
+            0 => quote!(#g),
+            _ => quote!(::autodiff::__private::Tangent::duplicate(&#g)),
+        };
+        let contribution = quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g));
         let adjoint = next_adjoint();
         adjoint_code.push(match adjoints.get(&pullback.target) {
             None => quote!(let #adjoint = #contribution;),
@@ -137,7 +174,7 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
                 Some(adjoint) => quote!(#adjoint),
                 None => {
                     let ident = &input.ident;
-                    quote!(::autodiff::__private::Tangent::zero_like(&#ident))
+                    quote!(::autodiff::__private::Map::zeros(#ident.autodiff_arg()))
                 }
             });
     let gradient = tuple_if_many(entries.collect());
@@ -150,6 +187,8 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
         #[must_use]
         #[allow(dead_code)]
         #signature {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::Arg as _;
             // The original counts as used when only its gradient is called.
             let _ = #original;
             #forward
@@ -168,15 +207,9 @@ pub fn grad_signature(sig: &Signature) -> TokenStream {
         quote!(#ident: #ty)
     });
     let ret = &sig.ret;
-    let gradient = tuple_if_many(
-        sig.differentiated()
-            .map(|p| {
-                let ty = &p.ty;
-                quote!(#ty)
-            })
-            .collect(),
-    );
-    quote!(#vis fn #name(#(#params),*) -> (#ret, #gradient))
+    let inherited = &sig.inherited;
+    let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
+    quote!(#(#inherited)* #vis fn #name(#(#params),*) -> (#ret, #gradient))
 }
 
 /// One entry as itself, several as a tuple: the gradient's shape in the user's contract.

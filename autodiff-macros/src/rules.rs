@@ -25,7 +25,8 @@ pub struct Rule {
     pub constant_args: &'static [usize],
     /// The Wengert-list notation; `{k}` is argument k.
     pub notation: &'static str,
-    /// ∂y/∂argₖ for the generated documentation; `{y}` is the result.
+    /// ∂y/∂argₖ for the generated documentation; `{y}` is the result. A partial that names
+    /// the incoming adjoint `{g}` is the whole contribution (matrix products, softmax).
     pub partials: &'static [&'static str],
 }
 
@@ -92,6 +93,24 @@ primitives! {
     Sigmoid => "sigmoid", Function, 1, &[], "σ({0})", ["{y}(1 − {y})"];
     Relu => "relu", Function, 1, &[], "relu {0}", ["[{0} > 0]"];
     Softplus => "softplus", Function, 1, &[], "softplus {0}", ["σ({0})"];
+
+    Dot => "dot", Method, 2, &[], "{0} {1}", ["{g} {1}ᵀ", "{0}ᵀ {g}"];
+    T => "t", Method, 1, &[], "{0}ᵀ", ["{g}ᵀ"];
+    Sum => "sum", Method, 1, &[], "Σ {0}", ["1"];
+    Mean => "mean", Method, 1, &[], "mean {0}", ["1/n"];
+    SumAxis => "sum_axis", Method, 2, &[1], "Σ_{1} {0}", ["1"];
+    MeanAxis => "mean_axis", Method, 2, &[1], "mean_{1} {0}", ["1/n"];
+
+    Mse => "mse", Function, 2, &[], "mse({0}, {1})", ["2({0} − {1})/n", "2({1} − {0})/n"];
+    Bce => "bce", Function, 2, &[], "bce({0}, {1})",
+        ["({0} − {1})/({0}(1 − {0}) n)", "ln((1 − {0})/{0})/n"];
+    BceWithLogits => "bce_with_logits", Function, 2, &[], "bce_with_logits({0}, {1})",
+        ["(σ({0}) − {1})/n", "−{0}/n"];
+    Logsumexp => "logsumexp", Function, 1, &[], "logsumexp {0}", ["softmax {0}"];
+    Softmax => "softmax", Function, 2, &[1], "softmax({0}, {1})", ["{y} ∘ ({g} − Σ {g} ∘ {y})"];
+    LogSoftmax => "log_softmax", Function, 2, &[1], "log_softmax({0}, {1})", ["{g} − e^{y} Σ {g}"];
+    CrossEntropy => "cross_entropy", Function, 2, &[1], "cross_entropy({0}, {1})",
+        ["(softmax {0} − onehot {1})/n"];
 }
 
 impl Primitive {

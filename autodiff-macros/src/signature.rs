@@ -3,12 +3,13 @@
 //! Computed even when something is wrong, so that the stubs emitted beside the errors have
 //! the right types and callers see no second wave of errors.
 
-use proc_macro2::Span;
-use quote::{format_ident, ToTokens};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type, Visibility};
 
 use crate::attr::Args;
 use crate::diag::Diagnostics;
+use crate::lower::pretty;
 
 pub struct Param {
     /// The name in the generated functions: the user's, without `mut`, or fresh for `_`.
@@ -23,6 +24,9 @@ pub struct Signature {
     pub params: Vec<Param>,
     /// The declared result type (`()` when none is declared).
     pub ret: Type,
+    /// The original's `cfg` and `allow` attributes, which the generated functions share: they
+    /// exist where it exists and take the lints it allows (say, its number of arguments).
+    pub inherited: Vec<syn::Attribute>,
 }
 
 impl Signature {
@@ -41,6 +45,77 @@ pub fn is_float(ty: &Type) -> bool {
         Type::Paren(paren) => is_float(&paren.elem),
         _ => false,
     }
+}
+
+/// The `ndarray` array types a parameter may have, recognized by name.
+const OWNED_ARRAYS: &[&str] = &[
+    "Array", "Array0", "Array1", "Array2", "Array3", "Array4", "Array5", "Array6", "ArrayD",
+];
+const VIEWS: &[&str] = &[
+    "ArrayView",
+    "ArrayView0",
+    "ArrayView1",
+    "ArrayView2",
+    "ArrayView3",
+    "ArrayView4",
+    "ArrayView5",
+    "ArrayView6",
+    "ArrayViewD",
+];
+
+/// The last path segment of `ty` behind any `&`, with its element type if it is an array of
+/// `f64` or `f32` (`&Array2<f64>`, `ArrayView1<'_, f32>`, `Array<f64, Ix2>`).
+fn array_of_floats(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => {
+            array_of_floats(&reference.elem)
+        }
+        Type::Group(group) => array_of_floats(&group.elem),
+        Type::Paren(paren) => array_of_floats(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            let name = last.ident.to_string();
+            if !OWNED_ARRAYS.contains(&name.as_str()) && !VIEWS.contains(&name.as_str()) {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            let elem = args.args.iter().find_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            })?;
+            is_float(elem).then_some(last)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a parameter of type `ty` can be differentiated: a float or an array of floats.
+pub fn is_differentiable(ty: &Type) -> bool {
+    is_float(ty) || array_of_floats(ty).is_some()
+}
+
+/// The type of a differentiated parameter's gradient entry: the parameter's owned type
+/// (`f64` for `f64`, `Array2<f64>` for `&Array2<f64>` or `ArrayView2<f64>`).
+pub fn gradient_type(ty: &Type) -> TokenStream {
+    let Some(segment) = array_of_floats(ty) else {
+        return ty.to_token_stream();
+    };
+    let name = segment.ident.to_string();
+    let owned = match VIEWS.iter().position(|view| *view == name) {
+        // `ArrayViewN<'a, T>` owns as `ArrayN<T>`, named through the facade.
+        Some(k) => Ident::new(OWNED_ARRAYS[k], segment.ident.span()),
+        None => segment.ident.clone(),
+    };
+    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+        unreachable!("array_of_floats checked the generic arguments");
+    };
+    let args = args
+        .args
+        .iter()
+        .filter(|arg| !matches!(arg, syn::GenericArgument::Lifetime(_)));
+    quote!(::autodiff::ndarray::#owned<#(#args),*>)
 }
 
 pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature {
@@ -121,11 +196,11 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                         wanted,
                         format!("`wrt` names `{wanted}`, which is not a parameter of `{name}`"),
                     ),
-                    Some(param) if !is_float(&param.ty) => diag.error(
+                    Some(param) if !is_differentiable(&param.ty) => diag.error(
                         wanted,
                         format!(
-                            "cannot differentiate with respect to `{wanted}`: its type `{}` is not `f64` or `f32`",
-                            param.ty.to_token_stream()
+                            "cannot differentiate with respect to `{wanted}`: its type `{}` is not `f64`, `f32` or an ndarray array of them",
+                            pretty(&param.ty)
                         ),
                     ),
                     Some(param) => param.differentiated = true,
@@ -134,12 +209,12 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         }
         None => {
             for param in &mut params {
-                param.differentiated = is_float(&param.ty);
+                param.differentiated = is_differentiable(&param.ty);
             }
             if params.iter().all(|p| !p.differentiated) {
                 diag.error(
                     name,
-                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64` or `f32`"),
+                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64`, `f32` and ndarray arrays of them (`&Array2<f64>`)"),
                 );
             }
         }
@@ -167,7 +242,18 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         }
     };
 
+    let inherited = func
+        .attrs
+        .iter()
+        .filter(|attr| {
+            ["cfg", "cfg_attr", "allow"]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+        })
+        .cloned()
+        .collect();
     Signature {
+        inherited,
         vis: func.vis.clone(),
         name: name.clone(),
         params,

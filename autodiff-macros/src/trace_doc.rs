@@ -106,7 +106,11 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
             .map(|pb| {
                 let partial = program.nodes[pb.node].prim.rule().partials[pb.arg];
                 let adjoint = adjoint_name(program, Var::Node(pb.node));
-                term(&adjoint, &fill(partial, program, pb.node))
+                let partial = fill(partial, program, pb.node);
+                match partial.contains("{g}") {
+                    true => partial.replace("{g}", &adjoint),
+                    false => term(&adjoint, &partial),
+                }
             })
             .collect();
         let seeded = matches!(program.output, Operand::Var(out) if out == var);
@@ -131,7 +135,7 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
     format!(
         "Value and gradient of [`{name}`] by reverse-mode automatic differentiation.\n\n\
          Returns `({name}({args}), {gradient})`, generated at compile time by \
-         `#[differentiable]` from the evaluation trace below: no tape, no allocation.\n\n\
+         `#[differentiable]` from the evaluation trace below: no tape or graph at run time.\n\n\
          ```text\n\
          Evaluation trace (Wengert list)\n{trace}\n\
          Adjoint program, v̄ᵢ = ∂y/∂vᵢ, in reverse order\n{adjoints}```\n",

@@ -1,26 +1,71 @@
-//! Activation functions users call in their own code; the macro knows their derivatives.
+//! Activation functions users call in their own code, on scalars and arrays alike; the macro
+//! knows their derivatives.
 
+use ndarray::{Array, ArrayBase, Data, Dimension};
 use num_traits::Float;
 
-/// The logistic function σ(x) = 1 / (1 + e⁻ˣ), computed without overflow for any `x`.
-///
-/// ```
-/// use autodiff_runtime::sigmoid;
-/// assert_eq!(sigmoid(0.0_f64), 0.5);
-/// assert!(sigmoid(-1000.0_f64) >= 0.0);
-/// ```
-#[inline]
-pub fn sigmoid<T: Float>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
+/// What an elementwise function applies to: a scalar, or an array taken by value or by
+/// reference (`sigmoid(&u)` and `sigmoid(x.dot(&w) + &b)` both work).
+pub trait Elementwise {
+    type Elem: Float;
+    /// The result: a scalar, or an owned array of the same shape.
+    type Output;
+    fn map_elements(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self::Output;
+}
+
+impl Elementwise for f32 {
+    type Elem = f32;
+    type Output = f32;
+    #[inline]
+    fn map_elements(self, f: impl Fn(f32) -> f32) -> f32 {
+        f(self)
     }
 }
 
-/// The rectified linear unit max(x, 0). Its derivative at 0 is taken to be 0, the
-/// machine-learning convention of the lectures.
+impl Elementwise for f64 {
+    type Elem = f64;
+    type Output = f64;
+    #[inline]
+    fn map_elements(self, f: impl Fn(f64) -> f64) -> f64 {
+        f(self)
+    }
+}
+
+impl<A: Float, S: Data<Elem = A>, D: Dimension> Elementwise for ArrayBase<S, D> {
+    type Elem = A;
+    type Output = Array<A, D>;
+    #[inline]
+    fn map_elements(self, f: impl Fn(A) -> A) -> Array<A, D> {
+        self.mapv(f)
+    }
+}
+
+impl<A: Float, S: Data<Elem = A>, D: Dimension> Elementwise for &ArrayBase<S, D> {
+    type Elem = A;
+    type Output = Array<A, D>;
+    #[inline]
+    fn map_elements(self, f: impl Fn(A) -> A) -> Array<A, D> {
+        self.mapv(f)
+    }
+}
+
+/// The logistic function σ(x) = 1 / (1 + e⁻ˣ), computed without overflow for any `x`,
+/// elementwise on arrays.
+///
+/// ```
+/// use autodiff_runtime::sigmoid;
+/// use ndarray::array;
+/// assert_eq!(sigmoid(0.0_f64), 0.5);
+/// assert!(sigmoid(-1000.0_f64) >= 0.0);
+/// assert_eq!(sigmoid(&array![0.0, 0.0]), array![0.5, 0.5]);
+/// ```
+#[inline]
+pub fn sigmoid<X: Elementwise>(x: X) -> X::Output {
+    x.map_elements(scalar::sigmoid)
+}
+
+/// The rectified linear unit max(x, 0), elementwise on arrays. Its derivative at 0 is taken
+/// to be 0, the machine-learning convention of the lectures.
 ///
 /// ```
 /// use autodiff_runtime::relu;
@@ -28,15 +73,12 @@ pub fn sigmoid<T: Float>(x: T) -> T {
 /// assert_eq!(relu(3.0_f64), 3.0);
 /// ```
 #[inline]
-pub fn relu<T: Float>(x: T) -> T {
-    if x > T::zero() {
-        x
-    } else {
-        T::zero()
-    }
+pub fn relu<X: Elementwise>(x: X) -> X::Output {
+    x.map_elements(scalar::relu)
 }
 
-/// softplus(x) = ln(1 + eˣ), a smooth relu, computed stably as max(x, 0) + ln(1 + e^−|x|).
+/// softplus(x) = ln(1 + eˣ), a smooth relu, computed stably as max(x, 0) + ln(1 + e^−|x|),
+/// elementwise on arrays.
 ///
 /// ```
 /// use autodiff_runtime::softplus;
@@ -44,6 +86,35 @@ pub fn relu<T: Float>(x: T) -> T {
 /// assert_eq!(softplus(1000.0_f64), 1000.0);
 /// ```
 #[inline]
-pub fn softplus<T: Float>(x: T) -> T {
-    relu(x) + (-x.abs()).exp().ln_1p()
+pub fn softplus<X: Elementwise>(x: X) -> X::Output {
+    x.map_elements(scalar::softplus)
+}
+
+/// The scalar formulas, shared with the derivative rules.
+pub(crate) mod scalar {
+    use num_traits::Float;
+
+    #[inline(always)]
+    pub fn sigmoid<T: Float>(x: T) -> T {
+        if x >= T::zero() {
+            T::one() / (T::one() + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (T::one() + e)
+        }
+    }
+
+    #[inline(always)]
+    pub fn relu<T: Float>(x: T) -> T {
+        if x > T::zero() {
+            x
+        } else {
+            T::zero()
+        }
+    }
+
+    #[inline(always)]
+    pub fn softplus<T: Float>(x: T) -> T {
+        relu(x) + (-x.abs()).exp().ln_1p()
+    }
 }

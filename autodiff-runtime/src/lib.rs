@@ -2,20 +2,31 @@
 //!
 //! The `#[differentiable]` macro lowers a function body to a list of primitive operations and
 //! emits straight-line code that calls into this crate: each primitive in [`prim`] keeps its
-//! forward function and its derivative rules side by side, generic over the value kind, so
-//! that after inlining the generated gradient is the arithmetic a careful person would write
-//! by hand.
+//! forward function and its derivative rules side by side, written once for scalars and
+//! `ndarray` arrays, so that after inlining the generated gradient is the arithmetic a careful
+//! person would write by hand.
 //!
-//! Users mostly meet the activations ([`sigmoid`], [`relu`], [`softplus`]) through
-//! `autodiff::prelude`, and [`check`] for comparing a gradient with finite differences.
+//! Users meet the activations ([`sigmoid`], [`relu`], [`softplus`]) and the losses ([`mse`],
+//! [`bce`], [`bce_with_logits`], [`cross_entropy`], [`softmax`], [`log_softmax`],
+//! [`logsumexp`]) through `autodiff::prelude`, and [`check`] for comparing a gradient with
+//! finite differences.
 
 mod activations;
 pub mod check;
+pub mod linalg;
+mod losses;
 pub mod prim;
 mod tangent;
+pub mod value;
 
-pub use activations::{relu, sigmoid, softplus};
+pub use activations::{relu, sigmoid, softplus, Elementwise};
+pub use losses::{
+    bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax, Labels,
+};
 pub use tangent::Tangent;
+pub use value::{Arg, ArrayLike};
 
 /// The floating-point scalar types a differentiable function may take: `f32` and `f64`.
 pub use num_traits::Float;
+
+pub use ndarray;

@@ -1,12 +1,23 @@
-//! The scalar primitives, one module each: `forward` computes the value and `vjpK` the
-//! contribution to argument K's adjoint, given the arguments, the result `y` and the result's
-//! adjoint `g` (v̄ = ∂output/∂v). Rules may use `y` where that is cheaper than recomputing
-//! (exp, sqrt, tanh, sigmoid), as hand-written gradients do.
+//! The primitives, one module each: `forward` computes the value and `vjpK` the contribution
+//! to argument K's adjoint, given the arguments, a reference to the result `y` and the
+//! result's adjoint `g` (v̄ = ∂output/∂v), which it may consume and reuse. Rules may use `y`
+//! where that is cheaper than recomputing (exp, sqrt, tanh, sigmoid), as hand-written
+//! gradients do.
 //!
-//! The macro's rule table (`autodiff-macros/src/rules.rs`) names these modules; everything
-//! here is `#[inline(always)]` so that the generated code folds to plain arithmetic.
+//! The elementwise primitives are written once for scalars and arrays (see [`Map`] and
+//! [`Broadcast`]); the array-only ones (`dot`, reductions, losses) live in their own modules
+//! and are re-exported here. The macro's rule table (`autodiff-macros/src/rules.rs`) names
+//! these modules; the scalar paths are `#[inline(always)]` so that the generated code folds to
+//! plain arithmetic.
 
 use num_traits::Float;
+
+use crate::value::{Broadcast, Map};
+
+pub use crate::linalg::{dot, mean, mean_axis, sum, sum_axis, t};
+pub use crate::losses::rules::{
+    bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax,
+};
 
 /// A floating-point constant in the value's own type.
 #[inline(always)]
@@ -26,135 +37,226 @@ fn sign<T: Float>(x: T) -> T {
     }
 }
 
-/// Declares a primitive: its forward function and one pullback per argument, each written as
-/// the partial derivative ∂y/∂argₖ that the incoming adjoint `g` is multiplied by.
+/// Declares an elementwise primitive: its value and one partial derivative ∂y/∂argₖ per
+/// argument, as scalar formulas. `forward` and the pullbacks `vjpK` apply them to scalars or,
+/// through [`Map`] and [`Broadcast`], to arrays with broadcasting, multiplying the incoming
+/// adjoint `g` in its own buffer.
 macro_rules! rule {
     ($(#[$doc:meta])* $name:ident $args:tt -> $y:ident = $forward:expr;
-     $($vjp:ident: $partial:expr;)+) => {
+     $($vjp:ident / $partial_fn:ident: $partial:expr;)+) => {
         $(#[$doc])*
         pub mod $name {
             #[allow(unused_imports)]
-            use super::{lit, sign};
+            use super::{lit, sign, Broadcast, Map};
             use num_traits::Float;
 
-            rule!(@forward $args $forward);
-            $(rule!(@vjp $args $y $vjp $partial);)+
+            rule!(@scalar $args $forward);
+            $(rule!(@partial $args $y $partial_fn $partial);)+
+            rule!(@apply $name $args $($vjp / $partial_fn)+);
         }
     };
-    (@forward ($($arg:ident),+) $forward:expr) => {
+    (@scalar ($($arg:ident),+) $forward:expr) => {
+        /// The value, for one element.
         #[inline(always)]
-        pub fn forward<T: Float>($($arg: T),+) -> T {
+        pub fn value<T: Float>($($arg: T),+) -> T {
             $forward
         }
     };
-    (@vjp ($($arg:ident),+) $y:ident $vjp:ident $partial:expr) => {
+    (@partial ($($arg:ident),+) $y:ident $partial_fn:ident $partial:expr) => {
         #[inline(always)]
         #[allow(unused_variables)]
-        pub fn $vjp<T: Float>($($arg: T,)+ $y: T, g: T) -> T {
-            g * ($partial)
+        fn $partial_fn<T: Float>($($arg: T,)+ $y: T) -> T {
+            $partial
+        }
+    };
+    (@apply $name:ident ($x:ident) $vjp:ident / $partial_fn:ident) => {
+        #[inline(always)]
+        pub fn forward<X: Map>(x: X) -> X::Owned {
+            x.map(value)
+        }
+        #[inline(always)]
+        pub fn $vjp<X: Map>(x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
+            x.pull(y, g, $partial_fn)
+        }
+    };
+    // Three arguments: scalars only (`mul_add` has no array form in ndarray).
+    (@apply $name:ident ($a:ident, $b:ident, $c:ident) $($vjp:ident / $p:ident)+) => {
+        #[inline(always)]
+        pub fn forward<T: Float>(a: T, b: T, c: T) -> T {
+            value(a, b, c)
+        }
+        $(
+            #[inline(always)]
+            pub fn $vjp<T: Float>(a: T, b: T, c: T, y: &T, g: T) -> T {
+                g * $p(a, b, c, *y)
+            }
+        )+
+    };
+    (@apply $name:ident ($a:ident, $b:ident) $vjp0:ident / $p0:ident $vjp1:ident / $p1:ident) => {
+        #[inline(always)]
+        #[track_caller]
+        pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
+            a.zip_with(b, stringify!($name), value)
+        }
+        #[inline(always)]
+        pub fn $vjp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, g: A::Output) -> A::Owned {
+            a.pull_left(b, y, g, $p0)
+        }
+        #[inline(always)]
+        pub fn $vjp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, g: A::Output) -> B::Owned {
+            a.pull_right(b, y, g, $p1)
         }
     };
 }
 
-rule! { /// a + b
-add(a, b) -> y = a + b; vjp0: T::one(); vjp1: T::one(); }
-rule! { /// a − b
-sub(a, b) -> y = a - b; vjp0: T::one(); vjp1: -T::one(); }
+/// a + b: the adjoint passes through, summed back over broadcast axes.
+pub mod add {
+    use super::{Broadcast, Map};
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
+        a.zip_with(b, "add", |a, b| a + b)
+    }
+    #[inline(always)]
+    pub fn vjp0<A: Broadcast<B>, B: Map>(a: A, _b: B, _y: &A::Output, g: A::Output) -> A::Owned {
+        a.reduce_left(g)
+    }
+    #[inline(always)]
+    pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, _y: &A::Output, g: A::Output) -> B::Owned {
+        A::reduce_right(b, g)
+    }
+}
+
+/// a − b
+pub mod sub {
+    use super::{Broadcast, Map};
+    use crate::Tangent;
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
+        a.zip_with(b, "sub", |a, b| a - b)
+    }
+    #[inline(always)]
+    pub fn vjp0<A: Broadcast<B>, B: Map>(a: A, _b: B, _y: &A::Output, g: A::Output) -> A::Owned {
+        a.reduce_left(g)
+    }
+    #[inline(always)]
+    pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, _y: &A::Output, g: A::Output) -> B::Owned {
+        A::reduce_right(b, g).negate()
+    }
+}
+
+/// −a
+pub mod neg {
+    use super::Map;
+    use crate::Tangent;
+
+    #[inline(always)]
+    pub fn forward<X: Map>(x: X) -> X::Owned {
+        x.map(|x| -x)
+    }
+    #[inline(always)]
+    pub fn vjp0<X: Map>(_x: X, _y: &X::Owned, g: X::Owned) -> X::Owned {
+        g.negate()
+    }
+}
+
 rule! { /// a · b
-mul(a, b) -> y = a * b; vjp0: b; vjp1: a; }
+mul(a, b) -> y = a * b; vjp0 / d0: b; vjp1 / d1: a; }
 rule! { /// a / b
-div(a, b) -> y = a / b; vjp0: b.recip(); vjp1: -y / b; }
-rule! { /// −a
-neg(a) -> y = -a; vjp0: -T::one(); }
+div(a, b) -> y = a / b; vjp0 / d0: b.recip(); vjp1 / d1: -y / b; }
 
 rule! { /// ln x
-ln(x) -> y = x.ln(); vjp0: x.recip(); }
+ln(x) -> y = x.ln(); vjp0 / d0: x.recip(); }
 rule! { /// log₂ x
-log2(x) -> y = x.log2(); vjp0: (x * lit::<T>(core::f64::consts::LN_2)).recip(); }
+log2(x) -> y = x.log2(); vjp0 / d0: (x * lit::<T>(core::f64::consts::LN_2)).recip(); }
 rule! { /// log₁₀ x
-log10(x) -> y = x.log10(); vjp0: (x * lit::<T>(core::f64::consts::LN_10)).recip(); }
+log10(x) -> y = x.log10(); vjp0 / d0: (x * lit::<T>(core::f64::consts::LN_10)).recip(); }
 rule! { /// eˣ
-exp(x) -> y = x.exp(); vjp0: y; }
+exp(x) -> y = x.exp(); vjp0 / d0: y; }
 rule! { /// 2ˣ
-exp2(x) -> y = x.exp2(); vjp0: y * lit::<T>(core::f64::consts::LN_2); }
+exp2(x) -> y = x.exp2(); vjp0 / d0: y * lit::<T>(core::f64::consts::LN_2); }
 rule! { /// ln(1 + x)
-ln_1p(x) -> y = x.ln_1p(); vjp0: (T::one() + x).recip(); }
+ln_1p(x) -> y = x.ln_1p(); vjp0 / d0: (T::one() + x).recip(); }
 rule! { /// eˣ − 1
-exp_m1(x) -> y = x.exp_m1(); vjp0: y + T::one(); }
+exp_m1(x) -> y = x.exp_m1(); vjp0 / d0: y + T::one(); }
 
 rule! { /// sin x
-sin(x) -> y = x.sin(); vjp0: x.cos(); }
+sin(x) -> y = x.sin(); vjp0 / d0: x.cos(); }
 rule! { /// cos x
-cos(x) -> y = x.cos(); vjp0: -x.sin(); }
+cos(x) -> y = x.cos(); vjp0 / d0: -x.sin(); }
 rule! { /// tan x
-tan(x) -> y = x.tan(); vjp0: T::one() + y * y; }
+tan(x) -> y = x.tan(); vjp0 / d0: T::one() + y * y; }
 rule! { /// arcsin x
-asin(x) -> y = x.asin(); vjp0: (T::one() - x * x).sqrt().recip(); }
+asin(x) -> y = x.asin(); vjp0 / d0: (T::one() - x * x).sqrt().recip(); }
 rule! { /// arccos x
-acos(x) -> y = x.acos(); vjp0: -(T::one() - x * x).sqrt().recip(); }
+acos(x) -> y = x.acos(); vjp0 / d0: -(T::one() - x * x).sqrt().recip(); }
 rule! { /// arctan x
-atan(x) -> y = x.atan(); vjp0: (T::one() + x * x).recip(); }
+atan(x) -> y = x.atan(); vjp0 / d0: (T::one() + x * x).recip(); }
 rule! { /// atan2(a, b), the angle of the point (b, a)
-atan2(a, b) -> y = a.atan2(b); vjp0: b / (a * a + b * b); vjp1: -a / (a * a + b * b); }
+atan2(a, b) -> y = a.atan2(b); vjp0 / d0: b / (a * a + b * b); vjp1 / d1: -a / (a * a + b * b); }
 rule! { /// sinh x
-sinh(x) -> y = x.sinh(); vjp0: x.cosh(); }
+sinh(x) -> y = x.sinh(); vjp0 / d0: x.cosh(); }
 rule! { /// cosh x
-cosh(x) -> y = x.cosh(); vjp0: x.sinh(); }
+cosh(x) -> y = x.cosh(); vjp0 / d0: x.sinh(); }
 rule! { /// tanh x
-tanh(x) -> y = x.tanh(); vjp0: T::one() - y * y; }
+tanh(x) -> y = x.tanh(); vjp0 / d0: T::one() - y * y; }
 
 rule! { /// √x
-sqrt(x) -> y = x.sqrt(); vjp0: (y + y).recip(); }
+sqrt(x) -> y = x.sqrt(); vjp0 / d0: (y + y).recip(); }
 rule! { /// ∛x
-cbrt(x) -> y = x.cbrt(); vjp0: (lit::<T>(3.0) * y * y).recip(); }
+cbrt(x) -> y = x.cbrt(); vjp0 / d0: (lit::<T>(3.0) * y * y).recip(); }
 rule! { /// xᵖ for a float exponent; ∂/∂p is taken as 0 at x = 0, its limit for p > 0
     powf(x, p) -> y = x.powf(p);
-    vjp0: p * x.powf(p - T::one());
-    vjp1: if x == T::zero() { T::zero() } else { y * x.ln() };
+    vjp0 / d0: p * x.powf(p - T::one());
+    vjp1 / d1: if x == T::zero() { T::zero() } else { y * x.ln() };
 }
 rule! { /// 1/x
-recip(x) -> y = x.recip(); vjp0: -y * y; }
+recip(x) -> y = x.recip(); vjp0 / d0: -y * y; }
 rule! { /// |x|, with derivative 0 at 0
-abs(x) -> y = x.abs(); vjp0: sign(x); }
+abs(x) -> y = x.abs(); vjp0 / d0: sign(x); }
 rule! { /// √(a² + b²); its derivative at the origin is taken as 0
     hypot(a, b) -> y = a.hypot(b);
-    vjp0: if y == T::zero() { T::zero() } else { a / y };
-    vjp1: if y == T::zero() { T::zero() } else { b / y };
+    vjp0 / d0: if y == T::zero() { T::zero() } else { a / y };
+    vjp1 / d1: if y == T::zero() { T::zero() } else { b / y };
 }
 rule! { /// max(a, b); a tie sends the whole derivative to `a`
     max(a, b) -> y = a.max(b);
-    vjp0: if a >= b || b.is_nan() { T::one() } else { T::zero() };
-    vjp1: if a >= b || b.is_nan() { T::zero() } else { T::one() };
+    vjp0 / d0: if a >= b || b.is_nan() { T::one() } else { T::zero() };
+    vjp1 / d1: if a >= b || b.is_nan() { T::zero() } else { T::one() };
 }
 rule! { /// min(a, b); a tie sends the whole derivative to `a`
     min(a, b) -> y = a.min(b);
-    vjp0: if a <= b || b.is_nan() { T::one() } else { T::zero() };
-    vjp1: if a <= b || b.is_nan() { T::zero() } else { T::one() };
+    vjp0 / d0: if a <= b || b.is_nan() { T::one() } else { T::zero() };
+    vjp1 / d1: if a <= b || b.is_nan() { T::zero() } else { T::one() };
 }
 rule! { /// a·b + c with one rounding
-mul_add(a, b, c) -> y = a.mul_add(b, c); vjp0: b; vjp1: a; vjp2: T::one(); }
+mul_add(a, b, c) -> y = a.mul_add(b, c); vjp0 / d0: b; vjp1 / d1: a; vjp2 / d2: T::one(); }
 
 rule! { /// σ(x) = 1/(1 + e⁻ˣ)
-sigmoid(x) -> y = crate::sigmoid(x); vjp0: y * (T::one() - y); }
+sigmoid(x) -> y = crate::activations::scalar::sigmoid(x); vjp0 / d0: y * (T::one() - y); }
 rule! { /// max(x, 0), with relu′(0) = 0 as in the lectures
-relu(x) -> y = crate::relu(x); vjp0: if x > T::zero() { T::one() } else { T::zero() }; }
+relu(x) -> y = crate::activations::scalar::relu(x); vjp0 / d0: if x > T::zero() { T::one() } else { T::zero() }; }
 rule! { /// ln(1 + eˣ); its derivative is σ(x)
-softplus(x) -> y = crate::softplus(x); vjp0: crate::sigmoid(x); }
+softplus(x) -> y = crate::activations::scalar::softplus(x); vjp0 / d0: crate::activations::scalar::sigmoid(x); }
 
 /// xⁿ for an integer exponent, which is a constant of the program (never differentiated).
 pub mod powi {
+    use super::{lit, Map};
     use num_traits::Float;
 
     #[inline(always)]
-    pub fn forward<T: Float>(x: T, n: i32) -> T {
-        x.powi(n)
+    pub fn forward<X: Map>(x: X, n: i32) -> X::Owned {
+        x.map(|x| x.powi(n))
     }
 
     #[inline(always)]
-    pub fn vjp0<T: Float>(x: T, n: i32, _y: T, g: T) -> T {
+    pub fn vjp0<X: Map>(x: X, n: i32, y: &X::Owned, g: X::Owned) -> X::Owned {
         match n {
-            0 => T::zero(),
-            _ => g * super::lit::<T>(f64::from(n)) * x.powi(n - 1),
+            0 => x.pull(y, g, |_, _| lit::<X::Elem>(0.0)),
+            _ => x.pull(y, g, |x, _| lit::<X::Elem>(f64::from(n)) * x.powi(n - 1)),
         }
     }
 }

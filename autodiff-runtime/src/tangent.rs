@@ -1,14 +1,22 @@
 //! What the generated adjoint code needs of a value: a zero and a one of the same kind, and
 //! accumulation of contributions that reach one variable along several paths (fan-out).
 
-/// A value the generated derivative code can seed and accumulate.
+use ndarray::{Array, Dimension};
+use num_traits::Float;
+
+/// A value the generated derivative code can seed and accumulate: a scalar or an owned array.
 pub trait Tangent: Sized {
-    /// A zero of the same kind (and, for tensors, shape): the gradient of an unused input.
+    /// A zero of the same kind (and, for arrays, shape).
     fn zero_like(&self) -> Self;
     /// A one of the same kind: the seed v̄ₗ = ∂y/∂y of the adjoint sweep.
     fn one_like(&self) -> Self;
-    /// `self + contribution`: the multivariate chain rule's sum at fan-out.
+    /// `self + contribution`: the multivariate chain rule's sum at fan-out, in place for
+    /// arrays.
     fn accumulate(self, contribution: Self) -> Self;
+    /// `−self`, in place for arrays.
+    fn negate(self) -> Self;
+    /// A copy, for an adjoint that more than one pullback consumes.
+    fn duplicate(&self) -> Self;
 }
 
 macro_rules! scalar_tangent {
@@ -26,8 +34,38 @@ macro_rules! scalar_tangent {
             fn accumulate(self, contribution: Self) -> Self {
                 self + contribution
             }
+            #[inline(always)]
+            fn negate(self) -> Self {
+                -self
+            }
+            #[inline(always)]
+            fn duplicate(&self) -> Self {
+                *self
+            }
         }
     )*};
 }
 
 scalar_tangent!(f32, f64);
+
+impl<A: Float, D: Dimension> Tangent for Array<A, D> {
+    fn zero_like(&self) -> Self {
+        Array::zeros(self.raw_dim())
+    }
+    fn one_like(&self) -> Self {
+        Array::ones(self.raw_dim())
+    }
+    #[track_caller]
+    fn accumulate(mut self, contribution: Self) -> Self {
+        crate::value::same_shape("accumulate", self.shape(), contribution.shape());
+        self.zip_mut_with(&contribution, |s, &c| *s = *s + c);
+        self
+    }
+    fn negate(mut self) -> Self {
+        self.mapv_inplace(|x| -x);
+        self
+    }
+    fn duplicate(&self) -> Self {
+        self.clone()
+    }
+}

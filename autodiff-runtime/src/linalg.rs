@@ -1,0 +1,277 @@
+//! The array primitives that are not elementwise: matrix products, transposition and
+//! reductions, each with its pullbacks. `dot`'s adjoints are the lectures' matrix formulas:
+//! for C = AB, Ā = C̄Bᵀ and B̄ = AᵀC̄.
+
+use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
+use ndarray::{Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2, Axis, Dimension};
+use num_traits::Float;
+
+/// The products `a.dot(&b)` of ndarray: matrix·matrix, matrix·vector, vector·matrix and
+/// vector·vector.
+pub trait MatMul<R>: Sized {
+    type Output;
+    type LeftGrad;
+    type RightGrad;
+    #[track_caller]
+    fn matmul(self, r: R) -> Self::Output;
+    fn pull_left(self, r: R, g: Self::Output) -> Self::LeftGrad;
+    fn pull_right(self, r: R, g: Self::Output) -> Self::RightGrad;
+}
+
+/// The element types `dot` works on.
+pub trait Scalar: Float + ndarray::LinalgScalar {}
+impl<A: Float + ndarray::LinalgScalar> Scalar for A {}
+
+#[track_caller]
+fn check_aligned(inner_a: usize, inner_b: usize, a: &[usize], b: &[usize]) {
+    if inner_a != inner_b {
+        panic!("dot: shapes {a:?} and {b:?} are not aligned ({inner_a} != {inner_b})");
+    }
+}
+
+/// a ⊗ b, the outer product.
+fn outer<A: Scalar>(a: ArrayView1<A>, b: ArrayView1<A>) -> Array2<A> {
+    let mut out = Array2::zeros((a.len(), b.len()));
+    general_mat_mul(
+        A::one(),
+        &a.insert_axis(Axis(1)),
+        &b.insert_axis(Axis(0)),
+        A::zero(),
+        &mut out,
+    );
+    out
+}
+
+/// A·B into a new matrix.
+fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    general_mat_mul(A::one(), &a, &b, A::zero(), &mut out);
+    out
+}
+
+/// A·x into a new vector.
+fn mat_vec<A: Scalar>(a: ArrayView2<A>, x: ArrayView1<A>) -> Array1<A> {
+    let mut out = Array1::zeros(a.nrows());
+    general_mat_vec_mul(A::one(), &a, &x, A::zero(), &mut out);
+    out
+}
+
+impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView2<'a, A> {
+    type Output = Array2<A>;
+    type LeftGrad = Array2<A>;
+    type RightGrad = Array2<A>;
+    fn matmul(self, b: ArrayView2<'b, A>) -> Array2<A> {
+        check_aligned(self.ncols(), b.nrows(), self.shape(), b.shape());
+        mat_mat(self, b)
+    }
+    fn pull_left(self, b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+        mat_mat(g.view(), b.t())
+    }
+    fn pull_right(self, _b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+        mat_mat(self.t(), g.view())
+    }
+}
+
+impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView2<'a, A> {
+    type Output = Array1<A>;
+    type LeftGrad = Array2<A>;
+    type RightGrad = Array1<A>;
+    fn matmul(self, x: ArrayView1<'b, A>) -> Array1<A> {
+        check_aligned(self.ncols(), x.len(), self.shape(), x.shape());
+        mat_vec(self, x)
+    }
+    fn pull_left(self, x: ArrayView1<'b, A>, g: Array1<A>) -> Array2<A> {
+        outer(g.view(), x)
+    }
+    fn pull_right(self, _x: ArrayView1<'b, A>, g: Array1<A>) -> Array1<A> {
+        mat_vec(self.t(), g.view())
+    }
+}
+
+impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView1<'a, A> {
+    type Output = Array1<A>;
+    type LeftGrad = Array1<A>;
+    type RightGrad = Array2<A>;
+    fn matmul(self, b: ArrayView2<'b, A>) -> Array1<A> {
+        check_aligned(self.len(), b.nrows(), self.shape(), b.shape());
+        mat_vec(b.t(), self)
+    }
+    fn pull_left(self, b: ArrayView2<'b, A>, g: Array1<A>) -> Array1<A> {
+        mat_vec(b, g.view())
+    }
+    fn pull_right(self, _b: ArrayView2<'b, A>, g: Array1<A>) -> Array2<A> {
+        outer(self, g.view())
+    }
+}
+
+impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView1<'a, A> {
+    type Output = A;
+    type LeftGrad = Array1<A>;
+    type RightGrad = Array1<A>;
+    fn matmul(self, b: ArrayView1<'b, A>) -> A {
+        check_aligned(self.len(), b.len(), self.shape(), b.shape());
+        self.dot(&b)
+    }
+    fn pull_left(self, b: ArrayView1<'b, A>, g: A) -> Array1<A> {
+        b.mapv(|b| g * b)
+    }
+    fn pull_right(self, _b: ArrayView1<'b, A>, g: A) -> Array1<A> {
+        self.mapv(|a| g * a)
+    }
+}
+
+/// `a.dot(&b)`
+pub mod dot {
+    use super::MatMul;
+
+    #[inline]
+    #[track_caller]
+    pub fn forward<A: MatMul<B>, B>(a: A, b: B) -> A::Output {
+        a.matmul(b)
+    }
+    #[inline]
+    pub fn vjp0<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::LeftGrad {
+        a.pull_left(b, g)
+    }
+    #[inline]
+    pub fn vjp1<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::RightGrad {
+        a.pull_right(b, g)
+    }
+}
+
+/// `a.t()`: a view with the axes reversed, so free; its adjoint is the adjoint transposed.
+pub mod t {
+    use ndarray::{Array, ArrayView, Dimension};
+
+    #[inline]
+    pub fn forward<A, D: Dimension>(x: ArrayView<'_, A, D>) -> ArrayView<'_, A, D> {
+        x.reversed_axes()
+    }
+    #[inline]
+    pub fn vjp0<A, D: Dimension, Y>(
+        _x: ArrayView<'_, A, D>,
+        _y: &Y,
+        g: Array<A, D>,
+    ) -> Array<A, D> {
+        g.reversed_axes()
+    }
+}
+
+/// `a.sum()`
+pub mod sum {
+    use ndarray::{Array, ArrayView, Dimension};
+    use num_traits::Float;
+
+    #[inline]
+    pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>) -> A {
+        x.sum()
+    }
+    #[inline]
+    pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, g: A) -> Array<A, D> {
+        Array::from_elem(x.raw_dim(), g)
+    }
+}
+
+/// `a.mean().unwrap()`
+pub mod mean {
+    use ndarray::{Array, ArrayView, Dimension};
+    use num_traits::Float;
+
+    #[track_caller]
+    fn count<A: Float, D: Dimension>(x: &ArrayView<'_, A, D>) -> A {
+        if x.is_empty() {
+            panic!("mean: the array of shape {:?} is empty", x.shape());
+        }
+        A::from(x.len()).expect("an array's length is representable as a float")
+    }
+
+    #[inline]
+    #[track_caller]
+    pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>) -> A {
+        x.sum() / count(&x)
+    }
+    #[inline]
+    pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, g: A) -> Array<A, D> {
+        Array::from_elem(x.raw_dim(), g / count(&x))
+    }
+}
+
+/// The adjoint of a reduction along `axis`: `g` repeated along that axis, times `scale`.
+fn spread<A: Float, D: Dimension>(
+    x: &ArrayView<'_, A, D>,
+    axis: Axis,
+    g: Array<A, D::Smaller>,
+    scale: A,
+) -> Array<A, D> {
+    let g = g.insert_axis(axis);
+    let spread = g
+        .broadcast(x.raw_dim())
+        .expect("a reduction's adjoint broadcasts back to the input's shape");
+    spread.mapv(|g| g * scale)
+}
+
+/// `a.sum_axis(Axis(k))`
+pub mod sum_axis {
+    use ndarray::{Array, ArrayView, Axis, Dimension, RemoveAxis};
+    use num_traits::Float;
+
+    #[inline]
+    #[track_caller]
+    pub fn forward<A: Float, D: RemoveAxis>(
+        x: ArrayView<'_, A, D>,
+        axis: Axis,
+    ) -> Array<A, D::Smaller> {
+        crate::value::check_axis("sum_axis", axis, x.shape());
+        x.sum_axis(axis)
+    }
+    #[inline]
+    pub fn vjp0<A: Float, D: Dimension>(
+        x: ArrayView<'_, A, D>,
+        axis: Axis,
+        _y: &Array<A, D::Smaller>,
+        g: Array<A, D::Smaller>,
+    ) -> Array<A, D> {
+        super::spread(&x, axis, g, A::one())
+    }
+}
+
+/// `a.mean_axis(Axis(k)).unwrap()`
+pub mod mean_axis {
+    use ndarray::{Array, ArrayView, Axis, Dimension, RemoveAxis};
+    use num_traits::Float;
+
+    #[track_caller]
+    fn count<A: Float, D: Dimension>(x: &ArrayView<'_, A, D>, axis: Axis) -> A {
+        crate::value::check_axis("mean_axis", axis, x.shape());
+        let n = x.len_of(axis);
+        if n == 0 {
+            panic!(
+                "mean_axis: axis {} of shape {:?} is empty",
+                axis.index(),
+                x.shape()
+            );
+        }
+        A::from(n).expect("an array's length is representable as a float")
+    }
+
+    #[inline]
+    #[track_caller]
+    pub fn forward<A: Float, D: RemoveAxis>(
+        x: ArrayView<'_, A, D>,
+        axis: Axis,
+    ) -> Array<A, D::Smaller> {
+        let n = count(&x, axis);
+        let mut sum = x.sum_axis(axis);
+        sum.mapv_inplace(|s| s / n);
+        sum
+    }
+    #[inline]
+    pub fn vjp0<A: Float, D: Dimension>(
+        x: ArrayView<'_, A, D>,
+        axis: Axis,
+        _y: &Array<A, D::Smaller>,
+        g: Array<A, D::Smaller>,
+    ) -> Array<A, D> {
+        super::spread(&x, axis, g, count(&x, axis).recip())
+    }
+}

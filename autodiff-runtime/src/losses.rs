@@ -1,0 +1,469 @@
+//! Losses and normalizations, written to be stable for any input, with their derivative rules
+//! (in [`rules`]) beside them. Losses take `(prediction, target)` in that order, as PyTorch's
+//! do, and average over every element (or, for `cross_entropy`, every row).
+
+use ndarray::{Array, ArrayView, ArrayView2, Axis, Dimension, RemoveAxis, Zip};
+use num_traits::Float;
+
+use crate::activations::scalar::{sigmoid, softplus};
+use crate::value::{check_axis, same_shape, ArrayLike};
+
+fn count<A: Float>(n: usize) -> A {
+    A::from(n).expect("an array's length is representable as a float")
+}
+
+#[track_caller]
+fn nonempty<A, D: Dimension>(op: &str, x: &ArrayView<'_, A, D>) {
+    if x.is_empty() {
+        panic!("{op}: the prediction of shape {:?} is empty", x.shape());
+    }
+}
+
+#[track_caller]
+fn pair<'p, 'y, A, D: Dimension>(
+    op: &str,
+    prediction: &'p impl ArrayLike<Elem = A, Dim = D>,
+    target: &'y impl ArrayLike<Elem = A, Dim = D>,
+) -> (ArrayView<'p, A, D>, ArrayView<'y, A, D>) {
+    let (p, y) = (prediction.as_view(), target.as_view());
+    same_shape(op, p.shape(), y.shape());
+    nonempty(op, &p);
+    (p, y)
+}
+
+/// Mean squared error, mean((p − y)²).
+///
+/// ```
+/// use autodiff_runtime::mse;
+/// use ndarray::array;
+/// assert_eq!(mse(&array![1.0, 2.0], &array![1.0, 4.0]), 2.0);
+/// ```
+#[track_caller]
+pub fn mse<A, D, P, Y>(prediction: P, target: Y) -> A
+where
+    A: Float,
+    D: Dimension,
+    P: ArrayLike<Elem = A, Dim = D>,
+    Y: ArrayLike<Elem = A, Dim = D>,
+{
+    let (p, y) = pair("mse", &prediction, &target);
+    let sum = Zip::from(&p)
+        .and(&y)
+        .fold(A::zero(), |s, &p, &y| s + (p - y) * (p - y));
+    sum / count(p.len())
+}
+
+/// Binary cross-entropy of probabilities, −mean[y ln p + (1 − y) ln(1 − p)] (the lectures'
+/// form). For raw scores prefer [`bce_with_logits`], which cannot overflow.
+///
+/// ```
+/// use autodiff_runtime::bce;
+/// use ndarray::array;
+/// let loss = bce(&array![0.9, 0.2], &array![1.0, 0.0]);
+/// assert!((loss - (-(0.9_f64.ln() + 0.8_f64.ln()) / 2.0)).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn bce<A, D, P, Y>(prediction: P, target: Y) -> A
+where
+    A: Float,
+    D: Dimension,
+    P: ArrayLike<Elem = A, Dim = D>,
+    Y: ArrayLike<Elem = A, Dim = D>,
+{
+    let (p, y) = pair("bce", &prediction, &target);
+    let sum = Zip::from(&p).and(&y).fold(A::zero(), |s, &p, &y| {
+        s - (y * p.ln() + (A::one() - y) * (-p).ln_1p())
+    });
+    sum / count(p.len())
+}
+
+/// Binary cross-entropy of logits z, mean[softplus(z) − y z]: the same as
+/// `bce(sigmoid(z), y)` without overflow for any z. Its gradient is (σ(z) − y)/N.
+///
+/// ```
+/// use autodiff_runtime::{bce, bce_with_logits, sigmoid};
+/// use ndarray::array;
+/// let (z, y) = (array![2.0_f64, -1.0], array![1.0, 0.0]);
+/// let stable: f64 = bce_with_logits(&z, &y);
+/// assert!((stable - bce(&sigmoid(&z), &y)).abs() < 1e-15);
+/// let far: f64 = bce_with_logits(&array![-1000.0], &array![1.0]);
+/// assert_eq!(far, 1000.0);
+/// ```
+#[track_caller]
+pub fn bce_with_logits<A, D, P, Y>(logits: P, target: Y) -> A
+where
+    A: Float,
+    D: Dimension,
+    P: ArrayLike<Elem = A, Dim = D>,
+    Y: ArrayLike<Elem = A, Dim = D>,
+{
+    let (z, y) = pair("bce_with_logits", &logits, &target);
+    let sum = Zip::from(&z)
+        .and(&y)
+        .fold(A::zero(), |s, &z, &y| s + softplus(z) - y * z);
+    sum / count(z.len())
+}
+
+/// ln Σ eˣ over every element, computed stably (shifted by the maximum).
+///
+/// ```
+/// use autodiff_runtime::logsumexp;
+/// use ndarray::array;
+/// assert!((logsumexp(&array![1000.0, 1000.0]) - (1000.0 + 2.0_f64.ln())).abs() < 1e-12);
+/// ```
+#[track_caller]
+pub fn logsumexp<A, D, X>(x: X) -> A
+where
+    A: Float,
+    D: Dimension,
+    X: ArrayLike<Elem = A, Dim = D>,
+{
+    let x = x.as_view();
+    if x.is_empty() {
+        panic!("logsumexp: the array of shape {:?} is empty", x.shape());
+    }
+    lse(x.iter().copied())
+}
+
+/// ln Σ exp over a lane, shifted by its maximum; −∞ stays −∞ and +∞ stays +∞.
+fn lse<A: Float>(lane: impl Iterator<Item = A> + Clone) -> A {
+    let max = lane.clone().fold(A::neg_infinity(), A::max);
+    if max.is_infinite() {
+        return max;
+    }
+    max + lane
+        .map(|v| (v - max).exp())
+        .fold(A::zero(), |s, e| s + e)
+        .ln()
+}
+
+/// The log of the softmax along `axis`: xᵢ − ln Σⱼ e^xⱼ, computed stably.
+///
+/// ```
+/// use autodiff_runtime::log_softmax;
+/// use ndarray::{array, Axis};
+/// let out = log_softmax(&array![[0.0, 0.0], [1000.0, 0.0]], Axis(1));
+/// assert!((out[[0, 0]] - 0.5_f64.ln()).abs() < 1e-15);
+/// assert_eq!(out[[1, 0]], 0.0);
+/// ```
+#[track_caller]
+pub fn log_softmax<A, D, X>(x: X, axis: Axis) -> Array<A, D>
+where
+    A: Float,
+    D: Dimension,
+    X: ArrayLike<Elem = A, Dim = D>,
+{
+    let x = x.as_view();
+    check_axis("log_softmax", axis, x.shape());
+    let mut out = x.to_owned();
+    for mut lane in out.lanes_mut(axis) {
+        let shift = lse(lane.iter().copied());
+        lane.mapv_inplace(|v| v - shift);
+    }
+    out
+}
+
+/// The softmax along `axis`: e^xᵢ / Σⱼ e^xⱼ, computed stably.
+///
+/// ```
+/// use autodiff_runtime::softmax;
+/// use ndarray::{array, Axis};
+/// let p = softmax(&array![[1.0, 1.0], [1000.0, 0.0]], Axis(1));
+/// assert_eq!(p, array![[0.5, 0.5], [1.0, 0.0]]);
+/// ```
+#[track_caller]
+pub fn softmax<A, D, X>(x: X, axis: Axis) -> Array<A, D>
+where
+    A: Float,
+    D: Dimension,
+    X: ArrayLike<Elem = A, Dim = D>,
+{
+    let x = x.as_view();
+    check_axis("softmax", axis, x.shape());
+    let mut out = x.to_owned();
+    for mut lane in out.lanes_mut(axis) {
+        let max = lane.iter().copied().fold(A::neg_infinity(), A::max);
+        lane.mapv_inplace(|v| (v - max).exp());
+        let sum = lane.sum();
+        lane.mapv_inplace(|e| e / sum);
+    }
+    out
+}
+
+/// Integer class labels: a slice, `Vec` or `Array1` of `usize`, or a reference to one.
+pub trait Labels {
+    fn labels(&self) -> &[usize];
+}
+
+impl Labels for [usize] {
+    fn labels(&self) -> &[usize] {
+        self
+    }
+}
+
+impl<const N: usize> Labels for [usize; N] {
+    fn labels(&self) -> &[usize] {
+        self
+    }
+}
+
+impl Labels for Vec<usize> {
+    fn labels(&self) -> &[usize] {
+        self
+    }
+}
+
+impl Labels for ndarray::Array1<usize> {
+    fn labels(&self) -> &[usize] {
+        self.as_slice()
+            .expect("an owned Array1 is contiguous and in standard order")
+    }
+}
+
+impl<L: Labels + ?Sized> Labels for &L {
+    fn labels(&self) -> &[usize] {
+        (**self).labels()
+    }
+}
+
+#[track_caller]
+fn check_labels<A>(logits: &ArrayView2<'_, A>, labels: &[usize]) {
+    let (rows, classes) = logits.dim();
+    if labels.len() != rows {
+        panic!(
+            "cross_entropy: {} labels for logits of shape {:?}; give one label per row",
+            labels.len(),
+            logits.shape()
+        );
+    }
+    if rows == 0 {
+        panic!(
+            "cross_entropy: the logits of shape {:?} are empty",
+            logits.shape()
+        );
+    }
+    if let Some(&bad) = labels.iter().find(|&&l| l >= classes) {
+        panic!("cross_entropy: label {bad} is out of range for {classes} classes");
+    }
+}
+
+/// Softmax cross-entropy of logits (N × C) against integer labels in 0..C, averaged over
+/// the rows: mean over i of ln Σⱼ e^zᵢⱼ − zᵢ,ₗᵢ. Its gradient is (softmax(z) − onehot(l))/N.
+///
+/// ```
+/// use autodiff_runtime::cross_entropy;
+/// use ndarray::array;
+/// let loss = cross_entropy(&array![[0.0, 0.0], [0.0, 0.0]], &[0, 1]);
+/// assert!((loss - 2.0_f64.ln()).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn cross_entropy<A, X, L>(logits: X, labels: L) -> A
+where
+    A: Float,
+    X: ArrayLike<Elem = A, Dim = ndarray::Ix2>,
+    L: Labels,
+{
+    let z = logits.as_view();
+    let labels = labels.labels();
+    check_labels(&z, labels);
+    let sum = z
+        .rows()
+        .into_iter()
+        .zip(labels)
+        .fold(A::zero(), |s, (row, &l)| {
+            s + lse(row.iter().copied()) - row[l]
+        });
+    sum / count(labels.len())
+}
+
+/// The derivative rules of the losses, in the form the generated code calls.
+pub mod rules {
+    use super::*;
+
+    /// `mse(p, y)`
+    pub mod mse {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, D: Dimension>(
+            p: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+        ) -> A {
+            super::super::mse(p, y)
+        }
+        pub fn vjp0<A: Float, D: Dimension>(
+            p: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+            _out: &A,
+            g: A,
+        ) -> Array<A, D> {
+            let scale = (g + g) / count(p.len());
+            Zip::from(&p).and(&y).map_collect(|&p, &y| scale * (p - y))
+        }
+        pub fn vjp1<A: Float, D: Dimension>(
+            p: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+            out: &A,
+            g: A,
+        ) -> Array<A, D> {
+            vjp0(p, y, out, -g)
+        }
+    }
+
+    /// `bce(p, y)`
+    pub mod bce {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, D: Dimension>(
+            p: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+        ) -> A {
+            super::super::bce(p, y)
+        }
+        pub fn vjp0<A: Float, D: Dimension>(
+            p: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+            _out: &A,
+            g: A,
+        ) -> Array<A, D> {
+            let scale = g / count(p.len());
+            Zip::from(&p)
+                .and(&y)
+                .map_collect(|&p, &y| scale * (p - y) / (p * (A::one() - p)))
+        }
+        pub fn vjp1<A: Float, D: Dimension>(
+            p: ArrayView<'_, A, D>,
+            _y: ArrayView<'_, A, D>,
+            _out: &A,
+            g: A,
+        ) -> Array<A, D> {
+            let scale = g / count(p.len());
+            p.mapv(|p| scale * ((-p).ln_1p() - p.ln()))
+        }
+    }
+
+    /// `bce_with_logits(z, y)`
+    pub mod bce_with_logits {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, D: Dimension>(
+            z: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+        ) -> A {
+            super::super::bce_with_logits(z, y)
+        }
+        pub fn vjp0<A: Float, D: Dimension>(
+            z: ArrayView<'_, A, D>,
+            y: ArrayView<'_, A, D>,
+            _out: &A,
+            g: A,
+        ) -> Array<A, D> {
+            let scale = g / count(z.len());
+            Zip::from(&z)
+                .and(&y)
+                .map_collect(|&z, &y| scale * (sigmoid(z) - y))
+        }
+        pub fn vjp1<A: Float, D: Dimension>(
+            z: ArrayView<'_, A, D>,
+            _y: ArrayView<'_, A, D>,
+            _out: &A,
+            g: A,
+        ) -> Array<A, D> {
+            let scale = g / count(z.len());
+            z.mapv(|z| -scale * z)
+        }
+    }
+
+    /// `logsumexp(x)`
+    pub mod logsumexp {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>) -> A {
+            super::super::logsumexp(x)
+        }
+        pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, g: A) -> Array<A, D> {
+            x.mapv(|x| g * (x - *y).exp())
+        }
+    }
+
+    /// `softmax(x, axis)`: x̄ = y ∘ (ȳ − Σ_axis ȳ ∘ y).
+    pub mod softmax {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, axis: Axis) -> Array<A, D> {
+            super::super::softmax(x, axis)
+        }
+        pub fn vjp0<A: Float, D: RemoveAxis>(
+            _x: ArrayView<'_, A, D>,
+            axis: Axis,
+            y: &Array<A, D>,
+            mut g: Array<A, D>,
+        ) -> Array<A, D> {
+            Zip::from(g.lanes_mut(axis))
+                .and(y.lanes(axis))
+                .for_each(|mut g, y| {
+                    let dot = Zip::from(&g).and(&y).fold(A::zero(), |s, &g, &y| s + g * y);
+                    Zip::from(&mut g)
+                        .and(&y)
+                        .for_each(|g, &y| *g = y * (*g - dot));
+                });
+            g
+        }
+    }
+
+    /// `log_softmax(x, axis)`: x̄ = ȳ − softmax(x) ∘ Σ_axis ȳ, with softmax(x) = e^y.
+    pub mod log_softmax {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, axis: Axis) -> Array<A, D> {
+            super::super::log_softmax(x, axis)
+        }
+        pub fn vjp0<A: Float, D: RemoveAxis>(
+            _x: ArrayView<'_, A, D>,
+            axis: Axis,
+            y: &Array<A, D>,
+            mut g: Array<A, D>,
+        ) -> Array<A, D> {
+            Zip::from(g.lanes_mut(axis))
+                .and(y.lanes(axis))
+                .for_each(|mut g, y| {
+                    let total = g.sum();
+                    Zip::from(&mut g)
+                        .and(&y)
+                        .for_each(|g, &y| *g = *g - y.exp() * total);
+                });
+            g
+        }
+    }
+
+    /// `cross_entropy(z, labels)`: z̄ = ȳ (softmax(z) − onehot(labels)) / N.
+    pub mod cross_entropy {
+        use super::*;
+
+        #[track_caller]
+        pub fn forward<A: Float, L: Labels>(z: ArrayView2<'_, A>, labels: L) -> A {
+            super::super::cross_entropy(z, labels)
+        }
+        pub fn vjp0<A: Float, L: Labels>(
+            z: ArrayView2<'_, A>,
+            labels: L,
+            _out: &A,
+            g: A,
+        ) -> ndarray::Array2<A> {
+            let labels = labels.labels();
+            let scale = g / count(labels.len());
+            let mut grad = z.to_owned();
+            for (mut row, &l) in grad.rows_mut().into_iter().zip(labels) {
+                let shift = lse(row.iter().copied());
+                row.mapv_inplace(|z| scale * (z - shift).exp());
+                row[l] = row[l] - scale;
+            }
+            grad
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! The values generated code computes with: scalars (`f32`, `f64`) and `ndarray` arrays. One
+//! primitive's rules are written once, against the traits here, and serve both kinds: for a
+//! scalar they inline to plain arithmetic, for an array they are single passes over memory
+//! that write into the incoming adjoint's buffer where they can.
+
+use ndarray::{Array, ArrayBase, ArrayView, Axis, Data, DimMax, Dimension, Zip};
+use num_traits::Float;
+
+use crate::Tangent;
+
+/// How generated code reads an argument: a scalar by value, an array (owned, borrowed at any
+/// depth of `&`, or a view) as an [`ArrayView`]. Called with method syntax, so that auto-deref
+/// accepts `x`, `&x` and `&&x` alike.
+pub trait Arg {
+    /// `Self` for a scalar, an `ArrayView` for an array.
+    type Value<'a>
+    where
+        Self: 'a;
+    fn autodiff_arg(&self) -> Self::Value<'_>;
+}
+
+/// Anything a user may pass where the runtime expects an array: an owned array, a view, or a
+/// reference to either.
+pub trait ArrayLike {
+    type Elem;
+    type Dim: Dimension;
+    fn as_view(&self) -> ArrayView<'_, Self::Elem, Self::Dim>;
+}
+
+impl<A, S: Data<Elem = A>, D: Dimension> ArrayLike for ArrayBase<S, D> {
+    type Elem = A;
+    type Dim = D;
+    #[inline]
+    fn as_view(&self) -> ArrayView<'_, A, D> {
+        self.view()
+    }
+}
+
+impl<X: ArrayLike + ?Sized> ArrayLike for &X {
+    type Elem = X::Elem;
+    type Dim = X::Dim;
+    #[inline]
+    fn as_view(&self) -> ArrayView<'_, X::Elem, X::Dim> {
+        (**self).as_view()
+    }
+}
+
+impl<A, S: Data<Elem = A>, D: Dimension> Arg for ArrayBase<S, D> {
+    type Value<'a>
+        = ArrayView<'a, A, D>
+    where
+        Self: 'a;
+    #[inline(always)]
+    fn autodiff_arg(&self) -> ArrayView<'_, A, D> {
+        self.view()
+    }
+}
+
+/// A value an elementwise primitive applies to: a scalar, or an array view.
+pub trait Map: Sized {
+    type Elem: Float;
+    /// What the primitive returns and what its adjoint is: `Self` for a scalar, an owned
+    /// array of the same shape for a view.
+    type Owned: Tangent;
+    /// `f` applied to every element.
+    fn map(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self::Owned;
+    /// The pullback of an elementwise `y = f(x)`: g · ∂(x, y), computed in g's buffer.
+    fn pull(
+        self,
+        y: &Self::Owned,
+        g: Self::Owned,
+        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
+    ) -> Self::Owned;
+    /// A zero of the same shape: the gradient of an input the result does not depend on.
+    fn zeros(self) -> Self::Owned;
+}
+
+impl<'a, A: Float + 'static, D: Dimension> Map for ArrayView<'a, A, D> {
+    type Elem = A;
+    type Owned = Array<A, D>;
+    #[inline]
+    fn map(self, f: impl Fn(A) -> A) -> Array<A, D> {
+        self.mapv(f)
+    }
+    #[inline]
+    fn pull(self, y: &Array<A, D>, mut g: Array<A, D>, partial: impl Fn(A, A) -> A) -> Array<A, D> {
+        Zip::from(&mut g)
+            .and(&self)
+            .and(y)
+            .for_each(|g, &x, &y| *g = *g * partial(x, y));
+        g
+    }
+    #[inline]
+    fn zeros(self) -> Array<A, D> {
+        Array::zeros(self.raw_dim())
+    }
+}
+
+/// Two values combined elementwise with NumPy's broadcasting: scalar ⊕ scalar,
+/// scalar ⊕ array, array ⊕ scalar and array ⊕ array.
+pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
+    /// The result: a scalar, or an array of the broadcast shape.
+    type Output: Tangent;
+    /// `f` applied to every pair; panics naming `op` and both shapes if they do not broadcast.
+    #[track_caller]
+    fn zip_with(
+        self,
+        r: R,
+        op: &str,
+        f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
+    ) -> Self::Output;
+    /// The adjoint of the left argument: g · ∂(a, b, y) summed back to the left's shape.
+    fn pull_left(
+        self,
+        r: R,
+        y: &Self::Output,
+        g: Self::Output,
+        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem,
+    ) -> Self::Owned;
+    /// The adjoint of the right argument.
+    fn pull_right(
+        self,
+        r: R,
+        y: &Self::Output,
+        g: Self::Output,
+        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem,
+    ) -> R::Owned;
+    /// g summed back to the left's shape: the adjoint through a linear op such as `+`.
+    fn reduce_left(self, g: Self::Output) -> Self::Owned;
+    /// g summed back to the right's shape.
+    fn reduce_right(r: R, g: Self::Output) -> R::Owned;
+}
+
+macro_rules! scalar_values {
+    ($($t:ty),*) => {$(
+        impl Arg for $t {
+            type Value<'a> = $t;
+            #[inline(always)]
+            fn autodiff_arg(&self) -> $t {
+                *self
+            }
+        }
+
+        impl Map for $t {
+            type Elem = $t;
+            type Owned = $t;
+            #[inline(always)]
+            fn map(self, f: impl Fn($t) -> $t) -> $t {
+                f(self)
+            }
+            #[inline(always)]
+            fn pull(self, y: &$t, g: $t, partial: impl Fn($t, $t) -> $t) -> $t {
+                g * partial(self, *y)
+            }
+            #[inline(always)]
+            fn zeros(self) -> $t {
+                0.0
+            }
+        }
+
+        impl Broadcast<$t> for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn zip_with(self, r: $t, _op: &str, f: impl Fn($t, $t) -> $t) -> $t {
+                f(self, r)
+            }
+            #[inline(always)]
+            fn pull_left(self, r: $t, y: &$t, g: $t, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+                g * partial(self, r, *y)
+            }
+            #[inline(always)]
+            fn pull_right(self, r: $t, y: &$t, g: $t, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+                g * partial(self, r, *y)
+            }
+            #[inline(always)]
+            fn reduce_left(self, g: $t) -> $t {
+                g
+            }
+            #[inline(always)]
+            fn reduce_right(_r: $t, g: $t) -> $t {
+                g
+            }
+        }
+
+        impl<'b, D: Dimension> Broadcast<ArrayView<'b, $t, D>> for $t {
+            type Output = Array<$t, D>;
+            fn zip_with(self, r: ArrayView<'b, $t, D>, _op: &str, f: impl Fn($t, $t) -> $t) -> Array<$t, D> {
+                r.mapv(|b| f(self, b))
+            }
+            fn pull_left(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+                Zip::from(&g).and(&r).and(y).fold(0.0, |sum, &g, &b, &y| sum + g * partial(self, b, y))
+            }
+            fn pull_right(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, D> {
+                Zip::from(&mut g).and(&r).and(y).for_each(|g, &b, &y| *g *= partial(self, b, y));
+                g
+            }
+            fn reduce_left(self, g: Array<$t, D>) -> $t {
+                g.sum()
+            }
+            fn reduce_right(_r: ArrayView<'b, $t, D>, g: Array<$t, D>) -> Array<$t, D> {
+                g
+            }
+        }
+
+        impl<'a, D: Dimension> Broadcast<$t> for ArrayView<'a, $t, D> {
+            type Output = Array<$t, D>;
+            fn zip_with(self, r: $t, _op: &str, f: impl Fn($t, $t) -> $t) -> Array<$t, D> {
+                self.mapv(|a| f(a, r))
+            }
+            fn pull_left(self, r: $t, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, D> {
+                Zip::from(&mut g).and(&self).and(y).for_each(|g, &a, &y| *g *= partial(a, r, y));
+                g
+            }
+            fn pull_right(self, r: $t, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+                Zip::from(&g).and(&self).and(y).fold(0.0, |sum, &g, &a, &y| sum + g * partial(a, r, y))
+            }
+            fn reduce_left(self, g: Array<$t, D>) -> Array<$t, D> {
+                g
+            }
+            fn reduce_right(_r: $t, g: Array<$t, D>) -> $t {
+                g.sum()
+            }
+        }
+
+        impl<'a, 'b, D, E> Broadcast<ArrayView<'b, $t, E>> for ArrayView<'a, $t, D>
+        where
+            D: Dimension + DimMax<E>,
+            E: Dimension,
+        {
+            type Output = Array<$t, <D as DimMax<E>>::Output>;
+            #[track_caller]
+            fn zip_with(self, r: ArrayView<'b, $t, E>, op: &str, f: impl Fn($t, $t) -> $t) -> Self::Output {
+                if self.shape() == r.shape() {
+                    let r = r.into_dimensionality::<D>().expect("same shape, same rank");
+                    let out = Zip::from(&self).and(&r).map_collect(|&a, &b| f(a, b));
+                    return out.into_dimensionality().expect("same rank as the broadcast");
+                }
+                let shape = broadcast_shape::<<D as DimMax<E>>::Output>(op, self.shape(), r.shape());
+                let (a, b) = (self.broadcast(shape.clone()), r.broadcast(shape));
+                let (Some(a), Some(b)) = (a, b) else {
+                    unreachable!("both shapes broadcast to their common shape")
+                };
+                Zip::from(&a).and(&b).map_collect(|&a, &b| f(a, b))
+            }
+            fn pull_left(self, r: ArrayView<'b, $t, E>, y: &Self::Output, mut g: Self::Output, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, D> {
+                Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y)
+                    .for_each(|g, &a, &b, &y| *g *= partial(a, b, y));
+                unbroadcast(g, self.raw_dim())
+            }
+            fn pull_right(self, r: ArrayView<'b, $t, E>, y: &Self::Output, mut g: Self::Output, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, E> {
+                Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y)
+                    .for_each(|g, &a, &b, &y| *g *= partial(a, b, y));
+                unbroadcast(g, r.raw_dim())
+            }
+            fn reduce_left(self, g: Self::Output) -> Array<$t, D> {
+                unbroadcast(g, self.raw_dim())
+            }
+            fn reduce_right(r: ArrayView<'b, $t, E>, g: Self::Output) -> Array<$t, E> {
+                unbroadcast(g, r.raw_dim())
+            }
+        }
+    )*};
+}
+
+scalar_values!(f32, f64);
+
+/// The common shape of two broadcast operands (NumPy's rule: align trailing axes; each pair
+/// of lengths is equal or one of them is 1). Panics naming the op and both shapes.
+#[track_caller]
+pub fn broadcast_shape<D: Dimension>(op: &str, a: &[usize], b: &[usize]) -> D {
+    let ndim = a.len().max(b.len());
+    let mut shape = D::zeros(ndim);
+    for axis in 0..ndim {
+        let len = |s: &[usize]| (axis + s.len()).checked_sub(ndim).map_or(1, |k| s[k]);
+        let (m, n) = (len(a), len(b));
+        shape[axis] = match (m, n) {
+            _ if m == n => m,
+            (1, n) => n,
+            (m, 1) => m,
+            _ => panic!("{op}: shapes {a:?} and {b:?} cannot be broadcast together"),
+        };
+    }
+    shape
+}
+
+/// Sums a broadcast adjoint back to the shape of the operand that was broadcast: over the
+/// leading axes it lacked and over its axes of length 1 (the lecture's sum₁ of the bias
+/// gradient). Free when the shapes are equal.
+pub fn unbroadcast<A, E, D>(g: Array<A, E>, target: D) -> Array<A, D>
+where
+    A: Float + 'static,
+    E: Dimension,
+    D: Dimension,
+{
+    if g.shape() == target.slice() {
+        return g.into_dimensionality().expect("same shape, same rank");
+    }
+    let mut g = g.into_dyn();
+    while g.ndim() > target.ndim() {
+        g = g.sum_axis(Axis(0));
+    }
+    for (axis, &len) in target.slice().iter().enumerate() {
+        if len == 1 && g.len_of(Axis(axis)) != 1 {
+            g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+        }
+    }
+    g.into_dimensionality()
+        .expect("unbroadcast keeps the target's rank")
+}
+
+/// Panics unless `a` and `b` have the same shape, naming the op and both shapes.
+#[track_caller]
+pub fn same_shape(op: &str, a: &[usize], b: &[usize]) {
+    if a != b {
+        panic!("{op}: shapes {a:?} and {b:?} differ; both arguments must have the same shape");
+    }
+}
+
+/// Panics unless `axis` is an axis of `shape`, naming the op.
+#[track_caller]
+pub(crate) fn check_axis(op: &str, axis: Axis, shape: &[usize]) {
+    if axis.index() >= shape.len() {
+        panic!(
+            "{op}: axis {} is out of range for an array of shape {shape:?}",
+            axis.index()
+        );
+    }
+}

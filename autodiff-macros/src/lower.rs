@@ -320,22 +320,29 @@ impl Lowerer<'_> {
         if call.args.is_empty() && VALUE_METHODS.contains(&name.as_str()) {
             return self.expr(&call.receiver);
         }
-        let unwraps = (name == "unwrap" && call.args.is_empty())
-            || (name == "expect" && call.args.len() == 1);
-        if let (true, Expr::MethodCall(inner)) = (unwraps, strip_parens(&call.receiver)) {
+        // ndarray's `mean` and `mean_axis` return an `Option`, read with `unwrap` or `expect`.
+        let option_error = |method: &str| {
+            let args = if method == "mean" { "" } else { "Axis(k)" };
+            format!("ndarray's `{method}` returns an `Option` (`None` for an empty array); write `.{method}({args}).unwrap()` or `.expect(..)`")
+        };
+        if let Expr::MethodCall(inner) = strip_parens(&call.receiver) {
+            let inner_name = inner.method.to_string();
             if let Some(prim @ (Primitive::Mean | Primitive::MeanAxis)) =
-                Primitive::method(&inner.method.to_string())
+                Primitive::method(&inner_name)
             {
+                let unwraps = (name == "unwrap" && call.args.is_empty())
+                    || (name == "expect" && call.args.len() == 1);
+                if !unwraps {
+                    self.diag.error(&call.method, option_error(&inner_name));
+                    return Operand::Poison;
+                }
                 let args = std::iter::once(&*inner.receiver).chain(&inner.args);
                 return self.call_primitive(prim, args, whole);
             }
         }
         match Primitive::method(&name) {
             Some(Primitive::Mean | Primitive::MeanAxis) => {
-                self.diag.error(
-                    &call.method,
-                    format!("ndarray's `{name}` returns an `Option` (`None` for an empty array); write `.{name}(..).unwrap()`"),
-                );
+                self.diag.error(&call.method, option_error(&name));
                 Operand::Poison
             }
             Some(prim) => {

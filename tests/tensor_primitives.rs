@@ -1,0 +1,191 @@
+//! Every tensor primitive, table-driven: the generated gradient against central finite
+//! differences, for a matrix `a` (3 × 4), a vector `b` (4, broadcast along `a`'s rows) and a
+//! scalar `s`, with fixed random weights `wa`, `wb` as the output's cotangent.
+
+use autodiff::check::central_difference;
+use autodiff::ndarray::{array, Array1, Array2, Axis};
+use autodiff::prelude::*;
+
+type Value = fn(&Array2<f64>, &Array1<f64>, f64, &Array2<f64>, &Array1<f64>) -> f64;
+type Grad = fn(
+    &Array2<f64>,
+    &Array1<f64>,
+    f64,
+    &Array2<f64>,
+    &Array1<f64>,
+) -> (f64, (Array2<f64>, Array1<f64>, f64));
+
+/// One module per row, holding `f` and the generated `f_grad`.
+macro_rules! rows {
+    (($a:ident, $b:ident, $s:ident, $wa:ident, $wb:ident) => $($name:ident: $body:expr;)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[differentiable(wrt($a, $b, $s))]
+                #[allow(unused_variables)]
+                pub fn f(
+                    $a: &Array2<f64>,
+                    $b: &Array1<f64>,
+                    $s: f64,
+                    $wa: &Array2<f64>,
+                    $wb: &Array1<f64>,
+                ) -> f64 {
+                    $body
+                }
+            }
+        )*
+        const ROWS: &[(&str, Value, Grad)] = &[$((stringify!($name), $name::f, $name::f_grad)),*];
+    };
+}
+
+rows! { (a, b, s, wa, wb) =>
+    ln: (a.ln() * wa).sum();
+    log2: (a.log2() * wa).sum();
+    log10: (a.log10() * wa).sum();
+    exp: (a.exp() * wa).sum();
+    exp2: (a.exp2() * wa).sum();
+    ln_1p: (a.ln_1p() * wa).sum();
+    exp_m1: (a.exp_m1() * wa).sum();
+    sin: (a.sin() * wa).sum();
+    cos: (a.cos() * wa).sum();
+    tan: (a.tan() * wa).sum();
+    asin: (a.asin() * wa).sum();
+    acos: (a.acos() * wa).sum();
+    atan: (a.atan() * wa).sum();
+    sinh: (a.sinh() * wa).sum();
+    cosh: (a.cosh() * wa).sum();
+    tanh: (a.tanh() * wa).sum();
+    sqrt: (a.sqrt() * wa).sum();
+    cbrt: (a.cbrt() * wa).sum();
+    recip: (a.recip() * wa).sum();
+    abs: ((a - 0.5).abs() * wa).sum();
+    powi: (a.powi(3) * wa).sum();
+    powf_scalar_exponent: (a.powf(s) * wa).sum();
+    hypot: (b.hypot(s) * wb).sum();
+    sigmoid: (sigmoid(a) * wa).sum();
+    relu: (relu(a - 0.5) * wa).sum();
+    softplus: (softplus(a) * wa).sum();
+    neg: (-a * wa).sum();
+    add_row_broadcast: ((a + b) * wa).sum();
+    sub_row_broadcast: ((b - a) * wa).sum();
+    mul_row_broadcast: ((a * b) * wa).sum();
+    div_row_broadcast: ((a / b) * wa).sum();
+    div_by_matrix: ((b / a) * wa).sum();
+    scalar_times_matrix: ((s * a) * wa).sum();
+    matrix_over_scalar: ((a / s) * wa).sum();
+    scalar_minus_vector: ((s - b) * wb).sum();
+    literal_arithmetic: ((2.0 * a - 1.0) / 3.0 * wa).sum();
+    fan_out: ((a * a + a) * wa).sum();
+    dot_matrix_matrix: (a.dot(&a.t()) * s).sum() + (a.t().dot(wa) * b).sum();
+    dot_matrix_vector: (a.dot(b) * wa.column(0)).sum();
+    dot_vector_matrix: (b.dot(&a.t()) * wa.column(1)).sum();
+    dot_vector_vector: b.dot(b) * s + b.dot(wb);
+    transpose: (&a.t() * &wa.t()).sum();
+    sum: a.sum() * s;
+    mean: a.mean().unwrap() * s;
+    sum_axis_0: (a.sum_axis(Axis(0)) * wb).sum();
+    sum_axis_1: (a.sum_axis(Axis(1)) * wa.column(2)).sum();
+    mean_axis: (a.mean_axis(Axis(0)).expect("nonempty") * b).sum();
+    mse_prediction: mse(a, wa) * s;
+    mse_target: mse(wa, a);
+    bce_prediction: bce(a, wa);
+    bce_target: bce(wa, a);
+    bce_with_logits_logits: bce_with_logits(a * s, wa);
+    bce_with_logits_target: bce_with_logits(wa, a);
+    logsumexp: logsumexp(a * s);
+    softmax: (softmax(a, Axis(1)) * wa).sum();
+    log_softmax: (log_softmax(a, Axis(0)) * wa).sum();
+    cross_entropy: cross_entropy(a * s, [0_usize, 3, 1]);
+    view_and_clone: (a.view().to_owned() * b.clone()).sum() + (&b.view() * wb).sum();
+}
+
+/// Values in (0.1, 0.9): inside the domain of every row (logarithms, arcsines, probabilities).
+fn grid(n: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            0.1 + 0.8 * ((state >> 11) as f64 / (1u64 << 53) as f64)
+        })
+        .collect()
+}
+
+fn unflatten(x: &[f64]) -> (Array2<f64>, Array1<f64>, f64) {
+    let a = Array2::from_shape_vec((3, 4), x[..12].to_vec()).expect("3 × 4");
+    (a, Array1::from(x[12..16].to_vec()), x[16])
+}
+
+#[test]
+fn every_tensor_primitive_matches_central_differences() {
+    let wa = Array2::from_shape_vec((3, 4), grid(12, 7)).expect("3 × 4");
+    let wb = Array1::from(grid(4, 8));
+    for seed in 1..=3 {
+        let x = grid(17, seed);
+        let (a, b, s) = unflatten(&x);
+        for &(name, f, f_grad) in ROWS {
+            let (value, (ga, gb, gs)) = f_grad(&a, &b, s, &wa, &wb);
+            assert_eq!(value, f(&a, &b, s, &wa, &wb), "{name}: value");
+            let numeric = central_difference(
+                |x| {
+                    let (a, b, s) = unflatten(x);
+                    f(&a, &b, s, &wa, &wb)
+                },
+                &x,
+                1e-6,
+            );
+            let analytic: Vec<f64> = ga.iter().chain(&gb).copied().chain([gs]).collect();
+            for (k, (got, want)) in analytic.iter().zip(&numeric).enumerate() {
+                assert!(
+                    (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                    "{name}: ∂/∂x[{k}] = {got}, finite differences give {want}"
+                );
+            }
+        }
+    }
+}
+
+#[differentiable]
+fn small_net_f32(w: &Array2<f32>, b: &Array1<f32>, x: &Array2<f32>) -> f32 {
+    let h = (x.dot(w) + b).tanh();
+    (h * 0.5_f32).mean().unwrap()
+}
+
+#[test]
+fn f32_arrays_work_too() {
+    let w = array![[0.5_f32, -0.25], [1.0, 0.75]];
+    let (b, x) = (array![0.1_f32, -0.2], array![[1.0_f32, 2.0], [-1.0, 0.5]]);
+    let (value, (gw, gb, gx)) = small_net_f32_grad(&w, &b, &x);
+    assert_eq!(value, small_net_f32(&w, &b, &x));
+    let d = (x.dot(&w) + &b).mapv(|u| 0.5 * (1.0 - u.tanh().powi(2)) / 4.0);
+    for (got, want) in gw.iter().zip(x.t().dot(&d).iter()) {
+        assert!((got - want).abs() < 1e-6);
+    }
+    for (got, want) in gb.iter().zip(d.sum_axis(Axis(0)).iter()) {
+        assert!((got - want).abs() < 1e-6);
+    }
+    assert_eq!(gx.shape(), &[2, 2]);
+}
+
+#[differentiable(wrt(w))]
+fn affine(w: &Array2<f64>, x: &Array2<f64>) -> f64 {
+    x.dot(w).sum()
+}
+
+#[test]
+fn shape_mismatches_name_the_op_and_both_shapes() {
+    let message = std::panic::catch_unwind(|| {
+        let _ = affine_grad(&Array2::zeros((3, 2)), &Array2::zeros((2, 4)));
+    })
+    .expect_err("a 2 × 4 by 3 × 2 product must panic");
+    let message = message
+        .downcast_ref::<String>()
+        .expect("a formatted message");
+    assert_eq!(
+        message,
+        "dot: shapes [2, 4] and [3, 2] are not aligned (4 != 3)"
+    );
+}

@@ -2,15 +2,26 @@
 //! knows their derivatives.
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
-use num_traits::Float;
+
+use crate::fast::{FastMath, Kernel};
+use crate::value::Map;
 
 /// What an elementwise function applies to: a scalar, or an array taken by value or by
 /// reference (`sigmoid(&u)` and `sigmoid(x.dot(&w) + &b)` both work).
 pub trait Elementwise {
-    type Elem: Float;
+    type Elem: FastMath;
     /// The result: a scalar, or an owned array of the same shape.
     type Output;
     fn map_elements(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self::Output;
+    /// `exact` for a scalar, the vectorized `kernel` for an array (as the derivative rules
+    /// compute it, so that the original and its gradient return the same value).
+    fn map_kernel(self, exact: impl Fn(Self::Elem) -> Self::Elem, kernel: Kernel) -> Self::Output
+    where
+        Self: Sized,
+    {
+        let _ = kernel;
+        self.map_elements(exact)
+    }
 }
 
 impl Elementwise for f32 {
@@ -31,21 +42,29 @@ impl Elementwise for f64 {
     }
 }
 
-impl<A: Float, S: Data<Elem = A>, D: Dimension> Elementwise for ArrayBase<S, D> {
+impl<A: FastMath, S: Data<Elem = A>, D: Dimension> Elementwise for ArrayBase<S, D> {
     type Elem = A;
     type Output = Array<A, D>;
     #[inline]
     fn map_elements(self, f: impl Fn(A) -> A) -> Array<A, D> {
         self.mapv(f)
     }
+    #[inline]
+    fn map_kernel(self, exact: impl Fn(A) -> A, kernel: Kernel) -> Array<A, D> {
+        Map::map_kernel(self.view(), exact, kernel)
+    }
 }
 
-impl<A: Float, S: Data<Elem = A>, D: Dimension> Elementwise for &ArrayBase<S, D> {
+impl<A: FastMath, S: Data<Elem = A>, D: Dimension> Elementwise for &ArrayBase<S, D> {
     type Elem = A;
     type Output = Array<A, D>;
     #[inline]
     fn map_elements(self, f: impl Fn(A) -> A) -> Array<A, D> {
         self.mapv(f)
+    }
+    #[inline]
+    fn map_kernel(self, exact: impl Fn(A) -> A, kernel: Kernel) -> Array<A, D> {
+        Map::map_kernel(self.view(), exact, kernel)
     }
 }
 
@@ -61,7 +80,7 @@ impl<A: Float, S: Data<Elem = A>, D: Dimension> Elementwise for &ArrayBase<S, D>
 /// ```
 #[inline]
 pub fn sigmoid<X: Elementwise>(x: X) -> X::Output {
-    x.map_elements(scalar::sigmoid)
+    x.map_kernel(scalar::sigmoid, Kernel::Sigmoid)
 }
 
 /// The rectified linear unit max(x, 0), elementwise on arrays. Its derivative at 0 is taken

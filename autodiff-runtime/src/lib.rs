@@ -13,6 +13,7 @@
 
 mod activations;
 pub mod check;
+pub mod fast;
 pub mod linalg;
 mod losses;
 pub mod prim;

@@ -43,6 +43,7 @@ fn sign<T: Float>(x: T) -> T {
 /// adjoint `g` in its own buffer.
 macro_rules! rule {
     ($(#[$doc:meta])* $name:ident $args:tt -> $y:ident = $forward:expr;
+     $([arrays: $kernel:ident])?
      $($vjp:ident / $partial_fn:ident: $partial:expr;)+) => {
         $(#[$doc])*
         pub mod $name {
@@ -52,7 +53,7 @@ macro_rules! rule {
 
             rule!(@scalar $args $forward);
             $(rule!(@partial $args $y $partial_fn $partial);)+
-            rule!(@apply $name $args $($vjp / $partial_fn)+);
+            rule!(@apply $name $args [$($kernel)?] $($vjp / $partial_fn)+);
         }
     };
     (@scalar ($($arg:ident),+) $forward:expr) => {
@@ -69,9 +70,11 @@ macro_rules! rule {
             $partial
         }
     };
-    (@apply $name:ident ($x:ident) $vjp:ident / $partial_fn:ident) => {
+    (@apply $name:ident ($x:ident) [$($kernel:ident)?] $vjp:ident / $partial_fn:ident) => {
         #[inline(always)]
         pub fn forward<X: Map>(x: X) -> X::Owned {
+            $(return x.map_kernel(value, crate::fast::Kernel::$kernel);)?
+            #[allow(unreachable_code)]
             x.map(value)
         }
         #[inline(always)]
@@ -80,7 +83,7 @@ macro_rules! rule {
         }
     };
     // Three arguments: scalars only (`mul_add` has no array form in ndarray).
-    (@apply $name:ident ($a:ident, $b:ident, $c:ident) $($vjp:ident / $p:ident)+) => {
+    (@apply $name:ident ($a:ident, $b:ident, $c:ident) [] $($vjp:ident / $p:ident)+) => {
         #[inline(always)]
         pub fn forward<T: Float>(a: T, b: T, c: T) -> T {
             value(a, b, c)
@@ -92,7 +95,7 @@ macro_rules! rule {
             }
         )+
     };
-    (@apply $name:ident ($a:ident, $b:ident) $vjp0:ident / $p0:ident $vjp1:ident / $p1:ident) => {
+    (@apply $name:ident ($a:ident, $b:ident) [] $vjp0:ident / $p0:ident $vjp1:ident / $p1:ident) => {
         #[inline(always)]
         #[track_caller]
         pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
@@ -175,7 +178,7 @@ log2(x) -> y = x.log2(); vjp0 / d0: (x * lit::<T>(core::f64::consts::LN_2)).reci
 rule! { /// log₁₀ x
 log10(x) -> y = x.log10(); vjp0 / d0: (x * lit::<T>(core::f64::consts::LN_10)).recip(); }
 rule! { /// eˣ
-exp(x) -> y = x.exp(); vjp0 / d0: y; }
+exp(x) -> y = x.exp(); [arrays: Exp] vjp0 / d0: y; }
 rule! { /// 2ˣ
 exp2(x) -> y = x.exp2(); vjp0 / d0: y * lit::<T>(core::f64::consts::LN_2); }
 rule! { /// ln(1 + x)
@@ -202,7 +205,7 @@ sinh(x) -> y = x.sinh(); vjp0 / d0: x.cosh(); }
 rule! { /// cosh x
 cosh(x) -> y = x.cosh(); vjp0 / d0: x.sinh(); }
 rule! { /// tanh x
-tanh(x) -> y = x.tanh(); vjp0 / d0: T::one() - y * y; }
+tanh(x) -> y = x.tanh(); [arrays: Tanh] vjp0 / d0: T::one() - y * y; }
 
 rule! { /// √x
 sqrt(x) -> y = x.sqrt(); vjp0 / d0: (y + y).recip(); }
@@ -236,7 +239,7 @@ rule! { /// a·b + c with one rounding
 mul_add(a, b, c) -> y = a.mul_add(b, c); vjp0 / d0: b; vjp1 / d1: a; vjp2 / d2: T::one(); }
 
 rule! { /// σ(x) = 1/(1 + e⁻ˣ)
-sigmoid(x) -> y = crate::activations::scalar::sigmoid(x); vjp0 / d0: y * (T::one() - y); }
+sigmoid(x) -> y = crate::activations::scalar::sigmoid(x); [arrays: Sigmoid] vjp0 / d0: y * (T::one() - y); }
 rule! { /// max(x, 0), with relu′(0) = 0 as in the lectures
 relu(x) -> y = crate::activations::scalar::relu(x); vjp0 / d0: if x > T::zero() { T::one() } else { T::zero() }; }
 rule! { /// ln(1 + eˣ); its derivative is σ(x)

@@ -6,6 +6,7 @@
 use ndarray::{Array, ArrayBase, ArrayView, Axis, Data, DimMax, Dimension, Zip};
 use num_traits::Float;
 
+use crate::fast::{FastMath, Kernel};
 use crate::Tangent;
 
 /// How generated code reads an argument: a scalar by value, an array (owned, borrowed at any
@@ -58,12 +59,15 @@ impl<A, S: Data<Elem = A>, D: Dimension> Arg for ArrayBase<S, D> {
 
 /// A value an elementwise primitive applies to: a scalar, or an array view.
 pub trait Map: Sized {
-    type Elem: Float;
+    type Elem: FastMath;
     /// What the primitive returns and what its adjoint is: `Self` for a scalar, an owned
     /// array of the same shape for a view.
     type Owned: Tangent;
     /// `f` applied to every element.
     fn map(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self::Owned;
+    /// `exact` for a scalar; for an array, the vectorized `kernel`, which agrees with `exact`
+    /// to a few units in the last place.
+    fn map_kernel(self, exact: impl Fn(Self::Elem) -> Self::Elem, kernel: Kernel) -> Self::Owned;
     /// The pullback of an elementwise `y = f(x)`: g · ∂(x, y), computed in g's buffer.
     fn pull(
         self,
@@ -75,12 +79,20 @@ pub trait Map: Sized {
     fn zeros(self) -> Self::Owned;
 }
 
-impl<'a, A: Float + 'static, D: Dimension> Map for ArrayView<'a, A, D> {
+impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
     type Elem = A;
     type Owned = Array<A, D>;
     #[inline]
     fn map(self, f: impl Fn(A) -> A) -> Array<A, D> {
         self.mapv(f)
+    }
+    #[inline]
+    fn map_kernel(self, _exact: impl Fn(A) -> A, kernel: Kernel) -> Array<A, D> {
+        match self.as_slice() {
+            Some(src) => Array::from_shape_vec(self.raw_dim(), A::map_contiguous(kernel, src))
+                .expect("one result per element, in standard order"),
+            None => self.mapv(|x| A::apply(kernel, x)),
+        }
     }
     #[inline]
     fn pull(self, y: &Array<A, D>, mut g: Array<A, D>, partial: impl Fn(A, A) -> A) -> Array<A, D> {
@@ -147,6 +159,10 @@ macro_rules! scalar_values {
             #[inline(always)]
             fn map(self, f: impl Fn($t) -> $t) -> $t {
                 f(self)
+            }
+            #[inline(always)]
+            fn map_kernel(self, exact: impl Fn($t) -> $t, _kernel: Kernel) -> $t {
+                exact(self)
             }
             #[inline(always)]
             fn pull(self, y: &$t, g: $t, partial: impl Fn($t, $t) -> $t) -> $t {

@@ -55,9 +55,15 @@ pub fn map_slice(kernel: Kernel, src: &[f64]) -> Vec<f64> {
     }
 }
 
+/// A plain loop, everything in it inlined, so that it is compiled with the caller's target
+/// features (a `collect` would call out to code compiled without them).
 #[inline(always)]
 fn collect(src: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
-    src.iter().map(|&x| f(x)).collect()
+    let mut out = vec![0.0; src.len()];
+    for (o, &x) in out.iter_mut().zip(src) {
+        *o = f(x);
+    }
+    out
 }
 
 fn dispatch(src: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
@@ -75,7 +81,8 @@ fn dispatch(src: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
 
 /// 1.5 · 2⁵²: adding it rounds to an integer, which then sits in the low bits.
 const ROUND: f64 = 6_755_399_441_055_744.0;
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+/// ln 2 split in two (fdlibm's): k · LN2_HI is exact for the k that occur.
+const LN2_HI: f64 = 0.693_147_180_369_123_8;
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 
 /// e^r − 1 for |r| ≤ ln 2 / 2, Taylor to degree 14 (truncation below 2⁻⁵⁶ relative).

@@ -128,7 +128,12 @@ fn every_tensor_primitive_matches_central_differences() {
         let (a, b, s) = unflatten(&x);
         for &(name, f, f_grad) in ROWS {
             let (value, (ga, gb, gs)) = f_grad(&a, &b, s, &wa, &wb);
-            assert_eq!(value, f(&a, &b, s, &wa, &wb), "{name}: value");
+            // Equal up to the few ulps by which vectorized exp and tanh differ from libm's.
+            let original = f(&a, &b, s, &wa, &wb);
+            assert!(
+                (value - original).abs() <= 1e-14 * original.abs(),
+                "{name}: value"
+            );
             let numeric = central_difference(
                 |x| {
                     let (a, b, s) = unflatten(x);

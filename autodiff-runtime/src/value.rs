@@ -311,6 +311,19 @@ where
     if g.shape() == target.slice() {
         return g.into_dimensionality().expect("same shape, same rank");
     }
+    // The common case, a bias broadcast along the batch: sum the rows of a contiguous adjoint
+    // straight into the result, one vectorized pass.
+    let width = target.size();
+    let trailing = g.shape().ends_with(target.slice()) && width > 0 && g.len() >= width;
+    if let (true, Some(rows)) = (trailing, g.as_slice()) {
+        let mut sum = rows[..width].to_vec();
+        for row in rows.chunks_exact(width).skip(1) {
+            for (s, &r) in sum.iter_mut().zip(row) {
+                *s = *s + r;
+            }
+        }
+        return Array::from_shape_vec(target, sum).expect("one sum per target element");
+    }
     let mut g = g.into_dyn();
     while g.ndim() > target.ndim() {
         g = g.sum_axis(Axis(0));
@@ -340,5 +353,35 @@ pub(crate) fn check_axis(op: &str, axis: Axis, shape: &[usize]) {
             "{op}: axis {} is out of range for an array of shape {shape:?}",
             axis.index()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array3, Ix0, Ix1, Ix2};
+
+    #[test]
+    fn unbroadcast_sums_over_the_broadcast_axes() {
+        let g = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        assert_eq!(unbroadcast(g.clone(), Ix1(3)), array![5.0, 7.0, 9.0]);
+        assert_eq!(unbroadcast(g.clone(), Ix2(2, 1)), array![[6.0], [15.0]]);
+        assert_eq!(unbroadcast(g.clone(), Ix2(1, 3)), array![[5.0, 7.0, 9.0]]);
+        assert_eq!(unbroadcast(g.clone(), Ix2(1, 1)), array![[21.0]]);
+        assert_eq!(unbroadcast(g.clone(), Ix0()).into_scalar(), 21.0);
+        assert_eq!(unbroadcast(g.clone(), Ix2(2, 3)), g);
+        // Not contiguous: the general path.
+        assert_eq!(unbroadcast(g.reversed_axes(), Ix1(2)), array![6.0, 15.0]);
+        let cube = Array3::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 12 + j * 4 + k) as f64);
+        assert_eq!(unbroadcast(cube.clone(), Ix2(3, 1)).shape(), &[3, 1]);
+        assert_eq!(unbroadcast(cube, Ix1(4)), array![60.0, 66.0, 72.0, 78.0]);
+        let empty = Array::<f64, _>::zeros((0, 3));
+        assert_eq!(unbroadcast(empty, Ix1(3)), array![0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "add: shapes [2, 3] and [2] cannot be broadcast together")]
+    fn incompatible_shapes_name_the_op() {
+        broadcast_shape::<Ix2>("add", &[2, 3], &[2]);
     }
 }

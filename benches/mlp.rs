@@ -121,7 +121,9 @@ fn sizes() -> Vec<(usize, usize, usize, usize)> {
     if std::env::var_os("MLP_BENCH_QUICK").is_none() {
         for n in [32, 256, 1024] {
             for h in [16, 64, 512] {
-                sizes.push((n, 30, h, h / 2));
+                if !sizes.contains(&(n, 30, h, h / 2)) {
+                    sizes.push((n, 30, h, h / 2));
+                }
             }
         }
     }

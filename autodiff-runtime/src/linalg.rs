@@ -182,7 +182,7 @@ pub mod mean {
         if x.is_empty() {
             panic!("mean: the array of shape {:?} is empty", x.shape());
         }
-        A::from(x.len()).expect("an array's length is representable as a float")
+        crate::value::len_as(x.len())
     }
 
     #[inline]
@@ -251,7 +251,7 @@ pub mod mean_axis {
                 x.shape()
             );
         }
-        A::from(n).expect("an array's length is representable as a float")
+        crate::value::len_as(n)
     }
 
     #[inline]

@@ -6,11 +6,7 @@ use ndarray::{Array, ArrayView, ArrayView2, Axis, Dimension, RemoveAxis, Zip};
 use num_traits::Float;
 
 use crate::activations::scalar::{sigmoid, softplus};
-use crate::value::{check_axis, same_shape, ArrayLike};
-
-fn count<A: Float>(n: usize) -> A {
-    A::from(n).expect("an array's length is representable as a float")
-}
+use crate::value::{check_axis, len_as as count, same_shape, ArrayLike};
 
 #[track_caller]
 fn nonempty<A, D: Dimension>(op: &str, x: &ArrayView<'_, A, D>) {

@@ -73,15 +73,16 @@ macro_rules! rule {
     (@apply $name:ident ($x:ident) [$($kernel:ident)?] $vjp:ident / $partial_fn:ident) => {
         #[inline(always)]
         pub fn forward<X: Map>(x: X) -> X::Owned {
-            $(return x.map_kernel(value, crate::fast::Kernel::$kernel);)?
-            #[allow(unreachable_code)]
-            x.map(value)
+            rule!(@map x [$($kernel)?])
         }
         #[inline(always)]
         pub fn $vjp<X: Map>(x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
             x.pull(y, g, $partial_fn)
         }
     };
+    // An elementwise value: the vectorized kernel on arrays where the rule names one.
+    (@map $x:ident []) => { $x.map(value) };
+    (@map $x:ident [$kernel:ident]) => { $x.map_kernel(value, crate::fast::Kernel::$kernel) };
     // Three arguments: scalars only (`mul_add` has no array form in ndarray).
     (@apply $name:ident ($a:ident, $b:ident, $c:ident) [] $($vjp:ident / $p:ident)+) => {
         #[inline(always)]

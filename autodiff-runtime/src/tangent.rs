@@ -1,4 +1,4 @@
-//! What the generated adjoint code needs of a value: a zero and a one of the same kind, and
+//! What the generated adjoint code needs of a value: a one of the same kind (the seed), and
 //! accumulation of contributions that reach one variable along several paths (fan-out).
 
 use ndarray::{Array, Dimension};
@@ -6,8 +6,6 @@ use num_traits::Float;
 
 /// A value the generated derivative code can seed and accumulate: a scalar or an owned array.
 pub trait Tangent: Sized {
-    /// A zero of the same kind (and, for arrays, shape).
-    fn zero_like(&self) -> Self;
     /// A one of the same kind: the seed v̄ₗ = ∂y/∂y of the adjoint sweep.
     fn one_like(&self) -> Self;
     /// `self + contribution`: the multivariate chain rule's sum at fan-out, in place for
@@ -22,10 +20,6 @@ pub trait Tangent: Sized {
 macro_rules! scalar_tangent {
     ($($t:ty),*) => {$(
         impl Tangent for $t {
-            #[inline(always)]
-            fn zero_like(&self) -> Self {
-                0.0
-            }
             #[inline(always)]
             fn one_like(&self) -> Self {
                 1.0
@@ -49,9 +43,6 @@ macro_rules! scalar_tangent {
 scalar_tangent!(f32, f64);
 
 impl<A: Float, D: Dimension> Tangent for Array<A, D> {
-    fn zero_like(&self) -> Self {
-        Array::zeros(self.raw_dim())
-    }
     fn one_like(&self) -> Self {
         Array::ones(self.raw_dim())
     }

@@ -356,6 +356,11 @@ pub(crate) fn check_axis(op: &str, axis: Axis, shape: &[usize]) {
     }
 }
 
+/// An array length in the element type, for means.
+pub(crate) fn len_as<A: Float>(n: usize) -> A {
+    A::from(n).expect("an array's length is representable as a float")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 use num_traits::Float;
 
 /// The element types with vectorizable kernels (computed in `f64`).
-pub trait FastMath: Float + 'static {
+pub trait FastMath: Float + Send + Sync + 'static {
     /// `kernel` of one element.
     fn apply(kernel: Kernel, x: Self) -> Self;
     /// `kernel` of every element of a contiguous slice.
@@ -55,28 +55,33 @@ pub fn map_slice(kernel: Kernel, src: &[f64]) -> Vec<f64> {
     }
 }
 
-/// A plain loop, everything in it inlined, so that it is compiled with the caller's target
-/// features (a `collect` would call out to code compiled without them).
-#[inline(always)]
-fn collect(src: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+fn dispatch(src: &[f64], f: impl Fn(f64) -> f64 + Sync) -> Vec<f64> {
     let mut out = vec![0.0; src.len()];
-    for (o, &x) in out.iter_mut().zip(src) {
-        *o = f(x);
-    }
+    crate::parallel::for_each_chunk(&mut out, src, |out, src| apply(out, src, &f));
     out
 }
 
-fn dispatch(src: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+/// `f` of every element of `src` into `out`, with AVX2 and FMA where the CPU has them.
+fn apply(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide(src: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
-            collect(src, f)
+        unsafe fn wide(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
+            fill(out, src, f);
         }
         // SAFETY: the CPU supports the features `wide` is compiled for, checked just above.
-        return unsafe { wide(src, f) };
+        return unsafe { wide(out, src, f) };
     }
-    collect(src, f)
+    fill(out, src, f);
+}
+
+/// A plain loop, everything in it inlined, so that it is compiled with the caller's target
+/// features (an iterator chain would call out to code compiled without them).
+#[inline(always)]
+fn fill(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(src) {
+        *o = f(x);
+    }
 }
 
 /// 1.5 · 2⁵²: adding it rounds to an integer, which then sits in the low bits.
@@ -137,25 +142,22 @@ pub fn exp(x: f64) -> f64 {
     }
 }
 
-/// eˣ − 1, accurate near 0.
+/// eᵛ − 1 for v in [−45, 0], accurate near 0: with v = k ln 2 + r, eᵛ − 1 = 2ᵏ(eʳ − 1) + (2ᵏ − 1),
+/// both terms of one sign and 2ᵏ − 1 exact, so one polynomial serves the whole range.
 #[inline(always)]
-fn expm1_nonnegative(u: f64) -> f64 {
-    let small = expm1_reduced(u);
-    let large = exp(u) - 1.0;
-    if u < 0.34 {
-        small
-    } else {
-        large
-    }
+fn expm1_nonpositive(v: f64) -> f64 {
+    let k = (v * core::f64::consts::LOG2_E + ROUND) - ROUND;
+    let r = (v - k * LN2_HI) - k * LN2_LO;
+    let scale = pow2(k);
+    scale * expm1_reduced(r) + (scale - 1.0)
 }
 
-/// tanh x = (e²ˣ − 1)/(e²ˣ + 1), from expm1 so that it is accurate near 0.
+/// tanh |x| = −(e^(−2|x|) − 1)/(e^(−2|x|) + 1), from expm1 so that it is accurate near 0.
 #[inline(always)]
 pub fn tanh(x: f64) -> f64 {
-    // tanh 20 rounds to 1; the clamp keeps e²ˣ finite.
-    let u = 2.0 * x.abs().min(20.0);
-    let p = expm1_nonnegative(u);
-    let t = p / (p + 2.0);
+    // tanh 20 rounds to 1; the clamp keeps e^(−2|x|) normal.
+    let m = expm1_nonpositive(-2.0 * x.abs().min(20.0));
+    let t = -m / (m + 2.0);
     let y = t.copysign(x);
     if x.is_nan() {
         x

@@ -16,6 +16,7 @@ pub mod check;
 pub mod fast;
 pub mod linalg;
 mod losses;
+mod parallel;
 pub mod prim;
 mod tangent;
 pub mod value;

@@ -2,7 +2,9 @@
 //! reductions, each with its pullbacks. `dot`'s adjoints are the lectures' matrix formulas:
 //! for C = AB, Ā = C̄Bᵀ and B̄ = AᵀC̄.
 
-use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
+use std::any::TypeId;
+
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2, Axis, Dimension};
 use num_traits::Float;
 
@@ -29,31 +31,67 @@ fn check_aligned(inner_a: usize, inner_b: usize, a: &[usize], b: &[usize]) {
     }
 }
 
-/// a ⊗ b, the outer product.
-fn outer<A: Scalar>(a: ArrayView1<A>, b: ArrayView1<A>) -> Array2<A> {
-    let mut out = Array2::zeros((a.len(), b.len()));
-    general_mat_mul(
-        A::one(),
-        &a.insert_axis(Axis(1)),
-        &b.insert_axis(Axis(0)),
-        A::zero(),
-        &mut out,
-    );
-    out
-}
-
-/// A·B into a new matrix.
+/// A·B into a new matrix: with the `gemm` crate for `f32` and `f64` (vectorized kernels for
+/// any strides, so transposed operands cost no copy; threaded on rayon's pool when the
+/// product is large; the output is written without being zeroed first), with ndarray for
+/// other element types.
 fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
-    let mut out = Array2::zeros((a.nrows(), b.ncols()));
-    general_mat_mul(A::one(), &a, &b, A::zero(), &mut out);
-    out
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let kernel_for = |t| TypeId::of::<A>() == t;
+    if m == 0
+        || n == 0
+        || k == 0
+        || !(kernel_for(TypeId::of::<f64>()) || kernel_for(TypeId::of::<f32>()))
+    {
+        let mut out = Array2::zeros((m, n));
+        general_mat_mul(A::one(), &a, &b, A::zero(), &mut out);
+        return out;
+    }
+    let mut out = Array2::<A>::uninit((m, n));
+    // SAFETY: A is f32 or f64 (gemm's supported types); the pointers and strides describe the
+    // live views `a`, `b` and the fresh m × n row-major `out`; with `read_dst` false gemm
+    // writes every element of `out` without reading it, so it is initialized afterwards.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr().cast::<A>(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a.strides()[1],
+            a.strides()[0],
+            b.as_ptr(),
+            b.strides()[1],
+            b.strides()[0],
+            A::zero(),
+            A::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        );
+        out.assume_init()
+    }
 }
 
 /// A·x into a new vector.
 fn mat_vec<A: Scalar>(a: ArrayView2<A>, x: ArrayView1<A>) -> Array1<A> {
-    let mut out = Array1::zeros(a.nrows());
-    general_mat_vec_mul(A::one(), &a, &x, A::zero(), &mut out);
-    out
+    let m = a.nrows();
+    column(mat_mat(a, x.insert_axis(Axis(1))), m)
+}
+
+/// a ⊗ b, the outer product.
+fn outer<A: Scalar>(a: ArrayView1<A>, b: ArrayView1<A>) -> Array2<A> {
+    mat_mat(a.insert_axis(Axis(1)), b.insert_axis(Axis(0)))
+}
+
+/// An m × 1 matrix as a vector, without a copy.
+fn column<A: Scalar>(c: Array2<A>, m: usize) -> Array1<A> {
+    c.into_shape_with_order(m)
+        .expect("an m × 1 row-major matrix is a vector")
 }
 
 impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView2<'a, A> {
@@ -273,5 +311,77 @@ pub mod mean_axis {
         g: Array<A, D::Smaller>,
     ) -> Array<A, D> {
         super::spread(&x, axis, g, count(&x, axis).recip())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{s, Array2};
+
+    fn matrix<A: Scalar>(rows: usize, cols: usize, seed: usize) -> Array2<A> {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            A::from((i * 31 + j * 17 + seed) % 23).unwrap() / A::from(7.0).unwrap() - A::one()
+        })
+    }
+
+    /// The textbook triple loop, the reference for every layout.
+    fn naive<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            (0..a.ncols()).fold(A::zero(), |s, k| s + a[[i, k]] * b[[k, j]])
+        })
+    }
+
+    fn assert_close<A: Scalar + std::fmt::Debug>(got: &Array2<A>, want: &Array2<A>, tol: A) {
+        assert_eq!(got.shape(), want.shape());
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (*g - *w).abs() <= tol * (A::one() + w.abs()),
+                "{g:?} vs {w:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn products_agree_with_the_definition_in_every_layout() {
+        // Large enough that gemm splits the work over threads, and small cases around it.
+        for (m, k, n) in [(1, 1, 1), (3, 0, 2), (7, 5, 1), (1, 9, 4), (300, 70, 130)] {
+            let a = matrix::<f64>(m, k, 1);
+            let b = matrix::<f64>(k, n, 2);
+            let (at, bt) = (a.t().to_owned(), b.t().to_owned());
+            let want = naive(a.view(), b.view());
+            assert_close(&mat_mat(a.view(), b.view()), &want, 1e-12);
+            assert_close(&mat_mat(at.t(), bt.t()), &want, 1e-12);
+            // Reversed rows: negative strides.
+            let flipped = naive(a.slice(s![..;-1, ..]), b.view());
+            assert_close(&mat_mat(a.slice(s![..;-1, ..]), b.view()), &flipped, 1e-12);
+            let want32 = naive(a.mapv(|v| v as f32).view(), b.mapv(|v| v as f32).view());
+            let got32 = mat_mat(a.mapv(|v| v as f32).view(), b.mapv(|v| v as f32).view());
+            assert_close(&got32, &want32, 1e-4);
+        }
+        // Every other column: a stride that is not 1.
+        let wide = matrix::<f64>(40, 60, 3);
+        let b = matrix::<f64>(30, 8, 4);
+        let every_other = wide.slice(s![.., ..;2]);
+        assert_close(
+            &mat_mat(every_other, b.view()),
+            &naive(every_other, b.view()),
+            1e-12,
+        );
+    }
+
+    #[test]
+    fn vector_products_agree_with_the_definition() {
+        let a = matrix::<f64>(6, 4, 5);
+        let x = matrix::<f64>(4, 1, 6).column(0).to_owned();
+        let y = matrix::<f64>(6, 1, 7).column(0).to_owned();
+        let ax = naive(a.view(), x.view().insert_axis(Axis(1)));
+        assert_close(
+            &mat_vec(a.view(), x.view()).insert_axis(Axis(1)),
+            &ax,
+            1e-12,
+        );
+        let outer_want = naive(y.view().insert_axis(Axis(1)), x.view().insert_axis(Axis(0)));
+        assert_close(&outer(y.view(), x.view()), &outer_want, 1e-12);
     }
 }

@@ -7,6 +7,7 @@ use ndarray::{Array, ArrayBase, ArrayView, Axis, Data, DimMax, Dimension, Zip};
 use num_traits::Float;
 
 use crate::fast::{FastMath, Kernel};
+use crate::parallel::zip_on_cores;
 use crate::Tangent;
 
 /// How generated code reads an argument: a scalar by value, an array (owned, borrowed at any
@@ -73,7 +74,7 @@ pub trait Map: Sized {
         self,
         y: &Self::Owned,
         g: Self::Owned,
-        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
+        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> Self::Owned;
     /// A zero of the same shape: the gradient of an input the result does not depend on.
     fn zeros(self) -> Self::Owned;
@@ -95,11 +96,19 @@ impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
         }
     }
     #[inline]
-    fn pull(self, y: &Array<A, D>, mut g: Array<A, D>, partial: impl Fn(A, A) -> A) -> Array<A, D> {
-        Zip::from(&mut g)
-            .and(&self)
-            .and(y)
-            .for_each(|g, &x, &y| *g = *g * partial(x, y));
+    fn pull(
+        self,
+        y: &Array<A, D>,
+        mut g: Array<A, D>,
+        partial: impl Fn(A, A) -> A + Sync + Send,
+    ) -> Array<A, D> {
+        let len = g.len();
+        zip_on_cores!(
+            Zip::from(&mut g).and(&self).and(y),
+            len,
+            for_each / par_for_each,
+            |g, &x, &y| { *g = *g * partial(x, y) }
+        );
         g
     }
     #[inline]
@@ -119,7 +128,7 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
         self,
         r: R,
         op: &str,
-        f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
+        f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> Self::Output;
     /// The adjoint of the left argument: g · ∂(a, b, y) summed back to the left's shape.
     fn pull_left(
@@ -127,7 +136,7 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
         r: R,
         y: &Self::Output,
         g: Self::Output,
-        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem,
+        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> Self::Owned;
     /// The adjoint of the right argument.
     fn pull_right(
@@ -135,7 +144,7 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
         r: R,
         y: &Self::Output,
         g: Self::Output,
-        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem,
+        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> R::Owned;
     /// g summed back to the left's shape: the adjoint through a linear op such as `+`.
     fn reduce_left(self, g: Self::Output) -> Self::Owned;
@@ -165,7 +174,7 @@ macro_rules! scalar_values {
                 exact(self)
             }
             #[inline(always)]
-            fn pull(self, y: &$t, g: $t, partial: impl Fn($t, $t) -> $t) -> $t {
+            fn pull(self, y: &$t, g: $t, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
                 g * partial(self, *y)
             }
             #[inline(always)]
@@ -177,15 +186,15 @@ macro_rules! scalar_values {
         impl Broadcast<$t> for $t {
             type Output = $t;
             #[inline(always)]
-            fn zip_with(self, r: $t, _op: &str, f: impl Fn($t, $t) -> $t) -> $t {
+            fn zip_with(self, r: $t, _op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
                 f(self, r)
             }
             #[inline(always)]
-            fn pull_left(self, r: $t, y: &$t, g: $t, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+            fn pull_left(self, r: $t, y: &$t, g: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
                 g * partial(self, r, *y)
             }
             #[inline(always)]
-            fn pull_right(self, r: $t, y: &$t, g: $t, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+            fn pull_right(self, r: $t, y: &$t, g: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
                 g * partial(self, r, *y)
             }
             #[inline(always)]
@@ -200,13 +209,13 @@ macro_rules! scalar_values {
 
         impl<'b, D: Dimension> Broadcast<ArrayView<'b, $t, D>> for $t {
             type Output = Array<$t, D>;
-            fn zip_with(self, r: ArrayView<'b, $t, D>, _op: &str, f: impl Fn($t, $t) -> $t) -> Array<$t, D> {
+            fn zip_with(self, r: ArrayView<'b, $t, D>, _op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 r.mapv(|b| f(self, b))
             }
-            fn pull_left(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+            fn pull_left(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
                 Zip::from(&g).and(&r).and(y).fold(0.0, |sum, &g, &b, &y| sum + g * partial(self, b, y))
             }
-            fn pull_right(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, D> {
+            fn pull_right(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 Zip::from(&mut g).and(&r).and(y).for_each(|g, &b, &y| *g *= partial(self, b, y));
                 g
             }
@@ -220,14 +229,14 @@ macro_rules! scalar_values {
 
         impl<'a, D: Dimension> Broadcast<$t> for ArrayView<'a, $t, D> {
             type Output = Array<$t, D>;
-            fn zip_with(self, r: $t, _op: &str, f: impl Fn($t, $t) -> $t) -> Array<$t, D> {
+            fn zip_with(self, r: $t, _op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 self.mapv(|a| f(a, r))
             }
-            fn pull_left(self, r: $t, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, D> {
+            fn pull_left(self, r: $t, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 Zip::from(&mut g).and(&self).and(y).for_each(|g, &a, &y| *g *= partial(a, r, y));
                 g
             }
-            fn pull_right(self, r: $t, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t) -> $t {
+            fn pull_right(self, r: $t, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
                 Zip::from(&g).and(&self).and(y).fold(0.0, |sum, &g, &a, &y| sum + g * partial(a, r, y))
             }
             fn reduce_left(self, g: Array<$t, D>) -> Array<$t, D> {
@@ -245,10 +254,10 @@ macro_rules! scalar_values {
         {
             type Output = Array<$t, <D as DimMax<E>>::Output>;
             #[track_caller]
-            fn zip_with(self, r: ArrayView<'b, $t, E>, op: &str, f: impl Fn($t, $t) -> $t) -> Self::Output {
+            fn zip_with(self, r: ArrayView<'b, $t, E>, op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
                 if self.shape() == r.shape() {
                     let r = r.into_dimensionality::<D>().expect("same shape, same rank");
-                    let out = Zip::from(&self).and(&r).map_collect(|&a, &b| f(a, b));
+                    let out = zip_on_cores!(Zip::from(&self).and(&r), r.len(), map_collect / par_map_collect, |&a, &b| f(a, b));
                     return out.into_dimensionality().expect("same rank as the broadcast");
                 }
                 let shape = broadcast_shape::<<D as DimMax<E>>::Output>(op, self.shape(), r.shape());
@@ -256,16 +265,18 @@ macro_rules! scalar_values {
                 let (Some(a), Some(b)) = (a, b) else {
                     unreachable!("both shapes broadcast to their common shape")
                 };
-                Zip::from(&a).and(&b).map_collect(|&a, &b| f(a, b))
+                zip_on_cores!(Zip::from(&a).and(&b), a.len(), map_collect / par_map_collect, |&a, &b| f(a, b))
             }
-            fn pull_left(self, r: ArrayView<'b, $t, E>, y: &Self::Output, mut g: Self::Output, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, D> {
-                Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y)
-                    .for_each(|g, &a, &b, &y| *g *= partial(a, b, y));
+            fn pull_left(self, r: ArrayView<'b, $t, E>, y: &Self::Output, mut g: Self::Output, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                let len = g.len();
+                zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y), len, for_each / par_for_each,
+                    |g, &a, &b, &y| *g *= partial(a, b, y));
                 unbroadcast(g, self.raw_dim())
             }
-            fn pull_right(self, r: ArrayView<'b, $t, E>, y: &Self::Output, mut g: Self::Output, partial: impl Fn($t, $t, $t) -> $t) -> Array<$t, E> {
-                Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y)
-                    .for_each(|g, &a, &b, &y| *g *= partial(a, b, y));
+            fn pull_right(self, r: ArrayView<'b, $t, E>, y: &Self::Output, mut g: Self::Output, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, E> {
+                let len = g.len();
+                zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y), len, for_each / par_for_each,
+                    |g, &a, &b, &y| *g *= partial(a, b, y));
                 unbroadcast(g, r.raw_dim())
             }
             fn reduce_left(self, g: Self::Output) -> Array<$t, D> {

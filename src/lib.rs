@@ -25,18 +25,21 @@
 //!
 //! See the README for the supported syntax, and [`check`] for finite-difference checks.
 
-pub use autodiff_macros::differentiable;
+pub use autodiff_macros::{differentiable, Parameters};
 pub use autodiff_runtime::{
     bce, bce_with_logits, check, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid,
     softmax, softplus, ArrayLike, Elementwise, Float, Labels,
 };
+pub use autodiff_runtime::{optim, LeafPair, Parameters};
 
 /// The `ndarray` version the runtime is built on, for naming array types that match it.
 pub use autodiff_runtime::ndarray;
 
 /// Everything a user of `#[differentiable]` needs in scope.
 pub mod prelude {
-    pub use autodiff_macros::differentiable;
+    pub use autodiff_macros::{differentiable, Parameters};
+    pub use autodiff_runtime::optim::{Adam, Optimizer, Sgd};
+    pub use autodiff_runtime::Parameters;
     pub use autodiff_runtime::{
         bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
         softplus,

@@ -38,10 +38,36 @@ pub enum Operand {
     Poison,
 }
 
-/// A differentiated parameter.
+/// A differentiated parameter, or a field of one that the body reads.
 pub struct Input {
-    /// The name the generated function gives it (the user's, or a fresh one for `_`).
+    /// The name the generated function gives the parameter (the user's, or a fresh one for
+    /// `_`); for a field, its parameter's.
     pub ident: Ident,
+    /// How the documentation writes it: `x`, `p.w1`.
+    pub display: String,
+    pub kind: InputKind,
+}
+
+pub enum InputKind {
+    /// A float or an array parameter.
+    Value,
+    /// A struct of parameters (`p: &Mlp`): not a value itself; each field the body reads is
+    /// an input of its own, and the gradient entry is a struct of the same type.
+    Struct,
+    /// `p.layer.w`, a field of the struct parameter `root`, read as `access`.
+    Field { root: usize, access: TokenStream },
+}
+
+impl Input {
+    /// Whether the input is a value of the trace (v₍₁₋ₙ₎ … v₀), not a struct holding some.
+    pub fn is_value(&self) -> bool {
+        !matches!(self.kind, InputKind::Struct)
+    }
+
+    /// Whether the input is a differentiated parameter, with an entry in the gradient.
+    pub fn is_parameter(&self) -> bool {
+        !matches!(self.kind, InputKind::Field { .. })
+    }
 }
 
 /// vᵢ = prim(args).

@@ -5,6 +5,7 @@
 //! derivative function, so callers see the real problem and nothing else.
 
 mod attr;
+mod derive;
 mod diag;
 mod ir;
 mod lower;
@@ -17,6 +18,16 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::Parser;
 use syn::ItemFn;
+
+/// Implements `autodiff::Parameters` for a struct whose fields are all parameters: floats,
+/// `ndarray` arrays of them, `Vec`s of parameters or other such structs.
+#[proc_macro_derive(Parameters)]
+pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => derive::derive_parameters(&input).into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
 
 /// Generates `f_grad(args…) -> (value, gradient)` beside the function `f`.
 ///

@@ -14,7 +14,7 @@ use syn::visit_mut::VisitMut;
 use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, UnOp};
 
 use crate::diag::Diagnostics;
-use crate::ir::{Input, Node, Operand, Program, Stmt, Var};
+use crate::ir::{Input, InputKind, Node, Operand, Program, Stmt, Var};
 use crate::rules::{Primitive, Syntax};
 use crate::signature::Signature;
 
@@ -34,6 +34,11 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         let operand = if param.differentiated {
             lowerer.program.inputs.push(Input {
                 ident: param.ident.clone(),
+                display: param.ident.to_string(),
+                kind: match param.structured {
+                    true => InputKind::Struct,
+                    false => InputKind::Value,
+                },
             });
             Operand::Var(Var::Input(lowerer.program.inputs.len() - 1))
         } else {
@@ -252,8 +257,19 @@ impl Lowerer<'_> {
                 let ident = single_ident(expr)
                     .map(ToString::to_string)
                     .unwrap_or_default();
-                self.env.get(&ident).cloned().unwrap_or(Operand::Poison)
+                let operand = self.env.get(&ident).cloned().unwrap_or(Operand::Poison);
+                if let Operand::Var(Var::Input(k)) = operand {
+                    if !self.program.inputs[k].is_value() {
+                        self.diag.error(
+                            expr,
+                            format!("`{ident}` is a struct of parameters, not a value: read its fields in expressions (`{ident}.w`)"),
+                        );
+                        return Operand::Poison;
+                    }
+                }
+                operand
             }
+            Expr::Field(field) => self.field(field, expr),
             Expr::Binary(binary) => {
                 match (compound_operator(&binary.op), Primitive::binary(&binary.op)) {
                     (None, Some(prim)) => {
@@ -313,6 +329,44 @@ impl Lowerer<'_> {
             }
             _ => self.unsupported(expr),
         }
+    }
+
+    /// `p.layer.w` on a struct parameter `p`: the input for that field, made on first read.
+    fn field(&mut self, field: &syn::ExprField, whole: &Expr) -> Operand {
+        let mut members = vec![&field.member];
+        let mut base = strip_parens(&field.base);
+        while let Expr::Field(inner) = base {
+            members.push(&inner.member);
+            base = strip_parens(&inner.base);
+        }
+        let bound = single_ident(base).map(|ident| (ident, self.env.get(&ident.to_string())));
+        let (ident, root) = match bound {
+            Some((ident, Some(Operand::Var(Var::Input(k)))))
+                if !self.program.inputs[*k].is_value() =>
+            {
+                (ident.clone(), *k)
+            }
+            // Already reported.
+            Some((_, Some(Operand::Poison))) => return Operand::Poison,
+            _ => return self.unsupported(whole),
+        };
+        members.reverse();
+        let access = quote!(#ident #(.#members)*);
+        let display = pretty(&access);
+        let existing = self
+            .program
+            .inputs
+            .iter()
+            .position(|input| input.display == display);
+        let k = existing.unwrap_or_else(|| {
+            self.program.inputs.push(Input {
+                ident,
+                display,
+                kind: InputKind::Field { root, access },
+            });
+            self.program.inputs.len() - 1
+        });
+        Operand::Var(Var::Input(k))
     }
 
     fn method_call(&mut self, call: &syn::ExprMethodCall, whole: &Expr) -> Operand {
@@ -678,7 +732,8 @@ fn unsupported_with_var(expr: &Expr) -> String {
     match expr {
         Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => "tuples and arrays of differentiated values are not supported; the function computes one scalar".into(),
         Expr::Reference(_) => "`&mut` borrows of differentiated values are not supported: a #[differentiable] function is pure; use `&` or the value itself".into(),
-        Expr::Field(_) | Expr::Index(_) => "field access and indexing are not supported on differentiated values".into(),
+        Expr::Field(_) => "field access is supported only on a struct of parameters (`p.w` for `p: &Model` with `#[derive(Parameters)]`), not on computed values".into(),
+        Expr::Index(_) => "indexing is not supported on differentiated values".into(),
         _ => format!(
             "`{}` cannot be differentiated; supported are `let` bindings, `+ - * /`, unary `-`, the methods {} and the functions {}",
             pretty(expr),

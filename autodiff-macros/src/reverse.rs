@@ -8,10 +8,11 @@ use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::Ident;
 
-use crate::ir::{Operand, Program, Stmt, Var};
-use crate::signature::{gradient_type, Signature};
+use crate::ir::{Input, InputKind, Operand, Program, Stmt, Var};
+use crate::signature::{gradient_type, Param, Signature};
 use crate::trace_doc;
 
 /// One term of the adjoint sweep: node `node` passes its adjoint to its argument `arg`,
@@ -56,10 +57,13 @@ fn node_ident(index: usize) -> Ident {
 
 fn var_tokens(program: &Program, var: Var) -> TokenStream {
     match var {
-        Var::Input(k) => {
-            let ident = &program.inputs[k].ident;
-            quote!(#ident)
-        }
+        Var::Input(k) => match &program.inputs[k] {
+            Input {
+                kind: InputKind::Field { access, .. },
+                ..
+            } => quote!((#access)),
+            Input { ident, .. } => quote!(#ident),
+        },
         Var::Node(i) => {
             let ident = node_ident(i);
             quote!(#ident)
@@ -165,18 +169,14 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
         adjoints.insert(pullback.target, adjoint);
     }
 
-    let entries =
-        program
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(k, input)| match adjoints.get(&Var::Input(k)) {
-                Some(adjoint) => quote!(#adjoint),
-                None => {
-                    let ident = &input.ident;
-                    quote!(::autodiff::__private::Map::zeros(#ident.autodiff_arg()))
-                }
-            });
+    let parameters = program
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| input.is_parameter());
+    let entries = parameters
+        .zip(sig.differentiated())
+        .map(|((k, _), param)| gradient_entry(program, &adjoints, k, param));
     let gradient = tuple_if_many(entries.collect());
 
     let signature = grad_signature(sig);
@@ -195,6 +195,44 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
             #(#adjoint_code)*
             (#value, #gradient)
         }
+    }
+}
+
+/// The gradient entry of parameter `k`: its adjoint; zeros if it has none; for a struct of
+/// parameters (of type `ty`), a struct of zeros with the adjoints of the fields the body
+/// read put in.
+fn gradient_entry(
+    program: &Program,
+    adjoints: &HashMap<Var, Ident>,
+    k: usize,
+    param: &Param,
+) -> TokenStream {
+    let ident = &param.ident;
+    if let InputKind::Struct = program.inputs[k].kind {
+        let gradient = Ident::new("__gradient", Span::mixed_site());
+        let fields = program.inputs.iter().enumerate().filter_map(|(j, input)| {
+            let InputKind::Field { root, access } = &input.kind else {
+                return None;
+            };
+            let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
+            // `p.layer.w` of the parameter is `.layer.w` of the gradient.
+            let path: TokenStream = access.clone().into_iter().skip(1).collect();
+            Some(quote!(#gradient #path = #adjoint;))
+        });
+        let ty = gradient_type(&param.ty);
+        // Spanned at the parameter's type: that is where "not `Parameters`" points.
+        let zeros = quote_spanned!(param.ty.span()=>
+            <#ty as ::autodiff::Parameters>::zeros_like(::core::borrow::Borrow::borrow(&#ident))
+        );
+        return quote!({
+            let mut #gradient = #zeros;
+            #(#fields)*
+            #gradient
+        });
+    }
+    match adjoints.get(&Var::Input(k)) {
+        Some(adjoint) => quote!(#adjoint),
+        None => quote!(::autodiff::__private::Map::zeros(#ident.autodiff_arg())),
     }
 }
 

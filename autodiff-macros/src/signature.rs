@@ -16,6 +16,8 @@ pub struct Param {
     pub ident: Ident,
     pub ty: Type,
     pub differentiated: bool,
+    /// A struct of parameters (`p: &Mlp`) rather than a float or an array.
+    pub structured: bool,
 }
 
 pub struct Signature {
@@ -91,16 +93,48 @@ fn array_of_floats(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-/// Whether a parameter of type `ty` can be differentiated: a float or an array of floats.
-pub fn is_differentiable(ty: &Type) -> bool {
-    is_float(ty) || array_of_floats(ty).is_some()
+impl Param {
+    /// Whether the parameter can be differentiated: a float, an array of floats, or a struct
+    /// of parameters.
+    fn is_differentiable(&self) -> bool {
+        is_float(&self.ty) || array_of_floats(&self.ty).is_some() || self.structured
+    }
+}
+
+/// Types that hold no parameters, recognized by their last path segment.
+const CONSTANT_TYPES: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
+    "char", "str", "String", "Vec", "Option", "Axis", "Range",
+];
+
+/// The struct a parameter of type `ty` names, behind any `&`, if it may be a struct of
+/// parameters (`&Mlp`, `Model<f64>`): a path type that is not a float, an array or a type
+/// known to hold no parameters. Whether it implements `Parameters` is the compiler's check.
+fn parameter_struct(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => {
+            parameter_struct(&reference.elem)
+        }
+        Type::Group(group) => parameter_struct(&group.elem),
+        Type::Paren(paren) => parameter_struct(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?.ident.to_string();
+            let known = CONSTANT_TYPES.contains(&last.as_str())
+                || OWNED_ARRAYS.contains(&last.as_str())
+                || VIEWS.contains(&last.as_str())
+                || is_float(ty);
+            (!known).then_some(ty)
+        }
+        _ => None,
+    }
 }
 
 /// The type of a differentiated parameter's gradient entry: the parameter's owned type
 /// (`f64` for `f64`, `Array2<f64>` for `&Array2<f64>` or `ArrayView2<f64>`).
 pub fn gradient_type(ty: &Type) -> TokenStream {
     let Some(segment) = array_of_floats(ty) else {
-        return ty.to_token_stream();
+        // A struct's gradient is a struct of the same type.
+        return parameter_struct(ty).unwrap_or(ty).to_token_stream();
     };
     let name = segment.ident.to_string();
     let owned = match VIEWS.iter().position(|view| *view == name) {
@@ -148,6 +182,13 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         diag.error(variadic, not_supported("a variadic function"));
     }
 
+    // A parameter of a generic type is not a struct of parameters (and is reported above).
+    let generic = |ty: &Type| {
+        let Type::Path(path) = ty else { return false };
+        sig.generics
+            .type_params()
+            .any(|param| path.path.is_ident(&param.ident))
+    };
     let mut params = Vec::new();
     for (position, arg) in sig.inputs.iter().enumerate() {
         let typed = match arg {
@@ -183,6 +224,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         }
         params.push(Param {
             ident,
+            structured: parameter_struct(&typed.ty).is_some_and(|ty| !generic(ty)),
             ty: (*typed.ty).clone(),
             differentiated: false,
         });
@@ -196,10 +238,10 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                         wanted,
                         format!("`wrt` names `{wanted}`, which is not a parameter of `{name}`"),
                     ),
-                    Some(param) if !is_differentiable(&param.ty) => diag.error(
+                    Some(param) if !param.is_differentiable() => diag.error(
                         wanted,
                         format!(
-                            "cannot differentiate with respect to `{wanted}`: its type `{}` is not `f64`, `f32` or an ndarray array of them",
+                            "cannot differentiate with respect to `{wanted}`: its type `{}` is not `f64`, `f32`, an ndarray array of them or a struct of parameters",
                             pretty(&param.ty)
                         ),
                     ),
@@ -209,12 +251,12 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         }
         None => {
             for param in &mut params {
-                param.differentiated = is_differentiable(&param.ty);
+                param.differentiated = param.is_differentiable();
             }
             if params.iter().all(|p| !p.differentiated) {
                 diag.error(
                     name,
-                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64`, `f32` and ndarray arrays of them (`&Array2<f64>`)"),
+                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64`, `f32`, ndarray arrays of them (`&Array2<f64>`) and structs with `#[derive(Parameters)]`"),
                 );
             }
         }

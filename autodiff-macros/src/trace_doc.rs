@@ -8,7 +8,12 @@ use crate::signature::Signature;
 /// `v₋₁`, `v₀`, `v₁`, … as the lectures number them: inputs end at v₀.
 fn var_name(program: &Program, var: Var) -> String {
     let index = match var {
-        Var::Input(k) => k as i64 + 1 - program.inputs.len() as i64,
+        Var::Input(k) => {
+            // Structs of parameters are not values: only their fields are numbered.
+            let values =
+                |inputs: &[crate::ir::Input]| inputs.iter().filter(|i| i.is_value()).count();
+            values(&program.inputs[..=k]) as i64 - values(&program.inputs) as i64
+        }
         Var::Node(i) => i as i64 + 1,
     };
     let digits: String = index
@@ -76,6 +81,7 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
     let partials: Vec<String> = program
         .inputs
         .iter()
+        .filter(|input| input.is_parameter())
         .map(|input| format!("∂{name}/∂{}", input.ident))
         .collect();
     let gradient = match partials.as_slice() {
@@ -87,7 +93,8 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
         .inputs
         .iter()
         .enumerate()
-        .map(|(k, input)| (var_name(program, Var::Input(k)), input.ident.to_string()))
+        .filter(|(_, input)| input.is_value())
+        .map(|(k, input)| (var_name(program, Var::Input(k)), input.display.clone()))
         .collect();
     for (i, node) in program.nodes.iter().enumerate() {
         let rule = node.prim.rule();
@@ -127,6 +134,9 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
         }
     }
     for k in (0..program.inputs.len()).rev() {
+        if !program.inputs[k].is_value() {
+            continue;
+        }
         let sum = adjoint_of(Var::Input(k)).unwrap_or_else(|| "0".into());
         adjoints.push((adjoint_name(program, Var::Input(k)), sum));
     }

@@ -16,7 +16,9 @@ pub mod check;
 pub mod fast;
 pub mod linalg;
 mod losses;
+pub mod optim;
 mod parallel;
+mod parameters;
 pub mod prim;
 mod tangent;
 pub mod value;
@@ -25,6 +27,7 @@ pub use activations::{relu, sigmoid, softplus, Elementwise};
 pub use losses::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax, Labels,
 };
+pub use parameters::{LeafPair, Parameters};
 pub use tangent::Tangent;
 pub use value::{Arg, ArrayLike};
 

@@ -1,0 +1,161 @@
+//! Model parameters as one value: a struct of arrays and scalars (nested structs and `Vec`s of
+//! them allowed), which a `#[differentiable]` function takes whole and whose gradient has the
+//! same type, as JAX does with pytrees. Optimizers see only leaves: flat slices of floats.
+
+use ndarray::{Array, Dimension};
+use num_traits::Float;
+
+/// A value made of float leaves that a gradient can be taken with respect to.
+///
+/// Implemented for `f32`, `f64`, `ndarray` arrays of them, `Vec`s of parameters, and any
+/// struct with `#[derive(Parameters)]` (from the `autodiff` crate).
+///
+/// ```
+/// use autodiff_runtime::Parameters;
+/// use ndarray::{array, Array2};
+///
+/// let layers = vec![array![[1.0, 2.0], [3.0, 4.0]], array![[0.5, -0.5]]];
+/// assert_eq!(layers.num_parameters(), 6);
+/// assert_eq!(layers.zeros_like()[0], Array2::<f64>::zeros((2, 2)));
+/// ```
+/// What [`Parameters::for_each_leaf_mut_with`] calls on each pair of leaves.
+pub type LeafPair<'a, A> = dyn FnMut(&mut [A], &[A]) + 'a;
+
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a set of parameters",
+    label = "differentiated here, so its type must implement `Parameters`",
+    note = "derive it with `#[derive(Parameters)]`, or list the parameters to differentiate in `#[differentiable(wrt(...))]` and leave this one out"
+)]
+pub trait Parameters {
+    /// The float type of every leaf.
+    type Elem: Float;
+
+    /// A value of the same shape with every leaf zero: the gradient of a loss that does not
+    /// depend on it, and the starting state of an optimizer.
+    fn zeros_like(&self) -> Self;
+
+    /// `f` on every leaf, in a fixed order, as a slice in standard (row-major) order.
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&[Self::Elem]));
+
+    /// `f` on every leaf of `self` beside the same leaf of `other` (a gradient, say), in the
+    /// order of [`for_each_leaf`](Self::for_each_leaf).
+    ///
+    /// # Panics
+    /// If a leaf of `other` has a different shape from `self`'s.
+    fn for_each_leaf_mut_with(&mut self, other: &Self, f: &mut LeafPair<'_, Self::Elem>);
+
+    /// The number of floats in all leaves.
+    fn num_parameters(&self) -> usize {
+        let mut count = 0;
+        self.for_each_leaf(&mut |leaf| count += leaf.len());
+        count
+    }
+}
+
+macro_rules! scalar_parameters {
+    ($($t:ty),*) => {$(
+        impl Parameters for $t {
+            type Elem = $t;
+            fn zeros_like(&self) -> $t {
+                0.0
+            }
+            fn for_each_leaf(&self, f: &mut dyn FnMut(&[$t])) {
+                f(std::slice::from_ref(self));
+            }
+            fn for_each_leaf_mut_with(&mut self, other: &$t, f: &mut LeafPair<'_, $t>) {
+                f(std::slice::from_mut(self), std::slice::from_ref(other));
+            }
+        }
+    )*};
+}
+
+scalar_parameters!(f32, f64);
+
+impl<A: Float, D: Dimension> Parameters for Array<A, D> {
+    type Elem = A;
+    fn zeros_like(&self) -> Self {
+        Array::zeros(self.raw_dim())
+    }
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&[A])) {
+        match self.as_slice() {
+            Some(leaf) => f(leaf),
+            None => f(self
+                .as_standard_layout()
+                .as_slice()
+                .expect("standard layout")),
+        }
+    }
+    fn for_each_leaf_mut_with(&mut self, other: &Self, f: &mut LeafPair<'_, A>) {
+        assert_eq!(
+            self.shape(),
+            other.shape(),
+            "Parameters: a leaf of shape {:?} paired with one of shape {:?}",
+            self.shape(),
+            other.shape()
+        );
+        let other = other.as_standard_layout();
+        let other = other.as_slice().expect("standard layout");
+        match self.as_slice_mut() {
+            Some(leaf) => f(leaf, other),
+            None => {
+                // A transposed or sliced leaf: update a row-major copy and write it back.
+                let mut copy = self.as_standard_layout().into_owned();
+                f(copy.as_slice_mut().expect("standard layout"), other);
+                self.assign(&copy);
+            }
+        }
+    }
+}
+
+impl<P: Parameters> Parameters for Vec<P> {
+    type Elem = P::Elem;
+    fn zeros_like(&self) -> Self {
+        self.iter().map(P::zeros_like).collect()
+    }
+    fn for_each_leaf(&self, f: &mut dyn FnMut(&[P::Elem])) {
+        for item in self {
+            item.for_each_leaf(f);
+        }
+    }
+    fn for_each_leaf_mut_with(&mut self, other: &Self, f: &mut LeafPair<'_, P::Elem>) {
+        assert_eq!(
+            self.len(),
+            other.len(),
+            "Parameters: a Vec of {} items paired with one of {}",
+            self.len(),
+            other.len()
+        );
+        for (item, other) in self.iter_mut().zip(other) {
+            item.for_each_leaf_mut_with(other, f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn leaves_pair_in_row_major_order_whatever_the_layout() {
+        let mut p = array![[1.0, 2.0], [3.0, 4.0]].reversed_axes(); // column-major
+        let g = array![[10.0, 20.0], [30.0, 40.0]];
+        p.for_each_leaf_mut_with(&g, &mut |p, g| {
+            for (p, g) in p.iter_mut().zip(g) {
+                *p += g;
+            }
+        });
+        assert_eq!(p, array![[11.0, 23.0], [32.0, 44.0]]);
+        let mut v = vec![1.0_f64, 2.0];
+        v.for_each_leaf_mut_with(&vec![0.5, 0.5], &mut |p, g| p[0] -= g[0]);
+        assert_eq!(v, vec![0.5, 1.5]);
+        assert_eq!(v.num_parameters(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "a leaf of shape [2] paired with one of shape [3]")]
+    fn mismatched_leaves_name_both_shapes() {
+        let mut p = array![1.0, 2.0];
+        p.for_each_leaf_mut_with(&array![1.0, 2.0, 3.0], &mut |_, _| {});
+    }
+}

@@ -30,7 +30,7 @@ pub use autodiff_runtime::{
     bce, bce_with_logits, check, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid,
     softmax, softplus, ArrayLike, Elementwise, Float, Labels,
 };
-pub use autodiff_runtime::{optim, LeafPair, Parameters};
+pub use autodiff_runtime::{optim, train, LeafPair, Parameters};
 
 /// The `ndarray` version the runtime is built on, for naming array types that match it.
 pub use autodiff_runtime::ndarray;

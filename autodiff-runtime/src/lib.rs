@@ -21,6 +21,7 @@ mod parallel;
 mod parameters;
 pub mod prim;
 mod tangent;
+pub mod train;
 pub mod value;
 
 pub use activations::{relu, sigmoid, softplus, Elementwise};

@@ -21,7 +21,36 @@
 //! ```
 //!
 //! `#[differentiable(wrt(a, b))]` differentiates only the named parameters; the others are
-//! constants. Parameters that are not `f32` or `f64` are always constants.
+//! constants. Parameters may be floats, `ndarray` arrays of floats, or structs of them with
+//! `#[derive(Parameters)]`, whose gradient is a struct of the same type; integers, slices and
+//! the like are always constants.
+//!
+//! ```
+//! use autodiff::ndarray::{array, Array1};
+//! use autodiff::prelude::*;
+//!
+//! #[derive(Parameters, Clone)]
+//! struct Line {
+//!     w: Array1<f64>,
+//!     b: f64,
+//! }
+//!
+//! #[differentiable(wrt(p))]
+//! fn cost(p: &Line, x: &autodiff::ndarray::Array2<f64>, y: &Array1<f64>) -> f64 {
+//!     mse(&(x.dot(&p.w) + p.b), y)
+//! }
+//!
+//! let (x, y) = (array![[1.0], [2.0], [3.0]], array![3.0, 5.0, 7.0]); // y = 2x + 1
+//! let mut line = Line { w: array![0.0], b: 0.0 };
+//! let mut sgd = Sgd::new(0.1).momentum(0.5);
+//! for _ in 0..500 {
+//!     let (_, grad) = cost_grad(&line, &x, &y);
+//!     sgd.step(&mut line, &grad);
+//! }
+//! assert!((line.w[0] - 2.0).abs() < 1e-6 && (line.b - 1.0).abs() < 1e-6);
+//! ```
+//!
+//! [`optim`] has the optimizers and [`train`] the lectures' training schedules.
 //!
 //! See the README for the supported syntax, and [`check`] for finite-difference checks.
 

@@ -107,3 +107,26 @@ fn diabetes_gradient_descent_reaches_the_normal_equations() {
     let fitted = model.predict(split.x_train.view());
     assert_eq!(fitted.len_of(Axis(0)), split.y_train.len());
 }
+
+#[test]
+fn iris_online_steps_learn_the_three_species() {
+    let data = datasets::iris();
+    let split = split(&data, 0.2, 7);
+    let mut model = SoftmaxMlp::new(4, 8, 3, &mut Rng::new(7));
+    let mut sgd = Sgd::new(0.05).momentum(0.5);
+    let history = fit(
+        &mut model,
+        &mut sgd,
+        &split,
+        Mode::Online,
+        10,
+        7,
+        |_, _, _, _| {},
+    );
+    let last = history.last().expect("epochs ran");
+    assert!(
+        last.test_metric >= 0.9,
+        "test accuracy {}",
+        last.test_metric
+    );
+}

@@ -18,6 +18,9 @@ fn wengert_list_example() {
     assert!((y - 11.65).abs() < 0.01, "the lecture's y = 11.65, got {y}");
     assert_eq!(d1, 5.5, "the lecture's s₋₁ = 1/2 + 5 = 5.5");
     assert!(close(d2, 2.0 - 5.0_f64.cos(), 1e-15), "s₀ = v₋₁ − cos v₀");
+    // The lecture's forward derivation ("derivación hacia adelante"): v̇₋₁ = 1, v̇₀ = 0.
+    assert_eq!(f_jvp(2.0, 5.0, 1.0, 0.0), (y, 5.5));
+    assert_eq!(f_jvp(2.0, 5.0, 0.0, 1.0), (y, d2));
 }
 
 /// Lecture 004: z(x, y) = x² e^(x + cos y), ∇z(2, π/2) = (8e², −4e²) ≈ (59.2, −29.6).

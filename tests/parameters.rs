@@ -159,3 +159,25 @@ fn optimizers_step_structs() {
         assert!(after < 0.5 * before, "{before} → {after}");
     }
 }
+
+#[test]
+fn forward_mode_takes_a_tangent_struct() {
+    let (p, (x, y)) = (net(), data());
+    let (_, grad) = net_loss_grad(&p, &x, &y);
+    // The direction: every leaf of the model scaled differently.
+    let mut direction = p.clone();
+    let mut k = 0.0;
+    direction.for_each_leaf_mut_with(&p, &mut |leaf, _| {
+        for v in leaf {
+            k += 1.0;
+            *v = (k * 0.37_f64).sin();
+        }
+    });
+    let (value, tangent) = net_loss_jvp(&p, &x, &y, direction.clone());
+    assert!((value - net_loss(&p, &x, &y)).abs() < 1e-14);
+    let (mut grads, mut dirs) = (Vec::new(), Vec::new());
+    grad.for_each_leaf(&mut |leaf| grads.extend_from_slice(leaf));
+    direction.for_each_leaf(&mut |leaf| dirs.extend_from_slice(leaf));
+    let dot: f64 = grads.iter().zip(&dirs).map(|(g, d)| g * d).sum();
+    assert!((tangent - dot).abs() < 1e-12, "{tangent} vs {dot}");
+}

@@ -10,10 +10,12 @@ const TOLERANCE: f64 = 1e-6;
 
 /// A row: the function, its generated gradient, the domain of each argument, and a kink
 /// (where the derivative jumps) to keep away from.
-struct Row<F, G> {
+struct Row<F, G, J> {
     name: &'static str,
     f: F,
     grad: G,
+    /// Forward mode, which must agree with the gradient: jvp(x, ẋ) = ∇f(x) · ẋ.
+    jvp: J,
     domain: &'static [(f64, f64)],
     kink: Option<fn(&[f64]) -> f64>,
 }
@@ -38,14 +40,15 @@ fn check(name: &str, x: &[f64], exact: &[f64], f: impl Fn(&[f64]) -> f64) {
 }
 
 macro_rules! rows {
-    ($table:ident: $params:tt, $f:ty, $grad:ty;
+    ($table:ident: $params:tt, $f:ty, $grad:ty, $jvp:ty;
      $($name:ident = $body:expr, [$($domain:expr),+] $(, kink $kink:expr)?;)+) => {
         $(rows!(@function $name $params $body);)+
-        const $table: &[Row<$f, $grad>] = &[$(
+        const $table: &[Row<$f, $grad, $jvp>] = &[$(
             Row {
                 name: stringify!($name),
                 f: $name::f,
                 grad: $name::f_grad,
+                jvp: $name::f_jvp,
                 domain: &[$($domain),+],
                 kink: rows!(@kink $($kink)?),
             }
@@ -66,8 +69,27 @@ macro_rules! rows {
 
 type Grad2 = (f64, (f64, f64));
 type Grad3 = (f64, (f64, f64, f64));
+type Jvp2 = fn(f64, f64, f64, f64) -> (f64, f64);
+type Jvp3 = fn(f64, f64, f64, f64, f64, f64) -> (f64, f64);
 
-rows! { UNARY: (x), fn(f64) -> f64, fn(f64) -> (f64, f64);
+/// Forward and reverse mode agree: the tangent along ẋ is the gradient's dot product with ẋ.
+fn check_jvp(
+    name: &str,
+    x: &[f64],
+    gradient: &[f64],
+    (value, tangent): (f64, f64),
+    direction: &[f64],
+    f: f64,
+) {
+    assert_eq!(value.to_bits(), f.to_bits(), "{name} at {x:?}: jvp value");
+    let dot: f64 = gradient.iter().zip(direction).map(|(g, d)| g * d).sum();
+    assert!(
+        close(tangent, dot, 1e-12),
+        "{name} at {x:?}: jvp {tangent}, ∇f·ẋ = {dot}"
+    );
+}
+
+rows! { UNARY: (x), fn(f64) -> f64, fn(f64) -> (f64, f64), fn(f64, f64) -> (f64, f64);
     neg = -x, [(-5.0, 5.0)];
     ln = x.ln(), [(0.1, 10.0)];
     log2 = x.log2(), [(0.1, 10.0)];
@@ -100,7 +122,7 @@ rows! { UNARY: (x), fn(f64) -> f64, fn(f64) -> (f64, f64);
     path_form = f64::sin(x) * f64::exp(x), [(-3.0, 3.0)];
 }
 
-rows! { BINARY: (a, b), fn(f64, f64) -> f64, fn(f64, f64) -> Grad2;
+rows! { BINARY: (a, b), fn(f64, f64) -> f64, fn(f64, f64) -> Grad2, Jvp2;
     add = a + b, [(-5.0, 5.0), (-5.0, 5.0)];
     sub = a - b, [(-5.0, 5.0), (-5.0, 5.0)];
     mul = a * b, [(-5.0, 5.0), (-5.0, 5.0)];
@@ -114,11 +136,11 @@ rows! { BINARY: (a, b), fn(f64, f64) -> f64, fn(f64, f64) -> Grad2;
     shared_input = a * a + (a * b).sin() - b / (1.0 + a * a), [(-3.0, 3.0), (-3.0, 3.0)];
 }
 
-rows! { TERNARY: (a, b, c), fn(f64, f64, f64) -> f64, fn(f64, f64, f64) -> Grad3;
+rows! { TERNARY: (a, b, c), fn(f64, f64, f64) -> f64, fn(f64, f64, f64) -> Grad3, Jvp3;
     mul_add = a.mul_add(b, c), [(-5.0, 5.0), (-5.0, 5.0), (-5.0, 5.0)];
 }
 
-fn near_kink<F, G>(row: &Row<F, G>, x: &[f64]) -> bool {
+fn near_kink<F, G, J>(row: &Row<F, G, J>, x: &[f64]) -> bool {
     row.kink.is_some_and(|kink| kink(x).abs() < 1e-3)
 }
 
@@ -131,6 +153,7 @@ proptest! {
             let (value, d) = (row.grad)(x[0]);
             prop_assert_eq!(value.to_bits(), (row.f)(x[0]).to_bits(), "{} value", row.name);
             check(row.name, &x, &[d], |v| (row.f)(v[0]));
+            check_jvp(row.name, &x, &[d], (row.jvp)(x[0], 0.7), &[0.7], value);
         }
     }
 
@@ -142,6 +165,8 @@ proptest! {
             let (value, (da, db)) = (row.grad)(x[0], x[1]);
             prop_assert_eq!(value.to_bits(), (row.f)(x[0], x[1]).to_bits(), "{} value", row.name);
             check(row.name, &x, &[da, db], |v| (row.f)(v[0], v[1]));
+            let jvp = (row.jvp)(x[0], x[1], 0.7, -1.3);
+            check_jvp(row.name, &x, &[da, db], jvp, &[0.7, -1.3], value);
         }
     }
 
@@ -152,6 +177,8 @@ proptest! {
             let (value, (da, db, dc)) = (row.grad)(x[0], x[1], x[2]);
             prop_assert_eq!(value.to_bits(), (row.f)(x[0], x[1], x[2]).to_bits(), "{} value", row.name);
             check(row.name, &x, &[da, db, dc], |v| (row.f)(v[0], v[1], v[2]));
+            let jvp = (row.jvp)(x[0], x[1], x[2], 0.7, -1.3, 0.4);
+            check_jvp(row.name, &x, &[da, db, dc], jvp, &[0.7, -1.3, 0.4], value);
         }
     }
 }

@@ -14,8 +14,18 @@ type Grad = fn(
     &Array2<f64>,
     &Array1<f64>,
 ) -> (f64, (Array2<f64>, Array1<f64>, f64));
+type Jvp = fn(
+    &Array2<f64>,
+    &Array1<f64>,
+    f64,
+    &Array2<f64>,
+    &Array1<f64>,
+    Array2<f64>,
+    Array1<f64>,
+    f64,
+) -> (f64, f64);
 
-/// One module per row, holding `f` and the generated `f_grad`.
+/// One module per row, holding `f` and the generated `f_grad` and `f_jvp`.
 macro_rules! rows {
     (($a:ident, $b:ident, $s:ident, $wa:ident, $wb:ident) => $($name:ident: $body:expr;)*) => {
         $(
@@ -36,7 +46,8 @@ macro_rules! rows {
                 }
             }
         )*
-        const ROWS: &[(&str, Value, Grad)] = &[$((stringify!($name), $name::f, $name::f_grad)),*];
+        const ROWS: &[(&str, Value, Grad, Jvp)] =
+            &[$((stringify!($name), $name::f, $name::f_grad, $name::f_jvp)),*];
     };
 }
 
@@ -126,8 +137,22 @@ fn every_tensor_primitive_matches_central_differences() {
     for seed in 1..=3 {
         let x = grid(17, seed);
         let (a, b, s) = unflatten(&x);
-        for &(name, f, f_grad) in ROWS {
+        // A direction for forward mode.
+        let t = grid(17, seed + 10)
+            .iter()
+            .map(|v| v - 0.5)
+            .collect::<Vec<_>>();
+        let (ta, tb, ts) = unflatten(&t);
+        for &(name, f, f_grad, f_jvp) in ROWS {
             let (value, (ga, gb, gs)) = f_grad(&a, &b, s, &wa, &wb);
+            // Forward and reverse agree: ⟨J·ẋ, 1⟩ = ⟨ẋ, Jᵀ·1⟩ (the dot-product test).
+            let (jvp_value, tangent) = f_jvp(&a, &b, s, &wa, &wb, ta.clone(), tb.clone(), ts);
+            let dot = (&ga * &ta).sum() + (&gb * &tb).sum() + gs * ts;
+            assert_eq!(jvp_value, value, "{name}: jvp value");
+            assert!(
+                (tangent - dot).abs() <= 1e-12 * dot.abs().max(1.0),
+                "{name}: jvp {tangent}, ∇f·ẋ = {dot}"
+            );
             // Equal up to the few ulps by which vectorized exp and tanh differ from libm's.
             let original = f(&a, &b, s, &wa, &wb);
             assert!(

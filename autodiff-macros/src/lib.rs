@@ -7,6 +7,7 @@
 mod attr;
 mod derive;
 mod diag;
+mod forward;
 mod ir;
 mod lower;
 mod reverse;
@@ -29,7 +30,8 @@ pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStr
     }
 }
 
-/// Generates `f_grad(args…) -> (value, gradient)` beside the function `f`.
+/// Generates `f_grad(args…) -> (value, gradient)` (reverse mode) and
+/// `f_jvp(args…, tangents…) -> (value, tangent)` (forward mode) beside the function `f`.
 ///
 /// See the `autodiff` crate for the contract and the supported syntax.
 #[proc_macro_attribute]
@@ -63,18 +65,21 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
     if diag.is_empty() {
         let grad = reverse::emit_grad(&sig, &program);
-        quote!(#func #grad)
+        let jvp = forward::emit_jvp(&sig, &program);
+        quote!(#func #grad #jvp)
     } else {
         let errors = diag.to_compile_errors();
-        let stub = reverse::grad_signature(&sig);
+        let stubs = [reverse::grad_signature(&sig), forward::jvp_signature(&sig)];
         quote! {
             #func
             #errors
-            #[doc(hidden)]
-            #[allow(unused_variables)]
-            #stub {
-                ::core::unimplemented!("#[differentiable] reported errors")
-            }
+            #(
+                #[doc(hidden)]
+                #[allow(unused_variables)]
+                #stubs {
+                    ::core::unimplemented!("#[differentiable] reported errors")
+                }
+            )*
         }
     }
 }

@@ -46,12 +46,12 @@ pub fn pullbacks(program: &Program) -> Vec<Pullback> {
 }
 
 /// The name of the runtime module holding a primitive's rules.
-fn rule_path(module: &str) -> TokenStream {
+pub fn rule_path(module: &str) -> TokenStream {
     let module = Ident::new(module, Span::call_site());
     quote!(::autodiff::__private::prim::#module)
 }
 
-fn node_ident(index: usize) -> Ident {
+pub fn node_ident(index: usize) -> Ident {
     format_ident!("__v{}", index + 1, span = Span::mixed_site())
 }
 
@@ -72,7 +72,7 @@ fn var_tokens(program: &Program, var: Var) -> TokenStream {
 }
 
 /// An operand as it is written where the original computes with it: the result.
-fn operand_tokens(program: &Program, operand: &Operand) -> TokenStream {
+pub fn operand_tokens(program: &Program, operand: &Operand) -> TokenStream {
     match operand {
         Operand::Var(var) => var_tokens(program, *var),
         Operand::Const { tokens, .. } => tokens.clone(),
@@ -84,7 +84,7 @@ fn operand_tokens(program: &Program, operand: &Operand) -> TokenStream {
 /// the runtime's `Arg` (called as a method, so `x`, `&x` and `&&x` all work); literals as
 /// written, so that their float type is inferred; constant arguments (`powi`'s exponent, an
 /// `Axis`, labels) as written.
-fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
+pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
     let constant_args = node.prim.rule().constant_args;
     node.args
@@ -107,7 +107,13 @@ fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
 
 /// The forward sweep: every statement of the program in source order.
 pub fn forward_sweep(program: &Program) -> TokenStream {
-    let stmts = program.stmts.iter().map(|stmt| match stmt {
+    let stmts = program.stmts.iter().map(|stmt| forward_stmt(program, stmt));
+    quote!(#(#stmts)*)
+}
+
+/// One statement of the forward sweep.
+pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
+    match stmt {
         Stmt::Const { ident, ty, expr } => match ty {
             Some(ty) => quote!(let #ident: #ty = #expr;),
             None => quote!(let #ident = #expr;),
@@ -120,8 +126,7 @@ pub fn forward_sweep(program: &Program) -> TokenStream {
             let ident = node_ident(*i);
             quote_spanned!(node.span=> let #ident = #path::forward(#(#args),*);)
         }
-    });
-    quote!(#(#stmts)*)
+    }
 }
 
 /// `f_grad`: the value and the gradient with respect to every differentiated parameter.
@@ -240,10 +245,7 @@ fn gradient_entry(
 pub fn grad_signature(sig: &Signature) -> TokenStream {
     let vis = &sig.vis;
     let name = format_ident!("{}_grad", sig.name);
-    let params = sig.params.iter().map(|p| {
-        let (ident, ty) = (&p.ident, &p.ty);
-        quote!(#ident: #ty)
-    });
+    let params = sig.param_list();
     let ret = &sig.ret;
     let inherited = &sig.inherited;
     let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
@@ -251,7 +253,7 @@ pub fn grad_signature(sig: &Signature) -> TokenStream {
 }
 
 /// One entry as itself, several as a tuple: the gradient's shape in the user's contract.
-fn tuple_if_many(entries: Vec<TokenStream>) -> TokenStream {
+pub fn tuple_if_many(entries: Vec<TokenStream>) -> TokenStream {
     match entries.as_slice() {
         [single] => single.clone(),
         _ => quote!((#(#entries),*)),

@@ -35,6 +35,14 @@ impl Signature {
     pub fn differentiated(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.differentiated)
     }
+
+    /// The original's parameters as the generated functions declare them, `x: f64`.
+    pub fn param_list(&self) -> impl Iterator<Item = TokenStream> + '_ {
+        self.params.iter().map(|p| {
+            let (ident, ty) = (&p.ident, &p.ty);
+            quote!(#ident: #ty)
+        })
+    }
 }
 
 /// Whether `ty` is written `f32` or `f64`, the scalar types that can be differentiated.

@@ -18,6 +18,10 @@ pub trait MatMul<R>: Sized {
     fn matmul(self, r: R) -> Self::Output;
     fn pull_left(self, r: R, g: Self::Output) -> Self::LeftGrad;
     fn pull_right(self, r: R, g: Self::Output) -> Self::RightGrad;
+    /// Forward mode: the product's tangent from the left factor's, ȦB.
+    fn push_left(self, r: R, t: Self::LeftGrad) -> Self::Output;
+    /// The product's tangent from the right factor's, AḂ.
+    fn push_right(self, r: R, t: Self::RightGrad) -> Self::Output;
 }
 
 /// The element types `dot` works on.
@@ -108,6 +112,12 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView2<'a, A> {
     fn pull_right(self, _b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
         mat_mat(self.t(), g.view())
     }
+    fn push_left(self, b: ArrayView2<'b, A>, t: Array2<A>) -> Array2<A> {
+        mat_mat(t.view(), b)
+    }
+    fn push_right(self, _b: ArrayView2<'b, A>, t: Array2<A>) -> Array2<A> {
+        mat_mat(self, t.view())
+    }
 }
 
 impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView2<'a, A> {
@@ -123,6 +133,12 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView2<'a, A> {
     }
     fn pull_right(self, _x: ArrayView1<'b, A>, g: Array1<A>) -> Array1<A> {
         mat_vec(self.t(), g.view())
+    }
+    fn push_left(self, x: ArrayView1<'b, A>, t: Array2<A>) -> Array1<A> {
+        mat_vec(t.view(), x)
+    }
+    fn push_right(self, _x: ArrayView1<'b, A>, t: Array1<A>) -> Array1<A> {
+        mat_vec(self, t.view())
     }
 }
 
@@ -140,6 +156,12 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView1<'a, A> {
     fn pull_right(self, _b: ArrayView2<'b, A>, g: Array1<A>) -> Array2<A> {
         outer(self, g.view())
     }
+    fn push_left(self, b: ArrayView2<'b, A>, t: Array1<A>) -> Array1<A> {
+        mat_vec(b.t(), t.view())
+    }
+    fn push_right(self, _b: ArrayView2<'b, A>, t: Array2<A>) -> Array1<A> {
+        mat_vec(t.t(), self)
+    }
 }
 
 impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView1<'a, A> {
@@ -155,6 +177,12 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView1<'a, A> {
     }
     fn pull_right(self, _b: ArrayView1<'b, A>, g: A) -> Array1<A> {
         self.mapv(|a| g * a)
+    }
+    fn push_left(self, b: ArrayView1<'b, A>, t: Array1<A>) -> A {
+        t.dot(&b)
+    }
+    fn push_right(self, _b: ArrayView1<'b, A>, t: Array1<A>) -> A {
+        self.dot(&t)
     }
 }
 
@@ -175,6 +203,14 @@ pub mod dot {
     pub fn vjp1<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::RightGrad {
         a.pull_right(b, g)
     }
+    #[inline]
+    pub fn jvp0<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, t: A::LeftGrad) -> A::Output {
+        a.push_left(b, t)
+    }
+    #[inline]
+    pub fn jvp1<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, t: A::RightGrad) -> A::Output {
+        a.push_right(b, t)
+    }
 }
 
 /// `a.t()`: a view with the axes reversed, so free; its adjoint is the adjoint transposed.
@@ -193,6 +229,14 @@ pub mod t {
     ) -> Array<A, D> {
         g.reversed_axes()
     }
+    #[inline]
+    pub fn jvp0<A, D: Dimension, Y>(
+        _x: ArrayView<'_, A, D>,
+        _y: &Y,
+        t: Array<A, D>,
+    ) -> Array<A, D> {
+        t.reversed_axes()
+    }
 }
 
 /// `a.sum()`
@@ -207,6 +251,10 @@ pub mod sum {
     #[inline]
     pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, g: A) -> Array<A, D> {
         Array::from_elem(x.raw_dim(), g)
+    }
+    #[inline]
+    pub fn jvp0<A: Float, D: Dimension>(_x: ArrayView<'_, A, D>, _y: &A, t: Array<A, D>) -> A {
+        t.sum()
     }
 }
 
@@ -231,6 +279,10 @@ pub mod mean {
     #[inline]
     pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, g: A) -> Array<A, D> {
         Array::from_elem(x.raw_dim(), g / count(&x))
+    }
+    #[inline]
+    pub fn jvp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, t: Array<A, D>) -> A {
+        t.sum() / count(&x)
     }
 }
 
@@ -270,6 +322,15 @@ pub mod sum_axis {
         g: Array<A, D::Smaller>,
     ) -> Array<A, D> {
         super::spread(&x, axis, g, A::one())
+    }
+    #[inline]
+    pub fn jvp0<A: Float, D: RemoveAxis>(
+        _x: ArrayView<'_, A, D>,
+        axis: Axis,
+        _y: &Array<A, D::Smaller>,
+        t: Array<A, D>,
+    ) -> Array<A, D::Smaller> {
+        t.sum_axis(axis)
     }
 }
 
@@ -311,6 +372,16 @@ pub mod mean_axis {
         g: Array<A, D::Smaller>,
     ) -> Array<A, D> {
         super::spread(&x, axis, g, count(&x, axis).recip())
+    }
+    #[inline]
+    pub fn jvp0<A: Float, D: RemoveAxis>(
+        x: ArrayView<'_, A, D>,
+        axis: Axis,
+        _y: &Array<A, D::Smaller>,
+        t: Array<A, D>,
+    ) -> Array<A, D::Smaller> {
+        let n = count(&x, axis);
+        t.sum_axis(axis).mapv(|s| s / n)
     }
 }
 

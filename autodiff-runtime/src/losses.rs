@@ -276,6 +276,36 @@ where
 pub mod rules {
     use super::*;
 
+    /// Forward mode of a loss of (prediction, target), from its pullbacks seeded with 1:
+    /// `jvpK(p, y, out, t) = ⟨vjpK(p, y, out, 1), t⟩`.
+    macro_rules! jvps_of_a_pair_loss {
+        () => {
+            pub fn jvp0<A: Float, D: Dimension>(
+                p: ArrayView<'_, A, D>,
+                y: ArrayView<'_, A, D>,
+                out: &A,
+                t: Array<A, D>,
+            ) -> A {
+                inner(vjp0(p, y, out, A::one()), t)
+            }
+            pub fn jvp1<A: Float, D: Dimension>(
+                p: ArrayView<'_, A, D>,
+                y: ArrayView<'_, A, D>,
+                out: &A,
+                t: Array<A, D>,
+            ) -> A {
+                inner(vjp1(p, y, out, A::one()), t)
+            }
+        };
+    }
+
+    /// Forward mode for a scalar loss: its directional derivative ⟨∇, t⟩.
+    fn inner<A: Float, D: Dimension>(gradient: Array<A, D>, t: Array<A, D>) -> A {
+        Zip::from(&gradient)
+            .and(&t)
+            .fold(A::zero(), |sum, &g, &t| sum + g * t)
+    }
+
     /// `mse(p, y)`
     pub mod mse {
         use super::*;
@@ -304,6 +334,7 @@ pub mod rules {
         ) -> Array<A, D> {
             vjp0(p, y, out, -g)
         }
+        jvps_of_a_pair_loss!();
     }
 
     /// `bce(p, y)`
@@ -337,6 +368,7 @@ pub mod rules {
             let scale = g / count(p.len());
             p.mapv(|p| scale * ((-p).ln_1p() - p.ln()))
         }
+        jvps_of_a_pair_loss!();
     }
 
     /// `bce_with_logits(z, y)`
@@ -370,6 +402,7 @@ pub mod rules {
             let scale = g / count(z.len());
             z.mapv(|z| -scale * z)
         }
+        jvps_of_a_pair_loss!();
     }
 
     /// `logsumexp(x)`
@@ -382,6 +415,9 @@ pub mod rules {
         }
         pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, g: A) -> Array<A, D> {
             x.mapv(|x| g * (x - *y).exp())
+        }
+        pub fn jvp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, t: Array<A, D>) -> A {
+            inner(vjp0(x, y, A::one()), t)
         }
     }
 
@@ -409,6 +445,16 @@ pub mod rules {
                 });
             g
         }
+        /// The Jacobian diag(y) − y yᵀ of each lane is symmetric: the tangent is the same
+        /// product as the adjoint.
+        pub fn jvp0<A: Float, D: RemoveAxis>(
+            x: ArrayView<'_, A, D>,
+            axis: Axis,
+            y: &Array<A, D>,
+            t: Array<A, D>,
+        ) -> Array<A, D> {
+            vjp0(x, axis, y, t)
+        }
     }
 
     /// `log_softmax(x, axis)`: x̄ = ȳ − softmax(x) ∘ Σ_axis ȳ, with softmax(x) = e^y.
@@ -435,6 +481,23 @@ pub mod rules {
                 });
             g
         }
+        /// ẏ = ẋ − Σ_axis softmax(x) ∘ ẋ.
+        pub fn jvp0<A: Float, D: RemoveAxis>(
+            _x: ArrayView<'_, A, D>,
+            axis: Axis,
+            y: &Array<A, D>,
+            mut t: Array<A, D>,
+        ) -> Array<A, D> {
+            Zip::from(t.lanes_mut(axis))
+                .and(y.lanes(axis))
+                .for_each(|mut t, y| {
+                    let mean = Zip::from(&t)
+                        .and(&y)
+                        .fold(A::zero(), |s, &t, &y| s + y.exp() * t);
+                    t.mapv_inplace(|t| t - mean);
+                });
+            t
+        }
     }
 
     /// `cross_entropy(z, labels)`: z̄ = ȳ (softmax(z) − onehot(labels)) / N.
@@ -460,6 +523,14 @@ pub mod rules {
                 row[l] = row[l] - scale;
             }
             grad
+        }
+        pub fn jvp0<A: Float, L: Labels>(
+            z: ArrayView2<'_, A>,
+            labels: L,
+            out: &A,
+            t: ndarray::Array2<A>,
+        ) -> A {
+            inner(vjp0(z, labels, out, A::one()), t)
         }
     }
 }

@@ -79,22 +79,36 @@ macro_rules! rule {
         pub fn $vjp<X: Map>(x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
             x.pull(y, g, $partial_fn)
         }
+        /// Forward mode: the tangent t · f′(x), computed in t's buffer.
+        #[inline(always)]
+        pub fn jvp0<X: Map>(x: X, y: &X::Owned, t: X::Owned) -> X::Owned {
+            x.pull(y, t, $partial_fn)
+        }
     };
     // An elementwise value: the vectorized kernel on arrays where the rule names one.
     (@map $x:ident []) => { $x.map(value) };
     (@map $x:ident [$kernel:ident]) => { $x.map_kernel(value, crate::fast::Kernel::$kernel) };
     // Three arguments: scalars only (`mul_add` has no array form in ndarray).
-    (@apply $name:ident ($a:ident, $b:ident, $c:ident) [] $($vjp:ident / $p:ident)+) => {
+    (@apply $name:ident ($a:ident, $b:ident, $c:ident) []
+     $vjp0:ident / $p0:ident $vjp1:ident / $p1:ident $vjp2:ident / $p2:ident) => {
         #[inline(always)]
         pub fn forward<T: Float>(a: T, b: T, c: T) -> T {
             value(a, b, c)
         }
-        $(
-            #[inline(always)]
-            pub fn $vjp<T: Float>(a: T, b: T, c: T, y: &T, g: T) -> T {
-                g * $p(a, b, c, *y)
-            }
-        )+
+        rule!(@scalar_rules (a, b, c) $vjp0 jvp0 $p0);
+        rule!(@scalar_rules (a, b, c) $vjp1 jvp1 $p1);
+        rule!(@scalar_rules (a, b, c) $vjp2 jvp2 $p2);
+    };
+    (@scalar_rules ($($arg:ident),+) $vjp:ident $jvp:ident $p:ident) => {
+        #[inline(always)]
+        pub fn $vjp<T: Float>($($arg: T,)+ y: &T, g: T) -> T {
+            g * $p($($arg,)+ *y)
+        }
+        /// Forward mode: the tangent t · ∂y/∂arg.
+        #[inline(always)]
+        pub fn $jvp<T: Float>($($arg: T,)+ y: &T, t: T) -> T {
+            t * $p($($arg,)+ *y)
+        }
     };
     (@apply $name:ident ($a:ident, $b:ident) [] $vjp0:ident / $p0:ident $vjp1:ident / $p1:ident) => {
         #[inline(always)]
@@ -110,12 +124,21 @@ macro_rules! rule {
         pub fn $vjp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, g: A::Output) -> B::Owned {
             a.pull_right(b, y, g, $p1)
         }
+        #[inline(always)]
+        pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
+            a.push_left(b, y, t, $p0)
+        }
+        #[inline(always)]
+        pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
+            a.push_right(b, y, t, $p1)
+        }
     };
 }
 
 /// a + b: the adjoint passes through, summed back over broadcast axes.
 pub mod add {
     use super::{Broadcast, Map};
+    use num_traits::One;
 
     #[inline(always)]
     #[track_caller]
@@ -130,12 +153,21 @@ pub mod add {
     pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, _y: &A::Output, g: A::Output) -> B::Owned {
         A::reduce_right(b, g)
     }
+    #[inline(always)]
+    pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
+        a.push_left(b, y, t, |_, _, _| One::one())
+    }
+    #[inline(always)]
+    pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
+        a.push_right(b, y, t, |_, _, _| One::one())
+    }
 }
 
 /// a − b
 pub mod sub {
     use super::{Broadcast, Map};
     use crate::Tangent;
+    use num_traits::One;
 
     #[inline(always)]
     #[track_caller]
@@ -149,6 +181,14 @@ pub mod sub {
     #[inline(always)]
     pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, _y: &A::Output, g: A::Output) -> B::Owned {
         A::reduce_right(b, g).negate()
+    }
+    #[inline(always)]
+    pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
+        a.push_left(b, y, t, |_, _, _| One::one())
+    }
+    #[inline(always)]
+    pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
+        a.push_right(b, y, t, |_, _, _| -<A::Elem as One>::one())
     }
 }
 
@@ -164,6 +204,10 @@ pub mod neg {
     #[inline(always)]
     pub fn vjp0<X: Map>(_x: X, _y: &X::Owned, g: X::Owned) -> X::Owned {
         g.negate()
+    }
+    #[inline(always)]
+    pub fn jvp0<X: Map>(_x: X, _y: &X::Owned, t: X::Owned) -> X::Owned {
+        t.negate()
     }
 }
 
@@ -262,5 +306,10 @@ pub mod powi {
             0 => x.pull(y, g, |_, _| lit::<X::Elem>(0.0)),
             _ => x.pull(y, g, |x, _| lit::<X::Elem>(f64::from(n)) * x.powi(n - 1)),
         }
+    }
+    /// Forward mode: n xⁿ⁻¹ t, the same product as the pullback's.
+    #[inline(always)]
+    pub fn jvp0<X: Map>(x: X, n: i32, y: &X::Owned, t: X::Owned) -> X::Owned {
+        vjp0(x, n, y, t)
     }
 }

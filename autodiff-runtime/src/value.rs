@@ -146,6 +146,23 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
         g: Self::Output,
         partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> R::Owned;
+    /// Forward mode: the result's tangent from the left argument's tangent t,
+    /// t · ∂(a, b, y) broadcast to the result's shape.
+    fn push_left(
+        self,
+        r: R,
+        y: &Self::Output,
+        t: Self::Owned,
+        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> Self::Output;
+    /// The result's tangent from the right argument's tangent.
+    fn push_right(
+        self,
+        r: R,
+        y: &Self::Output,
+        t: R::Owned,
+        partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> Self::Output;
     /// g summed back to the left's shape: the adjoint through a linear op such as `+`.
     fn reduce_left(self, g: Self::Output) -> Self::Owned;
     /// g summed back to the right's shape.
@@ -198,6 +215,14 @@ macro_rules! scalar_values {
                 g * partial(self, r, *y)
             }
             #[inline(always)]
+            fn push_left(self, r: $t, y: &$t, t: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
+                t * partial(self, r, *y)
+            }
+            #[inline(always)]
+            fn push_right(self, r: $t, y: &$t, t: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
+                t * partial(self, r, *y)
+            }
+            #[inline(always)]
             fn reduce_left(self, g: $t) -> $t {
                 g
             }
@@ -219,6 +244,13 @@ macro_rules! scalar_values {
                 Zip::from(&mut g).and(&r).and(y).for_each(|g, &b, &y| *g *= partial(self, b, y));
                 g
             }
+            fn push_left(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, t: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&r).and(y).map_collect(|&b, &y| t * partial(self, b, y))
+            }
+            fn push_right(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, mut t: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&mut t).and(&r).and(y).for_each(|t, &b, &y| *t *= partial(self, b, y));
+                t
+            }
             fn reduce_left(self, g: Array<$t, D>) -> $t {
                 g.sum()
             }
@@ -238,6 +270,13 @@ macro_rules! scalar_values {
             }
             fn pull_right(self, r: $t, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
                 Zip::from(&g).and(&self).and(y).fold(0.0, |sum, &g, &a, &y| sum + g * partial(a, r, y))
+            }
+            fn push_left(self, r: $t, y: &Array<$t, D>, mut t: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&mut t).and(&self).and(y).for_each(|t, &a, &y| *t *= partial(a, r, y));
+                t
+            }
+            fn push_right(self, r: $t, y: &Array<$t, D>, t: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&self).and(y).map_collect(|&a, &y| t * partial(a, r, y))
             }
             fn reduce_left(self, g: Array<$t, D>) -> Array<$t, D> {
                 g
@@ -278,6 +317,14 @@ macro_rules! scalar_values {
                 zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r).and(y), len, for_each / par_for_each,
                     |g, &a, &b, &y| *g *= partial(a, b, y));
                 unbroadcast(g, r.raw_dim())
+            }
+            fn push_left(self, r: ArrayView<'b, $t, E>, y: &Self::Output, t: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Self::Output {
+                zip_on_cores!(Zip::from(y).and_broadcast(&t).and_broadcast(&self).and_broadcast(&r), y.len(),
+                    map_collect / par_map_collect, |&y, &t, &a, &b| t * partial(a, b, y))
+            }
+            fn push_right(self, r: ArrayView<'b, $t, E>, y: &Self::Output, t: Array<$t, E>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Self::Output {
+                zip_on_cores!(Zip::from(y).and_broadcast(&t).and_broadcast(&self).and_broadcast(&r), y.len(),
+                    map_collect / par_map_collect, |&y, &t, &a, &b| t * partial(a, b, y))
             }
             fn reduce_left(self, g: Self::Output) -> Array<$t, D> {
                 unbroadcast(g, self.raw_dim())

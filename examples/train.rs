@@ -169,8 +169,8 @@ fn check(model: ModelName, data: &Dataset, args: &Args) -> Result<(), String> {
             data.name
         ));
     }
-    if !(0.0..1.0).contains(&args.test_fraction) || args.test_fraction * (data.y.len() as f64) < 1.0
-    {
+    let held_out = autodiff::train::held_out(data.y.len(), args.test_fraction);
+    if !(0.0..1.0).contains(&args.test_fraction) || held_out == 0 || held_out == data.y.len() {
         return Err(format!(
             "--test-fraction {} must hold out at least one example and keep some for training",
             args.test_fraction

@@ -181,3 +181,41 @@ fn forward_mode_takes_a_tangent_struct() {
     let dot: f64 = grads.iter().zip(&dirs).map(|(g, d)| g * d).sum();
     assert!((tangent - dot).abs() < 1e-12, "{tangent} vs {dot}");
 }
+
+/// Parameters of other types the macro does not know stay constants unless the body reads
+/// their fields: an enum, a map, an alias.
+#[derive(Clone, Copy)]
+enum Activation {
+    Linear,
+    Doubled,
+}
+
+fn gain(activation: Activation) -> f64 {
+    match activation {
+        Activation::Linear => 1.0,
+        Activation::Doubled => 2.0,
+    }
+}
+
+type Real = f64;
+
+#[differentiable]
+fn with_unknown_types(
+    x: f64,
+    activation: Activation,
+    table: &std::collections::HashMap<&str, f64>,
+    offset: Real,
+) -> f64 {
+    x * gain(activation) * table["scale"] + offset
+}
+
+#[test]
+fn unknown_types_stay_constants() {
+    let table = std::collections::HashMap::from([("scale", 3.0)]);
+    let (value, dx) = with_unknown_types_grad(2.0, Activation::Doubled, &table, 1.0);
+    assert_eq!((value, dx), (13.0, 6.0));
+    assert_eq!(
+        with_unknown_types_grad(2.0, Activation::Linear, &table, 0.0).1,
+        3.0
+    );
+}

@@ -227,7 +227,7 @@ fn gradient_entry(
         let ty = gradient_type(&param.ty);
         // Spanned at the parameter's type: that is where "not `Parameters`" points.
         let zeros = quote_spanned!(param.ty.span()=>
-            <#ty as ::autodiff::Parameters>::zeros_like(::core::borrow::Borrow::borrow(&#ident))
+            <#ty as ::autodiff::Parameters>::zeros_like(&#ident)
         );
         return quote!({
             let mut #gradient = #zeros;

@@ -137,6 +137,33 @@ fn parameter_struct(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// The names whose fields the body reads: `p` for `p.w`, `p.layer.b` or `(p).w`.
+fn field_roots(block: &syn::Block) -> std::collections::HashSet<String> {
+    struct Roots(std::collections::HashSet<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Roots {
+        fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+            let mut base = &*field.base;
+            loop {
+                match base {
+                    syn::Expr::Field(inner) => base = &inner.base,
+                    syn::Expr::Paren(paren) => base = &paren.expr,
+                    syn::Expr::Group(group) => base = &group.expr,
+                    _ => break,
+                }
+            }
+            if let syn::Expr::Path(path) = base {
+                if let Some(ident) = path.path.get_ident() {
+                    self.0.insert(ident.to_string());
+                }
+            }
+            syn::visit::visit_expr_field(self, field);
+        }
+    }
+    let mut roots = Roots(Default::default());
+    syn::visit::Visit::visit_block(&mut roots, block);
+    roots.0
+}
+
 /// The type of a differentiated parameter's gradient entry: the parameter's owned type
 /// (`f64` for `f64`, `Array2<f64>` for `&Array2<f64>` or `ArrayView2<f64>`).
 pub fn gradient_type(ty: &Type) -> TokenStream {
@@ -191,6 +218,11 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
     }
 
     // A parameter of a generic type is not a struct of parameters (and is reported above).
+    // A parameter of a type the macro does not know is a struct of parameters only where the
+    // body reads its fields (`p.w`) or `wrt` names it; otherwise it stays a constant, as an
+    // enum, a map or a type alias of the caller's would.
+    let field_roots = field_roots(&func.block);
+    let named_in_wrt = |ident: &Ident| args.wrt.as_ref().is_some_and(|names| names.contains(ident));
     let generic = |ty: &Type| {
         let Type::Path(path) = ty else { return false };
         sig.generics
@@ -230,9 +262,11 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                 );
             }
         }
+        let structured = parameter_struct(&typed.ty).is_some_and(|ty| !generic(ty))
+            && (field_roots.contains(&ident.to_string()) || named_in_wrt(&ident));
         params.push(Param {
             ident,
-            structured: parameter_struct(&typed.ty).is_some_and(|ty| !generic(ty)),
+            structured,
             ty: (*typed.ty).clone(),
             differentiated: false,
         });
@@ -262,9 +296,15 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                 param.differentiated = param.is_differentiable();
             }
             if params.iter().all(|p| !p.differentiated) {
+                // A struct the body never reads a field of: say how to make it count.
+                let hint = params
+                    .iter()
+                    .find(|p| parameter_struct(&p.ty).is_some())
+                    .map(|p| format!("; to differentiate the struct `{0}`, read its fields in the body (`{0}.w`) or name it in `wrt({0})`", p.ident))
+                    .unwrap_or_default();
                 diag.error(
                     name,
-                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64`, `f32`, ndarray arrays of them (`&Array2<f64>`) and structs with `#[derive(Parameters)]`"),
+                    format!("`{name}` has no parameter to differentiate: #[differentiable] differentiates parameters of type `f64`, `f32`, ndarray arrays of them (`&Array2<f64>`) and structs with `#[derive(Parameters)]`{hint}"),
                 );
             }
         }

@@ -12,6 +12,21 @@ pub trait Optimizer<P: Parameters> {
     fn step(&mut self, params: &mut P, grad: &P);
 }
 
+/// Makes `state` one zero per parameter on the first step; on later steps, checks that the
+/// model is the one the state was made for.
+fn state_for<A: Float, P: Parameters<Elem = A>>(state: &mut Vec<A>, params: &P) {
+    let n = params.num_parameters();
+    if state.is_empty() {
+        state.resize(n, A::zero());
+    }
+    assert_eq!(
+        state.len(),
+        n,
+        "optimizer: its state is for a model of {} parameters, stepped with one of {n}",
+        state.len()
+    );
+}
+
 /// Stochastic gradient descent, the lectures' w ← w − η ∇L, with optional momentum
 /// (v ← μv + ∇L + λw, w ← w − ηv, as PyTorch's `SGD`) and weight decay λ (L2).
 ///
@@ -66,8 +81,8 @@ impl<A: Float, P: Parameters<Elem = A>> Optimizer<P> for Sgd<A> {
             weight_decay,
             ref mut velocity,
         } = *self;
-        if momentum != A::zero() && velocity.is_empty() {
-            velocity.resize(params.num_parameters(), A::zero());
+        if momentum != A::zero() {
+            state_for(velocity, params);
         }
         let mut offset = 0;
         params.for_each_leaf_mut_with(grad, &mut |w, g| {
@@ -140,11 +155,8 @@ impl<A: Float> Adam<A> {
 
 impl<A: Float, P: Parameters<Elem = A>> Optimizer<P> for Adam<A> {
     fn step(&mut self, params: &mut P, grad: &P) {
-        if self.m.is_empty() {
-            let n = params.num_parameters();
-            self.m = vec![A::zero(); n];
-            self.v = vec![A::zero(); n];
-        }
+        state_for(&mut self.m, params);
+        state_for(&mut self.v, params);
         self.steps = self.steps.saturating_add(1);
         let Adam {
             lr,

@@ -134,9 +134,13 @@ impl Mode {
 pub fn train_test_split(n: usize, test_fraction: f64, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
     let mut order: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut order);
-    let test = ((n as f64) * test_fraction.clamp(0.0, 1.0)).round() as usize;
-    let train = order.split_off(test);
+    let train = order.split_off(held_out(n, test_fraction));
     (train, order)
+}
+
+/// How many of `n` examples [`train_test_split`] holds out.
+pub fn held_out(n: usize, test_fraction: f64) -> usize {
+    ((n as f64) * test_fraction.clamp(0.0, 1.0)).round() as usize
 }
 
 /// Standardization of features: each column to mean 0 and standard deviation 1, with the

@@ -4,7 +4,7 @@
 
 use autodiff::ndarray::{Array1, Array2, Axis};
 use autodiff::optim::Optimizer;
-use autodiff::train::{train_test_split, Mode, Rng, Standardizer};
+use autodiff::train::{accuracy, train_test_split, Mode, Rng, Standardizer};
 
 use super::datasets::Dataset;
 use super::models::Model;
@@ -37,8 +37,8 @@ pub fn split(data: &Dataset, test_fraction: f64, seed: u64) -> Split {
 pub fn metric<M: Model>(model: &M, x: &Array2<f64>, y: &Array1<f64>, classification: bool) -> f64 {
     let predicted = model.predict(x.view());
     if classification {
-        let right = predicted.iter().zip(y).filter(|(p, y)| p == y).count();
-        right as f64 / y.len() as f64
+        let classes = |v: &Array1<f64>| v.iter().map(|&c| c as usize).collect::<Vec<_>>();
+        accuracy(&classes(&predicted), &classes(y))
     } else {
         ((&predicted - y).mapv(|e| e * e).mean().unwrap_or(0.0)).sqrt()
     }

@@ -6,7 +6,7 @@ struct Model {
     w: Array1<f64>,
 }
 
-#[differentiable]
+#[differentiable(wrt(p))]
 fn whole_struct(p: &Model) -> f64 {
     let q = p;
     q.w.sum()
@@ -16,6 +16,13 @@ fn whole_struct(p: &Model) -> f64 {
 fn field_of_a_value(p: &Model) -> f64 {
     let s = p.w.sum();
     (s, 1.0).0
+}
+
+/// Never reads a field: `p` stays a constant, and nothing is left to differentiate.
+#[differentiable]
+fn no_field_read(p: &Model) -> f64 {
+    let q = p;
+    q.w.sum()
 }
 
 fn main() {}

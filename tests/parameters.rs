@@ -219,3 +219,18 @@ fn unknown_types_stay_constants() {
         3.0
     );
 }
+
+/// A layer bound to a local, as layered models are written.
+#[differentiable(wrt(p))]
+fn through_a_local(p: &Net, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let hidden = &p.hidden;
+    let out = &p.out;
+    let h = (x.dot(&hidden.w) + &hidden.b).tanh();
+    bce_with_logits(&((h.dot(&out.w) + &out.b) * p.scale), y)
+}
+
+#[test]
+fn sub_structs_bound_to_locals() {
+    let (p, (x, y)) = (net(), data());
+    assert_eq!(through_a_local_grad(&p, &x, &y), net_loss_grad(&p, &x, &y));
+}

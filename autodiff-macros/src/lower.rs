@@ -340,18 +340,22 @@ impl Lowerer<'_> {
             base = strip_parens(&inner.base);
         }
         let bound = single_ident(base).map(|ident| (ident, self.env.get(&ident.to_string())));
-        let (ident, root) = match bound {
-            Some((ident, Some(Operand::Var(Var::Input(k)))))
-                if !self.program.inputs[*k].is_value() =>
+        // The struct parameter, and the path to it: `p`, or `p.layer` for a local bound to
+        // a sub-struct (`let layer = &p.layer;`).
+        let (root, path) = match bound {
+            Some((ident, Some(Operand::Var(Var::Input(k))))) => match &self.program.inputs[*k].kind
             {
-                (ident.clone(), *k)
-            }
+                InputKind::Struct => (*k, quote!(#ident)),
+                InputKind::Field { root, access } => (*root, access.clone()),
+                InputKind::Value => return self.unsupported(whole),
+            },
             // Already reported.
             Some((_, Some(Operand::Poison))) => return Operand::Poison,
             _ => return self.unsupported(whole),
         };
         members.reverse();
-        let access = quote!(#ident #(.#members)*);
+        let ident = self.program.inputs[root].ident.clone();
+        let access = quote!(#path #(.#members)*);
         let display = pretty(&access);
         let existing = self
             .program

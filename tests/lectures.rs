@@ -21,6 +21,8 @@ fn wengert_list_example() {
     // The lecture's forward derivation ("derivación hacia adelante"): v̇₋₁ = 1, v̇₀ = 0.
     assert_eq!(f_jvp(2.0, 5.0, 1.0, 0.0), (y, 5.5));
     assert_eq!(f_jvp(2.0, 5.0, 0.0, 1.0), (y, d2));
+    // Reverse mode seeded with ȳ = 2: twice the gradient.
+    assert_eq!(f_vjp(2.0, 5.0, 2.0), (y, (2.0 * d1, 2.0 * d2)));
 }
 
 /// Lecture 004: z(x, y) = x² e^(x + cos y), ∇z(2, π/2) = (8e², −4e²) ≈ (59.2, −29.6).

@@ -30,8 +30,9 @@ pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStr
     }
 }
 
-/// Generates `f_grad(args…) -> (value, gradient)` (reverse mode) and
-/// `f_jvp(args…, tangents…) -> (value, tangent)` (forward mode) beside the function `f`.
+/// Generates `f_grad(args…) -> (value, gradient)` and `f_vjp(args…, cotangent) -> (value,
+/// gradient)` (reverse mode) and `f_jvp(args…, tangents…) -> (value, tangent)` (forward mode)
+/// beside the function `f`.
 ///
 /// See the `autodiff` crate for the contract and the supported syntax.
 #[proc_macro_attribute]
@@ -64,12 +65,17 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let program = lower::lower(&sig, &func.block, &mut diag);
 
     if diag.is_empty() {
-        let grad = reverse::emit_grad(&sig, &program);
+        let grad = reverse::emit_reverse(&sig, &program, reverse::Seed::One);
+        let vjp = reverse::emit_reverse(&sig, &program, reverse::Seed::Cotangent);
         let jvp = forward::emit_jvp(&sig, &program);
-        quote!(#func #grad #jvp)
+        quote!(#func #grad #vjp #jvp)
     } else {
         let errors = diag.to_compile_errors();
-        let stubs = [reverse::grad_signature(&sig), forward::jvp_signature(&sig)];
+        let stubs = [
+            reverse::reverse_signature(&sig, reverse::Seed::One),
+            reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
+            forward::jvp_signature(&sig),
+        ];
         quote! {
             #func
             #errors

@@ -130,7 +130,22 @@ pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
 }
 
 /// `f_grad`: the value and the gradient with respect to every differentiated parameter.
-pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
+/// Where the adjoint sweep starts: ȳ = 1 (`f_grad`), or a cotangent the caller passes
+/// (`f_vjp`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    One,
+    Cotangent,
+}
+
+/// The name of `f_vjp`'s cotangent argument.
+fn cotangent_param() -> Ident {
+    Ident::new("cotangent", Span::mixed_site())
+}
+
+/// `f_grad` and `f_vjp`: the value and the gradient with respect to every differentiated
+/// parameter, the adjoint sweep seeded with 1 or with the caller's cotangent.
+pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
     let forward = forward_sweep(program);
     let value = operand_tokens(program, &program.output);
 
@@ -143,7 +158,13 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
     };
     if let Operand::Var(out) = program.output {
         let seed = next_adjoint();
-        adjoint_code.push(quote!(let #seed = ::autodiff::__private::Tangent::one_like(&#value);));
+        adjoint_code.push(match seed_kind {
+            Seed::One => quote!(let #seed = ::autodiff::__private::Tangent::one_like(&#value);),
+            Seed::Cotangent => {
+                let cotangent = cotangent_param();
+                quote!(let #seed = #cotangent;)
+            }
+        });
         adjoints.insert(out, seed);
     }
     let sweep = pullbacks(program);
@@ -184,13 +205,22 @@ pub fn emit_grad(sig: &Signature, program: &Program) -> TokenStream {
         .map(|((k, _), param)| gradient_entry(program, &adjoints, k, param));
     let gradient = tuple_if_many(entries.collect());
 
-    let signature = grad_signature(sig);
-    let doc = trace_doc::grad_doc(sig, program, &sweep);
+    let signature = reverse_signature(sig, seed_kind);
+    let doc = match seed_kind {
+        Seed::One => trace_doc::grad_doc(sig, program, &sweep),
+        Seed::Cotangent => format!(
+            "Value and vector-Jacobian product of [`{name}`]: `({name}(args…), cotangent · ∇{name})`, \
+             the gradient of [`{name}_grad`] with the adjoint sweep seeded with `cotangent` \
+             instead of 1 (reverse mode).",
+            name = sig.name
+        ),
+    };
     let original = &sig.name;
     quote! {
         #[doc = #doc]
         #[must_use]
-        #[allow(dead_code)]
+        // With a constant result, the cotangent is not read; it is also one argument more.
+        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
         #signature {
             #[allow(unused_imports)]
             use ::autodiff::__private::Arg as _;
@@ -241,12 +271,22 @@ fn gradient_entry(
     }
 }
 
-/// `vis fn f_grad(params) -> (ret, gradient type)`, also used by the stub emitted on errors.
-pub fn grad_signature(sig: &Signature) -> TokenStream {
+/// `vis fn f_grad(params) -> (ret, gradient type)` or `vis fn f_vjp(params, cotangent: ret)
+/// -> (ret, gradient type)`, also used by the stubs emitted on errors.
+pub fn reverse_signature(sig: &Signature, seed: Seed) -> TokenStream {
     let vis = &sig.vis;
-    let name = format_ident!("{}_grad", sig.name);
-    let params = sig.param_list();
     let ret = &sig.ret;
+    let (name, cotangent) = match seed {
+        Seed::One => (format_ident!("{}_grad", sig.name), None),
+        Seed::Cotangent => {
+            let cotangent = cotangent_param();
+            (
+                format_ident!("{}_vjp", sig.name),
+                Some(quote!(#cotangent: #ret)),
+            )
+        }
+    };
+    let params = sig.param_list().chain(cotangent);
     let inherited = &sig.inherited;
     let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
     quote!(#(#inherited)* #vis fn #name(#(#params),*) -> (#ret, #gradient))

@@ -10,7 +10,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::ir::{InputKind, Operand, Program, Stmt, Var};
-use crate::reverse::{forward_stmt, node_ident, operand_tokens, pullbacks, rule_args, rule_path};
+use crate::reverse::{
+    forward_stmt, generated_fn, node_ident, operand_tokens, pullbacks, rule_args, rule_path,
+};
 use crate::signature::{gradient_type, Signature};
 
 /// The name of a differentiated parameter's tangent argument.
@@ -79,21 +81,8 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
          computed beside it in one forward sweep.",
         name = sig.name
     );
-    let original = &sig.name;
-    quote! {
-        #[doc = #doc]
-        #[must_use]
-        // One tangent per differentiated parameter doubles those arguments; parameters the
-        // result does not depend on, and their tangents, are not read.
-        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
-        #signature {
-            #[allow(unused_imports)]
-            use ::autodiff::__private::Arg as _;
-            let _ = #original;
-            #(#body)*
-            (#value, #tangent)
-        }
-    }
+    let body = quote!(#(#body)*);
+    generated_fn(sig, &doc, signature, body, quote!((#value, #tangent)))
 }
 
 /// The tangent of `var` as a jvp argument: moved, or copied when later calls read it too.
@@ -105,10 +94,8 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
             (quote!(#ident), copy)
         }
         Var::Input(k) => match &program.inputs[k].kind {
-            InputKind::Field { root, access } => {
+            InputKind::Field { root, path } => {
                 let root = tangent_param(&program.inputs[*root].ident);
-                // `p.layer.w` of the parameter is `.layer.w` of its tangent.
-                let path: TokenStream = access.clone().into_iter().skip(1).collect();
                 (quote!(#root #path), true)
             }
             _ => {

@@ -54,8 +54,9 @@ pub enum InputKind {
     /// A struct of parameters (`p: &Mlp`): not a value itself; each field the body reads is
     /// an input of its own, and the gradient entry is a struct of the same type.
     Struct,
-    /// `p.layer.w`, a field of the struct parameter `root`, read as `access`.
-    Field { root: usize, access: TokenStream },
+    /// `p.layer.w`, a field of the struct parameter `root` at `path` (`.layer.w`); the same
+    /// path leads to its tangent in the parameter's tangent and to its entry in the gradient.
+    Field { root: usize, path: TokenStream },
 }
 
 impl Input {

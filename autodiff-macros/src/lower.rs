@@ -340,13 +340,12 @@ impl Lowerer<'_> {
             base = strip_parens(&inner.base);
         }
         let bound = single_ident(base).map(|ident| (ident, self.env.get(&ident.to_string())));
-        // The struct parameter, and the path to it: `p`, or `p.layer` for a local bound to
-        // a sub-struct (`let layer = &p.layer;`).
-        let (root, path) = match bound {
-            Some((ident, Some(Operand::Var(Var::Input(k))))) => match &self.program.inputs[*k].kind
-            {
-                InputKind::Struct => (*k, quote!(#ident)),
-                InputKind::Field { root, access } => (*root, access.clone()),
+        // The struct parameter, and the path within it: none for `p`, `.layer` for a local
+        // bound to a sub-struct (`let layer = &p.layer;`).
+        let (root, prefix) = match bound {
+            Some((_, Some(Operand::Var(Var::Input(k))))) => match &self.program.inputs[*k].kind {
+                InputKind::Struct => (*k, TokenStream::new()),
+                InputKind::Field { root, path } => (*root, path.clone()),
                 InputKind::Value => return self.unsupported(whole),
             },
             // Already reported.
@@ -355,8 +354,8 @@ impl Lowerer<'_> {
         };
         members.reverse();
         let ident = self.program.inputs[root].ident.clone();
-        let access = quote!(#path #(.#members)*);
-        let display = pretty(&access);
+        let path = quote!(#prefix #(.#members)*);
+        let display = pretty(&quote!(#ident #path));
         let existing = self
             .program
             .inputs
@@ -366,7 +365,7 @@ impl Lowerer<'_> {
             self.program.inputs.push(Input {
                 ident,
                 display,
-                kind: InputKind::Field { root, access },
+                kind: InputKind::Field { root, path },
             });
             self.program.inputs.len() - 1
         });

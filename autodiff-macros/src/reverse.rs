@@ -59,9 +59,10 @@ fn var_tokens(program: &Program, var: Var) -> TokenStream {
     match var {
         Var::Input(k) => match &program.inputs[k] {
             Input {
-                kind: InputKind::Field { access, .. },
+                ident,
+                kind: InputKind::Field { path, .. },
                 ..
-            } => quote!((#access)),
+            } => quote!((#ident #path)),
             Input { ident, .. } => quote!(#ident),
         },
         Var::Node(i) => {
@@ -215,20 +216,32 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             name = sig.name
         ),
     };
+    let body = quote!(#forward #(#adjoint_code)*);
+    generated_fn(sig, &doc, signature, body, quote!((#value, #gradient)))
+}
+
+/// A generated derivative function around `body`, returning `result`.
+pub fn generated_fn(
+    sig: &Signature,
+    doc: &str,
+    signature: TokenStream,
+    body: TokenStream,
+    result: TokenStream,
+) -> TokenStream {
     let original = &sig.name;
     quote! {
         #[doc = #doc]
         #[must_use]
-        // With a constant result, the cotangent is not read; it is also one argument more.
+        // A constant result leaves parameters, tangents or the cotangent unread; tangents and
+        // cotangents are arguments beyond the original's.
         #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
         #signature {
             #[allow(unused_imports)]
             use ::autodiff::__private::Arg as _;
-            // The original counts as used when only its gradient is called.
+            // The original counts as used when only its derivatives are called.
             let _ = #original;
-            #forward
-            #(#adjoint_code)*
-            (#value, #gradient)
+            #body
+            #result
         }
     }
 }
@@ -246,12 +259,10 @@ fn gradient_entry(
     if let InputKind::Struct = program.inputs[k].kind {
         let gradient = Ident::new("__gradient", Span::mixed_site());
         let fields = program.inputs.iter().enumerate().filter_map(|(j, input)| {
-            let InputKind::Field { root, access } = &input.kind else {
+            let InputKind::Field { root, path } = &input.kind else {
                 return None;
             };
             let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
-            // `p.layer.w` of the parameter is `.layer.w` of the gradient.
-            let path: TokenStream = access.clone().into_iter().skip(1).collect();
             Some(quote!(#gradient #path = #adjoint;))
         });
         let ty = gradient_type(&param.ty);

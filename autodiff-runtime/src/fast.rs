@@ -3,6 +3,8 @@
 //! of a small network. Accurate to a few units in the last place (checked against libm in the
 //! tests below); scalars keep libm, so scalar gradients stay bit-identical to the original.
 
+use std::mem::MaybeUninit;
+
 use num_traits::Float;
 
 /// The element types with vectorizable kernels (computed in `f64`).
@@ -56,17 +58,22 @@ pub fn map_slice(kernel: Kernel, src: &[f64]) -> Vec<f64> {
 }
 
 fn dispatch(src: &[f64], f: impl Fn(f64) -> f64 + Sync) -> Vec<f64> {
-    let mut out = vec![0.0; src.len()];
-    crate::parallel::for_each_chunk(&mut out, src, |out, src| apply(out, src, &f));
+    // Written once, without zeroing first: the kernels' output is a pass over memory too.
+    let mut out = Vec::with_capacity(src.len());
+    let spare = &mut out.spare_capacity_mut()[..src.len()];
+    crate::parallel::for_each_chunk(spare, src, |out, src| apply(out, src, &f));
+    // SAFETY: `for_each_chunk` hands `apply` every element of `spare` beside one of `src`,
+    // and `fill` writes each of them.
+    unsafe { out.set_len(src.len()) };
     out
 }
 
 /// `f` of every element of `src` into `out`, with AVX2 and FMA where the CPU has them.
-fn apply(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
+fn apply(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
+        unsafe fn wide(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
             fill(out, src, f);
         }
         // SAFETY: the CPU supports the features `wide` is compiled for, checked just above.
@@ -78,9 +85,9 @@ fn apply(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
 /// A plain loop, everything in it inlined, so that it is compiled with the caller's target
 /// features (an iterator chain would call out to code compiled without them).
 #[inline(always)]
-fn fill(out: &mut [f64], src: &[f64], f: impl Fn(f64) -> f64) {
+fn fill(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
     for (o, &x) in out.iter_mut().zip(src) {
-        *o = f(x);
+        o.write(f(x));
     }
 }
 

@@ -11,12 +11,13 @@ use syn::Ident;
 
 use crate::ir::{InputKind, Operand, Program, Stmt, Var};
 use crate::reverse::{
-    forward_stmt, generated_fn, node_ident, operand_tokens, pullbacks, rule_args, rule_path,
+    forward_stmt, generated_fn, node_ident, operand_tokens, pullbacks, result_value, rule_args,
+    rule_path, tuple_if_many,
 };
 use crate::signature::{gradient_type, Signature};
 
 /// The name of a differentiated parameter's tangent argument.
-fn tangent_param(ident: &Ident) -> Ident {
+pub fn tangent_param(ident: &Ident) -> Ident {
     format_ident!("{}_tangent", ident, span = Span::mixed_site())
 }
 
@@ -24,28 +25,37 @@ fn tangent_ident(node: usize) -> Ident {
     format_ident!("__t{}", node + 1, span = Span::mixed_site())
 }
 
-/// `f_jvp`: the value and the derivative along the tangents of the differentiated parameters.
-pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
+/// The tangent sweep: for each statement of the program, the code computing its node's
+/// tangent (empty where there is none), and the result's tangent. It reads the tangent
+/// arguments `{x}_tangent` and the forward values, so it may run beside the forward sweep or
+/// after it.
+pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
     // Only the nodes the output depends on need tangents.
     let mut live: HashSet<usize> = pullbacks(program).iter().map(|pb| pb.node).collect();
-    if let Operand::Var(Var::Node(out)) = program.output {
-        live.insert(out);
-    }
-    // How many jvp calls read each variable's tangent: the last may take it by value.
-    let mut readers: HashMap<Var, usize> = HashMap::new();
-    for &node in &live {
-        for (_, var) in program.var_args(node) {
-            *readers.entry(var).or_default() += 1;
+    for var in program.output_vars() {
+        if let Var::Node(out) = var {
+            live.insert(out);
         }
+    }
+    // How many jvp calls (and result elements) read each variable's tangent: the last may
+    // take it by value.
+    let mut readers: HashMap<Var, usize> = HashMap::new();
+    let node_reads = live
+        .iter()
+        .flat_map(|&node| program.var_args(node).map(|(_, var)| var));
+    for var in node_reads.chain(program.output_vars()) {
+        *readers.entry(var).or_default() += 1;
     }
 
-    let mut body = Vec::new();
+    let mut code = Vec::new();
     for stmt in &program.stmts {
-        body.push(forward_stmt(program, stmt));
-        let Stmt::Node(i) = *stmt else { continue };
-        if !live.contains(&i) {
-            continue;
-        }
+        let i = match *stmt {
+            Stmt::Node(i) if live.contains(&i) => i,
+            _ => {
+                code.push(TokenStream::new());
+                continue;
+            }
+        };
         let node = &program.nodes[i];
         let path = rule_path(node.prim.rule().module);
         let args = rule_args(program, i);
@@ -63,15 +73,36 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
             });
         }
         let ident = tangent_ident(i);
-        body.push(quote!(let #ident = #sum;));
+        code.push(quote!(let #ident = #sum;));
     }
 
-    let value = operand_tokens(program, &program.output);
-    let tangent = match program.output {
-        Operand::Var(var) => tangent_of(program, var, false),
+    let tangents = program.outputs.iter().map(|output| match output {
+        Operand::Var(var) => {
+            let left = readers.get_mut(var).expect("counted above");
+            *left -= 1;
+            tangent_of(program, *var, *left > 0)
+        }
         // A result that depends on no parameter has derivative zero.
-        _ => quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg())),
-    };
+        _ => {
+            let value = operand_tokens(program, output);
+            quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
+        }
+    });
+    (code, tuple_if_many(tangents.collect()))
+}
+
+/// `f_jvp`: the value and the derivative along the tangents of the differentiated parameters.
+pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
+    let (tangent_code, tangent) = tangent_sweep(program);
+    let body = program
+        .stmts
+        .iter()
+        .zip(tangent_code)
+        .map(|(stmt, tangent)| {
+            let value = forward_stmt(program, stmt);
+            quote!(#value #tangent)
+        });
+    let value = result_value(program);
     let signature = jvp_signature(sig);
     let doc = format!(
         "Value and directional derivative of [`{name}`] by forward-mode automatic \

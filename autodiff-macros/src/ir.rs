@@ -97,11 +97,19 @@ pub struct Program {
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,
     pub stmts: Vec<Stmt>,
-    /// The function's result.
-    pub output: Operand,
+    /// The function's result: one operand, or one per element of a tuple.
+    pub outputs: Vec<Operand>,
 }
 
 impl Program {
+    /// The variables the result is made of.
+    pub fn output_vars(&self) -> impl Iterator<Item = Var> + '_ {
+        self.outputs.iter().filter_map(|output| match output {
+            Operand::Var(var) => Some(*var),
+            _ => None,
+        })
+    }
+
     /// Node i's arguments that are variables, with their positions.
     pub fn var_args(&self, node: usize) -> impl Iterator<Item = (usize, Var)> + '_ {
         self.nodes[node]

@@ -9,6 +9,7 @@ mod derive;
 mod diag;
 mod forward;
 mod ir;
+mod jacobian;
 mod lower;
 mod reverse;
 mod rules;
@@ -64,18 +65,27 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let sig = signature::analyze(&func, &args, &mut diag);
     let program = lower::lower(&sig, &func.block, &mut diag);
 
+    // Only a scalar function has a gradient.
+    let has_gradient = sig.output == signature::Output::Scalar;
     if diag.is_empty() {
-        let grad = reverse::emit_reverse(&sig, &program, reverse::Seed::One);
+        let grad = has_gradient.then(|| reverse::emit_reverse(&sig, &program, reverse::Seed::One));
         let vjp = reverse::emit_reverse(&sig, &program, reverse::Seed::Cotangent);
         let jvp = forward::emit_jvp(&sig, &program);
-        quote!(#func #grad #vjp #jvp)
+        let jacobian = (!has_gradient).then(|| jacobian::emit_jacobian(&sig, &program));
+        quote!(#func #grad #vjp #jvp #jacobian)
     } else {
         let errors = diag.to_compile_errors();
-        let stubs = [
-            reverse::reverse_signature(&sig, reverse::Seed::One),
+        let (grad, jacobian) = match has_gradient {
+            true => (
+                Some(reverse::reverse_signature(&sig, reverse::Seed::One)),
+                None,
+            ),
+            false => (None, Some(jacobian::jacobian_signature(&sig))),
+        };
+        let stubs = grad.into_iter().chain(jacobian).chain([
             reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
             forward::jvp_signature(&sig),
-        ];
+        ]);
         quote! {
             #func
             #errors

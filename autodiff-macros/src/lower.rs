@@ -16,7 +16,7 @@ use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, Un
 use crate::diag::Diagnostics;
 use crate::ir::{Input, InputKind, Node, Operand, Program, Stmt, Var};
 use crate::rules::{Primitive, Syntax};
-use crate::signature::Signature;
+use crate::signature::{Output, Signature};
 
 pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program {
     let mut lowerer = Lowerer {
@@ -26,9 +26,13 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             inputs: Vec::new(),
             nodes: Vec::new(),
             stmts: Vec::new(),
-            output: Operand::Poison,
+            outputs: Vec::new(),
         },
         fresh: 0,
+        tuple_arity: match sig.output {
+            Output::Tuple(arity) => Some(arity),
+            _ => None,
+        },
     };
     for param in &sig.params {
         let operand = if param.differentiated {
@@ -60,6 +64,8 @@ struct Lowerer<'a> {
     env: HashMap<String, Operand>,
     program: Program,
     fresh: usize,
+    /// The number of elements of the function's result, when it is a tuple.
+    tuple_arity: Option<usize>,
 }
 
 impl Lowerer<'_> {
@@ -76,23 +82,33 @@ impl Lowerer<'_> {
                     self.diag.error(&mac.mac, message);
                 }
                 SynStmt::Expr(Expr::Return(ret), _) if last => match &ret.expr {
-                    Some(expr) => output = Some(self.expr(expr)),
+                    Some(expr) => output = Some(self.result(expr)),
                     None => self.diag.error(
                         ret,
                         "`return` without a value; return the function's `f64` or `f32` result",
                     ),
                 },
-                SynStmt::Expr(expr, None) if last => output = Some(self.expr(expr)),
+                SynStmt::Expr(expr, None) if last => output = Some(self.result(expr)),
                 SynStmt::Expr(expr, _) => self.statement(expr),
             }
         }
-        self.program.output = output.unwrap_or_else(|| {
+        self.program.outputs = output.unwrap_or_else(|| {
             self.diag.error_at(
                 block.brace_token.span.close(),
                 "the body must end with the function's result, as an expression without a semicolon",
             );
-            Operand::Poison
+            vec![Operand::Poison]
         });
+    }
+
+    /// The function's result: one value, or the elements of a tuple `(a, b)`.
+    fn result(&mut self, expr: &Expr) -> Vec<Operand> {
+        match (strip_parens(expr), self.tuple_arity) {
+            (Expr::Tuple(tuple), Some(arity)) if tuple.elems.len() == arity => {
+                tuple.elems.iter().map(|elem| self.expr(elem)).collect()
+            }
+            _ => vec![self.expr(expr)],
+        }
     }
 
     fn local(&mut self, local: &Local) {
@@ -695,6 +711,9 @@ pub fn pretty(tokens: &dyn ToTokens) -> String {
         ("( ", "("),
         (" )", ")"),
         (" ,", ","),
+        (" < ", "<"),
+        (" >", ">"),
+        ("& ", "&"),
     ]
     .iter()
     .fold(text, |text, (from, to)| text.replace(from, to))
@@ -733,7 +752,7 @@ fn forbidden(expr: &Expr) -> Option<String> {
 /// Why an expression allowed for constants cannot take a differentiated value.
 fn unsupported_with_var(expr: &Expr) -> String {
     match expr {
-        Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => "tuples and arrays of differentiated values are not supported; the function computes one scalar".into(),
+        Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => "tuples and arrays of differentiated values are supported only as the function's result, `(a, b)`, of a declared tuple type".into(),
         Expr::Reference(_) => "`&mut` borrows of differentiated values are not supported: a #[differentiable] function is pure; use `&` or the value itself".into(),
         Expr::Field(_) => "field access is supported only on a struct of parameters (`p.w` for `p: &Model` with `#[derive(Parameters)]`), not on computed values".into(),
         Expr::Index(_) => "indexing is not supported on differentiated values".into(),

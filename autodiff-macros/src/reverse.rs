@@ -27,8 +27,10 @@ pub struct Pullback {
 /// does not depend on.
 pub fn pullbacks(program: &Program) -> Vec<Pullback> {
     let mut live = vec![false; program.nodes.len()];
-    if let Operand::Var(Var::Node(out)) = program.output {
-        live[out] = true;
+    for var in program.output_vars() {
+        if let Var::Node(out) = var {
+            live[out] = true;
+        }
     }
     let mut sweep = Vec::new();
     for node in (0..program.nodes.len()).rev() {
@@ -130,7 +132,6 @@ pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
     }
 }
 
-/// `f_grad`: the value and the gradient with respect to every differentiated parameter.
 /// Where the adjoint sweep starts: ȳ = 1 (`f_grad`), or a cotangent the caller passes
 /// (`f_vjp`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -144,29 +145,59 @@ fn cotangent_param() -> Ident {
     Ident::new("cotangent", Span::mixed_site())
 }
 
-/// `f_grad` and `f_vjp`: the value and the gradient with respect to every differentiated
-/// parameter, the adjoint sweep seeded with 1 or with the caller's cotangent.
-pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
-    let forward = forward_sweep(program);
-    let value = operand_tokens(program, &program.output);
+/// The function's result as the generated functions return it: the output operand, or a
+/// tuple of them. A parameter returned as it is becomes owned; a value returned twice is
+/// copied.
+pub fn result_value(program: &Program) -> TokenStream {
+    let values: Vec<TokenStream> = program
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(k, output)| {
+            let value = operand_tokens(program, output);
+            let repeated = program.outputs[k + 1..].iter().any(
+                |later| matches!((output, later), (Operand::Var(a), Operand::Var(b)) if a == b),
+            );
+            match output {
+                Operand::Var(Var::Input(_)) => quote!(::autodiff::__private::Map::map(
+                    (#value).autodiff_arg(),
+                    ::core::convert::identity
+                )),
+                _ if repeated => quote!(::core::clone::Clone::clone(&#value)),
+                _ => value,
+            }
+        })
+        .collect();
+    tuple_if_many(values)
+}
 
-    let mut adjoint_code = Vec::new();
+/// The adjoint sweep seeded with `seed` (the result's cotangent, a tuple for a tuple): the
+/// code, and the name holding each variable's adjoint at its end.
+pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, HashMap<Var, Ident>) {
+    let mut code = Vec::new();
     let mut adjoints: HashMap<Var, Ident> = HashMap::new();
     let mut fresh = 0_usize;
     let mut next_adjoint = || {
         fresh += 1;
         format_ident!("__b{}", fresh, span = Span::mixed_site())
     };
-    if let Operand::Var(out) = program.output {
-        let seed = next_adjoint();
-        adjoint_code.push(match seed_kind {
-            Seed::One => quote!(let #seed = ::autodiff::__private::Tangent::one_like(&#value);),
-            Seed::Cotangent => {
-                let cotangent = cotangent_param();
-                quote!(let #seed = #cotangent;)
+    let seeds: Vec<Ident> = program.outputs.iter().map(|_| next_adjoint()).collect();
+    let pattern = tuple_if_many(seeds.iter().map(|seed| quote!(#seed)).collect());
+    code.push(quote!(let #pattern = #seed;));
+    for (output, seed) in program.outputs.iter().zip(&seeds) {
+        let Operand::Var(var) = output else { continue };
+        match adjoints.get(var) {
+            None => {
+                adjoints.insert(*var, seed.clone());
             }
-        });
-        adjoints.insert(out, seed);
+            Some(sum) => {
+                let adjoint = next_adjoint();
+                code.push(
+                    quote!(let #adjoint = ::autodiff::__private::Tangent::accumulate(#sum, #seed);),
+                );
+                adjoints.insert(*var, adjoint);
+            }
+        }
     }
     let sweep = pullbacks(program);
     // How many pullbacks still read each node's adjoint: the last one may consume it.
@@ -189,13 +220,18 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
         };
         let contribution = quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g));
         let adjoint = next_adjoint();
-        adjoint_code.push(match adjoints.get(&pullback.target) {
+        code.push(match adjoints.get(&pullback.target) {
             None => quote!(let #adjoint = #contribution;),
             Some(sum) => quote!(let #adjoint = ::autodiff::__private::Tangent::accumulate(#sum, #contribution);),
         });
         adjoints.insert(pullback.target, adjoint);
     }
+    (quote!(#(#code)*), adjoints)
+}
 
+/// The gradient as `f_grad` returns it, from the adjoints at the end of the sweep: one entry
+/// per differentiated parameter, a tuple of them when there are several.
+pub fn gradient(sig: &Signature, program: &Program, adjoints: &HashMap<Var, Ident>) -> TokenStream {
     let parameters = program
         .inputs
         .iter()
@@ -203,20 +239,38 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
         .filter(|(_, input)| input.is_parameter());
     let entries = parameters
         .zip(sig.differentiated())
-        .map(|((k, _), param)| gradient_entry(program, &adjoints, k, param));
-    let gradient = tuple_if_many(entries.collect());
+        .map(|((k, _), param)| gradient_entry(program, adjoints, k, param));
+    tuple_if_many(entries.collect())
+}
+
+/// `f_grad` and `f_vjp`: the value and the gradient with respect to every differentiated
+/// parameter, the adjoint sweep seeded with 1 or with the caller's cotangent.
+pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
+    let forward = forward_sweep(program);
+    let value = result_value(program);
+    let seed = match seed_kind {
+        Seed::One => quote!(::autodiff::__private::Tangent::one_like(&#value)),
+        Seed::Cotangent => {
+            let cotangent = cotangent_param();
+            quote!(#cotangent)
+        }
+    };
+    let (adjoint_code, adjoints) = adjoint_sweep(program, seed);
+    let gradient = gradient(sig, program, &adjoints);
 
     let signature = reverse_signature(sig, seed_kind);
     let doc = match seed_kind {
-        Seed::One => trace_doc::grad_doc(sig, program, &sweep),
+        Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),
         Seed::Cotangent => format!(
-            "Value and vector-Jacobian product of [`{name}`]: `({name}(args…), cotangent · ∇{name})`, \
-             the gradient of [`{name}_grad`] with the adjoint sweep seeded with `cotangent` \
-             instead of 1 (reverse mode).",
+            "Value and vector-Jacobian product of [`{name}`]: `({name}(args…), cotangent · J)`, \
+             where J is the Jacobian of the result with respect to the differentiated \
+             parameters, laid out as [`{name}_jacobian`]'s rows: one adjoint sweep seeded with \
+             `cotangent` (of the result's type; a tuple for a tuple), reverse mode. For a \
+             scalar result with `cotangent = 1` this is the gradient.",
             name = sig.name
         ),
     };
-    let body = quote!(#forward #(#adjoint_code)*);
+    let body = quote!(#forward #adjoint_code);
     generated_fn(sig, &doc, signature, body, quote!((#value, #gradient)))
 }
 
@@ -255,7 +309,6 @@ fn gradient_entry(
     k: usize,
     param: &Param,
 ) -> TokenStream {
-    let ident = &param.ident;
     if let InputKind::Struct = program.inputs[k].kind {
         let gradient = Ident::new("__gradient", Span::mixed_site());
         let fields = program.inputs.iter().enumerate().filter_map(|(j, input)| {
@@ -265,11 +318,7 @@ fn gradient_entry(
             let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
             Some(quote!(#gradient #path = #adjoint;))
         });
-        let ty = gradient_type(&param.ty);
-        // Spanned at the parameter's type: that is where "not `Parameters`" points.
-        let zeros = quote_spanned!(param.ty.span()=>
-            <#ty as ::autodiff::Parameters>::zeros_like(&#ident)
-        );
+        let zeros = param_zeros(param);
         return quote!({
             let mut #gradient = #zeros;
             #(#fields)*
@@ -278,8 +327,19 @@ fn gradient_entry(
     }
     match adjoints.get(&Var::Input(k)) {
         Some(adjoint) => quote!(#adjoint),
-        None => quote!(::autodiff::__private::Map::zeros(#ident.autodiff_arg())),
+        None => param_zeros(param),
     }
+}
+
+/// A differentiated parameter's zero, of its gradient entry's type.
+pub fn param_zeros(param: &Param) -> TokenStream {
+    let ident = &param.ident;
+    if !param.structured {
+        return quote!(::autodiff::__private::Map::zeros(#ident.autodiff_arg()));
+    }
+    let ty = gradient_type(&param.ty);
+    // Spanned at the parameter's type: that is where "not `Parameters`" points.
+    quote_spanned!(param.ty.span()=> <#ty as ::autodiff::Parameters>::zeros_like(&#ident))
 }
 
 /// `vis fn f_grad(params) -> (ret, gradient type)` or `vis fn f_vjp(params, cotangent: ret)

@@ -26,9 +26,21 @@ pub struct Signature {
     pub params: Vec<Param>,
     /// The declared result type (`()` when none is declared).
     pub ret: Type,
+    pub output: Output,
     /// The original's `cfg` and `allow` attributes, which the generated functions share: they
     /// exist where it exists and take the lints it allows (say, its number of arguments).
     pub inherited: Vec<syn::Attribute>,
+}
+
+/// The kind of value a function returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `f64` or `f32`: the function has a gradient.
+    Scalar,
+    /// An owned array of floats.
+    Array,
+    /// A tuple of that many floats and arrays.
+    Tuple(usize),
 }
 
 impl Signature {
@@ -310,25 +322,26 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         }
     }
 
-    let ret = match &sig.output {
+    let (ret, output) = match &sig.output {
         ReturnType::Type(_, ty) => {
-            if !is_float(ty) {
+            let output = output_kind(ty).unwrap_or_else(|| {
                 diag.error(
                     ty,
                     format!(
-                        "a #[differentiable] function must return a scalar `f64` or `f32`, not `{}`",
-                        ty.to_token_stream()
+                        "a #[differentiable] function must return `f64` or `f32`, an ndarray array of them (`Array1<f64>`) or a tuple of those, not `{}`",
+                        pretty(ty)
                     ),
                 );
-            }
-            (**ty).clone()
+                Output::Scalar
+            });
+            ((**ty).clone(), output)
         }
         ReturnType::Default => {
             diag.error(
                 name,
-                format!("`{name}` returns nothing: a #[differentiable] function must return a scalar `f64` or `f32`"),
+                format!("`{name}` returns nothing: a #[differentiable] function must return its result, a `f64` or `f32`, an array of them or a tuple of those"),
             );
-            syn::parse_quote!(())
+            (syn::parse_quote!(()), Output::Scalar)
         }
     };
 
@@ -348,5 +361,27 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         name: name.clone(),
         params,
         ret,
+        output,
     }
+}
+
+/// What `ty` returns, if a #[differentiable] function may return it.
+fn output_kind(ty: &Type) -> Option<Output> {
+    let value = |ty: &Type| is_float(ty) || owned_array_of_floats(ty);
+    match ty {
+        Type::Group(group) => output_kind(&group.elem),
+        Type::Paren(paren) => output_kind(&paren.elem),
+        Type::Tuple(tuple) if tuple.elems.len() >= 2 && tuple.elems.iter().all(value) => {
+            Some(Output::Tuple(tuple.elems.len()))
+        }
+        _ if is_float(ty) => Some(Output::Scalar),
+        _ if owned_array_of_floats(ty) => Some(Output::Array),
+        _ => None,
+    }
+}
+
+/// An owned array of floats, such as `Array1<f64>`: what a function can return.
+fn owned_array_of_floats(ty: &Type) -> bool {
+    !matches!(ty, Type::Reference(_))
+        && array_of_floats(ty).is_some_and(|s| OWNED_ARRAYS.contains(&s.ident.to_string().as_str()))
 }

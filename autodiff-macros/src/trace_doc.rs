@@ -103,7 +103,9 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
             fill(rule.notation, program, i),
         ));
     }
-    trace.push(("y".into(), operand_name(program, &program.output)));
+    // Only a scalar function has a gradient, so the result is one operand.
+    let output = &program.outputs[0];
+    trace.push(("y".into(), operand_name(program, output)));
 
     // Each variable's adjoint is the sum of what the nodes that read it pass back.
     let adjoint_of = |var: Var| -> Option<String> {
@@ -120,7 +122,7 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
                 }
             })
             .collect();
-        let seeded = matches!(program.output, Operand::Var(out) if out == var);
+        let seeded = matches!(output, Operand::Var(out) if *out == var);
         match (seeded, terms.is_empty()) {
             (true, _) => Some("1".into()),
             (false, true) => None,

@@ -14,6 +14,7 @@
 mod activations;
 pub mod check;
 pub mod fast;
+pub mod flat;
 pub mod linalg;
 mod losses;
 pub mod optim;

@@ -7,8 +7,8 @@ use num_traits::Float;
 
 /// A value made of float leaves that a gradient can be taken with respect to.
 ///
-/// Implemented for `f32`, `f64`, `ndarray` arrays of them, `Vec`s of parameters, and any
-/// struct with `#[derive(Parameters)]` (from the `autodiff` crate).
+/// Implemented for `f32`, `f64`, `ndarray` arrays of them, `Vec`s and tuples (up to 8) of
+/// parameters, and any struct with `#[derive(Parameters)]` (from the `autodiff` crate).
 ///
 /// ```
 /// use autodiff_runtime::Parameters;
@@ -129,6 +129,35 @@ impl<P: Parameters> Parameters for Vec<P> {
             item.for_each_leaf_mut_with(other, f);
         }
     }
+}
+
+/// Tuples of parameters with one float type: several differentiated parameters' gradient
+/// (`f_grad` returns one entry per parameter), or a function's tuple result.
+macro_rules! tuple_parameters {
+    ($(($($p:ident $k:tt),+))*) => {$(
+        impl<E: Float, $($p: Parameters<Elem = E>),+> Parameters for ($($p,)+) {
+            type Elem = E;
+            fn zeros_like(&self) -> Self {
+                ($(self.$k.zeros_like(),)+)
+            }
+            fn for_each_leaf(&self, f: &mut dyn FnMut(&[E])) {
+                $(self.$k.for_each_leaf(f);)+
+            }
+            fn for_each_leaf_mut_with(&mut self, other: &Self, f: &mut LeafPair<'_, E>) {
+                $(self.$k.for_each_leaf_mut_with(&other.$k, f);)+
+            }
+        }
+    )*};
+}
+
+tuple_parameters! {
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, F 4)
+    (A 0, B 1, C 2, D 3, F 4, G 5)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7)
 }
 
 #[cfg(test)]

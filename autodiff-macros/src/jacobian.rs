@@ -1,0 +1,120 @@
+//! `f_jacobian(args…) -> (value, jacobian)` for functions with array or tuple results: the
+//! (outputs × inputs) matrix over the flattened result and differentiated parameters. The
+//! forward sweep runs once; then either one tangent sweep per input (a column each, as JAX's
+//! `jacfwd`) or one adjoint sweep per output (a row each, as `jacrev`), whichever is fewer.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::forward::{tangent_param, tangent_sweep};
+use crate::ir::{Operand, Program};
+use crate::reverse::{
+    adjoint_sweep, forward_sweep, generated_fn, gradient, operand_tokens, param_zeros,
+    result_value, tuple_if_many,
+};
+use crate::signature::Signature;
+
+fn fresh(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
+    let (jacobian, zeros, n, m) = (
+        fresh("__jacobian"),
+        fresh("__zeros"),
+        fresh("__n"),
+        fresh("__m"),
+    );
+    let (row, column) = (fresh("__row"), fresh("__column"));
+
+    // The result's zero (of its type, for its length and basis) and each parameter's zero
+    // and offset in the flattened parameters.
+    let output_zeros = program.outputs.iter().map(|output| {
+        let value = match output {
+            Operand::Poison => quote!(::core::unreachable!()),
+            _ => operand_tokens(program, output),
+        };
+        quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
+    });
+    let output_zeros = tuple_if_many(output_zeros.collect());
+    let mut layout = Vec::new();
+    let mut offsets = Vec::new();
+    let mut offset = quote!(0);
+    for (k, param) in sig.differentiated().enumerate() {
+        let (param_zero, param_offset) = (
+            format_ident!("__z{}", k, span = Span::mixed_site()),
+            format_ident!("__o{}", k, span = Span::mixed_site()),
+        );
+        let zero = param_zeros(param);
+        layout.push(quote!(
+            let #param_zero = #zero;
+            let #param_offset: usize = #offset;
+        ));
+        offset = quote!(#param_offset + #param_zero.autodiff_len());
+        offsets.push((tangent_param(&param.ident), param_zero, param_offset));
+    }
+
+    // Forward: column j is the result's tangent along the j-th basis vector.
+    let seeds = offsets.iter().map(
+        |(tangent, zero, offset)| quote!(let #tangent = #zero.autodiff_basis(#column, #offset);),
+    );
+    let (tangent_code, tangent) = tangent_sweep(program);
+    // Reverse: row i is the gradient of the result's i-th element.
+    let (adjoint_code, adjoints) = adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)));
+    let gradient = gradient(sig, program, &adjoints);
+
+    let forward = forward_sweep(program);
+    let body = quote! {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::Flat as _;
+        #forward
+        #(#layout)*
+        let #n: usize = #offset;
+        let #zeros = #output_zeros;
+        let #m = #zeros.autodiff_len();
+        let mut #jacobian = ::autodiff::__private::matrix(#m, #n);
+        if #n <= #m {
+            for #column in 0..#n {
+                #(#seeds)*
+                #(#tangent_code)*
+                #tangent.autodiff_write(#jacobian.column_mut(#column));
+            }
+        } else {
+            for #row in 0..#m {
+                #adjoint_code
+                #gradient.autodiff_write(#jacobian.row_mut(#row));
+            }
+        }
+    };
+    let value = result_value(program);
+    let doc = format!(
+        "Value and Jacobian of [`{name}`]: `({name}(args…), J)` with J[i, j] = ∂yᵢ/∂xⱼ over \
+         the flattened result (rows) and differentiated parameters (columns), each array \
+         row-major, in order. Generated at compile time by `#[differentiable]`: one forward \
+         sweep, then one tangent sweep per column or one adjoint sweep per row, whichever \
+         is fewer (JAX's `jacfwd` / `jacrev`).",
+        name = sig.name
+    );
+    generated_fn(
+        sig,
+        &doc,
+        jacobian_signature(sig),
+        body,
+        quote!((#value, #jacobian)),
+    )
+}
+
+/// `vis fn f_jacobian(params) -> (ret, Array2<elem>)`, also used by the stub emitted on
+/// errors.
+pub fn jacobian_signature(sig: &Signature) -> TokenStream {
+    let vis = &sig.vis;
+    let name = format_ident!("{}_jacobian", sig.name);
+    let params = sig.param_list();
+    let ret = &sig.ret;
+    let inherited = &sig.inherited;
+    quote! {
+        #(#inherited)* #vis fn #name(#(#params),*)
+            -> (#ret, ::autodiff::ndarray::Array2<<#ret as ::autodiff::Parameters>::Elem>)
+    }
+}

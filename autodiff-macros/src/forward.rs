@@ -9,7 +9,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use crate::ir::{InputKind, Operand, Program, Stmt, Var};
+use crate::call;
+use crate::ir::{InputKind, Op, Operand, Program, Stmt, Var};
 use crate::reverse::{
     forward_stmt, generated_fn, node_ident, operand_tokens, pullbacks, result_value, rule_args,
     rule_path, tuple_if_many,
@@ -57,14 +58,43 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
             }
         };
         let node = &program.nodes[i];
-        let path = rule_path(node.prim.rule().module);
+        let ident = tangent_ident(i);
+        let mut tangent_arg = |var: Var| {
+            let left = readers.get_mut(&var).expect("counted above");
+            *left -= 1;
+            tangent_of(program, var, *left > 0)
+        };
+        let prim = match &node.op {
+            Op::Prim(prim) => prim,
+            // A call: its companion takes every argument's tangent, `None` for constants.
+            Op::Call { path, arg_spans } => {
+                let tangents: Vec<TokenStream> = node
+                    .args
+                    .iter()
+                    .zip(arg_spans)
+                    .map(|(arg, span)| match arg {
+                        Operand::Var(var) => {
+                            let tangent = tangent_arg(*var);
+                            // At the argument: where "does not differentiate" points.
+                            quote_spanned!(*span=> ::core::option::Option::Some(#tangent))
+                        }
+                        _ => quote!(::core::option::Option::None),
+                    })
+                    .collect();
+                let companion = call::companion(path, "jvp");
+                let args = call::call_args(program, i);
+                code.push(quote_spanned!(node.span=>
+                    let (_, #ident) = #companion(#(#args,)* #(#tangents),*);
+                ));
+                continue;
+            }
+        };
+        let path = rule_path(prim.rule().module);
         let args = rule_args(program, i);
         let y = node_ident(i);
         let mut sum: Option<TokenStream> = None;
         for (k, var) in program.var_args(i) {
-            let left = readers.get_mut(&var).expect("counted above");
-            *left -= 1;
-            let tangent = tangent_of(program, var, *left > 0);
+            let tangent = tangent_arg(var);
             let jvp = format_ident!("jvp{}", k);
             let term = quote_spanned!(node.span=> #path::#jvp(#(#args,)* &#y, #tangent));
             sum = Some(match sum {
@@ -72,7 +102,6 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
                 Some(sum) => quote!(::autodiff::__private::Tangent::accumulate(#sum, #term)),
             });
         }
-        let ident = tangent_ident(i);
         code.push(quote!(let #ident = #sum;));
     }
 

@@ -71,11 +71,45 @@ impl Input {
     }
 }
 
-/// vᵢ = prim(args).
+/// What a node applies.
+pub enum Op {
+    /// A primitive of the rule table.
+    Prim(Primitive),
+    /// Another `#[differentiable]` function (or one with custom rules), by the path the body
+    /// calls it with; differentiated through its own generated functions.
+    Call {
+        path: syn::Path,
+        /// Where each argument is written, for errors about it.
+        arg_spans: Vec<Span>,
+    },
+}
+
+/// vᵢ = op(args).
 pub struct Node {
-    pub prim: Primitive,
+    pub op: Op,
     pub args: Vec<Operand>,
     pub span: Span,
+}
+
+impl Node {
+    /// The Wengert-list notation; `{k}` is argument k.
+    pub fn notation(&self) -> String {
+        match &self.op {
+            Op::Prim(prim) => prim.rule().notation.to_string(),
+            Op::Call { path, .. } => {
+                let args: Vec<String> = (0..self.args.len()).map(|k| format!("{{{k}}}")).collect();
+                format!("{}({})", crate::lower::pretty(path), args.join(", "))
+            }
+        }
+    }
+
+    /// ∂y/∂argₖ for the documentation, as in [`crate::rules::Rule::partials`].
+    pub fn partial(&self, k: usize) -> String {
+        match &self.op {
+            Op::Prim(prim) => prim.rule().partials[k].to_string(),
+            Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::lower::pretty(path)),
+        }
+    }
 }
 
 /// One step of the forward sweep, in source order.

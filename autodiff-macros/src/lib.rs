@@ -5,6 +5,7 @@
 //! derivative function, so callers see the real problem and nothing else.
 
 mod attr;
+mod call;
 mod derive;
 mod diag;
 mod forward;
@@ -67,12 +68,19 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
     // Only a scalar function has a gradient.
     let has_gradient = sig.output == signature::Output::Scalar;
+    // Callers reach this function through its companions, emitted even on errors so that
+    // they see only the real problem (but not for a method, reported as unsupported).
+    let companions = func
+        .sig
+        .receiver()
+        .is_none()
+        .then(|| call::emit_companions(&sig));
     if diag.is_empty() {
         let grad = has_gradient.then(|| reverse::emit_reverse(&sig, &program, reverse::Seed::One));
         let vjp = reverse::emit_reverse(&sig, &program, reverse::Seed::Cotangent);
         let jvp = forward::emit_jvp(&sig, &program);
         let jacobian = (!has_gradient).then(|| jacobian::emit_jacobian(&sig, &program));
-        quote!(#func #grad #vjp #jvp #jacobian)
+        quote!(#func #grad #vjp #jvp #jacobian #companions)
     } else {
         let errors = diag.to_compile_errors();
         let (grad, jacobian) = match has_gradient {
@@ -89,6 +97,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         quote! {
             #func
             #errors
+            #companions
             #(
                 #[doc(hidden)]
                 #[allow(unused_variables)]

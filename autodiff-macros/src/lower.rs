@@ -14,7 +14,7 @@ use syn::visit_mut::VisitMut;
 use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, UnOp};
 
 use crate::diag::Diagnostics;
-use crate::ir::{Input, InputKind, Node, Operand, Program, Stmt, Var};
+use crate::ir::{Input, InputKind, Node, Op, Operand, Program, Stmt, Var};
 use crate::rules::{Primitive, Syntax};
 use crate::signature::{Output, Signature};
 
@@ -214,7 +214,7 @@ impl Lowerer<'_> {
                     _ => match Primitive::binary(&binary.op) {
                         Some(prim) => {
                             let right = self.expr(&binary.right);
-                            self.apply(prim, vec![current, right], binary.op.span())
+                            self.apply(Op::Prim(prim), vec![current, right], binary.op.span())
                         }
                         None => {
                             self.operator_error(&binary.op);
@@ -291,7 +291,7 @@ impl Lowerer<'_> {
                     (None, Some(prim)) => {
                         let left = self.expr(&binary.left);
                         let right = self.expr(&binary.right);
-                        self.apply(prim, vec![left, right], binary.op.span())
+                        self.apply(Op::Prim(prim), vec![left, right], binary.op.span())
                     }
                     (Some(_), _) => self.unsupported(expr),
                     (None, None) => {
@@ -303,7 +303,7 @@ impl Lowerer<'_> {
             Expr::Unary(unary) => match unary.op {
                 UnOp::Neg(_) => {
                     let arg = self.expr(&unary.expr);
-                    self.apply(Primitive::Neg, vec![arg], expr_span(expr))
+                    self.apply(Op::Prim(Primitive::Neg), vec![arg], expr_span(expr))
                 }
                 _ => {
                     let op = unary.op.to_token_stream();
@@ -323,17 +323,7 @@ impl Lowerer<'_> {
                 Some(prim) => self.call_primitive(prim, call.args.iter(), expr),
                 // A local bound to something already reported, such as a closure.
                 None if self.mentions_var(&call.func) => Operand::Poison,
-                None => {
-                    let func = pretty(&call.func);
-                    self.diag.error(
-                        &call.func,
-                        format!(
-                            "cannot differentiate a call of `{func}`: #[differentiable] knows the functions {} and the float methods written as `f64::name(x)`",
-                            Primitive::names(Syntax::Function)
-                        ),
-                    );
-                    Operand::Poison
-                }
+                None => self.call_function(call, expr),
             },
             Expr::Cast(cast) => {
                 let ty = pretty(&cast.ty);
@@ -467,15 +457,40 @@ impl Lowerer<'_> {
             }
         }
         let operands = args.into_iter().map(|arg| self.expr(arg)).collect();
-        self.apply(prim, operands, expr_span(whole))
+        self.apply(Op::Prim(prim), operands, expr_span(whole))
     }
 
-    /// Appends the node `prim(args)`.
-    fn apply(&mut self, prim: Primitive, args: Vec<Operand>, span: Span) -> Operand {
+    /// `g(a, &b, 2.0)`: a call of another differentiable function, by path. Arguments that
+    /// depend on the parameters are values of the trace; the others are passed as written.
+    fn call_function(&mut self, call: &syn::ExprCall, whole: &Expr) -> Operand {
+        let path = match strip_parens(&call.func) {
+            Expr::Path(path) if path.qself.is_none() => path.path.clone(),
+            other => {
+                self.diag.error(
+                    other,
+                    "only functions named by a path can be called on differentiated values (`g(x)`, `module::g(x)`)",
+                );
+                return Operand::Poison;
+            }
+        };
+        let args = call
+            .args
+            .iter()
+            .map(|arg| match self.mentions_var(arg) {
+                true => self.expr(arg),
+                false => self.constant(arg),
+            })
+            .collect();
+        let arg_spans = call.args.iter().map(expr_span).collect();
+        self.apply(Op::Call { path, arg_spans }, args, expr_span(whole))
+    }
+
+    /// Appends the node `op(args)`.
+    fn apply(&mut self, op: Op, args: Vec<Operand>, span: Span) -> Operand {
         if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
             return Operand::Poison;
         }
-        self.program.nodes.push(Node { prim, args, span });
+        self.program.nodes.push(Node { op, args, span });
         let index = self.program.nodes.len() - 1;
         self.program.stmts.push(Stmt::Node(index));
         Operand::Var(Var::Node(index))

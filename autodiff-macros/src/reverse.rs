@@ -4,14 +4,15 @@
 //! rule). Adjoints are fresh `let`s rather than mutable accumulators, so the emitted code is
 //! SSA too and every adjoint that never receives a contribution costs nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Ident;
 
-use crate::ir::{Input, InputKind, Operand, Program, Stmt, Var};
+use crate::call;
+use crate::ir::{Input, InputKind, Op, Operand, Program, Stmt, Var};
 use crate::signature::{gradient_type, Param, Signature};
 use crate::trace_doc;
 
@@ -89,7 +90,10 @@ pub fn operand_tokens(program: &Program, operand: &Operand) -> TokenStream {
 /// `Axis`, labels) as written.
 pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
-    let constant_args = node.prim.rule().constant_args;
+    let constant_args = match &node.op {
+        Op::Prim(prim) => prim.rule().constant_args,
+        Op::Call { .. } => &[],
+    };
     node.args
         .iter()
         .enumerate()
@@ -124,10 +128,18 @@ pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
         Stmt::Verbatim(tokens) => tokens.clone(),
         Stmt::Node(i) => {
             let node = &program.nodes[*i];
-            let path = rule_path(node.prim.rule().module);
-            let args = rule_args(program, *i);
             let ident = node_ident(*i);
-            quote_spanned!(node.span=> let #ident = #path::forward(#(#args),*);)
+            match &node.op {
+                Op::Prim(prim) => {
+                    let path = rule_path(prim.rule().module);
+                    let args = rule_args(program, *i);
+                    quote_spanned!(node.span=> let #ident = #path::forward(#(#args),*);)
+                }
+                Op::Call { path, .. } => {
+                    let args = call::call_args(program, *i);
+                    quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
+                }
+            }
         }
     }
 }
@@ -200,25 +212,55 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
         }
     }
     let sweep = pullbacks(program);
-    // How many pullbacks still read each node's adjoint: the last one may consume it.
+    // How many pullbacks still read each node's adjoint: the last one may consume it. A call
+    // reads it once, for the contributions to all its arguments.
     let mut readers: HashMap<usize, usize> = HashMap::new();
     for pullback in &sweep {
-        *readers.entry(pullback.node).or_default() += 1;
+        let count = readers.entry(pullback.node).or_default();
+        if matches!(program.nodes[pullback.node].op, Op::Prim(_)) || *count == 0 {
+            *count += 1;
+        }
     }
+    let mut called = HashSet::new();
     for pullback in &sweep {
         let node = &program.nodes[pullback.node];
-        let path = rule_path(node.prim.rule().module);
-        let vjp = format_ident!("vjp{}", pullback.arg);
-        let args = rule_args(program, pullback.node);
-        let y = node_ident(pullback.node);
-        let g = &adjoints[&Var::Node(pullback.node)];
-        let left = readers.get_mut(&pullback.node).expect("counted above");
-        *left -= 1;
-        let g = match left {
-            0 => quote!(#g),
-            _ => quote!(::autodiff::__private::Tangent::duplicate(&#g)),
+        let mut take_adjoint = || {
+            let g = &adjoints[&Var::Node(pullback.node)];
+            let left = readers.get_mut(&pullback.node).expect("counted above");
+            *left -= 1;
+            match left {
+                0 => quote!(#g),
+                _ => quote!(::autodiff::__private::Tangent::duplicate(&#g)),
+            }
         };
-        let contribution = quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g));
+        let contribution = match &node.op {
+            Op::Prim(prim) => {
+                let path = rule_path(prim.rule().module);
+                let vjp = format_ident!("vjp{}", pullback.arg);
+                let args = rule_args(program, pullback.node);
+                let y = node_ident(pullback.node);
+                let g = take_adjoint();
+                quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g))
+            }
+            Op::Call { path, arg_spans } => {
+                let contributions =
+                    format_ident!("__p{}", pullback.node + 1, span = Span::mixed_site());
+                if called.insert(pullback.node) {
+                    let companion = call::companion(path, "vjp");
+                    let args = call::call_args(program, pullback.node);
+                    let g = take_adjoint();
+                    code.push(quote_spanned!(node.span=>
+                        let (_, #contributions) = #companion(#(#args,)* #g);
+                    ));
+                }
+                let k = syn::Index::from(pullback.arg);
+                // Named at the argument: where "does not differentiate this argument" points.
+                let span = Span::mixed_site().located_at(arg_spans[pullback.arg]);
+                let contribution = format_ident!("{}_{}", contributions, pullback.arg, span = span);
+                code.push(quote!(let #contribution = #contributions.#k;));
+                quote!(::autodiff::__private::differentiated(#contribution))
+            }
+        };
         let adjoint = next_adjoint();
         code.push(match adjoints.get(&pullback.target) {
             None => quote!(let #adjoint = #contribution;),
@@ -291,7 +333,7 @@ pub fn generated_fn(
         #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
         #signature {
             #[allow(unused_imports)]
-            use ::autodiff::__private::Arg as _;
+            use ::autodiff::__private::{Arg as _, Pass as _};
             // The original counts as used when only its derivatives are called.
             let _ = #original;
             #body

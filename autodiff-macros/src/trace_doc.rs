@@ -97,10 +97,9 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
         .map(|(k, input)| (var_name(program, Var::Input(k)), input.display.clone()))
         .collect();
     for (i, node) in program.nodes.iter().enumerate() {
-        let rule = node.prim.rule();
         trace.push((
             var_name(program, Var::Node(i)),
-            fill(rule.notation, program, i),
+            fill(&node.notation(), program, i),
         ));
     }
     // Only a scalar function has a gradient, so the result is one operand.
@@ -113,9 +112,9 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
             .iter()
             .filter(|pb| pb.target == var)
             .map(|pb| {
-                let partial = program.nodes[pb.node].prim.rule().partials[pb.arg];
+                let partial = program.nodes[pb.node].partial(pb.arg);
                 let adjoint = adjoint_name(program, Var::Node(pb.node));
-                let partial = fill(partial, program, pb.node);
+                let partial = fill(&partial, program, pb.node);
                 match partial.contains("{g}") {
                     true => partial.replace("{g}", &adjoint),
                     false => term(&adjoint, &partial),

@@ -13,6 +13,7 @@
 
 mod activations;
 pub mod check;
+pub mod compose;
 pub mod fast;
 pub mod flat;
 pub mod linalg;

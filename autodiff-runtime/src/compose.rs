@@ -1,0 +1,112 @@
+//! What the generated code needs to call one differentiable function from another: passing
+//! the caller's values as the callee's parameter types ask, and the contributions the
+//! callee's companion returns (see the macro's `call.rs`).
+
+use ndarray::{Array, ArrayView, Dimension};
+use num_traits::Float;
+
+/// A value of the caller's trace passed to a parameter of type `T`: a scalar by value, an
+/// array lent (`&Array`), viewed (`ArrayView`) or copied (`Array`), whichever the called
+/// function's parameter is. Called as a method, so that `x`, `&x` and `&&x` all work.
+pub trait Pass<'a, T> {
+    fn autodiff_pass(&'a self) -> T;
+}
+
+macro_rules! pass_scalars {
+    ($($t:ty),*) => {$(
+        impl<'a> Pass<'a, $t> for $t {
+            #[inline(always)]
+            fn autodiff_pass(&'a self) -> $t {
+                *self
+            }
+        }
+    )*};
+}
+
+pass_scalars!(f32, f64);
+
+impl<'a, A, D: Dimension> Pass<'a, &'a Array<A, D>> for Array<A, D> {
+    fn autodiff_pass(&'a self) -> &'a Array<A, D> {
+        self
+    }
+}
+
+impl<'a, A, D: Dimension> Pass<'a, ArrayView<'a, A, D>> for Array<A, D> {
+    fn autodiff_pass(&'a self) -> ArrayView<'a, A, D> {
+        self.view()
+    }
+}
+
+impl<'a, A: Clone, D: Dimension> Pass<'a, Array<A, D>> for Array<A, D> {
+    fn autodiff_pass(&'a self) -> Array<A, D> {
+        self.clone()
+    }
+}
+
+impl<'a, 'b: 'a, A, D: Dimension> Pass<'a, ArrayView<'a, A, D>> for ArrayView<'b, A, D> {
+    fn autodiff_pass(&'a self) -> ArrayView<'a, A, D> {
+        self.view()
+    }
+}
+
+impl<'a, A: Clone, D: Dimension> Pass<'a, Array<A, D>> for ArrayView<'_, A, D> {
+    fn autodiff_pass(&'a self) -> Array<A, D> {
+        self.to_owned()
+    }
+}
+
+/// A parameter the called function does not differentiate: its place in the companion's
+/// contributions and tangents.
+#[derive(Clone, Copy, Debug)]
+pub struct Constant;
+
+/// A contribution to an argument's adjoint: a float or an array of floats.
+#[diagnostic::on_unimplemented(
+    message = "the function called here does not differentiate this argument, which depends on the differentiated parameters",
+    label = "a differentiated value, passed where the called function takes a constant",
+    note = "differentiate that parameter in the called function (add it to its `wrt(...)`), or pass a value that does not depend on the parameters"
+)]
+pub trait Contribution {
+    /// The contribution itself (through a projection, so that a `Constant` in its place is
+    /// one error, not a chain of mismatched types).
+    type Value;
+    fn into_value(self) -> Self::Value;
+}
+
+impl Contribution for f32 {
+    type Value = f32;
+    fn into_value(self) -> f32 {
+        self
+    }
+}
+
+impl Contribution for f64 {
+    type Value = f64;
+    fn into_value(self) -> f64 {
+        self
+    }
+}
+
+impl<A: Float, D: Dimension> Contribution for Array<A, D> {
+    type Value = Self;
+    fn into_value(self) -> Self {
+        self
+    }
+}
+
+/// The called function's contribution to one of its arguments.
+#[inline(always)]
+pub fn differentiated<C: Contribution>(contribution: C) -> C::Value {
+    contribution.into_value()
+}
+
+/// What the companion of a called function takes as the tangent of a parameter it does not
+/// differentiate: only `None`.
+#[diagnostic::on_unimplemented(
+    message = "the function called here does not differentiate this argument, which depends on the differentiated parameters",
+    label = "a differentiated value, passed where the called function takes a constant",
+    note = "differentiate that parameter in the called function (add it to its `wrt(...)`), or pass a value that does not depend on the parameters"
+)]
+pub trait NoTangent {}
+
+impl NoTangent for Option<Constant> {}

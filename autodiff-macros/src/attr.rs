@@ -1,4 +1,5 @@
-//! The attribute's arguments: `#[differentiable]` or `#[differentiable(wrt(a, b))]`.
+//! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(a, b))]`,
+//! and custom rules `#[differentiable(vjp = rule, jvp = rule)]`.
 
 use syn::meta::ParseNestedMeta;
 use syn::Ident;
@@ -8,6 +9,18 @@ pub struct Args {
     /// The parameters to differentiate, when `wrt(...)` names them; otherwise every `f32` /
     /// `f64` parameter.
     pub wrt: Option<Vec<Ident>>,
+    /// `vjp = path`: the user's reverse-mode rule, making the function a primitive whose body
+    /// the macro does not read.
+    pub vjp: Option<syn::Path>,
+    /// `jvp = path`: the user's forward-mode rule.
+    pub jvp: Option<syn::Path>,
+}
+
+impl Args {
+    /// Whether the function is a primitive with the user's own rules.
+    pub fn custom(&self) -> bool {
+        self.vjp.is_some() || self.jvp.is_some()
+    }
 }
 
 impl Args {
@@ -34,9 +47,19 @@ impl Args {
             }
             self.wrt = Some(names);
             Ok(())
+        } else if meta.path.is_ident("vjp") || meta.path.is_ident("jvp") {
+            let rule = meta.value()?.parse::<syn::Path>()?;
+            let slot = match meta.path.is_ident("vjp") {
+                true => &mut self.vjp,
+                false => &mut self.jvp,
+            };
+            if slot.replace(rule).is_some() {
+                return Err(meta.error("this rule is given twice"));
+            }
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown argument of #[differentiable]; the supported one is `wrt(param, ...)`",
+                "unknown argument of #[differentiable]; the supported ones are `wrt(param, ...)` and `vjp = rule, jvp = rule` for custom rules",
             ))
         }
     }

@@ -6,6 +6,7 @@
 
 mod attr;
 mod call;
+mod custom;
 mod derive;
 mod diag;
 mod forward;
@@ -64,10 +65,18 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         diag.push(error);
     }
     let sig = signature::analyze(&func, &args, &mut diag);
-    let program = lower::lower(&sig, &func.block, &mut diag);
+    // A function with custom rules is a primitive: its body is not read.
+    let program = match args.custom() {
+        true => {
+            custom::check(&sig, &args, &mut diag);
+            None
+        }
+        false => Some(lower::lower(&sig, &func.block, &mut diag)),
+    };
 
-    // Only a scalar function has a gradient.
+    // Only a scalar function has a gradient; a vector one has a Jacobian instead.
     let has_gradient = sig.output == signature::Output::Scalar;
+    let has_jacobian = !has_gradient && program.is_some();
     // Callers reach this function through its companions, emitted even on errors so that
     // they see only the real problem (but not for a method, reported as unsupported).
     let companions = func
@@ -76,20 +85,22 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         .is_none()
         .then(|| call::emit_companions(&sig));
     if diag.is_empty() {
-        let grad = has_gradient.then(|| reverse::emit_reverse(&sig, &program, reverse::Seed::One));
-        let vjp = reverse::emit_reverse(&sig, &program, reverse::Seed::Cotangent);
-        let jvp = forward::emit_jvp(&sig, &program);
-        let jacobian = (!has_gradient).then(|| jacobian::emit_jacobian(&sig, &program));
-        quote!(#func #grad #vjp #jvp #jacobian #companions)
+        let derivatives = match &program {
+            None => custom::emit(&sig, &args),
+            Some(program) => {
+                let grad =
+                    has_gradient.then(|| reverse::emit_reverse(&sig, program, reverse::Seed::One));
+                let vjp = reverse::emit_reverse(&sig, program, reverse::Seed::Cotangent);
+                let jvp = forward::emit_jvp(&sig, program);
+                let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
+                quote!(#grad #vjp #jvp #jacobian)
+            }
+        };
+        quote!(#func #derivatives #companions)
     } else {
         let errors = diag.to_compile_errors();
-        let (grad, jacobian) = match has_gradient {
-            true => (
-                Some(reverse::reverse_signature(&sig, reverse::Seed::One)),
-                None,
-            ),
-            false => (None, Some(jacobian::jacobian_signature(&sig))),
-        };
+        let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
+        let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
         let stubs = grad.into_iter().chain(jacobian).chain([
             reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
             forward::jvp_signature(&sig),

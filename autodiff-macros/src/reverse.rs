@@ -153,7 +153,7 @@ pub enum Seed {
 }
 
 /// The name of `f_vjp`'s cotangent argument.
-fn cotangent_param() -> Ident {
+pub fn cotangent_param() -> Ident {
     Ident::new("cotangent", Span::mixed_site())
 }
 

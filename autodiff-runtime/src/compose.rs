@@ -110,3 +110,9 @@ pub fn differentiated<C: Contribution>(contribution: C) -> C::Value {
 pub trait NoTangent {}
 
 impl NoTangent for Option<Constant> {}
+
+/// One, in the float type `F`: the seed of `f_grad` for a function with custom rules.
+#[inline(always)]
+pub fn one<F: Float>() -> F {
+    F::one()
+}

@@ -3,7 +3,9 @@
 //! `#[differentiable]` reads an ordinary Rust function, lowers its body to an SSA evaluation
 //! trace (the Wengert list v₍₁₋ₙ₎ … v₀, v₁ … vₗ) and emits, beside the untouched original,
 //! `f_grad`: a straight-line function that returns the value and the gradient, with no tape,
-//! no allocation and no dynamic dispatch.
+//! no allocation and no dynamic dispatch. Beside it: `f_vjp` (reverse mode seeded with a
+//! cotangent), `f_jvp` (forward mode), `f_jacobian` for array and tuple results, and with
+//! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse).
 //!
 //! ```
 //! use autodiff::prelude::*;
@@ -52,7 +54,10 @@
 //!
 //! [`optim`] has the optimizers and [`train`] the lectures' training schedules.
 //!
-//! See the README for the supported syntax, and [`check`] for finite-difference checks.
+//! Differentiable functions call each other by path, differentiated through each other's
+//! generated functions; `#[differentiable(vjp = rule, jvp = rule)]` makes a function a
+//! primitive with your own derivative rules. See the README for both, for the supported
+//! syntax, and [`check`] for finite-difference checks.
 
 pub use autodiff_macros::{differentiable, Parameters};
 pub use autodiff_runtime::{
@@ -84,6 +89,7 @@ struct ReadmeExamples;
 #[doc(hidden)]
 pub mod __private {
     pub use autodiff_runtime::compose::{differentiated, one, Constant, NoTangent, Pass};
+    pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
     pub use autodiff_runtime::value::{Arg, Map};
     pub use autodiff_runtime::{prim, Tangent};

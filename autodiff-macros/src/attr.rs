@@ -1,5 +1,5 @@
 //! The attribute's arguments: `#[differentiable]`, `#[differentiable(wrt(a, b))]`,
-//! and custom rules `#[differentiable(vjp = rule, jvp = rule)]`.
+//! `#[differentiable(hessian)]`, and custom rules `#[differentiable(vjp = rule, jvp = rule)]`.
 
 use syn::meta::ParseNestedMeta;
 use syn::Ident;
@@ -14,6 +14,8 @@ pub struct Args {
     pub vjp: Option<syn::Path>,
     /// `jvp = path`: the user's forward-mode rule.
     pub jvp: Option<syn::Path>,
+    /// `hessian`, where it is written: also emit `f_hessian`.
+    pub hessian: Option<proc_macro2::Span>,
 }
 
 impl Args {
@@ -57,9 +59,12 @@ impl Args {
                 return Err(meta.error("this rule is given twice"));
             }
             Ok(())
+        } else if meta.path.is_ident("hessian") {
+            self.hessian = Some(syn::spanned::Spanned::span(&meta.path));
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown argument of #[differentiable]; the supported ones are `wrt(param, ...)` and `vjp = rule, jvp = rule` for custom rules",
+                "unknown argument of #[differentiable]; the supported ones are `wrt(param, ...)`, `hessian`, and `vjp = rule, jvp = rule` for custom rules",
             ))
         }
     }

@@ -39,6 +39,7 @@ pub enum Operand {
 }
 
 /// A differentiated parameter, or a field of one that the body reads.
+#[derive(Clone)]
 pub struct Input {
     /// The name the generated function gives the parameter (the user's, or a fresh one for
     /// `_`); for a field, its parameter's.
@@ -48,6 +49,7 @@ pub struct Input {
     pub kind: InputKind,
 }
 
+#[derive(Clone)]
 pub enum InputKind {
     /// A float or an array parameter.
     Value,
@@ -72,6 +74,7 @@ impl Input {
 }
 
 /// What a node applies.
+#[derive(Clone)]
 pub enum Op {
     /// A primitive of the rule table.
     Prim(Primitive),
@@ -85,6 +88,7 @@ pub enum Op {
 }
 
 /// vᵢ = op(args).
+#[derive(Clone)]
 pub struct Node {
     pub op: Op,
     pub args: Vec<Operand>,
@@ -113,6 +117,7 @@ impl Node {
 }
 
 /// One step of the forward sweep, in source order.
+#[derive(Clone)]
 pub enum Stmt {
     /// `let ident[: ty] = expr;` for a value that depends on no input.
     Const {
@@ -127,6 +132,7 @@ pub enum Stmt {
 }
 
 /// A lowered function body.
+#[derive(Clone)]
 pub struct Program {
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,

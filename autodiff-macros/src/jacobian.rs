@@ -13,7 +13,7 @@ use crate::reverse::{
     adjoint_sweep, forward_sweep, generated_fn, gradient, operand_tokens, param_zeros,
     result_value, tuple_if_many,
 };
-use crate::signature::Signature;
+use crate::signature::{Param, Signature};
 
 fn fresh(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
@@ -38,27 +38,13 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
     });
     let output_zeros = tuple_if_many(output_zeros.collect());
-    let mut layout = Vec::new();
-    let mut offsets = Vec::new();
-    let mut offset = quote!(0);
-    for (k, param) in sig.differentiated().enumerate() {
-        let (param_zero, param_offset) = (
-            format_ident!("__z{}", k, span = Span::mixed_site()),
-            format_ident!("__o{}", k, span = Span::mixed_site()),
-        );
-        let zero = param_zeros(param);
-        layout.push(quote!(
-            let #param_zero = #zero;
-            let #param_offset: usize = #offset;
-        ));
-        offset = quote!(#param_offset + #param_zero.autodiff_len());
-        offsets.push((tangent_param(&param.ident), param_zero, param_offset));
-    }
+    let (layout, offsets, total) = flat_layout(sig);
 
     // Forward: column j is the result's tangent along the j-th basis vector.
-    let seeds = offsets.iter().map(
-        |(tangent, zero, offset)| quote!(let #tangent = #zero.autodiff_basis(#column, #offset);),
-    );
+    let seeds = offsets.iter().map(|(param, zero, offset)| {
+        let tangent = tangent_param(&param.ident);
+        quote!(let #tangent = #zero.autodiff_basis(#column, #offset);)
+    });
     let (tangent_code, tangent) = tangent_sweep(program);
     // Reverse: row i is the gradient of the result's i-th element.
     let (adjoint_code, adjoints) = adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)));
@@ -69,8 +55,8 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         #[allow(unused_imports)]
         use ::autodiff::__private::Flat as _;
         #forward
-        #(#layout)*
-        let #n: usize = #offset;
+        #layout
+        let #n: usize = #total;
         let #zeros = #output_zeros;
         let #m = #zeros.autodiff_len();
         let mut #jacobian = ::autodiff::__private::matrix(#m, #n);
@@ -103,6 +89,27 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         body,
         quote!((#value, #jacobian)),
     )
+}
+
+/// The differentiated parameters laid out as one flat vector: code binding each one's zero
+/// (of its gradient entry's type, for its length and basis vectors) and its offset, the
+/// parameters with those two names, and the total length.
+pub fn flat_layout(sig: &Signature) -> (TokenStream, Vec<(&Param, Ident, Ident)>, TokenStream) {
+    let mut code = Vec::new();
+    let mut offsets = Vec::new();
+    let mut total = quote!(0);
+    for (k, param) in sig.differentiated().enumerate() {
+        let zero = format_ident!("__z{}", k, span = Span::mixed_site());
+        let offset = format_ident!("__o{}", k, span = Span::mixed_site());
+        let value = param_zeros(param);
+        code.push(quote!(
+            let #zero = #value;
+            let #offset: usize = #total;
+        ));
+        total = quote!(#offset + #zero.autodiff_len());
+        offsets.push((param, zero, offset));
+    }
+    (quote!(#(#code)*), offsets, total)
 }
 
 /// `vis fn f_jacobian(params) -> (ret, Array2<elem>)`, also used by the stub emitted on

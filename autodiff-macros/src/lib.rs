@@ -10,6 +10,7 @@ mod custom;
 mod derive;
 mod diag;
 mod forward;
+mod hessian;
 mod ir;
 mod jacobian;
 mod lower;
@@ -33,9 +34,12 @@ pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStr
     }
 }
 
-/// Generates `f_grad(args…) -> (value, gradient)` and `f_vjp(args…, cotangent) -> (value,
-/// gradient)` (reverse mode) and `f_jvp(args…, tangents…) -> (value, tangent)` (forward mode)
-/// beside the function `f`.
+/// Generates, beside the function `f`, `f_grad(args…) -> (value, gradient)` (for a scalar
+/// result) and `f_vjp(args…, cotangent) -> (value, gradient)` (reverse mode),
+/// `f_jvp(args…, tangents…) -> (value, tangent)` (forward mode), `f_jacobian(args…) ->
+/// (value, jacobian)` (for an array or tuple result) and, with `hessian`, `f_hessian(args…)
+/// -> (value, gradient, hessian)`. With `vjp = rule, jvp = rule` the body is not read: the
+/// rules are the derivatives.
 ///
 /// See the `autodiff` crate for the contract and the supported syntax.
 #[proc_macro_attribute]
@@ -74,6 +78,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         false => Some(lower::lower(&sig, &func.block, &mut diag)),
     };
 
+    if let Some(span) = args.hessian {
+        hessian::check(&sig, program.as_ref(), span, &mut diag);
+    }
+
     // Only a scalar function has a gradient; a vector one has a Jacobian instead.
     let has_gradient = sig.output == signature::Output::Scalar;
     let has_jacobian = !has_gradient && program.is_some();
@@ -93,7 +101,8 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 let vjp = reverse::emit_reverse(&sig, program, reverse::Seed::Cotangent);
                 let jvp = forward::emit_jvp(&sig, program);
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
-                quote!(#grad #vjp #jvp #jacobian)
+                let hessian = args.hessian.map(|_| hessian::emit_hessian(&sig, program));
+                quote!(#grad #vjp #jvp #jacobian #hessian)
             }
         };
         quote!(#func #derivatives #companions)
@@ -101,7 +110,8 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let errors = diag.to_compile_errors();
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
         let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
-        let stubs = grad.into_iter().chain(jacobian).chain([
+        let hessian = args.hessian.map(|_| hessian::hessian_signature(&sig));
+        let stubs = grad.into_iter().chain(jacobian).chain(hessian).chain([
             reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
             forward::jvp_signature(&sig),
         ]);

@@ -345,7 +345,7 @@ pub fn generated_fn(
 /// The gradient entry of parameter `k`: its adjoint; zeros if it has none; for a struct of
 /// parameters (of type `ty`), a struct of zeros with the adjoints of the fields the body
 /// read put in.
-fn gradient_entry(
+pub fn gradient_entry(
     program: &Program,
     adjoints: &HashMap<Var, Ident>,
     k: usize,

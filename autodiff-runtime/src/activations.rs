@@ -3,6 +3,7 @@
 
 use ndarray::{Array, ArrayBase, Data, Dimension};
 
+use crate::dual::Dual;
 use crate::fast::{FastMath, Kernel};
 use crate::value::Map;
 
@@ -37,6 +38,16 @@ impl Elementwise for f64 {
     type Output = f64;
     #[inline]
     fn map_elements(self, f: impl Fn(f64) -> f64) -> f64 {
+        f(self)
+    }
+}
+
+/// Duals, so that the activations also run in forward-over-reverse code.
+impl<F: FastMath> Elementwise for Dual<F> {
+    type Elem = Dual<F>;
+    type Output = Dual<F>;
+    #[inline]
+    fn map_elements(self, f: impl Fn(Dual<F>) -> Dual<F>) -> Dual<F> {
         f(self)
     }
 }

@@ -14,6 +14,7 @@
 mod activations;
 pub mod check;
 pub mod compose;
+pub mod dual;
 pub mod fast;
 pub mod flat;
 pub mod linalg;
@@ -27,6 +28,7 @@ pub mod train;
 pub mod value;
 
 pub use activations::{relu, sigmoid, softplus, Elementwise};
+pub use dual::Dual;
 pub use losses::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax, Labels,
 };

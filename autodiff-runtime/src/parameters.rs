@@ -3,12 +3,15 @@
 //! same type, as JAX does with pytrees. Optimizers see only leaves: flat slices of floats.
 
 use ndarray::{Array, Dimension};
-use num_traits::Float;
+use num_traits::{Float, Zero};
+
+use crate::dual::Dual;
 
 /// A value made of float leaves that a gradient can be taken with respect to.
 ///
-/// Implemented for `f32`, `f64`, `ndarray` arrays of them, `Vec`s and tuples (up to 8) of
-/// parameters, and any struct with `#[derive(Parameters)]` (from the `autodiff` crate).
+/// Implemented for `f32`, `f64` (and their [`Dual`]s), `ndarray` arrays of them, `Vec`s and
+/// tuples (up to 8) of parameters, and any struct with `#[derive(Parameters)]` (from the
+/// `autodiff` crate).
 ///
 /// ```
 /// use autodiff_runtime::Parameters;
@@ -57,7 +60,7 @@ macro_rules! scalar_parameters {
         impl Parameters for $t {
             type Elem = $t;
             fn zeros_like(&self) -> $t {
-                0.0
+                <$t as Zero>::zero()
             }
             fn for_each_leaf(&self, f: &mut dyn FnMut(&[$t])) {
                 f(std::slice::from_ref(self));
@@ -69,7 +72,7 @@ macro_rules! scalar_parameters {
     )*};
 }
 
-scalar_parameters!(f32, f64);
+scalar_parameters!(f32, f64, Dual<f32>, Dual<f64>);
 
 impl<A: Float, D: Dimension> Parameters for Array<A, D> {
     type Elem = A;

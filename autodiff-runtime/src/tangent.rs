@@ -2,7 +2,9 @@
 //! accumulation of contributions that reach one variable along several paths (fan-out).
 
 use ndarray::{Array, Dimension};
-use num_traits::Float;
+use num_traits::{Float, One};
+
+use crate::dual::Dual;
 
 /// A value the generated derivative code can seed and accumulate: a scalar or an owned array.
 pub trait Tangent: Sized {
@@ -22,7 +24,7 @@ macro_rules! scalar_tangent {
         impl Tangent for $t {
             #[inline(always)]
             fn one_like(&self) -> Self {
-                1.0
+                <$t as One>::one()
             }
             #[inline(always)]
             fn accumulate(self, contribution: Self) -> Self {
@@ -40,7 +42,8 @@ macro_rules! scalar_tangent {
     )*};
 }
 
-scalar_tangent!(f32, f64);
+// A dual's one is 1 + 0ε: the seed is a constant.
+scalar_tangent!(f32, f64, Dual<f32>, Dual<f64>);
 
 impl<A: Float, D: Dimension> Tangent for Array<A, D> {
     fn one_like(&self) -> Self {

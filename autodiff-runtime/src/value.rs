@@ -4,8 +4,9 @@
 //! that write into the incoming adjoint's buffer where they can.
 
 use ndarray::{Array, ArrayBase, ArrayView, Axis, Data, DimMax, Dimension, Zip};
-use num_traits::Float;
+use num_traits::{Float, Zero};
 
+use crate::dual::Dual;
 use crate::fast::{FastMath, Kernel};
 use crate::parallel::zip_on_cores;
 use crate::Tangent;
@@ -196,7 +197,7 @@ macro_rules! scalar_values {
             }
             #[inline(always)]
             fn zeros(self) -> $t {
-                0.0
+                <$t as Zero>::zero()
             }
         }
 
@@ -238,7 +239,7 @@ macro_rules! scalar_values {
                 r.mapv(|b| f(self, b))
             }
             fn pull_left(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
-                Zip::from(&g).and(&r).and(y).fold(0.0, |sum, &g, &b, &y| sum + g * partial(self, b, y))
+                Zip::from(&g).and(&r).and(y).fold(<$t as Zero>::zero(), |sum, &g, &b, &y| sum + g * partial(self, b, y))
             }
             fn pull_right(self, r: ArrayView<'b, $t, D>, y: &Array<$t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 Zip::from(&mut g).and(&r).and(y).for_each(|g, &b, &y| *g *= partial(self, b, y));
@@ -269,7 +270,7 @@ macro_rules! scalar_values {
                 g
             }
             fn pull_right(self, r: $t, y: &Array<$t, D>, g: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> $t {
-                Zip::from(&g).and(&self).and(y).fold(0.0, |sum, &g, &a, &y| sum + g * partial(a, r, y))
+                Zip::from(&g).and(&self).and(y).fold(<$t as Zero>::zero(), |sum, &g, &a, &y| sum + g * partial(a, r, y))
             }
             fn push_left(self, r: $t, y: &Array<$t, D>, mut t: Array<$t, D>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 Zip::from(&mut t).and(&self).and(y).for_each(|t, &a, &y| *t *= partial(a, r, y));
@@ -336,7 +337,8 @@ macro_rules! scalar_values {
     )*};
 }
 
-scalar_values!(f32, f64);
+// Duals too, so that the same generated code computes Hessian-vector products.
+scalar_values!(f32, f64, Dual<f32>, Dual<f64>);
 
 /// The common shape of two broadcast operands (NumPy's rule: align trailing axes; each pair
 /// of lengths is equal or one of them is 1). Panics naming the op and both shapes.

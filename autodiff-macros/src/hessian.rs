@@ -1,0 +1,181 @@
+//! `#[differentiable(hessian)]` → `f_hessian(args…) -> (value, gradient, hessian)` by
+//! forward-over-reverse: the reverse-mode program of `f_grad`, evaluated on dual numbers
+//! x + εẋ (ε² = 0) whose tangents are the j-th basis vector, gives in its ε parts the
+//! derivative of the gradient along that vector: the Hessian's column j. The runtime's
+//! rules are generic over the float type, so the same rules serve; n sweeps for n inputs.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::{Ident, Type};
+
+use crate::diag::Diagnostics;
+use crate::ir::{InputKind, Op, Operand, Program};
+use crate::jacobian::flat_layout;
+use crate::reverse::{
+    adjoint_sweep, forward_sweep, generated_fn, gradient_entry, result_value, tuple_if_many,
+};
+use crate::signature::{gradient_type, Output, Signature};
+
+/// Reports what `f_hessian` does not support.
+pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut Diagnostics) {
+    let name = &sig.name;
+    if sig.output != Output::Scalar {
+        diag.error_at(
+            span,
+            format!(
+                "`hessian` needs a scalar result; `{name}` returns `{}`",
+                crate::lower::pretty(&sig.ret)
+            ),
+        );
+    }
+    let Some(program) = program else {
+        diag.error_at(span, "`hessian` cannot be combined with custom rules: write the function's body in supported syntax instead");
+        return;
+    };
+    if let Some(param) = sig.differentiated().find(|p| p.structured) {
+        diag.error_at(
+            span,
+            format!("`hessian` supports float and array parameters, not the struct of parameters `{}`; list those in `wrt(...)` or pass the arrays themselves", param.ident),
+        );
+    }
+    for node in &program.nodes {
+        if let Op::Call { path, .. } = &node.op {
+            diag.error_at(
+                node.span,
+                format!("`hessian` cannot differentiate through a call of `{}` yet: write its body here, or drop `hessian`", crate::lower::pretty(path)),
+            );
+        }
+    }
+}
+
+/// The program with every constant it computes with lifted to a dual number with tangent
+/// zero (a literal in the function's float type `float`), so that it meets the dual inputs.
+fn lifted(program: &Program, float: &Type) -> Program {
+    let mut program = program.clone();
+    for node in &mut program.nodes {
+        let Op::Prim(prim) = node.op else { continue };
+        let constant_args = prim.rule().constant_args;
+        for (k, arg) in node.args.iter_mut().enumerate() {
+            if constant_args.contains(&k) {
+                continue;
+            }
+            if let Operand::Const {
+                tokens, literal, ..
+            } = arg
+            {
+                *tokens = match literal {
+                    true => quote!(::autodiff::__private::Dual::<#float>::constant(#tokens)),
+                    false => quote!((#tokens).autodiff_lift()),
+                };
+                *literal = false;
+            }
+        }
+    }
+    for output in &mut program.outputs {
+        if let Operand::Const {
+            tokens, literal, ..
+        } = output
+        {
+            *tokens = quote!(::autodiff::__private::Dual::<#float>::constant(#tokens));
+            *literal = false;
+        }
+    }
+    program
+}
+
+fn fresh(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
+    let float = &sig.ret;
+    let dual = lifted(program, float);
+    let (hessian, n, column) = (fresh("__hessian"), fresh("__n"), fresh("__column"));
+    let (value, gradient) = (fresh("__value"), fresh("__gradient"));
+
+    // In each sweep, every parameter shadowed by its dual seeded with the basis vector.
+    let (layout, offsets, total) = flat_layout(sig);
+    let seeds = offsets.iter().map(|(param, zero, offset)| {
+        let ident = &param.ident;
+        quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
+    });
+
+    let forward = forward_sweep(&dual);
+    let output = result_value(&dual);
+    let (adjoint_code, adjoints) = adjoint_sweep(
+        &dual,
+        quote!(::autodiff::__private::Tangent::one_like(&#output)),
+    );
+    // The gradient's entries on duals: their values are the gradient, their tangents the column.
+    let entries: Vec<Ident> = (0..sig.differentiated().count())
+        .map(|k| format_ident!("__g{}", k, span = Span::mixed_site()))
+        .collect();
+    let parameters = dual
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| matches!(input.kind, InputKind::Value));
+    let bindings =
+        parameters
+            .zip(sig.differentiated())
+            .zip(&entries)
+            .map(|(((k, _), param), entry)| {
+                let value = gradient_entry(&dual, &adjoints, k, param);
+                quote!(let #entry = #value;)
+            });
+    let values = tuple_if_many(entries.iter().map(|e| quote!(#e.autodiff_re())).collect());
+    let tangents = tuple_if_many(entries.iter().map(|e| quote!(#e.autodiff_eps())).collect());
+
+    let body = quote! {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
+        #layout
+        let #n: usize = #total;
+        let mut #hessian = ::autodiff::__private::matrix(#n, #n);
+        let mut #value = ::core::option::Option::None;
+        let mut #gradient = ::core::option::Option::None;
+        // At least one sweep, for the value and gradient of a function of empty arrays.
+        for #column in 0..#n.max(1) {
+            #(#seeds)*
+            #forward
+            #adjoint_code
+            #(#bindings)*
+            if #column < #n {
+                #tangents.autodiff_write(#hessian.column_mut(#column));
+            }
+            if #column == 0 {
+                #value = ::core::option::Option::Some((#output).autodiff_re());
+                #gradient = ::core::option::Option::Some(#values);
+            }
+        }
+    };
+    let doc = format!(
+        "Value, gradient and Hessian of [`{name}`]: `({name}(args…), ∇{name}, H)` with \
+         H[i, j] = ∂²{name}/∂xᵢ∂xⱼ over the flattened differentiated parameters, each array \
+         row-major, in order; the gradient as [`{name}_grad`] returns it.\n\n\
+         Generated by `#[differentiable(hessian)]`, forward-over-reverse: `{name}_grad`'s \
+         program run once per parameter on dual numbers, each sweep giving one column.",
+        name = sig.name
+    );
+    let result = quote!((
+        #value.expect("one sweep at least"),
+        #gradient.expect("one sweep at least"),
+        #hessian
+    ));
+    generated_fn(sig, &doc, hessian_signature(sig), body, result)
+}
+
+/// `vis fn f_hessian(params) -> (ret, gradient type, Array2<ret>)`, also used by the stub
+/// emitted on errors.
+pub fn hessian_signature(sig: &Signature) -> TokenStream {
+    let vis = &sig.vis;
+    let name = format_ident!("{}_hessian", sig.name);
+    let params = sig.param_list();
+    let ret = &sig.ret;
+    let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
+    let inherited = &sig.inherited;
+    quote! {
+        #(#inherited)* #vis fn #name(#(#params),*)
+            -> (#ret, #gradient, ::autodiff::ndarray::Array2<#ret>)
+    }
+}

@@ -1,0 +1,149 @@
+//! `#[differentiable(hessian)]`: forward-over-reverse Hessians, symmetric and equal to
+//! central finite differences of the generated gradient, on the lecture's seed function, on
+//! the Rosenbrock function in n dimensions and on logistic regression.
+
+use autodiff::check::close;
+use autodiff::ndarray::{array, Array1, Array2};
+use autodiff::prelude::*;
+
+/// Column j of the Hessian by central differences of the gradient `grad` (flat in, flat
+/// out) at `x`.
+fn hessian_by_differences(grad: impl Fn(&[f64]) -> Vec<f64>, x: &[f64]) -> Array2<f64> {
+    let n = x.len();
+    let mut h = Array2::zeros((n, n));
+    for j in 0..n {
+        let step = 1e-5 * x[j].abs().max(1.0);
+        let (mut up, mut down) = (x.to_vec(), x.to_vec());
+        up[j] += step;
+        down[j] -= step;
+        let (gu, gd) = (grad(&up), grad(&down));
+        for i in 0..n {
+            h[[i, j]] = (gu[i] - gd[i]) / (2.0 * step);
+        }
+    }
+    h
+}
+
+fn assert_hessian(name: &str, exact: &Array2<f64>, differences: &Array2<f64>, tol: f64) {
+    let n = exact.nrows();
+    for i in 0..n {
+        for j in 0..n {
+            let (a, b) = (exact[[i, j]], differences[[i, j]]);
+            assert!(
+                close(a, b, tol),
+                "{name}: H[{i}, {j}] = {a}, differences {b}"
+            );
+            let mirror = exact[[j, i]];
+            assert!(
+                close(a, mirror, 1e-13),
+                "{name}: H[{i}, {j}] = {a} but H[{j}, {i}] = {mirror}"
+            );
+        }
+    }
+}
+
+#[differentiable(hessian)]
+fn seed(x1: f64, x2: f64) -> f64 {
+    x1.ln() + x1 * x2 - x2.sin()
+}
+
+#[test]
+fn the_seed_function() {
+    let (x1, x2) = (2.0, 5.0);
+    let (value, gradient, h) = seed_hessian(x1, x2);
+    assert_eq!((value, gradient), seed_grad(x1, x2));
+    let expected = array![[-1.0 / (x1 * x1), 1.0], [1.0, x2.sin()]];
+    assert!((&h - &expected).iter().all(|d| d.abs() < 1e-15), "{h}");
+    let differences = hessian_by_differences(
+        |v| {
+            let (_, (a, b)) = seed_grad(v[0], v[1]);
+            vec![a, b]
+        },
+        &[x1, x2],
+    );
+    assert_hessian("seed", &h, &differences, 1e-7);
+}
+
+/// Σᵢ 100 (xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)², with xᵢ and xᵢ₊₁ picked out by constant selection
+/// matrices.
+#[differentiable(wrt(x), hessian)]
+fn rosenbrock(x: &Array1<f64>, head: &Array2<f64>, tail: &Array2<f64>) -> f64 {
+    let xi = head.dot(x);
+    let next = tail.dot(x);
+    (100.0 * (next - &xi * &xi).powi(2) + (1.0 - xi).powi(2)).sum()
+}
+
+/// The textbook Hessian of the Rosenbrock function.
+fn rosenbrock_hessian_by_hand(x: &[f64]) -> Array2<f64> {
+    let n = x.len();
+    let mut h = Array2::zeros((n, n));
+    for i in 0..n - 1 {
+        h[[i, i]] += 1200.0 * x[i] * x[i] - 400.0 * x[i + 1] + 2.0;
+        h[[i + 1, i + 1]] += 200.0;
+        h[[i, i + 1]] -= 400.0 * x[i];
+        h[[i + 1, i]] -= 400.0 * x[i];
+    }
+    h
+}
+
+#[test]
+fn rosenbrock_in_n_dimensions() {
+    for n in [2, 3, 6, 10] {
+        let head = Array2::from_shape_fn((n - 1, n), |(i, j)| f64::from(u8::from(i == j)));
+        let tail = Array2::from_shape_fn((n - 1, n), |(i, j)| f64::from(u8::from(j == i + 1)));
+        let x = Array1::from_shape_fn(n, |i| 0.3 + 0.15 * i as f64 * (-1.0_f64).powi(i as i32));
+        let (value, gradient, h) = rosenbrock_hessian(&x, &head, &tail);
+        assert!(close(value, rosenbrock(&x, &head, &tail), 1e-14));
+        let (_, expected_gradient) = rosenbrock_grad(&x, &head, &tail);
+        for (a, b) in gradient.iter().zip(&expected_gradient) {
+            assert!(close(*a, *b, 1e-14));
+        }
+        let by_hand = rosenbrock_hessian_by_hand(x.as_slice().unwrap());
+        assert!(
+            (&h - &by_hand).iter().all(|d| d.abs() < 1e-10),
+            "n = {n}: {h}\nvs\n{by_hand}"
+        );
+        let differences = hessian_by_differences(
+            |v| {
+                rosenbrock_grad(&Array1::from(v.to_vec()), &head, &tail)
+                    .1
+                    .to_vec()
+            },
+            x.as_slice().unwrap(),
+        );
+        assert_hessian("rosenbrock", &h, &differences, 1e-6);
+    }
+}
+
+/// Logistic regression: H = Xᵀ diag(σ(1 − σ)) X / N over (w, b).
+#[differentiable(wrt(w, b), hessian)]
+fn logistic(x: &Array2<f64>, w: &Array1<f64>, b: f64, y: &Array1<f64>) -> f64 {
+    bce_with_logits(&(x.dot(w) + b), y)
+}
+
+#[test]
+fn logistic_regression_over_an_array_and_a_scalar() {
+    let x = array![[0.5, -1.0], [1.5, 0.3], [-0.2, 0.8], [1.0, 1.0]];
+    let y = array![1.0, 0.0, 1.0, 0.0];
+    let (w, b) = (array![0.3, -0.6], 0.1);
+    let (_, (gw, gb), h) = logistic_hessian(&x, &w, b, &y);
+    let (_, (ew, eb)) = logistic_grad(&x, &w, b, &y);
+    assert!(gw.iter().zip(&ew).all(|(a, b)| close(*a, *b, 1e-15)) && close(gb, eb, 1e-15));
+    // With a column of ones for b: Xᵀ diag(σ(1 − σ)) X / N.
+    let ones = Array2::from_shape_fn((4, 3), |(i, j)| if j < 2 { x[[i, j]] } else { 1.0 });
+    let p = (x.dot(&w) + b).mapv(|z| 1.0 / (1.0 + (-z).exp()));
+    let weights = Array2::from_diag(&(&p * &(1.0 - &p)));
+    let expected = ones.t().dot(&weights).dot(&ones) / 4.0;
+    assert!(
+        (&h - &expected).iter().all(|d| d.abs() < 1e-14),
+        "{h}\nvs\n{expected}"
+    );
+    let differences = hessian_by_differences(
+        |v| {
+            let (_, (gw, gb)) = logistic_grad(&x, &array![v[0], v[1]], v[2], &y);
+            vec![gw[0], gw[1], gb]
+        },
+        &[w[0], w[1], b],
+    );
+    assert_hessian("logistic", &h, &differences, 1e-7);
+}

@@ -128,3 +128,29 @@ fn calls_inside_vector_functions() {
     let (_, g) = both_vjp(&v, (1.0, Array1::from(vec![1.0, 1.0, 1.0])));
     assert_eq!(g, array![3.0, -3.0, 2.0]);
 }
+
+/// A callee taking owned constants: the caller's constants are passed again by each sweep.
+#[differentiable(wrt(x))]
+fn weighted(x: f64, weights: Vec<f64>, scale: Array1<f64>) -> f64 {
+    x * weights.iter().sum::<f64>() * scale.sum()
+}
+
+#[differentiable(wrt(x))]
+fn owned_constants(x: f64, weights: Vec<f64>, c: &Array1<f64>) -> (f64, Array1<f64>) {
+    (weighted(x * x, weights, c * 2.0), c.clone())
+}
+
+#[test]
+fn constants_passed_by_value_and_constant_results() {
+    let (w, c) = (vec![1.0, 2.0], array![0.5, 1.0]);
+    // d/dx (x² · 3 · 3) = 18x; the constant result has tangent zero.
+    let (value, tangent) = owned_constants_jvp(2.0, w.clone(), &c, 1.0);
+    assert_eq!(value, (36.0, c.clone()));
+    assert_eq!(tangent, (36.0, array![0.0, 0.0]));
+    let (_, gradient) = owned_constants_vjp(2.0, w.clone(), &c, (1.0, array![1.0, 1.0]));
+    assert_eq!(gradient, 36.0);
+    assert_eq!(
+        owned_constants_jacobian(2.0, w, &c).1,
+        array![[36.0], [0.0], [0.0]]
+    );
+}

@@ -60,7 +60,10 @@ impl Args {
             }
             Ok(())
         } else if meta.path.is_ident("hessian") {
-            self.hessian = Some(syn::spanned::Spanned::span(&meta.path));
+            let span = syn::spanned::Spanned::span(&meta.path);
+            if self.hessian.replace(span).is_some() {
+                return Err(meta.error("`hessian` is given twice"));
+            }
             Ok(())
         } else {
             Err(meta.error(

@@ -35,8 +35,8 @@ pub fn companion(path: &syn::Path, mode: &str) -> syn::Path {
 }
 
 /// Node i's arguments as the called function takes them: values of the trace through
-/// `Pass`, which lends, copies or views them as the parameter's type asks; constants as
-/// written.
+/// `Pass`, which lends, copies or views them as the parameter's type asks; literals as
+/// written; other constants copied (a reference copies as itself).
 pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
     program.nodes[node]
         .args
@@ -45,7 +45,9 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
             let value = operand_tokens(program, arg);
             match arg {
                 Operand::Var(_) => quote!((#value).autodiff_pass()),
-                _ => value,
+                Operand::Const { literal: true, .. } => value,
+                // Copied, as the call is made again by the derivative sweeps.
+                _ => quote!(::core::clone::Clone::clone(&#value)),
             }
         })
         .collect()

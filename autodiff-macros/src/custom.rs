@@ -31,7 +31,16 @@ pub fn check(sig: &Signature, args: &Args, diag: &mut Diagnostics) {
         .expect("custom rules");
     for (rule, mode) in [(&args.vjp, "vjp"), (&args.jvp, "jvp")] {
         let Some(rule) = rule else { continue };
-        if rule.is_ident(&format!("{name}_{mode}")) {
+        if rule.is_ident(name) {
+            diag.error(
+                rule,
+                format!("the {mode} rule of `{name}` cannot be `{name}` itself: write a function with the signature of `{name}_{mode}` and name it here"),
+            );
+        } else if rule
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == format!("{name}_{mode}"))
+        {
             diag.error(
                 rule,
                 format!("the rule cannot be named `{name}_{mode}`: that is the function #[differentiable] generates from it; rename the rule, say to `{name}_{mode}_rule`"),

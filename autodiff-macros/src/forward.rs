@@ -141,8 +141,16 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
          computed beside it in one forward sweep.",
         name = sig.name
     );
-    let body = quote!(#(#body)*);
-    generated_fn(sig, &doc, signature, body, quote!((#value, #tangent)))
+    // The tangent first: a constant result's zero tangent borrows the value.
+    let result_tangent = Ident::new("__tangent", Span::mixed_site());
+    let body = quote!(#(#body)* let #result_tangent = #tangent;);
+    generated_fn(
+        sig,
+        &doc,
+        signature,
+        body,
+        quote!((#value, #result_tangent)),
+    )
 }
 
 /// The tangent of `var` as a jvp argument: moved, or copied when later calls read it too.

@@ -15,7 +15,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::ir::{Operand, Program};
-use crate::reverse::{operand_tokens, param_zeros, tuple_if_many};
+use crate::reverse::{hygienic, operand_tokens, param_zeros, tuple_if_many};
 use crate::signature::{gradient_type, Signature};
 
 /// The companion of the function at `path` for `mode` (`vjp` or `jvp`): `m::g` →
@@ -51,10 +51,6 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
             }
         })
         .collect()
-}
-
-fn fresh(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
 }
 
 /// The two companions of the function `sig` describes, built on its `f_vjp` and `f_jvp`
@@ -97,7 +93,11 @@ pub fn emit_companions(sig: &Signature) -> TokenStream {
             false => (constant.clone(), constant.clone()),
         })
         .unzip();
-    let (value, gradient, cotangent) = (fresh("__value"), fresh("__gradient"), fresh("cotangent"));
+    let (value, gradient, cotangent) = (
+        hygienic("__value"),
+        hygienic("__gradient"),
+        hygienic("cotangent"),
+    );
 
     // jvp: a missing tangent is zero.
     let tangent = |k: usize| format_ident!("__t{}", k, span = Span::mixed_site());

@@ -12,8 +12,8 @@ use syn::Ident;
 use crate::call;
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Var};
 use crate::reverse::{
-    forward_stmt, generated_fn, node_ident, operand_tokens, pullbacks, result_value, rule_args,
-    rule_path, tuple_if_many,
+    forward_stmt, generated_fn, hygienic, node_ident, operand_tokens, pullbacks, result_value,
+    rule_args, rule_path, tuple_if_many,
 };
 use crate::signature::{gradient_type, Signature};
 
@@ -142,7 +142,7 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
         name = sig.name
     );
     // The tangent first: a constant result's zero tangent borrows the value.
-    let result_tangent = Ident::new("__tangent", Span::mixed_site());
+    let result_tangent = hygienic("__tangent");
     let body = quote!(#(#body)* let #result_tangent = #tangent;);
     generated_fn(
         sig,

@@ -6,13 +6,13 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::{Ident, Type};
+use syn::Type;
 
 use crate::diag::Diagnostics;
-use crate::ir::{InputKind, Op, Operand, Program};
+use crate::ir::{Op, Operand, Program};
 use crate::jacobian::flat_layout;
 use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_fn, gradient_entry, result_value, tuple_if_many,
+    adjoint_sweep, forward_sweep, generated_fn, gradient, hygienic, result_value, tuple_if_many,
 };
 use crate::signature::{gradient_type, Output, Signature};
 
@@ -83,15 +83,11 @@ fn lifted(program: &Program, float: &Type) -> Program {
     program
 }
 
-fn fresh(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
 pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     let float = &sig.ret;
     let dual = lifted(program, float);
-    let (hessian, n, column) = (fresh("__hessian"), fresh("__n"), fresh("__column"));
-    let (value, gradient) = (fresh("__value"), fresh("__gradient"));
+    let (hessian, n, column) = (hygienic("__hessian"), hygienic("__n"), hygienic("__column"));
+    let (value, value_gradient) = (hygienic("__value"), hygienic("__gradient"));
 
     // In each sweep, every parameter shadowed by its dual seeded with the basis vector.
     let (layout, offsets, total) = flat_layout(sig);
@@ -106,25 +102,9 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
     );
-    // The gradient's entries on duals: their values are the gradient, their tangents the column.
-    let entries: Vec<Ident> = (0..sig.differentiated().count())
-        .map(|k| format_ident!("__g{}", k, span = Span::mixed_site()))
-        .collect();
-    let parameters = dual
-        .inputs
-        .iter()
-        .enumerate()
-        .filter(|(_, input)| matches!(input.kind, InputKind::Value));
-    let bindings =
-        parameters
-            .zip(sig.differentiated())
-            .zip(&entries)
-            .map(|(((k, _), param), entry)| {
-                let value = gradient_entry(&dual, &adjoints, k, param);
-                quote!(let #entry = #value;)
-            });
-    let values = tuple_if_many(entries.iter().map(|e| quote!(#e.autodiff_re())).collect());
-    let tangents = tuple_if_many(entries.iter().map(|e| quote!(#e.autodiff_eps())).collect());
+    // The gradient on duals: its values are the gradient, its tangents the column.
+    let dual_gradient = hygienic("__dual_gradient");
+    let gradient_code = gradient(sig, &dual, &adjoints);
 
     let body = quote! {
         #[allow(unused_imports)]
@@ -133,19 +113,19 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         let #n: usize = #total;
         let mut #hessian = ::autodiff::__private::matrix(#n, #n);
         let mut #value = ::core::option::Option::None;
-        let mut #gradient = ::core::option::Option::None;
+        let mut #value_gradient = ::core::option::Option::None;
         // At least one sweep, for the value and gradient of a function of empty arrays.
         for #column in 0..#n.max(1) {
             #(#seeds)*
             #forward
             #adjoint_code
-            #(#bindings)*
+            let #dual_gradient = #gradient_code;
             if #column < #n {
-                #tangents.autodiff_write(#hessian.column_mut(#column));
+                #dual_gradient.autodiff_eps().autodiff_write(#hessian.column_mut(#column));
             }
             if #column == 0 {
                 #value = ::core::option::Option::Some((#output).autodiff_re());
-                #gradient = ::core::option::Option::Some(#values);
+                #value_gradient = ::core::option::Option::Some(#dual_gradient.autodiff_re());
             }
         }
     };
@@ -159,7 +139,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     );
     let result = quote!((
         #value.expect("one sweep at least"),
-        #gradient.expect("one sweep at least"),
+        #value_gradient.expect("one sweep at least"),
         #hessian
     ));
     generated_fn(sig, &doc, hessian_signature(sig), body, result)

@@ -10,23 +10,19 @@ use syn::Ident;
 use crate::forward::{tangent_param, tangent_sweep};
 use crate::ir::{Operand, Program};
 use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_fn, gradient, operand_tokens, param_zeros,
+    adjoint_sweep, forward_sweep, generated_fn, gradient, hygienic, operand_tokens, param_zeros,
     result_value, tuple_if_many,
 };
 use crate::signature::{Param, Signature};
 
-fn fresh(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
 pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
     let (jacobian, zeros, n, m) = (
-        fresh("__jacobian"),
-        fresh("__zeros"),
-        fresh("__n"),
-        fresh("__m"),
+        hygienic("__jacobian"),
+        hygienic("__zeros"),
+        hygienic("__n"),
+        hygienic("__m"),
     );
-    let (row, column) = (fresh("__row"), fresh("__column"));
+    let (row, column) = (hygienic("__row"), hygienic("__column"));
 
     // The result's zero (of its type, for its length and basis) and each parameter's zero
     // and offset in the flattened parameters.

@@ -152,9 +152,14 @@ pub enum Seed {
     Cotangent,
 }
 
+/// A name of the generated code's own, invisible to the user's code (`Span::mixed_site`).
+pub fn hygienic(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
 /// The name of `f_vjp`'s cotangent argument.
 pub fn cotangent_param() -> Ident {
-    Ident::new("cotangent", Span::mixed_site())
+    hygienic("cotangent")
 }
 
 /// The function's result as the generated functions return it: the output operand, or a
@@ -345,14 +350,14 @@ pub fn generated_fn(
 /// The gradient entry of parameter `k`: its adjoint; zeros if it has none; for a struct of
 /// parameters (of type `ty`), a struct of zeros with the adjoints of the fields the body
 /// read put in.
-pub fn gradient_entry(
+fn gradient_entry(
     program: &Program,
     adjoints: &HashMap<Var, Ident>,
     k: usize,
     param: &Param,
 ) -> TokenStream {
     if let InputKind::Struct = program.inputs[k].kind {
-        let gradient = Ident::new("__gradient", Span::mixed_site());
+        let gradient = hygienic("__gradient");
         let fields = program.inputs.iter().enumerate().filter_map(|(j, input)| {
             let InputKind::Field { root, path } = &input.kind else {
                 return None;

@@ -6,7 +6,7 @@
 //!
 //! The elementwise primitives are written once for scalars and arrays (see [`Map`] and
 //! [`Broadcast`]); the array-only ones (`dot`, reductions, losses) live in their own modules
-//! and are re-exported here. The macro's rule table (`autodiff-macros/src/rules.rs`) names
+//! and are re-exported here. The macro's rule table (`autodiff-core/src/rules.rs`) names
 //! these modules; the scalar paths are `#[inline(always)]` so that the generated code folds to
 //! plain arithmetic.
 

@@ -1,0 +1,293 @@
+//! The core of the `#[differentiable]` attribute, as an ordinary library:
+//! `parse → lower → emit` on `proc_macro2::TokenStream`, one module per step.
+//!
+//! The proc-macro crate `autodiff-macros` is a thin shell around [`differentiable`] and
+//! [`derive_parameters`]; tests, property tests and fuzzers call them here directly, with no
+//! compiler in the loop. On any error the user's function is still emitted unchanged, with
+//! every error and a stub of each derivative function, so callers see the real problem and
+//! nothing else. No input makes either entry point panic.
+mod attr;
+mod call;
+mod custom;
+mod derive;
+mod diag;
+mod forward;
+mod hessian;
+mod ir;
+mod jacobian;
+mod lower;
+mod reverse;
+mod rules;
+mod signature;
+mod trace_doc;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::Parser;
+use syn::ItemFn;
+
+/// Implements `autodiff::Parameters` for a struct whose fields are all parameters: floats,
+/// `ndarray` arrays of them, `Vec`s of parameters or other such structs. Input that is not a
+/// struct (or not Rust) gives a compile error.
+pub fn derive_parameters(input: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::DeriveInput>(input) {
+        Ok(input) => derive::derive_parameters(&input),
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+/// Expands `#[differentiable(attr)] item`: the function unchanged, then, beside `f`,
+/// `f_grad(args…) -> (value, gradient)` (for a scalar result) and `f_vjp(args…, cotangent)`
+/// (reverse mode), `f_jvp(args…, tangents…)` (forward mode), `f_jacobian(args…)` (for an
+/// array or tuple result) and, with `hessian`, `f_hessian(args…)`. With
+/// `vjp = rule, jvp = rule` the body is not read: the rules are the derivatives.
+///
+/// Anything that cannot be differentiated becomes spanned `compile_error!`s in the output,
+/// all of them in one expansion.
+pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr, item)
+}
+
+fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                &item,
+                "#[differentiable] applies to a function: `fn f(x: f64, ...) -> f64 { ... }`",
+            )
+            .to_compile_error();
+            return quote!(#item #error);
+        }
+    };
+
+    let mut diag = diag::Diagnostics::default();
+    let mut args = attr::Args::default();
+    if let Err(error) = syn::meta::parser(|meta| args.parse_meta(meta)).parse2(attr) {
+        diag.push(error);
+    }
+    let sig = signature::analyze(&func, &args, &mut diag);
+    // A function with custom rules is a primitive: its body is not read.
+    let program = match args.custom() {
+        true => {
+            custom::check(&sig, &args, &mut diag);
+            None
+        }
+        false => Some(lower::lower(&sig, &func.block, &mut diag)),
+    };
+
+    if let Some(span) = args.hessian {
+        hessian::check(&sig, program.as_ref(), span, &mut diag);
+    }
+
+    // Only a scalar function has a gradient; a vector one has a Jacobian instead.
+    let has_gradient = sig.output == signature::Output::Scalar;
+    let has_jacobian = !has_gradient && program.is_some();
+    // Callers reach this function through its companions, emitted even on errors so that
+    // they see only the real problem (but not for a method, reported as unsupported).
+    let companions = func
+        .sig
+        .receiver()
+        .is_none()
+        .then(|| call::emit_companions(&sig));
+    if diag.is_empty() {
+        let derivatives = match &program {
+            None => custom::emit(&sig, &args),
+            Some(program) => {
+                let grad =
+                    has_gradient.then(|| reverse::emit_reverse(&sig, program, reverse::Seed::One));
+                let vjp = reverse::emit_reverse(&sig, program, reverse::Seed::Cotangent);
+                let jvp = forward::emit_jvp(&sig, program);
+                let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
+                let hessian = args.hessian.map(|_| hessian::emit_hessian(&sig, program));
+                quote!(#grad #vjp #jvp #jacobian #hessian)
+            }
+        };
+        quote!(#func #derivatives #companions)
+    } else {
+        let errors = diag.to_compile_errors();
+        let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
+        let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
+        let hessian = args.hessian.map(|_| hessian::hessian_signature(&sig));
+        let stubs = grad.into_iter().chain(jacobian).chain(hessian).chain([
+            reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
+            forward::jvp_signature(&sig),
+        ]);
+        quote! {
+            #func
+            #errors
+            #companions
+            #(
+                #[doc(hidden)]
+                #[allow(unused_variables)]
+                #stubs {
+                    ::core::unimplemented!("#[differentiable] reported errors")
+                }
+            )*
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc_of(func: ItemFn) -> String {
+        let mut diag = diag::Diagnostics::default();
+        let sig = signature::analyze(&func, &attr::Args::default(), &mut diag);
+        let program = lower::lower(&sig, &func.block, &mut diag);
+        assert!(diag.is_empty());
+        trace_doc::grad_doc(&sig, &program, &reverse::pullbacks(&program))
+    }
+
+    /// The generated documentation is the lecture's evaluation trace and adjoint table (with
+    /// nodes numbered in Rust's evaluation order, left operand first).
+    #[test]
+    fn documents_the_lecture_trace() {
+        let doc = doc_of(syn::parse_quote! {
+            fn f(x1: f64, x2: f64) -> f64 {
+                x1.ln() + x1 * x2 - x2.sin()
+            }
+        });
+        for line in [
+            "v₋₁ = x1",
+            "v₀  = x2",
+            "v₁  = ln v₋₁",
+            "v₂  = v₋₁ · v₀",
+            "v₃  = v₁ + v₂",
+            "v₄  = sin v₀",
+            "v₅  = v₃ − v₄",
+            "y   = v₅",
+            "v̄₅  = 1",
+            "v̄₄  = −v̄₅",
+            "v̄₃  = v̄₅",
+            "v̄₀  = v̄₄ · (cos v₀) + v̄₂ · v₋₁",
+            "v̄₋₁ = v̄₂ · v₀ + v̄₁ · 1/v₋₁",
+        ] {
+            assert!(doc.contains(line), "missing `{line}` in\n{doc}");
+        }
+    }
+
+    #[test]
+    fn documents_constants_by_their_source() {
+        let doc = doc_of(syn::parse_quote! {
+            fn g(x: f64, n: usize) -> f64 {
+                let k = n as f64;
+                (x * k).powi(2) / 2.0
+            }
+        });
+        assert!(doc.contains("v₁ = v₀ · k"), "{doc}");
+        assert!(doc.contains("v₂ = v₁^2"), "{doc}");
+        assert!(doc.contains("v₃ = v₂ / 2.0"), "{doc}");
+    }
+
+    /// Malformed or unsupported input of every kind gives errors, never a panic.
+    #[test]
+    fn never_panics() {
+        let bodies = [
+            quote!(
+                fn f(x: f64) -> f64 {}
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.powi(x)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.sin(1.0)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y;
+                    y = x;
+                    y
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.unknown::<f64>() + y.z
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    *x + !x + &x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    X = x;
+                    x[0] + x.0
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y = x;
+                    y += (x += 1.0);
+                    return;
+                }
+            ),
+            quote!(
+                fn f((a, b): (f64, f64)) {
+                    a
+                }
+            ),
+            quote!(
+                fn f(self, x: f64) -> f64 {
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    <f64>::sin(x) + f64::sin()
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    async { x }.await
+                }
+            ),
+            quote!(
+                fn f(r#type: f64) -> f64 {
+                    r#type * 2.0
+                }
+            ),
+        ];
+        for body in bodies {
+            let _ = expand(TokenStream::new(), body);
+        }
+        let _ = expand(
+            quote!(wrt),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+        let _ = expand(
+            quote!(wrt()),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+        let _ = expand(
+            quote!(wrt(x, x)),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+        let _ = expand(
+            quote!(wrt(x) wrt(x)),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+    }
+}

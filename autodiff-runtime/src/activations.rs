@@ -94,12 +94,14 @@ pub fn sigmoid<X: Elementwise>(x: X) -> X::Output {
 }
 
 /// The rectified linear unit max(x, 0), elementwise on arrays. Its derivative at 0 is taken
-/// to be 0, the machine-learning convention of the lectures.
+/// to be 0, the machine-learning convention of the lectures. NaN stays NaN (as in PyTorch),
+/// where `f64::max` would turn it into 0.
 ///
 /// ```
 /// use autodiff_runtime::relu;
 /// assert_eq!(relu(-2.0_f64), 0.0);
 /// assert_eq!(relu(3.0_f64), 3.0);
+/// assert!(relu(f64::NAN).is_nan());
 /// ```
 #[inline]
 pub fn relu<X: Elementwise>(x: X) -> X::Output {
@@ -133,12 +135,25 @@ pub(crate) mod scalar {
         }
     }
 
+    /// max(x, 0), with NaN passed through (`x <= 0` is false for NaN).
     #[inline(always)]
     pub fn relu<T: Float>(x: T) -> T {
-        if x > T::zero() {
-            x
-        } else {
+        if x <= T::zero() {
             T::zero()
+        } else {
+            x
+        }
+    }
+
+    /// relu′: 1 above 0, 0 at and below 0 (the lectures' relu′(0) = 0), NaN at NaN.
+    #[inline(always)]
+    pub fn relu_derivative<T: Float>(x: T) -> T {
+        if x > T::zero() {
+            T::one()
+        } else if x <= T::zero() {
+            T::zero()
+        } else {
+            x
         }
     }
 

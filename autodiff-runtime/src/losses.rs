@@ -121,10 +121,23 @@ where
     lse(x.iter().copied())
 }
 
-/// ln Σ exp over a lane, shifted by its maximum; −∞ stays −∞ and +∞ stays +∞.
+/// The largest element of a lane, or NaN if it holds one (`Float::max` skips NaN, which would
+/// let `logsumexp([NaN])` return −∞ and `logsumexp([∞, NaN])` return ∞); −∞ for an empty
+/// lane.
+fn lane_max<A: Float>(lane: impl Iterator<Item = A>) -> A {
+    lane.fold(A::neg_infinity(), |max, v| {
+        if max.is_nan() || v <= max {
+            max
+        } else {
+            v
+        }
+    })
+}
+
+/// ln Σ exp over a lane, shifted by its maximum; −∞ stays −∞, +∞ stays +∞, NaN stays NaN.
 fn lse<A: Float>(lane: impl Iterator<Item = A> + Clone) -> A {
-    let max = lane.clone().fold(A::neg_infinity(), A::max);
-    if max.is_infinite() {
+    let max = lane_max(lane.clone());
+    if !max.is_finite() {
         return max;
     }
     max + lane
@@ -178,7 +191,7 @@ where
     check_axis("softmax", axis, x.shape());
     let mut out = x.to_owned();
     for mut lane in out.lanes_mut(axis) {
-        let max = lane.iter().copied().fold(A::neg_infinity(), A::max);
+        let max = lane_max(lane.iter().copied());
         lane.mapv_inplace(|v| (v - max).exp());
         let sum = lane.sum();
         lane.mapv_inplace(|e| e / sum);

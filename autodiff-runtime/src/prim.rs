@@ -285,8 +285,8 @@ mul_add(a, b, c) -> y = a.mul_add(b, c); vjp0 / d0: b; vjp1 / d1: a; vjp2 / d2: 
 
 rule! { /// σ(x) = 1/(1 + e⁻ˣ)
 sigmoid(x) -> y = crate::activations::scalar::sigmoid(x); [arrays: Sigmoid] vjp0 / d0: y * (T::one() - y); }
-rule! { /// max(x, 0), with relu′(0) = 0 as in the lectures
-relu(x) -> y = crate::activations::scalar::relu(x); vjp0 / d0: if x > T::zero() { T::one() } else { T::zero() }; }
+rule! { /// max(x, 0), with relu′(0) = 0 as in the lectures; NaN passes through both
+relu(x) -> y = crate::activations::scalar::relu(x); vjp0 / d0: crate::activations::scalar::relu_derivative(x); }
 rule! { /// ln(1 + eˣ); its derivative is σ(x)
 softplus(x) -> y = crate::activations::scalar::softplus(x); vjp0 / d0: crate::activations::scalar::sigmoid(x); }
 

@@ -14,13 +14,22 @@ pub trait MatMul<R>: Sized {
     type Output;
     type LeftGrad;
     type RightGrad;
+    /// The product; panics naming both shapes if they are not aligned.
     #[track_caller]
     fn matmul(self, r: R) -> Self::Output;
+    /// The left factor's adjoint from the product's, ḠBᵀ. The pullbacks and pushforwards
+    /// panic if the (co)tangent they are given does not have its value's shape (a caller's
+    /// `f_vjp` cotangent or `f_jvp` tangent of the wrong shape).
+    #[track_caller]
     fn pull_left(self, r: R, g: Self::Output) -> Self::LeftGrad;
+    /// The right factor's adjoint, AᵀḠ.
+    #[track_caller]
     fn pull_right(self, r: R, g: Self::Output) -> Self::RightGrad;
     /// Forward mode: the product's tangent from the left factor's, ȦB.
+    #[track_caller]
     fn push_left(self, r: R, t: Self::LeftGrad) -> Self::Output;
     /// The product's tangent from the right factor's, AḂ.
+    #[track_caller]
     fn push_right(self, r: R, t: Self::RightGrad) -> Self::Output;
 }
 
@@ -35,12 +44,39 @@ fn check_aligned(inner_a: usize, inner_b: usize, a: &[usize], b: &[usize]) {
     }
 }
 
+/// Panics unless a tangent or cotangent has the shape of the value it belongs to (`what` is
+/// "tangent of the left factor", …, `owner` "factor" or "product").
+#[track_caller]
+fn check_like(what: &str, owner: &str, got: &[usize], want: &[usize]) {
+    if got != want {
+        panic!("dot: the {what} has shape {got:?}; the {owner} has shape {want:?}");
+    }
+}
+
+#[track_caller]
+fn check_cotangent(got: &[usize], product: &[usize]) {
+    check_like("cotangent of the product", "product", got, product);
+}
+
+#[track_caller]
+fn check_left_tangent(got: &[usize], factor: &[usize]) {
+    check_like("tangent of the left factor", "factor", got, factor);
+}
+
+#[track_caller]
+fn check_right_tangent(got: &[usize], factor: &[usize]) {
+    check_like("tangent of the right factor", "factor", got, factor);
+}
+
 /// A·B into a new matrix: with the `gemm` crate for `f32` and `f64` (vectorized kernels for
 /// any strides, so transposed operands cost no copy; threaded on rayon's pool when the
 /// product is large; the output is written without being zeroed first), with ndarray for
-/// other element types.
+/// other element types. Panics if the inner dimensions differ: every caller checks its shapes
+/// first with a clearer message, and the `gemm` call below is only sound with this check.
+#[track_caller]
 fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    check_aligned(k, b.nrows(), a.shape(), b.shape());
     let kernel_for = |t| TypeId::of::<A>() == t;
     if m == 0
         || n == 0
@@ -52,9 +88,15 @@ fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
         return out;
     }
     let mut out = Array2::<A>::uninit((m, n));
-    // SAFETY: A is f32 or f64 (gemm's supported types); the pointers and strides describe the
-    // live views `a`, `b` and the fresh m × n row-major `out`; with `read_dst` false gemm
-    // writes every element of `out` without reading it, so it is initialized afterwards.
+    // SAFETY: A is f32 or f64 (gemm's supported types, checked by `TypeId` above). gemm reads
+    // lhs[i, p] at a.as_ptr() + i·rs + p·cs for i < m, p < k, and rhs[p, j] likewise for
+    // p < k, j < n: with `a`'s own strides and shape (m × k) and `b`'s (k × n, as
+    // `check_aligned` above guarantees: without it a k larger than b's rows would read past
+    // `b`) every such address is an element of the live views `a` and `b`, whatever their
+    // strides (negative, zero for broadcast views, transposed). It writes dst[i, j] at
+    // out + i·n + j, every element of the fresh m × n row-major `out`, which does not alias
+    // `a` or `b`. With `read_dst` false it never reads `out` (alpha is ignored) and writes
+    // every element, so `out` is initialized afterwards. m, n, k > 0 here.
     unsafe {
         gemm::gemm(
             m,
@@ -82,6 +124,7 @@ fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
 }
 
 /// A·x into a new vector.
+#[track_caller]
 fn mat_vec<A: Scalar>(a: ArrayView2<A>, x: ArrayView1<A>) -> Array1<A> {
     let m = a.nrows();
     column(mat_mat(a, x.insert_axis(Axis(1))), m)
@@ -107,15 +150,19 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView2<'a, A> {
         mat_mat(self, b)
     }
     fn pull_left(self, b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+        check_cotangent(g.shape(), &[self.nrows(), b.ncols()]);
         mat_mat(g.view(), b.t())
     }
-    fn pull_right(self, _b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+    fn pull_right(self, b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+        check_cotangent(g.shape(), &[self.nrows(), b.ncols()]);
         mat_mat(self.t(), g.view())
     }
     fn push_left(self, b: ArrayView2<'b, A>, t: Array2<A>) -> Array2<A> {
+        check_left_tangent(t.shape(), self.shape());
         mat_mat(t.view(), b)
     }
-    fn push_right(self, _b: ArrayView2<'b, A>, t: Array2<A>) -> Array2<A> {
+    fn push_right(self, b: ArrayView2<'b, A>, t: Array2<A>) -> Array2<A> {
+        check_right_tangent(t.shape(), b.shape());
         mat_mat(self, t.view())
     }
 }
@@ -129,15 +176,19 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView2<'a, A> {
         mat_vec(self, x)
     }
     fn pull_left(self, x: ArrayView1<'b, A>, g: Array1<A>) -> Array2<A> {
+        check_cotangent(g.shape(), &[self.nrows()]);
         outer(g.view(), x)
     }
     fn pull_right(self, _x: ArrayView1<'b, A>, g: Array1<A>) -> Array1<A> {
+        check_cotangent(g.shape(), &[self.nrows()]);
         mat_vec(self.t(), g.view())
     }
     fn push_left(self, x: ArrayView1<'b, A>, t: Array2<A>) -> Array1<A> {
+        check_left_tangent(t.shape(), self.shape());
         mat_vec(t.view(), x)
     }
-    fn push_right(self, _x: ArrayView1<'b, A>, t: Array1<A>) -> Array1<A> {
+    fn push_right(self, x: ArrayView1<'b, A>, t: Array1<A>) -> Array1<A> {
+        check_right_tangent(t.shape(), x.shape());
         mat_vec(self, t.view())
     }
 }
@@ -151,15 +202,19 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView1<'a, A> {
         mat_vec(b.t(), self)
     }
     fn pull_left(self, b: ArrayView2<'b, A>, g: Array1<A>) -> Array1<A> {
+        check_cotangent(g.shape(), &[b.ncols()]);
         mat_vec(b, g.view())
     }
-    fn pull_right(self, _b: ArrayView2<'b, A>, g: Array1<A>) -> Array2<A> {
+    fn pull_right(self, b: ArrayView2<'b, A>, g: Array1<A>) -> Array2<A> {
+        check_cotangent(g.shape(), &[b.ncols()]);
         outer(self, g.view())
     }
     fn push_left(self, b: ArrayView2<'b, A>, t: Array1<A>) -> Array1<A> {
+        check_left_tangent(t.shape(), self.shape());
         mat_vec(b.t(), t.view())
     }
-    fn push_right(self, _b: ArrayView2<'b, A>, t: Array2<A>) -> Array1<A> {
+    fn push_right(self, b: ArrayView2<'b, A>, t: Array2<A>) -> Array1<A> {
+        check_right_tangent(t.shape(), b.shape());
         mat_vec(t.t(), self)
     }
 }
@@ -179,9 +234,11 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView1<'a, A> {
         self.mapv(|a| g * a)
     }
     fn push_left(self, b: ArrayView1<'b, A>, t: Array1<A>) -> A {
+        check_left_tangent(t.shape(), self.shape());
         t.dot(&b)
     }
-    fn push_right(self, _b: ArrayView1<'b, A>, t: Array1<A>) -> A {
+    fn push_right(self, b: ArrayView1<'b, A>, t: Array1<A>) -> A {
+        check_right_tangent(t.shape(), b.shape());
         self.dot(&t)
     }
 }
@@ -196,18 +253,22 @@ pub mod dot {
         a.matmul(b)
     }
     #[inline]
+    #[track_caller]
     pub fn vjp0<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::LeftGrad {
         a.pull_left(b, g)
     }
     #[inline]
+    #[track_caller]
     pub fn vjp1<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::RightGrad {
         a.pull_right(b, g)
     }
     #[inline]
+    #[track_caller]
     pub fn jvp0<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, t: A::LeftGrad) -> A::Output {
         a.push_left(b, t)
     }
     #[inline]
+    #[track_caller]
     pub fn jvp1<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, t: A::RightGrad) -> A::Output {
         a.push_right(b, t)
     }

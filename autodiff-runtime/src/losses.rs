@@ -2,6 +2,8 @@
 //! (in [`rules`]) beside them. Losses take `(prediction, target)` in that order, as PyTorch's
 //! do, and average over every element (or, for `cross_entropy`, every row).
 
+use std::borrow::Cow;
+
 use ndarray::{Array, ArrayView, ArrayView2, Axis, Dimension, RemoveAxis, Zip};
 use num_traits::Float;
 
@@ -199,38 +201,44 @@ where
     out
 }
 
-/// Integer class labels: a slice, `Vec` or `Array1` of `usize`, or a reference to one.
+/// Integer class labels: a slice, array, `Vec`, or `ndarray` vector (owned or a view, in any
+/// layout) of `usize`, or a reference to one.
 pub trait Labels {
-    fn labels(&self) -> &[usize];
+    /// The labels in order: borrowed where they are contiguous, copied otherwise.
+    fn labels(&self) -> Cow<'_, [usize]>;
 }
 
 impl Labels for [usize] {
-    fn labels(&self) -> &[usize] {
-        self
+    fn labels(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(self)
     }
 }
 
 impl<const N: usize> Labels for [usize; N] {
-    fn labels(&self) -> &[usize] {
-        self
+    fn labels(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(self)
     }
 }
 
 impl Labels for Vec<usize> {
-    fn labels(&self) -> &[usize] {
-        self
+    fn labels(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(self)
     }
 }
 
-impl Labels for ndarray::Array1<usize> {
-    fn labels(&self) -> &[usize] {
-        self.as_slice()
-            .expect("an owned Array1 is contiguous and in standard order")
+/// An `Array1` or `ArrayView1`; one that is not contiguous (`labels.slice(s![..;2])`, an
+/// owned array sliced with a step) is copied.
+impl<S: ndarray::Data<Elem = usize>> Labels for ndarray::ArrayBase<S, ndarray::Ix1> {
+    fn labels(&self) -> Cow<'_, [usize]> {
+        match self.as_slice() {
+            Some(labels) => Cow::Borrowed(labels),
+            None => Cow::Owned(self.to_vec()),
+        }
     }
 }
 
 impl<L: Labels + ?Sized> Labels for &L {
-    fn labels(&self) -> &[usize] {
+    fn labels(&self) -> Cow<'_, [usize]> {
         (**self).labels()
     }
 }
@@ -251,8 +259,12 @@ fn check_labels<A>(logits: &ArrayView2<'_, A>, labels: &[usize]) {
             logits.shape()
         );
     }
-    if let Some(&bad) = labels.iter().find(|&&l| l >= classes) {
-        panic!("cross_entropy: label {bad} is out of range for {classes} classes");
+    if let Some((row, &bad)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+        panic!(
+            "cross_entropy: label {bad} (row {row}) is out of range for logits of shape {:?}; \
+             labels are class indices in 0..{classes}",
+            logits.shape()
+        );
     }
 }
 
@@ -274,11 +286,11 @@ where
 {
     let z = logits.as_view();
     let labels = labels.labels();
-    check_labels(&z, labels);
+    check_labels(&z, &labels);
     let sum = z
         .rows()
         .into_iter()
-        .zip(labels)
+        .zip(labels.iter())
         .fold(A::zero(), |s, (row, &l)| {
             s + lse(row.iter().copied()) - row[l]
         });
@@ -530,7 +542,7 @@ pub mod rules {
             let labels = labels.labels();
             let scale = g / count(labels.len());
             let mut grad = z.to_owned();
-            for (mut row, &l) in grad.rows_mut().into_iter().zip(labels) {
+            for (mut row, &l) in grad.rows_mut().into_iter().zip(labels.iter()) {
                 let shift = lse(row.iter().copied());
                 row.mapv_inplace(|z| scale * (z - shift).exp());
                 row[l] = row[l] - scale;

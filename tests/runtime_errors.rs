@@ -1,0 +1,438 @@
+//! Run-time errors: shape mismatches (broadcasting, `dot`, losses, axes), labels out of range
+//! or of the wrong count, and empty arrays in means and losses each panic with a message that
+//! names the operation and the shapes or values, in the original function, in the generated
+//! reverse mode (`_grad`) and forward mode (`_jvp`), and in the runtime called directly. The
+//! panic points at this file (`#[track_caller]` through the runtime; the generated code calls
+//! the runtime at the span of the user's expression): see `every_error_points_at_this_file`.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
+
+use autodiff::ndarray::{array, Array1, Array2, ArrayView1, Axis};
+use autodiff::prelude::*;
+
+fn m(rows: usize, cols: usize) -> Array2<f64> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| (i * cols + j) as f64 * 0.1)
+}
+
+fn v(len: usize) -> Array1<f64> {
+    Array1::from_shape_fn(len, |i| i as f64 * 0.1 + 0.2)
+}
+
+// ---------------------------------------------------------------------------------------
+// The functions, each a single expression whose runtime call can fail
+
+#[differentiable]
+fn add(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    (a + b).sum()
+}
+
+#[differentiable]
+fn sub(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    (a - b).sum()
+}
+
+#[differentiable]
+fn mul(a: &Array1<f64>, b: &Array2<f64>) -> f64 {
+    (a * b).sum()
+}
+
+#[differentiable]
+fn div(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    (a / b).sum()
+}
+
+/// The line of `a.dot(b)` in `mat_mat` below, where its panic must point.
+const MAT_MAT_LINE: u32 = line!() + 4;
+
+#[differentiable]
+fn mat_mat(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    a.dot(b).sum()
+}
+
+#[differentiable]
+fn mat_vec(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    a.dot(x).sum()
+}
+
+#[differentiable]
+fn vec_mat(x: &Array1<f64>, a: &Array2<f64>) -> f64 {
+    x.dot(a).sum()
+}
+
+#[differentiable]
+fn vec_vec(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    x.dot(y)
+}
+
+#[differentiable]
+fn product(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+    a.dot(b)
+}
+
+#[differentiable]
+fn matrix_times_vector(a: &Array2<f64>, x: &Array1<f64>) -> Array1<f64> {
+    a.dot(x)
+}
+
+#[differentiable(wrt(p))]
+fn mse_loss(p: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    mse(p, y)
+}
+
+#[differentiable(wrt(p))]
+fn bce_loss(p: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    bce(p, y)
+}
+
+#[differentiable(wrt(z))]
+fn bce_logits_loss(z: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    bce_with_logits(z, y)
+}
+
+#[differentiable(wrt(z))]
+fn ce_loss(z: &Array2<f64>, labels: &[usize]) -> f64 {
+    cross_entropy(z, labels)
+}
+
+#[differentiable]
+fn lse(x: &Array1<f64>) -> f64 {
+    logsumexp(x)
+}
+
+#[differentiable]
+fn softmax_axis_2(x: &Array2<f64>) -> f64 {
+    softmax(x, Axis(2)).sum()
+}
+
+#[differentiable]
+fn log_softmax_axis_2(x: &Array2<f64>) -> f64 {
+    log_softmax(x, Axis(2)).sum()
+}
+
+#[differentiable]
+fn sum_axis_2(x: &Array2<f64>) -> f64 {
+    x.sum_axis(Axis(2)).sum()
+}
+
+#[differentiable]
+fn mean_axis_0(x: &Array2<f64>) -> f64 {
+    x.mean_axis(Axis(0)).unwrap().sum()
+}
+
+#[differentiable]
+fn mean_axis_2(x: &Array2<f64>) -> f64 {
+    x.mean_axis(Axis(2)).unwrap().sum()
+}
+
+#[differentiable]
+fn mean_all(x: &Array1<f64>) -> f64 {
+    x.mean().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// One case per error and mode: (name, expected message, the call)
+
+type Case = (&'static str, &'static str, fn());
+
+macro_rules! cases {
+    ($($name:ident, $expected:literal, $call:expr;)*) => {
+        $(
+            #[test]
+            #[should_panic(expected = $expected)]
+            fn $name() {
+                let _ = $call;
+            }
+        )*
+        const CASES: &[Case] = &[$((stringify!($name), $expected, || {
+            let _ = $call;
+        })),*];
+    };
+}
+
+cases! {
+    // Broadcasting, each in both modes.
+    add_grad_broadcast, "add: shapes [2, 3] and [2] cannot be broadcast together",
+        add_grad(&m(2, 3), &v(2));
+    add_jvp_broadcast, "add: shapes [2, 3] and [2] cannot be broadcast together",
+        add_jvp(&m(2, 3), &v(2), m(2, 3), v(2));
+    sub_grad_broadcast, "sub: shapes [2, 3] and [3, 2] cannot be broadcast together",
+        sub_grad(&m(2, 3), &m(3, 2));
+    sub_jvp_broadcast, "sub: shapes [2, 3] and [3, 2] cannot be broadcast together",
+        sub_jvp(&m(2, 3), &m(3, 2), m(2, 3), m(3, 2));
+    mul_grad_broadcast, "mul: shapes [4] and [2, 3] cannot be broadcast together",
+        mul_grad(&v(4), &m(2, 3));
+    mul_jvp_broadcast, "mul: shapes [4] and [2, 3] cannot be broadcast together",
+        mul_jvp(&v(4), &m(2, 3), v(4), m(2, 3));
+    div_grad_broadcast, "div: shapes [2, 3] and [2, 2] cannot be broadcast together",
+        div_grad(&m(2, 3), &m(2, 2));
+    div_jvp_broadcast, "div: shapes [2, 3] and [2, 2] cannot be broadcast together",
+        div_jvp(&m(2, 3), &m(2, 2), m(2, 3), m(2, 2));
+
+    // dot, every pairing, both modes.
+    dot_mat_mat_grad, "dot: shapes [2, 4] and [3, 2] are not aligned (4 != 3)",
+        mat_mat_grad(&m(2, 4), &m(3, 2));
+    dot_mat_mat_jvp, "dot: shapes [2, 4] and [3, 2] are not aligned (4 != 3)",
+        mat_mat_jvp(&m(2, 4), &m(3, 2), m(2, 4), m(3, 2));
+    dot_mat_vec_grad, "dot: shapes [2, 3] and [2] are not aligned (3 != 2)",
+        mat_vec_grad(&m(2, 3), &v(2));
+    dot_mat_vec_jvp, "dot: shapes [2, 3] and [2] are not aligned (3 != 2)",
+        mat_vec_jvp(&m(2, 3), &v(2), m(2, 3), v(2));
+    dot_vec_mat_grad, "dot: shapes [2] and [3, 2] are not aligned (2 != 3)",
+        vec_mat_grad(&v(2), &m(3, 2));
+    dot_vec_mat_jvp, "dot: shapes [2] and [3, 2] are not aligned (2 != 3)",
+        vec_mat_jvp(&v(2), &m(3, 2), v(2), m(3, 2));
+    dot_vec_vec_grad, "dot: shapes [3] and [2] are not aligned (3 != 2)",
+        vec_vec_grad(&v(3), &v(2));
+    dot_vec_vec_jvp, "dot: shapes [3] and [2] are not aligned (3 != 2)",
+        vec_vec_jvp(&v(3), &v(2), v(3), v(2));
+
+    // Tangents and cotangents of the wrong shape reaching dot's matrix kernel (which would
+    // otherwise read past the end of the smaller operand).
+    dot_left_tangent_too_wide,
+        "dot: the tangent of the left factor has shape [2, 100]; the factor has shape [2, 3]",
+        mat_mat_jvp(&m(2, 3), &m(3, 2), m(2, 100), m(3, 2));
+    dot_right_tangent_too_tall,
+        "dot: the tangent of the right factor has shape [30, 2]; the factor has shape [3, 2]",
+        mat_mat_jvp(&m(2, 3), &m(3, 2), m(2, 3), m(30, 2));
+    dot_cotangent_too_wide,
+        "dot: the cotangent of the product has shape [2, 50]; the product has shape [2, 2]",
+        product_vjp(&m(2, 3), &m(3, 2), m(2, 50));
+    dot_vector_cotangent_too_long,
+        "dot: the cotangent of the product has shape [40]; the product has shape [2]",
+        matrix_times_vector_vjp(&m(2, 3), &v(3), v(40));
+    dot_vector_tangent_too_long,
+        "dot: the tangent of the right factor has shape [40]; the factor has shape [3]",
+        matrix_times_vector_jvp(&m(2, 3), &v(3), m(2, 3), v(40));
+
+    // Losses of mismatched shapes.
+    mse_shapes_grad, "mse: shapes [3] and [2] differ",
+        mse_loss_grad(&v(3), &v(2));
+    mse_shapes_jvp, "mse: shapes [3] and [2] differ",
+        mse_loss_jvp(&v(3), &v(2), v(3));
+    mse_shapes_direct, "mse: shapes [3] and [2] differ",
+        mse(&v(3), &v(2));
+    bce_shapes_grad, "bce: shapes [2] and [3] differ",
+        bce_loss_grad(&v(2), &v(3));
+    bce_shapes_jvp, "bce: shapes [2] and [3] differ",
+        bce_loss_jvp(&v(2), &v(3), v(2));
+    bce_with_logits_shapes_grad, "bce_with_logits: shapes [4] and [3] differ",
+        bce_logits_loss_grad(&v(4), &v(3));
+    bce_with_logits_shapes_jvp, "bce_with_logits: shapes [4] and [3] differ",
+        bce_logits_loss_jvp(&v(4), &v(3), v(4));
+    bce_with_logits_shapes_direct, "bce_with_logits: shapes [4] and [3] differ",
+        bce_with_logits(&v(4), &v(3));
+
+    // Axes out of range.
+    softmax_axis_grad, "softmax: axis 2 is out of range for an array of shape [2, 3]",
+        softmax_axis_2_grad(&m(2, 3));
+    softmax_axis_jvp, "softmax: axis 2 is out of range for an array of shape [2, 3]",
+        softmax_axis_2_jvp(&m(2, 3), m(2, 3));
+    softmax_axis_direct, "softmax: axis 2 is out of range for an array of shape [2, 3]",
+        softmax(&m(2, 3), Axis(2));
+    log_softmax_axis_grad, "log_softmax: axis 2 is out of range for an array of shape [2, 3]",
+        log_softmax_axis_2_grad(&m(2, 3));
+    log_softmax_axis_jvp, "log_softmax: axis 2 is out of range for an array of shape [2, 3]",
+        log_softmax_axis_2_jvp(&m(2, 3), m(2, 3));
+    sum_axis_grad, "sum_axis: axis 2 is out of range for an array of shape [2, 3]",
+        sum_axis_2_grad(&m(2, 3));
+    sum_axis_jvp, "sum_axis: axis 2 is out of range for an array of shape [2, 3]",
+        sum_axis_2_jvp(&m(2, 3), m(2, 3));
+    mean_axis_out_of_range_grad, "mean_axis: axis 2 is out of range for an array of shape [2, 3]",
+        mean_axis_2_grad(&m(2, 3));
+    mean_axis_out_of_range_jvp, "mean_axis: axis 2 is out of range for an array of shape [2, 3]",
+        mean_axis_2_jvp(&m(2, 3), m(2, 3));
+
+    // Labels.
+    label_out_of_range_grad,
+        "cross_entropy: label 3 (row 1) is out of range for logits of shape [2, 3]; labels are class indices in 0..3",
+        ce_loss_grad(&m(2, 3), &[0, 3]);
+    label_out_of_range_jvp,
+        "cross_entropy: label 3 (row 1) is out of range for logits of shape [2, 3]",
+        ce_loss_jvp(&m(2, 3), &[0, 3], m(2, 3));
+    label_out_of_range_direct,
+        "cross_entropy: label 7 (row 0) is out of range for logits of shape [2, 3]",
+        cross_entropy(m(2, 3), [7, 0]);
+    label_out_of_range_with_no_classes,
+        "cross_entropy: label 0 (row 0) is out of range for logits of shape [1, 0]; labels are class indices in 0..0",
+        ce_loss_grad(&m(1, 0), &[0]);
+    too_few_labels_grad,
+        "cross_entropy: 1 labels for logits of shape [2, 3]; give one label per row",
+        ce_loss_grad(&m(2, 3), &[0]);
+    too_many_labels_jvp,
+        "cross_entropy: 3 labels for logits of shape [2, 3]; give one label per row",
+        ce_loss_jvp(&m(2, 3), &[0, 1, 2], m(2, 3));
+    labels_for_empty_logits_direct,
+        "cross_entropy: 1 labels for logits of shape [0, 3]; give one label per row",
+        cross_entropy(m(0, 3), vec![0]);
+
+    // Empty arrays.
+    mean_empty_grad, "mean: the array of shape [0] is empty",
+        mean_all_grad(&v(0));
+    mean_empty_jvp, "mean: the array of shape [0] is empty",
+        mean_all_jvp(&v(0), v(0));
+    mean_axis_empty_grad, "mean_axis: axis 0 of shape [0, 3] is empty",
+        mean_axis_0_grad(&m(0, 3));
+    mean_axis_empty_jvp, "mean_axis: axis 0 of shape [0, 3] is empty",
+        mean_axis_0_jvp(&m(0, 3), m(0, 3));
+    mse_empty_grad, "mse: the prediction of shape [0] is empty",
+        mse_loss_grad(&v(0), &v(0));
+    mse_empty_jvp, "mse: the prediction of shape [0] is empty",
+        mse_loss_jvp(&v(0), &v(0), v(0));
+    bce_empty_grad, "bce: the prediction of shape [0] is empty",
+        bce_loss_grad(&v(0), &v(0));
+    bce_with_logits_empty_jvp, "bce_with_logits: the prediction of shape [0] is empty",
+        bce_logits_loss_jvp(&v(0), &v(0), v(0));
+    bce_with_logits_empty_direct, "bce_with_logits: the prediction of shape [0] is empty",
+        bce_with_logits(&v(0), &v(0));
+    logsumexp_empty_grad, "logsumexp: the array of shape [0] is empty",
+        lse_grad(&v(0));
+    logsumexp_empty_jvp, "logsumexp: the array of shape [0] is empty",
+        lse_jvp(&v(0), v(0));
+    cross_entropy_empty_grad, "cross_entropy: the logits of shape [0, 3] are empty",
+        ce_loss_grad(&m(0, 3), &[]);
+    cross_entropy_empty_jvp, "cross_entropy: the logits of shape [0, 3] are empty",
+        ce_loss_jvp(&m(0, 3), &[], m(0, 3));
+}
+
+// ---------------------------------------------------------------------------------------
+// Where the panics point
+
+thread_local! {
+    /// The location of the last panic on this thread, recorded by `record_locations`' hook.
+    static LAST_PANIC: RefCell<Option<(String, u32)>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per process) a panic hook that records each panic's location for the
+/// panicking thread, then runs the default hook.
+fn record_locations() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(location) = info.location() {
+                let here = (location.file().to_owned(), location.line());
+                LAST_PANIC.with(|last| *last.borrow_mut() = Some(here));
+            }
+            default(info);
+        }));
+    });
+}
+
+/// Runs `call`, which must panic, and returns its message and location.
+fn panic_of(call: impl FnOnce()) -> (String, (String, u32)) {
+    record_locations();
+    LAST_PANIC.with(|last| *last.borrow_mut() = None);
+    let payload = catch_unwind(AssertUnwindSafe(call)).expect_err("the call panics");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    let location = LAST_PANIC
+        .with(|last| last.borrow_mut().take())
+        .expect("the hook saw the panic");
+    (message, location)
+}
+
+fn dot_mismatch_in_both_modes() -> [(&'static str, String, (String, u32)); 2] {
+    let reverse = panic_of(|| {
+        let _ = mat_mat_grad(&m(2, 4), &m(3, 2));
+    });
+    let forward = panic_of(|| {
+        let _ = mat_mat_jvp(&m(2, 4), &m(3, 2), m(2, 4), m(3, 2));
+    });
+    [
+        ("reverse", reverse.0, reverse.1),
+        ("forward", forward.0, forward.1),
+    ]
+}
+
+/// A dot mismatch reached through `f_grad` and `f_jvp` points at this file, inside
+/// `mat_mat`'s definition (from its `#[differentiable]` line to its `a.dot(b)`), not at the
+/// runtime or ndarray.
+#[test]
+fn a_dot_mismatch_points_at_the_users_function() {
+    for (mode, message, (file, line)) in dot_mismatch_in_both_modes() {
+        assert!(
+            message.starts_with("dot: shapes [2, 4] and [3, 2]"),
+            "{message}"
+        );
+        assert_eq!(file, file!(), "{mode} mode");
+        assert!(
+            (MAT_MAT_LINE - 2..=MAT_MAT_LINE).contains(&line),
+            "{mode} mode: line {line}, not in mat_mat ({}..={MAT_MAT_LINE})",
+            MAT_MAT_LINE - 2
+        );
+    }
+}
+
+/// What the README promises: the line of the expression itself. The generated code names the
+/// runtime's paths with the macro's call-site span, so `path::forward(args)`'s span, and with
+/// it `Location::caller()`, is the `#[differentiable]` attribute's line (see the report on
+/// issue 11; the fix is in `autodiff-core`'s emitters, e.g. the path `quote_spanned!` at the
+/// node's span).
+#[test]
+#[ignore = "the generated calls carry the attribute's span: the location is the #[differentiable] line"]
+fn a_dot_mismatch_points_at_the_users_expression() {
+    for (mode, _, (file, line)) in dot_mismatch_in_both_modes() {
+        assert_eq!(
+            (file.as_str(), line),
+            (file!(), MAT_MAT_LINE),
+            "{mode} mode"
+        );
+    }
+}
+
+/// Every case above, through the generated code or the runtime directly, panics in this file
+/// with the expected message.
+#[test]
+fn every_error_points_at_this_file() {
+    for &(name, expected, call) in CASES {
+        let (message, (file, line)) = panic_of(call);
+        assert!(message.contains(expected), "{name}: {message}");
+        assert_eq!(
+            file,
+            file!(),
+            "{name}: panicked at {file}:{line}: {message}"
+        );
+    }
+}
+
+/// The runtime's functions called in the original function (not the generated code) point at
+/// the call too.
+#[test]
+fn errors_in_the_original_function_point_at_the_call() {
+    let (message, (file, _)) = panic_of(|| {
+        let _ = ce_loss(&m(2, 3), &[0, 5]);
+    });
+    assert!(
+        message.starts_with("cross_entropy: label 5 (row 1)"),
+        "{message}"
+    );
+    assert_eq!(file, file!());
+    let (message, (file, _)) = panic_of(|| {
+        let _ = lse(&v(0));
+    });
+    assert!(
+        message.starts_with("logsumexp: the array of shape [0] is empty"),
+        "{message}"
+    );
+    assert_eq!(file, file!());
+}
+
+/// Labels in any layout: a view, and an owned array that is not contiguous.
+#[test]
+fn labels_may_be_strided() {
+    let z = array![[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]];
+    let all = Array1::from(vec![2_usize, 9, 0, 9]);
+    let every_other: ArrayView1<usize> = all.slice(autodiff::ndarray::s![..;2]);
+    let owned = all.clone().slice_move(autodiff::ndarray::s![..;2]);
+    let want = cross_entropy(&z, [2, 0]);
+    assert_eq!(cross_entropy(&z, every_other), want);
+    assert_eq!(cross_entropy(&z, &owned), want);
+    let (value, grad) = ce_loss_grad(&z, &[2, 0]);
+    assert_eq!(value, want);
+    assert_eq!(grad.shape(), &[2, 3]);
+}

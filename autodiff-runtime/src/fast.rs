@@ -62,8 +62,12 @@ fn dispatch(src: &[f64], f: impl Fn(f64) -> f64 + Sync) -> Vec<f64> {
     let mut out = Vec::with_capacity(src.len());
     let spare = &mut out.spare_capacity_mut()[..src.len()];
     crate::parallel::for_each_chunk(spare, src, |out, src| apply(out, src, &f));
-    // SAFETY: `for_each_chunk` hands `apply` every element of `spare` beside one of `src`,
-    // and `fill` writes each of them.
+    // SAFETY: `spare` is the first `src.len()` slots of `out`'s buffer (its capacity is at
+    // least that). `for_each_chunk` hands `apply` all of `spare`, split into chunks each
+    // paired with the chunk of `src` of the same length, and both of `apply`'s branches run
+    // `fill`, which writes every element of its `out` (it zips it with a `src` of the same
+    // length). So the first `src.len()` elements are initialized. (`f` is arithmetic and
+    // does not panic; if it did, `out` would still have length 0 and f64 needs no drop.)
     unsafe { out.set_len(src.len()) };
     out
 }
@@ -71,14 +75,29 @@ fn dispatch(src: &[f64], f: impl Fn(f64) -> f64 + Sync) -> Vec<f64> {
 /// `f` of every element of `src` into `out`, with AVX2 and FMA where the CPU has them.
 fn apply(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
-            fill(out, src, f);
-        }
-        // SAFETY: the CPU supports the features `wide` is compiled for, checked just above.
-        return unsafe { wide(out, src, f) };
+    if has_avx2_fma() {
+        // SAFETY: `fill_avx2`'s one precondition, that the CPU supports AVX2 and FMA, is
+        // checked just above.
+        return unsafe { fill_avx2(out, src, f) };
     }
+    fill(out, src, f);
+}
+
+/// Whether the CPU running this has AVX2 and FMA (cached by std after the first query).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+/// [`fill`] compiled with AVX2 and FMA enabled: the same loop, vectorized four lanes wide.
+///
+/// # Safety
+///
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]); on one that does not, this executes
+/// instructions it does not have. Nothing else is required: the body is safe code.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fill_avx2(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
     fill(out, src, f);
 }
 
@@ -225,6 +244,117 @@ mod tests {
                 ulps(sigmoid(x), s) <= 4.0 || (s - sigmoid(x)).abs() < 1e-300,
                 "σ({x})"
             );
+        }
+    }
+
+    /// Special values, a ramp across the cut-overs, and tiny numbers, in every lane.
+    fn specials(len: usize, shift: usize) -> Vec<f64> {
+        let points = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            20.0,
+            -20.0,
+            709.0,
+            710.0,
+            -745.0,
+            -746.0,
+            1000.0,
+            -1000.0,
+            1e-300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        (0..len)
+            .map(|i| match (i + shift) % 3 {
+                0 => points[(i + shift) % points.len()],
+                1 => (i as f64 - len as f64 / 2.0) * 0.37,
+                _ => points[(i * 7 + shift) % points.len()],
+            })
+            .collect()
+    }
+
+    type Scalar = fn(f64) -> f64;
+
+    const KERNELS: [(Kernel, Scalar); 3] = [
+        (Kernel::Exp, exp),
+        (Kernel::Tanh, tanh),
+        (Kernel::Sigmoid, sigmoid),
+    ];
+
+    fn same_bits(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    /// `map_slice` (the `set_len` in `dispatch`, and `fill_avx2` through `apply` on a CPU with
+    /// AVX2 and FMA) at lengths around the vector body and the remainder tail, empty, and long
+    /// enough to be split across threads into chunks of unequal length: every element is
+    /// written, with the scalar kernel's bits.
+    #[test]
+    fn map_slice_writes_every_element_at_every_length() {
+        let long = crate::parallel::MIN_PARALLEL_LEN;
+        for len in [
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            1023,
+            long - 1,
+            long,
+            2 * long + 3,
+        ] {
+            for shift in 0..if len < 64 { 16 } else { 1 } {
+                let src = specials(len, shift);
+                for (kernel, scalar) in KERNELS {
+                    let want: Vec<f64> = src.iter().map(|&x| scalar(x)).collect();
+                    let got = map_slice(kernel, &src);
+                    assert!(same_bits(&got, &want), "{kernel:?} at length {len}");
+                }
+            }
+        }
+    }
+
+    /// The AVX2 + FMA loop itself against the portable one, bit for bit, into buffers that
+    /// start out holding a sentinel, so that an element left unwritten shows.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_loop_agrees_with_the_portable_one_bit_for_bit() {
+        if !has_avx2_fma() {
+            eprintln!("no AVX2 and FMA on this CPU: the portable loop is the only one");
+            return;
+        }
+        let sentinel = f64::from_bits(0x7ff8_dead_beef_0001);
+        for len in [0, 1, 3, 4, 5, 7, 8, 9, 1023] {
+            for shift in 0..16 {
+                let src = specials(len, shift);
+                for (kernel, scalar) in KERNELS {
+                    let mut wide = vec![MaybeUninit::new(sentinel); len];
+                    let mut portable = vec![MaybeUninit::new(sentinel); len];
+                    // SAFETY: the CPU has AVX2 and FMA, checked at the top.
+                    unsafe { fill_avx2(&mut wide, &src, scalar) };
+                    fill(&mut portable, &src, scalar);
+                    // SAFETY: every element was initialized, with the sentinel or a result.
+                    let read = |v: Vec<MaybeUninit<f64>>| -> Vec<f64> {
+                        v.into_iter().map(|e| unsafe { e.assume_init() }).collect()
+                    };
+                    let (wide, portable) = (read(wide), read(portable));
+                    assert!(same_bits(&wide, &portable), "{kernel:?} at length {len}");
+                    assert!(
+                        wide.iter().all(|w| w.to_bits() != sentinel.to_bits()),
+                        "{kernel:?} at length {len}: an element was not written"
+                    );
+                }
+            }
         }
     }
 

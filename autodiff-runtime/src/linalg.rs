@@ -502,6 +502,98 @@ mod tests {
         );
     }
 
+    /// The layouts a view can have: standard, transposed (column-major), both axes reversed
+    /// (negative strides), every other column (a stride that is not 1), and broadcast (a
+    /// stride of 0), all of the same m × k values except the broadcast one.
+    fn layouts<A: Scalar>(
+        rows: usize,
+        cols: usize,
+        seed: usize,
+    ) -> Vec<(&'static str, Array2<A>, Array2<A>)> {
+        let standard = matrix::<A>(rows, cols, seed);
+        let column_major = standard.t().to_owned();
+        let reversed = standard.slice(s![..;-1, ..;-1]).to_owned();
+        let wide = Array2::from_shape_fn((rows, 2 * cols), |(i, j)| {
+            if j % 2 == 0 {
+                standard[[i, j / 2]]
+            } else {
+                A::nan()
+            }
+        });
+        let row = matrix::<A>(1, cols, seed + 5);
+        let broadcast = row
+            .broadcast((rows, cols))
+            .expect("a row broadcasts")
+            .to_owned();
+        // (name, storage, the same values in standard order)
+        vec![
+            ("standard", standard.clone(), standard.clone()),
+            ("column-major", column_major, standard.clone()),
+            ("reversed", reversed, standard.clone()),
+            ("every other column", wide, standard),
+            ("broadcast row", row, broadcast),
+        ]
+    }
+
+    /// The view each layout describes.
+    fn view<'a, A: Scalar>(name: &str, storage: &'a Array2<A>, rows: usize) -> ArrayView2<'a, A> {
+        match name {
+            "standard" => storage.view(),
+            "column-major" => storage.t(),
+            "reversed" => storage.slice(s![..;-1, ..;-1]),
+            "every other column" => storage.slice(s![.., ..;2]),
+            "broadcast row" => storage
+                .broadcast((rows, storage.ncols()))
+                .expect("broadcast"),
+            _ => unreachable!(),
+        }
+    }
+
+    /// The `gemm` call (the `unsafe` block of `mat_mat`) with every pairing of layouts, for
+    /// both element types, at sizes with a dimension of 1 and sizes past gemm's blocking.
+    #[test]
+    fn gemm_reads_every_layout_correctly() {
+        fn check<A: Scalar + std::fmt::Debug>(tol: A) {
+            for (m, k, n) in [(1, 1, 1), (1, 5, 1), (4, 1, 3), (2, 3, 4), (9, 5, 17)] {
+                for (a_name, a_storage, a_values) in layouts::<A>(m, k, 1) {
+                    for (b_name, b_storage, b_values) in layouts::<A>(k, n, 2) {
+                        let a = view(a_name, &a_storage, m);
+                        let b = view(b_name, &b_storage, k);
+                        assert_eq!((a.dim(), b.dim()), ((m, k), (k, n)));
+                        let want = naive(a_values.view(), b_values.view());
+                        let got = mat_mat(a, b);
+                        assert!(got.is_standard_layout());
+                        assert_close(&got, &want, tol);
+                    }
+                }
+            }
+        }
+        check::<f64>(1e-12);
+        check::<f32>(1e-4);
+    }
+
+    /// Empty products take ndarray's path (gemm is never called with a zero dimension) and
+    /// are zeros of the right shape: an empty sum when k = 0.
+    #[test]
+    fn empty_products_are_zeros_without_gemm() {
+        for (m, k, n) in [(0, 3, 2), (2, 0, 3), (2, 3, 0), (0, 0, 0)] {
+            let a = matrix::<f64>(m, k, 1);
+            let b = matrix::<f64>(k, n, 2);
+            assert_eq!(mat_mat(a.view(), b.view()), Array2::zeros((m, n)));
+            assert_eq!(mat_mat(b.t(), a.t()), Array2::zeros((n, m)));
+        }
+    }
+
+    /// The check that keeps gemm from reading past the right factor.
+    #[test]
+    #[should_panic(expected = "dot: shapes [2, 30] and [3, 2] are not aligned (30 != 3)")]
+    fn misaligned_products_panic_before_gemm() {
+        mat_mat(
+            matrix::<f64>(2, 30, 1).view(),
+            matrix::<f64>(3, 2, 2).view(),
+        );
+    }
+
     #[test]
     fn vector_products_agree_with_the_definition() {
         let a = matrix::<f64>(6, 4, 5);

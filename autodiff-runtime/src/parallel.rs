@@ -7,13 +7,15 @@ use rayon::prelude::*;
 pub(crate) const MIN_PARALLEL_LEN: usize = 1 << 15;
 
 /// `body(out_chunk, src_chunk)` over matching chunks of `out` and `src`, in parallel when they
-/// are long.
+/// are long. `out` and `src` must have the same length; every element of `out` is then in
+/// exactly one chunk, paired with the chunk of `src` of the same length and position (what
+/// `fast::dispatch`'s `set_len` relies on).
 pub fn for_each_chunk<A: Send, B: Sync>(
     out: &mut [A],
     src: &[B],
     body: impl Fn(&mut [A], &[B]) + Sync,
 ) {
-    debug_assert_eq!(out.len(), src.len());
+    assert_eq!(out.len(), src.len(), "for_each_chunk: lengths differ");
     if out.len() < MIN_PARALLEL_LEN {
         return body(out, src);
     }

@@ -1082,3 +1082,119 @@ fn minus_infinity_logits_mask_a_class() {
     close_to("softmax", &value, [0.0, 0.5, 0.5]);
     close_to("softmax′", &grad, [0.0, 0.0, 0.0]);
 }
+
+// ---------------------------------------------------------------------------------------
+// bce of probabilities at saturation: 0 · ln 0 = 0
+
+mod saturated {
+    use super::*;
+
+    #[differentiable(wrt(p))]
+    pub fn bce_of(p: &Array1<f64>, y: &Array1<f64>) -> f64 {
+        bce(p, y)
+    }
+
+    /// The lectures' logistic regression loss, on logits so large that the sigmoid rounds to
+    /// exactly 0 or 1.
+    #[differentiable(wrt(z))]
+    pub fn logistic(z: &Array1<f64>, y: &Array1<f64>) -> f64 {
+        bce(&sigmoid(z), y)
+    }
+
+    #[differentiable(wrt(p))]
+    pub fn bce_of_f32(p: &Array1<f32>, y: &Array1<f32>) -> f32 {
+        bce(p, y)
+    }
+}
+
+/// A prediction of exactly 0 or 1 that matches its label costs 0 (the limit of y ln p at
+/// y = 0, as SciPy's `xlogy` and PyTorch's clamped log have it), with the one-sided
+/// derivatives ∂/∂p −ln(1 − p) = 1 at 0 and ∂/∂p −ln p = −1 at 1; one that contradicts its
+/// label costs ∞ with an infinite derivative. Both modes.
+#[test]
+fn bce_of_saturated_predictions() {
+    // (p, y, loss · 3, gradient · 3)
+    type Case = ([f64; 3], [f64; 3], f64, [f64; 3]);
+    let cases: [Case; 5] = [
+        (
+            [0.0, 1.0, 0.5],
+            [0.0, 1.0, 0.5],
+            2.0 * std::f64::consts::LN_2 * 0.5,
+            [1.0, -1.0, 0.0],
+        ),
+        ([0.0, 0.0, 1.0], [0.0, 0.0, 1.0], 0.0, [1.0, 1.0, -1.0]),
+        (
+            [0.0, 0.5, 1.0],
+            [0.0, 0.0, 1.0],
+            std::f64::consts::LN_2,
+            [1.0, 2.0, -1.0],
+        ),
+        ([0.0, 1.0, 0.5], [1.0, 0.0, 0.5], INF, [-INF, INF, 0.0]),
+        ([0.0, 1.0, 0.5], [0.5, 0.5, 0.5], INF, [-INF, INF, 0.0]),
+    ];
+    for (p, y, loss, grad) in cases {
+        let (p, y) = (Array1::from(p.to_vec()), Array1::from(y.to_vec()));
+        let what = format!("bce({p}, {y})");
+        let (value, gradient) = saturated::bce_of_grad(&p, &y);
+        assert_agrees(&what, value, loss / 3.0, 1e-15, 0.0);
+        assert!(same(value, bce(&p, &y)), "{what}: the original");
+        for (g, want) in gradient.iter().zip(grad) {
+            assert_agrees(
+                &format!("{what}: gradient {gradient}"),
+                *g,
+                want / 3.0,
+                1e-15,
+                0.0,
+            );
+        }
+        if grad.iter().all(|g| g.is_finite()) {
+            let t = Array1::from(vec![0.5, -2.0, 3.0]);
+            let (_, tangent) = saturated::bce_of_jvp(&p, &y, t.clone());
+            let want = grad.iter().zip(&t).map(|(g, t)| g * t).sum::<f64>() / 3.0;
+            assert_agrees(&format!("{what}: jvp"), tangent, want, 1e-15, 0.0);
+        }
+        let (p32, y32) = (p.mapv(|v| v as f32), y.mapv(|v| v as f32));
+        let (value, gradient) = saturated::bce_of_f32_grad(&p32, &y32);
+        assert_agrees(
+            &format!("{what} in f32"),
+            value,
+            (loss / 3.0) as f32,
+            1e-6,
+            0.0,
+        );
+        for (g, want) in gradient.iter().zip(grad) {
+            assert_agrees(
+                &format!("{what}: f32 gradient"),
+                *g,
+                (want / 3.0) as f32,
+                1e-6,
+                0.0,
+            );
+        }
+    }
+}
+
+/// `bce(sigmoid(z), y)` at logits ±1e3 whose labels agree: the sigmoid rounds to exactly 1 and
+/// 0, and the loss and its gradient are those of the stable `bce_with_logits`, 0.
+#[test]
+fn logistic_loss_on_saturated_logits_agrees_with_the_stable_form() {
+    let (z, y) = (
+        Array1::from(vec![1000.0, -1000.0, 0.0]),
+        Array1::from(vec![1.0, 0.0, 1.0]),
+    );
+    let (value, gradient) = saturated::logistic_grad(&z, &y);
+    let (stable, stable_gradient) = losses64::bcel_grad(&z, &y);
+    assert_agrees("logistic loss", value, stable, 1e-15, 0.0);
+    assert_agrees(
+        "logistic loss",
+        value,
+        std::f64::consts::LN_2 / 3.0,
+        1e-15,
+        0.0,
+    );
+    for (g, s) in gradient.iter().zip(&stable_gradient) {
+        assert_agrees("logistic gradient", *g, *s, 1e-15, 0.0);
+    }
+    let (_, tangent) = saturated::logistic_jvp(&z, &y, Array1::from(vec![1.0, 1.0, 1.0]));
+    assert_agrees("logistic jvp", tangent, stable_gradient.sum(), 1e-15, 0.0);
+}

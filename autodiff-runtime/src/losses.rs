@@ -52,7 +52,9 @@ where
 }
 
 /// Binary cross-entropy of probabilities, −mean[y ln p + (1 − y) ln(1 − p)] (the lectures'
-/// form). For raw scores prefer [`bce_with_logits`], which cannot overflow.
+/// form), with 0 · ln 0 = 0: a prediction of exactly 0 or 1 that matches its label costs 0
+/// (one that contradicts it costs ∞). For raw scores prefer [`bce_with_logits`], which cannot
+/// overflow.
 ///
 /// ```
 /// use autodiff_runtime::bce;
@@ -70,9 +72,20 @@ where
 {
     let (p, y) = pair("bce", &prediction, &target);
     let sum = Zip::from(&p).and(&y).fold(A::zero(), |s, &p, &y| {
-        s - (y * p.ln() + (A::one() - y) * (-p).ln_1p())
+        s - (weighted(y, p.ln()) + weighted(A::one() - y, (-p).ln_1p()))
     });
     sum / count(p.len())
+}
+
+/// w · ln(…) with 0 · ln 0 = 0, its limit (SciPy's `xlogy`): a saturated prediction (a sigmoid
+/// that rounded to exactly 0 or 1) that matches its label costs 0 rather than 0 · −∞ = NaN.
+/// For w ≠ 0 it is the product, NaN and ±∞ included.
+fn weighted<A: Float>(w: A, log: A) -> A {
+    if w == A::zero() {
+        A::zero()
+    } else {
+        w * log
+    }
 }
 
 /// Binary cross-entropy of logits z, mean[softplus(z) − y z]: the same as
@@ -380,9 +393,17 @@ pub mod rules {
             g: A,
         ) -> Array<A, D> {
             let scale = g / count(p.len());
-            Zip::from(&p)
-                .and(&y)
-                .map_collect(|&p, &y| scale * (p - y) / (p * (A::one() - p)))
+            Zip::from(&p).and(&y).map_collect(|&p, &y| {
+                // (p − y)/(p(1 − p)) is 0/0 where a saturated prediction matches its label;
+                // the limit there is the derivative of −ln(1 − p) at p = 0, 1, or of −ln p at
+                // p = 1, −1 (the loss's value there is 0, see `weighted`).
+                let saturated = p == y && (p == A::zero() || p == A::one());
+                if saturated {
+                    scale * (A::one() - (p + p))
+                } else {
+                    scale * (p - y) / (p * (A::one() - p))
+                }
+            })
         }
         pub fn vjp1<A: Float, D: Dimension>(
             p: ArrayView<'_, A, D>,

@@ -131,6 +131,26 @@ fn mean_all(x: &Array1<f64>) -> f64 {
     x.mean().unwrap()
 }
 
+#[differentiable]
+fn total(x: &Array1<f64>) -> f64 {
+    x.sum()
+}
+
+#[differentiable]
+fn column_sums(x: &Array2<f64>) -> f64 {
+    x.sum_axis(Axis(0)).sum()
+}
+
+#[differentiable]
+fn softmax_rows(x: &Array2<f64>) -> f64 {
+    softmax(x, Axis(1)).sum()
+}
+
+#[differentiable]
+fn log_softmax_rows(x: &Array2<f64>) -> f64 {
+    log_softmax(x, Axis(1)).sum()
+}
+
 // ---------------------------------------------------------------------------------------
 // One case per error and mode: (name, expected message, the call)
 
@@ -205,6 +225,32 @@ cases! {
     dot_vector_tangent_too_long,
         "dot: the tangent of the right factor has shape [40]; the factor has shape [3]",
         matrix_times_vector_jvp(&m(2, 3), &v(3), m(2, 3), v(40));
+
+    // Forward-mode tangents of the wrong shape, which reductions would sum silently.
+    sum_tangent_shape,
+        "sum: a tangent of shape [2] for an argument of shape [3]; each tangent must have its argument's shape",
+        total_jvp(&v(3), v(2));
+    mean_tangent_shape, "mean: a tangent of shape [2] for an argument of shape [3]",
+        mean_all_jvp(&v(3), v(2));
+    sum_axis_tangent_shape, "sum_axis: a tangent of shape [3, 2] for an argument of shape [2, 3]",
+        column_sums_jvp(&m(2, 3), m(3, 2));
+    mean_axis_tangent_shape, "mean_axis: a tangent of shape [3, 2] for an argument of shape [2, 3]",
+        mean_axis_0_jvp(&m(2, 3), m(3, 2));
+    mse_tangent_shape, "mse: a tangent of shape [2] for an argument of shape [3]",
+        mse_loss_jvp(&v(3), &v(3), v(2));
+    bce_with_logits_tangent_shape,
+        "bce_with_logits: a tangent of shape [4] for an argument of shape [3]",
+        bce_logits_loss_jvp(&v(3), &v(3), v(4));
+    logsumexp_tangent_shape, "logsumexp: a tangent of shape [2] for an argument of shape [3]",
+        lse_jvp(&v(3), v(2));
+    softmax_tangent_shape, "softmax: a tangent of shape [3, 2] for an argument of shape [2, 3]",
+        softmax_rows_jvp(&m(2, 3), m(3, 2));
+    log_softmax_tangent_shape,
+        "log_softmax: a tangent of shape [3, 2] for an argument of shape [2, 3]",
+        log_softmax_rows_jvp(&m(2, 3), m(3, 2));
+    cross_entropy_tangent_shape,
+        "cross_entropy: a tangent of shape [3, 2] for an argument of shape [2, 3]",
+        ce_loss_jvp(&m(2, 3), &[0, 1], m(3, 2));
 
     // Losses of mismatched shapes.
     mse_shapes_grad, "mse: shapes [3] and [2] differ",

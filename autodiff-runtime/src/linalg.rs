@@ -314,7 +314,9 @@ pub mod sum {
         Array::from_elem(x.raw_dim(), g)
     }
     #[inline]
-    pub fn jvp0<A: Float, D: Dimension>(_x: ArrayView<'_, A, D>, _y: &A, t: Array<A, D>) -> A {
+    #[track_caller]
+    pub fn jvp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, t: Array<A, D>) -> A {
+        crate::value::check_tangent("sum", t.shape(), x.shape());
         t.sum()
     }
 }
@@ -342,7 +344,9 @@ pub mod mean {
         Array::from_elem(x.raw_dim(), g / count(&x))
     }
     #[inline]
+    #[track_caller]
     pub fn jvp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, _y: &A, t: Array<A, D>) -> A {
+        crate::value::check_tangent("mean", t.shape(), x.shape());
         t.sum() / count(&x)
     }
 }
@@ -385,12 +389,14 @@ pub mod sum_axis {
         super::spread(&x, axis, g, A::one())
     }
     #[inline]
+    #[track_caller]
     pub fn jvp0<A: Float, D: RemoveAxis>(
-        _x: ArrayView<'_, A, D>,
+        x: ArrayView<'_, A, D>,
         axis: Axis,
         _y: &Array<A, D::Smaller>,
         t: Array<A, D>,
     ) -> Array<A, D::Smaller> {
+        crate::value::check_tangent("sum_axis", t.shape(), x.shape());
         t.sum_axis(axis)
     }
 }
@@ -435,12 +441,14 @@ pub mod mean_axis {
         super::spread(&x, axis, g, count(&x, axis).recip())
     }
     #[inline]
+    #[track_caller]
     pub fn jvp0<A: Float, D: RemoveAxis>(
         x: ArrayView<'_, A, D>,
         axis: Axis,
         _y: &Array<A, D::Smaller>,
         t: Array<A, D>,
     ) -> Array<A, D::Smaller> {
+        crate::value::check_tangent("mean_axis", t.shape(), x.shape());
         let n = count(&x, axis);
         t.sum_axis(axis).mapv(|s| s / n)
     }

@@ -8,7 +8,7 @@ use ndarray::{Array, ArrayView, ArrayView2, Axis, Dimension, RemoveAxis, Zip};
 use num_traits::Float;
 
 use crate::activations::scalar::{sigmoid, softplus};
-use crate::value::{check_axis, len_as as count, same_shape, ArrayLike};
+use crate::value::{check_axis, check_tangent, len_as as count, same_shape, ArrayLike};
 
 #[track_caller]
 fn nonempty<A, D: Dimension>(op: &str, x: &ArrayView<'_, A, D>) {
@@ -317,27 +317,32 @@ pub mod rules {
     /// Forward mode of a loss of (prediction, target), from its pullbacks seeded with 1:
     /// `jvpK(p, y, out, t) = ⟨vjpK(p, y, out, 1), t⟩`.
     macro_rules! jvps_of_a_pair_loss {
-        () => {
+        ($op:literal) => {
+            #[track_caller]
             pub fn jvp0<A: Float, D: Dimension>(
                 p: ArrayView<'_, A, D>,
                 y: ArrayView<'_, A, D>,
                 out: &A,
                 t: Array<A, D>,
             ) -> A {
+                check_tangent($op, t.shape(), p.shape());
                 inner(vjp0(p, y, out, A::one()), t)
             }
+            #[track_caller]
             pub fn jvp1<A: Float, D: Dimension>(
                 p: ArrayView<'_, A, D>,
                 y: ArrayView<'_, A, D>,
                 out: &A,
                 t: Array<A, D>,
             ) -> A {
+                check_tangent($op, t.shape(), y.shape());
                 inner(vjp1(p, y, out, A::one()), t)
             }
         };
     }
 
-    /// Forward mode for a scalar loss: its directional derivative ⟨∇, t⟩.
+    /// Forward mode for a scalar loss: its directional derivative ⟨∇, t⟩ (the callers check
+    /// that `t` has the gradient's shape).
     fn inner<A: Float, D: Dimension>(gradient: Array<A, D>, t: Array<A, D>) -> A {
         Zip::from(&gradient)
             .and(&t)
@@ -372,7 +377,7 @@ pub mod rules {
         ) -> Array<A, D> {
             vjp0(p, y, out, -g)
         }
-        jvps_of_a_pair_loss!();
+        jvps_of_a_pair_loss!("mse");
     }
 
     /// `bce(p, y)`
@@ -414,7 +419,7 @@ pub mod rules {
             let scale = g / count(p.len());
             p.mapv(|p| scale * ((-p).ln_1p() - p.ln()))
         }
-        jvps_of_a_pair_loss!();
+        jvps_of_a_pair_loss!("bce");
     }
 
     /// `bce_with_logits(z, y)`
@@ -448,7 +453,7 @@ pub mod rules {
             let scale = g / count(z.len());
             z.mapv(|z| -scale * z)
         }
-        jvps_of_a_pair_loss!();
+        jvps_of_a_pair_loss!("bce_with_logits");
     }
 
     /// `logsumexp(x)`
@@ -462,7 +467,9 @@ pub mod rules {
         pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, g: A) -> Array<A, D> {
             x.mapv(|x| g * (x - *y).exp())
         }
+        #[track_caller]
         pub fn jvp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, t: Array<A, D>) -> A {
+            check_tangent("logsumexp", t.shape(), x.shape());
             inner(vjp0(x, y, A::one()), t)
         }
     }
@@ -493,12 +500,14 @@ pub mod rules {
         }
         /// The Jacobian diag(y) − y yᵀ of each lane is symmetric: the tangent is the same
         /// product as the adjoint.
+        #[track_caller]
         pub fn jvp0<A: Float, D: RemoveAxis>(
             x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
             t: Array<A, D>,
         ) -> Array<A, D> {
+            check_tangent("softmax", t.shape(), x.shape());
             vjp0(x, axis, y, t)
         }
     }
@@ -528,12 +537,14 @@ pub mod rules {
             g
         }
         /// ẏ = ẋ − Σ_axis softmax(x) ∘ ẋ.
+        #[track_caller]
         pub fn jvp0<A: Float, D: RemoveAxis>(
-            _x: ArrayView<'_, A, D>,
+            x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
             mut t: Array<A, D>,
         ) -> Array<A, D> {
+            check_tangent("log_softmax", t.shape(), x.shape());
             Zip::from(t.lanes_mut(axis))
                 .and(y.lanes(axis))
                 .for_each(|mut t, y| {
@@ -570,12 +581,14 @@ pub mod rules {
             }
             grad
         }
+        #[track_caller]
         pub fn jvp0<A: Float, L: Labels>(
             z: ArrayView2<'_, A>,
             labels: L,
             out: &A,
             t: ndarray::Array2<A>,
         ) -> A {
+            check_tangent("cross_entropy", t.shape(), z.shape());
             inner(vjp0(z, labels, out, A::one()), t)
         }
     }

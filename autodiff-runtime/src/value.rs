@@ -405,6 +405,18 @@ pub fn same_shape(op: &str, a: &[usize], b: &[usize]) {
     }
 }
 
+/// Panics unless a forward-mode tangent has its argument's shape, naming the op: a caller's
+/// `f_jvp` tangent of the wrong shape, which a reduction would otherwise sum silently.
+#[track_caller]
+pub fn check_tangent(op: &str, tangent: &[usize], argument: &[usize]) {
+    if tangent != argument {
+        panic!(
+            "{op}: a tangent of shape {tangent:?} for an argument of shape {argument:?}; \
+             each tangent must have its argument's shape"
+        );
+    }
+}
+
 /// Panics unless `axis` is an axis of `shape`, naming the op.
 #[track_caller]
 pub(crate) fn check_axis(op: &str, axis: Axis, shape: &[usize]) {

@@ -324,6 +324,16 @@ mod tests {
         }
     }
 
+    /// The elements of a buffer whose every element was initialized.
+    fn read(buffer: Vec<MaybeUninit<f64>>) -> Vec<f64> {
+        // SAFETY: the test fills each buffer with a sentinel before the loop under test
+        // overwrites it, so every element is initialized.
+        buffer
+            .into_iter()
+            .map(|e| unsafe { e.assume_init() })
+            .collect()
+    }
+
     /// The AVX2 + FMA loop itself against the portable one, bit for bit, into buffers that
     /// start out holding a sentinel, so that an element left unwritten shows.
     #[cfg(target_arch = "x86_64")]
@@ -343,10 +353,6 @@ mod tests {
                     // SAFETY: the CPU has AVX2 and FMA, checked at the top.
                     unsafe { fill_avx2(&mut wide, &src, scalar) };
                     fill(&mut portable, &src, scalar);
-                    // SAFETY: every element was initialized, with the sentinel or a result.
-                    let read = |v: Vec<MaybeUninit<f64>>| -> Vec<f64> {
-                        v.into_iter().map(|e| unsafe { e.assume_init() }).collect()
-                    };
                     let (wide, portable) = (read(wide), read(portable));
                     assert!(same_bits(&wide, &portable), "{kernel:?} at length {len}");
                     assert!(

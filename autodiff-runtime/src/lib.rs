@@ -11,6 +11,10 @@
 //! [`logsumexp`]) through `autodiff::prelude`, and [`check`] for comparing a gradient with
 //! finite differences.
 
+// Every `unsafe` block says why it is sound (see `fast::dispatch`, `fast::apply`,
+// `linalg::mat_mat`), and clippy holds new ones to it.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod activations;
 pub mod check;
 pub mod compose;

@@ -203,8 +203,9 @@ const F32_POINTS: &[f32] = &[
     f32::NAN,
 ];
 
-/// Where the closed form is not the function's value (ln and 1/x of negative numbers and so
-/// on are still checked: they are IEEE's, NaN included).
+/// Every scalar function at every point: the value against the closed form (IEEE's for ln
+/// and 1/x of negative numbers, 0 and ±∞, NaN included), the derivative through `_grad`
+/// (reverse), `_jvp` (forward) and the rules `prim::*::{vjp0, jvp0}` themselves.
 #[test]
 fn scalar_functions_in_both_modes_f64() {
     for row in F64_ROWS {
@@ -701,8 +702,8 @@ fn logsumexp_at_large_shifts() {
     logsumexp_closed_forms::<f32>();
 }
 
-/// Rows [c, −c, 0] for c = 1e3 (and f32's 100): every exponential but one under- or
-/// overflows. logsumexp = max(c, 0) + ln(1 + e^(−|c|) + e^(−2|c|)) = |c| exactly, its gradient
+/// Rows [c, −c, 0] for every positive shift (1e3 and 1e5 in f64, 100 and 1e3 in f32): every
+/// exponential but one under- or overflows. logsumexp = max(c, 0) + ln(1 + e^(−|c|) + e^(−2|c|)) = |c| exactly, its gradient
 /// (the softmax) is one-hot at the largest entry.
 fn mixed_rows<T: Losses>() {
     for &c in T::SHIFTS.iter().filter(|&&c| c > 0.0) {
@@ -1174,8 +1175,9 @@ fn bce_of_saturated_predictions() {
     }
 }
 
-/// `bce(sigmoid(z), y)` at logits ±1e3 whose labels agree: the sigmoid rounds to exactly 1 and
-/// 0, and the loss and its gradient are those of the stable `bce_with_logits`, 0.
+/// `bce(sigmoid(z), y)` at logits ±1e3 whose labels agree (the sigmoid rounds to exactly 1
+/// and 0, which cost 0) and at 0: the loss and its gradient are those of the stable
+/// `bce_with_logits`.
 #[test]
 fn logistic_loss_on_saturated_logits_agrees_with_the_stable_form() {
     let (z, y) = (

@@ -132,6 +132,36 @@ fn mean_all(x: &Array1<f64>) -> f64 {
 }
 
 #[differentiable]
+fn exps(x: &Array1<f64>) -> f64 {
+    x.exp().sum()
+}
+
+#[differentiable]
+fn plus(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+    a + b
+}
+
+#[differentiable]
+fn squares(x: &Array1<f64>) -> Array1<f64> {
+    x * x
+}
+
+#[differentiable]
+fn cubes(x: &Array1<f64>) -> Array1<f64> {
+    x.powi(3)
+}
+
+#[differentiable]
+fn negated(x: &Array1<f64>) -> Array1<f64> {
+    -x
+}
+
+#[differentiable]
+fn squashed(x: &Array1<f64>) -> Array1<f64> {
+    sigmoid(x)
+}
+
+#[differentiable]
 fn total(x: &Array1<f64>) -> f64 {
     x.sum()
 }
@@ -225,6 +255,33 @@ cases! {
     dot_vector_tangent_too_long,
         "dot: the tangent of the right factor has shape [40]; the factor has shape [3]",
         matrix_times_vector_jvp(&m(2, 3), &v(3), m(2, 3), v(40));
+
+    // Elementwise ops: a tangent that broadcasts ([1, 3] for [2, 3]) was stretched silently,
+    // a cotangent of the wrong shape came back as a gradient of the wrong shape.
+    add_tangent_that_broadcasts,
+        "add: a tangent of shape [1, 3] for an argument of shape [2, 3]; each tangent must have its argument's shape",
+        add_jvp(&m(2, 3), &v(3), m(1, 3), v(3));
+    add_right_tangent_shape, "add: a tangent of shape [1] for an argument of shape [3]",
+        add_jvp(&m(2, 3), &v(3), m(2, 3), v(1));
+    exp_tangent_shape, "exp: a tangent of shape [2] for an argument of shape [3]",
+        exps_jvp(&v(3), v(2));
+    powi_tangent_shape, "powi: a tangent of shape [2] for an argument of shape [3]",
+        cubes_jvp(&v(3), v(2));
+    sigmoid_tangent_shape, "sigmoid: a tangent of shape [5] for an argument of shape [3]",
+        squashed_jvp(&v(3), v(5));
+    add_cotangent_shape,
+        "add: a cotangent of shape [4, 3] for a result of shape [2, 3]; the cotangent must have the result's shape",
+        plus_vjp(&m(2, 3), &m(2, 3), m(4, 3));
+    add_cotangent_that_broadcasts, "add: a cotangent of shape [1, 3] for a result of shape [2, 3]",
+        plus_vjp(&m(2, 3), &m(2, 3), m(1, 3));
+    mul_cotangent_shape, "mul: a cotangent of shape [2] for a result of shape [3]",
+        squares_vjp(&v(3), v(2));
+    powi_cotangent_shape, "powi: a cotangent of shape [4] for a result of shape [3]",
+        cubes_vjp(&v(3), v(4));
+    neg_cotangent_shape, "neg: a cotangent of shape [4] for a result of shape [3]",
+        negated_vjp(&v(3), v(4));
+    sigmoid_cotangent_shape, "sigmoid: a cotangent of shape [1] for a result of shape [3]",
+        squashed_vjp(&v(3), v(1));
 
     // Forward-mode tangents of the wrong shape, which reductions would sum silently.
     sum_tangent_shape,

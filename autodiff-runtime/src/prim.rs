@@ -12,7 +12,8 @@
 
 use num_traits::Float;
 
-use crate::value::{Broadcast, Map};
+use crate::value::{check_adjoint, check_tangent, Broadcast, Map};
+use crate::Tangent;
 
 pub use crate::linalg::{dot, mean, mean_axis, sum, sum_axis, t};
 pub use crate::losses::rules::{
@@ -48,7 +49,7 @@ macro_rules! rule {
         $(#[$doc])*
         pub mod $name {
             #[allow(unused_imports)]
-            use super::{lit, sign, Broadcast, Map};
+            use super::{check_adjoint, check_tangent, lit, sign, Broadcast, Map, Tangent};
             use num_traits::Float;
 
             rule!(@scalar $args $forward);
@@ -76,12 +77,16 @@ macro_rules! rule {
             rule!(@map x [$($kernel)?])
         }
         #[inline(always)]
+        #[track_caller]
         pub fn $vjp<X: Map>(x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
+            check_adjoint(stringify!($name), g.tangent_shape(), y.tangent_shape());
             x.pull(y, g, $partial_fn)
         }
         /// Forward mode: the tangent t · f′(x), computed in t's buffer.
         #[inline(always)]
+        #[track_caller]
         pub fn jvp0<X: Map>(x: X, y: &X::Owned, t: X::Owned) -> X::Owned {
+            check_tangent(stringify!($name), t.tangent_shape(), x.value_shape());
             x.pull(y, t, $partial_fn)
         }
     };
@@ -117,19 +122,27 @@ macro_rules! rule {
             a.zip_with(b, stringify!($name), value)
         }
         #[inline(always)]
+        #[track_caller]
         pub fn $vjp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, g: A::Output) -> A::Owned {
+            check_adjoint(stringify!($name), g.tangent_shape(), y.tangent_shape());
             a.pull_left(b, y, g, $p0)
         }
         #[inline(always)]
+        #[track_caller]
         pub fn $vjp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, g: A::Output) -> B::Owned {
+            check_adjoint(stringify!($name), g.tangent_shape(), y.tangent_shape());
             a.pull_right(b, y, g, $p1)
         }
         #[inline(always)]
+        #[track_caller]
         pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
+            check_tangent(stringify!($name), t.tangent_shape(), a.value_shape());
             a.push_left(b, y, t, $p0)
         }
         #[inline(always)]
+        #[track_caller]
         pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
+            check_tangent(stringify!($name), t.tangent_shape(), b.value_shape());
             a.push_right(b, y, t, $p1)
         }
     };
@@ -137,7 +150,7 @@ macro_rules! rule {
 
 /// a + b: the adjoint passes through, summed back over broadcast axes.
 pub mod add {
-    use super::{Broadcast, Map};
+    use super::{check_adjoint, check_tangent, Broadcast, Map, Tangent};
     use num_traits::One;
 
     #[inline(always)]
@@ -146,27 +159,34 @@ pub mod add {
         a.zip_with(b, "add", |a, b| a + b)
     }
     #[inline(always)]
-    pub fn vjp0<A: Broadcast<B>, B: Map>(a: A, _b: B, _y: &A::Output, g: A::Output) -> A::Owned {
+    #[track_caller]
+    pub fn vjp0<A: Broadcast<B>, B: Map>(a: A, _b: B, y: &A::Output, g: A::Output) -> A::Owned {
+        check_adjoint("add", g.tangent_shape(), y.tangent_shape());
         a.reduce_left(g)
     }
     #[inline(always)]
-    pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, _y: &A::Output, g: A::Output) -> B::Owned {
+    #[track_caller]
+    pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, y: &A::Output, g: A::Output) -> B::Owned {
+        check_adjoint("add", g.tangent_shape(), y.tangent_shape());
         A::reduce_right(b, g)
     }
     #[inline(always)]
+    #[track_caller]
     pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
+        check_tangent("add", t.tangent_shape(), a.value_shape());
         a.push_left(b, y, t, |_, _, _| One::one())
     }
     #[inline(always)]
+    #[track_caller]
     pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
+        check_tangent("add", t.tangent_shape(), b.value_shape());
         a.push_right(b, y, t, |_, _, _| One::one())
     }
 }
 
 /// a − b
 pub mod sub {
-    use super::{Broadcast, Map};
-    use crate::Tangent;
+    use super::{check_adjoint, check_tangent, Broadcast, Map, Tangent};
     use num_traits::One;
 
     #[inline(always)]
@@ -175,38 +195,49 @@ pub mod sub {
         a.zip_with(b, "sub", |a, b| a - b)
     }
     #[inline(always)]
-    pub fn vjp0<A: Broadcast<B>, B: Map>(a: A, _b: B, _y: &A::Output, g: A::Output) -> A::Owned {
+    #[track_caller]
+    pub fn vjp0<A: Broadcast<B>, B: Map>(a: A, _b: B, y: &A::Output, g: A::Output) -> A::Owned {
+        check_adjoint("sub", g.tangent_shape(), y.tangent_shape());
         a.reduce_left(g)
     }
     #[inline(always)]
-    pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, _y: &A::Output, g: A::Output) -> B::Owned {
+    #[track_caller]
+    pub fn vjp1<A: Broadcast<B>, B: Map>(_a: A, b: B, y: &A::Output, g: A::Output) -> B::Owned {
+        check_adjoint("sub", g.tangent_shape(), y.tangent_shape());
         A::reduce_right(b, g).negate()
     }
     #[inline(always)]
+    #[track_caller]
     pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
+        check_tangent("sub", t.tangent_shape(), a.value_shape());
         a.push_left(b, y, t, |_, _, _| One::one())
     }
     #[inline(always)]
+    #[track_caller]
     pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
+        check_tangent("sub", t.tangent_shape(), b.value_shape());
         a.push_right(b, y, t, |_, _, _| -<A::Elem as One>::one())
     }
 }
 
 /// −a
 pub mod neg {
-    use super::Map;
-    use crate::Tangent;
+    use super::{check_adjoint, check_tangent, Map, Tangent};
 
     #[inline(always)]
     pub fn forward<X: Map>(x: X) -> X::Owned {
         x.map(|x| -x)
     }
     #[inline(always)]
-    pub fn vjp0<X: Map>(_x: X, _y: &X::Owned, g: X::Owned) -> X::Owned {
+    #[track_caller]
+    pub fn vjp0<X: Map>(_x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
+        check_adjoint("neg", g.tangent_shape(), y.tangent_shape());
         g.negate()
     }
     #[inline(always)]
-    pub fn jvp0<X: Map>(_x: X, _y: &X::Owned, t: X::Owned) -> X::Owned {
+    #[track_caller]
+    pub fn jvp0<X: Map>(x: X, _y: &X::Owned, t: X::Owned) -> X::Owned {
+        check_tangent("neg", t.tangent_shape(), x.value_shape());
         t.negate()
     }
 }
@@ -292,7 +323,7 @@ softplus(x) -> y = crate::activations::scalar::softplus(x); vjp0 / d0: crate::ac
 
 /// xⁿ for an integer exponent, which is a constant of the program (never differentiated).
 pub mod powi {
-    use super::{lit, Map};
+    use super::{check_adjoint, check_tangent, lit, Map, Tangent};
     use num_traits::Float;
 
     #[inline(always)]
@@ -300,16 +331,26 @@ pub mod powi {
         x.map(|x| x.powi(n))
     }
 
+    /// g · n xⁿ⁻¹
     #[inline(always)]
-    pub fn vjp0<X: Map>(x: X, n: i32, y: &X::Owned, g: X::Owned) -> X::Owned {
+    fn times_derivative<X: Map>(x: X, n: i32, y: &X::Owned, g: X::Owned) -> X::Owned {
         match n {
             0 => x.pull(y, g, |_, _| lit::<X::Elem>(0.0)),
             _ => x.pull(y, g, |x, _| lit::<X::Elem>(f64::from(n)) * x.powi(n - 1)),
         }
     }
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0<X: Map>(x: X, n: i32, y: &X::Owned, g: X::Owned) -> X::Owned {
+        check_adjoint("powi", g.tangent_shape(), y.tangent_shape());
+        times_derivative(x, n, y, g)
+    }
     /// Forward mode: n xⁿ⁻¹ t, the same product as the pullback's.
     #[inline(always)]
+    #[track_caller]
     pub fn jvp0<X: Map>(x: X, n: i32, y: &X::Owned, t: X::Owned) -> X::Owned {
-        vjp0(x, n, y, t)
+        check_tangent("powi", t.tangent_shape(), x.value_shape());
+        times_derivative(x, n, y, t)
     }
 }

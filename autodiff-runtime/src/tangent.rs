@@ -17,6 +17,12 @@ pub trait Tangent: Sized {
     fn negate(self) -> Self;
     /// A copy, for an adjoint that more than one pullback consumes.
     fn duplicate(&self) -> Self;
+    /// The shape of an array, `[]` for a scalar: what the rules check a caller's tangent or
+    /// cotangent against.
+    #[inline(always)]
+    fn tangent_shape(&self) -> &[usize] {
+        &[]
+    }
 }
 
 macro_rules! scalar_tangent {
@@ -61,5 +67,9 @@ impl<A: Float, D: Dimension> Tangent for Array<A, D> {
     }
     fn duplicate(&self) -> Self {
         self.clone()
+    }
+    #[inline]
+    fn tangent_shape(&self) -> &[usize] {
+        self.shape()
     }
 }

@@ -79,6 +79,8 @@ pub trait Map: Sized {
     ) -> Self::Owned;
     /// A zero of the same shape: the gradient of an input the result does not depend on.
     fn zeros(self) -> Self::Owned;
+    /// The shape of an array, `[]` for a scalar.
+    fn value_shape(&self) -> &[usize];
 }
 
 impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
@@ -115,6 +117,10 @@ impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
     #[inline]
     fn zeros(self) -> Array<A, D> {
         Array::zeros(self.raw_dim())
+    }
+    #[inline]
+    fn value_shape(&self) -> &[usize] {
+        self.shape()
     }
 }
 
@@ -198,6 +204,10 @@ macro_rules! scalar_values {
             #[inline(always)]
             fn zeros(self) -> $t {
                 <$t as Zero>::zero()
+            }
+            #[inline(always)]
+            fn value_shape(&self) -> &[usize] {
+                &[]
             }
         }
 
@@ -406,15 +416,45 @@ pub fn same_shape(op: &str, a: &[usize], b: &[usize]) {
 }
 
 /// Panics unless a forward-mode tangent has its argument's shape, naming the op: a caller's
-/// `f_jvp` tangent of the wrong shape, which a reduction would otherwise sum silently.
+/// `f_jvp` tangent of the wrong shape, which a reduction would otherwise sum silently and a
+/// broadcast would stretch. Free for scalars (both shapes are `[]`).
+#[inline(always)]
 #[track_caller]
 pub fn check_tangent(op: &str, tangent: &[usize], argument: &[usize]) {
     if tangent != argument {
-        panic!(
-            "{op}: a tangent of shape {tangent:?} for an argument of shape {argument:?}; \
-             each tangent must have its argument's shape"
-        );
+        tangent_mismatch(op, tangent, argument);
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn tangent_mismatch(op: &str, tangent: &[usize], argument: &[usize]) -> ! {
+    panic!(
+        "{op}: a tangent of shape {tangent:?} for an argument of shape {argument:?}; \
+         each tangent must have its argument's shape"
+    );
+}
+
+/// Panics unless an adjoint has its result's shape, naming the op: a caller's `f_vjp`
+/// cotangent of the wrong shape, which `unbroadcast` would otherwise sum into a gradient of
+/// the wrong shape. Free for scalars.
+#[inline(always)]
+#[track_caller]
+pub fn check_adjoint(op: &str, adjoint: &[usize], result: &[usize]) {
+    if adjoint != result {
+        adjoint_mismatch(op, adjoint, result);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn adjoint_mismatch(op: &str, adjoint: &[usize], result: &[usize]) -> ! {
+    panic!(
+        "{op}: a cotangent of shape {adjoint:?} for a result of shape {result:?}; \
+         the cotangent must have the result's shape"
+    );
 }
 
 /// Panics unless `axis` is an axis of `shape`, naming the op.

@@ -162,6 +162,31 @@ fn squashed(x: &Array1<f64>) -> Array1<f64> {
 }
 
 #[differentiable]
+fn transposed(x: &Array2<f64>) -> Array2<f64> {
+    &x.t() * 2.0
+}
+
+#[differentiable]
+fn row_sums(x: &Array2<f64>) -> Array1<f64> {
+    x.sum_axis(Axis(1))
+}
+
+#[differentiable]
+fn row_means(x: &Array2<f64>) -> Array1<f64> {
+    x.mean_axis(Axis(1)).unwrap()
+}
+
+#[differentiable]
+fn probabilities(x: &Array2<f64>) -> Array2<f64> {
+    softmax(x, Axis(1))
+}
+
+#[differentiable]
+fn log_probabilities(x: &Array2<f64>) -> Array2<f64> {
+    log_softmax(x, Axis(1))
+}
+
+#[differentiable]
 fn total(x: &Array1<f64>) -> f64 {
     x.sum()
 }
@@ -282,6 +307,24 @@ cases! {
         negated_vjp(&v(3), v(4));
     sigmoid_cotangent_shape, "sigmoid: a cotangent of shape [1] for a result of shape [3]",
         squashed_vjp(&v(3), v(1));
+
+    // Cotangents of array results of the wrong shape: a transpose turned them around
+    // silently, a reduction broadcast a length-1 one.
+    transposed_cotangent_shape, "mul: a cotangent of shape [2, 3] for a result of shape [3, 2]",
+        transposed_vjp(&m(2, 3), m(2, 3));
+    transpose_rule_cotangent_shape, "t: a cotangent of shape [2, 3] for a result of shape [3, 2]",
+        autodiff_runtime::prim::t::vjp0(m(2, 3).view(), &(), m(2, 3));
+    transpose_tangent_shape, "t: a tangent of shape [3, 2] for an argument of shape [2, 3]",
+        transposed_jvp(&m(2, 3), m(3, 2));
+    sum_axis_cotangent_shape, "sum_axis: a cotangent of shape [1] for a result of shape [2]",
+        row_sums_vjp(&m(2, 3), v(1));
+    mean_axis_cotangent_shape, "mean_axis: a cotangent of shape [3] for a result of shape [2]",
+        row_means_vjp(&m(2, 3), v(3));
+    softmax_cotangent_shape, "softmax: a cotangent of shape [3, 2] for a result of shape [2, 3]",
+        probabilities_vjp(&m(2, 3), m(3, 2));
+    log_softmax_cotangent_shape,
+        "log_softmax: a cotangent of shape [2, 1] for a result of shape [2, 3]",
+        log_probabilities_vjp(&m(2, 3), m(2, 1));
 
     // Forward-mode tangents of the wrong shape, which reductions would sum silently.
     sum_tangent_shape,

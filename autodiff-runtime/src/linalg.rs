@@ -283,19 +283,18 @@ pub mod t {
         x.reversed_axes()
     }
     #[inline]
-    pub fn vjp0<A, D: Dimension, Y>(
-        _x: ArrayView<'_, A, D>,
-        _y: &Y,
-        g: Array<A, D>,
-    ) -> Array<A, D> {
+    #[track_caller]
+    pub fn vjp0<A, D: Dimension, Y>(x: ArrayView<'_, A, D>, _y: &Y, g: Array<A, D>) -> Array<A, D> {
+        if !g.shape().iter().eq(x.shape().iter().rev()) {
+            let result: Vec<usize> = x.shape().iter().rev().copied().collect();
+            crate::value::check_adjoint("t", g.shape(), &result);
+        }
         g.reversed_axes()
     }
     #[inline]
-    pub fn jvp0<A, D: Dimension, Y>(
-        _x: ArrayView<'_, A, D>,
-        _y: &Y,
-        t: Array<A, D>,
-    ) -> Array<A, D> {
+    #[track_caller]
+    pub fn jvp0<A, D: Dimension, Y>(x: ArrayView<'_, A, D>, _y: &Y, t: Array<A, D>) -> Array<A, D> {
+        crate::value::check_tangent("t", t.shape(), x.shape());
         t.reversed_axes()
     }
 }
@@ -380,12 +379,14 @@ pub mod sum_axis {
         x.sum_axis(axis)
     }
     #[inline]
+    #[track_caller]
     pub fn vjp0<A: Float, D: Dimension>(
         x: ArrayView<'_, A, D>,
         axis: Axis,
-        _y: &Array<A, D::Smaller>,
+        y: &Array<A, D::Smaller>,
         g: Array<A, D::Smaller>,
     ) -> Array<A, D> {
+        crate::value::check_adjoint("sum_axis", g.shape(), y.shape());
         super::spread(&x, axis, g, A::one())
     }
     #[inline]
@@ -432,12 +433,14 @@ pub mod mean_axis {
         sum
     }
     #[inline]
+    #[track_caller]
     pub fn vjp0<A: Float, D: Dimension>(
         x: ArrayView<'_, A, D>,
         axis: Axis,
-        _y: &Array<A, D::Smaller>,
+        y: &Array<A, D::Smaller>,
         g: Array<A, D::Smaller>,
     ) -> Array<A, D> {
+        crate::value::check_adjoint("mean_axis", g.shape(), y.shape());
         super::spread(&x, axis, g, count(&x, axis).recip())
     }
     #[inline]

@@ -8,7 +8,9 @@ use ndarray::{Array, ArrayView, ArrayView2, Axis, Dimension, RemoveAxis, Zip};
 use num_traits::Float;
 
 use crate::activations::scalar::{sigmoid, softplus};
-use crate::value::{check_axis, check_tangent, len_as as count, same_shape, ArrayLike};
+use crate::value::{
+    check_adjoint, check_axis, check_tangent, len_as as count, same_shape, ArrayLike,
+};
 
 #[track_caller]
 fn nonempty<A, D: Dimension>(op: &str, x: &ArrayView<'_, A, D>) {
@@ -482,12 +484,14 @@ pub mod rules {
         pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, axis: Axis) -> Array<A, D> {
             super::super::softmax(x, axis)
         }
+        #[track_caller]
         pub fn vjp0<A: Float, D: RemoveAxis>(
             _x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
             mut g: Array<A, D>,
         ) -> Array<A, D> {
+            check_adjoint("softmax", g.shape(), y.shape());
             Zip::from(g.lanes_mut(axis))
                 .and(y.lanes(axis))
                 .for_each(|mut g, y| {
@@ -520,12 +524,14 @@ pub mod rules {
         pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, axis: Axis) -> Array<A, D> {
             super::super::log_softmax(x, axis)
         }
+        #[track_caller]
         pub fn vjp0<A: Float, D: RemoveAxis>(
             _x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
             mut g: Array<A, D>,
         ) -> Array<A, D> {
+            check_adjoint("log_softmax", g.shape(), y.shape());
             Zip::from(g.lanes_mut(axis))
                 .and(y.lanes(axis))
                 .for_each(|mut g, y| {

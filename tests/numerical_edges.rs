@@ -1200,3 +1200,122 @@ fn logistic_loss_on_saturated_logits_agrees_with_the_stable_form() {
     let (_, tangent) = saturated::logistic_jvp(&z, &y, Array1::from(vec![1.0, 1.0, 1.0]));
     assert_agrees("logistic jvp", tangent, stable_gradient.sum(), 1e-15, 0.0);
 }
+
+/// The loss rules called directly (as the generated code calls them) on the mixed rows
+/// [c, −c, 0], [−c, c, 0] at every shift: the pullbacks are (softmax − onehot)/N,
+/// (σ(z) − y)/N and ȳ − softmax Σȳ, the pushforwards their transposes.
+fn loss_rules_directly<T: Losses>() {
+    let tiny = T::min_positive_value() + T::epsilon() * T::of(4.0);
+    for &c in T::SHIFTS.iter().filter(|&&c| c > 0.0) {
+        let z: Array2<T> = Array2::from_shape_vec((2, 3), vec![c, -c, 0.0, -c, c, 0.0])
+            .expect("2 × 3")
+            .mapv(T::of);
+        let softmax_rows = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        let labels = [1_usize, 2];
+        let out = prim::cross_entropy::forward(z.view(), labels);
+        assert_agrees(
+            "cross_entropy",
+            out,
+            T::of((2.0 * c + c) / 2.0),
+            T::zero(),
+            tolerance::<T>(c),
+        );
+        let pulled = prim::cross_entropy::vjp0(z.view(), labels, &out, T::of(2.0));
+        for (i, got) in pulled.iter().enumerate() {
+            let onehot = if labels[i / 3] == i % 3 { 1.0 } else { 0.0 };
+            let want = T::of(2.0 * (softmax_rows[i] - onehot) / 2.0);
+            assert_agrees(
+                &format!("cross_entropy rule at c = {c} [{i}]"),
+                *got,
+                want,
+                T::zero(),
+                tiny,
+            );
+        }
+        let t = Array2::from_shape_vec((2, 3), direction::<T>(6)).expect("2 × 3");
+        let pushed = prim::cross_entropy::jvp0(z.view(), labels, &out, t.clone());
+        let want = inner(
+            pulled.iter().map(|&g| g / T::of(2.0)),
+            t.as_slice().expect("standard"),
+        );
+        assert_agrees(
+            "cross_entropy pushforward",
+            pushed,
+            want,
+            T::zero(),
+            tiny * T::of(8.0),
+        );
+
+        let y = prim::log_softmax::forward(z.view(), Axis(1));
+        let pulled = prim::log_softmax::vjp0(z.view(), Axis(1), &y, t.clone());
+        let pushed = prim::log_softmax::jvp0(z.view(), Axis(1), &y, t.clone());
+        for (i, (got, pushed)) in pulled.iter().zip(&pushed).enumerate() {
+            let (r, j) = (i / 3, i % 3);
+            let row = t.row(r);
+            let want = t[[r, j]] - T::of(softmax_rows[i]) * row.sum();
+            assert_agrees(
+                "log_softmax pullback",
+                *got,
+                want,
+                T::zero(),
+                tiny * T::of(8.0),
+            );
+            let mean = (0..3).fold(T::zero(), |s, k| {
+                s + T::of(softmax_rows[r * 3 + k]) * row[k]
+            });
+            assert_agrees(
+                "log_softmax pushforward",
+                *pushed,
+                t[[r, j]] - mean,
+                T::zero(),
+                tiny * T::of(8.0),
+            );
+        }
+        let y = prim::softmax::forward(z.view(), Axis(1));
+        for rule in [prim::softmax::vjp0, prim::softmax::jvp0] {
+            let got = rule(z.view(), Axis(1), &y, t.clone());
+            assert!(
+                got.iter().all(|g| g.abs() <= tiny * T::of(8.0)),
+                "softmax rule at a one-hot row: {got:?}"
+            );
+        }
+
+        let (zs, ys) = (array1::<T>(&[c, -c, 0.0]), array1::<T>(&[0.25, 0.75, 1.0]));
+        let out = prim::bce_with_logits::forward(zs.view(), ys.view());
+        let want = (c - 0.25 * c) + 0.75 * c + std::f64::consts::LN_2 - 0.0;
+        assert_agrees(
+            "bce_with_logits",
+            out,
+            T::of(want / 3.0),
+            T::zero(),
+            tolerance::<T>(c),
+        );
+        let pulled = prim::bce_with_logits::vjp0(zs.view(), ys.view(), &out, T::one());
+        for (got, want) in pulled.iter().zip([1.0 - 0.25, 0.0 - 0.75, 0.5 - 1.0]) {
+            assert_agrees(
+                "bce_with_logits pullback",
+                *got,
+                T::of(want / 3.0),
+                T::zero(),
+                tiny,
+            );
+        }
+        // ∂/∂y = −z/N, also a rule (the target may be differentiated).
+        let pulled = prim::bce_with_logits::vjp1(zs.view(), ys.view(), &out, T::one());
+        for (got, want) in pulled.iter().zip([-c, c, 0.0]) {
+            assert_agrees(
+                "bce_with_logits target pullback",
+                *got,
+                T::of(want / 3.0),
+                T::zero(),
+                tolerance::<T>(c),
+            );
+        }
+    }
+}
+
+#[test]
+fn loss_rules_called_directly_at_large_shifts() {
+    loss_rules_directly::<f64>();
+    loss_rules_directly::<f32>();
+}

@@ -139,6 +139,9 @@ pub struct Program {
     pub stmts: Vec<Stmt>,
     /// The function's result: one operand, or one per element of a tuple.
     pub outputs: Vec<Operand>,
+    /// Whether each element of the result is declared an array, which the generated
+    /// functions return owned even where the value computed is a view (`m.t()`).
+    pub array_outputs: Vec<bool>,
 }
 
 impl Program {

@@ -163,8 +163,8 @@ pub fn cotangent_param() -> Ident {
 }
 
 /// The function's result as the generated functions return it: the output operand, or a
-/// tuple of them. A parameter returned as it is becomes owned; a value returned twice is
-/// copied.
+/// tuple of them. A parameter returned as it is becomes owned, and so does a view computed
+/// for an array result; a value returned twice is copied.
 pub fn result_value(program: &Program) -> TokenStream {
     let values: Vec<TokenStream> = program
         .outputs
@@ -175,12 +175,22 @@ pub fn result_value(program: &Program) -> TokenStream {
             let repeated = program.outputs[k + 1..].iter().any(
                 |later| matches!((output, later), (Operand::Var(a), Operand::Var(b)) if a == b),
             );
-            match output {
-                Operand::Var(Var::Input(_)) => quote!(::autodiff::__private::Map::map(
-                    (#value).autodiff_arg(),
-                    ::core::convert::identity
-                )),
+            let value = match output {
+                Operand::Var(Var::Input(_)) => {
+                    return quote!(::autodiff::__private::Map::map(
+                        (#value).autodiff_arg(),
+                        ::core::convert::identity
+                    ))
+                }
                 _ if repeated => quote!(::core::clone::Clone::clone(&#value)),
+                _ => value,
+            };
+            // A node may compute a view (`m.t()`, whose `.to_owned()` the trace drops): an
+            // array result is made owned, which costs nothing for an owned array.
+            match output {
+                Operand::Var(Var::Node(_)) if program.array_outputs.get(k) == Some(&true) => {
+                    quote!(::autodiff::ndarray::ArrayBase::into_owned(#value))
+                }
                 _ => value,
             }
         })

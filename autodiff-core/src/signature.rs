@@ -365,6 +365,21 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
     }
 }
 
+impl Signature {
+    /// Whether each element of the result (one, or one per tuple element) is an array.
+    pub fn array_outputs(&self) -> Vec<bool> {
+        fn elements(ty: &Type) -> Vec<bool> {
+            match ty {
+                Type::Group(group) => elements(&group.elem),
+                Type::Paren(paren) => elements(&paren.elem),
+                Type::Tuple(tuple) => tuple.elems.iter().map(owned_array_of_floats).collect(),
+                _ => vec![owned_array_of_floats(ty)],
+            }
+        }
+        elements(&self.ret)
+    }
+}
+
 /// What `ty` returns, if a #[differentiable] function may return it.
 fn output_kind(ty: &Type) -> Option<Output> {
     let value = |ty: &Type| is_float(ty) || owned_array_of_floats(ty);

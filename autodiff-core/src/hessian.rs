@@ -12,7 +12,8 @@ use crate::diag::Diagnostics;
 use crate::ir::{Op, Operand, Program};
 use crate::jacobian::flat_layout;
 use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_fn, gradient, hygienic, result_value, tuple_if_many,
+    adjoint_sweep, forward_sweep, generated_block, generated_fn, gradient, hygienic, result_value,
+    tuple_if_many,
 };
 use crate::signature::{gradient_type, Output, Signature};
 
@@ -142,20 +143,20 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         #value_gradient.expect("one sweep at least"),
         #hessian
     ));
-    generated_fn(sig, &doc, hessian_signature(sig), body, result)
+    generated_fn(&doc, hessian_signature(sig), generated_block(body, result))
 }
 
 /// `vis fn f_hessian(params) -> (ret, gradient type, Array2<ret>)`, also used by the stub
 /// emitted on errors.
 pub fn hessian_signature(sig: &Signature) -> TokenStream {
-    let vis = &sig.vis;
     let name = format_ident!("{}_hessian", sig.name);
     let params = sig.param_list();
     let ret = &sig.ret;
     let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
-    let inherited = &sig.inherited;
+    let (head, where_clause) = sig.declare(&name);
     quote! {
-        #(#inherited)* #vis fn #name(#(#params),*)
+        #head(#(#params),*)
             -> (#ret, #gradient, ::autodiff::ndarray::Array2<#ret>)
+            #where_clause
     }
 }

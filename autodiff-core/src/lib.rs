@@ -85,14 +85,13 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let has_jacobian = !has_gradient && program.is_some();
     // Callers reach this function through its companions, emitted even on errors so that
     // they see only the real problem (but not for a method, reported as unsupported).
-    let companions = func
-        .sig
-        .receiver()
-        .is_none()
-        .then(|| call::emit_companions(&sig));
+    let is_function = func.sig.receiver().is_none();
+    // The original counts as used when only its derivatives are: they cannot name it, as
+    // they compile both as free functions and as associated functions of an `impl`.
+    let func = quote!(#[allow(dead_code)] #func);
     if diag.is_empty() {
-        let derivatives = match &program {
-            None => custom::emit(&sig, &args),
+        let (derivatives, (vjp_block, jvp_block)) = match &program {
+            None => (custom::emit(&sig, &args), custom::rule_blocks(&sig, &args)),
             Some(program) => {
                 let grad =
                     has_gradient.then(|| reverse::emit_reverse(&sig, program, reverse::Seed::One));
@@ -100,12 +99,22 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 let jvp = forward::emit_jvp(&sig, program);
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
                 let hessian = args.hessian.map(|_| hessian::emit_hessian(&sig, program));
-                quote!(#grad #vjp #jvp #jacobian #hessian)
+                (
+                    quote!(#grad #vjp #jvp #jacobian #hessian),
+                    (
+                        reverse::reverse_block(&sig, program, reverse::Seed::Cotangent),
+                        forward::jvp_block(program),
+                    ),
+                )
             }
         };
+        let companions =
+            is_function.then(|| call::emit_companions(&sig, Some((&vjp_block, &jvp_block))));
         quote!(#func #derivatives #companions)
     } else {
         let errors = diag.to_compile_errors();
+        let unimplemented = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
+        let companions = is_function.then(|| call::emit_companions(&sig, None));
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
         let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
         let hessian = args.hessian.map(|_| hessian::hessian_signature(&sig));
@@ -120,9 +129,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             #(
                 #[doc(hidden)]
                 #[allow(unused_variables)]
-                #stubs {
-                    ::core::unimplemented!("#[differentiable] reported errors")
-                }
+                #stubs #unimplemented
             )*
         }
     }

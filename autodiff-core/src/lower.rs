@@ -188,12 +188,13 @@ impl Lowerer<'_> {
 
     fn item(&mut self, item: &Item) {
         match item {
-            Item::Use(_) | Item::Const(_) => {
+            // Each generated function declares them again, in its own block.
+            Item::Use(_) | Item::Const(_) | Item::Fn(_) => {
                 self.program.stmts.push(Stmt::Verbatim(item.to_token_stream()));
             }
             _ => self.diag.error(
                 item,
-                "only `use` and `const` items are supported inside a #[differentiable] function; move this item outside it",
+                "only `use`, `const` and `fn` items are supported inside a #[differentiable] function; move this item outside it",
             ),
         }
     }
@@ -597,8 +598,7 @@ impl Lowerer<'_> {
         name: String,
         literal: bool,
     ) -> Operand {
-        self.fresh += 1;
-        let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
+        let ident = self.fresh_constant();
         let previous = self.consts.get(&current.to_string());
         let mut info = ConstInfo {
             copy: literal || previous.is_some_and(|info| info.copy),
@@ -627,6 +627,19 @@ impl Lowerer<'_> {
             quote!(let mut #ident = #value; #ident #op #right;),
         ));
         operand
+    }
+
+    /// A fresh name for a constant binding, `__cN`: hygienic, so it cannot clash with the
+    /// user's names in the generated code; also distinct from the constant parameters' names
+    /// in `consts`, which knows both by name.
+    fn fresh_constant(&mut self) -> Ident {
+        loop {
+            self.fresh += 1;
+            let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
+            if !self.consts.contains_key(&ident.to_string()) {
+                return ident;
+            }
+        }
     }
 
     /// A constant binding as code that moves it: itself, or a copy if a derivative sweep
@@ -673,8 +686,7 @@ impl Lowerer<'_> {
         literal: bool,
         info: ConstInfo,
     ) -> Operand {
-        self.fresh += 1;
-        let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
+        let ident = self.fresh_constant();
         self.consts.insert(ident.to_string(), info);
         self.program.stmts.push(Stmt::Const {
             ident: ident.clone(),

@@ -303,18 +303,6 @@ pub fn gradient(sig: &Signature, program: &Program, adjoints: &HashMap<Var, Iden
 /// `f_grad` and `f_vjp`: the value and the gradient with respect to every differentiated
 /// parameter, the adjoint sweep seeded with 1 or with the caller's cotangent.
 pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
-    let forward = forward_sweep(program);
-    let value = result_value(program);
-    let seed = match seed_kind {
-        Seed::One => quote!(::autodiff::__private::Tangent::one_like(&#value)),
-        Seed::Cotangent => {
-            let cotangent = cotangent_param();
-            quote!(#cotangent)
-        }
-    };
-    let (adjoint_code, adjoints) = adjoint_sweep(program, seed);
-    let gradient = gradient(sig, program, &adjoints);
-
     let signature = reverse_signature(sig, seed_kind);
     let doc = match seed_kind {
         Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),
@@ -327,34 +315,48 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             name = sig.name
         ),
     };
-    let body = quote!(#forward #adjoint_code);
-    generated_fn(sig, &doc, signature, body, quote!((#value, #gradient)))
+    generated_fn(&doc, signature, reverse_block(sig, program, seed_kind))
 }
 
-/// A generated derivative function around `body`, returning `result`.
-pub fn generated_fn(
-    sig: &Signature,
-    doc: &str,
-    signature: TokenStream,
-    body: TokenStream,
-    result: TokenStream,
-) -> TokenStream {
-    let original = &sig.name;
+/// The body of `f_grad` or `f_vjp` as a block, `{ …; (value, gradient) }`, that reads the
+/// parameters (and `cotangent`).
+pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
+    let forward = forward_sweep(program);
+    let value = result_value(program);
+    let seed = match seed_kind {
+        Seed::One => quote!(::autodiff::__private::Tangent::one_like(&#value)),
+        Seed::Cotangent => {
+            let cotangent = cotangent_param();
+            quote!(#cotangent)
+        }
+    };
+    let (adjoint_code, adjoints) = adjoint_sweep(program, seed);
+    let gradient = gradient(sig, program, &adjoints);
+    generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))
+}
+
+/// A generated derivative function: `signature` and `block`. It names no sibling item (not
+/// the original, not another generated function), so that it compiles the same as a free
+/// function and as an associated function in an `impl` block.
+pub fn generated_fn(doc: &str, signature: TokenStream, block: TokenStream) -> TokenStream {
     quote! {
         #[doc = #doc]
         #[must_use]
         // A constant result leaves parameters, tangents or the cotangent unread; tangents and
         // cotangents are arguments beyond the original's.
         #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
-        #signature {
-            #[allow(unused_imports)]
-            use ::autodiff::__private::{Arg as _, Pass as _};
-            // The original counts as used when only its derivatives are called.
-            let _ = #original;
-            #body
-            #result
-        }
+        #signature #block
     }
+}
+
+/// A generated function's body as a block: `body`, then `result`.
+pub fn generated_block(body: TokenStream, result: TokenStream) -> TokenStream {
+    quote!({
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{Arg as _, Pass as _};
+        #body
+        #result
+    })
 }
 
 /// The gradient entry of parameter `k`: its adjoint; zeros if it has none; for a struct of
@@ -402,7 +404,6 @@ pub fn param_zeros(param: &Param) -> TokenStream {
 /// `vis fn f_grad(params) -> (ret, gradient type)` or `vis fn f_vjp(params, cotangent: ret)
 /// -> (ret, gradient type)`, also used by the stubs emitted on errors.
 pub fn reverse_signature(sig: &Signature, seed: Seed) -> TokenStream {
-    let vis = &sig.vis;
     let ret = &sig.ret;
     let (name, cotangent) = match seed {
         Seed::One => (format_ident!("{}_grad", sig.name), None),
@@ -415,9 +416,9 @@ pub fn reverse_signature(sig: &Signature, seed: Seed) -> TokenStream {
         }
     };
     let params = sig.param_list().chain(cotangent);
-    let inherited = &sig.inherited;
     let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
-    quote!(#(#inherited)* #vis fn #name(#(#params),*) -> (#ret, #gradient))
+    let (head, where_clause) = sig.declare(&name);
+    quote!(#head(#(#params),*) -> (#ret, #gradient) #where_clause)
 }
 
 /// One entry as itself, several as a tuple: the gradient's shape in the user's contract.

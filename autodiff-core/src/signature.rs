@@ -30,6 +30,9 @@ pub struct Signature {
     /// The original's `cfg` and `allow` attributes, which the generated functions share: they
     /// exist where it exists and take the lints it allows (say, its number of arguments).
     pub inherited: Vec<syn::Attribute>,
+    /// The original's lifetime parameters and `where` clause, which the generated functions
+    /// declare too.
+    pub generics: syn::Generics,
 }
 
 /// The kind of value a function returns.
@@ -46,6 +49,17 @@ pub enum Output {
 impl Signature {
     pub fn differentiated(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.differentiated)
+    }
+
+    /// `vis fn name<'a>`, and the `where` clause, as the generated function `name` declares
+    /// them, with the original's `cfg` and `allow` attributes.
+    pub fn declare(&self, name: &Ident) -> (TokenStream, TokenStream) {
+        let (vis, inherited) = (&self.vis, &self.inherited);
+        let (generics, _, where_clause) = self.generics.split_for_impl();
+        (
+            quote!(#(#inherited)* #vis fn #name #generics),
+            quote!(#where_clause),
+        )
     }
 
     /// The original's parameters as the generated functions declare them, `x: f64`.
@@ -219,7 +233,14 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
     if let Some(abi) = &sig.abi {
         diag.error(abi, not_supported("an `extern` function"));
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    // Lifetimes (`ArrayView1<'a, f64>`) and `where` clauses are kept; types and constants
+    // would make every rule generic.
+    let generic_types = sig
+        .generics
+        .params
+        .iter()
+        .any(|param| !matches!(param, syn::GenericParam::Lifetime(_)));
+    if generic_types {
         diag.error(
             &sig.generics,
             "generic #[differentiable] functions are not supported yet; write the function for `f64` or `f32`",
@@ -357,6 +378,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         .collect();
     Signature {
         inherited,
+        generics: sig.generics.clone(),
         vis: func.vis.clone(),
         name: name.clone(),
         params,

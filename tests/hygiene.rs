@@ -31,7 +31,7 @@ fn generated_names(v0: f64, v_1: f64, __v1: f64, __b1: f64, __t1: f64, __adj0: f
 /// `grad`, `tangent`, `cotangent` and `x_tangent` next to `x`, a constant named `__c1` and a
 /// `_` parameter beside one named as its generated name.
 #[differentiable]
-#[allow(clippy::used_underscore_binding)]
+#[allow(clippy::used_underscore_binding, clippy::too_many_arguments)]
 fn contract_names(
     grad: f64,
     tangent: f64,
@@ -390,7 +390,8 @@ fn associated_functions() {
 #[inline]
 #[must_use]
 #[allow(clippy::many_single_char_names)]
-#[cfg(all())]
+#[cfg(test)]
+#[cfg_attr(test, allow(clippy::suboptimal_flops))]
 fn attributed(a: f64, b: f64, c: f64, d: f64, e: f64) -> f64 {
     a * b + c * d * e
 }

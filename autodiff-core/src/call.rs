@@ -15,7 +15,9 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::forward::tangent_param;
 use crate::ir::{Operand, Program};
-use crate::reverse::{cotangent_param, hygienic, operand_tokens, param_zeros, tuple_if_many};
+use crate::reverse::{
+    cotangent_param, generated_allows, hygienic, operand_tokens, param_zeros, tuple_if_many,
+};
 use crate::signature::{gradient_type, Signature};
 
 /// The companion of the function at `path` for `mode` (`vjp` or `jvp`): `m::g` →
@@ -146,9 +148,10 @@ pub fn emit_companions(
     };
     let (vjp_head, where_clause) = sig.declare(&vjp_companion);
     let (jvp_head, _) = sig.declare(&jvp_companion);
+    let allows = generated_allows();
     let attrs = quote! {
         #[doc(hidden)]
-        #[allow(dead_code, unused_variables, clippy::too_many_arguments, clippy::type_complexity)]
+        #allows
     };
     quote_spanned! {Span::call_site()=>
         #attrs

@@ -16,7 +16,7 @@ use crate::attr::Args;
 use crate::diag::Diagnostics;
 use crate::forward::{jvp_signature, tangent_param};
 use crate::lower::pretty;
-use crate::reverse::{cotangent_param, reverse_signature, tuple_if_many, Seed};
+use crate::reverse::{cotangent_param, generated_allows, reverse_signature, tuple_if_many, Seed};
 use crate::signature::{gradient_type, Output, Signature};
 
 /// Reports a missing rule, naming the function to write and its signature.
@@ -106,11 +106,12 @@ pub fn emit(sig: &Signature, args: &Args) -> TokenStream {
             pretty(rule)
         )
     };
+    let allows = generated_allows();
     let function = |doc: String, signature: TokenStream, body: TokenStream| {
         quote! {
             #[doc = #doc]
             #[must_use]
-            #[allow(dead_code, clippy::too_many_arguments)]
+            #allows
             #signature #body
         }
     };

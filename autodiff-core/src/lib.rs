@@ -188,6 +188,58 @@ mod tests {
         assert!(doc.contains("v₃ = v₂ / 2.0"), "{doc}");
     }
 
+    /// Generated code has no `unsafe`, and names no sibling item: neither the original nor
+    /// another generated function (so it compiles inside an `impl` block too).
+    #[test]
+    fn generated_code_is_safe_and_self_contained() {
+        let cases = [
+            (
+                quote!(hessian),
+                quote!(
+                    fn f(x: f64, y: f64) -> f64 {
+                        x.sin() * y
+                    }
+                ),
+            ),
+            (
+                quote!(wrt(w)),
+                quote!(
+                    fn f(w: &Array1<f64>, x: &Array2<f64>) -> (Array1<f64>, f64) {
+                        let z = g(x.dot(w));
+                        (z.t().to_owned(), z.sum())
+                    }
+                ),
+            ),
+            (
+                quote!(vjp = rule_vjp, jvp = rule_jvp),
+                quote!(
+                    fn f(x: f64) -> f64 {
+                        x
+                    }
+                ),
+            ),
+        ];
+        for (attr, item) in cases {
+            let mut idents = Vec::new();
+            fn collect(tokens: TokenStream, out: &mut Vec<String>) {
+                for tree in tokens {
+                    match tree {
+                        proc_macro2::TokenTree::Ident(ident) => out.push(ident.to_string()),
+                        proc_macro2::TokenTree::Group(group) => collect(group.stream(), out),
+                        _ => {}
+                    }
+                }
+            }
+            collect(expand(attr, item), &mut idents);
+            assert!(!idents.iter().any(|ident| ident == "unsafe"));
+            // `f` itself is declared once and never named again.
+            assert_eq!(idents.iter().filter(|ident| *ident == "f").count(), 1);
+            for generated in ["f_grad", "f_vjp", "f_jvp", "f_jacobian", "f_hessian"] {
+                assert!(idents.iter().filter(|i| *i == generated).count() <= 1);
+            }
+        }
+    }
+
     /// Malformed or unsupported input of every kind gives errors, never a panic.
     #[test]
     fn never_panics() {

@@ -339,13 +339,32 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
 /// the original, not another generated function), so that it compiles the same as a free
 /// function and as an associated function in an `impl` block.
 pub fn generated_fn(doc: &str, signature: TokenStream, block: TokenStream) -> TokenStream {
+    let allows = generated_allows();
     quote! {
         #[doc = #doc]
         #[must_use]
-        // A constant result leaves parameters, tangents or the cotangent unread; tangents and
-        // cotangents are arguments beyond the original's.
-        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
+        #allows
         #signature #block
+    }
+}
+
+/// The lints every generated function allows, each about a shape the user cannot change:
+/// - `dead_code`: a user calls the derivatives they need (and the companions are for callers);
+/// - `unused_variables`: a constant result leaves parameters, tangents or the cotangent unread;
+/// - `clippy::too_many_arguments`: tangents and cotangents are arguments beyond the
+///   original's, which may be at the limit already;
+/// - `clippy::type_complexity`: a companion returns every argument's contribution;
+/// - `clippy::used_underscore_binding`: a differentiated parameter the original ignores
+///   (`_x: f64`) is read for its zero gradient.
+pub fn generated_allows() -> TokenStream {
+    quote! {
+        #[allow(
+            dead_code,
+            unused_variables,
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::used_underscore_binding
+        )]
     }
 }
 

@@ -5,6 +5,18 @@
 #![deny(warnings)]
 #![forbid(unsafe_code)]
 #![warn(clippy::pedantic)]
+#![deny(
+    missing_docs,
+    unused_qualifications,
+    rust_2018_idioms,
+    unreachable_pub,
+    trivial_casts,
+    trivial_numeric_casts,
+    unused_lifetimes,
+    let_underscore_drop,
+    unused_results,
+    missing_debug_implementations
+)]
 
 use autodiff::ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use autodiff::prelude::*;
@@ -70,7 +82,7 @@ pub fn logistic(w: &Array1<f64>, b: f64, x: &Array2<f64>, y: &Array1<f64>) -> f6
 // The user's choice, not the generated code's: clippy does not count ndarray's views as
 // `Copy`, but they are passed by value as ndarray's own functions take them.
 #[allow(clippy::needless_pass_by_value)]
-pub fn viewed(a: ArrayView2<f64>, v: ArrayView1<f64>) -> f64 {
+pub fn viewed(a: ArrayView2<'_, f64>, v: ArrayView1<'_, f64>) -> f64 {
     let sums = (&a * &v).sum_axis(Axis(0));
     (sums.exp().mean().unwrap() + a.t().dot(&v).powi(2).sum()).sqrt()
 }
@@ -230,6 +242,7 @@ pub fn margin(w: f64, x: f64) -> f64 {
 // --- associated functions -------------------------------------------------------------
 
 /// A model whose loss is an associated function.
+#[derive(Debug)]
 pub struct Quadratic;
 
 impl Quadratic {

@@ -8,6 +8,9 @@
 //!   after the move. Such a constant is now aliased (`let a = c;`) or copied where moved.
 //! - A compound assignment of a constant that reads itself (`m -= &m.sin()`): rewritten as
 //!   `m - (&m.sin())`, which moved `m` before reading it. It is now kept as written.
+//! - Of the same cause: a `mut` constant mutated in place (`m.mapv_inplace(..)`,
+//!   `k.push(..)`), which the immutable bindings of the generated code refused; mutated
+//!   after a differentiated operation read it, the sweeps must still read the old value.
 
 mod support;
 
@@ -279,5 +282,53 @@ fn compound_assignments_reading_themselves() {
             (value, flat(&g))
         },
         |x, t| constant_compounds_jvp(&v(x), &w, 2, v(t)),
+    );
+}
+
+// --- constants mutated in place ---------------------------------------------------------
+
+fn push_twice(k: &mut Vec<f64>, value: f64) {
+    k.push(value);
+    k.push(value);
+}
+
+/// `mut` constants mutated by methods and through `&mut`, before and after differentiated
+/// operations read them (directly, as a receiver, and through a borrow).
+#[differentiable(wrt(s, x))]
+fn constants_mutated(v: &Array1<f64>, s: f64, x: &Array1<f64>, mut k: Vec<f64>) -> f64 {
+    let mut m = v.to_owned();
+    m.mapv_inplace(f64::sin);
+    let t = (&m * s).sum() + m.dot(x);
+    m.mapv_inplace(f64::cos);
+    k.push(2.0);
+    push_twice(&mut k, 0.5);
+    let scale: f64 = k.iter().sum();
+    t * scale + (&m * s).sum() + m.dot(x) * s
+}
+
+#[test]
+fn constants_mutated_in_place() {
+    let v = Array1::from(vec![0.5, -1.0, 2.0]);
+    let point = [0.7, 0.3, -0.2, 1.1];
+    let unpack = |p: &[f64]| (p[0], Array1::from(p[1..].to_vec()));
+    check_scalar(
+        "constants_mutated",
+        &point,
+        |p| {
+            let (s, x) = unpack(p);
+            constants_mutated(&v, s, &x, vec![1.0])
+        },
+        |p| {
+            let (s, x) = unpack(p);
+            let (value, (ds, dx)) = constants_mutated_grad(&v, s, &x, vec![1.0]);
+            let mut g = vec![ds];
+            g.extend(flat(&dx));
+            (value, g)
+        },
+        |p, t| {
+            let (s, x) = unpack(p);
+            let (ts, tx) = unpack(t);
+            constants_mutated_jvp(&v, s, &x, vec![1.0], ts, tx)
+        },
     );
 }

@@ -32,6 +32,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         fresh: 0,
         consts: HashMap::new(),
         pinned: HashSet::new(),
+        mutable: HashSet::new(),
         tuple_arity: match sig.output {
             Output::Tuple(arity) => Some(arity),
             _ => None,
@@ -56,6 +57,9 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
                     borrows: Vec::new(),
                 },
             );
+            if param.mutable {
+                lowerer.mutable.insert(param.ident.to_string());
+            }
             Operand::Const {
                 tokens: param.ident.to_token_stream(),
                 display: param.ident.to_string(),
@@ -81,6 +85,9 @@ struct Lowerer<'a> {
     /// arguments, and whatever those borrow): code after their first reader must not move
     /// them, so a later move of one (`let a = f(c);`, `c -= ..;`) moves a copy instead.
     pinned: HashSet<String>,
+    /// The user's names declared `mut` (`let mut v = …;`) and bound to constants: code that
+    /// may mutate one in place (`v.push(..)`, `f(&mut v)`) gets a mutable binding of its own.
+    mutable: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
 }
@@ -129,6 +136,11 @@ impl Lowerer<'_> {
     }
 
     fn local(&mut self, local: &Local) {
+        let mutable = match &local.pat {
+            Pat::Ident(pat) => pat.mutability.is_some(),
+            Pat::Type(typed) => matches!(&*typed.pat, Pat::Ident(pat) if pat.mutability.is_some()),
+            _ => false,
+        };
         let (ident, ty) = match &local.pat {
             Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
                 (Some(&pat.ident), None)
@@ -178,6 +190,10 @@ impl Lowerer<'_> {
             }
         };
         if let Some(ident) = ident {
+            match (mutable, &value) {
+                (true, Some(Operand::Const { .. })) => self.mutable.insert(ident.to_string()),
+                _ => self.mutable.remove(&ident.to_string()),
+            };
             match value {
                 Some(value) => self.env.insert(ident.to_string(), value),
                 // `let y;` shadows any earlier `y` until it is assigned.
@@ -241,6 +257,7 @@ impl Lowerer<'_> {
             }
             _ if !self.mentions_var(expr) => {
                 if self.check_constant(expr) {
+                    self.unshare_mutated(expr, None);
                     let (renamed, _) = self.renamed(expr, true);
                     self.program.stmts.push(Stmt::Verbatim(quote!(#renamed;)));
                 }
@@ -521,6 +538,7 @@ impl Lowerer<'_> {
         if !self.check_constant(expr) {
             return Operand::Poison;
         }
+        self.unshare_mutated(expr, None);
         // Read where it is computed, as the derivative sweeps read it: not moved.
         let (renamed, borrows) = self.renamed(expr, false);
         let literal = self.is_literal(expr);
@@ -578,6 +596,7 @@ impl Lowerer<'_> {
                 };
             }
         }
+        self.unshare_mutated(expr, None);
         let (renamed, borrows) = self.renamed(expr, true);
         let literal = ty.is_none() && self.is_literal(expr);
         let inner = strip_parens(&renamed);
@@ -598,6 +617,8 @@ impl Lowerer<'_> {
         name: String,
         literal: bool,
     ) -> Operand {
+        // `name` itself gets its mutable binding below.
+        self.unshare_mutated(&binary.right, Some(&name));
         let ident = self.fresh_constant();
         let previous = self.consts.get(&current.to_string());
         let mut info = ConstInfo {
@@ -627,6 +648,76 @@ impl Lowerer<'_> {
             quote!(let mut #ident = #value; #ident #op #right;),
         ));
         operand
+    }
+
+    /// Gives each `mut` constant that `expr` may mutate in place (the receiver of a method,
+    /// `&mut c`) a mutable binding of its own, `let mut __cN = c;`, and binds the name to it:
+    /// the constant bindings are immutable, and a derivative sweep may still read the old
+    /// value (then the new binding is a copy).
+    fn unshare_mutated(&mut self, expr: &Expr, except: Option<&str>) {
+        struct Mutated(Vec<String>);
+        fn root(expr: &Expr) -> Option<&Ident> {
+            match expr {
+                Expr::Paren(paren) => root(&paren.expr),
+                Expr::Group(group) => root(&group.expr),
+                Expr::Field(field) => root(&field.base),
+                Expr::Index(index) => root(&index.expr),
+                _ => single_ident(expr),
+            }
+        }
+        impl<'ast> Visit<'ast> for Mutated {
+            fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+                self.0.extend(root(&call.receiver).map(ToString::to_string));
+                syn::visit::visit_expr_method_call(self, call);
+            }
+            fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
+                if reference.mutability.is_some() {
+                    self.0
+                        .extend(root(&reference.expr).map(ToString::to_string));
+                }
+                syn::visit::visit_expr_reference(self, reference);
+            }
+        }
+        let mut mutated = Mutated(Vec::new());
+        mutated.visit_expr(expr);
+        mutated.0.sort();
+        mutated.0.dedup();
+        for name in mutated.0 {
+            if !self.mutable.contains(&name) || except == Some(name.as_str()) {
+                continue;
+            }
+            let Some(Operand::Const {
+                tokens,
+                display,
+                literal,
+            }) = self.env.get(&name).cloned()
+            else {
+                continue;
+            };
+            let ident = self.fresh_constant();
+            let value = self.taken(&tokens);
+            let info = match self.consts.get(&tokens.to_string()) {
+                Some(info) => ConstInfo {
+                    copy: info.copy,
+                    borrows: info.borrows.clone(),
+                },
+                None => ConstInfo {
+                    copy: false,
+                    borrows: Vec::new(),
+                },
+            };
+            self.consts.insert(ident.to_string(), info);
+            self.program.stmts.push(Stmt::Verbatim(quote!(
+                #[allow(unused_mut)]
+                let mut #ident = #value;
+            )));
+            let operand = Operand::Const {
+                tokens: ident.to_token_stream(),
+                display,
+                literal,
+            };
+            self.env.insert(name, operand);
+        }
     }
 
     /// A fresh name for a constant binding, `__cN`: hygienic, so it cannot clash with the

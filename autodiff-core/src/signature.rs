@@ -18,6 +18,8 @@ pub struct Param {
     pub differentiated: bool,
     /// A struct of parameters (`p: &Mlp`) rather than a float or an array.
     pub structured: bool,
+    /// Declared `mut x`: the body may mutate it (a constant's mutation is kept as written).
+    pub mutable: bool,
 }
 
 pub struct Signature {
@@ -274,6 +276,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                 continue;
             }
         };
+        let mutable = matches!(&*typed.pat, Pat::Ident(pat) if pat.mutability.is_some());
         let ident = match &*typed.pat {
             Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
             Pat::Wild(_) => format_ident!("__arg{}", position, span = Span::mixed_site()),
@@ -299,6 +302,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
             && (field_roots.contains(&ident.to_string()) || named_in_wrt(&ident));
         params.push(Param {
             ident,
+            mutable,
             structured,
             ty: (*typed.ty).clone(),
             differentiated: false,

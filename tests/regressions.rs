@@ -8,13 +8,17 @@
 //!   after the move. Such a constant is now aliased (`let a = c;`) or copied where moved.
 //! - A compound assignment of a constant that reads itself (`m -= &m.sin()`): rewritten as
 //!   `m - (&m.sin())`, which moved `m` before reading it. It is now kept as written.
+//! - Of the first cause: a view made owned (`m.t().to_owned()`, `v.to_owned()` for a view
+//!   parameter) passed to a function taking `&Array2<f64>`: the trace now copies it.
+//! - Constants of literals indexed (`let c = [1.0, 2.0]; x * c[0]`) left their float type
+//!   to inference that the generated code's method calls could not wait for.
 //! - Of the same cause: a `mut` constant mutated in place (`m.mapv_inplace(..)`,
 //!   `k.push(..)`), which the immutable bindings of the generated code refused; mutated
 //!   after a differentiated operation read it, the sweeps must still read the old value.
 
 mod support;
 
-use autodiff::ndarray::{Array1, Array2, ArrayView2, Axis};
+use autodiff::ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use autodiff::prelude::*;
 use support::{check_scalar, check_vector, flat};
 
@@ -331,4 +335,102 @@ fn constants_mutated_in_place() {
             constants_mutated_jvp(&v, s, &x, vec![1.0], ts, tx)
         },
     );
+}
+
+// --- owned copies of views passed to functions, literal arrays --------------------------
+
+#[differentiable]
+fn total(m: &Array2<f64>) -> f64 {
+    (m * m).sum()
+}
+
+#[differentiable]
+fn total_of_view(v: ArrayView1<f64>) -> f64 {
+    v.sum().powi(2)
+}
+
+/// Views made owned, passed to functions taking `&Array2<f64>` and views.
+#[differentiable]
+fn calls_with_owned_views(m: &Array2<f64>, n: ArrayView2<f64>) -> f64 {
+    let t = m.t();
+    let owned = t.to_owned();
+    total(&m.t().to_owned()) * 2.0
+        + total(&owned)
+        + total(&n.to_owned())
+        + total(&n.t().to_owned())
+        + total_of_view(m.sum_axis(Axis(0)).view())
+        + t.sum()
+}
+
+/// The same through the Hessian (on dual numbers), with a literal array and an array
+/// constant moved after a differentiated operation read it.
+#[differentiable(hessian, wrt(m))]
+fn hessian_through_copies(m: &Array2<f64>, c: Array2<f64>) -> f64 {
+    let weights = [0.5, 2.0];
+    let t = m.t().to_owned();
+    let read = (m * &c).sum() * weights[0];
+    let moved = c;
+    read * (t.sum() * weights[1]) + (&t * &t).sum() + moved.sum()
+}
+
+#[test]
+fn owned_copies_of_views() {
+    let both = |x: &[f64]| (matrix(&x[..6]), x[6..].to_vec());
+    let mut point = M.to_vec();
+    point.extend([0.4, -0.9, 1.3, 0.2, 0.8, -1.5]);
+    check_scalar(
+        "calls_with_owned_views",
+        &point,
+        |x| {
+            let (m, n) = both(x);
+            calls_with_owned_views(&m, matrix(&n).view())
+        },
+        |x| {
+            let (m, n) = both(x);
+            let (value, (dm, dn)) = calls_with_owned_views_grad(&m, matrix(&n).view());
+            let mut g = flat(&dm);
+            g.extend(flat(&dn));
+            (value, g)
+        },
+        |x, t| {
+            let (m, n) = both(x);
+            let (tm, tn) = both(t);
+            calls_with_owned_views_jvp(&m, matrix(&n).view(), tm, matrix(&tn))
+        },
+    );
+    let c = matrix(&[1.0, 0.5, -0.5, 2.0, 0.0, 1.5]);
+    check_scalar(
+        "hessian_through_copies",
+        &M,
+        |x| hessian_through_copies(&matrix(x), c.clone()),
+        |x| {
+            let (value, g) = hessian_through_copies_grad(&matrix(x), c.clone());
+            (value, flat(&g))
+        },
+        |x, t| hessian_through_copies_jvp(&matrix(x), c.clone(), matrix(t)),
+    );
+    let (value, gradient, hessian) = hessian_through_copies_hessian(&matrix(&M), c.clone());
+    assert_eq!(value, hessian_through_copies(&matrix(&M), c.clone()));
+    assert_eq!(
+        gradient,
+        hessian_through_copies_grad(&matrix(&M), c.clone()).1
+    );
+    for j in 0..6 {
+        let column = autodiff::check::central_difference(
+            |x| {
+                hessian_through_copies_grad(&matrix(x), c.clone())
+                    .1
+                    .as_slice()
+                    .unwrap()[j]
+            },
+            &M,
+            1e-6,
+        );
+        for (i, fd) in column.iter().enumerate() {
+            assert!(
+                autodiff::check::close(hessian[[i, j]], *fd, 1e-6),
+                "H[{i}, {j}]"
+            );
+        }
+    }
 }

@@ -66,6 +66,11 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
         };
         let prim = match &node.op {
             Op::Prim(prim) => prim,
+            Op::Copy => {
+                let tangent = tangent_arg(program.var_args(i).next().expect("one argument").1);
+                code.push(quote!(let #ident = #tangent;));
+                continue;
+            }
             // A call: its companion takes every argument's tangent, `None` for constants.
             Op::Call { path, arg_spans } => {
                 let tangents: Vec<TokenStream> = node

@@ -33,6 +33,12 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         consts: HashMap::new(),
         pinned: HashSet::new(),
         mutable: HashSet::new(),
+        views: sig
+            .params
+            .iter()
+            .filter(|param| crate::signature::is_view(&param.ty))
+            .map(|param| param.ident.to_string())
+            .collect(),
         tuple_arity: match sig.output {
             Output::Tuple(arity) => Some(arity),
             _ => None,
@@ -88,6 +94,8 @@ struct Lowerer<'a> {
     /// The user's names declared `mut` (`let mut v = …;`) and bound to constants: code that
     /// may mutate one in place (`v.push(..)`, `f(&mut v)`) gets a mutable binding of its own.
     mutable: HashSet<String>,
+    /// The parameters that are views (`ArrayView1<f64>`).
+    views: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
 }
@@ -413,7 +421,12 @@ impl Lowerer<'_> {
     fn method_call(&mut self, call: &syn::ExprMethodCall, whole: &Expr) -> Operand {
         let name = call.method.to_string();
         if call.args.is_empty() && VALUE_METHODS.contains(&name.as_str()) {
-            return self.expr(&call.receiver);
+            let value = self.expr(&call.receiver);
+            // An owned copy of a view is a value of its own; of anything else, the same.
+            if name != "view" && self.is_view(&value) {
+                return self.apply(Op::Copy, vec![value], expr_span(whole));
+            }
+            return value;
         }
         // ndarray's `mean` and `mean_axis` return an `Option`, read with `unwrap` or `expect`.
         let option_error = |method: &str| {
@@ -517,6 +530,22 @@ impl Lowerer<'_> {
         self.apply(Op::Call { path, arg_spans }, args, expr_span(whole))
     }
 
+    /// Whether a value of the trace is a view: of a primitive returning one (`m.t()`), or a
+    /// parameter of a view type (`ArrayView1<f64>`).
+    fn is_view(&self, value: &Operand) -> bool {
+        match value {
+            Operand::Var(Var::Node(i)) => {
+                matches!(self.program.nodes[*i].op, Op::Prim(prim) if prim.returns_view())
+            }
+            Operand::Var(Var::Input(k)) => {
+                let input = &self.program.inputs[*k];
+                matches!(input.kind, InputKind::Value)
+                    && self.views.contains(&input.ident.to_string())
+            }
+            _ => false,
+        }
+    }
+
     /// Appends the node `op(args)`.
     fn apply(&mut self, op: Op, args: Vec<Operand>, span: Span) -> Operand {
         if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
@@ -564,6 +593,10 @@ impl Lowerer<'_> {
         match strip_parens(expr) {
             Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Float(_) | syn::Lit::Int(_)),
             Expr::Unary(unary) => matches!(unary.op, UnOp::Neg(_)) && self.is_literal(&unary.expr),
+            // `[1.0, 2.0]`, `[0.5; 3]` and their elements `c[0]`.
+            Expr::Array(array) => array.elems.iter().all(|elem| self.is_literal(elem)),
+            Expr::Repeat(repeat) => self.is_literal(&repeat.expr),
+            Expr::Index(index) => self.is_literal(&index.expr),
             Expr::Binary(binary) => {
                 matches!(
                     binary.op,

@@ -92,7 +92,7 @@ pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
     let constant_args = match &node.op {
         Op::Prim(prim) => prim.rule().constant_args,
-        Op::Call { .. } => &[],
+        Op::Call { .. } | Op::Copy => &[],
     };
     node.args
         .iter()
@@ -138,6 +138,13 @@ pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
                 Op::Call { path, .. } => {
                     let args = call::call_args(program, *i);
                     quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
+                }
+                Op::Copy => {
+                    let value = operand_tokens(program, &node.args[0]);
+                    quote_spanned!(node.span=> let #ident = ::autodiff::__private::Map::map(
+                        (#value).autodiff_arg(),
+                        ::core::convert::identity,
+                    );)
                 }
             }
         }
@@ -232,7 +239,7 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
     let mut readers: HashMap<usize, usize> = HashMap::new();
     for pullback in &sweep {
         let count = readers.entry(pullback.node).or_default();
-        if matches!(program.nodes[pullback.node].op, Op::Prim(_)) || *count == 0 {
+        if !matches!(program.nodes[pullback.node].op, Op::Call { .. }) || *count == 0 {
             *count += 1;
         }
     }
@@ -257,6 +264,7 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
                 let g = take_adjoint();
                 quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g))
             }
+            Op::Copy => take_adjoint(),
             Op::Call { path, arg_spans } => {
                 let contributions =
                     format_ident!("__p{}", pullback.node + 1, span = Span::mixed_site());

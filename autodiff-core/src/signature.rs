@@ -129,6 +129,11 @@ fn array_of_floats(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
+/// Whether `ty` is an `ndarray` view of floats (`ArrayView2<f64>`), behind any `&`.
+pub fn is_view(ty: &Type) -> bool {
+    array_of_floats(ty).is_some_and(|segment| VIEWS.contains(&segment.ident.to_string().as_str()))
+}
+
 impl Param {
     /// Whether the parameter can be differentiated: a float, an array of floats, or a struct
     /// of parameters.

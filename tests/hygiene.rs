@@ -61,8 +61,16 @@ fn jacobian_names(__m: f64, __row: f64, __zeros: f64, __jacobian: f64) -> (f64, 
     (__m * __row, __zeros.exp(), __jacobian * __m)
 }
 
+/// Raw identifiers: a function and a parameter named by keywords.
+#[differentiable]
+fn r#type(r#in: f64, r#fn: f64) -> f64 {
+    r#in * r#fn + r#in.exp()
+}
+
 #[test]
 fn names_like_the_generated_ones() {
+    assert_eq!(type_grad(0.0, 3.0), (1.0, (4.0, 0.0)));
+    assert_eq!(type_jvp(0.0, 3.0, 1.0, 1.0), (1.0, 4.0));
     let x = [0.3, -0.7, 1.1, 0.4, -1.3, 0.9];
     check_scalar(
         "generated_names",

@@ -10,6 +10,9 @@
 //!   `m - (&m.sin())`, which moved `m` before reading it. It is now kept as written.
 //! - Of the first cause: a view made owned (`m.t().to_owned()`, `v.to_owned()` for a view
 //!   parameter) passed to a function taking `&Array2<f64>`: the trace now copies it.
+//! - `f_hessian` runs the forward sweep once per column, so user code there moving a
+//!   constant parameter (`let d = c * 2.0;`) moved it in the loop's first iteration. The
+//!   constants are now computed once, before the sweeps.
 //! - Constants of literals indexed (`let c = [1.0, 2.0]; x * c[0]`) left their float type
 //!   to inference that the generated code's method calls could not wait for.
 //! - Of the same cause: a `mut` constant mutated in place (`m.mapv_inplace(..)`,
@@ -433,4 +436,44 @@ fn owned_copies_of_views() {
             );
         }
     }
+}
+
+// --- constants moved in f_hessian's sweeps ----------------------------------------------
+
+#[differentiable(hessian, wrt(x, y))]
+#[allow(clippy::needless_pass_by_value)]
+fn hessian_moves_parameters(x: f64, y: f64, c: Array1<f64>, labels: Vec<usize>) -> f64 {
+    let d = c * 2.0;
+    let n = labels.len() as f64;
+    let e = consume(d);
+    let moved = labels;
+    (x * x * y * e + y.sin()) * n + moved.len() as f64
+}
+
+#[test]
+fn constants_moved_in_hessian_sweeps() {
+    let c = || Array1::from(vec![1.0, 2.0]);
+    let (value, (dx, dy), h) = hessian_moves_parameters_hessian(1.5, 0.5, c(), vec![1, 2]);
+    assert_eq!(value, hessian_moves_parameters(1.5, 0.5, c(), vec![1, 2]));
+    assert_eq!(
+        (dx, dy),
+        hessian_moves_parameters_grad(1.5, 0.5, c(), vec![1, 2]).1
+    );
+    // f = 2(6x²y + sin y) + 2: ∂²f/∂x² = 24y, ∂²f/∂x∂y = 24x, ∂²f/∂y² = −2 sin y.
+    let expected = [[12.0, 36.0], [36.0, -2.0 * 0.5_f64.sin()]];
+    for (i, row) in expected.iter().enumerate() {
+        for (j, e) in row.iter().enumerate() {
+            assert!(autodiff::check::close(h[[i, j]], *e, 1e-12), "H[{i}, {j}]");
+        }
+    }
+    check_scalar(
+        "hessian_moves_parameters",
+        &[1.5, 0.5],
+        |v| hessian_moves_parameters(v[0], v[1], c(), vec![1, 2]),
+        |v| {
+            let (value, (dx, dy)) = hessian_moves_parameters_grad(v[0], v[1], c(), vec![1, 2]);
+            (value, vec![dx, dy])
+        },
+        |v, t| hessian_moves_parameters_jvp(v[0], v[1], c(), vec![1, 2], t[0], t[1]),
+    );
 }

@@ -9,10 +9,10 @@ use quote::{format_ident, quote};
 use syn::Type;
 
 use crate::diag::Diagnostics;
-use crate::ir::{Op, Operand, Program};
+use crate::ir::{Op, Operand, Program, Stmt};
 use crate::jacobian::flat_layout;
 use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_block, generated_fn, gradient, hygienic, result_value,
+    adjoint_sweep, forward_stmt, generated_block, generated_fn, gradient, hygienic, result_value,
     tuple_if_many,
 };
 use crate::signature::{gradient_type, Output, Signature};
@@ -97,7 +97,14 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
     });
 
-    let forward = forward_sweep(&dual);
+    // The constants once, before the sweeps (they read no parameter it differentiates, and
+    // may move the others); the nodes in each sweep.
+    let (constants, nodes): (Vec<&Stmt>, Vec<&Stmt>) = dual
+        .stmts
+        .iter()
+        .partition(|stmt| !matches!(stmt, Stmt::Node(_)));
+    let constants = constants.into_iter().map(|stmt| forward_stmt(&dual, stmt));
+    let forward = nodes.into_iter().map(|stmt| forward_stmt(&dual, stmt));
     let output = result_value(&dual);
     let (adjoint_code, adjoints) = adjoint_sweep(
         &dual,
@@ -110,6 +117,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     let body = quote! {
         #[allow(unused_imports)]
         use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
+        #(#constants)*
         #layout
         let #n: usize = #total;
         let mut #hessian = ::autodiff::__private::matrix(#n, #n);
@@ -118,7 +126,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         // At least one sweep, for the value and gradient of a function of empty arrays.
         for #column in 0..#n.max(1) {
             #(#seeds)*
-            #forward
+            #(#forward)*
             #adjoint_code
             let #dual_gradient = #gradient_code;
             if #column < #n {

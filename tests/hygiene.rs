@@ -451,8 +451,26 @@ where
     (&x * s).sum() + x.dot(&x)
 }
 
+/// Called from another differentiable function, through its companions.
+#[differentiable]
+fn calls_with_lifetime(x: &Array1<f64>, s: f64) -> f64 {
+    with_lifetime(x.view(), s) * with_lifetime(x.view(), 2.0)
+}
+
 #[test]
 fn items_lifetimes_and_where_clauses() {
+    check_scalar(
+        "calls_with_lifetime",
+        &[0.3, -0.6, 1.5],
+        |v| calls_with_lifetime(&array![v[0], v[1]], v[2]),
+        |v| {
+            let (value, (dx, ds)) = calls_with_lifetime_grad(&array![v[0], v[1]], v[2]);
+            let mut g = flat(&dx);
+            g.push(ds);
+            (value, g)
+        },
+        |v, t| calls_with_lifetime_jvp(&array![v[0], v[1]], v[2], array![t[0], t[1]], t[2]),
+    );
     check_scalar(
         "with_items",
         &[0.3],

@@ -13,6 +13,9 @@
 //! - `f_hessian` runs the forward sweep once per column, so user code there moving a
 //!   constant parameter (`let d = c * 2.0;`) moved it in the loop's first iteration. The
 //!   constants are now computed once, before the sweeps.
+//! - A constant argument of a call was passed through `Clone::clone(&c)`, whose expected
+//!   type kept `&[1, 2]` from coercing to the callee's `&[usize]`. `Copy` constants are
+//!   now passed as written.
 //! - Constants of literals indexed (`let c = [1.0, 2.0]; x * c[0]`) left their float type
 //!   to inference that the generated code's method calls could not wait for.
 //! - Of the same cause: a `mut` constant mutated in place (`m.mapv_inplace(..)`,
@@ -475,5 +478,32 @@ fn constants_moved_in_hessian_sweeps() {
             (value, vec![dx, dy])
         },
         |v, t| hessian_moves_parameters_jvp(v[0], v[1], c(), vec![1, 2], t[0], t[1]),
+    );
+}
+
+// --- constant arguments coerced at the call -------------------------------------------
+
+#[differentiable(wrt(x))]
+fn weighted(x: f64, labels: &[usize], scale: &f64) -> f64 {
+    x * labels.len() as f64 * *scale
+}
+
+#[differentiable]
+fn calls_with_coerced_constants(x: f64) -> f64 {
+    let two = [1, 2];
+    weighted(x, &[1, 2, 3], &2.0) * weighted(x * x, &two, &0.5)
+}
+
+#[test]
+fn constant_arguments_coerce() {
+    check_scalar(
+        "calls_with_coerced_constants",
+        &[0.7],
+        |v| calls_with_coerced_constants(v[0]),
+        |v| {
+            let (value, g) = calls_with_coerced_constants_grad(v[0]);
+            (value, vec![g])
+        },
+        |v, t| calls_with_coerced_constants_jvp(v[0], t[0]),
     );
 }

@@ -37,8 +37,9 @@ pub fn companion(path: &syn::Path, mode: &str) -> syn::Path {
 }
 
 /// Node i's arguments as the called function takes them: values of the trace through
-/// `Pass`, which lends, copies or views them as the parameter's type asks; literals as
-/// written; other constants copied (a reference copies as itself).
+/// `Pass`, which lends, copies or views them as the parameter's type asks; literals and
+/// `Copy` constants as written (so that `&[1, 2]` coerces to `&[usize]` as in the
+/// original); other constants copied, as the derivative sweeps make the call again.
 pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
     program.nodes[node]
         .args
@@ -48,6 +49,11 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
             match arg {
                 Operand::Var(_) => quote!((#value).autodiff_pass()),
                 Operand::Const { literal: true, .. } => value,
+                Operand::Const { tokens, .. }
+                    if program.copy_constants.contains(&tokens.to_string()) =>
+                {
+                    value
+                }
                 // Copied, as the call is made again by the derivative sweeps.
                 _ => quote!(::core::clone::Clone::clone(&#value)),
             }

@@ -147,6 +147,9 @@ pub struct Program {
     /// Whether each element of the result is declared an array, which the generated
     /// functions return owned even where the value computed is a view (`m.t()`).
     pub array_outputs: Vec<bool>,
+    /// The constant bindings known to be `Copy` (numbers, shared references), by name: a
+    /// call takes them as they are, where others are copied for the sweeps that call again.
+    pub copy_constants: std::collections::HashSet<String>,
 }
 
 impl Program {

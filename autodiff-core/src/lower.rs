@@ -28,6 +28,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             stmts: Vec::new(),
             outputs: Vec::new(),
             array_outputs: sig.array_outputs(),
+            copy_constants: HashSet::new(),
         },
         fresh: 0,
         consts: HashMap::new(),
@@ -75,6 +76,12 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         lowerer.env.insert(param.ident.to_string(), operand);
     }
     lowerer.block(block);
+    lowerer.program.copy_constants = lowerer
+        .consts
+        .iter()
+        .filter(|(_, info)| info.copy)
+        .map(|(name, _)| name.clone())
+        .collect();
     lowerer.program
 }
 

@@ -34,6 +34,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         consts: HashMap::new(),
         pinned: HashSet::new(),
         mutable: HashSet::new(),
+        mutable_bindings: HashSet::new(),
         views: sig
             .params
             .iter()
@@ -101,6 +102,9 @@ struct Lowerer<'a> {
     /// The user's names declared `mut` (`let mut v = …;`) and bound to constants: code that
     /// may mutate one in place (`v.push(..)`, `f(&mut v)`) gets a mutable binding of its own.
     mutable: HashSet<String>,
+    /// The constant bindings declared `let mut` by the generated code, which code may
+    /// mutate in place as long as no derivative sweep reads them.
+    mutable_bindings: HashSet<String>,
     /// The parameters that are views (`ArrayView1<f64>`).
     views: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
@@ -680,6 +684,7 @@ impl Lowerer<'_> {
             None => self.env.remove(&name),
         };
         let key = ident.to_string();
+        self.mutable_bindings.insert(key.clone());
         info.borrows
             .extend(borrows.into_iter().filter(|borrowed| *borrowed != key));
         self.consts.insert(key, info);
@@ -734,7 +739,12 @@ impl Lowerer<'_> {
             else {
                 continue;
             };
+            let key = tokens.to_string();
+            if self.mutable_bindings.contains(&key) && !self.pinned.contains(&key) {
+                continue;
+            }
             let ident = self.fresh_constant();
+            self.mutable_bindings.insert(ident.to_string());
             let value = self.taken(&tokens);
             let info = match self.consts.get(&tokens.to_string()) {
                 Some(info) => ConstInfo {

@@ -61,6 +61,15 @@ fn jacobian_names(__m: f64, __row: f64, __zeros: f64, __jacobian: f64) -> (f64, 
     (__m * __row, __zeros.exp(), __jacobian * __m)
 }
 
+/// The names of composition's own values (a call's contributions `__p1`, `__p1_0`, the
+/// companions' `__g0`, `__t0`, `__given`, `__value`), in a function that calls another.
+#[differentiable(wrt(__p1, __g0, __given))]
+#[allow(clippy::used_underscore_binding)]
+fn composition_names(__p1: f64, __p1_0: f64, __g0: &Array1<f64>, __t0: usize, __given: f64) -> f64 {
+    let __value = twice(__p1 * __p1_0) + layers::dense(__g0, __g0, __given);
+    __value * __t0 as f64
+}
+
 /// Raw identifiers: a function and a parameter named by keywords.
 #[differentiable]
 fn r#type(r#in: f64, r#fn: f64) -> f64 {
@@ -70,6 +79,31 @@ fn r#type(r#in: f64, r#fn: f64) -> f64 {
 #[test]
 fn names_like_the_generated_ones() {
     assert_eq!(type_grad(0.0, 3.0), (1.0, (4.0, 0.0)));
+    check_scalar(
+        "composition_names",
+        &[0.3, 0.5, -0.4, 0.2],
+        |v| composition_names(v[0], 1.5, &array![v[1], v[2]], 3, v[3]),
+        |v| {
+            let (value, (dp, dg, dgiven)) =
+                composition_names_grad(v[0], 1.5, &array![v[1], v[2]], 3, v[3]);
+            let mut g = vec![dp];
+            g.extend(flat(&dg));
+            g.push(dgiven);
+            (value, g)
+        },
+        |v, t| {
+            composition_names_jvp(
+                v[0],
+                1.5,
+                &array![v[1], v[2]],
+                3,
+                v[3],
+                t[0],
+                array![t[1], t[2]],
+                t[3],
+            )
+        },
+    );
     assert_eq!(type_jvp(0.0, 3.0, 1.0, 1.0), (1.0, 4.0));
     let x = [0.3, -0.7, 1.1, 0.4, -1.3, 0.9];
     check_scalar(

@@ -223,8 +223,23 @@ fn shadowing(x: f64, y: f64, n: usize) -> f64 {
     z * x
 }
 
+/// A parameter named as the function, and a local named as the generated functions.
+#[differentiable]
+fn loss(loss: f64, y: f64) -> f64 {
+    let loss_grad = loss * y;
+    let loss_jvp = loss_grad.sin();
+    loss_jvp * loss
+}
+
 #[test]
 fn shadowed_names() {
+    check_scalar(
+        "loss",
+        &[0.3, -0.4],
+        |v| loss(v[0], v[1]),
+        |v| scalar_grad2(loss_grad(v[0], v[1])),
+        |v, t| loss_jvp(v[0], v[1], t[0], t[1]),
+    );
     check_scalar(
         "shadowing",
         &[0.3, -0.4],

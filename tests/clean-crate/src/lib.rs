@@ -365,6 +365,33 @@ pub fn layer_out(p: &Layer, x: &Array1<f64>) -> Array1<f64> {
     (p.w.dot(x) + &p.b).tanh()
 }
 
+/// Items in the body, a lifetime and a `where` clause.
+#[differentiable(hessian)]
+#[must_use]
+// The user's choice, as for `viewed`: a view by value.
+#[allow(clippy::needless_pass_by_value)]
+pub fn with_items<'a>(x: ArrayView1<'a, f64>, s: f64, length: usize) -> f64
+where
+    'a: 'a,
+{
+    use std::f64::consts::PI;
+    const HALF: f64 = 0.5;
+    fn scale(length: usize) -> f64 {
+        f64::from(u32::try_from(length).unwrap_or(0)) * HALF
+    }
+    let k = scale(length);
+    (&x * s).sum() * k + (s * PI).sin()
+}
+
+impl Quadratic {
+    /// Calls another associated function through `Self::`.
+    #[differentiable]
+    #[must_use]
+    pub fn twice(x: f64) -> f64 {
+        Self::loss(x, x) * 2.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     // Exact comparisons where the derivatives are exact in floating point.
@@ -447,5 +474,8 @@ mod tests {
             b: Array1::zeros(2),
         };
         assert_eq!(layer_out_jacobian(&layer, &d).1.dim(), (2, 6));
+        let (_, (dx, _), hessian) = with_items_hessian(d.view(), 2.0, d.len());
+        assert_eq!((dx.len(), hessian.dim()), (2, (3, 3)));
+        assert_eq!(Quadratic::twice_grad(2.0), (10.0, 12.0));
     }
 }

@@ -240,6 +240,49 @@ mod tests {
         }
     }
 
+    /// A constant is copied only where code moves it while a derivative sweep still reads
+    /// it; otherwise the generated code moves or reads it as the original does.
+    #[test]
+    fn constants_are_copied_only_where_a_sweep_still_reads_them() {
+        let expand = |body: TokenStream| {
+            expand(
+                quote!(wrt(s)),
+                quote!(fn f(v: &Array1<f64>, s: f64) -> f64 { #body }),
+            )
+            .to_string()
+        };
+        let copy = "consume (:: core :: clone :: Clone :: clone (& __c1))";
+        // Read by a node, then moved: copied.
+        let pinned = expand(quote! {
+            let c = v * 2.0;
+            let t = (&c * s).sum();
+            let n = c.len() as f64;
+            t * consume(c) * n
+        });
+        assert!(pinned.contains(copy), "{pinned}");
+        // Read in place (`c.len()`): not copied.
+        assert!(
+            !pinned.contains("Clone :: clone (& __c1) . len"),
+            "{pinned}"
+        );
+        // Moved before any node reads it: moved.
+        let free = expand(quote! {
+            let c = v * 2.0;
+            let d = consume(c);
+            s * d
+        });
+        assert!(!free.contains("Clone :: clone"), "{free}");
+        // `let a = c;` names the same value: no statement at all.
+        let alias = expand(quote! {
+            let c = v * 2.0;
+            let t = (&c * s).sum();
+            let a = c;
+            t * a.sum()
+        });
+        assert!(!alias.contains("Clone :: clone"), "{alias}");
+        assert!(!alias.contains("= __c1 ;"), "{alias}");
+    }
+
     /// Malformed or unsupported input of every kind gives errors, never a panic.
     #[test]
     fn never_panics() {

@@ -433,8 +433,9 @@ impl Lowerer<'_> {
         let name = call.method.to_string();
         if call.args.is_empty() && VALUE_METHODS.contains(&name.as_str()) {
             let value = self.expr(&call.receiver);
-            // An owned copy of a view is a value of its own; of anything else, the same.
-            if name != "view" && self.is_view(&value) {
+            // An owned copy of a view is a value of its own; of anything else, the same (a
+            // view's `clone` is a view).
+            if matches!(name.as_str(), "to_owned" | "into_owned") && self.is_view(&value) {
                 return self.apply(Op::Copy, vec![value], expr_span(whole));
             }
             return value;

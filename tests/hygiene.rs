@@ -405,6 +405,34 @@ impl Model {
     }
 }
 
+/// A model whose associated functions take `&Self` and have custom rules.
+#[derive(Parameters, Clone)]
+struct Net {
+    w: Array1<f64>,
+    b: f64,
+}
+
+impl Net {
+    /// ln(1 + eˣ), a primitive whose rules are associated functions too.
+    #[differentiable(vjp = Self::soft_vjp_rule, jvp = Self::soft_jvp_rule)]
+    fn soft(x: f64) -> f64 {
+        x.exp().ln_1p()
+    }
+
+    fn soft_vjp_rule(x: f64, cotangent: f64) -> (f64, f64) {
+        (Self::soft(x), cotangent * sigmoid(x))
+    }
+
+    fn soft_jvp_rule(x: f64, x_tangent: f64) -> (f64, f64) {
+        (Self::soft(x), x_tangent * sigmoid(x))
+    }
+
+    #[differentiable(wrt(p))]
+    fn loss(p: &Self, x: &Array1<f64>) -> f64 {
+        Self::soft(p.w.dot(x) + p.b)
+    }
+}
+
 /// A free function calling an associated one by its type's path.
 #[differentiable]
 fn free_calls_associated(x: f64) -> f64 {
@@ -436,6 +464,23 @@ fn associated_functions() {
     let (_, j) = Model::polar_jacobian(2.0, 0.0);
     assert_eq!(j, array![[1.0, 0.0], [0.0, 2.0]]);
     assert_eq!(free_calls_associated_grad(5.0), (27.0, 18.0));
+    let x = array![0.1, 0.2];
+    let net = |v: &[f64]| Net {
+        w: array![v[0], v[1]],
+        b: v[2],
+    };
+    check_scalar(
+        "Net::loss",
+        &[1.0, 2.0, 0.5],
+        |v| Net::loss(&net(v), &x),
+        |v| {
+            let (value, g) = Net::loss_grad(&net(v), &x);
+            let mut flat_g = flat(&g.w);
+            flat_g.push(g.b);
+            (value, flat_g)
+        },
+        |v, t| Net::loss_jvp(&net(v), &x, net(t)),
+    );
 }
 
 // --- attributes on the function ---------------------------------------------------------

@@ -68,6 +68,11 @@ fn view_parameter_transposed(m: ArrayView2<f64>) -> Array2<f64> {
     m.t().to_owned()
 }
 
+#[differentiable]
+fn view_parameter_owned(m: ArrayView2<f64>) -> Array2<f64> {
+    m.to_owned()
+}
+
 /// A view in a tuple result, next to a scalar, and the same view twice.
 #[differentiable]
 fn transposed_twice(m: &Array2<f64>) -> (Array2<f64>, f64, Array2<f64>) {
@@ -129,6 +134,13 @@ fn views_as_results() {
         |m| view_parameter_transposed_jacobian(m.view()).1,
         |m, t| flat(&view_parameter_transposed_jvp(m.view(), t).1),
         |m, c| flat(&view_parameter_transposed_vjp(m.view(), cotangent(c)).1),
+    );
+    check_array_result(
+        "view_parameter_owned",
+        |m| flat(&view_parameter_owned(m.view())),
+        |m| view_parameter_owned_jacobian(m.view()).1,
+        |m, t| flat(&view_parameter_owned_jvp(m.view(), t).1),
+        |m, c| flat(&view_parameter_owned_vjp(m.view(), matrix(c)).1),
     );
     let (value, _) = transposed_twice_vjp(
         &matrix(&M),

@@ -758,6 +758,8 @@ impl Lowerer<'_> {
                 },
             };
             self.consts.insert(ident.to_string(), info);
+            // `unused_mut`: the method may turn out to take `&self` (`v.iter()`); which one
+            // it is, only the type checker knows.
             self.program.stmts.push(Stmt::Verbatim(quote!(
                 #[allow(unused_mut)]
                 let mut #ident = #value;

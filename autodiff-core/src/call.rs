@@ -12,10 +12,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::Ident;
 
+use crate::forward::tangent_param;
 use crate::ir::{Operand, Program};
-use crate::reverse::{hygienic, operand_tokens, param_zeros, tuple_if_many};
+use crate::reverse::{
+    cotangent_param, generated_allows, hygienic, operand_tokens, param_zeros, tuple_if_many,
+};
 use crate::signature::{gradient_type, Signature};
 
 /// The companion of the function at `path` for `mode` (`vjp` or `jvp`): `m::g` →
@@ -35,8 +37,9 @@ pub fn companion(path: &syn::Path, mode: &str) -> syn::Path {
 }
 
 /// Node i's arguments as the called function takes them: values of the trace through
-/// `Pass`, which lends, copies or views them as the parameter's type asks; literals as
-/// written; other constants copied (a reference copies as itself).
+/// `Pass`, which lends, copies or views them as the parameter's type asks; literals and
+/// `Copy` constants as written (so that `&[1, 2]` coerces to `&[usize]` as in the
+/// original); other constants copied, as the derivative sweeps make the call again.
 pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
     program.nodes[node]
         .args
@@ -46,6 +49,11 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
             match arg {
                 Operand::Var(_) => quote!((#value).autodiff_pass()),
                 Operand::Const { literal: true, .. } => value,
+                Operand::Const { tokens, .. }
+                    if program.copy_constants.contains(&tokens.to_string()) =>
+                {
+                    value
+                }
                 // Copied, as the call is made again by the derivative sweeps.
                 _ => quote!(::core::clone::Clone::clone(&#value)),
             }
@@ -53,14 +61,17 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
         .collect()
 }
 
-/// The two companions of the function `sig` describes, built on its `f_vjp` and `f_jvp`
-/// (generated, or the user's custom rules).
-pub fn emit_companions(sig: &Signature) -> TokenStream {
-    let (vis, name, ret) = (&sig.vis, &sig.name, &sig.ret);
-    let inherited = &sig.inherited;
+/// The two companions of the function `sig` describes, around the bodies of its `f_vjp` and
+/// `f_jvp` (`vjp_block` reading the parameters and `cotangent`, `jvp_block` the parameters
+/// and their tangents `{x}_tangent`): their own copies, not calls of `f_vjp` and `f_jvp`, so
+/// that they compile as free functions and as associated functions alike. Without bodies
+/// (the function has errors), stubs.
+pub fn emit_companions(
+    sig: &Signature,
+    blocks: Option<(&TokenStream, &TokenStream)>,
+) -> TokenStream {
+    let (name, ret) = (&sig.name, &sig.ret);
     let params: Vec<TokenStream> = sig.param_list().collect();
-    let idents: Vec<&Ident> = sig.params.iter().map(|p| &p.ident).collect();
-    let (vjp, jvp) = (format_ident!("{}_vjp", name), format_ident!("{}_jvp", name));
     let (vjp_companion, jvp_companion) = (
         format_ident!("__differentiable_vjp_{}", name),
         format_ident!("__differentiable_jvp_{}", name),
@@ -96,7 +107,7 @@ pub fn emit_companions(sig: &Signature) -> TokenStream {
     let (value, gradient, cotangent) = (
         hygienic("__value"),
         hygienic("__gradient"),
-        hygienic("cotangent"),
+        cotangent_param(),
     );
 
     // jvp: a missing tangent is zero.
@@ -111,33 +122,47 @@ pub fn emit_companions(sig: &Signature) -> TokenStream {
             false => quote!(#tangent: impl ::autodiff::__private::NoTangent),
         }
     });
+    let given = hygienic("__given");
     let defaults = differentiated.iter().map(|&k| {
-        let (tangent, zeros) = (tangent(k), param_zeros(&sig.params[k]));
-        quote!(let #tangent = match #tangent {
-            ::core::option::Option::Some(tangent) => tangent,
+        let param = &sig.params[k];
+        let (tangent, zeros) = (tangent(k), param_zeros(param));
+        let name = tangent_param(&param.ident);
+        quote!(let #name = match #tangent {
+            ::core::option::Option::Some(#given) => #given,
             ::core::option::Option::None => #zeros,
         };)
     });
-    let tangents = differentiated.iter().map(|&k| tangent(k));
 
+    let (vjp_body, jvp_body) = match blocks {
+        Some((vjp_block, jvp_block)) => (
+            quote!({
+                let (#value, #gradient) = #vjp_block;
+                let #pattern = #gradient;
+                (#value, (#(#entries,)*))
+            }),
+            quote!({
+                #[allow(unused_imports)]
+                use ::autodiff::__private::Arg as _;
+                #(#defaults)*
+                #jvp_block
+            }),
+        ),
+        None => {
+            let stub = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
+            (stub.clone(), stub)
+        }
+    };
+    let (vjp_head, where_clause) = sig.declare(&vjp_companion);
+    let (jvp_head, _) = sig.declare(&jvp_companion);
+    let allows = generated_allows();
     let attrs = quote! {
-        #(#inherited)*
         #[doc(hidden)]
-        #[allow(dead_code, unused_variables, clippy::too_many_arguments, clippy::type_complexity)]
+        #allows
     };
     quote_spanned! {Span::call_site()=>
         #attrs
-        #vis fn #vjp_companion(#(#params,)* #cotangent: #ret) -> (#ret, (#(#entry_types,)*)) {
-            let (#value, #gradient) = #vjp(#(#idents,)* #cotangent);
-            let #pattern = #gradient;
-            (#value, (#(#entries,)*))
-        }
+        #vjp_head(#(#params,)* #cotangent: #ret) -> (#ret, (#(#entry_types,)*)) #where_clause #vjp_body
         #attrs
-        #vis fn #jvp_companion(#(#params,)* #(#tangent_params),*) -> (#ret, #ret) {
-            #[allow(unused_imports)]
-            use ::autodiff::__private::Arg as _;
-            #(#defaults)*
-            #jvp(#(#idents,)* #(#tangents),*)
-        }
+        #jvp_head(#(#params,)* #(#tangent_params),*) -> (#ret, #ret) #where_clause #jvp_body
     }
 }

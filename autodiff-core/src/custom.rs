@@ -9,14 +9,14 @@
 //! companions make the function callable from other differentiable functions in every mode.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::attr::Args;
 use crate::diag::Diagnostics;
 use crate::forward::{jvp_signature, tangent_param};
 use crate::lower::pretty;
-use crate::reverse::{cotangent_param, reverse_signature, tuple_if_many, Seed};
+use crate::reverse::{cotangent_param, generated_allows, reverse_signature, tuple_if_many, Seed};
 use crate::signature::{gradient_type, Output, Signature};
 
 /// Reports a missing rule, naming the function to write and its signature.
@@ -74,8 +74,9 @@ pub fn check(sig: &Signature, args: &Args, diag: &mut Diagnostics) {
     }
 }
 
-/// `f_grad` (for a scalar result), `f_vjp` and `f_jvp`, each calling the user's rule.
-pub fn emit(sig: &Signature, args: &Args) -> TokenStream {
+/// The calls of the user's rules that `f_vjp` and `f_jvp` (and their companions) make, as
+/// blocks reading the parameters and `cotangent`, or the tangents `{x}_tangent`.
+pub fn rule_blocks(sig: &Signature, args: &Args) -> (TokenStream, TokenStream) {
     let (Some(vjp), Some(jvp)) = (&args.vjp, &args.jvp) else {
         unreachable!("checked before");
     };
@@ -84,46 +85,56 @@ pub fn emit(sig: &Signature, args: &Args) -> TokenStream {
         .differentiated()
         .map(|p| tangent_param(&p.ident))
         .collect();
+    let cotangent = cotangent_param();
+    // Spanned at the rule: where a rule with the wrong signature is reported.
+    (
+        quote_spanned!(vjp.span()=> { #vjp(#(#idents,)* #cotangent) }),
+        quote_spanned!(jvp.span()=> { #jvp(#(#idents,)* #(#tangents),*) }),
+    )
+}
+
+/// `f_grad` (for a scalar result), `f_vjp` and `f_jvp`, each calling the user's rule.
+pub fn emit(sig: &Signature, args: &Args) -> TokenStream {
+    let (Some(vjp), Some(jvp)) = (&args.vjp, &args.jvp) else {
+        unreachable!("checked before");
+    };
+    let idents: Vec<_> = sig.params.iter().map(|p| &p.ident).collect();
     let name = &sig.name;
-    let original = name.to_token_stream();
     let doc = |what: &str, rule: &syn::Path| {
         format!(
             "{what} of [`{name}`], by the custom rule `{}` (`#[differentiable]` with custom rules).",
             pretty(rule)
         )
     };
+    let allows = generated_allows();
     let function = |doc: String, signature: TokenStream, body: TokenStream| {
         quote! {
             #[doc = #doc]
             #[must_use]
-            #[allow(dead_code, clippy::too_many_arguments)]
-            #signature {
-                let _ = #original;
-                #body
-            }
+            #allows
+            #signature #body
         }
     };
-    let cotangent = cotangent_param();
-    // Spanned at the rule: where a rule with the wrong signature is reported.
-    let vjp_call = |seed: TokenStream| quote_spanned!(vjp.span()=> #vjp(#(#idents,)* #seed));
+    let (vjp_block, jvp_block) = rule_blocks(sig, args);
     let grad = (sig.output == Output::Scalar).then(|| {
         let ret = &sig.ret;
-        let one = vjp_call(quote!(::autodiff::__private::one::<#ret>()));
+        let one = quote!(::autodiff::__private::one::<#ret>());
+        let call = quote_spanned!(vjp.span()=> { #vjp(#(#idents,)* #one) });
         function(
             doc("Value and gradient", vjp),
             reverse_signature(sig, Seed::One),
-            one,
+            call,
         )
     });
     let vjp_fn = function(
         doc("Value and vector-Jacobian product", vjp),
         reverse_signature(sig, Seed::Cotangent),
-        vjp_call(quote!(#cotangent)),
+        vjp_block,
     );
     let jvp_fn = function(
         doc("Value and Jacobian-vector product", jvp),
         jvp_signature(sig),
-        quote_spanned!(jvp.span()=> #jvp(#(#idents,)* #(#tangents),*)),
+        jvp_block,
     );
     quote!(#grad #vjp_fn #jvp_fn)
 }

@@ -12,8 +12,8 @@ use syn::Ident;
 use crate::call;
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Var};
 use crate::reverse::{
-    forward_stmt, generated_fn, hygienic, node_ident, operand_tokens, pullbacks, result_value,
-    rule_args, rule_path, tuple_if_many,
+    forward_stmt, generated_block, generated_fn, hygienic, node_ident, operand_tokens, pullbacks,
+    result_value, rule_args, rule_path, tuple_if_many,
 };
 use crate::signature::{gradient_type, Signature};
 
@@ -66,6 +66,11 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
         };
         let prim = match &node.op {
             Op::Prim(prim) => prim,
+            Op::Copy => {
+                let tangent = tangent_arg(program.var_args(i).next().expect("one argument").1);
+                code.push(quote!(let #ident = #tangent;));
+                continue;
+            }
             // A call: its companion takes every argument's tangent, `None` for constants.
             Op::Call { path, arg_spans } => {
                 let tangents: Vec<TokenStream> = node
@@ -122,6 +127,20 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
 
 /// `f_jvp`: the value and the derivative along the tangents of the differentiated parameters.
 pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
+    let doc = format!(
+        "Value and directional derivative of [`{name}`] by forward-mode automatic \
+         differentiation.\n\nReturns `({name}(args…), ∇{name} · tangents)`: one tangent per \
+         differentiated parameter, of the parameter's owned type, after the original \
+         arguments. Generated at compile time by `#[differentiable]`; each value's tangent is \
+         computed beside it in one forward sweep.",
+        name = sig.name
+    );
+    generated_fn(&doc, jvp_signature(sig), jvp_block(program))
+}
+
+/// The body of `f_jvp` as a block, `{ …; (value, tangent) }`, that reads the parameters and
+/// their tangents `{x}_tangent`.
+pub fn jvp_block(program: &Program) -> TokenStream {
     let (tangent_code, tangent) = tangent_sweep(program);
     let body = program
         .stmts
@@ -132,25 +151,10 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
             quote!(#value #tangent)
         });
     let value = result_value(program);
-    let signature = jvp_signature(sig);
-    let doc = format!(
-        "Value and directional derivative of [`{name}`] by forward-mode automatic \
-         differentiation.\n\nReturns `({name}(args…), ∇{name} · tangents)`: one tangent per \
-         differentiated parameter, of the parameter's owned type, after the original \
-         arguments. Generated at compile time by `#[differentiable]`; each value's tangent is \
-         computed beside it in one forward sweep.",
-        name = sig.name
-    );
     // The tangent first: a constant result's zero tangent borrows the value.
     let result_tangent = hygienic("__tangent");
     let body = quote!(#(#body)* let #result_tangent = #tangent;);
-    generated_fn(
-        sig,
-        &doc,
-        signature,
-        body,
-        quote!((#value, #result_tangent)),
-    )
+    generated_block(body, quote!((#value, #result_tangent)))
 }
 
 /// The tangent of `var` as a jvp argument: moved, or copied when later calls read it too.
@@ -180,7 +184,6 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
 
 /// `vis fn f_jvp(params, tangents) -> (ret, ret)`, also used by the stub emitted on errors.
 pub fn jvp_signature(sig: &Signature) -> TokenStream {
-    let vis = &sig.vis;
     let name = format_ident!("{}_jvp", sig.name);
     let params = sig.param_list();
     let tangents = sig.differentiated().map(|p| {
@@ -188,6 +191,6 @@ pub fn jvp_signature(sig: &Signature) -> TokenStream {
         quote!(#ident: #ty)
     });
     let ret = &sig.ret;
-    let inherited = &sig.inherited;
-    quote!(#(#inherited)* #vis fn #name(#(#params,)* #(#tangents),*) -> (#ret, #ret))
+    let (head, where_clause) = sig.declare(&name);
+    quote!(#head(#(#params,)* #(#tangents),*) -> (#ret, #ret) #where_clause)
 }

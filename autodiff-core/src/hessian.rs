@@ -9,10 +9,11 @@ use quote::{format_ident, quote};
 use syn::Type;
 
 use crate::diag::Diagnostics;
-use crate::ir::{Op, Operand, Program};
+use crate::ir::{Op, Operand, Program, Stmt};
 use crate::jacobian::flat_layout;
 use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_fn, gradient, hygienic, result_value, tuple_if_many,
+    adjoint_sweep, forward_stmt, generated_block, generated_fn, gradient, hygienic, result_value,
+    tuple_if_many,
 };
 use crate::signature::{gradient_type, Output, Signature};
 
@@ -96,7 +97,14 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
     });
 
-    let forward = forward_sweep(&dual);
+    // The constants once, before the sweeps (they read no parameter it differentiates, and
+    // may move the others); the nodes in each sweep.
+    let (constants, nodes): (Vec<&Stmt>, Vec<&Stmt>) = dual
+        .stmts
+        .iter()
+        .partition(|stmt| !matches!(stmt, Stmt::Node(_)));
+    let constants = constants.into_iter().map(|stmt| forward_stmt(&dual, stmt));
+    let forward = nodes.into_iter().map(|stmt| forward_stmt(&dual, stmt));
     let output = result_value(&dual);
     let (adjoint_code, adjoints) = adjoint_sweep(
         &dual,
@@ -109,6 +117,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     let body = quote! {
         #[allow(unused_imports)]
         use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
+        #(#constants)*
         #layout
         let #n: usize = #total;
         let mut #hessian = ::autodiff::__private::matrix(#n, #n);
@@ -117,7 +126,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         // At least one sweep, for the value and gradient of a function of empty arrays.
         for #column in 0..#n.max(1) {
             #(#seeds)*
-            #forward
+            #(#forward)*
             #adjoint_code
             let #dual_gradient = #gradient_code;
             if #column < #n {
@@ -142,20 +151,20 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         #value_gradient.expect("one sweep at least"),
         #hessian
     ));
-    generated_fn(sig, &doc, hessian_signature(sig), body, result)
+    generated_fn(&doc, hessian_signature(sig), generated_block(body, result))
 }
 
 /// `vis fn f_hessian(params) -> (ret, gradient type, Array2<ret>)`, also used by the stub
 /// emitted on errors.
 pub fn hessian_signature(sig: &Signature) -> TokenStream {
-    let vis = &sig.vis;
     let name = format_ident!("{}_hessian", sig.name);
     let params = sig.param_list();
     let ret = &sig.ret;
     let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
-    let inherited = &sig.inherited;
+    let (head, where_clause) = sig.declare(&name);
     quote! {
-        #(#inherited)* #vis fn #name(#(#params),*)
+        #head(#(#params),*)
             -> (#ret, #gradient, ::autodiff::ndarray::Array2<#ret>)
+            #where_clause
     }
 }

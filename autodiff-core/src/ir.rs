@@ -85,6 +85,9 @@ pub enum Op {
         /// Where each argument is written, for errors about it.
         arg_spans: Vec<Span>,
     },
+    /// An owned copy of a view (`m.t().to_owned()`, `v.to_owned()` for `v: ArrayView1<f64>`),
+    /// which a called function may take as `&Array2<f64>`: the identity on derivatives.
+    Copy,
 }
 
 /// vᵢ = op(args).
@@ -104,6 +107,7 @@ impl Node {
                 let args: Vec<String> = (0..self.args.len()).map(|k| format!("{{{k}}}")).collect();
                 format!("{}({})", crate::lower::pretty(path), args.join(", "))
             }
+            Op::Copy => "{0}".to_string(),
         }
     }
 
@@ -112,6 +116,7 @@ impl Node {
         match &self.op {
             Op::Prim(prim) => prim.rule().partials[k].to_string(),
             Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::lower::pretty(path)),
+            Op::Copy => "1".to_string(),
         }
     }
 }
@@ -139,6 +144,12 @@ pub struct Program {
     pub stmts: Vec<Stmt>,
     /// The function's result: one operand, or one per element of a tuple.
     pub outputs: Vec<Operand>,
+    /// Whether each element of the result is declared an array, which the generated
+    /// functions return owned even where the value computed is a view (`m.t()`).
+    pub array_outputs: Vec<bool>,
+    /// The constant bindings known to be `Copy` (numbers, shared references), by name: a
+    /// call takes them as they are, where others are copied for the sweeps that call again.
+    pub copy_constants: std::collections::HashSet<String>,
 }
 
 impl Program {

@@ -10,8 +10,8 @@ use syn::Ident;
 use crate::forward::{tangent_param, tangent_sweep};
 use crate::ir::{Operand, Program};
 use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_fn, gradient, hygienic, operand_tokens, param_zeros,
-    result_value, tuple_if_many,
+    adjoint_sweep, forward_sweep, generated_block, generated_fn, gradient, hygienic,
+    operand_tokens, param_zeros, result_value, tuple_if_many,
 };
 use crate::signature::{Param, Signature};
 
@@ -79,11 +79,9 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         name = sig.name
     );
     generated_fn(
-        sig,
         &doc,
         jacobian_signature(sig),
-        body,
-        quote!((#value, #jacobian)),
+        generated_block(body, quote!((#value, #jacobian))),
     )
 }
 
@@ -111,13 +109,13 @@ pub fn flat_layout(sig: &Signature) -> (TokenStream, Vec<(&Param, Ident, Ident)>
 /// `vis fn f_jacobian(params) -> (ret, Array2<elem>)`, also used by the stub emitted on
 /// errors.
 pub fn jacobian_signature(sig: &Signature) -> TokenStream {
-    let vis = &sig.vis;
     let name = format_ident!("{}_jacobian", sig.name);
     let params = sig.param_list();
     let ret = &sig.ret;
-    let inherited = &sig.inherited;
+    let (head, where_clause) = sig.declare(&name);
     quote! {
-        #(#inherited)* #vis fn #name(#(#params),*)
+        #head(#(#params),*)
             -> (#ret, ::autodiff::ndarray::Array2<<#ret as ::autodiff::Parameters>::Elem>)
+            #where_clause
     }
 }

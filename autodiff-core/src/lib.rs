@@ -85,14 +85,13 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let has_jacobian = !has_gradient && program.is_some();
     // Callers reach this function through its companions, emitted even on errors so that
     // they see only the real problem (but not for a method, reported as unsupported).
-    let companions = func
-        .sig
-        .receiver()
-        .is_none()
-        .then(|| call::emit_companions(&sig));
+    let is_function = func.sig.receiver().is_none();
+    // The original counts as used when only its derivatives are: they cannot name it, as
+    // they compile both as free functions and as associated functions of an `impl`.
+    let func = quote!(#[allow(dead_code)] #func);
     if diag.is_empty() {
-        let derivatives = match &program {
-            None => custom::emit(&sig, &args),
+        let (derivatives, (vjp_block, jvp_block)) = match &program {
+            None => (custom::emit(&sig, &args), custom::rule_blocks(&sig, &args)),
             Some(program) => {
                 let grad =
                     has_gradient.then(|| reverse::emit_reverse(&sig, program, reverse::Seed::One));
@@ -100,12 +99,22 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 let jvp = forward::emit_jvp(&sig, program);
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
                 let hessian = args.hessian.map(|_| hessian::emit_hessian(&sig, program));
-                quote!(#grad #vjp #jvp #jacobian #hessian)
+                (
+                    quote!(#grad #vjp #jvp #jacobian #hessian),
+                    (
+                        reverse::reverse_block(&sig, program, reverse::Seed::Cotangent),
+                        forward::jvp_block(program),
+                    ),
+                )
             }
         };
+        let companions =
+            is_function.then(|| call::emit_companions(&sig, Some((&vjp_block, &jvp_block))));
         quote!(#func #derivatives #companions)
     } else {
         let errors = diag.to_compile_errors();
+        let unimplemented = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
+        let companions = is_function.then(|| call::emit_companions(&sig, None));
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
         let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
         let hessian = args.hessian.map(|_| hessian::hessian_signature(&sig));
@@ -120,9 +129,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             #(
                 #[doc(hidden)]
                 #[allow(unused_variables)]
-                #stubs {
-                    ::core::unimplemented!("#[differentiable] reported errors")
-                }
+                #stubs #unimplemented
             )*
         }
     }
@@ -179,6 +186,101 @@ mod tests {
         assert!(doc.contains("v₁ = v₀ · k"), "{doc}");
         assert!(doc.contains("v₂ = v₁^2"), "{doc}");
         assert!(doc.contains("v₃ = v₂ / 2.0"), "{doc}");
+    }
+
+    /// Generated code has no `unsafe`, and names no sibling item: neither the original nor
+    /// another generated function (so it compiles inside an `impl` block too).
+    #[test]
+    fn generated_code_is_safe_and_self_contained() {
+        let cases = [
+            (
+                quote!(hessian),
+                quote!(
+                    fn f(x: f64, y: f64) -> f64 {
+                        x.sin() * y
+                    }
+                ),
+            ),
+            (
+                quote!(wrt(w)),
+                quote!(
+                    fn f(w: &Array1<f64>, x: &Array2<f64>) -> (Array1<f64>, f64) {
+                        let z = g(x.dot(w));
+                        (z.t().to_owned(), z.sum())
+                    }
+                ),
+            ),
+            (
+                quote!(vjp = rule_vjp, jvp = rule_jvp),
+                quote!(
+                    fn f(x: f64) -> f64 {
+                        x
+                    }
+                ),
+            ),
+        ];
+        for (attr, item) in cases {
+            let mut idents = Vec::new();
+            fn collect(tokens: TokenStream, out: &mut Vec<String>) {
+                for tree in tokens {
+                    match tree {
+                        proc_macro2::TokenTree::Ident(ident) => out.push(ident.to_string()),
+                        proc_macro2::TokenTree::Group(group) => collect(group.stream(), out),
+                        _ => {}
+                    }
+                }
+            }
+            collect(expand(attr, item), &mut idents);
+            assert!(!idents.iter().any(|ident| ident == "unsafe"));
+            // `f` itself is declared once and never named again.
+            assert_eq!(idents.iter().filter(|ident| *ident == "f").count(), 1);
+            for generated in ["f_grad", "f_vjp", "f_jvp", "f_jacobian", "f_hessian"] {
+                assert!(idents.iter().filter(|i| *i == generated).count() <= 1);
+            }
+        }
+    }
+
+    /// A constant is copied only where code moves it while a derivative sweep still reads
+    /// it; otherwise the generated code moves or reads it as the original does.
+    #[test]
+    fn constants_are_copied_only_where_a_sweep_still_reads_them() {
+        let expand = |body: TokenStream| {
+            expand(
+                quote!(wrt(s)),
+                quote!(fn f(v: &Array1<f64>, s: f64) -> f64 { #body }),
+            )
+            .to_string()
+        };
+        let copy = "consume (:: core :: clone :: Clone :: clone (& __c1))";
+        // Read by a node, then moved: copied.
+        let pinned = expand(quote! {
+            let c = v * 2.0;
+            let t = (&c * s).sum();
+            let n = c.len() as f64;
+            t * consume(c) * n
+        });
+        assert!(pinned.contains(copy), "{pinned}");
+        // Read in place (`c.len()`): not copied.
+        assert!(
+            !pinned.contains("Clone :: clone (& __c1) . len"),
+            "{pinned}"
+        );
+        // Moved before any node reads it: moved.
+        let free = expand(quote! {
+            let c = v * 2.0;
+            let d = consume(c);
+            s * d
+        });
+        assert!(!free.contains("Clone :: clone"), "{free}");
+        // `let a = c;` names the same value: no statement at all.
+        let alias = expand(quote! {
+            let c = v * 2.0;
+            let t = (&c * s).sum();
+            let a = c;
+            t * a.sum()
+        });
+        assert!(!alias.contains("Clone :: clone"), "{alias}");
+        assert!(!alias.contains("= __c1 ;"), "{alias}");
     }
 
     /// Malformed or unsupported input of every kind gives errors, never a panic.

@@ -4,7 +4,7 @@
 //! unsupported construct is reported at its span, and lowering goes on, so one compile lists
 //! every problem.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
@@ -27,8 +27,20 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             nodes: Vec::new(),
             stmts: Vec::new(),
             outputs: Vec::new(),
+            array_outputs: sig.array_outputs(),
+            copy_constants: HashSet::new(),
         },
         fresh: 0,
+        consts: HashMap::new(),
+        pinned: HashSet::new(),
+        mutable: HashSet::new(),
+        mutable_bindings: HashSet::new(),
+        views: sig
+            .params
+            .iter()
+            .filter(|param| crate::signature::is_view(&param.ty))
+            .map(|param| param.ident.to_string())
+            .collect(),
         tuple_arity: match sig.output {
             Output::Tuple(arity) => Some(arity),
             _ => None,
@@ -46,6 +58,16 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             });
             Operand::Var(Var::Input(lowerer.program.inputs.len() - 1))
         } else {
+            lowerer.consts.insert(
+                param.ident.to_string(),
+                ConstInfo {
+                    copy: is_copy_type(&param.ty),
+                    borrows: Vec::new(),
+                },
+            );
+            if param.mutable {
+                lowerer.mutable.insert(param.ident.to_string());
+            }
             Operand::Const {
                 tokens: param.ident.to_token_stream(),
                 display: param.ident.to_string(),
@@ -55,6 +77,12 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         lowerer.env.insert(param.ident.to_string(), operand);
     }
     lowerer.block(block);
+    lowerer.program.copy_constants = lowerer
+        .consts
+        .iter()
+        .filter(|(_, info)| info.copy)
+        .map(|(name, _)| name.clone())
+        .collect();
     lowerer.program
 }
 
@@ -64,6 +92,21 @@ struct Lowerer<'a> {
     env: HashMap<String, Operand>,
     program: Program,
     fresh: usize,
+    /// Each constant binding of the generated code (`__cN`, or a constant parameter's name):
+    /// whether it is known to be `Copy`, and which others it may borrow.
+    consts: HashMap<String, ConstInfo>,
+    /// The constant bindings the derivative sweeps read after the forward sweep (a node's
+    /// arguments, and whatever those borrow): code after their first reader must not move
+    /// them, so a later move of one (`let a = f(c);`, `c -= ..;`) moves a copy instead.
+    pinned: HashSet<String>,
+    /// The user's names declared `mut` (`let mut v = …;`) and bound to constants: code that
+    /// may mutate one in place (`v.push(..)`, `f(&mut v)`) gets a mutable binding of its own.
+    mutable: HashSet<String>,
+    /// The constant bindings declared `let mut` by the generated code, which code may
+    /// mutate in place as long as no derivative sweep reads them.
+    mutable_bindings: HashSet<String>,
+    /// The parameters that are views (`ArrayView1<f64>`).
+    views: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
 }
@@ -112,6 +155,11 @@ impl Lowerer<'_> {
     }
 
     fn local(&mut self, local: &Local) {
+        let mutable = match &local.pat {
+            Pat::Ident(pat) => pat.mutability.is_some(),
+            Pat::Type(typed) => matches!(&*typed.pat, Pat::Ident(pat) if pat.mutability.is_some()),
+            _ => false,
+        };
         let (ident, ty) = match &local.pat {
             Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
                 (Some(&pat.ident), None)
@@ -161,6 +209,10 @@ impl Lowerer<'_> {
             }
         };
         if let Some(ident) = ident {
+            match (mutable, &value) {
+                (true, Some(Operand::Const { .. })) => self.mutable.insert(ident.to_string()),
+                _ => self.mutable.remove(&ident.to_string()),
+            };
             match value {
                 Some(value) => self.env.insert(ident.to_string(), value),
                 // `let y;` shadows any earlier `y` until it is assigned.
@@ -171,12 +223,13 @@ impl Lowerer<'_> {
 
     fn item(&mut self, item: &Item) {
         match item {
-            Item::Use(_) | Item::Const(_) => {
+            // Each generated function declares them again, in its own block.
+            Item::Use(_) | Item::Const(_) | Item::Fn(_) => {
                 self.program.stmts.push(Stmt::Verbatim(item.to_token_stream()));
             }
             _ => self.diag.error(
                 item,
-                "only `use` and `const` items are supported inside a #[differentiable] function; move this item outside it",
+                "only `use`, `const` and `fn` items are supported inside a #[differentiable] function; move this item outside it",
             ),
         }
     }
@@ -201,12 +254,9 @@ impl Lowerer<'_> {
                 let value = match (&current, self.mentions_var(&binary.right)) {
                     (Operand::Const { tokens, .. }, false) => {
                         if self.check_constant(&binary.right) {
-                            let op = compound_operator(&binary.op);
-                            let right = self.renamed(&binary.right);
                             let literal =
                                 self.is_literal(&binary.left) && self.is_literal(&binary.right);
-                            // `c *= a + b` is `c * (a + b)`.
-                            self.bind(quote!(#tokens #op (#right)), None, name.clone(), literal)
+                            self.compound_constant(tokens, binary, name.clone(), literal)
                         } else {
                             Operand::Poison
                         }
@@ -226,7 +276,8 @@ impl Lowerer<'_> {
             }
             _ if !self.mentions_var(expr) => {
                 if self.check_constant(expr) {
-                    let renamed = self.renamed(expr);
+                    self.unshare_mutated(expr, None);
+                    let (renamed, _) = self.renamed(expr, true);
                     self.program.stmts.push(Stmt::Verbatim(quote!(#renamed;)));
                 }
             }
@@ -381,7 +432,13 @@ impl Lowerer<'_> {
     fn method_call(&mut self, call: &syn::ExprMethodCall, whole: &Expr) -> Operand {
         let name = call.method.to_string();
         if call.args.is_empty() && VALUE_METHODS.contains(&name.as_str()) {
-            return self.expr(&call.receiver);
+            let value = self.expr(&call.receiver);
+            // An owned copy of a view is a value of its own; of anything else, the same (a
+            // view's `clone` is a view).
+            if matches!(name.as_str(), "to_owned" | "into_owned") && self.is_view(&value) {
+                return self.apply(Op::Copy, vec![value], expr_span(whole));
+            }
+            return value;
         }
         // ndarray's `mean` and `mean_axis` return an `Option`, read with `unwrap` or `expect`.
         let option_error = |method: &str| {
@@ -485,10 +542,31 @@ impl Lowerer<'_> {
         self.apply(Op::Call { path, arg_spans }, args, expr_span(whole))
     }
 
+    /// Whether a value of the trace is a view: of a primitive returning one (`m.t()`), or a
+    /// parameter of a view type (`ArrayView1<f64>`).
+    fn is_view(&self, value: &Operand) -> bool {
+        match value {
+            Operand::Var(Var::Node(i)) => {
+                matches!(self.program.nodes[*i].op, Op::Prim(prim) if prim.returns_view())
+            }
+            Operand::Var(Var::Input(k)) => {
+                let input = &self.program.inputs[*k];
+                matches!(input.kind, InputKind::Value)
+                    && self.views.contains(&input.ident.to_string())
+            }
+            _ => false,
+        }
+    }
+
     /// Appends the node `op(args)`.
     fn apply(&mut self, op: Op, args: Vec<Operand>, span: Span) -> Operand {
         if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
             return Operand::Poison;
+        }
+        for arg in &args {
+            if let Operand::Const { tokens, .. } = arg {
+                self.pin(tokens);
+            }
         }
         self.program.nodes.push(Node { op, args, span });
         let index = self.program.nodes.len() - 1;
@@ -501,7 +579,9 @@ impl Lowerer<'_> {
         if !self.check_constant(expr) {
             return Operand::Poison;
         }
-        let renamed = self.renamed(expr);
+        self.unshare_mutated(expr, None);
+        // Read where it is computed, as the derivative sweeps read it: not moved.
+        let (renamed, borrows) = self.renamed(expr, false);
         let literal = self.is_literal(expr);
         match strip_parens(&renamed) {
             atom @ (Expr::Lit(_) | Expr::Path(_) | Expr::Verbatim(_)) => Operand::Const {
@@ -509,7 +589,13 @@ impl Lowerer<'_> {
                 display: pretty(expr),
                 literal,
             },
-            inner => self.bind(inner.to_token_stream(), None, pretty(expr), literal),
+            inner => {
+                let info = ConstInfo {
+                    copy: literal || copy_expr(inner),
+                    borrows,
+                };
+                self.bind(inner.to_token_stream(), None, pretty(expr), literal, info)
+            }
         }
     }
 
@@ -519,6 +605,10 @@ impl Lowerer<'_> {
         match strip_parens(expr) {
             Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Float(_) | syn::Lit::Int(_)),
             Expr::Unary(unary) => matches!(unary.op, UnOp::Neg(_)) && self.is_literal(&unary.expr),
+            // `[1.0, 2.0]`, `[0.5; 3]` and their elements `c[0]`.
+            Expr::Array(array) => array.elems.iter().all(|elem| self.is_literal(elem)),
+            Expr::Repeat(repeat) => self.is_literal(&repeat.expr),
+            Expr::Index(index) => self.is_literal(&index.expr),
             Expr::Binary(binary) => {
                 matches!(
                     binary.op,
@@ -538,14 +628,197 @@ impl Lowerer<'_> {
         if !self.check_constant(expr) {
             return Operand::Poison;
         }
-        let renamed = self.renamed(expr);
+        // `let a = c;` names the same value: no statement, so nothing is moved.
+        if let (None, Some(ident)) = (ty, single_ident(expr)) {
+            if let Some(Operand::Const {
+                tokens, literal, ..
+            }) = self.env.get(&ident.to_string())
+            {
+                return Operand::Const {
+                    tokens: tokens.clone(),
+                    display,
+                    literal: *literal,
+                };
+            }
+        }
+        self.unshare_mutated(expr, None);
+        let (renamed, borrows) = self.renamed(expr, true);
         let literal = ty.is_none() && self.is_literal(expr);
-        self.bind(
-            strip_parens(&renamed).to_token_stream(),
-            ty,
-            display,
+        let inner = strip_parens(&renamed);
+        let info = ConstInfo {
+            copy: literal || ty.map_or_else(|| copy_expr(inner), is_copy_type),
+            borrows,
+        };
+        self.bind(inner.to_token_stream(), ty, display, literal, info)
+    }
+
+    /// `c op= rhs;` on a constant, kept as written on a fresh mutable binding that takes over
+    /// `c`'s value: `let mut __cN = c; __cN op= rhs;`, where `rhs` reads `c` as `__cN` (as
+    /// `m -= &m.sin()` reads `m` before it changes).
+    fn compound_constant(
+        &mut self,
+        current: &TokenStream,
+        binary: &syn::ExprBinary,
+        name: String,
+        literal: bool,
+    ) -> Operand {
+        // `name` itself gets its mutable binding below.
+        self.unshare_mutated(&binary.right, Some(&name));
+        let ident = self.fresh_constant();
+        let previous = self.consts.get(&current.to_string());
+        let mut info = ConstInfo {
+            copy: literal || previous.is_some_and(|info| info.copy),
+            borrows: previous
+                .map(|info| info.borrows.clone())
+                .unwrap_or_default(),
+        };
+        let value = self.taken(current);
+        let operand = Operand::Const {
+            tokens: ident.to_token_stream(),
+            display: name.clone(),
             literal,
-        )
+        };
+        let before = self.env.insert(name.clone(), operand.clone());
+        let (right, borrows) = self.renamed(&binary.right, true);
+        match before {
+            Some(before) => self.env.insert(name, before),
+            None => self.env.remove(&name),
+        };
+        let key = ident.to_string();
+        self.mutable_bindings.insert(key.clone());
+        info.borrows
+            .extend(borrows.into_iter().filter(|borrowed| *borrowed != key));
+        self.consts.insert(key, info);
+        let op = &binary.op;
+        self.program.stmts.push(Stmt::Verbatim(
+            quote!(let mut #ident = #value; #ident #op #right;),
+        ));
+        operand
+    }
+
+    /// Gives each `mut` constant that `expr` may mutate in place (the receiver of a method,
+    /// `&mut c`) a mutable binding of its own, `let mut __cN = c;`, and binds the name to it:
+    /// the constant bindings are immutable, and a derivative sweep may still read the old
+    /// value (then the new binding is a copy).
+    fn unshare_mutated(&mut self, expr: &Expr, except: Option<&str>) {
+        struct Mutated(Vec<String>);
+        fn root(expr: &Expr) -> Option<&Ident> {
+            match expr {
+                Expr::Paren(paren) => root(&paren.expr),
+                Expr::Group(group) => root(&group.expr),
+                Expr::Field(field) => root(&field.base),
+                Expr::Index(index) => root(&index.expr),
+                _ => single_ident(expr),
+            }
+        }
+        impl<'ast> Visit<'ast> for Mutated {
+            fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+                self.0.extend(root(&call.receiver).map(ToString::to_string));
+                syn::visit::visit_expr_method_call(self, call);
+            }
+            fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
+                if reference.mutability.is_some() {
+                    self.0
+                        .extend(root(&reference.expr).map(ToString::to_string));
+                }
+                syn::visit::visit_expr_reference(self, reference);
+            }
+        }
+        let mut mutated = Mutated(Vec::new());
+        mutated.visit_expr(expr);
+        mutated.0.sort();
+        mutated.0.dedup();
+        for name in mutated.0 {
+            if !self.mutable.contains(&name) || except == Some(name.as_str()) {
+                continue;
+            }
+            let Some(Operand::Const {
+                tokens,
+                display,
+                literal,
+            }) = self.env.get(&name).cloned()
+            else {
+                continue;
+            };
+            let key = tokens.to_string();
+            if self.mutable_bindings.contains(&key) && !self.pinned.contains(&key) {
+                continue;
+            }
+            let ident = self.fresh_constant();
+            self.mutable_bindings.insert(ident.to_string());
+            let value = self.taken(&tokens);
+            let info = match self.consts.get(&tokens.to_string()) {
+                Some(info) => ConstInfo {
+                    copy: info.copy,
+                    borrows: info.borrows.clone(),
+                },
+                None => ConstInfo {
+                    copy: false,
+                    borrows: Vec::new(),
+                },
+            };
+            self.consts.insert(ident.to_string(), info);
+            // `unused_mut`: the method may turn out to take `&self` (`v.iter()`); which one
+            // it is, only the type checker knows.
+            self.program.stmts.push(Stmt::Verbatim(quote!(
+                #[allow(unused_mut)]
+                let mut #ident = #value;
+            )));
+            let operand = Operand::Const {
+                tokens: ident.to_token_stream(),
+                display,
+                literal,
+            };
+            self.env.insert(name, operand);
+        }
+    }
+
+    /// A fresh name for a constant binding, `__cN`: hygienic, so it cannot clash with the
+    /// user's names in the generated code; also distinct from the constant parameters' names
+    /// in `consts`, which knows both by name.
+    fn fresh_constant(&mut self) -> Ident {
+        loop {
+            self.fresh += 1;
+            let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
+            if !self.consts.contains_key(&ident.to_string()) {
+                return ident;
+            }
+        }
+    }
+
+    /// A constant binding as code that moves it: itself, or a copy if a derivative sweep
+    /// still reads it and it is not `Copy`.
+    fn taken(&self, tokens: &TokenStream) -> TokenStream {
+        let key = tokens.to_string();
+        let copy = self.consts.get(&key).is_some_and(|info| info.copy);
+        match self.pinned.contains(&key) && !copy {
+            true => quote!(::core::clone::Clone::clone(&#tokens)),
+            false => tokens.clone(),
+        }
+    }
+
+    /// Records that the derivative sweeps read `tokens` (a node's constant argument): every
+    /// constant binding it names, and those they borrow, are pinned.
+    fn pin(&mut self, tokens: &TokenStream) {
+        let mut stack: Vec<String> = Vec::new();
+        fn idents(tokens: TokenStream, out: &mut Vec<String>) {
+            for tree in tokens {
+                match tree {
+                    proc_macro2::TokenTree::Ident(ident) => out.push(ident.to_string()),
+                    proc_macro2::TokenTree::Group(group) => idents(group.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        idents(tokens.clone(), &mut stack);
+        while let Some(key) = stack.pop() {
+            let Some(info) = self.consts.get(&key) else {
+                continue;
+            };
+            if self.pinned.insert(key) {
+                stack.extend(info.borrows.iter().cloned());
+            }
+        }
     }
 
     /// Binds an already checked and renamed constant expression.
@@ -555,9 +828,10 @@ impl Lowerer<'_> {
         ty: Option<&Type>,
         display: String,
         literal: bool,
+        info: ConstInfo,
     ) -> Operand {
-        self.fresh += 1;
-        let ident = format_ident!("__c{}", self.fresh, span = Span::mixed_site());
+        let ident = self.fresh_constant();
+        self.consts.insert(ident.to_string(), info);
         self.program.stmts.push(Stmt::Const {
             ident: ident.clone(),
             ty: ty.map(ToTokens::to_token_stream),
@@ -595,23 +869,82 @@ impl Lowerer<'_> {
         finder.found
     }
 
-    /// `expr` with every local constant replaced by the SSA constant it is bound to now.
-    fn renamed(&self, expr: &Expr) -> Expr {
-        struct Renamer<'a>(&'a HashMap<String, Operand>);
+    /// `expr` with every local constant replaced by the SSA constant it is bound to now, and
+    /// the constant bindings it reads in place (borrowed, or read through a method): those a
+    /// value computed from it may borrow. `moving`: whether `expr`'s own value is moved (a
+    /// `let` initializer) rather than read in place (a node's argument). Where a pinned
+    /// constant that is not `Copy` would be moved, a copy of it is.
+    fn renamed(&self, expr: &Expr, moving: bool) -> (Expr, Vec<String>) {
+        struct Renamer<'a> {
+            lowerer: &'a Lowerer<'a>,
+            moving: bool,
+            borrowed: Vec<String>,
+        }
+        impl Renamer<'_> {
+            fn visit(&mut self, expr: &mut Expr, moving: bool) {
+                let outer = std::mem::replace(&mut self.moving, moving);
+                self.visit_expr_mut(expr);
+                self.moving = outer;
+            }
+        }
         impl VisitMut for Renamer<'_> {
             fn visit_expr_mut(&mut self, expr: &mut Expr) {
                 if let Some(ident) = single_ident(expr) {
-                    if let Some(Operand::Const { tokens, .. }) = self.0.get(&ident.to_string()) {
-                        *expr = Expr::Verbatim(tokens.clone());
+                    if let Some(Operand::Const { tokens, .. }) =
+                        self.lowerer.env.get(&ident.to_string())
+                    {
+                        *expr = Expr::Verbatim(match self.moving {
+                            true => self.lowerer.taken(tokens),
+                            false => {
+                                self.borrowed.push(tokens.to_string());
+                                tokens.clone()
+                            }
+                        });
                         return;
                     }
                 }
-                syn::visit_mut::visit_expr_mut(self, expr);
+                let moving = self.moving;
+                match expr {
+                    Expr::Paren(paren) => self.visit(&mut paren.expr, moving),
+                    Expr::Group(group) => self.visit(&mut group.expr, moving),
+                    Expr::Reference(reference) => self.visit(&mut reference.expr, false),
+                    Expr::Field(field) => self.visit(&mut field.base, false),
+                    Expr::Cast(cast) => self.visit(&mut cast.expr, false),
+                    Expr::Unary(unary) if matches!(unary.op, UnOp::Deref(_)) => {
+                        self.visit(&mut unary.expr, false);
+                    }
+                    Expr::Index(index) => {
+                        self.visit(&mut index.expr, false);
+                        self.visit(&mut index.index, true);
+                    }
+                    Expr::Binary(binary) if is_comparison(&binary.op) => {
+                        self.visit(&mut binary.left, false);
+                        self.visit(&mut binary.right, false);
+                    }
+                    Expr::MethodCall(call) => {
+                        let by_value = takes_self(&call.method.to_string());
+                        self.visit(&mut call.receiver, by_value);
+                        for arg in &mut call.args {
+                            self.visit(arg, true);
+                        }
+                    }
+                    _ => {
+                        self.moving = true;
+                        syn::visit_mut::visit_expr_mut(self, expr);
+                        self.moving = moving;
+                    }
+                }
             }
         }
         let mut renamed = expr.clone();
-        Renamer(&self.env).visit_expr_mut(&mut renamed);
-        renamed
+        let mut renamer = Renamer {
+            lowerer: self,
+            moving,
+            borrowed: Vec::new(),
+        };
+        renamer.visit_expr_mut(&mut renamed);
+        let borrowed = renamer.borrowed;
+        (renamed, borrowed)
     }
 
     /// Reports the constructs that cannot appear even in a constant; true if there are none.
@@ -652,6 +985,69 @@ impl Lowerer<'_> {
             format!("operator `{op}` cannot be applied to a differentiated value; the supported operators are `+ - * /` (also as `+= -= *= /=`) and unary `-`"),
         );
     }
+}
+
+/// What the lowerer knows of a constant binding of the generated code.
+struct ConstInfo {
+    /// Known to be `Copy` (a number, a reference): moving it leaves it readable.
+    copy: bool,
+    /// The constant bindings it may borrow (`&c`, `c.view()`).
+    borrows: Vec<String>,
+}
+
+/// Whether a type is known to be `Copy`: a primitive number, `bool`, `char`, a shared
+/// reference, `Axis`.
+fn is_copy_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => reference.mutability.is_none(),
+        Type::Group(group) => is_copy_type(&group.elem),
+        Type::Paren(paren) => is_copy_type(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last().is_some_and(|last| {
+            last.arguments.is_empty()
+                && [
+                    "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32",
+                    "u64", "u128", "usize", "bool", "char", "Axis",
+                ]
+                .contains(&last.ident.to_string().as_str())
+        }),
+        _ => false,
+    }
+}
+
+/// Whether a constant expression's value is known to be `Copy`: a literal, a cast, a
+/// shared borrow.
+fn copy_expr(expr: &Expr) -> bool {
+    match strip_parens(expr) {
+        Expr::Lit(_) | Expr::Cast(_) => true,
+        Expr::Reference(reference) => reference.mutability.is_none(),
+        _ => false,
+    }
+}
+
+fn is_comparison(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_)
+    )
+}
+
+/// Methods known to take their receiver by value (ndarray's and std's conversions), where a
+/// pinned constant receiver is copied rather than moved. Other methods read their receiver
+/// in place (`c.len()`, `c.view()`).
+fn takes_self(method: &str) -> bool {
+    method.starts_with("into_")
+        || method.starts_with("unwrap")
+        || [
+            "expect",
+            "reversed_axes",
+            "permuted_axes",
+            "insert_axis",
+            "remove_axis",
+            "mapv_into",
+            "slice_move",
+            "collapse_axis",
+        ]
+        .contains(&method)
 }
 
 /// Methods that return their receiver's value unchanged (as an owned array or a view).

@@ -92,7 +92,7 @@ pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
     let constant_args = match &node.op {
         Op::Prim(prim) => prim.rule().constant_args,
-        Op::Call { .. } => &[],
+        Op::Call { .. } | Op::Copy => &[],
     };
     node.args
         .iter()
@@ -139,6 +139,13 @@ pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
                     let args = call::call_args(program, *i);
                     quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
                 }
+                Op::Copy => {
+                    let value = operand_tokens(program, &node.args[0]);
+                    quote_spanned!(node.span=> let #ident = ::autodiff::__private::Map::map(
+                        (#value).autodiff_arg(),
+                        ::core::convert::identity,
+                    );)
+                }
             }
         }
     }
@@ -163,8 +170,8 @@ pub fn cotangent_param() -> Ident {
 }
 
 /// The function's result as the generated functions return it: the output operand, or a
-/// tuple of them. A parameter returned as it is becomes owned; a value returned twice is
-/// copied.
+/// tuple of them. A parameter returned as it is becomes owned, and so does a view computed
+/// for an array result; a value returned twice is copied.
 pub fn result_value(program: &Program) -> TokenStream {
     let values: Vec<TokenStream> = program
         .outputs
@@ -175,12 +182,22 @@ pub fn result_value(program: &Program) -> TokenStream {
             let repeated = program.outputs[k + 1..].iter().any(
                 |later| matches!((output, later), (Operand::Var(a), Operand::Var(b)) if a == b),
             );
-            match output {
-                Operand::Var(Var::Input(_)) => quote!(::autodiff::__private::Map::map(
-                    (#value).autodiff_arg(),
-                    ::core::convert::identity
-                )),
+            let value = match output {
+                Operand::Var(Var::Input(_)) => {
+                    return quote!(::autodiff::__private::Map::map(
+                        (#value).autodiff_arg(),
+                        ::core::convert::identity
+                    ))
+                }
                 _ if repeated => quote!(::core::clone::Clone::clone(&#value)),
+                _ => value,
+            };
+            // A node may compute a view (`m.t()`, whose `.to_owned()` the trace drops): an
+            // array result is made owned, which costs nothing for an owned array.
+            match output {
+                Operand::Var(Var::Node(_)) if program.array_outputs.get(k) == Some(&true) => {
+                    quote!(::autodiff::ndarray::ArrayBase::into_owned(#value))
+                }
                 _ => value,
             }
         })
@@ -222,7 +239,7 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
     let mut readers: HashMap<usize, usize> = HashMap::new();
     for pullback in &sweep {
         let count = readers.entry(pullback.node).or_default();
-        if matches!(program.nodes[pullback.node].op, Op::Prim(_)) || *count == 0 {
+        if !matches!(program.nodes[pullback.node].op, Op::Call { .. }) || *count == 0 {
             *count += 1;
         }
     }
@@ -247,6 +264,7 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
                 let g = take_adjoint();
                 quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g))
             }
+            Op::Copy => take_adjoint(),
             Op::Call { path, arg_spans } => {
                 let contributions =
                     format_ident!("__p{}", pullback.node + 1, span = Span::mixed_site());
@@ -293,18 +311,6 @@ pub fn gradient(sig: &Signature, program: &Program, adjoints: &HashMap<Var, Iden
 /// `f_grad` and `f_vjp`: the value and the gradient with respect to every differentiated
 /// parameter, the adjoint sweep seeded with 1 or with the caller's cotangent.
 pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
-    let forward = forward_sweep(program);
-    let value = result_value(program);
-    let seed = match seed_kind {
-        Seed::One => quote!(::autodiff::__private::Tangent::one_like(&#value)),
-        Seed::Cotangent => {
-            let cotangent = cotangent_param();
-            quote!(#cotangent)
-        }
-    };
-    let (adjoint_code, adjoints) = adjoint_sweep(program, seed);
-    let gradient = gradient(sig, program, &adjoints);
-
     let signature = reverse_signature(sig, seed_kind);
     let doc = match seed_kind {
         Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),
@@ -317,34 +323,67 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             name = sig.name
         ),
     };
-    let body = quote!(#forward #adjoint_code);
-    generated_fn(sig, &doc, signature, body, quote!((#value, #gradient)))
+    generated_fn(&doc, signature, reverse_block(sig, program, seed_kind))
 }
 
-/// A generated derivative function around `body`, returning `result`.
-pub fn generated_fn(
-    sig: &Signature,
-    doc: &str,
-    signature: TokenStream,
-    body: TokenStream,
-    result: TokenStream,
-) -> TokenStream {
-    let original = &sig.name;
+/// The body of `f_grad` or `f_vjp` as a block, `{ …; (value, gradient) }`, that reads the
+/// parameters (and `cotangent`).
+pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
+    let forward = forward_sweep(program);
+    let value = result_value(program);
+    let seed = match seed_kind {
+        Seed::One => quote!(::autodiff::__private::Tangent::one_like(&#value)),
+        Seed::Cotangent => {
+            let cotangent = cotangent_param();
+            quote!(#cotangent)
+        }
+    };
+    let (adjoint_code, adjoints) = adjoint_sweep(program, seed);
+    let gradient = gradient(sig, program, &adjoints);
+    generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))
+}
+
+/// A generated derivative function: `signature` and `block`. It names no sibling item (not
+/// the original, not another generated function), so that it compiles the same as a free
+/// function and as an associated function in an `impl` block.
+pub fn generated_fn(doc: &str, signature: TokenStream, block: TokenStream) -> TokenStream {
+    let allows = generated_allows();
     quote! {
         #[doc = #doc]
         #[must_use]
-        // A constant result leaves parameters, tangents or the cotangent unread; tangents and
-        // cotangents are arguments beyond the original's.
-        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
-        #signature {
-            #[allow(unused_imports)]
-            use ::autodiff::__private::{Arg as _, Pass as _};
-            // The original counts as used when only its derivatives are called.
-            let _ = #original;
-            #body
-            #result
-        }
+        #allows
+        #signature #block
     }
+}
+
+/// The lints every generated function allows, each about a shape the user cannot change:
+/// - `dead_code`: a user calls the derivatives they need (and the companions are for callers);
+/// - `unused_variables`: a constant result leaves parameters, tangents or the cotangent unread;
+/// - `clippy::too_many_arguments`: tangents and cotangents are arguments beyond the
+///   original's, which may be at the limit already;
+/// - `clippy::type_complexity`: a companion returns every argument's contribution;
+/// - `clippy::used_underscore_binding`: a differentiated parameter the original ignores
+///   (`_x: f64`) is read for its zero gradient.
+pub fn generated_allows() -> TokenStream {
+    quote! {
+        #[allow(
+            dead_code,
+            unused_variables,
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::used_underscore_binding
+        )]
+    }
+}
+
+/// A generated function's body as a block: `body`, then `result`.
+pub fn generated_block(body: TokenStream, result: TokenStream) -> TokenStream {
+    quote!({
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{Arg as _, Pass as _};
+        #body
+        #result
+    })
 }
 
 /// The gradient entry of parameter `k`: its adjoint; zeros if it has none; for a struct of
@@ -392,7 +431,6 @@ pub fn param_zeros(param: &Param) -> TokenStream {
 /// `vis fn f_grad(params) -> (ret, gradient type)` or `vis fn f_vjp(params, cotangent: ret)
 /// -> (ret, gradient type)`, also used by the stubs emitted on errors.
 pub fn reverse_signature(sig: &Signature, seed: Seed) -> TokenStream {
-    let vis = &sig.vis;
     let ret = &sig.ret;
     let (name, cotangent) = match seed {
         Seed::One => (format_ident!("{}_grad", sig.name), None),
@@ -405,9 +443,9 @@ pub fn reverse_signature(sig: &Signature, seed: Seed) -> TokenStream {
         }
     };
     let params = sig.param_list().chain(cotangent);
-    let inherited = &sig.inherited;
     let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
-    quote!(#(#inherited)* #vis fn #name(#(#params),*) -> (#ret, #gradient))
+    let (head, where_clause) = sig.declare(&name);
+    quote!(#head(#(#params),*) -> (#ret, #gradient) #where_clause)
 }
 
 /// One entry as itself, several as a tuple: the gradient's shape in the user's contract.

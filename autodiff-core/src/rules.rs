@@ -135,6 +135,12 @@ impl Primitive {
         }
     }
 
+    /// Whether the runtime's `forward` returns a view of its argument (`t`) rather than an
+    /// owned value: where the body makes it owned, the generated code does too.
+    pub fn returns_view(self) -> bool {
+        matches!(self, Primitive::T)
+    }
+
     /// The names of every primitive written with `syntax`, for error messages.
     pub fn names(syntax: Syntax) -> String {
         let names: Vec<_> = Self::ALL

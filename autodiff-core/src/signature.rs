@@ -18,6 +18,8 @@ pub struct Param {
     pub differentiated: bool,
     /// A struct of parameters (`p: &Mlp`) rather than a float or an array.
     pub structured: bool,
+    /// Declared `mut x`: the body may mutate it (a constant's mutation is kept as written).
+    pub mutable: bool,
 }
 
 pub struct Signature {
@@ -30,6 +32,9 @@ pub struct Signature {
     /// The original's `cfg` and `allow` attributes, which the generated functions share: they
     /// exist where it exists and take the lints it allows (say, its number of arguments).
     pub inherited: Vec<syn::Attribute>,
+    /// The original's lifetime parameters and `where` clause, which the generated functions
+    /// declare too.
+    pub generics: syn::Generics,
 }
 
 /// The kind of value a function returns.
@@ -46,6 +51,17 @@ pub enum Output {
 impl Signature {
     pub fn differentiated(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.differentiated)
+    }
+
+    /// `vis fn name<'a>`, and the `where` clause, as the generated function `name` declares
+    /// them, with the original's `cfg` and `allow` attributes.
+    pub fn declare(&self, name: &Ident) -> (TokenStream, TokenStream) {
+        let (vis, inherited) = (&self.vis, &self.inherited);
+        let (generics, _, where_clause) = self.generics.split_for_impl();
+        (
+            quote!(#(#inherited)* #vis fn #name #generics),
+            quote!(#where_clause),
+        )
     }
 
     /// The original's parameters as the generated functions declare them, `x: f64`.
@@ -111,6 +127,11 @@ fn array_of_floats(ty: &Type) -> Option<&syn::PathSegment> {
         }
         _ => None,
     }
+}
+
+/// Whether `ty` is an `ndarray` view of floats (`ArrayView2<f64>`), behind any `&`.
+pub fn is_view(ty: &Type) -> bool {
+    array_of_floats(ty).is_some_and(|segment| VIEWS.contains(&segment.ident.to_string().as_str()))
 }
 
 impl Param {
@@ -219,7 +240,14 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
     if let Some(abi) = &sig.abi {
         diag.error(abi, not_supported("an `extern` function"));
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    // Lifetimes (`ArrayView1<'a, f64>`) and `where` clauses are kept; types and constants
+    // would make every rule generic.
+    let generic_types = sig
+        .generics
+        .params
+        .iter()
+        .any(|param| !matches!(param, syn::GenericParam::Lifetime(_)));
+    if generic_types {
         diag.error(
             &sig.generics,
             "generic #[differentiable] functions are not supported yet; write the function for `f64` or `f32`",
@@ -253,6 +281,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                 continue;
             }
         };
+        let mutable = matches!(&*typed.pat, Pat::Ident(pat) if pat.mutability.is_some());
         let ident = match &*typed.pat {
             Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
             Pat::Wild(_) => format_ident!("__arg{}", position, span = Span::mixed_site()),
@@ -278,6 +307,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
             && (field_roots.contains(&ident.to_string()) || named_in_wrt(&ident));
         params.push(Param {
             ident,
+            mutable,
             structured,
             ty: (*typed.ty).clone(),
             differentiated: false,
@@ -357,11 +387,27 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         .collect();
     Signature {
         inherited,
+        generics: sig.generics.clone(),
         vis: func.vis.clone(),
         name: name.clone(),
         params,
         ret,
         output,
+    }
+}
+
+impl Signature {
+    /// Whether each element of the result (one, or one per tuple element) is an array.
+    pub fn array_outputs(&self) -> Vec<bool> {
+        fn elements(ty: &Type) -> Vec<bool> {
+            match ty {
+                Type::Group(group) => elements(&group.elem),
+                Type::Paren(paren) => elements(&paren.elem),
+                Type::Tuple(tuple) => tuple.elems.iter().map(owned_array_of_floats).collect(),
+                _ => vec![owned_array_of_floats(ty)],
+            }
+        }
+        elements(&self.ret)
     }
 }
 

@@ -1,0 +1,521 @@
+//! Functions a random-program run found the macro turning into code that did not compile,
+//! each with its siblings of the same cause, checked against central differences in both
+//! modes.
+//!
+//! - A view as the result (`m.t()`): the trace drops `.to_owned()`, so the generated
+//!   functions returned the view. Array results are now made owned.
+//! - A constant read by a differentiated operation, then moved: the adjoint sweep reads it
+//!   after the move. Such a constant is now aliased (`let a = c;`) or copied where moved.
+//! - A compound assignment of a constant that reads itself (`m -= &m.sin()`): rewritten as
+//!   `m - (&m.sin())`, which moved `m` before reading it. It is now kept as written.
+//! - Of the first cause: a view made owned (`m.t().to_owned()`, `v.to_owned()` for a view
+//!   parameter) passed to a function taking `&Array2<f64>`: the trace now copies it.
+//! - `f_hessian` runs the forward sweep once per column, so user code there moving a
+//!   constant parameter (`let d = c * 2.0;`) moved it in the loop's first iteration. The
+//!   constants are now computed once, before the sweeps.
+//! - A constant argument of a call was passed through `Clone::clone(&c)`, whose expected
+//!   type kept `&[1, 2]` from coercing to the callee's `&[usize]`. `Copy` constants are
+//!   now passed as written.
+//! - Constants of literals indexed (`let c = [1.0, 2.0]; x * c[0]`) left their float type
+//!   to inference that the generated code's method calls could not wait for.
+//! - Of the same cause: a `mut` constant mutated in place (`m.mapv_inplace(..)`,
+//!   `k.push(..)`), which the immutable bindings of the generated code refused; mutated
+//!   after a differentiated operation read it, the sweeps must still read the old value.
+
+mod support;
+
+use autodiff::ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use autodiff::prelude::*;
+use support::{check_scalar, check_vector, flat};
+
+fn matrix(x: &[f64]) -> Array2<f64> {
+    Array2::from_shape_vec((2, 3), x.to_vec()).unwrap()
+}
+
+/// A cotangent of a transposed `matrix`.
+fn cotangent(c: &[f64]) -> Array2<f64> {
+    Array2::from_shape_vec((3, 2), c.to_vec()).unwrap()
+}
+
+const M: [f64; 6] = [0.3, -1.2, 0.7, 2.0, -0.4, 1.1];
+
+// --- views as results ---------------------------------------------------------------
+
+#[differentiable]
+fn transposed(m: &Array2<f64>) -> Array2<f64> {
+    m.t().to_owned()
+}
+
+#[differentiable]
+fn transposed_view(m: &Array2<f64>) -> Array2<f64> {
+    #[allow(clippy::redundant_clone)]
+    let t = m.t();
+    t.to_owned()
+}
+
+#[differentiable]
+fn viewed(m: &Array2<f64>) -> Array2<f64> {
+    m.view().to_owned()
+}
+
+#[differentiable]
+fn cloned(m: &Array2<f64>) -> Array2<f64> {
+    m.clone()
+}
+
+#[differentiable]
+fn view_parameter_transposed(m: ArrayView2<f64>) -> Array2<f64> {
+    m.t().to_owned()
+}
+
+#[differentiable]
+fn view_parameter_owned(m: ArrayView2<f64>) -> Array2<f64> {
+    m.to_owned()
+}
+
+/// A view in a tuple result, next to a scalar, and the same view twice.
+#[differentiable]
+fn transposed_twice(m: &Array2<f64>) -> (Array2<f64>, f64, Array2<f64>) {
+    let t = m.t();
+    (t.to_owned(), m.sum(), t.to_owned())
+}
+
+fn check_array_result(
+    name: &str,
+    f: fn(&Array2<f64>) -> Vec<f64>,
+    jac: fn(&Array2<f64>) -> Array2<f64>,
+    jvp: fn(&Array2<f64>, Array2<f64>) -> Vec<f64>,
+    vjp: fn(&Array2<f64>, &[f64]) -> Vec<f64>,
+) {
+    check_vector(
+        name,
+        &M,
+        |x| f(&matrix(x)),
+        |x| jac(&matrix(x)),
+        |x, t| jvp(&matrix(x), matrix(t)),
+        |x, c| vjp(&matrix(x), c),
+    );
+}
+
+#[test]
+fn views_as_results() {
+    assert_eq!(transposed(&matrix(&M)), matrix(&M).t());
+    check_array_result(
+        "transposed",
+        |m| flat(&transposed(m)),
+        |m| transposed_jacobian(m).1,
+        |m, t| flat(&transposed_jvp(m, t).1),
+        |m, c| flat(&transposed_vjp(m, cotangent(c)).1),
+    );
+    check_array_result(
+        "transposed_view",
+        |m| flat(&transposed_view(m)),
+        |m| transposed_view_jacobian(m).1,
+        |m, t| flat(&transposed_view_jvp(m, t).1),
+        |m, c| flat(&transposed_view_vjp(m, cotangent(c)).1),
+    );
+    check_array_result(
+        "viewed",
+        |m| flat(&viewed(m)),
+        |m| viewed_jacobian(m).1,
+        |m, t| flat(&viewed_jvp(m, t).1),
+        |m, c| flat(&viewed_vjp(m, matrix(c)).1),
+    );
+    check_array_result(
+        "cloned",
+        |m| flat(&cloned(m)),
+        |m| cloned_jacobian(m).1,
+        |m, t| flat(&cloned_jvp(m, t).1),
+        |m, c| flat(&cloned_vjp(m, matrix(c)).1),
+    );
+    check_array_result(
+        "view_parameter_transposed",
+        |m| flat(&view_parameter_transposed(m.view())),
+        |m| view_parameter_transposed_jacobian(m.view()).1,
+        |m, t| flat(&view_parameter_transposed_jvp(m.view(), t).1),
+        |m, c| flat(&view_parameter_transposed_vjp(m.view(), cotangent(c)).1),
+    );
+    check_array_result(
+        "view_parameter_owned",
+        |m| flat(&view_parameter_owned(m.view())),
+        |m| view_parameter_owned_jacobian(m.view()).1,
+        |m, t| flat(&view_parameter_owned_jvp(m.view(), t).1),
+        |m, c| flat(&view_parameter_owned_vjp(m.view(), matrix(c)).1),
+    );
+    let (value, _) = transposed_twice_vjp(
+        &matrix(&M),
+        (Array2::zeros((3, 2)), 1.0, Array2::zeros((3, 2))),
+    );
+    assert_eq!(value, transposed_twice(&matrix(&M)));
+    let both = |(a, s, b): (Array2<f64>, f64, Array2<f64>)| {
+        let mut v = flat(&a);
+        v.push(s);
+        v.extend(flat(&b));
+        v
+    };
+    let split = |c: &[f64]| (cotangent(&c[..6]), c[6], cotangent(&c[7..]));
+    check_vector(
+        "transposed_twice",
+        &M,
+        |x| both(transposed_twice(&matrix(x))),
+        |x| transposed_twice_jacobian(&matrix(x)).1,
+        |x, t| both(transposed_twice_jvp(&matrix(x), matrix(t)).1),
+        |x, c| flat(&transposed_twice_vjp(&matrix(x), split(c)).1),
+    );
+}
+
+// --- constants moved after a differentiated operation read them ------------------------
+
+#[differentiable(wrt(s))]
+#[allow(unused_variables)]
+fn constant_moved(v: &Array1<f64>, s: f64) -> f64 {
+    let c = v * 2.0; // a constant
+    let t = (&c * s).sum(); // read by a differentiated operation
+    let a = c; // then moved
+    t
+}
+
+fn consume(a: Array1<f64>) -> f64 {
+    a.sum()
+}
+
+/// Moved into a call, by an operator, by a by-value method, by a typed `let`, through a
+/// borrow of a borrow, and a constant parameter moved.
+#[differentiable(wrt(s))]
+fn constants_moved_every_way(v: &Array1<f64>, s: f64, owned: Array1<f64>) -> f64 {
+    let c = v * 2.0;
+    let d = v + 1.0;
+    let e = v - 0.5;
+    let view = e.view();
+    let t = (&c * s).sum() + (&d * s).powi(2).sum() + (&view * s).sum() + (&owned * s).sum();
+    let moved_into_call = consume(c);
+    let moved_by_operator = d * 3.0;
+    let moved_typed: Array1<f64> = e;
+    let moved_parameter = owned.into_shape_with_order(3).unwrap();
+    t * moved_into_call + moved_by_operator.sum() * s + moved_typed.sum() + moved_parameter.sum()
+}
+
+/// A moved constant read again by a later differentiated operation, in a tuple result.
+#[differentiable(wrt(s))]
+fn constant_moved_then_read(v: &Array1<f64>, s: f64) -> (f64, Array1<f64>) {
+    let c = v * 2.0;
+    let t = (&c * s).sum();
+    let a = c;
+    let b = consume(a.clone());
+    (t * b, &a * s)
+}
+
+#[test]
+fn constants_moved_after_being_read() {
+    let v = Array1::from(vec![0.5, -1.0, 2.0]);
+    let owned = Array1::from(vec![1.5, 0.25, -0.75]);
+    check_scalar(
+        "constant_moved",
+        &[0.7],
+        |x| constant_moved(&v, x[0]),
+        |x| {
+            let (value, ds) = constant_moved_grad(&v, x[0]);
+            (value, vec![ds])
+        },
+        |x, t| constant_moved_jvp(&v, x[0], t[0]),
+    );
+    assert_eq!(
+        constant_moved_vjp(&v, 0.7, 2.0).1,
+        2.0 * constant_moved_grad(&v, 0.7).1
+    );
+    check_scalar(
+        "constants_moved_every_way",
+        &[0.7],
+        |x| constants_moved_every_way(&v, x[0], owned.clone()),
+        |x| {
+            let (value, ds) = constants_moved_every_way_grad(&v, x[0], owned.clone());
+            (value, vec![ds])
+        },
+        |x, t| constants_moved_every_way_jvp(&v, x[0], owned.clone(), t[0]),
+    );
+    check_vector(
+        "constant_moved_then_read",
+        &[0.7],
+        |x| {
+            let (a, b) = constant_moved_then_read(&v, x[0]);
+            std::iter::once(a).chain(b).collect()
+        },
+        |x| constant_moved_then_read_jacobian(&v, x[0]).1,
+        |x, t| {
+            let (a, b) = constant_moved_then_read_jvp(&v, x[0], t[0]).1;
+            std::iter::once(a).chain(b).collect()
+        },
+        |x, c| {
+            vec![constant_moved_then_read_vjp(&v, x[0], (c[0], Array1::from(c[1..].to_vec()))).1]
+        },
+    );
+}
+
+// --- compound assignments of constants that read themselves ----------------------------
+
+#[differentiable(wrt(v))]
+fn constant_compound(v: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut m = w.to_owned();
+    m -= &m.sin();
+    v.sum() + m.sum()
+}
+
+/// Every compound operator on a constant array reading itself, one that a node read before
+/// (so the old value must survive), and scalar ones.
+#[differentiable(wrt(v))]
+#[allow(clippy::assign_op_pattern)]
+fn constant_compounds(v: &Array1<f64>, w: &Array1<f64>, n: usize) -> f64 {
+    let mut m = w.to_owned();
+    let before = (&m * v).sum();
+    m += &m.exp();
+    m *= &m.cos();
+    m /= &(m.mapv(f64::abs) + 1.0);
+    m -= 0.5;
+    let mut k = n;
+    k += k;
+    k *= 3;
+    let mut s = 1.0;
+    s -= s / 4.0;
+    let r = m.sum_axis(Axis(0));
+    before * s + (v * &m).sum() * k as f64 + r.sum()
+}
+
+#[test]
+fn compound_assignments_reading_themselves() {
+    let w = Array1::from(vec![0.3, -0.8, 1.4]);
+    let v0 = [0.5, -1.0, 2.0];
+    let v = |x: &[f64]| Array1::from(x.to_vec());
+    check_scalar(
+        "constant_compound",
+        &v0,
+        |x| constant_compound(&v(x), &w),
+        |x| {
+            let (value, g) = constant_compound_grad(&v(x), &w);
+            (value, flat(&g))
+        },
+        |x, t| constant_compound_jvp(&v(x), &w, v(t)),
+    );
+    check_scalar(
+        "constant_compounds",
+        &v0,
+        |x| constant_compounds(&v(x), &w, 2),
+        |x| {
+            let (value, g) = constant_compounds_grad(&v(x), &w, 2);
+            (value, flat(&g))
+        },
+        |x, t| constant_compounds_jvp(&v(x), &w, 2, v(t)),
+    );
+}
+
+// --- constants mutated in place ---------------------------------------------------------
+
+fn push_twice(k: &mut Vec<f64>, value: f64) {
+    k.push(value);
+    k.push(value);
+}
+
+/// `mut` constants mutated by methods and through `&mut`, before and after differentiated
+/// operations read them (directly, as a receiver, and through a borrow).
+#[differentiable(wrt(s, x))]
+fn constants_mutated(v: &Array1<f64>, s: f64, x: &Array1<f64>, mut k: Vec<f64>) -> f64 {
+    let mut m = v.to_owned();
+    m.mapv_inplace(f64::sin);
+    let t = (&m * s).sum() + m.dot(x);
+    m.mapv_inplace(f64::cos);
+    k.push(2.0);
+    push_twice(&mut k, 0.5);
+    let scale: f64 = k.iter().sum();
+    t * scale + (&m * s).sum() + m.dot(x) * s
+}
+
+#[test]
+fn constants_mutated_in_place() {
+    let v = Array1::from(vec![0.5, -1.0, 2.0]);
+    let point = [0.7, 0.3, -0.2, 1.1];
+    let unpack = |p: &[f64]| (p[0], Array1::from(p[1..].to_vec()));
+    check_scalar(
+        "constants_mutated",
+        &point,
+        |p| {
+            let (s, x) = unpack(p);
+            constants_mutated(&v, s, &x, vec![1.0])
+        },
+        |p| {
+            let (s, x) = unpack(p);
+            let (value, (ds, dx)) = constants_mutated_grad(&v, s, &x, vec![1.0]);
+            let mut g = vec![ds];
+            g.extend(flat(&dx));
+            (value, g)
+        },
+        |p, t| {
+            let (s, x) = unpack(p);
+            let (ts, tx) = unpack(t);
+            constants_mutated_jvp(&v, s, &x, vec![1.0], ts, tx)
+        },
+    );
+}
+
+// --- owned copies of views passed to functions, literal arrays --------------------------
+
+#[differentiable]
+fn total(m: &Array2<f64>) -> f64 {
+    (m * m).sum()
+}
+
+#[differentiable]
+fn total_of_view(v: ArrayView1<f64>) -> f64 {
+    v.sum().powi(2)
+}
+
+/// Views made owned, passed to functions taking `&Array2<f64>` and views.
+#[differentiable]
+fn calls_with_owned_views(m: &Array2<f64>, n: ArrayView2<f64>) -> f64 {
+    let t = m.t();
+    let owned = t.to_owned();
+    total(&m.t().to_owned()) * 2.0
+        + total(&owned)
+        + total(&n.to_owned())
+        + total(&n.t().to_owned())
+        + total_of_view(m.sum_axis(Axis(0)).view())
+        + t.sum()
+}
+
+/// The same through the Hessian (on dual numbers), with a literal array and an array
+/// constant moved after a differentiated operation read it.
+#[differentiable(hessian, wrt(m))]
+fn hessian_through_copies(m: &Array2<f64>, c: Array2<f64>) -> f64 {
+    let weights = [0.5, 2.0];
+    let t = m.t().to_owned();
+    let read = (m * &c).sum() * weights[0];
+    let moved = c;
+    read * (t.sum() * weights[1]) + (&t * &t).sum() + moved.sum()
+}
+
+#[test]
+fn owned_copies_of_views() {
+    let both = |x: &[f64]| (matrix(&x[..6]), x[6..].to_vec());
+    let mut point = M.to_vec();
+    point.extend([0.4, -0.9, 1.3, 0.2, 0.8, -1.5]);
+    check_scalar(
+        "calls_with_owned_views",
+        &point,
+        |x| {
+            let (m, n) = both(x);
+            calls_with_owned_views(&m, matrix(&n).view())
+        },
+        |x| {
+            let (m, n) = both(x);
+            let (value, (dm, dn)) = calls_with_owned_views_grad(&m, matrix(&n).view());
+            let mut g = flat(&dm);
+            g.extend(flat(&dn));
+            (value, g)
+        },
+        |x, t| {
+            let (m, n) = both(x);
+            let (tm, tn) = both(t);
+            calls_with_owned_views_jvp(&m, matrix(&n).view(), tm, matrix(&tn))
+        },
+    );
+    let c = matrix(&[1.0, 0.5, -0.5, 2.0, 0.0, 1.5]);
+    check_scalar(
+        "hessian_through_copies",
+        &M,
+        |x| hessian_through_copies(&matrix(x), c.clone()),
+        |x| {
+            let (value, g) = hessian_through_copies_grad(&matrix(x), c.clone());
+            (value, flat(&g))
+        },
+        |x, t| hessian_through_copies_jvp(&matrix(x), c.clone(), matrix(t)),
+    );
+    let (value, gradient, hessian) = hessian_through_copies_hessian(&matrix(&M), c.clone());
+    assert_eq!(value, hessian_through_copies(&matrix(&M), c.clone()));
+    assert_eq!(
+        gradient,
+        hessian_through_copies_grad(&matrix(&M), c.clone()).1
+    );
+    for j in 0..6 {
+        let column = autodiff::check::central_difference(
+            |x| {
+                hessian_through_copies_grad(&matrix(x), c.clone())
+                    .1
+                    .as_slice()
+                    .unwrap()[j]
+            },
+            &M,
+            1e-6,
+        );
+        for (i, fd) in column.iter().enumerate() {
+            assert!(
+                autodiff::check::close(hessian[[i, j]], *fd, 1e-6),
+                "H[{i}, {j}]"
+            );
+        }
+    }
+}
+
+// --- constants moved in f_hessian's sweeps ----------------------------------------------
+
+#[differentiable(hessian, wrt(x, y))]
+#[allow(clippy::needless_pass_by_value)]
+fn hessian_moves_parameters(x: f64, y: f64, c: Array1<f64>, labels: Vec<usize>) -> f64 {
+    let d = c * 2.0;
+    let n = labels.len() as f64;
+    let e = consume(d);
+    let moved = labels;
+    (x * x * y * e + y.sin()) * n + moved.len() as f64
+}
+
+#[test]
+fn constants_moved_in_hessian_sweeps() {
+    let c = || Array1::from(vec![1.0, 2.0]);
+    let (value, (dx, dy), h) = hessian_moves_parameters_hessian(1.5, 0.5, c(), vec![1, 2]);
+    assert_eq!(value, hessian_moves_parameters(1.5, 0.5, c(), vec![1, 2]));
+    assert_eq!(
+        (dx, dy),
+        hessian_moves_parameters_grad(1.5, 0.5, c(), vec![1, 2]).1
+    );
+    // f = 2(6x²y + sin y) + 2: ∂²f/∂x² = 24y, ∂²f/∂x∂y = 24x, ∂²f/∂y² = −2 sin y.
+    let expected = [[12.0, 36.0], [36.0, -2.0 * 0.5_f64.sin()]];
+    for (i, row) in expected.iter().enumerate() {
+        for (j, e) in row.iter().enumerate() {
+            assert!(autodiff::check::close(h[[i, j]], *e, 1e-12), "H[{i}, {j}]");
+        }
+    }
+    check_scalar(
+        "hessian_moves_parameters",
+        &[1.5, 0.5],
+        |v| hessian_moves_parameters(v[0], v[1], c(), vec![1, 2]),
+        |v| {
+            let (value, (dx, dy)) = hessian_moves_parameters_grad(v[0], v[1], c(), vec![1, 2]);
+            (value, vec![dx, dy])
+        },
+        |v, t| hessian_moves_parameters_jvp(v[0], v[1], c(), vec![1, 2], t[0], t[1]),
+    );
+}
+
+// --- constant arguments coerced at the call -------------------------------------------
+
+#[differentiable(wrt(x))]
+fn weighted(x: f64, labels: &[usize], scale: &f64) -> f64 {
+    x * labels.len() as f64 * *scale
+}
+
+#[differentiable]
+fn calls_with_coerced_constants(x: f64) -> f64 {
+    let two = [1, 2];
+    weighted(x, &[1, 2, 3], &2.0) * weighted(x * x, &two, &0.5)
+}
+
+#[test]
+fn constant_arguments_coerce() {
+    check_scalar(
+        "calls_with_coerced_constants",
+        &[0.7],
+        |v| calls_with_coerced_constants(v[0]),
+        |v| {
+            let (value, g) = calls_with_coerced_constants_grad(v[0]);
+            (value, vec![g])
+        },
+        |v, t| calls_with_coerced_constants_jvp(v[0], t[0]),
+    );
+}

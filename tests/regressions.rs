@@ -21,6 +21,9 @@
 //! - Of the same cause: a `mut` constant mutated in place (`m.mapv_inplace(..)`,
 //!   `k.push(..)`), which the immutable bindings of the generated code refused; mutated
 //!   after a differentiated operation read it, the sweeps must still read the old value.
+//! - A literal assigned to a differentiated variable (`a = 0.1; a.exp()`): its constant
+//!   binding had no float type of its own, so a method or generic call on it did not compile
+//!   (E0689, E0282; found by autodiff-gen). It now takes the signature's float type.
 
 mod support;
 
@@ -518,4 +521,43 @@ fn constant_arguments_coerce() {
         },
         |v, t| calls_with_coerced_constants_jvp(v[0], t[0]),
     );
+}
+
+// --- literals assigned to differentiated variables ----------------------------------
+
+#[differentiable]
+fn literal_reassigned(x: f64) -> f64 {
+    let mut a = x * 2.0;
+    let b = a.sin();
+    a = 0.1;
+    a.exp() + relu(a) + b
+}
+
+#[differentiable]
+fn literal_reassigned_f32(x: f32, y: f32) -> f32 {
+    let mut acc = x * y;
+    acc += x;
+    let kept = acc.tanh();
+    acc = 2.0;
+    -relu(acc) + sigmoid(acc) * kept
+}
+
+#[test]
+fn literals_assigned_to_differentiated_variables() {
+    check_scalar(
+        "literal_reassigned",
+        &[0.7],
+        |x| literal_reassigned(x[0]),
+        |x| {
+            let (value, d) = literal_reassigned_grad(x[0]);
+            (value, vec![d])
+        },
+        |x, t| literal_reassigned_jvp(x[0], t[0]),
+    );
+    let (x, y) = (0.4_f32, -1.3_f32);
+    let (value, (dx, dy)) = literal_reassigned_f32_grad(x, y);
+    assert_eq!(value, literal_reassigned_f32(x, y));
+    // d/dx of sigmoid(2)·tanh(xy + x) = sigmoid(2)·(1 − tanh²)·(y + 1), and x·(…) for y.
+    let slope = sigmoid(2.0_f32) * (1.0 - (x * y + x).tanh().powi(2));
+    assert!((dx - slope * (y + 1.0)).abs() < 1e-6 && (dy - slope * x).abs() < 1e-6);
 }

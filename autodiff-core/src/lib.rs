@@ -17,7 +17,7 @@ mod ir;
 mod jacobian;
 mod lower;
 mod reverse;
-mod rules;
+pub mod rules;
 mod signature;
 mod trace_doc;
 

@@ -45,6 +45,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             Output::Tuple(arity) => Some(arity),
             _ => None,
         },
+        float: signature_float(sig),
     };
     for param in &sig.params {
         let operand = if param.differentiated {
@@ -109,6 +110,9 @@ struct Lowerer<'a> {
     views: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
+    /// The one float type the signature names (`f64` or `f32`), if it names just one: the
+    /// type a literal takes when it is assigned to a differentiated variable.
+    float: Option<Type>,
 }
 
 impl Lowerer<'_> {
@@ -239,8 +243,14 @@ impl Lowerer<'_> {
         match expr {
             Expr::Assign(assign) => {
                 if let Some(name) = self.target(&assign.left) {
+                    // `a = 0.1;` where `a` held a differentiated float: the literal has `a`'s
+                    // float type, which its own binding must state (`__c1.exp()` on an
+                    // untyped float does not compile).
+                    let typed = matches!(self.env[&name], Operand::Var(_))
+                        && self.is_literal(&assign.right);
+                    let ty = self.float.clone().filter(|_| typed);
                     let value = match self.mentions_var(&assign.right) {
-                        false => self.bind_constant(&assign.right, None, name.clone()),
+                        false => self.bind_constant(&assign.right, ty.as_ref(), name.clone()),
                         true => self.expr(&assign.right),
                     };
                     self.env.insert(name, value);
@@ -1174,5 +1184,26 @@ fn unsupported_with_var(expr: &Expr) -> String {
             Primitive::names(Syntax::Method),
             Primitive::names(Syntax::Function)
         ),
+    }
+}
+
+/// `f64` or `f32` when the signature's types name exactly one of them.
+fn signature_float(sig: &Signature) -> Option<Type> {
+    let named: Vec<String> = sig
+        .params
+        .iter()
+        .map(|param| param.ty.to_token_stream().to_string())
+        .chain([sig.ret.to_token_stream().to_string()])
+        .collect();
+    let names = |float: &str| {
+        named.iter().any(|ty| {
+            ty.split(|c: char| !c.is_alphanumeric())
+                .any(|word| word == float)
+        })
+    };
+    match (names("f64"), names("f32")) {
+        (true, false) => Some(syn::parse_quote!(f64)),
+        (false, true) => Some(syn::parse_quote!(f32)),
+        _ => None,
     }
 }

@@ -1,0 +1,353 @@
+//! The checks every generated program must pass, on flat vectors so they are the same for
+//! every signature: at random points, reverse mode against forward mode (the dot-product
+//! test ⟨J·ẋ, ȳ⟩ = ⟨ẋ, Jᵀ·ȳ⟩), forward mode against central finite differences, `f_vjp`
+//! against `f_grad`, the Jacobian against both modes, and the Hessian for symmetry, against
+//! `f_grad` and against differences of the gradient.
+
+use crate::rng::Rng;
+
+pub type Eval = fn(&[f64]) -> Vec<f64>;
+pub type Pair = fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>);
+pub type Split = fn(&[f64]) -> (Vec<f64>, Vec<f64>);
+pub type Triple = fn(&[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// One generated function's companions, on flat vectors.
+pub struct Case {
+    pub name: &'static str,
+    /// Computes in f32.
+    pub single: bool,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub eval: Eval,
+    /// The same program in f64, for an f32 program's finite differences.
+    pub eval64: Option<Eval>,
+    pub vjp: Pair,
+    pub jvp: Pair,
+    pub grad: Option<Split>,
+    pub jacobian: Option<Split>,
+    pub hessian: Option<Triple>,
+}
+
+/// What checking one program found.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// Checked at this many points.
+    Passed(usize),
+    /// No point in the domain where the checks are meaningful (overflow, kinks).
+    Skipped(String),
+    Mismatch(String),
+}
+
+/// Tolerances of one float type.
+struct Tol {
+    /// Between modes: the same arithmetic in another order.
+    modes: f64,
+    /// Against finite differences, beyond the differences' own error estimate.
+    differences: f64,
+    /// Values above this (or derivatives) make a point unusable.
+    huge: f64,
+    /// The smallest scale a comparison is made at: derivatives that cancel to nearly zero
+    /// keep the rounding error of the terms that cancelled.
+    floor: f64,
+}
+
+const F64: Tol = Tol {
+    modes: 1e-9,
+    differences: 1e-6,
+    huge: 1e7,
+    floor: 1e-4,
+};
+
+const F32: Tol = Tol {
+    modes: 2e-3,
+    differences: 2e-2,
+    huge: 1e4,
+    floor: 1e-2,
+};
+
+/// Points tried per program, and how many must pass.
+const TRIES: usize = 8;
+const WANTED: usize = 2;
+
+/// Runs every check of `case` at random points drawn from `rng`.
+pub fn run(case: &Case, rng: &mut Rng) -> Outcome {
+    let tol = if case.single { &F32 } else { &F64 };
+    let mut passed = 0;
+    let mut last_skip = String::from("no point tried");
+    for _ in 0..TRIES {
+        let x: Vec<f64> = (0..case.inputs)
+            .map(|_| round32(rng.uniform(-1.5, 1.5), case.single))
+            .collect();
+        match point(case, tol, &x, rng) {
+            Ok(()) => passed += 1,
+            Err(Verdict::Skip(why)) => last_skip = why,
+            Err(Verdict::Wrong(what)) => {
+                return Outcome::Mismatch(format!("at x = {}: {what}", show(&x)))
+            }
+        }
+        if passed == WANTED {
+            break;
+        }
+    }
+    match passed {
+        0 => Outcome::Skipped(last_skip),
+        n => Outcome::Passed(n),
+    }
+}
+
+enum Verdict {
+    Skip(String),
+    Wrong(String),
+}
+
+fn skip<T>(why: impl Into<String>) -> Result<T, Verdict> {
+    Err(Verdict::Skip(why.into()))
+}
+
+fn round32(v: f64, single: bool) -> f64 {
+    if single {
+        v as f32 as f64
+    } else {
+        v
+    }
+}
+
+fn show(v: &[f64]) -> String {
+    let items: Vec<String> = v.iter().map(|x| format!("{x:.17e}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
+/// Σ|aᵢbᵢ|: the scale a sum of products is rounded at.
+fn scale(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| (a * b).abs()).sum()
+}
+
+fn finite(v: &[f64]) -> bool {
+    v.iter().all(|x| x.is_finite())
+}
+
+/// `a` and `b` agree to `tol` relative to `scale` (and to their own size).
+fn agree(a: f64, b: f64, tol: f64, scale: f64) -> bool {
+    (a - b).abs() <= tol * scale.max(a.abs()).max(b.abs()).max(1e-12)
+}
+
+fn expect_same(what: &str, a: &[f64], b: &[f64], tol: &Tol) -> Result<(), Verdict> {
+    if a.len() != b.len() {
+        return Err(Verdict::Wrong(format!(
+            "{what}: lengths {} and {}",
+            a.len(),
+            b.len()
+        )));
+    }
+    let size = a.iter().chain(b).fold(tol.floor, |m, x| m.max(x.abs()));
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        if !(agree(*x, *y, tol.modes, size) || x.is_nan() && y.is_nan()) {
+            return Err(Verdict::Wrong(format!("{what}[{k}]: {x:e} vs {y:e}")));
+        }
+    }
+    Ok(())
+}
+
+fn direction(rng: &mut Rng, n: usize, single: bool) -> Vec<f64> {
+    (0..n)
+        .map(|_| round32(rng.uniform(-1.0, 1.0), single))
+        .collect()
+}
+
+/// Central difference of `f` along `v` at `x` with step `h`, and the difference between
+/// steps `h` and `h/2` as an estimate of its error (Richardson).
+fn directional(
+    f: impl Fn(&[f64]) -> Vec<f64>,
+    x: &[f64],
+    v: &[f64],
+    h: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let at = |t: f64| -> Vec<f64> {
+        let p: Vec<f64> = x.iter().zip(v).map(|(x, v)| x + t * v).collect();
+        f(&p)
+    };
+    let diff = |h: f64| -> Vec<f64> {
+        let (up, down) = (at(h), at(-h));
+        up.iter()
+            .zip(&down)
+            .map(|(u, d)| (u - d) / (2.0 * h))
+            .collect()
+    };
+    let (coarse, fine) = (diff(h), diff(h / 2.0));
+    let error = coarse
+        .iter()
+        .zip(&fine)
+        .map(|(c, f)| (c - f).abs())
+        .collect();
+    (fine, error)
+}
+
+fn point(case: &Case, tol: &Tol, x: &[f64], rng: &mut Rng) -> Result<(), Verdict> {
+    let value = (case.eval)(x);
+    if value.len() != case.outputs {
+        return Err(Verdict::Wrong(format!(
+            "the function returned {} values, {} expected",
+            value.len(),
+            case.outputs
+        )));
+    }
+    if !finite(&value) || value.iter().any(|v| v.abs() > tol.huge) {
+        return skip("value out of range");
+    }
+    let xdot = direction(rng, case.inputs, case.single);
+    let ybar = direction(rng, case.outputs, case.single);
+
+    // Both modes return the function's value.
+    let (fwd_value, ydot) = (case.jvp)(x, &xdot);
+    let (rev_value, xbar) = (case.vjp)(x, &ybar);
+    expect_same("f_jvp's value against f's", &fwd_value, &value, tol)?;
+    expect_same("f_vjp's value against f's", &rev_value, &value, tol)?;
+    if ydot.len() != case.outputs || xbar.len() != case.inputs {
+        return Err(Verdict::Wrong(format!(
+            "tangent of length {} (want {}), adjoint of length {} (want {})",
+            ydot.len(),
+            case.outputs,
+            xbar.len(),
+            case.inputs
+        )));
+    }
+    if !finite(&ydot) || !finite(&xbar) {
+        return skip("a derivative is not finite");
+    }
+    if xbar.iter().chain(&ydot).any(|d| d.abs() > tol.huge) {
+        return skip("derivatives out of range");
+    }
+
+    // The dot-product test: ⟨J·ẋ, ȳ⟩ = ⟨ẋ, Jᵀ·ȳ⟩.
+    let (forward, reverse) = (dot(&ydot, &ybar), dot(&xdot, &xbar));
+    let size = scale(&ydot, &ybar).max(scale(&xdot, &xbar)).max(tol.floor);
+    if !agree(forward, reverse, tol.modes, size) {
+        return Err(Verdict::Wrong(format!(
+            "dot-product test: ⟨J·ẋ, ȳ⟩ = {forward:e} but ⟨ẋ, Jᵀ·ȳ⟩ = {reverse:e} (ẋ = {}, ȳ = {})",
+            show(&xdot),
+            show(&ybar)
+        )));
+    }
+
+    // Forward mode against central differences (of the f64 twin for an f32 program).
+    let exact = case.eval64.unwrap_or(case.eval);
+    if case.single {
+        let value64 = exact(x);
+        if value64
+            .iter()
+            .zip(&value)
+            .any(|(a, b)| !agree(*a, *b, 1e-4, 1.0))
+        {
+            return skip("ill-conditioned in f32 here");
+        }
+    }
+    let (numeric, error) = directional(exact, x, &xdot, 1e-4);
+    let fd_scale = scale(&xdot, &xbar).max(1.0);
+    for k in 0..case.outputs {
+        if error[k] > 1e-3 * (numeric[k].abs() + fd_scale) {
+            return skip("finite differences unreliable here (a kink or steep curvature)");
+        }
+        let allowed = 20.0 * error[k] + tol.differences * (fd_scale + ydot[k].abs() + 1.0);
+        if (ydot[k] - numeric[k]).abs() > allowed {
+            return Err(Verdict::Wrong(format!(
+                "f_jvp along ẋ = {}: output {k} is {:e}, central differences give {:e}",
+                show(&xdot),
+                ydot[k],
+                numeric[k]
+            )));
+        }
+    }
+
+    // f_grad is f_vjp seeded with 1.
+    if let Some(grad) = case.grad {
+        let (g_value, g) = grad(x);
+        let (_, one) = (case.vjp)(x, &[1.0]);
+        expect_same("f_grad's value", &g_value, &value, tol)?;
+        expect_same("f_grad against f_vjp(1)", &g, &one, tol)?;
+    }
+
+    // The Jacobian's columns are tangents and its rows adjoints.
+    if let Some(jacobian) = case.jacobian {
+        let (j_value, j) = jacobian(x);
+        expect_same("f_jacobian's value", &j_value, &value, tol)?;
+        if j.len() != case.outputs * case.inputs {
+            return Err(Verdict::Wrong(format!(
+                "f_jacobian has {} entries, want {} × {}",
+                j.len(),
+                case.outputs,
+                case.inputs
+            )));
+        }
+        let row = |i: usize| &j[i * case.inputs..(i + 1) * case.inputs];
+        let jv: Vec<f64> = (0..case.outputs).map(|i| dot(row(i), &xdot)).collect();
+        expect_same("J·ẋ against f_jvp", &jv, &ydot, tol)?;
+        let jt: Vec<f64> = (0..case.inputs)
+            .map(|k| (0..case.outputs).map(|i| row(i)[k] * ybar[i]).sum())
+            .collect();
+        expect_same("Jᵀ·ȳ against f_vjp", &jt, &xbar, tol)?;
+    }
+
+    if let Some(hessian) = case.hessian {
+        check_hessian(case, tol, hessian, x, &xdot)?;
+    }
+    Ok(())
+}
+
+fn check_hessian(
+    case: &Case,
+    tol: &Tol,
+    hessian: Triple,
+    x: &[f64],
+    xdot: &[f64],
+) -> Result<(), Verdict> {
+    let n = case.inputs;
+    let (h_value, h_grad, h) = hessian(x);
+    let grad = case.grad.expect("a Hessian is of a scalar function");
+    let (value, g) = grad(x);
+    expect_same("f_hessian's value", &h_value, &value, tol)?;
+    expect_same("f_hessian's gradient against f_grad", &h_grad, &g, tol)?;
+    if h.len() != n * n {
+        return Err(Verdict::Wrong(format!(
+            "f_hessian has {} entries, want {n} × {n}",
+            h.len()
+        )));
+    }
+    if !finite(&h) || h.iter().any(|v| v.abs() > tol.huge) {
+        return skip("Hessian out of range");
+    }
+    let size = h.iter().fold(tol.floor, |m, v| m.max(v.abs()));
+    for i in 0..n {
+        for k in 0..i {
+            let (a, b) = (h[i * n + k], h[k * n + i]);
+            if !agree(a, b, tol.modes, size) {
+                return Err(Verdict::Wrong(format!(
+                    "Hessian not symmetric: H[{i}, {k}] = {a:e}, H[{k}, {i}] = {b:e}"
+                )));
+            }
+        }
+    }
+    // H·ẋ against central differences of the gradient along ẋ.
+    let (numeric, error) = directional(|p| grad(p).1, x, xdot, 1e-4);
+    for i in 0..n {
+        let hv: f64 = (0..n).map(|k| h[i * n + k] * xdot[k]).sum();
+        let row_scale: f64 = (0..n)
+            .map(|k| (h[i * n + k] * xdot[k]).abs())
+            .sum::<f64>()
+            .max(1.0);
+        if error[i] > 1e-3 * (numeric[i].abs() + row_scale) {
+            return skip("differences of the gradient unreliable here");
+        }
+        let allowed = 20.0 * error[i] + tol.differences * (row_scale + 1.0);
+        if (hv - numeric[i]).abs() > allowed {
+            return Err(Verdict::Wrong(format!(
+                "(H·ẋ)[{i}] = {hv:e}, central differences of f_grad give {:e}",
+                numeric[i]
+            )));
+        }
+    }
+    Ok(())
+}

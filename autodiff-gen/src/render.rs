@@ -473,17 +473,26 @@ pub fn module(name: &str, program: &Program) -> String {
     out
 }
 
-/// A callee `g{k}` (and its f32 copy `h{k}`), at the root of a crate.
-pub fn callee(k: usize, program: &Program) -> String {
-    let attr = attribute(program);
-    let mut out = function(program, Float::F64, &format!("g{k}"), Some(&attr));
+/// A callee `g{k}` (and its f32 copy `h{k}`), at the root of a crate; without its
+/// attribute when `plain`.
+pub fn callee(k: usize, program: &Program, plain: bool) -> String {
+    let attr = (!plain).then(|| attribute(program));
+    let mut out = function(program, Float::F64, &format!("g{k}"), attr.as_deref());
     out.push_str(&function(
         program,
         Float::F32,
         &format!("h{k}"),
-        Some(&attr),
+        attr.as_deref(),
     ));
     out
+}
+
+/// The module of one program as plain Rust: the function without the attribute.
+pub fn plain_module(name: &str, program: &Program) -> String {
+    format!(
+        "pub mod {name} {{\nuse super::*;\n{}}}\n",
+        function(program, program.float, "f", None)
+    )
 }
 
 /// A whole program as a reader sees it: the function, and the callees it calls.

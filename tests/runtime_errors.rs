@@ -643,16 +643,23 @@ fn a_dot_mismatch_points_at_the_users_expression() {
 }
 
 /// Every case above, through the generated code or the runtime directly, panics in this file
-/// with the expected message.
+/// with the expected message, at the expression that failed (in the generated code, the
+/// expression of the node whose rule panicked), not at a `#[differentiable]` attribute.
 #[test]
 fn every_error_points_at_this_file() {
     for &(name, expected, call) in CASES {
-        let (message, (file, line, _)) = panic_of(call);
+        let (message, (file, line, column)) = panic_of(call);
         assert!(message.contains(expected), "{name}: {message}");
         assert_eq!(
             file,
             file!(),
             "{name}: panicked at {file}:{line}: {message}"
+        );
+        // At an expression (the operator of a binary one), never the attribute.
+        let at = source_at(line, column);
+        assert!(
+            !at.starts_with("#["),
+            "{name}: panicked at {line}:{column}, {at:?}: {message}"
         );
     }
 }

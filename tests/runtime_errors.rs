@@ -622,9 +622,10 @@ fn dot_mismatches() -> Vec<(&'static str, &'static str, u32, Panic)> {
 }
 
 /// What the README promises: a shape mismatch in the generated code panics at the line and
-/// column of the expression that caused it (the `a.dot(b)`, not the `#[differentiable]`
-/// line, not the statement, not another node of the same line), in every generated function
-/// and in its rules.
+/// column of the expression that caused it (the `dot` of `a.dot(b)`, as rustc locates a
+/// method call: not the `#[differentiable]` line, not the statement, not the `sum` of
+/// `a.dot(b).sum()` nor the `*` of `0.5 * a.dot(b)`), in every generated function and in
+/// its rules.
 #[test]
 fn a_dot_mismatch_points_at_the_users_expression() {
     for (mode, expected, line, (message, (file, at_line, column))) in dot_mismatches() {
@@ -635,7 +636,7 @@ fn a_dot_mismatch_points_at_the_users_expression() {
             "{mode}: {message}"
         );
         assert!(
-            source_at(line, column).starts_with("a.dot(b)"),
+            source_at(line, column).starts_with("dot(b)"),
             "{mode}: column {column} of line {line} is {:?}",
             source_at(line, column)
         );

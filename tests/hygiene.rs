@@ -310,6 +310,55 @@ fn parameters_named_like_runtime_functions() {
     );
 }
 
+// --- names of the rules' paths, written at the user's spans -----------------------------
+
+/// The generated code calls the rules, `::autodiff::__private::prim::<op>::forward(..)`,
+/// `vjp0`, `jvp1`, `::autodiff::__private::Tangent::accumulate`, with every token of the path
+/// at the user's expression (so that their panics point there): items and locals named as
+/// the path's segments, beside the function and in its body, change nothing.
+mod rule_names {
+    #![allow(dead_code)]
+    use autodiff::prelude::*;
+
+    pub mod prim {
+        pub mod mul {
+            pub fn forward(_: f64, _: f64) -> f64 {
+                f64::NAN
+            }
+        }
+    }
+    pub mod __private {}
+    pub fn forward(_: f64) -> f64 {
+        f64::NAN
+    }
+    pub fn vjp0() {}
+    pub struct Tangent;
+
+    #[differentiable]
+    pub fn rule_names(autodiff: f64, forward: f64, vjp0: f64, jvp1: f64) -> f64 {
+        let prim = autodiff * forward;
+        let accumulate = prim.sin() + vjp0 * jvp1 + prim;
+        let accumulated = accumulate * prim;
+        let __private = accumulated.exp();
+        __private * jvp1
+    }
+}
+
+#[test]
+fn locals_and_items_named_like_the_rules_paths() {
+    use rule_names::{rule_names, rule_names_grad, rule_names_jvp};
+    check_scalar(
+        "rule_names",
+        &[0.3, -0.4, 0.9, 0.7],
+        |v| rule_names(v[0], v[1], v[2], v[3]),
+        |v| {
+            let (value, g) = rule_names_grad(v[0], v[1], v[2], v[3]);
+            (value, vec![g.0, g.1, g.2, g.3])
+        },
+        |v, t| rule_names_jvp(v[0], v[1], v[2], v[3], t[0], t[1], t[2], t[3]),
+    );
+}
+
 // --- modules, visibility, composition across them ---------------------------------------
 
 mod layers {

@@ -66,6 +66,9 @@ fn vec_vec(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
     x.dot(y)
 }
 
+/// The line of `a.dot(b)` in `product` below.
+const PRODUCT_LINE: u32 = line!() + 4;
+
 #[differentiable]
 fn product(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
     a.dot(b)
@@ -445,9 +448,15 @@ cases! {
 // ---------------------------------------------------------------------------------------
 // Where the panics point
 
+/// Where a panic happened: file, line and column.
+type Location = (String, u32, u32);
+
+/// A panic's message and location.
+type Panic = (String, Location);
+
 thread_local! {
     /// The location of the last panic on this thread, recorded by `record_locations`' hook.
-    static LAST_PANIC: RefCell<Option<(String, u32)>> = const { RefCell::new(None) };
+    static LAST_PANIC: RefCell<Option<Location>> = const { RefCell::new(None) };
 }
 
 /// Installs (once per process) a panic hook that records each panic's location for the
@@ -458,7 +467,11 @@ fn record_locations() {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if let Some(location) = info.location() {
-                let here = (location.file().to_owned(), location.line());
+                let here = (
+                    location.file().to_owned(),
+                    location.line(),
+                    location.column(),
+                );
                 LAST_PANIC.with(|last| *last.borrow_mut() = Some(here));
             }
             default(info);
@@ -467,7 +480,7 @@ fn record_locations() {
 }
 
 /// Runs `call`, which must panic, and returns its message and location.
-fn panic_of(call: impl FnOnce()) -> (String, (String, u32)) {
+fn panic_of(call: impl FnOnce()) -> Panic {
     record_locations();
     LAST_PANIC.with(|last| *last.borrow_mut() = None);
     let payload = catch_unwind(AssertUnwindSafe(call)).expect_err("the call panics");
@@ -482,66 +495,172 @@ fn panic_of(call: impl FnOnce()) -> (String, (String, u32)) {
     (message, location)
 }
 
-fn dot_mismatch_in_both_modes() -> [(&'static str, String, (String, u32)); 2] {
-    let reverse = panic_of(|| {
-        let _ = mat_mat_grad(&m(2, 4), &m(3, 2));
-    });
-    let forward = panic_of(|| {
-        let _ = mat_mat_jvp(&m(2, 4), &m(3, 2), m(2, 4), m(3, 2));
-    });
-    [
-        ("reverse", reverse.0, reverse.1),
-        ("forward", forward.0, forward.1),
+/// The line of `a.dot(b)` in `scaled_product`, inside `0.5 * …` (another node, at another
+/// column).
+const SCALED_PRODUCT_LINE: u32 = line!() + 4;
+
+#[differentiable(hessian)]
+fn scaled_product(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let c = 0.5 * a.dot(b);
+    c.sum()
+}
+
+/// `mat_mat` and `product` called from other differentiable functions: the tangents and
+/// cotangents reach their rules through their companions, which run their own generated
+/// code, spanned in their own bodies. (Their values come from the original functions, where
+/// `a.dot(b)` is ndarray's own.)
+#[differentiable]
+fn calls_mat_mat(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    2.0 * mat_mat(a, b)
+}
+
+#[differentiable]
+fn calls_product(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+    product(a, b)
+}
+
+/// The text of this file from `line`:`column` (1-based, as `Location` counts) to the end of
+/// the line.
+fn source_at(line: u32, column: u32) -> &'static str {
+    let text = include_str!("runtime_errors.rs")
+        .lines()
+        .nth(line as usize - 1)
+        .expect("the line is in this file");
+    &text[column as usize - 1..]
+}
+
+/// A mismatch of `dot` reached through every generated function: a name, the start of the
+/// message, the line of the `a.dot(b)` it must point at, and the panic.
+fn dot_mismatches() -> Vec<(&'static str, &'static str, u32, Panic)> {
+    const SHAPES: &str = "dot: shapes [2, 4] and [3, 2] are not aligned";
+    vec![
+        // The forward sweep's call of `forward`, in every generated function.
+        (
+            "f_grad",
+            SHAPES,
+            MAT_MAT_LINE,
+            panic_of(|| {
+                let _ = mat_mat_grad(&m(2, 4), &m(3, 2));
+            }),
+        ),
+        (
+            "f_vjp",
+            SHAPES,
+            PRODUCT_LINE,
+            panic_of(|| {
+                let _ = product_vjp(&m(2, 4), &m(3, 2), m(2, 2));
+            }),
+        ),
+        (
+            "f_jvp",
+            SHAPES,
+            MAT_MAT_LINE,
+            panic_of(|| {
+                let _ = mat_mat_jvp(&m(2, 4), &m(3, 2), m(2, 4), m(3, 2));
+            }),
+        ),
+        (
+            "f_jacobian",
+            SHAPES,
+            PRODUCT_LINE,
+            panic_of(|| {
+                let _ = product_jacobian(&m(2, 4), &m(3, 2));
+            }),
+        ),
+        (
+            "f_hessian",
+            SHAPES,
+            SCALED_PRODUCT_LINE,
+            panic_of(|| {
+                let _ = scaled_product_hessian(&m(2, 4), &m(3, 2));
+            }),
+        ),
+        (
+            "f_grad, nested",
+            SHAPES,
+            SCALED_PRODUCT_LINE,
+            panic_of(|| {
+                let _ = scaled_product_grad(&m(2, 4), &m(3, 2));
+            }),
+        ),
+        // The rules: a pullback given a cotangent, a pushforward given a tangent of the
+        // wrong shape.
+        (
+            "f_vjp's vjp0",
+            "dot: the cotangent of the product has shape [2, 50]",
+            PRODUCT_LINE,
+            panic_of(|| {
+                let _ = product_vjp(&m(2, 3), &m(3, 2), m(2, 50));
+            }),
+        ),
+        (
+            "f_jvp's jvp1",
+            "dot: the tangent of the right factor has shape [30, 2]",
+            MAT_MAT_LINE,
+            panic_of(|| {
+                let _ = mat_mat_jvp(&m(2, 3), &m(3, 2), m(2, 3), m(30, 2));
+            }),
+        ),
+        // Through a call: in the called function's companions.
+        (
+            "f_jvp of a caller",
+            "dot: the tangent of the right factor has shape [30, 2]",
+            MAT_MAT_LINE,
+            panic_of(|| {
+                let _ = calls_mat_mat_jvp(&m(2, 3), &m(3, 2), m(2, 3), m(30, 2));
+            }),
+        ),
+        (
+            "f_vjp of a caller",
+            "dot: the cotangent of the product has shape [2, 50]",
+            PRODUCT_LINE,
+            panic_of(|| {
+                let _ = calls_product_vjp(&m(2, 3), &m(3, 2), m(2, 50));
+            }),
+        ),
     ]
 }
 
-/// A dot mismatch reached through `f_grad` and `f_jvp` points at this file, inside
-/// `mat_mat`'s definition (from its `#[differentiable]` line to its `a.dot(b)`), not at the
-/// runtime or ndarray.
+/// What the README promises: a shape mismatch in the generated code panics at the line and
+/// column of the expression that caused it (the `dot` of `a.dot(b)`, as rustc locates a
+/// method call: not the `#[differentiable]` line, not the statement, not the `sum` of
+/// `a.dot(b).sum()` nor the `*` of `0.5 * a.dot(b)`), in every generated function and in
+/// its rules.
 #[test]
-fn a_dot_mismatch_points_at_the_users_function() {
-    for (mode, message, (file, line)) in dot_mismatch_in_both_modes() {
-        assert!(
-            message.starts_with("dot: shapes [2, 4] and [3, 2]"),
-            "{message}"
-        );
-        assert_eq!(file, file!(), "{mode} mode");
-        assert!(
-            (MAT_MAT_LINE - 2..=MAT_MAT_LINE).contains(&line),
-            "{mode} mode: line {line}, not in mat_mat ({}..={MAT_MAT_LINE})",
-            MAT_MAT_LINE - 2
-        );
-    }
-}
-
-/// What the README promises: the line of the expression itself. The generated code names the
-/// runtime's paths with the macro's call-site span, so `path::forward(args)`'s span, and with
-/// it `Location::caller()`, is the `#[differentiable]` attribute's line (see the report on
-/// issue 11; the fix is in `autodiff-core`'s emitters, e.g. the path `quote_spanned!` at the
-/// node's span).
-#[test]
-#[ignore = "the generated calls carry the attribute's span: the location is the #[differentiable] line"]
 fn a_dot_mismatch_points_at_the_users_expression() {
-    for (mode, _, (file, line)) in dot_mismatch_in_both_modes() {
+    for (mode, expected, line, (message, (file, at_line, column))) in dot_mismatches() {
+        assert!(message.starts_with(expected), "{mode}: {message}");
         assert_eq!(
-            (file.as_str(), line),
-            (file!(), MAT_MAT_LINE),
-            "{mode} mode"
+            (file.as_str(), at_line),
+            (file!(), line),
+            "{mode}: {message}"
+        );
+        assert!(
+            source_at(line, column).starts_with("dot(b)"),
+            "{mode}: column {column} of line {line} is {:?}",
+            source_at(line, column)
         );
     }
 }
 
 /// Every case above, through the generated code or the runtime directly, panics in this file
-/// with the expected message.
+/// with the expected message, at the expression that failed (in the generated code, the
+/// expression of the node whose rule panicked), not at a `#[differentiable]` attribute.
 #[test]
 fn every_error_points_at_this_file() {
     for &(name, expected, call) in CASES {
-        let (message, (file, line)) = panic_of(call);
+        let (message, (file, line, column)) = panic_of(call);
         assert!(message.contains(expected), "{name}: {message}");
         assert_eq!(
             file,
             file!(),
             "{name}: panicked at {file}:{line}: {message}"
+        );
+        // At an expression (the operator of a binary one), never the attribute.
+        let at = source_at(line, column);
+        assert!(
+            !at.starts_with("#["),
+            "{name}: panicked at {line}:{column}, {at:?}: {message}"
         );
     }
 }
@@ -550,7 +669,7 @@ fn every_error_points_at_this_file() {
 /// the call too.
 #[test]
 fn errors_in_the_original_function_point_at_the_call() {
-    let (message, (file, _)) = panic_of(|| {
+    let (message, (file, ..)) = panic_of(|| {
         let _ = ce_loss(&m(2, 3), &[0, 5]);
     });
     assert!(
@@ -558,7 +677,7 @@ fn errors_in_the_original_function_point_at_the_call() {
         "{message}"
     );
     assert_eq!(file, file!());
-    let (message, (file, _)) = panic_of(|| {
+    let (message, (file, ..)) = panic_of(|| {
         let _ = lse(&v(0));
     });
     assert!(

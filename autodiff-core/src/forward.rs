@@ -12,8 +12,8 @@ use syn::Ident;
 use crate::call;
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Var};
 use crate::reverse::{
-    forward_stmt, generated_block, generated_fn, hygienic, node_ident, operand_tokens, pullbacks,
-    result_value, rule_args, rule_path, tuple_if_many,
+    accumulate, forward_stmt, generated_block, generated_fn, hygienic, node_ident, operand_tokens,
+    pullbacks, result_value, rule_args, rule_fn, tuple_if_many,
 };
 use crate::signature::{gradient_type, Signature};
 
@@ -94,17 +94,16 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
                 continue;
             }
         };
-        let path = rule_path(prim.rule().module);
         let args = rule_args(program, i);
         let y = node_ident(i);
         let mut sum: Option<TokenStream> = None;
         for (k, var) in program.var_args(i) {
             let tangent = tangent_arg(var);
-            let jvp = format_ident!("jvp{}", k);
-            let term = quote_spanned!(node.span=> #path::#jvp(#(#args,)* &#y, #tangent));
+            let jvp = rule_fn(prim.rule().module, &format!("jvp{k}"), node.span);
+            let term = quote_spanned!(node.span=> #jvp(#(#args,)* &#y, #tangent));
             sum = Some(match sum {
                 None => term,
-                Some(sum) => quote!(::autodiff::__private::Tangent::accumulate(#sum, #term)),
+                Some(sum) => accumulate(&sum, &term, node.span),
             });
         }
         code.push(quote!(let #ident = #sum;));

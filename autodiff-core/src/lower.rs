@@ -381,7 +381,7 @@ impl Lowerer<'_> {
             }
             Expr::MethodCall(call) => self.method_call(call, expr),
             Expr::Call(call) => match call_primitive_of(&call.func) {
-                Some(prim) => self.call_primitive(prim, call.args.iter(), expr),
+                Some(prim) => self.call_primitive(prim, call.args.iter(), expr, expr_span(expr)),
                 // A local bound to something already reported, such as a closure.
                 None if self.mentions_var(&call.func) => Operand::Poison,
                 None => self.call_function(call, expr),
@@ -467,7 +467,7 @@ impl Lowerer<'_> {
                     return Operand::Poison;
                 }
                 let args = std::iter::once(&*inner.receiver).chain(&inner.args);
-                return self.call_primitive(prim, args, whole);
+                return self.call_primitive(prim, args, whole, inner.method.span());
             }
         }
         match Primitive::method(&name) {
@@ -477,7 +477,7 @@ impl Lowerer<'_> {
             }
             Some(prim) => {
                 let args = std::iter::once(&*call.receiver).chain(&call.args);
-                self.call_primitive(prim, args, whole)
+                self.call_primitive(prim, args, whole, call.method.span())
             }
             None => {
                 self.diag.error(
@@ -492,11 +492,17 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The primitive `prim` applied to `args`, written as `whole`; its node is spanned `at`:
+    /// the method's name for a method call (`dot` in `a.dot(b).sum()`, as rustc locates a
+    /// method call, so that each call of a chain has its own line and column), the whole
+    /// call otherwise. The generated code calls the primitive's rules at that span, which is
+    /// where their panics point.
     fn call_primitive<'e>(
         &mut self,
         prim: Primitive,
         args: impl Iterator<Item = &'e Expr>,
         whole: &Expr,
+        at: Span,
     ) -> Operand {
         let rule = prim.rule();
         let args: Vec<&Expr> = args.collect();
@@ -524,7 +530,7 @@ impl Lowerer<'_> {
             }
         }
         let operands = args.into_iter().map(|arg| self.expr(arg)).collect();
-        self.apply(Op::Prim(prim), operands, expr_span(whole))
+        self.apply(Op::Prim(prim), operands, at)
     }
 
     /// `g(a, &b, 2.0)`: a call of another differentiable function, by path. Arguments that

@@ -48,10 +48,27 @@ pub fn pullbacks(program: &Program) -> Vec<Pullback> {
     sweep
 }
 
-/// The name of the runtime module holding a primitive's rules.
-pub fn rule_path(module: &str) -> TokenStream {
-    let module = Ident::new(module, Span::call_site());
-    quote!(::autodiff::__private::prim::#module)
+/// The runtime function `function` (`forward`, `vjp0`, `jvp1`, …) of a primitive's rules,
+/// `::autodiff::__private::prim::<module>::<function>`, every token at `span`, the span of
+/// the user's expression the node came from.
+///
+/// The rules are `#[track_caller]`, and the location they report is that of the call
+/// expression, `path(args)`: from the path's first token to the closing parenthesis. If any
+/// of it carried the macro's call-site span, the location would be the `#[differentiable]`
+/// attribute's line; spanned entirely at the user's expression (with the parentheses, by
+/// `quote_spanned!` at the same span), it is that expression's line and column. The path is
+/// absolute, so it resolves the same at any span; the arguments keep their own spans (and
+/// the generated names their hygiene).
+pub fn rule_fn(module: &str, function: &str, span: Span) -> TokenStream {
+    let (module, function) = (Ident::new(module, span), Ident::new(function, span));
+    quote_spanned!(span=> ::autodiff::__private::prim::#module::#function)
+}
+
+/// `::autodiff::__private::Tangent::accumulate(sum, contribution)`, called at `span` (a
+/// node's, whose value or contribution is summed) as the rules are: `accumulate` is
+/// `#[track_caller]` too.
+pub fn accumulate(sum: &TokenStream, contribution: &TokenStream, span: Span) -> TokenStream {
+    quote_spanned!(span=> ::autodiff::__private::Tangent::accumulate(#sum, #contribution))
 }
 
 pub fn node_ident(index: usize) -> Ident {
@@ -131,9 +148,9 @@ pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
             let ident = node_ident(*i);
             match &node.op {
                 Op::Prim(prim) => {
-                    let path = rule_path(prim.rule().module);
+                    let forward = rule_fn(prim.rule().module, "forward", node.span);
                     let args = rule_args(program, *i);
-                    quote_spanned!(node.span=> let #ident = #path::forward(#(#args),*);)
+                    quote_spanned!(node.span=> let #ident = #forward(#(#args),*);)
                 }
                 Op::Call { path, .. } => {
                     let args = call::call_args(program, *i);
@@ -257,12 +274,12 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
         };
         let contribution = match &node.op {
             Op::Prim(prim) => {
-                let path = rule_path(prim.rule().module);
-                let vjp = format_ident!("vjp{}", pullback.arg);
+                let vjp = format!("vjp{}", pullback.arg);
+                let vjp = rule_fn(prim.rule().module, &vjp, node.span);
                 let args = rule_args(program, pullback.node);
                 let y = node_ident(pullback.node);
                 let g = take_adjoint();
-                quote_spanned!(node.span=> #path::#vjp(#(#args,)* &#y, #g))
+                quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g))
             }
             Op::Copy => take_adjoint(),
             Op::Call { path, arg_spans } => {
@@ -287,7 +304,10 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
         let adjoint = next_adjoint();
         code.push(match adjoints.get(&pullback.target) {
             None => quote!(let #adjoint = #contribution;),
-            Some(sum) => quote!(let #adjoint = ::autodiff::__private::Tangent::accumulate(#sum, #contribution);),
+            Some(sum) => {
+                let sum = accumulate(&quote!(#sum), &contribution, node.span);
+                quote!(let #adjoint = #sum;)
+            }
         });
         adjoints.insert(pullback.target, adjoint);
     }

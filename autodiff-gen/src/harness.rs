@@ -363,7 +363,9 @@ fn evaluate(
     let mut statuses: HashMap<String, Status> = HashMap::new();
     let mut live: Vec<(String, Program)> = items.to_vec();
     let mut failed_callees: Vec<usize> = Vec::new();
-    for _attempt in 0..6 {
+    // Each round removes at least one failing item (rustc may stop before it has reported
+    // every item's errors), so this ends.
+    loop {
         // Programs behind a callee that failed are not run.
         live.retain(
             |(name, p)| match p.callees().iter().find(|k| failed_callees.contains(k)) {
@@ -423,31 +425,32 @@ fn evaluate(
                 ),
             }
         }
+        eprintln!(
+            "random programs: {} failed to compile in {dir_name}; building the rest again",
+            failing.len()
+        );
         let invalid = rejected_without_macro(config, dir_name, &failing, &live, callees);
         for (name, message) in failing {
-            if invalid.contains(&name) {
-                // The generator's fault, not the macro's: reported as such.
-                live.retain(|(n, _)| *n != name);
-                statuses.insert(name, Status::Invalid(message));
-            } else if let Some(k) = name.strip_prefix("callee ") {
+            // The generator's fault, not the macro's, when rustc rejects the plain function.
+            let status = match invalid.contains(&name) {
+                true => Status::Invalid(message),
+                false => Status::Compile(message),
+            };
+            if let Some(k) = name.strip_prefix("callee ") {
+                // A callee is rendered in every crate: left out of them all, and so are the
+                // programs that call it.
                 let k: usize = k.parse().expect("a callee index");
                 failed_callees.push(k);
                 for float in ["f64", "f32"] {
-                    statuses.insert(
-                        format!("callee{k}_{float}"),
-                        Status::Compile(message.clone()),
-                    );
+                    statuses.insert(format!("callee{k}_{float}"), status.clone());
                 }
                 live.retain(|(n, _)| !n.starts_with(&format!("callee{k}_")));
             } else {
                 live.retain(|(n, _)| *n != name);
-                statuses.insert(name, Status::Compile(message));
+                statuses.insert(name, status);
             }
         }
     }
-    panic!(
-        "the generated crates still do not compile after six rounds of removing failing programs"
-    )
 }
 
 /// Which of the `failing` items rustc rejects even without `#[differentiable]`.

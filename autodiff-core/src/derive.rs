@@ -29,6 +29,17 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
             format!("`{name}` has no fields: `#[derive(Parameters)]` needs at least one array or float field"),
         );
     };
+    // `_: T` parses (unnamed fields), but `self._` cannot be written.
+    if let Some(ident) = fields
+        .iter()
+        .filter_map(|f| f.ident.as_ref())
+        .find(|i| *i == "_")
+    {
+        return error(
+            ident,
+            "a field of a struct of parameters needs a name, not `_`",
+        );
+    }
     let members: Vec<Member> = fields
         .iter()
         .enumerate()

@@ -1508,9 +1508,14 @@ proptest! {
             false => quote!(#params #ret #body),
         };
         check_differentiable(&attr, &item).map_err(TestCaseError::fail)?;
+        // The shape of the struct, with generics or not, from the same coin and the body's size.
+        let generics = match body.is_empty() {
+            true => quote!(),
+            false => quote!(<T>),
+        };
         let item = match fn_shaped {
-            true => quote!(struct S { #params }),
-            false => quote!(struct S(#params);),
+            true => quote!(struct S #generics { #params }),
+            false => quote!(struct S #generics (#params);),
         };
         check_derive(&item).map_err(TestCaseError::fail)?;
     }
@@ -1581,6 +1586,23 @@ fn write_fuzz_seeds() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// What the search found, one test per input
+// ---------------------------------------------------------------------------------------------
+
+/// A field named `_` (syn parses it, for unnamed fields): `self._` would not be Rust.
+#[test]
+fn derive_of_a_field_named_underscore_is_an_error() {
+    let output = check_derive(&quote!(
+        pub struct Mlp3 {
+            pub _: Array2<f64>,
+            pub b1: Array1<f64>,
+        }
+    ))
+    .unwrap();
+    assert!(has_compile_error(&output), "{output}");
+}
+
 /// An inner attribute of the body, `#![allow(..)]`, was copied as an inner attribute in front
 /// of each generated function: not Rust. The generated functions now share it as an outer one.
 #[test]
@@ -1612,4 +1634,27 @@ fn inner_attribute_of_the_body_is_inherited_as_an_outer_one() {
     assert!(allows
         .map(|a| a.to_token_stream().to_string())
         .any(|a| a.contains("unused")));
+}
+
+/// A field whose type is a list of bounds ending in `+` (`zz +`, a bare trait object): the
+/// where-clause of a generic struct was built by `parse_quote!`, which panicked, and the first
+/// field's type made `<zz + as Parameters>::Elem`, not Rust. Bounds are now parenthesized.
+#[test]
+fn derive_of_a_field_of_bounds() {
+    for item in [
+        quote!(
+            struct S<T>(zz);
+        ),
+        quote!(
+            struct S(zz);
+        ),
+        quote!(
+            struct S<T>(impl A, T);
+        ),
+        quote!(
+            struct S<T>(dyn A + B, T);
+        ),
+    ] {
+        check_derive(&item).unwrap();
+    }
 }

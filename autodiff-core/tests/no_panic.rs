@@ -1458,7 +1458,7 @@ fn checks_can_fail() {
 }
 
 proptest! {
-    #![proptest_config(cases(600))]
+    #![proptest_config(cases(1000))]
 
     /// Corpus functions, mutated.
     #[test]
@@ -1475,6 +1475,10 @@ proptest! {
         check_differentiable(&attr, &item)
             .map_err(|e| TestCaseError::fail(format!("{} mutated: {e}", seed.origin)))?;
     }
+}
+
+proptest! {
+    #![proptest_config(cases(500))]
 
     /// Corpus structs, mutated, under `#[derive(Parameters)]`.
     #[test]

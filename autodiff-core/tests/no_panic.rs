@@ -290,6 +290,28 @@ fn check_differentiable(attr: &TokenStream, item: &TokenStream) -> Result<TokenS
                 context()
             ));
         }
+        // Nothing syn reads only as verbatim tokens (an item it does not model), and no name
+        // defined twice: rustc would reject either.
+        if let Some(item) = file
+            .items
+            .iter()
+            .find(|item| matches!(item, syn::Item::Verbatim(_)))
+        {
+            return Err(format!(
+                "the expansion has an item syn does not know: {}{}",
+                item.to_token_stream(),
+                context()
+            ));
+        }
+        let mut names: Vec<String> = fns.iter().map(|f| f.sig.ident.to_string()).collect();
+        names.sort();
+        if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(format!(
+                "the expansion defines `{}` twice{}\n  output: {output}",
+                twice[0],
+                context()
+            ));
+        }
         if func.sig.receiver().is_none() {
             for suffix in ["vjp", "jvp"] {
                 let name = format!("{}_{suffix}", func.sig.ident.unraw());

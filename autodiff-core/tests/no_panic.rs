@@ -31,6 +31,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 
@@ -106,9 +107,10 @@ fn load_corpus() -> Corpus {
         let Some(code) = block.strip_prefix("rust\n") else {
             continue;
         };
+        let origin = format!("README.md block {}", k / 2 + 1);
         let file = syn::parse_file(&format!("fn __readme() {{ {code} }}"))
-            .unwrap_or_else(|e| panic!("README block {k} does not parse: {e}\n{code}"));
-        collector.origin = format!("README.md block {}", k / 2 + 1);
+            .unwrap_or_else(|e| panic!("{origin} does not parse: {e}\n{code}"));
+        collector.origin = origin;
         collector.visit_file(&file);
     }
     Corpus {
@@ -326,8 +328,6 @@ fn check_differentiable(attr: &TokenStream, item: &TokenStream) -> Result<TokenS
     }
     Ok(output)
 }
-
-use syn::ext::IdentExt;
 
 /// Runs `#[derive(Parameters)] item` and checks the properties.
 fn check_derive(item: &TokenStream) -> Result<TokenStream, String> {

@@ -29,6 +29,17 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
             format!("`{name}` has no fields: `#[derive(Parameters)]` needs at least one array or float field"),
         );
     };
+    // `_: T` parses (unnamed fields), but `self._` cannot be written.
+    if let Some(ident) = fields
+        .iter()
+        .filter_map(|f| f.ident.as_ref())
+        .find(|i| *i == "_")
+    {
+        return error(
+            ident,
+            "a field of a struct of parameters needs a name, not `_`",
+        );
+    }
     let members: Vec<Member> = fields
         .iter()
         .enumerate()
@@ -38,7 +49,7 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
         })
         .collect();
     let trait_path = quote!(::autodiff::Parameters);
-    let first_ty = &first.ty;
+    let first_ty = grouped(&first.ty);
     let zeros = fields.iter().zip(&members).map(|(field, member)| {
         quote_spanned!(field.ty.span()=> #member: #trait_path::zeros_like(&self.#member))
     });
@@ -53,10 +64,11 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
     if !generics.params.is_empty() {
         let where_clause = generics.make_where_clause();
         for field in fields {
-            let ty = &field.ty;
-            where_clause.predicates.push(syn::parse_quote!(
-                #ty: #trait_path<Elem = <#first_ty as #trait_path>::Elem>
-            ));
+            let ty = grouped(&field.ty);
+            match syn::parse2(quote!(#ty: #trait_path<Elem = <#first_ty as #trait_path>::Elem>)) {
+                Ok(predicate) => where_clause.predicates.push(predicate),
+                Err(_) => return error(&field.ty, "this type cannot be a field of parameters"),
+            }
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
@@ -79,6 +91,14 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
                 #(#pairs)*
             }
         }
+    }
+}
+
+/// `ty` where a type stands before `as` or `:`, its bounds parenthesized (`(dyn A + B)`).
+fn grouped(ty: &syn::Type) -> TokenStream {
+    match ty {
+        syn::Type::TraitObject(_) | syn::Type::ImplTrait(_) => quote!((#ty)),
+        _ => quote!(#ty),
     }
 }
 

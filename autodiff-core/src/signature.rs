@@ -383,7 +383,11 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
                 .iter()
                 .any(|name| attr.path().is_ident(name))
         })
-        .cloned()
+        // An inner `#![allow(..)]` of the body, written outside the generated functions.
+        .map(|attr| syn::Attribute {
+            style: syn::AttrStyle::Outer,
+            ..attr.clone()
+        })
         .collect();
     Signature {
         inherited,

@@ -24,6 +24,9 @@
 //! - A literal assigned to a differentiated variable (`a = 0.1; a.exp()`): its constant
 //!   binding had no float type of its own, so a method or generic call on it did not compile
 //!   (E0689, E0282; found by autodiff-gen). It now takes the signature's float type.
+//! - A struct literal with a shorthand field (`Scale { k }`) in a constant: the local `k`
+//!   was not renamed to its binding in the generated code (found by the fuzzing work), so it
+//!   named nothing there, or another `k`.
 
 mod support;
 
@@ -560,4 +563,34 @@ fn literals_assigned_to_differentiated_variables() {
     // d/dx of sigmoid(2)·tanh(xy + x) = sigmoid(2)·(1 − tanh²)·(y + 1), and x·(…) for y.
     let slope = sigmoid(2.0_f32) * (1.0 - (x * y + x).tanh().powi(2));
     assert!((dx - slope * (y + 1.0)).abs() < 1e-6 && (dy - slope * x).abs() < 1e-6);
+}
+
+// --- struct shorthand in constants ---------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct Scale {
+    k: f64,
+}
+
+#[differentiable]
+fn shorthand(x: f64) -> f64 {
+    let k = 2.0;
+    let s = Scale { k };
+    let k = 5.0; // a later `k` the struct must not pick up
+    x * s.k + k
+}
+
+#[test]
+fn struct_shorthand_in_constants() {
+    check_scalar(
+        "shorthand",
+        &[0.7],
+        |x| shorthand(x[0]),
+        |x| {
+            let (value, d) = shorthand_grad(x[0]);
+            (value, vec![d])
+        },
+        |x, t| shorthand_jvp(x[0], t[0]),
+    );
+    assert_eq!(shorthand_grad(0.7), (0.7 * 2.0 + 5.0, 2.0));
 }

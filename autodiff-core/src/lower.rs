@@ -904,6 +904,15 @@ impl Lowerer<'_> {
             }
         }
         impl VisitMut for Renamer<'_> {
+            // `S { k }` reads the local `k`: written out as `S { k: k }` so that `k` can be
+            // renamed like any other read (the field keeps its name).
+            fn visit_field_value_mut(&mut self, field: &mut syn::FieldValue) {
+                if field.colon_token.is_none() {
+                    field.colon_token = Some(Default::default());
+                }
+                self.visit(&mut field.expr, true);
+            }
+
             fn visit_expr_mut(&mut self, expr: &mut Expr) {
                 if let Some(ident) = single_ident(expr) {
                     if let Some(Operand::Const { tokens, .. }) =

@@ -511,8 +511,9 @@ fn write_workspace(config: &Config, dir: &Path, sources: &[CrateSource]) {
         write_if_changed(
             &crate_dir.join("Cargo.toml"),
             &format!(
-                "[package]\nname = \"chunk{k}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-                 [dependencies]\nautodiff = {{ path = \"{root}\" }}\nautodiff-gen = {{ path = \"{root}/autodiff-gen\" }}\n"
+                "[package]\nname = \"{}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+                 [dependencies]\nautodiff = {{ path = \"{root}\" }}\nautodiff-gen = {{ path = \"{root}/autodiff-gen\" }}\n",
+                package(dir, k)
             ),
         );
         write_if_changed(&crate_dir.join("src/main.rs"), &source.text);
@@ -578,11 +579,16 @@ fn build(config: &Config, dir: &Path) -> Vec<(usize, usize, String)> {
     errors
 }
 
+/// The package (and binary) name of crate `k` under `dir`: unique across directories, since
+/// runs of different seeds share one target directory.
+fn package(dir: &Path, k: usize) -> String {
+    let dir = dir.file_name().map(|d| d.to_string_lossy().into_owned());
+    format!("{}-chunk{k}", dir.unwrap_or_default())
+}
+
 fn run_binary(config: &Config, dir: &Path, chunk: usize, statuses: &mut HashMap<String, Status>) {
     let profile = if config.release { "release" } else { "debug" };
-    let binary = target_dir(config)
-        .join(profile)
-        .join(format!("chunk{chunk}"));
+    let binary = target_dir(config).join(profile).join(package(dir, chunk));
     let output = Command::new(&binary)
         .current_dir(dir)
         .env("AUTODIFF_GEN_CHECK_SEED", config.seed.to_string())

@@ -11,10 +11,13 @@
 //! minimal reproducer ([`shrink`]).
 //!
 //! ```sh
-//! cargo test --workspace                                    # 2 000 programs (CI)
-//! AUTODIFF_GEN_PROGRAMS=50000 cargo test --release -p autodiff-gen -- --nocapture
-//! AUTODIFF_GEN_SEED=7 cargo test -p autodiff-gen -- --nocapture   # another seed
+//! cargo test -p autodiff-gen --test random_programs -- --nocapture   # 2 000 programs, as CI
+//! AUTODIFF_GEN_SEED=7 cargo test -p autodiff-gen --test random_programs -- --nocapture
+//! AUTODIFF_GEN_PROGRAMS=50000 cargo test -p autodiff-gen --test random_programs -- --nocapture
 //! ```
+//!
+//! Compiling the programs costs more than checking them, so the long run stays in the debug
+//! profile; `--release` also works (the generated crates follow the test's profile).
 
 pub mod ast;
 pub mod check;

@@ -88,7 +88,7 @@ struct ReadmeExamples;
 /// Paths the generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use autodiff_runtime::compose::{differentiated, one, Constant, NoTangent, Pass};
+    pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
     pub use autodiff_runtime::value::{Arg, Map};

@@ -23,7 +23,9 @@
 //!   after a differentiated operation read it, the sweeps must still read the old value.
 //! - A literal assigned to a differentiated variable (`a = 0.1; a.exp()`): its constant
 //!   binding had no float type of its own, so a method or generic call on it did not compile
-//!   (E0689, E0282; found by autodiff-gen). It now takes the signature's float type.
+//!   (E0689, E0282; found by autodiff-gen). It now takes the signature's float type; a
+//!   literal assigned to a constant variable (`let mut a = 2.0_f64; a = 0.75; a.abs()`,
+//!   seed 1's p364) takes that constant's type, whatever it is (`like(&a, 0.75)`).
 //! - A struct literal with a shorthand field (`Scale { k }`) in a constant: the local `k`
 //!   was not renamed to its binding in the generated code (found by the fuzzing work), so it
 //!   named nothing there, or another `k`.
@@ -545,8 +547,24 @@ fn literal_reassigned_f32(x: f32, y: f32) -> f32 {
     -relu(acc) + sigmoid(acc) * kept
 }
 
+// The first values are overwritten unread: the shape the random programs wrote.
+#[differentiable]
+#[allow(unused_assignments)]
+fn literal_reassigned_constant(x: f64) -> f64 {
+    let mut a = 2.0_f64;
+    a = 0.75;
+    let mut n = 3_usize;
+    n = 4;
+    let mut h = 1.0_f32;
+    h = 0.5;
+    x * (a.abs() + 0.5) * (n as f64) + f64::from(h.sqrt())
+}
+
 #[test]
 fn literals_assigned_to_differentiated_variables() {
+    let (value, d) = literal_reassigned_constant_grad(0.7);
+    assert_eq!(value, literal_reassigned_constant(0.7));
+    assert_eq!(d, 1.25 * 4.0);
     check_scalar(
         "literal_reassigned",
         &[0.7],

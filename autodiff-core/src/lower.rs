@@ -246,12 +246,27 @@ impl Lowerer<'_> {
                     // `a = 0.1;` where `a` held a differentiated float: the literal has `a`'s
                     // float type, which its own binding must state (`__c1.exp()` on an
                     // untyped float does not compile).
-                    let typed = matches!(self.env[&name], Operand::Var(_))
-                        && self.is_literal(&assign.right);
-                    let ty = self.float.clone().filter(|_| typed);
-                    let value = match self.mentions_var(&assign.right) {
-                        false => self.bind_constant(&assign.right, ty.as_ref(), name.clone()),
-                        true => self.expr(&assign.right),
+                    let literal = self.is_literal(&assign.right);
+                    let value = match (self.mentions_var(&assign.right), &self.env[&name]) {
+                        (true, _) => self.expr(&assign.right),
+                        (false, Operand::Var(_)) if literal => {
+                            let ty = self.float.clone();
+                            self.bind_constant(&assign.right, ty.as_ref(), name.clone())
+                        }
+                        // Where `a` held a constant, the literal takes its type through
+                        // `like(&a, 0.75)`, whatever that type is.
+                        (
+                            false,
+                            Operand::Const {
+                                tokens,
+                                literal: untyped,
+                                ..
+                            },
+                        ) if literal => {
+                            let (previous, untyped) = (tokens.clone(), *untyped);
+                            self.bind_like(&previous, &assign.right, untyped, name.clone())
+                        }
+                        (false, _) => self.bind_constant(&assign.right, None, name.clone()),
                     };
                     self.env.insert(name, value);
                 }
@@ -666,6 +681,27 @@ impl Lowerer<'_> {
             borrows,
         };
         self.bind(inner.to_token_stream(), ty, display, literal, info)
+    }
+
+    /// A literal assigned to a constant variable, `let __cN = like(&previous, literal);`:
+    /// of the previous value's type, which Rust inferred in the original from the variable.
+    fn bind_like(
+        &mut self,
+        previous: &TokenStream,
+        expr: &Expr,
+        untyped: bool,
+        display: String,
+    ) -> Operand {
+        if !self.check_constant(expr) {
+            return Operand::Poison;
+        }
+        let (renamed, _) = self.renamed(expr, true);
+        let info = ConstInfo {
+            copy: true,
+            borrows: Vec::new(),
+        };
+        let typed = quote!(::autodiff::__private::like(&#previous, #renamed));
+        self.bind(typed, None, display, untyped, info)
     }
 
     /// `c op= rhs;` on a constant, kept as written on a fresh mutable binding that takes over

@@ -382,10 +382,19 @@ fn evaluate(
         if live.is_empty() {
             return statuses;
         }
-        let chunks: Vec<&[(String, Program)]> = live.chunks(PER_CRATE).collect();
-        let sources: Vec<CrateSource> = chunks
-            .iter()
-            .map(|chunk| crate_source(chunk, callees, &failed_callees, false))
+        // Each item stays in the crate it started in, so removing one rebuilds only that crate.
+        let alive: std::collections::HashSet<&str> =
+            live.iter().map(|(name, _)| name.as_str()).collect();
+        let sources: Vec<CrateSource> = items
+            .chunks(PER_CRATE)
+            .map(|chunk| {
+                let chunk: Vec<(String, Program)> = chunk
+                    .iter()
+                    .filter(|(name, _)| alive.contains(name.as_str()))
+                    .cloned()
+                    .collect();
+                crate_source(&chunk, callees, &failed_callees, false)
+            })
             .collect();
         write_workspace(config, &dir, &sources);
         let errors = build(config, &dir);

@@ -116,3 +116,10 @@ impl NoTangent for Option<Constant> {}
 pub fn one<F: Float>() -> F {
     F::one()
 }
+
+/// `value`, of the type of `previous`: a literal assigned to a variable (`a = 0.75;`) keeps
+/// the type the variable had, as it does in the original function.
+pub fn like<T>(previous: &T, value: T) -> T {
+    let _ = previous;
+    value
+}

@@ -26,6 +26,10 @@
 //!   (E0689, E0282; found by autodiff-gen). It now takes the signature's float type; a
 //!   literal assigned to a constant variable (`let mut a = 2.0_f64; a = 0.75; a.abs()`,
 //!   seed 1's p364) takes that constant's type, whatever it is (`like(&a, 0.75)`).
+//! - A compound assignment of a `mut` constant whose right side calls a method on it and
+//!   reads a differentiated value (`acc += acc.sum() + g(&u);`, seed 1's p2359): the method
+//!   rebound the constant, and the addition still read the moved old binding (E0382). The
+//!   right side now runs first, as in Rust.
 //! - A struct literal with a shorthand field (`Scale { k }`) in a constant: the local `k`
 //!   was not renamed to its binding in the generated code (found by the fuzzing work), so it
 //!   named nothing there, or another `k`.
@@ -611,4 +615,33 @@ fn struct_shorthand_in_constants() {
         |x, t| shorthand_jvp(x[0], t[0]),
     );
     assert_eq!(shorthand_grad(0.7), (0.7 * 2.0 + 5.0, 2.0));
+}
+
+// --- compound assignment whose right side rebinds the variable ------------------------
+
+#[differentiable(wrt(x))]
+fn compound_rebinding(x: &Array1<f64>, data: &Array1<f64>) -> Array1<f64> {
+    let u = x.cosh();
+    let mut acc = data.clone();
+    acc += acc.sum() + u.sum();
+    acc * x
+}
+
+#[test]
+fn compound_assignment_whose_right_side_rebinds_the_variable() {
+    let data = Array1::from(vec![0.5, -1.0, 2.0]);
+    check_vector(
+        "compound_rebinding",
+        &[0.3, -0.7, 1.1],
+        |x| flat(&compound_rebinding(&Array1::from(x.to_vec()), &data)),
+        |x| compound_rebinding_jacobian(&Array1::from(x.to_vec()), &data).1,
+        |x, t| {
+            let (x, t) = (Array1::from(x.to_vec()), Array1::from(t.to_vec()));
+            flat(&compound_rebinding_jvp(&x, &data, t).1)
+        },
+        |x, c| {
+            let (x, c) = (Array1::from(x.to_vec()), Array1::from(c.to_vec()));
+            flat(&compound_rebinding_vjp(&x, &data, c).1)
+        },
+    );
 }

@@ -289,6 +289,9 @@ impl Lowerer<'_> {
                     _ => match Primitive::binary(&binary.op) {
                         Some(prim) => {
                             let right = self.expr(&binary.right);
+                            // As in Rust, the right side runs first: it may have rebound the
+                            // variable (a method of a `mut` constant gets a binding of its own).
+                            let current = self.env[&name].clone();
                             self.apply(Op::Prim(prim), vec![current, right], binary.op.span())
                         }
                         None => {

@@ -313,52 +313,40 @@ pub enum Kind {
     Custom(&'static str, Box<Expr>),
 }
 
+/// The direct subexpressions of a `&Kind` or a `&mut Kind`, as references of the same kind.
+macro_rules! children {
+    ($kind:expr) => {
+        match $kind {
+            Kind::Var { .. } | Kind::Field(_) | Kind::Lit(_) | Kind::SizeCast(_) => vec![],
+            Kind::Unary(_, a)
+            | Kind::Powi(a, _)
+            | Kind::Activation(_, a)
+            | Kind::Neg(a)
+            | Kind::Transpose(a)
+            | Kind::Reduce(_, a)
+            | Kind::Logsumexp(a)
+            | Kind::Softmax { arg: a, .. }
+            | Kind::CrossEntropy(a, _)
+            | Kind::Copy(_, a)
+            | Kind::Custom(_, a) => vec![a],
+            Kind::Binary(_, a, b)
+            | Kind::Method2(_, a, b)
+            | Kind::Dot(a, b)
+            | Kind::Loss(_, a, b) => vec![a, b],
+            Kind::MulAdd(a, b, c) => vec![a, b, c],
+            Kind::Call(_, args) => args.into_iter().collect(),
+        }
+    };
+}
+
 impl Expr {
     /// The direct subexpressions.
     pub fn children(&self) -> Vec<&Expr> {
-        match &self.kind {
-            Kind::Var { .. } | Kind::Field(_) | Kind::Lit(_) | Kind::SizeCast(_) => vec![],
-            Kind::Unary(_, a)
-            | Kind::Powi(a, _)
-            | Kind::Activation(_, a)
-            | Kind::Neg(a)
-            | Kind::Transpose(a)
-            | Kind::Reduce(_, a)
-            | Kind::Logsumexp(a)
-            | Kind::Softmax { arg: a, .. }
-            | Kind::CrossEntropy(a, _)
-            | Kind::Copy(_, a)
-            | Kind::Custom(_, a) => vec![a],
-            Kind::Binary(_, a, b)
-            | Kind::Method2(_, a, b)
-            | Kind::Dot(a, b)
-            | Kind::Loss(_, a, b) => vec![a, b],
-            Kind::MulAdd(a, b, c) => vec![a, b, c],
-            Kind::Call(_, args) => args.iter().collect(),
-        }
+        children!(&self.kind)
     }
 
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
-        match &mut self.kind {
-            Kind::Var { .. } | Kind::Field(_) | Kind::Lit(_) | Kind::SizeCast(_) => vec![],
-            Kind::Unary(_, a)
-            | Kind::Powi(a, _)
-            | Kind::Activation(_, a)
-            | Kind::Neg(a)
-            | Kind::Transpose(a)
-            | Kind::Reduce(_, a)
-            | Kind::Logsumexp(a)
-            | Kind::Softmax { arg: a, .. }
-            | Kind::CrossEntropy(a, _)
-            | Kind::Copy(_, a)
-            | Kind::Custom(_, a) => vec![a],
-            Kind::Binary(_, a, b)
-            | Kind::Method2(_, a, b)
-            | Kind::Dot(a, b)
-            | Kind::Loss(_, a, b) => vec![a, b],
-            Kind::MulAdd(a, b, c) => vec![a, b, c],
-            Kind::Call(_, args) => args.iter_mut().collect(),
-        }
+        children!(&mut self.kind)
     }
 
     /// Number of nodes: the shrinker's measure.

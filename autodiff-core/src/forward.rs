@@ -10,7 +10,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::call;
-use crate::ir::{InputKind, Op, Operand, Program, Stmt, Var};
+use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::reverse::{
     accumulate, forward_stmt, generated_block, generated_fn, hygienic, node_ident, operand_tokens,
     pullbacks, result_value, rule_args, rule_fn, tuple_if_many,
@@ -140,6 +140,9 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
 /// The body of `f_jvp` as a block, `{ …; (value, tangent) }`, that reads the parameters and
 /// their tangents `{x}_tangent`.
 pub fn jvp_block(program: &Program) -> TokenStream {
+    if program.has_regions() {
+        return region_jvp_block(program);
+    }
     let (tangent_code, tangent) = tangent_sweep(program);
     let body = program
         .stmts
@@ -162,6 +165,10 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
     let (tangent, copy) = match var {
         Var::Node(i) => {
             let ident = tangent_ident(i);
+            (quote!(#ident), copy)
+        }
+        Var::Local(k) => {
+            let ident = crate::region::local_tangent_ident(k);
             (quote!(#ident), copy)
         }
         Var::Input(k) => match &program.inputs[k].kind {
@@ -192,4 +199,275 @@ pub fn jvp_signature(sig: &Signature) -> TokenStream {
     let ret = &sig.ret;
     let (head, where_clause) = sig.declare(&name);
     quote!(#head(#(#params,)* #(#tangents),*) -> (#ret, #ret) #where_clause)
+}
+
+/// [`jvp_block`] for a body with branches or loops: each value's tangent beside it, and a
+/// region's tangents handed out beside its values.
+fn region_jvp_block(program: &Program) -> TokenStream {
+    let tangents = Tangents {
+        program,
+        live: crate::ir::live(program),
+    };
+    let body = tangents.stmts(&program.stmts);
+    let outputs = program.outputs.iter().map(|output| match output {
+        Operand::Var(var) => tangent_of(program, *var, true),
+        _ => {
+            let value = operand_tokens(program, output);
+            quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
+        }
+    });
+    let tangent = tuple_if_many(outputs.collect());
+    let value = result_value(program);
+    let result_tangent = hygienic("__tangent");
+    let body = quote!(#body let #result_tangent = #tangent;);
+    generated_block(body, quote!((#value, #result_tangent)))
+}
+
+/// The tangent sweep through regions. Tangents read by nodes are copied (a loop reads them
+/// again); a region's own values' tangents leave it by move.
+struct Tangents<'p> {
+    program: &'p Program,
+    live: HashSet<Var>,
+}
+
+impl Tangents<'_> {
+    fn stmts(&self, stmts: &[Stmt]) -> TokenStream {
+        stmts.iter().map(|stmt| self.stmt(stmt)).collect()
+    }
+
+    fn stmt(&self, stmt: &Stmt) -> TokenStream {
+        match stmt {
+            Stmt::Node(i) => {
+                let value = forward_stmt(self.program, stmt);
+                let tangent = self
+                    .live
+                    .contains(&Var::Node(*i))
+                    .then(|| self.node_tangent(*i));
+                quote!(#value #tangent)
+            }
+            Stmt::Branch(branch) => self.branch(branch),
+            Stmt::Loop(lp) => self.lp(lp),
+            Stmt::Const { .. } | Stmt::Verbatim(_) => forward_stmt(self.program, stmt),
+        }
+    }
+
+    fn node_tangent(&self, i: usize) -> TokenStream {
+        let program = self.program;
+        let node = &program.nodes[i];
+        let ident = tangent_ident(i);
+        let tangent = |var: Var| tangent_of(program, var, true);
+        match &node.op {
+            Op::Prim(crate::rules::Primitive::Index) => {
+                // The tangent's element, read in place.
+                let var = program.var_args(i).next().map(|(_, var)| var);
+                let Some(var) = var else {
+                    return TokenStream::new();
+                };
+                let whole = tangent_of(program, var, false);
+                let forward = rule_fn("index", "forward", node.span);
+                let index = rule_args(program, i).pop().unwrap_or_default();
+                quote_spanned!(node.span=> let #ident = #forward((&#whole).autodiff_arg(), #index);)
+            }
+            Op::Prim(prim) => {
+                let args = rule_args(program, i);
+                let y = node_ident(i);
+                let mut sum: Option<TokenStream> = None;
+                for (k, var) in program.var_args(i) {
+                    let jvp = rule_fn(prim.rule().module, &format!("jvp{k}"), node.span);
+                    let t = tangent(var);
+                    let term = quote_spanned!(node.span=> #jvp(#(#args,)* &#y, #t));
+                    sum = Some(match sum {
+                        None => term,
+                        Some(sum) => accumulate(&sum, &term, node.span),
+                    });
+                }
+                quote!(let #ident = #sum;)
+            }
+            Op::Copy => {
+                let t = program
+                    .var_args(i)
+                    .next()
+                    .map(|(_, var)| tangent(var))
+                    .unwrap_or_default();
+                quote!(let #ident = #t;)
+            }
+            Op::Call { path, arg_spans } => {
+                let tangents = node
+                    .args
+                    .iter()
+                    .zip(arg_spans)
+                    .map(|(arg, span)| match arg {
+                        Operand::Var(var) => {
+                            let t = tangent(*var);
+                            quote_spanned!(*span=> ::core::option::Option::Some(#t))
+                        }
+                        _ => quote!(::core::option::Option::None),
+                    });
+                let companion = call::companion(path, "jvp");
+                let args = call::call_args(program, i);
+                quote_spanned!(node.span=> let (_, #ident) = #companion(#(#args,)* #(#tangents),*);)
+            }
+        }
+    }
+
+    /// Whether a variable has a tangent (an input, or a value the result depends on).
+    fn has_tangent(&self, var: Var) -> bool {
+        matches!(var, Var::Input(_)) || self.live.contains(&var)
+    }
+
+    /// The tangent a region hands out for `value`: `None` for a constant.
+    fn yielded_tangent(
+        &self,
+        value: &Operand,
+        inside: &HashSet<Var>,
+        moved: &mut HashSet<Var>,
+    ) -> Option<TokenStream> {
+        match value {
+            Operand::Var(var) if self.has_tangent(*var) => {
+                let first =
+                    inside.contains(var) && !matches!(var, Var::Local(_)) && moved.insert(*var);
+                Some(tangent_of(self.program, *var, !first))
+            }
+            _ => None,
+        }
+    }
+
+    fn branch(&self, branch: &crate::ir::Branch) -> TokenStream {
+        let program = self.program;
+        let arm = crate::region::arm_ident(branch.id);
+        let targets: Vec<TokenStream> = branch
+            .results
+            .iter()
+            .map(crate::region::target_tokens)
+            .collect();
+        // The live locals among the results, with an optional tangent from each arm.
+        let live: Vec<usize> = branch
+            .results
+            .iter()
+            .enumerate()
+            .filter(|(_, target)| {
+                matches!(target, Target::Local(k) if self.live.contains(&Var::Local(*k)))
+            })
+            .map(|(j, _)| j)
+            .collect();
+        let options: Vec<Ident> = live
+            .iter()
+            .map(|j| format_ident!("__o{}_{}", branch.id, j, span = Span::mixed_site()))
+            .collect();
+        let arms = branch
+            .arms
+            .iter()
+            .enumerate()
+            .map(|(k, region)| {
+                let stmts = self.stmts(&region.stmts);
+                let inside = crate::ir::Uses::of(program, &region.stmts).defined;
+                let mut moved = HashSet::new();
+                let mut tangent_moved = HashSet::new();
+                // Tangents before values: a value's move would end the borrow its zero needs.
+                let tangents: Vec<TokenStream> = live
+                    .iter()
+                    .map(|&j| {
+                        match self.yielded_tangent(&region.yields[j], &inside, &mut tangent_moved) {
+                            Some(t) => quote!(::core::option::Option::Some(#t)),
+                            None => quote!(::core::option::Option::None),
+                        }
+                    })
+                    .collect();
+                let values = region
+                    .yields
+                    .iter()
+                    .map(|value| crate::region::yield_value(program, value, &inside, &mut moved));
+                let tangent_bindings: Vec<Ident> = (0..tangents.len())
+                    .map(|j| format_ident!("__ot{}", j, span = Span::mixed_site()))
+                    .collect();
+                quote! {
+                    #stmts
+                    #(let #tangent_bindings = #tangents;)*
+                    (#k, #(#values,)* #(#tangent_bindings,)*)
+                }
+            })
+            .collect();
+        let head = crate::region::branch_head(branch, arms);
+        let unwrap = live.iter().zip(&options).map(|(&j, option)| {
+            let Target::Local(k) = branch.results[j] else {
+                return TokenStream::new();
+            };
+            let (value, tangent) = (
+                crate::region::local_ident(k),
+                crate::region::local_tangent_ident(k),
+            );
+            let zeros = crate::region::zeros_of(&quote!(#value));
+            quote!(let #tangent = match #option {
+                ::core::option::Option::Some(__t) => __t,
+                ::core::option::Option::None => #zeros,
+            };)
+        });
+        quote! {
+            let (#arm, #(#targets,)* #(#options,)*) = #head;
+            #(#unwrap)*
+        }
+    }
+
+    fn lp(&self, lp: &crate::ir::Loop) -> TokenStream {
+        let program = self.program;
+        let declarations = crate::region::carried_declarations(program, lp);
+        // The live carried locals' tangents, mutable beside their values.
+        let live: Vec<(usize, usize)> = lp
+            .carried
+            .iter()
+            .enumerate()
+            .filter_map(|(j, (target, _))| match target {
+                Target::Local(k) if self.live.contains(&Var::Local(*k)) => Some((j, *k)),
+                _ => None,
+            })
+            .collect();
+        let tangent_declarations = live.iter().map(|&(j, k)| {
+            let tangent = crate::region::local_tangent_ident(k);
+            let start = match &lp.carried[j].1 {
+                Operand::Var(var) if self.has_tangent(*var) => tangent_of(program, *var, true),
+                _ => {
+                    let value = crate::region::local_ident(k);
+                    crate::region::zeros_of(&quote!(#value))
+                }
+            };
+            quote!(let mut #tangent = #start;)
+        });
+        let body = self.stmts(&lp.body.stmts);
+        let inside = crate::ir::Uses::of(program, &lp.body.stmts).defined;
+        let mut moved = HashSet::new();
+        let tangent_next: Vec<Option<(TokenStream, TokenStream)>> = {
+            let mut next = vec![None; lp.carried.len()];
+            for &(j, k) in &live {
+                let tangent = crate::region::local_tangent_ident(k);
+                let value = match self.yielded_tangent(&lp.body.yields[j], &inside, &mut moved) {
+                    Some(t) => t,
+                    None => {
+                        let value = crate::region::local_ident(k);
+                        crate::region::zeros_of(&quote!(#value))
+                    }
+                };
+                let unchanged = matches!(lp.body.yields[j], Operand::Var(Var::Local(i)) if i == k);
+                if !unchanged {
+                    next[j] = Some((quote!(#tangent), value));
+                }
+            }
+            next
+        };
+        let values = crate::region::next_values(program, lp);
+        // Tangents first, in the same tuple assignment as the values.
+        let updates =
+            crate::region::carried_updates(lp, |j| match (&tangent_next[j], &values[j]) {
+                (Some((t, tv)), Some((v, vv))) => Some((quote!(#t, #v), quote!(#tv, #vv))),
+                (Some(pair), None) | (None, Some(pair)) => Some(pair.clone()),
+                (None, None) => None,
+            });
+        let looped = crate::region::loop_head(
+            program,
+            lp,
+            TokenStream::new(),
+            quote!(#body #updates),
+            false,
+        );
+        quote!(#declarations #(#tangent_declarations)* #looped)
+    }
 }

@@ -9,11 +9,11 @@ use quote::{format_ident, quote};
 use syn::Type;
 
 use crate::diag::Diagnostics;
-use crate::ir::{Op, Operand, Program, Stmt};
+use crate::ir::{Op, Operand, Program, Stmt, Target};
 use crate::jacobian::flat_layout;
 use crate::reverse::{
-    adjoint_sweep, forward_stmt, generated_block, generated_fn, gradient, hygienic, result_value,
-    tuple_if_many,
+    adjoint_sweep, forward_stmt, forward_stmt_taped, generated_block, generated_fn, gradient,
+    hygienic, result_value, tuple_if_many,
 };
 use crate::signature::{gradient_type, Output, Signature};
 
@@ -72,6 +72,9 @@ fn lifted(program: &Program, float: &Type) -> Program {
             }
         }
     }
+    lift_regions(&mut program.stmts, float);
+    program.dual = true;
+    program.float = Some(quote!(::autodiff::__private::Dual<#float>));
     for output in &mut program.outputs {
         if let Operand::Const {
             tokens, literal, ..
@@ -82,6 +85,46 @@ fn lifted(program: &Program, float: &Type) -> Program {
         }
     }
     program
+}
+
+/// A constant that a branch or a loop hands to a value of the trace, lifted too.
+fn lift_regions(stmts: &mut [Stmt], float: &Type) {
+    let lift = |operand: &mut Operand| {
+        if let Operand::Const {
+            tokens, literal, ..
+        } = operand
+        {
+            *tokens = match literal {
+                true => quote!(::autodiff::__private::Dual::<#float>::constant(#tokens)),
+                false => quote!((#tokens).autodiff_lift()),
+            };
+            *literal = false;
+        }
+    };
+    for stmt in stmts {
+        match stmt {
+            Stmt::Branch(branch) => {
+                for arm in &mut branch.arms {
+                    lift_regions(&mut arm.stmts, float);
+                    for (target, value) in branch.results.iter().zip(&mut arm.yields) {
+                        if let Target::Local(_) = target {
+                            lift(value);
+                        }
+                    }
+                }
+            }
+            Stmt::Loop(lp) => {
+                lift_regions(&mut lp.body.stmts, float);
+                for ((target, init), next) in lp.carried.iter_mut().zip(&mut lp.body.yields) {
+                    if let Target::Local(_) = target {
+                        lift(init);
+                        lift(next);
+                    }
+                }
+            }
+            Stmt::Const { .. } | Stmt::Verbatim(_) | Stmt::Node(_) => {}
+        }
+    }
 }
 
 pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
@@ -99,12 +142,36 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
 
     // The constants once, before the sweeps (they read no parameter it differentiates, and
     // may move the others); the nodes in each sweep.
-    let (constants, nodes): (Vec<&Stmt>, Vec<&Stmt>) = dual
+    // With regions or constants that read values, a later constant may depend on what a
+    // sweep computes: only the leading constants are hoisted then.
+    let straight = !dual.has_regions()
+        && dual
+            .stmts
+            .iter()
+            .all(|stmt| !matches!(stmt, Stmt::Const { reads, .. } if !reads.is_empty()));
+    let leading = dual
         .stmts
         .iter()
-        .partition(|stmt| !matches!(stmt, Stmt::Node(_)));
+        .take_while(|stmt| match stmt {
+            Stmt::Const { reads, .. } => reads.is_empty(),
+            Stmt::Verbatim(_) => true,
+            _ => false,
+        })
+        .count();
+    let (constants, nodes): (Vec<&Stmt>, Vec<&Stmt>) = match straight {
+        true => dual
+            .stmts
+            .iter()
+            .partition(|stmt| !matches!(stmt, Stmt::Node(_))),
+        false => (
+            dual.stmts[..leading].iter().collect(),
+            dual.stmts[leading..].iter().collect(),
+        ),
+    };
     let constants = constants.into_iter().map(|stmt| forward_stmt(&dual, stmt));
-    let forward = nodes.into_iter().map(|stmt| forward_stmt(&dual, stmt));
+    let forward = nodes
+        .into_iter()
+        .map(|stmt| forward_stmt_taped(&dual, stmt));
     let output = result_value(&dual);
     let (adjoint_code, adjoints) = adjoint_sweep(
         &dual,

@@ -3,8 +3,10 @@
 //! expression it came from. Everything that does not depend on an input is a constant,
 //! evaluated once, in source order, by the user's own code.
 //!
-//! The statement list is flat (straight-line code); structured control flow would enter as
-//! statements holding regions, as MLIR's `scf.if` / `scf.for` do.
+//! Control flow is structured, as MLIR's `scf.if` / `scf.for` / `scf.while`: a [`Branch`] or
+//! a [`Loop`] is one statement holding regions, and values leave them only through named
+//! [`Local`]s (a branch's results, a loop's carried variables), so every emitter walks the
+//! same tree and never needs a control-flow graph.
 
 use proc_macro2::{Span, TokenStream};
 use syn::Ident;
@@ -18,6 +20,10 @@ pub enum Var {
     Input(usize),
     /// The result of node i.
     Node(usize),
+    /// A variable of the generated code that a region assigns: a branch's result or a
+    /// loop-carried variable (inside the loop's body, its value at the iteration's start;
+    /// after the loop, its final value).
+    Local(usize),
 }
 
 /// An argument of a node.
@@ -124,16 +130,100 @@ impl Node {
 /// One step of the forward sweep, in source order.
 #[derive(Clone)]
 pub enum Stmt {
-    /// `let ident[: ty] = expr;` for a value that depends on no input.
+    /// `let ident[: ty] = expr;` for a value whose derivative is zero: it depends on no
+    /// input, or only on values' primal parts (`x > 0.0`, `x.len()`), which `reads` names:
+    /// each placeholder is bound to the variable's value (its real part on dual numbers).
     Const {
         ident: Ident,
         ty: Option<TokenStream>,
         expr: TokenStream,
+        reads: Vec<(Ident, Var)>,
     },
     /// An item (`use`, `const`) or a constant statement of the body, kept as written.
     Verbatim(TokenStream),
     /// Node i.
     Node(usize),
+    /// `if` / `match`: one arm's region runs.
+    Branch(Branch),
+    /// `for` / `while` / `loop`.
+    Loop(Loop),
+}
+
+/// A nested statement list and the values it hands out: one per result of its branch, or
+/// the next value of each carried variable of its loop.
+#[derive(Clone, Default)]
+pub struct Region {
+    pub stmts: Vec<Stmt>,
+    pub yields: Vec<Operand>,
+}
+
+/// What a region's yield is assigned to.
+#[derive(Clone)]
+pub enum Target {
+    /// A variable of the trace.
+    Local(usize),
+    /// A constant binding (a counter, a flag): no derivative.
+    Const(Ident),
+}
+
+#[derive(Clone)]
+pub struct Branch {
+    /// Numbers the binding that records which arm ran, for the adjoint sweep.
+    pub id: usize,
+    pub head: BranchHead,
+    /// How the documentation writes the head (`if x > 0.0`) and each arm (`else`, `1 | 2`).
+    pub display: String,
+    pub arm_displays: Vec<String>,
+    pub arms: Vec<Region>,
+    pub results: Vec<Target>,
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub enum BranchHead {
+    /// `if cond { arms[0] } else { arms[1] }`, `cond` a constant `bool`.
+    If(TokenStream),
+    /// `match scrutinee { patterns[k] => arms[k], … }`; each pattern with its guard.
+    Match {
+        scrutinee: TokenStream,
+        patterns: Vec<TokenStream>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Loop {
+    /// Numbers the loop's tape and item bindings.
+    pub id: usize,
+    pub head: LoopHead,
+    /// How the documentation writes the head: `for i in 0..n`.
+    pub display: String,
+    /// The carried variables with their initial values; `body.yields` are their next values.
+    pub carried: Vec<(Target, Operand)>,
+    pub body: Region,
+    /// The constant flag `break` sets: the loop ends after the iteration that sets it.
+    pub exit: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub enum LoopHead {
+    /// `for pattern in iter`: `stmts` compute the constant `iter` once, before the loop.
+    For {
+        stmts: Vec<Stmt>,
+        pattern: TokenStream,
+        iter: TokenStream,
+    },
+    /// `while cond`: `stmts` compute the constant `cond` at the start of every iteration.
+    While { stmts: Vec<Stmt>, cond: TokenStream },
+    /// `loop`: only `break` ends it.
+    Loop,
+}
+
+/// A named variable of the generated code ([`Var::Local`]).
+#[derive(Clone)]
+pub struct Local {
+    /// The user's name for it, for documentation.
+    pub display: String,
 }
 
 /// A lowered function body.
@@ -141,6 +231,7 @@ pub enum Stmt {
 pub struct Program {
     pub inputs: Vec<Input>,
     pub nodes: Vec<Node>,
+    pub locals: Vec<Local>,
     pub stmts: Vec<Stmt>,
     /// The function's result: one operand, or one per element of a tuple.
     pub outputs: Vec<Operand>,
@@ -150,9 +241,22 @@ pub struct Program {
     /// The constant bindings known to be `Copy` (numbers, shared references), by name: a
     /// call takes them as they are, where others are copied for the sweeps that call again.
     pub copy_constants: std::collections::HashSet<String>,
+    /// The one float type the signature names, if it names one: the type of a carried
+    /// variable that starts from a literal.
+    pub float: Option<TokenStream>,
+    /// Whether the values are dual numbers (the Hessian's program), whose constants read
+    /// only the real parts.
+    pub dual: bool,
 }
 
 impl Program {
+    /// Whether the body branches or loops anywhere.
+    pub fn has_regions(&self) -> bool {
+        self.stmts
+            .iter()
+            .any(|stmt| matches!(stmt, Stmt::Branch(_) | Stmt::Loop(_)))
+    }
+
     /// The variables the result is made of.
     pub fn output_vars(&self) -> impl Iterator<Item = Var> + '_ {
         self.outputs.iter().filter_map(|output| match output {
@@ -172,4 +276,152 @@ impl Program {
                 _ => None,
             })
     }
+}
+
+/// The variables a statement list defines (nodes and locals, its regions' too) and the
+/// variables whose derivatives it reads (nodes' arguments, yields, initial values), in
+/// source order.
+#[derive(Default)]
+pub struct Uses {
+    pub defined: std::collections::HashSet<Var>,
+    pub read: Vec<Var>,
+}
+
+impl Uses {
+    pub fn of(program: &Program, stmts: &[Stmt]) -> Uses {
+        let mut uses = Uses::default();
+        uses.visit(program, stmts);
+        uses
+    }
+
+    /// A region's statements and yields.
+    pub fn of_region(program: &Program, region: &Region) -> Uses {
+        let mut uses = Uses::default();
+        uses.add_region(program, region);
+        uses
+    }
+
+    pub fn add_region(&mut self, program: &Program, region: &Region) {
+        self.visit(program, &region.stmts);
+        self.operands(&region.yields);
+    }
+
+    /// Variables read here that are defined outside: those whose adjoints a region's
+    /// adjoint sweep contributes to.
+    pub fn external(&self) -> Vec<Var> {
+        let mut seen = std::collections::HashSet::new();
+        self.read
+            .iter()
+            .filter(|var| !self.defined.contains(var) && seen.insert(**var))
+            .copied()
+            .collect()
+    }
+
+    fn operands<'a>(&mut self, operands: impl IntoIterator<Item = &'a Operand>) {
+        for operand in operands {
+            if let Operand::Var(var) = operand {
+                self.read.push(*var);
+            }
+        }
+    }
+
+    fn targets(&mut self, targets: impl IntoIterator<Item = Target>) {
+        for target in targets {
+            if let Target::Local(k) = target {
+                self.defined.insert(Var::Local(k));
+            }
+        }
+    }
+
+    fn visit(&mut self, program: &Program, stmts: &[Stmt]) {
+        for stmt in stmts {
+            match stmt {
+                // A constant's reads have no adjoint.
+                Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+                Stmt::Node(i) => {
+                    self.operands(&program.nodes[*i].args);
+                    self.defined.insert(Var::Node(*i));
+                }
+                Stmt::Branch(branch) => {
+                    for arm in &branch.arms {
+                        self.visit(program, &arm.stmts);
+                        self.operands(&arm.yields);
+                    }
+                    self.targets(branch.results.iter().cloned());
+                }
+                Stmt::Loop(lp) => {
+                    self.operands(lp.carried.iter().map(|(_, init)| init));
+                    self.targets(lp.carried.iter().map(|(target, _)| target.clone()));
+                    if let LoopHead::While { stmts, .. } | LoopHead::For { stmts, .. } = &lp.head {
+                        self.visit(program, stmts);
+                    }
+                    self.visit(program, &lp.body.stmts);
+                    self.operands(&lp.body.yields);
+                }
+            }
+        }
+    }
+}
+
+/// The variables the result depends on (through any path, around loops too): only they
+/// need tangents or adjoints.
+pub fn live(program: &Program) -> std::collections::HashSet<Var> {
+    let mut deps: std::collections::HashMap<Var, Vec<Var>> = std::collections::HashMap::new();
+    fn collect(
+        program: &Program,
+        stmts: &[Stmt],
+        deps: &mut std::collections::HashMap<Var, Vec<Var>>,
+    ) {
+        let vars = |operands: &[&Operand]| -> Vec<Var> {
+            operands
+                .iter()
+                .filter_map(|operand| match operand {
+                    Operand::Var(var) => Some(*var),
+                    _ => None,
+                })
+                .collect()
+        };
+        for stmt in stmts {
+            match stmt {
+                Stmt::Node(i) => {
+                    let args: Vec<&Operand> = program.nodes[*i].args.iter().collect();
+                    deps.entry(Var::Node(*i)).or_default().extend(vars(&args));
+                }
+                Stmt::Branch(branch) => {
+                    for arm in &branch.arms {
+                        collect(program, &arm.stmts, deps);
+                        for (target, value) in branch.results.iter().zip(&arm.yields) {
+                            if let Target::Local(k) = target {
+                                deps.entry(Var::Local(*k))
+                                    .or_default()
+                                    .extend(vars(&[value]));
+                            }
+                        }
+                    }
+                }
+                Stmt::Loop(lp) => {
+                    collect(program, &lp.body.stmts, deps);
+                    for ((target, init), next) in lp.carried.iter().zip(&lp.body.yields) {
+                        if let Target::Local(k) = target {
+                            deps.entry(Var::Local(*k))
+                                .or_default()
+                                .extend(vars(&[init, next]));
+                        }
+                    }
+                }
+                Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+            }
+        }
+    }
+    collect(program, &program.stmts, &mut deps);
+    let mut live: std::collections::HashSet<Var> = program.output_vars().collect();
+    let mut work: Vec<Var> = live.iter().copied().collect();
+    while let Some(var) = work.pop() {
+        for dep in deps.get(&var).into_iter().flatten() {
+            if live.insert(*dep) {
+                work.push(*dep);
+            }
+        }
+    }
+    live
 }

@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::forward::{tangent_param, tangent_sweep};
+use crate::forward::{jvp_block, tangent_param, tangent_sweep};
 use crate::ir::{Operand, Program};
 use crate::reverse::{
     adjoint_sweep, forward_sweep, generated_block, generated_fn, gradient, hygienic,
@@ -41,9 +41,25 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         let tangent = tangent_param(&param.ident);
         quote!(let #tangent = #zero.autodiff_basis(#column, #offset);)
     });
-    let (tangent_code, tangent) = tangent_sweep(program);
+    // Through branches and loops, each column runs the whole tangent sweep and each row the
+    // whole reverse sweep (the loops' tapes are consumed by one).
+    let (tangent_code, tangent) = match program.has_regions() {
+        false => tangent_sweep(program),
+        true => {
+            let block = jvp_block(program);
+            let t = hygienic("__column_tangent");
+            (vec![quote!(let (_, #t) = #block;)], quote!(#t))
+        }
+    };
     // Reverse: row i is the gradient of the result's i-th element.
     let (adjoint_code, adjoints) = adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)));
+    let adjoint_code = match program.has_regions() {
+        false => adjoint_code,
+        true => {
+            let forward = forward_sweep(program);
+            quote!(#forward #adjoint_code)
+        }
+    };
     let gradient = gradient(sig, program, &adjoints);
 
     let forward = forward_sweep(program);

@@ -6,6 +6,7 @@
 //! compiler in the loop. On any error the user's function is still emitted unchanged, with
 //! every error and a stub of each derivative function, so callers see the real problem and
 //! nothing else. No input makes either entry point panic.
+mod adjoint;
 mod attr;
 mod call;
 mod custom;
@@ -16,6 +17,7 @@ mod hessian;
 mod ir;
 mod jacobian;
 mod lower;
+mod region;
 mod reverse;
 pub mod rules;
 mod signature;
@@ -170,6 +172,38 @@ mod tests {
             "v̄₃  = v̄₅",
             "v̄₀  = v̄₄ · (cos v₀) + v̄₂ · v₋₁",
             "v̄₋₁ = v̄₂ · v₀ + v̄₁ · 1/v₋₁",
+        ] {
+            assert!(doc.contains(line), "missing `{line}` in\n{doc}");
+        }
+    }
+
+    /// Branches and loops appear as regions, with what each assigns at its end, and the
+    /// adjoint program runs them in reverse.
+    #[test]
+    fn documents_regions() {
+        let doc = doc_of(syn::parse_quote! {
+            fn f(x: &Array1<f64>, s: f64) -> f64 {
+                let mut acc = 0.0;
+                for i in 0..x.len() {
+                    if x[i] > 0.0 {
+                        acc += x[i] * s;
+                    }
+                }
+                acc
+            }
+        });
+        for line in [
+            "for i in 0..x.len() {",
+            "v₁ = v₋₁[i]",
+            "if x[i] > 0.0 {",
+            "v₃ = acc + v₂",
+            "acc ← v₃",
+            "= acc\n",
+            "for i in 0..x.len(), iterations last first {",
+            "in the arm `if x[i] > 0.0` took {",
+            "v̄₃  += acc̄",
+            "acc̄ += v̄₃",
+            "v̄₋₁ += v̄₁ · e_i",
         ] {
             assert!(doc.contains(line), "missing `{line}` in\n{doc}");
         }

@@ -13,6 +13,11 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, UnOp};
 
+mod control;
+mod env;
+
+use env::Env;
+
 use crate::diag::Diagnostics;
 use crate::ir::{Input, InputKind, Node, Op, Operand, Program, Stmt, Var};
 use crate::rules::{Primitive, Syntax};
@@ -21,15 +26,21 @@ use crate::signature::{Output, Signature};
 pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program {
     let mut lowerer = Lowerer {
         diag,
-        env: HashMap::new(),
+        env: Env::new(),
         program: Program {
             inputs: Vec::new(),
             nodes: Vec::new(),
+            locals: Vec::new(),
             stmts: Vec::new(),
             outputs: Vec::new(),
             array_outputs: sig.array_outputs(),
             copy_constants: HashSet::new(),
+            float: signature_float(sig).map(|ty| ty.to_token_stream()),
+            dual: false,
         },
+        regions: 0,
+        loop_depth: 0,
+        outer_consts: HashSet::new(),
         fresh: 0,
         consts: HashMap::new(),
         pinned: HashSet::new(),
@@ -75,7 +86,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
                 literal: false,
             }
         };
-        lowerer.env.insert(param.ident.to_string(), operand);
+        lowerer.env.declare(param.ident.to_string(), Some(operand));
     }
     lowerer.block(block);
     lowerer.program.copy_constants = lowerer
@@ -90,7 +101,14 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
 struct Lowerer<'a> {
     diag: &'a mut Diagnostics,
     /// What each local name in scope is bound to now.
-    env: HashMap<String, Operand>,
+    env: Env,
+    /// Branches and loops lowered so far, which numbers them.
+    regions: usize,
+    /// How many loops enclose the code being lowered: `break` and `continue` need one.
+    loop_depth: usize,
+    /// The constant bindings that exist outside the innermost branch or loop: code inside
+    /// one runs again in the adjoint sweep, so it copies them rather than moving them.
+    outer_consts: HashSet<String>,
     program: Program,
     fresh: usize,
     /// Each constant binding of the generated code (`__cN`, or a constant parameter's name):
@@ -118,26 +136,24 @@ struct Lowerer<'a> {
 impl Lowerer<'_> {
     fn block(&mut self, block: &Block) {
         let mut output = None;
-        let count = block.stmts.len();
-        for (index, stmt) in block.stmts.iter().enumerate() {
-            let last = index + 1 == count;
-            match stmt {
-                SynStmt::Local(local) => self.local(local),
-                SynStmt::Item(item) => self.item(item),
-                SynStmt::Macro(mac) => {
-                    let message = macro_message(&mac.mac.path);
-                    self.diag.error(&mac.mac, message);
-                }
-                SynStmt::Expr(Expr::Return(ret), _) if last => match &ret.expr {
-                    Some(expr) => output = Some(self.result(expr)),
-                    None => self.diag.error(
-                        ret,
-                        "`return` without a value; return the function's `f64` or `f32` result",
-                    ),
-                },
-                SynStmt::Expr(expr, None) if last => output = Some(self.result(expr)),
-                SynStmt::Expr(expr, _) => self.statement(expr),
+        let (last, body) = match block.stmts.split_last() {
+            Some((last, body)) => (Some(last), body),
+            None => (None, &block.stmts[..]),
+        };
+        self.stmts(body, false);
+        match last {
+            Some(SynStmt::Expr(Expr::Return(ret), _)) => match &ret.expr {
+                Some(expr) => output = Some(self.result(expr)),
+                None => self.diag.error(
+                    ret,
+                    "`return` without a value; return the function's `f64` or `f32` result",
+                ),
+            },
+            Some(SynStmt::Expr(expr, None)) => output = Some(self.result(expr)),
+            Some(stmt) => {
+                self.stmts(std::slice::from_ref(stmt), false);
             }
+            None => {}
         }
         self.program.outputs = output.unwrap_or_else(|| {
             self.diag.error_at(
@@ -158,7 +174,84 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `let (a, mut b) = (x, y);`: each name bound to its element, all evaluated first.
+    fn tuple_local(&mut self, local: &Local) -> bool {
+        let (Pat::Tuple(pattern), Some(init)) = (&local.pat, &local.init) else {
+            return false;
+        };
+        let Expr::Tuple(values) = strip_parens(&init.expr) else {
+            return false;
+        };
+        let names: Option<Vec<(&Ident, bool)>> = pattern
+            .elems
+            .iter()
+            .map(|pat| match pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    Some((&pat.ident, pat.mutability.is_some()))
+                }
+                _ => None,
+            })
+            .collect();
+        let Some(names) = names.filter(|names| names.len() == values.elems.len()) else {
+            return false;
+        };
+        if init.diverge.is_some() {
+            return false;
+        }
+        let operands: Vec<Operand> = names
+            .iter()
+            .zip(&values.elems)
+            .map(|((ident, _), value)| self.value_of(value, ident.to_string()))
+            .collect();
+        for ((ident, mutable), operand) in names.into_iter().zip(operands) {
+            match (mutable, &operand) {
+                (true, Operand::Const { .. }) => self.mutable.insert(ident.to_string()),
+                _ => self.mutable.remove(&ident.to_string()),
+            };
+            self.env.declare(ident.to_string(), Some(operand));
+        }
+        true
+    }
+
+    /// The value of an expression bound to `name`: a node, or a constant binding.
+    fn value_of(&mut self, expr: &Expr, name: String) -> Operand {
+        match self.mentions_var(expr) || is_control_flow(expr) {
+            true => self.expr(expr),
+            false => self.bind_constant(expr, None, name),
+        }
+    }
+
+    /// `(a, b) = (x, y);`: every element evaluated, then every name assigned.
+    fn tuple_assign(&mut self, left: &syn::ExprTuple, right: &Expr) {
+        let Expr::Tuple(values) = strip_parens(right) else {
+            self.diag.error(
+                right,
+                "a tuple assignment needs a tuple of values on its right: `(a, b) = (b, a);`",
+            );
+            return;
+        };
+        if values.elems.len() != left.elems.len() {
+            self.diag
+                .error(right, "the tuples on both sides must have the same length");
+            return;
+        }
+        let names: Vec<Option<String>> = left.elems.iter().map(|elem| self.target(elem)).collect();
+        let operands: Vec<Operand> = names
+            .iter()
+            .zip(&values.elems)
+            .map(|(name, value)| self.value_of(value, name.clone().unwrap_or_default()))
+            .collect();
+        for (name, operand) in names.into_iter().zip(operands) {
+            if let Some(name) = name {
+                self.env.assign(&name, operand);
+            }
+        }
+    }
+
     fn local(&mut self, local: &Local) {
+        if self.tuple_local(local) {
+            return;
+        }
         let mutable = match &local.pat {
             Pat::Ident(pat) => pat.mutability.is_some(),
             Pat::Type(typed) => matches!(&*typed.pat, Pat::Ident(pat) if pat.mutability.is_some()),
@@ -190,7 +283,7 @@ impl Lowerer<'_> {
         if ident.is_none() {
             self.diag.error(
                 &local.pat,
-                "only `let name = ...;` bindings are supported; bind each value to its own name",
+                "only `let name = ...;` and `let (a, b) = (x, y);` bindings are supported; bind each value to its own name",
             );
         }
         let value = match &local.init {
@@ -205,7 +298,9 @@ impl Lowerer<'_> {
                     );
                 }
                 Some(match ident {
-                    Some(ident) if !self.mentions_var(&init.expr) => {
+                    Some(ident)
+                        if !self.mentions_var(&init.expr) && !is_control_flow(&init.expr) =>
+                    {
                         self.bind_constant(&init.expr, ty, ident.to_string())
                     }
                     _ => self.expr(&init.expr),
@@ -217,11 +312,8 @@ impl Lowerer<'_> {
                 (true, Some(Operand::Const { .. })) => self.mutable.insert(ident.to_string()),
                 _ => self.mutable.remove(&ident.to_string()),
             };
-            match value {
-                Some(value) => self.env.insert(ident.to_string(), value),
-                // `let y;` shadows any earlier `y` until it is assigned.
-                None => self.env.remove(&ident.to_string()),
-            };
+            // `let y;` shadows any earlier `y` until it is assigned.
+            self.env.declare(ident.to_string(), value);
         }
     }
 
@@ -241,15 +333,37 @@ impl Lowerer<'_> {
     /// An expression statement: an assignment, or a constant computation kept as written.
     fn statement(&mut self, expr: &Expr) {
         match expr {
+            Expr::If(expr_if) => {
+                self.if_expr(expr_if, false);
+            }
+            Expr::Match(expr_match) => {
+                self.match_expr(expr_match, false);
+            }
+            Expr::ForLoop(lp) => self.for_loop(lp),
+            Expr::While(lp) => self.while_loop(lp),
+            Expr::Loop(lp) => self.plain_loop(lp),
+            Expr::Break(_) | Expr::Continue(_) => self.jump(expr),
+            Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
+                self.env.push();
+                self.stmts(&block.block.stmts, false);
+                self.env.pop();
+            }
+            Expr::Paren(paren) => self.statement(&paren.expr),
+            Expr::Assign(assign) if matches!(strip_parens(&assign.left), Expr::Tuple(_)) => {
+                if let Expr::Tuple(left) = strip_parens(&assign.left) {
+                    self.tuple_assign(left, &assign.right);
+                }
+            }
             Expr::Assign(assign) => {
                 if let Some(name) = self.target(&assign.left) {
                     // `a = 0.1;` where `a` held a differentiated float: the literal has `a`'s
                     // float type, which its own binding must state (`__c1.exp()` on an
                     // untyped float does not compile).
                     let literal = self.is_literal(&assign.right);
-                    let value = match (self.mentions_var(&assign.right), &self.env[&name]) {
+                    let current = self.env.get(&name).cloned();
+                    let value = match (self.mentions_var(&assign.right), &current) {
                         (true, _) => self.expr(&assign.right),
-                        (false, Operand::Var(_)) if literal => {
+                        (false, Some(Operand::Var(_))) if literal => {
                             let ty = self.float.clone();
                             self.bind_constant(&assign.right, ty.as_ref(), name.clone())
                         }
@@ -257,25 +371,25 @@ impl Lowerer<'_> {
                         // `like(&a, 0.75)`, whatever that type is.
                         (
                             false,
-                            Operand::Const {
+                            Some(Operand::Const {
                                 tokens,
                                 literal: untyped,
                                 ..
-                            },
+                            }),
                         ) if literal => {
                             let (previous, untyped) = (tokens.clone(), *untyped);
                             self.bind_like(&previous, &assign.right, untyped, name.clone())
                         }
                         (false, _) => self.bind_constant(&assign.right, None, name.clone()),
                     };
-                    self.env.insert(name, value);
+                    self.env.assign(&name, value);
                 }
             }
             Expr::Binary(binary) if compound_operator(&binary.op).is_some() => {
                 let Some(name) = self.target(&binary.left) else {
                     return;
                 };
-                let current = self.env[&name].clone();
+                let current = self.env.get(&name).cloned().unwrap_or(Operand::Poison);
                 let value = match (&current, self.mentions_var(&binary.right)) {
                     (Operand::Const { tokens, .. }, false) => {
                         if self.check_constant(&binary.right) {
@@ -291,7 +405,7 @@ impl Lowerer<'_> {
                             let right = self.expr(&binary.right);
                             // As in Rust, the right side runs first: it may have rebound the
                             // variable (a method of a `mut` constant gets a binding of its own).
-                            let current = self.env[&name].clone();
+                            let current = self.env.get(&name).cloned().unwrap_or(Operand::Poison);
                             self.apply(Op::Prim(prim), vec![current, right], binary.op.span())
                         }
                         None => {
@@ -300,7 +414,7 @@ impl Lowerer<'_> {
                         }
                     },
                 };
-                self.env.insert(name, value);
+                self.env.assign(&name, value);
             }
             _ if !self.mentions_var(expr) => {
                 if self.check_constant(expr) {
@@ -331,6 +445,13 @@ impl Lowerer<'_> {
                 );
                 None
             }
+            None if matches!(strip_parens(left), Expr::Index(_)) => {
+                self.diag.error(
+                    left,
+                    "writing an element of an array (`q[i] = ...`) is not supported in a #[differentiable] function yet; compute the elements as values and combine them with array operations",
+                );
+                None
+            }
             None => {
                 self.diag.error(
                     left,
@@ -342,8 +463,24 @@ impl Lowerer<'_> {
     }
 
     fn expr(&mut self, expr: &Expr) -> Operand {
+        match expr {
+            Expr::If(expr_if) => return self.if_expr(expr_if, true).unwrap_or(Operand::Poison),
+            Expr::Match(expr_match) => {
+                return self.match_expr(expr_match, true).unwrap_or(Operand::Poison)
+            }
+            Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
+                self.env.push();
+                let value = self.stmts(&block.block.stmts, true);
+                self.env.pop();
+                return value.unwrap_or(Operand::Poison);
+            }
+            _ => {}
+        }
         if !self.mentions_var(expr) {
             return self.constant(expr);
+        }
+        if self.constant_valued(expr) {
+            return self.read_constant(expr);
         }
         match expr {
             Expr::Paren(paren) => self.expr(&paren.expr),
@@ -365,6 +502,7 @@ impl Lowerer<'_> {
                 operand
             }
             Expr::Field(field) => self.field(field, expr),
+            Expr::Index(index) => self.index(index, expr),
             Expr::Binary(binary) => {
                 match (compound_operator(&binary.op), Primitive::binary(&binary.op)) {
                     (None, Some(prim)) => {
@@ -408,7 +546,7 @@ impl Lowerer<'_> {
                 let ty = pretty(&cast.ty);
                 self.diag.error(
                     expr,
-                    format!("cannot cast a differentiated value to `{ty}`: an integer has no derivative, and mixing float types is not supported; keep the computation in the parameters' float type"),
+                    format!("cannot cast a differentiated value to `{ty}`: mixing float types is not supported; keep the computation in the parameters' float type (a cast to an integer type is a constant, with derivative zero)"),
                 );
                 Operand::Poison
             }
@@ -733,12 +871,9 @@ impl Lowerer<'_> {
             display: name.clone(),
             literal,
         };
-        let before = self.env.insert(name.clone(), operand.clone());
+        let before = self.env.set(&name, Some(operand.clone())).flatten();
         let (right, borrows) = self.renamed(&binary.right, true);
-        match before {
-            Some(before) => self.env.insert(name, before),
-            None => self.env.remove(&name),
-        };
+        self.env.set(&name, before);
         let key = ident.to_string();
         self.mutable_bindings.insert(key.clone());
         info.borrows
@@ -824,7 +959,7 @@ impl Lowerer<'_> {
                 display,
                 literal,
             };
-            self.env.insert(name, operand);
+            self.env.assign(&name, operand);
         }
     }
 
@@ -846,7 +981,8 @@ impl Lowerer<'_> {
     fn taken(&self, tokens: &TokenStream) -> TokenStream {
         let key = tokens.to_string();
         let copy = self.consts.get(&key).is_some_and(|info| info.copy);
-        match self.pinned.contains(&key) && !copy {
+        let outer = self.outer_consts.contains(&key) && !self.mutable_bindings.contains(&key);
+        match (self.pinned.contains(&key) || outer) && !copy {
             true => quote!(::core::clone::Clone::clone(&#tokens)),
             false => tokens.clone(),
         }
@@ -891,6 +1027,7 @@ impl Lowerer<'_> {
             ident: ident.clone(),
             ty: ty.map(ToTokens::to_token_stream),
             expr,
+            reads: Vec::new(),
         });
         Operand::Const {
             tokens: ident.to_token_stream(),
@@ -903,7 +1040,7 @@ impl Lowerer<'_> {
     /// expression already reported as an error).
     fn mentions_var(&self, expr: &Expr) -> bool {
         struct Finder<'a> {
-            env: &'a HashMap<String, Operand>,
+            env: &'a Env,
             found: bool,
         }
         impl<'ast> Visit<'ast> for Finder<'_> {
@@ -930,10 +1067,18 @@ impl Lowerer<'_> {
     /// `let` initializer) rather than read in place (a node's argument). Where a pinned
     /// constant that is not `Copy` would be moved, a copy of it is.
     fn renamed(&self, expr: &Expr, moving: bool) -> (Expr, Vec<String>) {
+        let (renamed, borrowed, _) = self.renamed_reading(expr, moving);
+        (renamed, borrowed)
+    }
+
+    /// [`Lowerer::renamed`], where every read of a variable becomes a placeholder bound to
+    /// its value, listed third.
+    fn renamed_reading(&self, expr: &Expr, moving: bool) -> (Expr, Vec<String>, Vec<(Ident, Var)>) {
         struct Renamer<'a> {
             lowerer: &'a Lowerer<'a>,
             moving: bool,
             borrowed: Vec<String>,
+            reads: Vec<(Ident, Var)>,
         }
         impl Renamer<'_> {
             fn visit(&mut self, expr: &mut Expr, moving: bool) {
@@ -954,6 +1099,23 @@ impl Lowerer<'_> {
 
             fn visit_expr_mut(&mut self, expr: &mut Expr) {
                 if let Some(ident) = single_ident(expr) {
+                    if let Some(Operand::Var(var)) = self.lowerer.env.get(&ident.to_string()) {
+                        let var = *var;
+                        let placeholder = match self.reads.iter().find(|(_, read)| *read == var) {
+                            Some((placeholder, _)) => placeholder.clone(),
+                            None => {
+                                let placeholder = format_ident!(
+                                    "__p{}",
+                                    self.reads.len(),
+                                    span = Span::mixed_site()
+                                );
+                                self.reads.push((placeholder.clone(), var));
+                                placeholder
+                            }
+                        };
+                        *expr = Expr::Verbatim(placeholder.to_token_stream());
+                        return;
+                    }
                     if let Some(Operand::Const { tokens, .. }) =
                         self.lowerer.env.get(&ident.to_string())
                     {
@@ -1005,10 +1167,108 @@ impl Lowerer<'_> {
             lowerer: self,
             moving,
             borrowed: Vec::new(),
+            reads: Vec::new(),
         };
         renamer.visit_expr_mut(&mut renamed);
-        let borrowed = renamer.borrowed;
-        (renamed, borrowed)
+        (renamed, renamer.borrowed, renamer.reads)
+    }
+
+    /// Whether an expression that may read values has derivative zero: a `bool`
+    /// (comparisons, `&&`, `||`, `!`, `x.is_nan()`), a shape (`x.len()`, `x.nrows()`), an
+    /// integer cast, or arithmetic on those.
+    fn constant_valued(&self, expr: &Expr) -> bool {
+        if !self.mentions_var(expr) {
+            return true;
+        }
+        match strip_parens(expr) {
+            Expr::Binary(binary) => {
+                is_comparison(&binary.op)
+                    || matches!(binary.op, BinOp::And(_) | BinOp::Or(_))
+                    || (compound_operator(&binary.op).is_none()
+                        && self.constant_valued(&binary.left)
+                        && self.constant_valued(&binary.right))
+            }
+            Expr::Unary(unary) => {
+                matches!(unary.op, UnOp::Not(_)) || self.constant_valued(&unary.expr)
+            }
+            Expr::MethodCall(call) => {
+                QUERY_METHODS.contains(&call.method.to_string().as_str())
+                    || (self.constant_valued(&call.receiver)
+                        && call.args.iter().all(|arg| self.constant_valued(arg)))
+            }
+            Expr::Cast(cast) => is_integer_type(&cast.ty) || self.constant_valued(&cast.expr),
+            Expr::Index(index) => self.constant_valued(&index.expr),
+            Expr::Range(range) => [&range.start, &range.end]
+                .into_iter()
+                .flatten()
+                .all(|bound| self.constant_valued(bound)),
+            Expr::Tuple(tuple) => tuple.elems.iter().all(|elem| self.constant_valued(elem)),
+            // A function of constants only: nothing differentiated flows in.
+            Expr::Call(call) => {
+                !self.mentions_var(&call.func)
+                    && call_primitive_of(&call.func).is_none()
+                    && !call.args.is_empty()
+                    && call.args.iter().all(|arg| self.constant_valued(arg))
+            }
+            Expr::Field(field) => {
+                !matches!(field.member, syn::Member::Named(_)) && self.constant_valued(&field.base)
+            }
+            _ => false,
+        }
+    }
+
+    /// A constant computed from values' primal parts (`x > 0.0`, `x.len() as f64`): bound
+    /// once, with a placeholder for each value it reads.
+    fn read_constant(&mut self, expr: &Expr) -> Operand {
+        if !self.check_constant(expr) {
+            return Operand::Poison;
+        }
+        let (renamed, borrows, reads) = self.renamed_reading(expr, false);
+        if reads
+            .iter()
+            .any(|(_, var)| matches!(var, Var::Input(k) if !self.program.inputs[*k].is_value()))
+        {
+            self.diag.error(
+                expr,
+                "a struct of parameters is not a value: read its fields (`p.w.len()`)",
+            );
+            return Operand::Poison;
+        }
+        let ident = self.fresh_constant();
+        let info = ConstInfo {
+            copy: copy_expr(&renamed) || is_query(&renamed),
+            borrows,
+        };
+        self.consts.insert(ident.to_string(), info);
+        self.program.stmts.push(Stmt::Const {
+            ident: ident.clone(),
+            ty: None,
+            expr: renamed.to_token_stream(),
+            reads,
+        });
+        Operand::Const {
+            tokens: ident.to_token_stream(),
+            display: pretty(expr),
+            literal: false,
+        }
+    }
+
+    /// `x[i]`, `x[[i, j]]` of a differentiated array, at a constant index.
+    fn index(&mut self, index: &syn::ExprIndex, whole: &Expr) -> Operand {
+        if self.mentions_var(&index.index) && !self.constant_valued(&index.index) {
+            self.diag.error(
+                &index.index,
+                "an index must not depend on a differentiated value",
+            );
+            return Operand::Poison;
+        }
+        let array = self.expr(&index.expr);
+        let at = self.expr(&index.index);
+        self.apply(
+            Op::Prim(Primitive::Index),
+            vec![array, at],
+            expr_span(whole),
+        )
     }
 
     /// Reports the constructs that cannot appear even in a constant; true if there are none.
@@ -1114,6 +1374,69 @@ fn takes_self(method: &str) -> bool {
         .contains(&method)
 }
 
+/// Methods whose result depends only on the shape or the class of a value, not on its
+/// value's derivative: constants even on differentiated values.
+const QUERY_METHODS: &[&str] = &[
+    "len",
+    "len_of",
+    "nrows",
+    "ncols",
+    "dim",
+    "raw_dim",
+    "shape",
+    "ndim",
+    "is_empty",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "partial_cmp",
+    "total_cmp",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+];
+
+/// Whether an expression is a call of a [`QUERY_METHODS`] method or a comparison: a `Copy`
+/// value.
+fn is_query(expr: &Expr) -> bool {
+    match strip_parens(expr) {
+        Expr::MethodCall(call) => QUERY_METHODS.contains(&call.method.to_string().as_str()),
+        Expr::Binary(binary) => {
+            is_comparison(&binary.op) || matches!(binary.op, BinOp::And(_) | BinOp::Or(_))
+        }
+        Expr::Unary(unary) => matches!(unary.op, UnOp::Not(_)),
+        Expr::Cast(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether a type is a primitive integer (or `bool`): a cast to it has derivative zero.
+fn is_integer_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path.get_ident().is_some_and(|ident| {
+        [
+            "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+            "bool",
+        ]
+        .contains(&ident.to_string().as_str())
+    })
+}
+
+/// Whether an expression is a branch or a block, lowered as regions even where it reads no
+/// differentiated value.
+fn is_control_flow(expr: &Expr) -> bool {
+    matches!(
+        strip_parens(expr),
+        Expr::If(_) | Expr::Match(_) | Expr::Block(_)
+    )
+}
+
 /// Methods that return their receiver's value unchanged (as an owned array or a view).
 const VALUE_METHODS: &[&str] = &["clone", "to_owned", "view", "into_owned"];
 
@@ -1175,6 +1498,29 @@ fn strip_parens(expr: &Expr) -> &Expr {
     }
 }
 
+/// Source text of an expression, tidied for documentation: like [`pretty`], but keeping
+/// the spaces around comparisons.
+pub fn pretty_expr(tokens: &dyn ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string();
+    [
+        (" :: ", "::"),
+        (" . ", "."),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ,", ","),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" .. ", ".."),
+        (" ..= ", "..="),
+        ("& ", "&"),
+        ("! ", "!"),
+    ]
+    .iter()
+    .fold(text, |text, (from, to)| text.replace(from, to))
+}
+
 /// Source text of a fragment, tidied for messages and documentation.
 pub fn pretty(tokens: &dyn ToTokens) -> String {
     let text = tokens.to_token_stream().to_string();
@@ -1205,19 +1551,18 @@ fn macro_message(path: &syn::Path) -> String {
 /// Constructs that are rejected wherever they appear, with what to do instead.
 fn forbidden(expr: &Expr) -> Option<String> {
     let message = match expr {
-        Expr::If(_) => "`if` is not supported in a #[differentiable] function yet; for piecewise functions use `max`, `min`, `abs` or `relu`, or decide outside the function and pass the result in",
-        Expr::Match(_) => "`match` is not supported in a #[differentiable] function yet; decide outside the function and pass the result in",
-        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => "loops are not supported in a #[differentiable] function yet; write the iterations out as `let` bindings",
+        Expr::If(_) | Expr::Match(_) => "a branch inside a larger expression is not supported; bind its value first: `let v = if c { a } else { b };`",
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => "a loop inside an expression is not supported; write it as a statement that assigns variables declared before it",
         Expr::Closure(_) => "closures cannot be differentiated; write the computation inline, or as a function outside",
         Expr::Unsafe(_) => "`unsafe` blocks are not allowed in a #[differentiable] function; its derivative is built from safe arithmetic only",
         Expr::Macro(mac) => return Some(macro_message(&mac.mac.path)),
-        Expr::Block(_) => "nested blocks are not supported; write their statements as `let` bindings in the function body",
-        Expr::Return(_) => "early `return` is not supported; the function's result must be its final expression",
+        Expr::Block(_) => "a block inside a larger expression is not supported; bind its value first: `let v = { ... };`",
+        Expr::Return(_) => "early `return` is not supported yet; assign the result to a variable, `break` out of loops, and make it the function's final expression",
         Expr::Try(_) => "the `?` operator is not supported: a #[differentiable] function returns a float, not a `Result`",
         Expr::Assign(_) => "assignments are supported only as statements: `x = ...;` or `x += ...;`",
         Expr::Binary(binary) if compound_operator(&binary.op).is_some() => "assignments are supported only as statements: `x = ...;` or `x += ...;`",
         Expr::Let(_) => "`let` expressions are not supported; use `let` statements",
-        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported: a #[differentiable] function has no loops",
+        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are supported as statements of a loop body (`if done { break; }`), not inside other expressions",
         Expr::Async(_) | Expr::Await(_) => "`async` code cannot be differentiated",
         Expr::TryBlock(_) | Expr::Yield(_) | Expr::Const(_) => "this kind of block is not supported in a #[differentiable] function",
         _ => return None,
@@ -1231,7 +1576,7 @@ fn unsupported_with_var(expr: &Expr) -> String {
         Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) => "tuples and arrays of differentiated values are supported only as the function's result, `(a, b)`, of a declared tuple type".into(),
         Expr::Reference(_) => "`&mut` borrows of differentiated values are not supported: a #[differentiable] function is pure; use `&` or the value itself".into(),
         Expr::Field(_) => "field access is supported only on a struct of parameters (`p.w` for `p: &Model` with `#[derive(Parameters)]`), not on computed values".into(),
-        Expr::Index(_) => "indexing is not supported on differentiated values".into(),
+        Expr::Index(_) => "indexing is supported on differentiated arrays (`x[i]`, `x[[i, j]]`), not on other values".into(),
         _ => format!(
             "`{}` cannot be differentiated; supported are `let` bindings, `+ - * /`, unary `-`, the methods {} and the functions {}",
             pretty(expr),

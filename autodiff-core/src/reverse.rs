@@ -4,7 +4,7 @@
 //! rule). Adjoints are fresh `let`s rather than mutable accumulators, so the emitted code is
 //! SSA too and every adjoint that never receives a contribution costs nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -75,7 +75,7 @@ pub fn node_ident(index: usize) -> Ident {
     format_ident!("__v{}", index + 1, span = Span::mixed_site())
 }
 
-fn var_tokens(program: &Program, var: Var) -> TokenStream {
+pub fn var_tokens(program: &Program, var: Var) -> TokenStream {
     match var {
         Var::Input(k) => match &program.inputs[k] {
             Input {
@@ -87,6 +87,10 @@ fn var_tokens(program: &Program, var: Var) -> TokenStream {
         },
         Var::Node(i) => {
             let ident = node_ident(i);
+            quote!(#ident)
+        }
+        Var::Local(k) => {
+            let ident = crate::region::local_ident(k);
             quote!(#ident)
         }
     }
@@ -129,19 +133,54 @@ pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
         .collect()
 }
 
-/// The forward sweep: every statement of the program in source order.
+/// The forward sweep of reverse mode: every statement of the program in source order, each
+/// loop recording its iterations for the adjoint sweep.
 pub fn forward_sweep(program: &Program) -> TokenStream {
-    let stmts = program.stmts.iter().map(|stmt| forward_stmt(program, stmt));
+    forward_stmts(program, &program.stmts, true)
+}
+
+/// Statements of the forward sweep; `taped`: loops record their iterations.
+pub fn forward_stmts(program: &Program, stmts: &[Stmt], taped: bool) -> TokenStream {
+    let stmts = stmts
+        .iter()
+        .map(|stmt| forward_stmt_in(program, stmt, taped));
     quote!(#(#stmts)*)
 }
 
-/// One statement of the forward sweep.
+/// One statement of the forward sweep, with no loop recording.
 pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
+    forward_stmt_in(program, stmt, false)
+}
+
+/// One statement of reverse mode's forward sweep: loops record their iterations.
+pub fn forward_stmt_taped(program: &Program, stmt: &Stmt) -> TokenStream {
+    forward_stmt_in(program, stmt, true)
+}
+
+fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: bool) -> TokenStream {
     match stmt {
-        Stmt::Const { ident, ty, expr } => match ty {
-            Some(ty) => quote!(let #ident: #ty = #expr;),
-            None => quote!(let #ident = #expr;),
-        },
+        Stmt::Const {
+            ident,
+            ty,
+            expr,
+            reads,
+        } => {
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            if reads.is_empty() {
+                return quote!(let #ident #ty = #expr;);
+            }
+            // Each value read through its primal part: a scalar, or a view of an array.
+            let reads = reads.iter().map(|(placeholder, var)| {
+                let value = var_tokens(program, *var);
+                match program.dual {
+                    true => quote!(let #placeholder = (#value).autodiff_re();),
+                    false => quote!(let #placeholder = (#value).autodiff_arg();),
+                }
+            });
+            quote!(let #ident #ty = { #(#reads)* #expr };)
+        }
+        Stmt::Branch(branch) => crate::region::branch_forward(program, branch, taped),
+        Stmt::Loop(lp) => crate::region::loop_forward(program, lp, taped),
         Stmt::Verbatim(tokens) => tokens.clone(),
         Stmt::Node(i) => {
             let node = &program.nodes[*i];
@@ -222,97 +261,7 @@ pub fn result_value(program: &Program) -> TokenStream {
     tuple_if_many(values)
 }
 
-/// The adjoint sweep seeded with `seed` (the result's cotangent, a tuple for a tuple): the
-/// code, and the name holding each variable's adjoint at its end.
-pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, HashMap<Var, Ident>) {
-    let mut code = Vec::new();
-    let mut adjoints: HashMap<Var, Ident> = HashMap::new();
-    let mut fresh = 0_usize;
-    let mut next_adjoint = || {
-        fresh += 1;
-        format_ident!("__b{}", fresh, span = Span::mixed_site())
-    };
-    let seeds: Vec<Ident> = program.outputs.iter().map(|_| next_adjoint()).collect();
-    let pattern = tuple_if_many(seeds.iter().map(|seed| quote!(#seed)).collect());
-    code.push(quote!(let #pattern = #seed;));
-    for (output, seed) in program.outputs.iter().zip(&seeds) {
-        let Operand::Var(var) = output else { continue };
-        match adjoints.get(var) {
-            None => {
-                adjoints.insert(*var, seed.clone());
-            }
-            Some(sum) => {
-                let adjoint = next_adjoint();
-                code.push(
-                    quote!(let #adjoint = ::autodiff::__private::Tangent::accumulate(#sum, #seed);),
-                );
-                adjoints.insert(*var, adjoint);
-            }
-        }
-    }
-    let sweep = pullbacks(program);
-    // How many pullbacks still read each node's adjoint: the last one may consume it. A call
-    // reads it once, for the contributions to all its arguments.
-    let mut readers: HashMap<usize, usize> = HashMap::new();
-    for pullback in &sweep {
-        let count = readers.entry(pullback.node).or_default();
-        if !matches!(program.nodes[pullback.node].op, Op::Call { .. }) || *count == 0 {
-            *count += 1;
-        }
-    }
-    let mut called = HashSet::new();
-    for pullback in &sweep {
-        let node = &program.nodes[pullback.node];
-        let mut take_adjoint = || {
-            let g = &adjoints[&Var::Node(pullback.node)];
-            let left = readers.get_mut(&pullback.node).expect("counted above");
-            *left -= 1;
-            match left {
-                0 => quote!(#g),
-                _ => quote!(::autodiff::__private::Tangent::duplicate(&#g)),
-            }
-        };
-        let contribution = match &node.op {
-            Op::Prim(prim) => {
-                let vjp = format!("vjp{}", pullback.arg);
-                let vjp = rule_fn(prim.rule().module, &vjp, node.span);
-                let args = rule_args(program, pullback.node);
-                let y = node_ident(pullback.node);
-                let g = take_adjoint();
-                quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g))
-            }
-            Op::Copy => take_adjoint(),
-            Op::Call { path, arg_spans } => {
-                let contributions =
-                    format_ident!("__p{}", pullback.node + 1, span = Span::mixed_site());
-                if called.insert(pullback.node) {
-                    let companion = call::companion(path, "vjp");
-                    let args = call::call_args(program, pullback.node);
-                    let g = take_adjoint();
-                    code.push(quote_spanned!(node.span=>
-                        let (_, #contributions) = #companion(#(#args,)* #g);
-                    ));
-                }
-                let k = syn::Index::from(pullback.arg);
-                // Named at the argument: where "does not differentiate this argument" points.
-                let span = Span::mixed_site().located_at(arg_spans[pullback.arg]);
-                let contribution = format_ident!("{}_{}", contributions, pullback.arg, span = span);
-                code.push(quote!(let #contribution = #contributions.#k;));
-                quote!(::autodiff::__private::differentiated(#contribution))
-            }
-        };
-        let adjoint = next_adjoint();
-        code.push(match adjoints.get(&pullback.target) {
-            None => quote!(let #adjoint = #contribution;),
-            Some(sum) => {
-                let sum = accumulate(&quote!(#sum), &contribution, node.span);
-                quote!(let #adjoint = #sum;)
-            }
-        });
-        adjoints.insert(pullback.target, adjoint);
-    }
-    (quote!(#(#code)*), adjoints)
-}
+pub use crate::adjoint::adjoint_sweep;
 
 /// The gradient as `f_grad` returns it, from the adjoints at the end of the sweep: one entry
 /// per differentiated parameter, a tuple of them when there are several.

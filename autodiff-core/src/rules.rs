@@ -94,6 +94,7 @@ primitives! {
     Relu => "relu", Function, 1, &[], "relu {0}", ["[{0} > 0]"];
     Softplus => "softplus", Function, 1, &[], "softplus {0}", ["σ({0})"];
 
+    Index => "index", Operator, 2, &[1], "{0}[{1}]", ["e_{1}"];
     Dot => "dot", Method, 2, &[], "{0} {1}", ["{g} {1}ᵀ", "{0}ᵀ {g}"];
     T => "t", Method, 1, &[], "{0}ᵀ", ["{g}ᵀ"];
     Sum => "sum", Method, 1, &[], "Σ {0}", ["1"];

@@ -1,7 +1,7 @@
 //! The documentation of a generated gradient: the evaluation trace (Wengert list) and the
 //! adjoint program in the lectures' notation, so that `cargo doc` shows what was derived.
 
-use crate::ir::{Operand, Program, Var};
+use crate::ir::{Operand, Program, Stmt, Target, Var};
 use crate::reverse::Pullback;
 use crate::signature::Signature;
 
@@ -15,6 +15,7 @@ fn var_name(program: &Program, var: Var) -> String {
             values(&program.inputs[..=k]) as i64 - values(&program.inputs) as i64
         }
         Var::Node(i) => i as i64 + 1,
+        Var::Local(k) => return program.locals[k].display.clone(),
     };
     let digits: String = index
         .to_string()
@@ -29,7 +30,11 @@ fn var_name(program: &Program, var: Var) -> String {
 
 /// `v̄ᵢ`, the adjoint ∂y/∂vᵢ (the lectures' sᵢ).
 fn adjoint_name(program: &Program, var: Var) -> String {
-    var_name(program, var).replacen('v', "v\u{304}", 1)
+    match var {
+        // A local's name with a bar over its last letter: `acc̄`.
+        Var::Local(k) => format!("{}\u{304}", program.locals[k].display),
+        _ => var_name(program, var).replacen('v', "v\u{304}", 1),
+    }
 }
 
 fn operand_name(program: &Program, operand: &Operand) -> String {
@@ -89,6 +94,9 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
         many => format!("({})", many.join(", ")),
     };
 
+    if program.has_regions() {
+        return region_doc(&name.to_string(), &params, &gradient, program);
+    }
     let mut trace: Vec<(String, String)> = program
         .inputs
         .iter()
@@ -153,4 +161,216 @@ pub fn grad_doc(sig: &Signature, program: &Program, sweep: &[Pullback]) -> Strin
         args = params.join(", "),
         trace = aligned(&trace),
     )
+}
+
+/// A line of the documentation of a program with regions: `left = right`, or a region's
+/// head or end, indented by depth.
+enum Line {
+    /// `left op right`, `op` being `=` or `+=`.
+    Assign(usize, String, &'static str, String),
+    Text(usize, String),
+}
+
+fn render(lines: &[Line]) -> String {
+    let width = lines
+        .iter()
+        .filter_map(|line| match line {
+            Line::Assign(depth, left, ..) => Some(4 * depth + left.chars().count()),
+            Line::Text(..) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|line| match line {
+            Line::Assign(depth, left, op, right) => {
+                let indent = "    ".repeat(*depth);
+                let pad = width - 4 * depth - left.chars().count();
+                format!("    {indent}{left}{} {op} {right}\n", " ".repeat(pad))
+            }
+            Line::Text(depth, text) => format!("    {}{text}\n", "    ".repeat(*depth)),
+        })
+        .collect()
+}
+
+fn target_name(program: &Program, target: &Target) -> String {
+    match target {
+        Target::Local(k) => program.locals[*k].display.clone(),
+        Target::Const(ident) => ident.to_string(),
+    }
+}
+
+/// The evaluation trace with its regions: each node, each region's head, and what a region
+/// assigns at its end (`acc ← v₃`).
+fn trace_lines(program: &Program, stmts: &[Stmt], depth: usize, lines: &mut Vec<Line>) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Node(i) => lines.push(Line::Assign(
+                depth,
+                var_name(program, Var::Node(*i)),
+                "=",
+                fill(&program.nodes[*i].notation(), program, *i),
+            )),
+            Stmt::Branch(branch) => {
+                for (k, (arm, label)) in branch.arms.iter().zip(&branch.arm_displays).enumerate() {
+                    let head = match (k, &branch.head) {
+                        (0, crate::ir::BranchHead::If(_)) => format!("{} {{", branch.display),
+                        (_, crate::ir::BranchHead::If(_)) => "} else {".to_string(),
+                        (0, _) => format!("{} {{ {label} =>", branch.display),
+                        _ => format!("{label} =>"),
+                    };
+                    lines.push(Line::Text(depth, head));
+                    trace_lines(program, &arm.stmts, depth + 1, lines);
+                    assignments(program, &branch.results, &arm.yields, depth + 1, lines);
+                }
+                lines.push(Line::Text(depth, "}".into()));
+            }
+            Stmt::Loop(lp) => {
+                lines.push(Line::Text(depth, format!("{} {{", lp.display)));
+                trace_lines(program, &lp.body.stmts, depth + 1, lines);
+                let targets: Vec<Target> = lp.carried.iter().map(|(t, _)| t.clone()).collect();
+                assignments(program, &targets, &lp.body.yields, depth + 1, lines);
+                lines.push(Line::Text(depth, "}".into()));
+            }
+            Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+        }
+    }
+}
+
+/// `name ← value` for each value of the trace a region hands out.
+fn assignments(
+    program: &Program,
+    targets: &[Target],
+    values: &[Operand],
+    depth: usize,
+    lines: &mut Vec<Line>,
+) {
+    for (target, value) in targets.iter().zip(values) {
+        let (name, value) = (target_name(program, target), operand_name(program, value));
+        if matches!(target, Target::Local(_)) && name != value {
+            lines.push(Line::Text(depth, format!("{name} ← {value}")));
+        }
+    }
+}
+
+/// The adjoint program with its regions: each node's contributions v̄ₖ += v̄ᵢ · ∂vᵢ/∂vₖ,
+/// statements in reverse order, loops' iterations last first, branches in the arm taken.
+fn adjoint_lines(program: &Program, stmts: &[Stmt], depth: usize, lines: &mut Vec<Line>) {
+    for stmt in stmts.iter().rev() {
+        match stmt {
+            Stmt::Node(i) => {
+                let adjoint = adjoint_name(program, Var::Node(*i));
+                for (k, var) in program.var_args(*i) {
+                    let partial = fill(&program.nodes[*i].partial(k), program, *i);
+                    let contribution = match partial.contains("{g}") {
+                        true => partial.replace("{g}", &adjoint),
+                        false => term(&adjoint, &partial),
+                    };
+                    lines.push(Line::Assign(
+                        depth,
+                        adjoint_name(program, var),
+                        "+=",
+                        contribution,
+                    ));
+                }
+            }
+            Stmt::Branch(branch) => {
+                lines.push(Line::Text(
+                    depth,
+                    format!("in the arm `{}` took {{", branch.display),
+                ));
+                for (arm, label) in branch.arms.iter().zip(&branch.arm_displays) {
+                    if !label.is_empty() {
+                        lines.push(Line::Text(depth, format!("}} {label} {{")));
+                    }
+                    seeds(program, &branch.results, &arm.yields, depth + 1, lines);
+                    adjoint_lines(program, &arm.stmts, depth + 1, lines);
+                }
+                lines.push(Line::Text(depth, "}".into()));
+            }
+            Stmt::Loop(lp) => {
+                lines.push(Line::Text(
+                    depth,
+                    format!("{}, iterations last first {{", lp.display),
+                ));
+                let targets: Vec<Target> = lp.carried.iter().map(|(t, _)| t.clone()).collect();
+                seeds(program, &targets, &lp.body.yields, depth + 1, lines);
+                adjoint_lines(program, &lp.body.stmts, depth + 1, lines);
+                lines.push(Line::Text(depth, "}".into()));
+            }
+            Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+        }
+    }
+}
+
+/// What a region hands out receives its target's adjoint: `v̄₃ += acc̄`.
+fn seeds(
+    program: &Program,
+    targets: &[Target],
+    values: &[Operand],
+    depth: usize,
+    lines: &mut Vec<Line>,
+) {
+    for (target, value) in targets.iter().zip(values) {
+        if let (Target::Local(k), Operand::Var(var)) = (target, value) {
+            let (from, to) = (
+                adjoint_name(program, Var::Local(*k)),
+                adjoint_name(program, *var),
+            );
+            if from != to {
+                lines.push(Line::Assign(depth, to, "+=", from));
+            }
+        }
+    }
+}
+
+fn region_doc(name: &str, params: &[String], gradient: &str, program: &Program) -> String {
+    let mut trace: Vec<Line> = program
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| input.is_value())
+        .map(|(k, input)| {
+            Line::Assign(
+                0,
+                var_name(program, Var::Input(k)),
+                "=",
+                input.display.clone(),
+            )
+        })
+        .collect();
+    trace_lines(program, &program.stmts, 0, &mut trace);
+    trace.push(Line::Assign(
+        0,
+        "y".into(),
+        "=",
+        operand_name(program, &program.outputs[0]),
+    ));
+    let mut adjoints = vec![Line::Assign(
+        0,
+        adjoint_name_of(program, &program.outputs[0]),
+        "=",
+        "1".into(),
+    )];
+    adjoint_lines(program, &program.stmts, 0, &mut adjoints);
+    format!(
+        "Value and gradient of [`{name}`] by reverse-mode automatic differentiation.\n\n\
+         Returns `({name}({args}), {gradient})`, generated at compile time by \
+         `#[differentiable]` from the evaluation trace below. The adjoint sweep runs each \
+         loop's iterations last first, from the values each iteration started with (stored \
+         once per iteration), and each branch in the arm the forward sweep took.\n\n\
+         ```text\n\
+         Evaluation trace (Wengert list)\n{trace}\n\
+         Adjoint program, v̄ᵢ = ∂y/∂vᵢ, in reverse order\n{adjoints}```\n",
+        args = params.join(", "),
+        trace = render(&trace),
+        adjoints = render(&adjoints),
+    )
+}
+
+fn adjoint_name_of(program: &Program, output: &Operand) -> String {
+    match output {
+        Operand::Var(var) => adjoint_name(program, *var),
+        _ => "ȳ".into(),
+    }
 }

@@ -298,6 +298,8 @@ pub enum Kind {
     Dot(Box<Expr>, Box<Expr>),
     Transpose(Box<Expr>),
     Reduce(Reduce, Box<Expr>),
+    /// One element of an array, `a[i]` or `a[[i, j]]`, at an index within its shape.
+    Index(Box<Expr>, Vec<usize>),
     Loss(Loss, Box<Expr>, Box<Expr>),
     Logsumexp(Box<Expr>),
     Softmax {
@@ -324,6 +326,7 @@ macro_rules! children {
             | Kind::Neg(a)
             | Kind::Transpose(a)
             | Kind::Reduce(_, a)
+            | Kind::Index(a, _)
             | Kind::Logsumexp(a)
             | Kind::Softmax { arg: a, .. }
             | Kind::CrossEntropy(a, _)

@@ -595,6 +595,17 @@ impl Generator<'_> {
                 )
             }
             9 | 10 => self.dot(ty, d)?,
+            11 if scalar && self.rng.chance(0.3) => {
+                let from = *self.pick_or_none(&arrays)?;
+                let a = self.expr(from, d);
+                let index = match from {
+                    Ty::Matrix(r, c) => vec![self.rng.below(r), self.rng.below(c)],
+                    Ty::Vector(n) => vec![self.rng.below(n)],
+                    Ty::Scalar => return None,
+                };
+                let bound = a.bound;
+                node(ty, bound, Kind::Index(Box::new(a), index))
+            }
             11 if scalar => {
                 let from = *self.pick_or_none(&arrays)?;
                 let reduce = *self.rng.pick(&[Reduce::Sum, Reduce::Mean]);

@@ -111,6 +111,20 @@ impl Printer {
                 format!("{}({}, {})", l.name(), self.arg(a), self.arg(b)),
                 POSTFIX,
             ),
+            Kind::Index(a, index) => {
+                let at = match index.as_slice() {
+                    [i] => format!("{i}"),
+                    _ => format!(
+                        "[{}]",
+                        index
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                (format!("{}[{at}]", self.recv(a)), POSTFIX)
+            }
             Kind::Logsumexp(a) => (format!("logsumexp({})", self.arg(a)), POSTFIX),
             Kind::Softmax { log, axis, arg } => {
                 let name = if *log { "log_softmax" } else { "softmax" };

@@ -242,6 +242,82 @@ pub mod neg {
     }
 }
 
+/// `x[i]`, `x[[i, j]]`: one element of an array, at a constant index. Its adjoint is one
+/// element too, so the generated code adds it in place into the array's adjoint
+/// ([`index::add_at`]) instead of building a one-hot array per read.
+pub mod index {
+    use core::fmt::Debug;
+    use core::ops::Add;
+
+    use ndarray::{Array, ArrayView, Dimension, NdIndex};
+
+    #[track_caller]
+    fn element<'a, A, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        x: &'a ArrayView<'_, A, D>,
+        index: I,
+    ) -> &'a A {
+        match x.get(index) {
+            Some(element) => element,
+            None => panic!(
+                "index: index {index:?} is out of bounds for an array of shape {:?}",
+                x.shape()
+            ),
+        }
+    }
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward<A: Clone, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        x: ArrayView<'_, A, D>,
+        index: I,
+    ) -> A {
+        element(&x, index).clone()
+    }
+
+    /// The one-hot adjoint; the generated code uses [`add_at`] instead.
+    #[track_caller]
+    pub fn vjp0<A: Clone + num_traits::Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        x: ArrayView<'_, A, D>,
+        index: I,
+        _y: &A,
+        g: A,
+    ) -> Array<A, D> {
+        let mut adjoint = Array::zeros(x.raw_dim());
+        add_at(&mut adjoint, index, g);
+        adjoint
+    }
+
+    /// Forward mode: the tangent's element.
+    #[inline(always)]
+    #[track_caller]
+    pub fn jvp0<A: Clone, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        x: ArrayView<'_, A, D>,
+        index: I,
+        _y: &A,
+        t: Array<A, D>,
+    ) -> A {
+        crate::value::same_shape("index", t.shape(), x.shape());
+        element(&t.view(), index).clone()
+    }
+
+    /// `adjoint[index] += g`: the read's contribution, in place.
+    #[inline(always)]
+    #[track_caller]
+    pub fn add_at<A: Clone + Add<Output = A>, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        adjoint: &mut Array<A, D>,
+        index: I,
+        g: A,
+    ) {
+        let shape = adjoint.shape().to_vec();
+        match adjoint.get_mut(index) {
+            Some(element) => *element = element.clone() + g,
+            None => {
+                panic!("index: index {index:?} is out of bounds for an array of shape {shape:?}")
+            }
+        }
+    }
+}
+
 rule! { /// a · b
 mul(a, b) -> y = a * b; vjp0 / d0: b; vjp1 / d1: a; }
 rule! { /// a / b

@@ -6,7 +6,7 @@ use autodiff::prelude::*;
 fn f(x: f64, y: f64) -> f64 {
     let a = x.floor();
     let b = if y > 0.0 { y } else { 0.0 };
-    let c = x as i32;
+    let c = x as f32;
     a * b + y % 3.0
 }
 

@@ -2,11 +2,8 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    let mut s = x;
-    while s < 10.0 {
-        s = s * 2.0;
-    }
-    s
+    let y = x as f32;
+    f64::from(y) * x
 }
 
 fn main() {}

@@ -2,10 +2,9 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    if x > 0.0 {
-        x
-    } else {
-        -x
+    match x {
+        v if v > 0.0 => v,
+        v => -v,
     }
 }
 

@@ -1,0 +1,306 @@
+//! The code shared by every emitter for branches and loops: names of the generated code's
+//! locals, heads (`if`, `match`, `for`, `while`, `loop`), and the values regions hand out.
+//!
+//! The reverse sweep of a region runs its forward code again (from the carried values each
+//! iteration recorded on its tape, or in the arm that ran) and then its adjoint code, so the
+//! intermediate values of an iteration live only while that iteration's adjoint needs them:
+//! a loop stores one entry per iteration (its carried values and item), never every value
+//! it computed.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Target, Var};
+use crate::reverse::{forward_stmts, operand_tokens};
+
+/// `__lK`: the value of local K.
+pub fn local_ident(k: usize) -> Ident {
+    format_ident!("__l{}", k + 1, span = Span::mixed_site())
+}
+
+/// `__ltK`: the tangent of local K.
+pub fn local_tangent_ident(k: usize) -> Ident {
+    format_ident!("__lt{}", k + 1, span = Span::mixed_site())
+}
+
+/// Which arm of branch `id` ran.
+pub fn arm_ident(id: usize) -> Ident {
+    format_ident!("__arm{}", id, span = Span::mixed_site())
+}
+
+/// The tape of loop `id`: one entry per iteration.
+pub fn tape_ident(id: usize) -> Ident {
+    format_ident!("__tape{}", id, span = Span::mixed_site())
+}
+
+/// The item of loop `id`'s current iteration.
+pub fn item_ident(id: usize) -> Ident {
+    format_ident!("__item{}", id, span = Span::mixed_site())
+}
+
+/// The binding a region's yield is assigned to.
+pub fn target_tokens(target: &Target) -> TokenStream {
+    match target {
+        Target::Local(k) => {
+            let ident = local_ident(*k);
+            quote!(#ident)
+        }
+        Target::Const(ident) => quote!(#ident),
+    }
+}
+
+/// A zero of the value's kind and shape.
+pub fn zeros_of(value: &TokenStream) -> TokenStream {
+    quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
+}
+
+/// An owned copy of a value (a parameter's array, a view).
+pub fn owned(value: &TokenStream) -> TokenStream {
+    quote!(::autodiff::__private::Map::map((#value).autodiff_arg(), ::core::convert::identity))
+}
+
+/// A value a region hands out, as the owned value its target holds: moved when the region
+/// computed it and nothing reads it again, copied otherwise.
+pub fn yield_value(
+    program: &Program,
+    operand: &Operand,
+    inside: &HashSet<Var>,
+    moved: &mut HashSet<Var>,
+) -> TokenStream {
+    let value = operand_tokens(program, operand);
+    match operand {
+        Operand::Var(Var::Input(_)) => owned(&value),
+        Operand::Var(var @ Var::Node(i)) => {
+            let view = matches!(program.nodes[*i].op, Op::Prim(prim) if prim.returns_view());
+            if view {
+                owned(&value)
+            } else if inside.contains(var) && moved.insert(*var) {
+                value
+            } else {
+                quote!(::core::clone::Clone::clone(&#value))
+            }
+        }
+        Operand::Var(Var::Local(_)) => quote!(::core::clone::Clone::clone(&#value)),
+        Operand::Const { .. } | Operand::Poison => value,
+    }
+}
+
+/// `if cond { arms[0] } else { arms[1] }` or `match scrutinee { pattern => arm, … }`.
+pub fn branch_head(branch: &Branch, arms: Vec<TokenStream>) -> TokenStream {
+    match &branch.head {
+        BranchHead::If(cond) => {
+            let (then, otherwise) = (&arms[0], arms.get(1).cloned().unwrap_or_default());
+            quote!(if #cond { #then } else { #otherwise })
+        }
+        BranchHead::Match {
+            scrutinee,
+            patterns,
+        } => quote!(match #scrutinee { #(#patterns => { #arms })* }),
+    }
+}
+
+/// `match __armN { 0 => arms[0], 1 => …, _ => last }`: the arm the forward sweep took.
+pub fn arm_dispatch(id: usize, arms: Vec<TokenStream>) -> TokenStream {
+    let arm = arm_ident(id);
+    let count = arms.len();
+    let cases = arms
+        .into_iter()
+        .enumerate()
+        .map(|(k, body)| match k + 1 == count {
+            true => quote!(_ => { #body }),
+            false => quote!(#k => { #body }),
+        });
+    quote!(match #arm { #(#cases)* })
+}
+
+/// The forward code of a branch: the chosen arm's statements, then its yields assigned to
+/// the results, with the arm's index recorded in `__armN`.
+pub fn branch_forward(program: &Program, branch: &Branch, taped: bool) -> TokenStream {
+    let arm = arm_ident(branch.id);
+    let targets: Vec<TokenStream> = branch.results.iter().map(target_tokens).collect();
+    let arms = branch
+        .arms
+        .iter()
+        .enumerate()
+        .map(|(k, region)| {
+            let stmts = forward_stmts(program, &region.stmts, taped);
+            let inside = crate::ir::Uses::of(program, &region.stmts).defined;
+            let mut moved = HashSet::new();
+            let yields = region
+                .yields
+                .iter()
+                .map(|value| yield_value(program, value, &inside, &mut moved));
+            quote!(#stmts (#k, #(#yields,)*))
+        })
+        .collect();
+    let head = branch_head(branch, arms);
+    quote!(let (#arm, #(#targets,)*) = #head;)
+}
+
+/// The declarations before a loop: each carried variable, mutable, holding its initial
+/// value (an owned copy for a value of the trace).
+pub fn carried_declarations(program: &Program, lp: &Loop) -> TokenStream {
+    let decls = lp.carried.iter().map(|(target, init)| {
+        let name = target_tokens(target);
+        match target {
+            Target::Local(_) => {
+                let value = match init {
+                    Operand::Var(_) => owned(&operand_tokens(program, init)),
+                    _ => operand_tokens(program, init),
+                };
+                let ty = match (init, &program.float) {
+                    (Operand::Const { literal: true, .. }, Some(float)) => quote!(: #float),
+                    _ => TokenStream::new(),
+                };
+                quote!(let mut #name #ty = #value;)
+            }
+            Target::Const(_) => {
+                let value = operand_tokens(program, init);
+                quote!(#[allow(unused_mut)] let mut #name = #value;)
+            }
+        }
+    });
+    quote!(#(#decls)*)
+}
+
+/// `(a, b) = (next_a, next_b);` at the end of an iteration (skipping a variable that keeps
+/// its value), then `if flag { break; }` for a loop that breaks.
+pub fn carried_updates(
+    lp: &Loop,
+    mut next: impl FnMut(usize) -> Option<(TokenStream, TokenStream)>,
+) -> TokenStream {
+    let (targets, values): (Vec<TokenStream>, Vec<TokenStream>) =
+        (0..lp.carried.len()).filter_map(&mut next).unzip();
+    let update = match targets.len() {
+        0 => TokenStream::new(),
+        _ => quote!((#(#targets,)*) = (#(#values,)*);),
+    };
+    let exit = lp.exit.as_ref().map(|flag| quote!(if #flag { break; }));
+    quote!(#update #exit)
+}
+
+/// The primal's next values of the carried variables, for [`carried_updates`].
+pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, TokenStream)>> {
+    let inside = crate::ir::Uses::of(program, &lp.body.stmts).defined;
+    let mut moved = HashSet::new();
+    lp.carried
+        .iter()
+        .zip(&lp.body.yields)
+        .map(|((target, _), next)| {
+            let unchanged = match (target, next) {
+                (Target::Local(k), Operand::Var(Var::Local(j))) => k == j,
+                (Target::Const(ident), Operand::Const { tokens, .. }) => {
+                    *ident == tokens.to_string()
+                }
+                _ => false,
+            };
+            (!unchanged).then(|| {
+                (
+                    target_tokens(target),
+                    yield_value(program, next, &inside, &mut moved),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A loop around `body`: `for pattern in iter`, `while cond`, or `loop`, with `record` run
+/// at the start of every iteration (before the pattern binds the item, which it may read
+/// as `__itemN`).
+pub fn loop_head(
+    program: &Program,
+    lp: &Loop,
+    record: TokenStream,
+    body: TokenStream,
+    taped: bool,
+) -> TokenStream {
+    let item = item_ident(lp.id);
+    let tape = tape_ident(lp.id);
+    match &lp.head {
+        LoopHead::For {
+            stmts,
+            pattern,
+            iter,
+        } => {
+            let stmts = forward_stmts(program, stmts, false);
+            let tape_decl = taped.then(|| {
+                quote!(let mut #tape = ::std::vec::Vec::with_capacity(
+                    ::core::iter::Iterator::size_hint(&#item).0
+                );)
+            });
+            quote! {
+                #stmts
+                let #item = ::core::iter::IntoIterator::into_iter(#iter);
+                #tape_decl
+                for #item in #item {
+                    #record
+                    let #pattern = #item;
+                    #body
+                }
+            }
+        }
+        LoopHead::While { stmts, cond } => {
+            let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
+            let stmts = forward_stmts(program, stmts, false);
+            quote! {
+                #tape_decl
+                loop {
+                    #stmts
+                    if !(#cond) { break; }
+                    #record
+                    #body
+                }
+            }
+        }
+        LoopHead::Loop => {
+            let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
+            quote! {
+                #tape_decl
+                loop {
+                    #record
+                    #body
+                }
+            }
+        }
+    }
+}
+
+/// The tape entry of an iteration: every carried variable's value at its start, and the
+/// item.
+pub fn tape_entry(lp: &Loop) -> (Vec<TokenStream>, Option<Ident>) {
+    let values = lp
+        .carried
+        .iter()
+        .map(|(target, _)| target_tokens(target))
+        .collect();
+    let item = matches!(lp.head, LoopHead::For { .. }).then(|| item_ident(lp.id));
+    (values, item)
+}
+
+/// The forward code of a loop; `taped`: recording each iteration's entry for the adjoint
+/// sweep.
+pub fn loop_forward(program: &Program, lp: &Loop, taped: bool) -> TokenStream {
+    let declarations = carried_declarations(program, lp);
+    let body = forward_stmts(program, &lp.body.stmts, taped);
+    let updates = carried_updates(lp, {
+        let next = next_values(program, lp);
+        move |k| next[k].clone()
+    });
+    let record = taped.then(|| {
+        let tape = tape_ident(lp.id);
+        let (values, item) = tape_entry(lp);
+        let item = item.map(|item| quote!(::core::clone::Clone::clone(&#item)));
+        quote!(#tape.push(((#(::core::clone::Clone::clone(&#values),)*), #item));)
+    });
+    let looped = loop_head(
+        program,
+        lp,
+        record.unwrap_or_default(),
+        quote!(#body #updates),
+        taped,
+    );
+    quote!(#declarations #looped)
+}

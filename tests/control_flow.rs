@@ -1,0 +1,600 @@
+//! Branches, loops and indexing, in every mode, against central differences: the cases that
+//! produced wrong gradients in other tools' trackers, each a regression test here. The
+//! derivative follows the path taken; at a kink, the branch taken decides.
+
+mod support;
+
+use autodiff::ndarray::{array, Array1, Array2};
+use autodiff::prelude::*;
+use support::{check_scalar, check_vector, flat};
+
+/// Checks a function of one vector: `f_grad` against central differences, `f_jvp` against
+/// the gradient, `f_vjp(1)` against `f_grad`.
+macro_rules! check_vector_fn {
+    ($f:ident, $grad:ident, $jvp:ident, $vjp:ident, $x:expr) => {{
+        let x: Vec<f64> = $x.to_vec();
+        let v = |x: &[f64]| Array1::from(x.to_vec());
+        check_scalar(
+            stringify!($f),
+            &x,
+            |x| $f(&v(x)),
+            |x| {
+                let (value, g) = $grad(&v(x));
+                (value, flat(&g))
+            },
+            |x, t| $jvp(&v(x), v(t)),
+        );
+        assert_eq!(
+            $vjp(&v(&x), 1.0).1,
+            $grad(&v(&x)).1,
+            "{}: vjp(1)",
+            stringify!($f)
+        );
+    }};
+}
+
+/// Checks a function of one scalar at each point.
+macro_rules! check_scalar_fn {
+    ($f:ident, $grad:ident, $jvp:ident, $points:expr) => {{
+        for x in $points {
+            check_scalar(
+                stringify!($f),
+                &[x],
+                |x| $f(x[0]),
+                |x| {
+                    let (value, g) = $grad(x[0]);
+                    (value, vec![g])
+                },
+                |x, t| $jvp(x[0], t[0]),
+            );
+        }
+    }};
+}
+
+// ---- Branches -------------------------------------------------------------------------
+
+#[differentiable]
+fn piecewise(x: f64) -> f64 {
+    if x < -1.0 {
+        -x - 0.5
+    } else if x < 1.0 {
+        0.5 * x * x
+    } else {
+        x.ln() + 0.5
+    }
+}
+
+// Written as a newcomer would: a late-initialized `y`.
+#[allow(clippy::needless_late_init)]
+#[differentiable]
+fn clipped(x: f64) -> f64 {
+    let y;
+    if x > 0.0 {
+        y = x.sin();
+    } else {
+        y = 0.0;
+    }
+    let mut z = y * 2.0;
+    if z.abs() > 1.0 && !x.is_nan() {
+        z = z.tanh();
+    }
+    z + x
+}
+
+#[differentiable]
+fn by_match(x: f64, k: usize) -> f64 {
+    let scaled = match k {
+        0 => x,
+        1 | 2 => x * x,
+        3..=5 => x.exp(),
+        _ => x.sin(),
+    };
+    scaled * 2.0
+}
+
+#[derive(Clone, Copy)]
+enum Activation {
+    Tanh,
+    Relu,
+    Identity,
+}
+
+#[differentiable(wrt(x))]
+fn activate(x: f64, activation: Activation) -> f64 {
+    match activation {
+        Activation::Tanh => x.tanh(),
+        Activation::Relu => {
+            if x > 0.0 {
+                x
+            } else {
+                0.0
+            }
+        }
+        Activation::Identity => x,
+    }
+}
+
+#[test]
+fn branches_follow_the_path_taken() {
+    check_scalar_fn!(piecewise, piecewise_grad, piecewise_jvp, [-2.0, 0.3, 2.5]);
+    check_scalar_fn!(clipped, clipped_grad, clipped_jvp, [-0.7, 0.2, 1.2]);
+    for k in 0..8 {
+        let (_, g) = by_match_grad(0.7, k);
+        let expected = match k {
+            0 => 2.0,
+            1 | 2 => 4.0 * 0.7,
+            3..=5 => 2.0 * 0.7_f64.exp(),
+            _ => 2.0 * 0.7_f64.cos(),
+        };
+        assert!((g - expected).abs() < 1e-12, "k = {k}: {g} != {expected}");
+        assert!((by_match_jvp(0.7, k, 1.0).1 - expected).abs() < 1e-12);
+    }
+    for (activation, x, expected) in [
+        (Activation::Tanh, 0.5, 1.0 - 0.5_f64.tanh().powi(2)),
+        (Activation::Relu, 0.5, 1.0),
+        (Activation::Relu, -0.5, 0.0),
+        (Activation::Identity, -0.5, 1.0),
+    ] {
+        assert_eq!(activate_grad(x, activation).1, expected);
+    }
+}
+
+/// At a kink the branch taken decides: `relu` written as a branch has derivative 0 at 0
+/// (the `else` branch), as the lecture's convention has it.
+#[test]
+fn at_a_kink_the_branch_taken_decides() {
+    assert_eq!(activate_grad(0.0, Activation::Relu), (0.0, 0.0));
+    assert_eq!(piecewise_grad(1.0).1, 1.0); // ln x + 0.5 at 1: 1/x
+    assert_eq!(piecewise_grad(-1.0).1, -1.0); // 0.5 x² at -1: x
+}
+
+// ---- Loops --------------------------------------------------------------------------
+
+#[differentiable]
+fn sum_of_squares(x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        acc += x[i] * x[i];
+    }
+    acc
+}
+
+#[allow(clippy::assign_op_pattern)]
+#[differentiable]
+fn dot_loop(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..a.len() {
+        acc = acc + a[i] * b[i];
+    }
+    acc
+}
+
+/// Horner's rule: p(x) = c₀ + x(c₁ + x(c₂ + …)), differentiated in x and the coefficients.
+#[differentiable]
+fn horner(c: &Array1<f64>, x: f64) -> f64 {
+    let mut p = 0.0;
+    for i in (0..c.len()).rev() {
+        p = p * x + c[i];
+    }
+    p
+}
+
+/// Newton's method for √a, iterated to a tolerance: the derivative of the converged
+/// iteration is 1/(2√a).
+#[differentiable]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut x = a.max(1.0);
+    while (x * x - a).abs() > 1e-12 * a {
+        x = 0.5 * (x + a / x);
+    }
+    x
+}
+
+/// The sum of the elements up to the first that exceeds the threshold: `break`.
+#[differentiable(wrt(x))]
+fn sum_until(x: &Array1<f64>, threshold: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut i = 0;
+    loop {
+        if i == x.len() {
+            break;
+        }
+        if x[i] > threshold {
+            break;
+        }
+        acc += x[i].exp();
+        i += 1;
+    }
+    acc
+}
+
+/// Skips negative elements: `continue`.
+#[differentiable]
+fn positive_sines(x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        if x[i] < 0.0 {
+            continue;
+        }
+        acc += x[i].sin() * x[i];
+    }
+    acc
+}
+
+/// A loop whose trip count is a parameter.
+#[differentiable(wrt(x))]
+fn repeated_square_root(x: f64, n: usize) -> f64 {
+    let mut y = x;
+    for _ in 0..n {
+        y = y.sqrt();
+    }
+    y
+}
+
+/// Nested loops over a triangular index range: Σ_{i<j} xᵢ xⱼ.
+#[differentiable]
+fn pairwise(x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        for j in (i + 1)..x.len() {
+            acc += x[i] * x[j];
+        }
+    }
+    acc
+}
+
+/// `..=`, `.step_by`, and a matrix indexed by row and column.
+#[differentiable]
+fn strided(m: &Array2<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in (0..m.nrows()).step_by(2) {
+        for j in 0..=1 {
+            acc += m[[i, j]].powi(2) * (j as f64 + 1.0);
+        }
+    }
+    acc
+}
+
+/// A linear search: the index found is a constant; the value read there is not.
+#[differentiable]
+fn first_above_one(x: &Array1<f64>) -> f64 {
+    let mut found = x.len();
+    for i in 0..x.len() {
+        if x[i] > 1.0 {
+            found = i;
+            break;
+        }
+    }
+    if found < x.len() {
+        x[found] * 3.0
+    } else {
+        x.sum()
+    }
+}
+
+/// Bubble sort of three values by swaps (a tuple assignment, and through a temporary):
+/// the derivative follows the permutation.
+#[allow(clippy::manual_swap)]
+#[differentiable]
+fn weighted_sorted(a: f64, b: f64, c: f64) -> f64 {
+    let (mut x, mut y, mut z) = (a, b, c);
+    for _ in 0..2 {
+        if x > y {
+            (x, y) = (y, x);
+        }
+        if y > z {
+            let t = y;
+            y = z;
+            z = t;
+        }
+    }
+    x + 2.0 * y + 3.0 * z
+}
+
+#[test]
+fn loops_carry_values_across_iterations() {
+    let x = [0.5, -1.25, 2.0, 0.75];
+    check_vector_fn!(
+        sum_of_squares,
+        sum_of_squares_grad,
+        sum_of_squares_jvp,
+        sum_of_squares_vjp,
+        x
+    );
+    check_vector_fn!(
+        positive_sines,
+        positive_sines_grad,
+        positive_sines_jvp,
+        positive_sines_vjp,
+        x
+    );
+    check_vector_fn!(pairwise, pairwise_grad, pairwise_jvp, pairwise_vjp, x);
+    check_vector_fn!(
+        first_above_one,
+        first_above_one_grad,
+        first_above_one_jvp,
+        first_above_one_vjp,
+        x
+    );
+    check_vector_fn!(
+        first_above_one,
+        first_above_one_grad,
+        first_above_one_jvp,
+        first_above_one_vjp,
+        [0.5, 0.25]
+    );
+    check_scalar_fn!(
+        newton_sqrt,
+        newton_sqrt_grad,
+        newton_sqrt_jvp,
+        [0.3, 2.0, 9.0]
+    );
+    assert!((newton_sqrt_grad(2.0).1 - 0.5 / 2f64.sqrt()).abs() < 1e-12);
+
+    let (a, b) = (Array1::from(x.to_vec()), array![1.0, 2.0, -0.5, 0.25]);
+    let (value, (da, db)) = dot_loop_grad(&a, &b);
+    assert_eq!(value, a.dot(&b));
+    assert_eq!((da, db), (b.clone(), a.clone()));
+
+    let c = array![1.0, -2.0, 0.5, 3.0];
+    check_scalar(
+        "horner",
+        &[1.0, -2.0, 0.5, 3.0, 0.7],
+        |v| horner(&Array1::from(v[..4].to_vec()), v[4]),
+        |v| {
+            let (value, (dc, dx)) = horner_grad(&Array1::from(v[..4].to_vec()), v[4]);
+            let mut g = flat(&dc);
+            g.push(dx);
+            (value, g)
+        },
+        |v, t| {
+            horner_jvp(
+                &Array1::from(v[..4].to_vec()),
+                v[4],
+                Array1::from(t[..4].to_vec()),
+                t[4],
+            )
+        },
+    );
+    // p'(x) = c₁ + 2c₂x + 3c₃x².
+    let dp = c[1] + 2.0 * c[2] * 0.7 + 3.0 * c[3] * 0.49;
+    assert!((horner_grad(&c, 0.7).1 .1 - dp).abs() < 1e-12);
+
+    let (_, g) = sum_until_grad(&Array1::from(x.to_vec()), 1.5);
+    let expected: Vec<f64> = vec![0.5_f64.exp(), (-1.25_f64).exp(), 0.0, 0.0];
+    assert_eq!(flat(&g), expected);
+
+    for n in [0, 1, 3] {
+        let (y, g) = repeated_square_root_grad(1.7, n);
+        let p = 0.5_f64.powi(n as i32);
+        assert!((y - 1.7_f64.powf(p)).abs() < 1e-12);
+        assert!((g - p * 1.7_f64.powf(p - 1.0)).abs() < 1e-12, "n = {n}");
+    }
+
+    let m = Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f64 / 4.0 - 1.0);
+    let (_, g) = strided_grad(&m);
+    let expected = Array2::from_shape_fn((5, 3), |(i, j)| match (i % 2, j) {
+        (0, 0 | 1) => 2.0 * m[[i, j]] * (j as f64 + 1.0),
+        _ => 0.0,
+    });
+    assert_eq!(g, expected);
+    assert_eq!(strided_jvp(&m, Array2::ones((5, 3))).1, expected.sum());
+
+    // The smallest value gets weight 1, the largest 3, whatever the order.
+    for (a, b, c) in [(3.0, 1.0, 2.0), (1.0, 2.0, 3.0), (2.0, 3.0, 1.0)] {
+        let (_, (da, db, dc)) = weighted_sorted_grad(a, b, c);
+        let rank = |v: f64| 1.0 + [a, b, c].iter().filter(|&&w| w < v).count() as f64;
+        assert_eq!((da, db, dc), (rank(a), rank(b), rank(c)));
+        assert_eq!(weighted_sorted_jvp(a, b, c, 1.0, 0.0, 0.0).1, rank(a));
+    }
+}
+
+// ---- Recurrences ----------------------------------------------------------------------
+
+/// Explicit Euler for the damped oscillator x″ = −k x − c x′, differentiated with respect
+/// to its parameters and its initial state.
+#[differentiable(wrt(k, c, x0, v0))]
+fn euler(k: f64, c: f64, x0: f64, v0: f64, steps: usize, dt: f64) -> f64 {
+    let mut x = x0;
+    let mut v = v0;
+    for _ in 0..steps {
+        let a = -k * x - c * v;
+        x += dt * v;
+        v += dt * a;
+    }
+    x * x + v
+}
+
+/// An RNN over time steps: the hidden state is an array carried by the loop.
+#[differentiable(wrt(w, u, b))]
+fn rnn(w: &Array2<f64>, u: &Array2<f64>, b: &Array1<f64>, xs: &Array2<f64>) -> f64 {
+    let mut h = Array1::zeros(b.len());
+    for t in 0..xs.nrows() {
+        let x = xs.row(t).to_owned();
+        h = (w.dot(&h) + u.dot(&x) + b).tanh();
+    }
+    h.sum()
+}
+
+#[test]
+fn recurrences_differentiate_through_every_step() {
+    check_scalar(
+        "euler",
+        &[2.0, 0.3, 1.0, -0.5],
+        |p| euler(p[0], p[1], p[2], p[3], 50, 0.02),
+        |p| {
+            let (value, (dk, dc, dx, dv)) = euler_grad(p[0], p[1], p[2], p[3], 50, 0.02);
+            (value, vec![dk, dc, dx, dv])
+        },
+        |p, t| euler_jvp(p[0], p[1], p[2], p[3], 50, 0.02, t[0], t[1], t[2], t[3]),
+    );
+
+    let (n, d, steps) = (3, 2, 4);
+    let w0: Vec<f64> = (0..n * n)
+        .map(|i| ((i * 7) % 5) as f64 / 10.0 - 0.2)
+        .collect();
+    let u0: Vec<f64> = (0..n * d)
+        .map(|i| ((i * 3) % 4) as f64 / 8.0 - 0.1)
+        .collect();
+    let b0 = vec![0.1, -0.2, 0.05];
+    let xs = Array2::from_shape_fn((steps, d), |(t, j)| (t as f64 - j as f64) / 3.0);
+    let unpack = |p: &[f64]| {
+        (
+            Array2::from_shape_vec((n, n), p[..n * n].to_vec()).unwrap(),
+            Array2::from_shape_vec((n, d), p[n * n..n * n + n * d].to_vec()).unwrap(),
+            Array1::from(p[n * n + n * d..].to_vec()),
+        )
+    };
+    let p: Vec<f64> = w0.iter().chain(&u0).chain(&b0).copied().collect();
+    check_scalar(
+        "rnn",
+        &p,
+        |p| {
+            let (w, u, b) = unpack(p);
+            rnn(&w, &u, &b, &xs)
+        },
+        |p| {
+            let (w, u, b) = unpack(p);
+            let (value, (dw, du, db)) = rnn_grad(&w, &u, &b, &xs);
+            (value, dw.iter().chain(&du).chain(&db).copied().collect())
+        },
+        |p, t| {
+            let (w, u, b) = unpack(p);
+            let (tw, tu, tb) = unpack(t);
+            rnn_jvp(&w, &u, &b, &xs, tw, tu, tb)
+        },
+    );
+}
+
+// ---- Iterating data, calls, Jacobians and Hessians ----------------------------------
+
+/// A loss summed over data points, iterating the rows of a constant matrix zipped with
+/// the labels.
+#[differentiable(wrt(w))]
+fn squared_loss(w: &Array1<f64>, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let mut loss = 0.0;
+    for (xi, &yi) in x.rows().into_iter().zip(y) {
+        let r = xi.dot(w) - yi;
+        loss += r * r;
+    }
+    loss / y.len() as f64
+}
+
+#[differentiable]
+fn softplus_of(x: f64) -> f64 {
+    (1.0 + x.exp()).ln()
+}
+
+/// Calls of another differentiable function inside a loop and a branch.
+#[differentiable]
+fn calls_in_loop(x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        if i % 2 == 0 {
+            acc += softplus_of(x[i]);
+        } else {
+            acc -= softplus_of(-x[i]);
+        }
+    }
+    acc
+}
+
+/// A vector result computed by a loop: its Jacobian through the loop, in both directions.
+#[differentiable]
+fn running(x: f64, y: f64) -> (f64, f64, f64) {
+    let mut a = x;
+    let mut b = y;
+    let mut c = 0.0;
+    for k in 1..4 {
+        if a > b {
+            c += a * k as f64;
+        } else {
+            c -= b;
+        }
+        a = a.sin() + b;
+        b *= 0.5;
+    }
+    (a, b, c)
+}
+
+#[differentiable(hessian)]
+fn loop_hessian(x: f64, y: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut p = x;
+    for _ in 0..3 {
+        if p > 0.0 {
+            acc += p * y;
+        } else {
+            acc += p.exp();
+        }
+        p = p * x - y;
+    }
+    acc
+}
+
+#[test]
+fn data_calls_jacobians_and_hessians_go_through_regions() {
+    let x = Array2::from_shape_fn((5, 3), |(i, j)| ((i + 2 * j) % 4) as f64 / 2.0 - 0.5);
+    let y = array![1.0, -0.5, 0.25, 2.0, 0.0];
+    let w0 = [0.3, -0.2, 0.8];
+    check_scalar(
+        "squared_loss",
+        &w0,
+        |w| squared_loss(&Array1::from(w.to_vec()), &x, &y),
+        |w| {
+            let (value, g) = squared_loss_grad(&Array1::from(w.to_vec()), &x, &y);
+            (value, flat(&g))
+        },
+        |w, t| squared_loss_jvp(&Array1::from(w.to_vec()), &x, &y, Array1::from(t.to_vec())),
+    );
+    check_vector_fn!(
+        calls_in_loop,
+        calls_in_loop_grad,
+        calls_in_loop_jvp,
+        calls_in_loop_vjp,
+        [0.5, -1.0, 2.0]
+    );
+
+    for point in [[0.3, 0.9], [1.2, -0.4]] {
+        check_vector(
+            "running",
+            &point,
+            |p| {
+                let (a, b, c) = running(p[0], p[1]);
+                vec![a, b, c]
+            },
+            |p| running_jacobian(p[0], p[1]).1,
+            |p, t| {
+                let (_, (a, b, c)) = running_jvp(p[0], p[1], t[0], t[1]);
+                vec![a, b, c]
+            },
+            |p, c| {
+                let (_, (dx, dy)) = running_vjp(p[0], p[1], (c[0], c[1], c[2]));
+                vec![dx, dy]
+            },
+        );
+    }
+
+    for (x, y) in [(0.7, 0.2), (-0.4, 0.5), (1.1, -0.3)] {
+        let (value, (gx, gy), h) = loop_hessian_hessian(x, y);
+        assert_eq!(value, loop_hessian(x, y));
+        assert_eq!((gx, gy), loop_hessian_grad(x, y).1);
+        let eps = 1e-5;
+        let column = |d: (f64, f64)| {
+            let (_, plus) = loop_hessian_grad(x + d.0, y + d.1);
+            let (_, minus) = loop_hessian_grad(x - d.0, y - d.1);
+            [
+                (plus.0 - minus.0) / (2.0 * eps),
+                (plus.1 - minus.1) / (2.0 * eps),
+            ]
+        };
+        let (c0, c1) = (column((eps, 0.0)), column((0.0, eps)));
+        for (i, j, fd) in [(0, 0, c0[0]), (1, 0, c0[1]), (0, 1, c1[0]), (1, 1, c1[1])] {
+            assert!(
+                (h[[i, j]] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "H[{i}, {j}] = {}, differences of the gradient {fd} at ({x}, {y})",
+                h[[i, j]]
+            );
+        }
+    }
+}

@@ -1,9 +1,0 @@
-use autodiff::prelude::*;
-
-#[differentiable]
-fn f(x: f64) -> f64 {
-    let n = x as i64;
-    x * 2.0
-}
-
-fn main() {}

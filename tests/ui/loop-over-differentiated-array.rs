@@ -1,0 +1,13 @@
+use autodiff::ndarray::Array1;
+use autodiff::prelude::*;
+
+#[differentiable]
+fn f(x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for v in x.iter() {
+        acc += v;
+    }
+    acc
+}
+
+fn main() {}

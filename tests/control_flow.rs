@@ -598,3 +598,101 @@ fn data_calls_jacobians_and_hessians_go_through_regions() {
         }
     }
 }
+
+// ---- Writing elements ---------------------------------------------------------------
+
+/// The lower-triangular factor of the Gaussian-mixture objective, built element by element
+/// from its log-diagonal `q` and its packed strictly-lower part `l`, then applied to `x`.
+#[differentiable(wrt(q, l))]
+fn triangular_quadratic(q: &Array1<f64>, l: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let d = q.len();
+    let mut m = Array2::zeros((d, d));
+    let mut k = 0;
+    for i in 0..d {
+        m[[i, i]] = q[i].exp();
+        for j in 0..i {
+            m[[i, j]] = l[k];
+            k += 1;
+        }
+    }
+    let y = m.dot(x);
+    y.dot(&y) * 0.5
+}
+
+/// Accumulating into a local vector (`y[i] += …`), reading an element before and after it
+/// is overwritten: each read sees the value the element had then.
+#[differentiable]
+fn scatter_then_read(x: &Array1<f64>) -> f64 {
+    let mut y = Array1::<f64>::zeros(3);
+    for i in 0..x.len() {
+        y[i % 3] += x[i] * x[i];
+    }
+    let before = y[0];
+    y[0] = y[1].sin();
+    let after = y[0];
+    before * after + y.sum()
+}
+
+/// Writes in straight-line code, into a copy of a parameter.
+#[differentiable]
+fn overwrite(x: &Array1<f64>, s: f64) -> f64 {
+    let mut v = x.to_owned();
+    v[0] = s * s;
+    v[2] = v[1] * s;
+    (&v * &v).sum()
+}
+
+#[test]
+fn element_writes_keep_the_values_each_read_saw() {
+    let (q0, l0, x) = (
+        vec![0.1, -0.3, 0.2],
+        vec![0.5, -0.25, 0.75],
+        array![1.0, -2.0, 0.5],
+    );
+    let p: Vec<f64> = q0.iter().chain(&l0).copied().collect();
+    let split = |p: &[f64]| (Array1::from(p[..3].to_vec()), Array1::from(p[3..].to_vec()));
+    check_scalar(
+        "triangular_quadratic",
+        &p,
+        |p| {
+            let (q, l) = split(p);
+            triangular_quadratic(&q, &l, &x)
+        },
+        |p| {
+            let (q, l) = split(p);
+            let (value, (dq, dl)) = triangular_quadratic_grad(&q, &l, &x);
+            (value, dq.iter().chain(&dl).copied().collect())
+        },
+        |p, t| {
+            let (q, l) = split(p);
+            let (tq, tl) = split(t);
+            triangular_quadratic_jvp(&q, &l, &x, tq, tl)
+        },
+    );
+    check_vector_fn!(
+        scatter_then_read,
+        scatter_then_read_grad,
+        scatter_then_read_jvp,
+        scatter_then_read_vjp,
+        [0.5, -1.0, 2.0, 0.25, 1.5]
+    );
+    check_scalar(
+        "overwrite",
+        &[0.5, -1.0, 2.0, 0.3],
+        |p| overwrite(&Array1::from(p[..3].to_vec()), p[3]),
+        |p| {
+            let (value, (dx, ds)) = overwrite_grad(&Array1::from(p[..3].to_vec()), p[3]);
+            let mut g = flat(&dx);
+            g.push(ds);
+            (value, g)
+        },
+        |p, t| {
+            overwrite_jvp(
+                &Array1::from(p[..3].to_vec()),
+                p[3],
+                Array1::from(t[..3].to_vec()),
+                t[3],
+            )
+        },
+    );
+}

@@ -123,6 +123,21 @@ impl Sweep<'_> {
                 ));
                 self.adjoints.insert(target, adjoint);
             }
+            Op::Prim(Primitive::SetIndex) => {
+                // The written element's adjoint goes to the value; the rest to the array.
+                let take_at = rule_fn("set_index", "take_at", node.span);
+                let index = rule_args(program, i).swap_remove(1);
+                let (array, element) = (self.next_adjoint(), self.next_adjoint());
+                let g = take();
+                self.code.push(quote_spanned!(node.span=>
+                    let mut #array = #g;
+                    let #element = #take_at(&mut #array, #index);
+                ));
+                for (k, target) in targets {
+                    let adjoint = if k == 0 { &array } else { &element };
+                    self.contribute(target, quote!(#adjoint), node.span);
+                }
+            }
             Op::Prim(prim) => {
                 let args = rule_args(program, i);
                 let y = node_ident(i);

@@ -140,7 +140,7 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
 /// The body of `f_jvp` as a block, `{ …; (value, tangent) }`, that reads the parameters and
 /// their tangents `{x}_tangent`.
 pub fn jvp_block(program: &Program) -> TokenStream {
-    if program.has_regions() {
+    if program.interleaved() {
         return region_jvp_block(program);
     }
     let (tangent_code, tangent) = tangent_sweep(program);
@@ -267,6 +267,29 @@ impl Tangents<'_> {
                 let forward = rule_fn("index", "forward", node.span);
                 let index = rule_args(program, i).pop().unwrap_or_default();
                 quote_spanned!(node.span=> let #ident = #forward((&#whole).autodiff_arg(), #index);)
+            }
+            Op::Prim(crate::rules::Primitive::SetIndex) => {
+                // The array's tangent (moved where its value is), with the element's.
+                let args = rule_args(program, i);
+                let index = &args[1];
+                let array = match &node.args[0] {
+                    Operand::Var(var) if self.has_tangent(*var) => {
+                        tangent_of(program, *var, !crate::ir::movable(program, *var, i))
+                    }
+                    other => crate::region::zeros_of(&operand_tokens(program, other)),
+                };
+                let tangent = match &node.args[2] {
+                    Operand::Var(var) if self.has_tangent(*var) => {
+                        let set_at = rule_fn("set_index", "set_at", node.span);
+                        let t = tangent(*var);
+                        quote_spanned!(node.span=> #set_at(#array, #index, #t))
+                    }
+                    _ => {
+                        let zero_at = rule_fn("set_index", "zero_at", node.span);
+                        quote_spanned!(node.span=> #zero_at(#array, #index))
+                    }
+                };
+                quote!(let #ident = #tangent;)
             }
             Op::Prim(prim) => {
                 let args = rule_args(program, i);

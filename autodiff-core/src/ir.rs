@@ -120,7 +120,8 @@ impl Node {
     /// ∂y/∂argₖ for the documentation, as in [`crate::rules::Rule::partials`].
     pub fn partial(&self, k: usize) -> String {
         match &self.op {
-            Op::Prim(prim) => prim.rule().partials[k].to_string(),
+            // Partials are listed by argument, constant ones included where later ones follow.
+            Op::Prim(prim) => prim.rule().partials.get(k).unwrap_or(&"0").to_string(),
             Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::lower::pretty(path)),
             Op::Copy => "1".to_string(),
         }
@@ -250,6 +251,16 @@ pub struct Program {
 }
 
 impl Program {
+    /// Whether the tangent sweep must run beside the values, statement by statement: the
+    /// body branches or loops, or writes array elements (which move arrays along).
+    pub fn interleaved(&self) -> bool {
+        self.has_regions()
+            || self
+                .nodes
+                .iter()
+                .any(|node| matches!(node.op, Op::Prim(Primitive::SetIndex)))
+    }
+
     /// Whether the body branches or loops anywhere.
     pub fn has_regions(&self) -> bool {
         self.stmts
@@ -424,4 +435,75 @@ pub fn live(program: &Program) -> std::collections::HashSet<Var> {
         }
     }
     live
+}
+
+/// Whether node `writer` (an element write) may take `var`, its array, by move: nothing else
+/// reads the value it had. A loop-carried local counts only the readers inside its loop,
+/// where the write happens: after the loop, its name holds the final value.
+pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
+    fn readers(program: &Program, stmts: &[Stmt], var: Var) -> usize {
+        let mut count = 0;
+        for stmt in stmts {
+            match stmt {
+                Stmt::Node(i) => count += program.var_args(*i).filter(|(_, v)| *v == var).count(),
+                Stmt::Branch(branch) => {
+                    for arm in &branch.arms {
+                        count += readers(program, &arm.stmts, var);
+                    }
+                }
+                Stmt::Loop(lp) => count += readers(program, &lp.body.stmts, var),
+                Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+            }
+        }
+        count
+    }
+    /// The body of the loop carrying `k` that contains node `writer`.
+    fn carrying_body(stmts: &[Stmt], k: usize, writer: usize) -> Option<&[Stmt]> {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Branch(branch) => {
+                    if let Some(found) = branch
+                        .arms
+                        .iter()
+                        .find_map(|arm| carrying_body(&arm.stmts, k, writer))
+                    {
+                        return Some(found);
+                    }
+                }
+                Stmt::Loop(lp) => {
+                    if let Some(found) = carrying_body(&lp.body.stmts, k, writer) {
+                        return Some(found);
+                    }
+                    let carries = lp
+                        .carried
+                        .iter()
+                        .any(|(target, _)| matches!(target, Target::Local(j) if *j == k));
+                    if carries && contains(&lp.body.stmts, writer) {
+                        return Some(&lp.body.stmts);
+                    }
+                }
+                Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+            }
+        }
+        None
+    }
+    fn contains(stmts: &[Stmt], node: usize) -> bool {
+        stmts.iter().any(|stmt| match stmt {
+            Stmt::Node(i) => *i == node,
+            Stmt::Branch(branch) => branch.arms.iter().any(|arm| contains(&arm.stmts, node)),
+            Stmt::Loop(lp) => contains(&lp.body.stmts, node),
+            Stmt::Const { .. } | Stmt::Verbatim(_) => false,
+        })
+    }
+    if program.output_vars().any(|out| out == var) {
+        return false;
+    }
+    match var {
+        Var::Input(_) => false,
+        Var::Node(_) => readers(program, &program.stmts, var) == 1,
+        Var::Local(k) => match carrying_body(&program.stmts, k, writer) {
+            Some(body) => readers(program, body, var) == 1,
+            None => readers(program, &program.stmts, var) == 1,
+        },
+    }
 }

@@ -43,7 +43,7 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
     });
     // Through branches and loops, each column runs the whole tangent sweep and each row the
     // whole reverse sweep (the loops' tapes are consumed by one).
-    let (tangent_code, tangent) = match program.has_regions() {
+    let (tangent_code, tangent) = match program.interleaved() {
         false => tangent_sweep(program),
         true => {
             let block = jvp_block(program);

@@ -349,6 +349,26 @@ impl Lowerer<'_> {
                 self.env.pop();
             }
             Expr::Paren(paren) => self.statement(&paren.expr),
+            Expr::Assign(assign) if matches!(strip_parens(&assign.left), Expr::Index(_)) => {
+                if let Expr::Index(left) = strip_parens(&assign.left) {
+                    self.element_write(left, &assign.right, expr);
+                }
+            }
+            Expr::Binary(binary)
+                if compound_operator(&binary.op).is_some()
+                    && matches!(strip_parens(&binary.left), Expr::Index(_)) =>
+            {
+                // `q[i] += v` is `q[i] = q[i] + (v)`.
+                let (Expr::Index(left), Some(op)) =
+                    (strip_parens(&binary.left), compound_operator(&binary.op))
+                else {
+                    return;
+                };
+                let (element, right) = (&binary.left, &binary.right);
+                let value: Expr =
+                    syn::parse_quote_spanned!(binary.op.span()=> #element #op (#right));
+                self.element_write(left, &value, expr);
+            }
             Expr::Assign(assign) if matches!(strip_parens(&assign.left), Expr::Tuple(_)) => {
                 if let Expr::Tuple(left) = strip_parens(&assign.left) {
                     self.tuple_assign(left, &assign.right);
@@ -1251,6 +1271,51 @@ impl Lowerer<'_> {
             display: pretty(expr),
             literal: false,
         }
+    }
+
+    /// `q[i] = value;`: the array takes a new value, with that element replaced; a constant
+    /// array written a constant stays a constant, written in place.
+    fn element_write(&mut self, left: &syn::ExprIndex, value: &Expr, whole: &Expr) {
+        let Some(ident) = single_ident(&left.expr) else {
+            self.diag.error(
+                left,
+                "only elements of local arrays can be written, indexing the array itself: `q[i] = ...` or `q[[i, j]] = ...` (not through a view or a method call)",
+            );
+            return;
+        };
+        let name = ident.to_string();
+        let Some(current) = self.env.get(&name).cloned() else {
+            self.diag.error(
+                ident,
+                format!("`{name}` is not a local variable of this function; only local arrays can be written"),
+            );
+            return;
+        };
+        if self.mentions_var(&left.index) && !self.constant_valued(&left.index) {
+            self.diag.error(
+                &left.index,
+                "an index must not depend on a differentiated value",
+            );
+            return;
+        }
+        if matches!(current, Operand::Const { .. }) && !self.mentions_var(value) {
+            // All constant: the user's statement, on a mutable binding of the array.
+            let borrow: Expr = syn::parse_quote!(&mut #ident);
+            self.unshare_mutated(&borrow, None);
+            if self.check_constant(whole) {
+                let (renamed, _) = self.renamed(whole, true);
+                self.program.stmts.push(Stmt::Verbatim(quote!(#renamed;)));
+            }
+            return;
+        }
+        let index = self.expr(&left.index);
+        let value = self.expr(value);
+        let written = self.apply(
+            Op::Prim(Primitive::SetIndex),
+            vec![current, index, value],
+            expr_span(whole),
+        );
+        self.env.assign(&name, written);
     }
 
     /// `x[i]`, `x[[i, j]]` of a differentiated array, at a constant index.

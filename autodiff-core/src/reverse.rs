@@ -13,6 +13,7 @@ use syn::Ident;
 
 use crate::call;
 use crate::ir::{Input, InputKind, Op, Operand, Program, Stmt, Var};
+use crate::rules::Primitive;
 use crate::signature::{gradient_type, Param, Signature};
 use crate::trace_doc;
 
@@ -186,6 +187,13 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: bool) -> TokenStream {
             let node = &program.nodes[*i];
             let ident = node_ident(*i);
             match &node.op {
+                Op::Prim(Primitive::SetIndex) => {
+                    let set_at = rule_fn("set_index", "set_at", node.span);
+                    let array = written_array(program, *i);
+                    let args = rule_args(program, *i);
+                    let (index, value) = (&args[1], &args[2]);
+                    quote_spanned!(node.span=> let #ident = #set_at(#array, #index, #value);)
+                }
                 Op::Prim(prim) => {
                     let forward = rule_fn(prim.rule().module, "forward", node.span);
                     let args = rule_args(program, *i);
@@ -204,6 +212,17 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: bool) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// The array an element write (node i) replaces an element of, owned: moved in when
+/// nothing else reads its old value, copied otherwise.
+pub fn written_array(program: &Program, i: usize) -> TokenStream {
+    let array = &program.nodes[i].args[0];
+    let value = operand_tokens(program, array);
+    match array {
+        Operand::Var(var) if crate::ir::movable(program, *var, i) => value,
+        _ => crate::region::owned(&value),
     }
 }
 

@@ -27,6 +27,7 @@ pub struct Rule {
     pub notation: &'static str,
     /// ∂y/∂argₖ for the generated documentation; `{y}` is the result. A partial that names
     /// the incoming adjoint `{g}` is the whole contribution (matrix products, softmax).
+    /// Indexed by argument: a constant argument before a differentiated one has a `"0"`.
     pub partials: &'static [&'static str],
 }
 
@@ -95,6 +96,7 @@ primitives! {
     Softplus => "softplus", Function, 1, &[], "softplus {0}", ["σ({0})"];
 
     Index => "index", Operator, 2, &[1], "{0}[{1}]", ["e_{1}"];
+    SetIndex => "set_index", Operator, 3, &[1], "{0} with [{1}] = {2}", ["1 but 0 at [{1}]", "0", "e_{1}"];
     Dot => "dot", Method, 2, &[], "{0} {1}", ["{g} {1}ᵀ", "{0}ᵀ {g}"];
     T => "t", Method, 1, &[], "{0}ᵀ", ["{g}ᵀ"];
     Sum => "sum", Method, 1, &[], "Σ {0}", ["1"];

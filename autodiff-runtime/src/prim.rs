@@ -318,6 +318,121 @@ pub mod index {
     }
 }
 
+/// `q[i] = v` on an array of the trace: the array with one element replaced. The generated
+/// code moves the array in ([`set_index::set_at`]) where nothing else reads its old value,
+/// and takes the element's adjoint out in place ([`set_index::take_at`]).
+pub mod set_index {
+    use core::fmt::Debug;
+
+    use ndarray::{Array, ArrayView, Dimension, NdIndex};
+    use num_traits::Zero;
+
+    #[track_caller]
+    fn slot<A, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        array: &mut Array<A, D>,
+        index: I,
+    ) -> &mut A {
+        let shape = array.shape().to_vec();
+        match array.get_mut(index) {
+            Some(element) => element,
+            None => panic!(
+                "set_index: index {index:?} is out of bounds for an array of shape {shape:?}"
+            ),
+        }
+    }
+
+    /// `array[index] = value`, in the array's own buffer.
+    #[inline(always)]
+    #[track_caller]
+    pub fn set_at<A, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        mut array: Array<A, D>,
+        index: I,
+        value: A,
+    ) -> Array<A, D> {
+        *slot(&mut array, index) = value;
+        array
+    }
+
+    /// `array[index] = 0`: the tangent of writing a constant.
+    #[inline(always)]
+    #[track_caller]
+    pub fn zero_at<A: Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        array: Array<A, D>,
+        index: I,
+    ) -> Array<A, D> {
+        set_at(array, index, A::zero())
+    }
+
+    /// The written element's adjoint, taken out of the array's adjoint (which keeps zero
+    /// there: the old element did not reach the result).
+    #[inline(always)]
+    #[track_caller]
+    pub fn take_at<A: Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        adjoint: &mut Array<A, D>,
+        index: I,
+    ) -> A {
+        core::mem::replace(slot(adjoint, index), A::zero())
+    }
+
+    /// The value, from a view of the array (a copy).
+    #[track_caller]
+    pub fn forward<A: Clone, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        array: ArrayView<'_, A, D>,
+        index: I,
+        value: A,
+    ) -> Array<A, D> {
+        set_at(array.to_owned(), index, value)
+    }
+
+    /// The array's adjoint: the result's, with zero at the written element.
+    #[track_caller]
+    pub fn vjp0<A: Clone + Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        _array: ArrayView<'_, A, D>,
+        index: I,
+        _value: A,
+        _y: &Array<A, D>,
+        g: Array<A, D>,
+    ) -> Array<A, D> {
+        zero_at(g, index)
+    }
+
+    /// The value's adjoint: the result's adjoint at the written element.
+    #[track_caller]
+    pub fn vjp2<A: Clone + Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        _array: ArrayView<'_, A, D>,
+        index: I,
+        _value: A,
+        _y: &Array<A, D>,
+        mut g: Array<A, D>,
+    ) -> A {
+        take_at(&mut g, index)
+    }
+
+    /// Forward mode along the array: its tangent, with zero at the written element.
+    #[track_caller]
+    pub fn jvp0<A: Clone + Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        _array: ArrayView<'_, A, D>,
+        index: I,
+        _value: A,
+        _y: &Array<A, D>,
+        t: Array<A, D>,
+    ) -> Array<A, D> {
+        zero_at(t, index)
+    }
+
+    /// Forward mode along the value: zero but at the written element.
+    #[track_caller]
+    pub fn jvp2<A: Clone + Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        array: ArrayView<'_, A, D>,
+        index: I,
+        _value: A,
+        _y: &Array<A, D>,
+        t: A,
+    ) -> Array<A, D> {
+        set_at(Array::zeros(array.raw_dim()), index, t)
+    }
+}
+
 rule! { /// a · b
 mul(a, b) -> y = a * b; vjp0 / d0: b; vjp1 / d1: a; }
 rule! { /// a / b

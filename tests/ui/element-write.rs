@@ -1,12 +1,10 @@
-use autodiff::ndarray::Array1;
+use autodiff::ndarray::Array2;
 use autodiff::prelude::*;
 
 #[differentiable]
-fn f(x: &Array1<f64>) -> f64 {
-    let mut q = Array1::zeros(x.len());
-    for i in 0..x.len() {
-        q[i] = x[i] * 2.0;
-    }
+fn f(x: f64) -> f64 {
+    let mut q = Array2::<f64>::zeros((2, 2));
+    q.row_mut(0)[1] = x;
     q.sum()
 }
 

@@ -696,3 +696,74 @@ fn element_writes_keep_the_values_each_read_saw() {
         },
     );
 }
+
+// ---- Returning early ------------------------------------------------------------------
+
+/// A guard clause, then the rest of the function.
+#[differentiable]
+fn guarded(x: f64) -> f64 {
+    if x < 0.0 {
+        return x * 0.5;
+    }
+    let y = x.sqrt();
+    y * x
+}
+
+/// Returns from inside a loop (and from inside a nested one), or falls through to the end.
+#[differentiable(wrt(x))]
+fn first_large_square(x: &Array1<f64>, limit: f64) -> f64 {
+    let mut total: f64 = 0.0;
+    for i in 0..x.len() {
+        for j in 0..2 {
+            let s = x[i] * x[i] + j as f64;
+            if s > limit {
+                return s * total.exp();
+            }
+        }
+        total += x[i].sin();
+    }
+    total
+}
+
+/// `return` in a `while` loop, with the final expression written as `return`.
+#[differentiable]
+fn halve_until_small(x: f64) -> f64 {
+    let mut y = x;
+    let mut steps = 0;
+    while steps < 100 {
+        if y.abs() < 1.0 {
+            return y * y;
+        }
+        y *= 0.5;
+        steps += 1;
+    }
+    return y;
+}
+
+#[test]
+fn early_returns_leave_from_branches_and_loops() {
+    check_scalar_fn!(guarded, guarded_grad, guarded_jvp, [-2.0, 0.5, 3.0]);
+    check_scalar_fn!(
+        halve_until_small,
+        halve_until_small_grad,
+        halve_until_small_jvp,
+        [0.5, 3.0, -7.0]
+    );
+    // 3·(x/4)² at x = 3: 3 halvings.
+    assert!((halve_until_small_grad(3.0).1 - 2.0 * 3.0 / 16.0).abs() < 1e-12);
+    for limit in [0.5, 2.5, 100.0] {
+        let x = [0.5, 1.2, -1.5];
+        check_scalar(
+            "first_large_square",
+            &x,
+            |x| first_large_square(&Array1::from(x.to_vec()), limit),
+            |x| {
+                let (value, g) = first_large_square_grad(&Array1::from(x.to_vec()), limit);
+                (value, flat(&g))
+            },
+            |x, t| {
+                first_large_square_jvp(&Array1::from(x.to_vec()), limit, Array1::from(t.to_vec()))
+            },
+        );
+    }
+}

@@ -57,6 +57,8 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             _ => None,
         },
         float: signature_float(sig),
+        result_type: sig.ret.clone(),
+        function_tail: false,
     };
     for param in &sig.params {
         let operand = if param.differentiated {
@@ -131,10 +133,46 @@ struct Lowerer<'a> {
     /// The one float type the signature names (`f64` or `f32`), if it names just one: the
     /// type a literal takes when it is assigned to a differentiated variable.
     float: Option<Type>,
+    /// The function's result type.
+    result_type: Type,
+    /// Whether the statements being lowered are the rest of the function's body, whose
+    /// last expression (or final `return`) is its result.
+    function_tail: bool,
 }
 
 impl Lowerer<'_> {
     fn block(&mut self, block: &Block) {
+        let last = block.stmts.len().saturating_sub(1);
+        let early = block.stmts.iter().enumerate().any(|(k, stmt)| {
+            control::stmt_returns(stmt)
+                && !(k == last && matches!(stmt, SynStmt::Expr(Expr::Return(_), _)))
+        });
+        if early && self.tuple_arity.is_none() {
+            // `return` before the end: a flag, and the value it returns (until then, a
+            // placeholder of the result's type).
+            let result = &self.result_type;
+            self.env.declare(
+                control::RETURNED.into(),
+                Some(Operand::Const {
+                    tokens: quote!(false),
+                    display: "false".into(),
+                    literal: false,
+                }),
+            );
+            self.env.declare(
+                control::RETURN_VALUE.into(),
+                Some(Operand::Const {
+                    tokens: quote!(<#result as ::core::default::Default>::default()),
+                    display: "return".into(),
+                    literal: false,
+                }),
+            );
+            self.function_tail = true;
+            let output = self.stmts(&block.stmts, true);
+            self.function_tail = false;
+            self.program.outputs = vec![output.unwrap_or(Operand::Poison)];
+            return;
+        }
         let mut output = None;
         let (last, body) = match block.stmts.split_last() {
             Some((last, body)) => (Some(last), body),
@@ -342,7 +380,7 @@ impl Lowerer<'_> {
             Expr::ForLoop(lp) => self.for_loop(lp),
             Expr::While(lp) => self.while_loop(lp),
             Expr::Loop(lp) => self.plain_loop(lp),
-            Expr::Break(_) | Expr::Continue(_) => self.jump(expr),
+            Expr::Break(_) | Expr::Continue(_) | Expr::Return(_) => self.jump(expr),
             Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
                 self.env.push();
                 self.stmts(&block.block.stmts, false);
@@ -1622,7 +1660,7 @@ fn forbidden(expr: &Expr) -> Option<String> {
         Expr::Unsafe(_) => "`unsafe` blocks are not allowed in a #[differentiable] function; its derivative is built from safe arithmetic only",
         Expr::Macro(mac) => return Some(macro_message(&mac.mac.path)),
         Expr::Block(_) => "a block inside a larger expression is not supported; bind its value first: `let v = { ... };`",
-        Expr::Return(_) => "early `return` is not supported yet; assign the result to a variable, `break` out of loops, and make it the function's final expression",
+        Expr::Return(_) => "`return` inside an expression is not supported; write it as a statement: `if done { return x; }`",
         Expr::Try(_) => "the `?` operator is not supported: a #[differentiable] function returns a float, not a `Result`",
         Expr::Assign(_) => "assignments are supported only as statements: `x = ...;` or `x += ...;`",
         Expr::Binary(binary) if compound_operator(&binary.op).is_some() => "assignments are supported only as statements: `x = ...;` or `x += ...;`",

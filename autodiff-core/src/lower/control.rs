@@ -22,14 +22,19 @@ use crate::ir::{Branch, BranchHead, Local, Loop, LoopHead, Operand, Region, Stmt
 const SKIP: &str = "#skip";
 /// The flag `break` sets for the loop.
 const BREAK: &str = "#break";
+/// The flag `return` sets, and the value it returns.
+pub(super) const RETURNED: &str = "#returned";
+pub(super) const RETURN_VALUE: &str = "#return";
 
 /// What an arm of a branch runs.
 #[derive(Clone, Copy)]
 pub(super) enum Arm<'a> {
     Block(&'a Block),
     Expr(&'a Expr),
-    /// The statements after one that may `break` or `continue`.
+    /// The statements after one that may `break`, `continue` or `return`.
     Rest(&'a [SynStmt]),
+    /// What `return` set: the function's result once it returned.
+    Returned,
     Empty,
 }
 
@@ -53,34 +58,51 @@ impl Lowerer<'_> {
                     let message = super::macro_message(&mac.mac.path);
                     self.diag.error(&mac.mac, message);
                 }
+                // The function's result, as its last expression or `return`ed at its end.
+                SynStmt::Expr(Expr::Return(ret), _) if last && value && self.function_tail => {
+                    return Some(match &ret.expr {
+                        Some(result) => self.expr(result),
+                        None => Operand::Poison,
+                    })
+                }
                 SynStmt::Expr(expr, None) if last && value => return Some(self.expr(expr)),
                 SynStmt::Expr(expr, _) => self.statement(expr),
             }
             let rest = &stmts[index + 1..];
-            if self.loop_depth > 0 && !rest.is_empty() && stmt_exits(stmt) {
-                // The rest runs only if this statement did not `break` or `continue`.
-                let skip = self.env.get(SKIP).cloned().unwrap_or(Operand::Poison);
-                let Operand::Const { tokens, .. } = skip else {
-                    return None;
-                };
-                if value && matches!(rest.last(), Some(SynStmt::Expr(_, None))) {
-                    self.diag.error(
-                        stmt,
-                        "a block that may `break` or `continue` cannot also produce a value; assign the value to a variable declared before the loop",
-                    );
-                    return Some(Operand::Poison);
-                }
-                let head = (
-                    BranchHead::If(quote!(!(#tokens))),
-                    "if not continued".to_string(),
-                );
-                let arms = vec![
-                    (Vec::new(), Arm::Rest(rest), String::new()),
-                    (Vec::new(), Arm::Empty, "else".to_string()),
-                ];
-                self.branch(head, arms, false, stmt.span());
-                return None;
+            let (jumps, returns) = (stmt_exits(stmt), stmt_returns(stmt));
+            if self.loop_depth > 0 && returns {
+                // A `return` in an inner loop ends this iteration and loop too.
+                self.propagate_return();
             }
+            if rest.is_empty() || !(jumps && self.loop_depth > 0 || returns) {
+                continue;
+            }
+            // The rest runs only if this statement did not `break`, `continue` or `return`.
+            let flag = if self.loop_depth > 0 { SKIP } else { RETURNED };
+            let Some(Operand::Const { tokens, .. }) = self.env.get(flag).cloned() else {
+                return None;
+            };
+            let produces = value && matches!(rest.last(), Some(SynStmt::Expr(_, None)));
+            if produces && self.loop_depth > 0 {
+                self.diag.error(
+                    stmt,
+                    "a block that may `break` or `continue` cannot also produce a value; assign the value to a variable declared before the loop",
+                );
+                return Some(Operand::Poison);
+            }
+            let head = (
+                BranchHead::If(quote!(!(#tokens))),
+                "if not jumped".to_string(),
+            );
+            let otherwise = match value && self.loop_depth == 0 {
+                true => Arm::Returned,
+                false => Arm::Empty,
+            };
+            let arms = vec![
+                (Vec::new(), Arm::Rest(rest), String::new()),
+                (Vec::new(), otherwise, "else".to_string()),
+            ];
+            return self.branch(head, arms, value && self.loop_depth == 0, stmt.span());
         }
         None
     }
@@ -208,12 +230,17 @@ impl Lowerer<'_> {
                     .declare(ident.to_string(), Some(named_constant(ident)));
             }
             let before = std::mem::take(&mut self.program.stmts);
+            // Only the rest of the function's own statements ends with its result.
+            let function_tail = self.function_tail;
+            self.function_tail = function_tail && matches!(arm, Arm::Rest(_));
             let tail = match *arm {
                 Arm::Block(block) => self.stmts(&block.stmts, value),
                 Arm::Expr(expr) => self.arm_expr(expr, value),
                 Arm::Rest(rest) => self.stmts(rest, value),
+                Arm::Returned => self.env.get(RETURN_VALUE).cloned(),
                 Arm::Empty => None,
             };
+            self.function_tail = function_tail;
             let finals: Vec<Option<Operand>> = snapshot
                 .names()
                 .iter()
@@ -421,7 +448,8 @@ impl Lowerer<'_> {
         );
         // A scope of the loop's own holds its `break` flag.
         self.env.push();
-        let breaks = block_breaks(body);
+        let returns = body.stmts.iter().any(stmt_returns);
+        let breaks = block_breaks(body) || returns;
         if breaks {
             self.env
                 .declare(BREAK.into(), Some(flag_constant(quote!(false))));
@@ -433,6 +461,9 @@ impl Lowerer<'_> {
         let mut names = assigned_names(body, cond);
         if breaks {
             names.push(BREAK.into());
+        }
+        if returns {
+            names.extend([RETURNED.to_string(), RETURN_VALUE.to_string()]);
         }
         names.retain(|name| self.env.get(name).is_some() || name == BREAK);
         names.sort();
@@ -549,6 +580,10 @@ impl Lowerer<'_> {
     /// `break` and `continue`: the flags that skip the rest of the iteration (and end the
     /// loop).
     pub(super) fn jump(&mut self, expr: &Expr) {
+        if let Expr::Return(ret) = expr {
+            self.early_return(ret);
+            return;
+        }
         let (label, breaking) = match expr {
             Expr::Break(brk) => {
                 if let Some(value) = &brk.expr {
@@ -577,6 +612,53 @@ impl Lowerer<'_> {
         self.env.assign(SKIP, flag_constant(quote!(true)));
         if breaking {
             self.env.assign(BREAK, flag_constant(quote!(true)));
+        }
+    }
+
+    /// `return value;` before the end: the value and the flag are set; in a loop, the
+    /// iteration and the loop end too.
+    fn early_return(&mut self, ret: &syn::ExprReturn) {
+        if self.env.get(RETURNED).is_none() {
+            self.diag.error(
+                ret,
+                "`return` before the end is supported where it returns a value of a function with one result: `return x;` (for a tuple result, assign the elements and break out instead)",
+            );
+            return;
+        }
+        let Some(result) = &ret.expr else {
+            self.diag.error(
+                ret,
+                "`return` without a value; return the function's `f64` or `f32` result",
+            );
+            return;
+        };
+        let value = self.value_of(result, "return".into());
+        self.env.assign(RETURN_VALUE, value);
+        self.env.assign(RETURNED, flag_constant(quote!(true)));
+        if self.loop_depth > 0 {
+            self.env.assign(SKIP, flag_constant(quote!(true)));
+            self.env.assign(BREAK, flag_constant(quote!(true)));
+        }
+    }
+
+    /// After an inner loop that may have returned: this iteration and this loop end too.
+    fn propagate_return(&mut self) {
+        let Some(Operand::Const {
+            tokens: returned, ..
+        }) = self.env.get(RETURNED).cloned()
+        else {
+            return;
+        };
+        for flag in [SKIP, BREAK] {
+            let Some(Operand::Const { tokens, .. }) = self.env.get(flag).cloned() else {
+                continue;
+            };
+            let info = ConstInfo {
+                copy: true,
+                borrows: Vec::new(),
+            };
+            let operand = self.bind(quote!(#tokens || #returned), None, flag.into(), false, info);
+            self.env.assign(flag, operand);
         }
     }
 
@@ -652,6 +734,25 @@ fn stmt_exits(stmt: &SynStmt) -> bool {
     finder.found
 }
 
+/// Whether a statement may `return` (from anywhere inside it but closures and items).
+pub(super) fn stmt_returns(stmt: &SynStmt) -> bool {
+    #[derive(Default)]
+    struct Returns(bool);
+    impl<'ast> Visit<'ast> for Returns {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Return(_) => self.0 = true,
+                Expr::Closure(_) => {}
+                _ => syn::visit::visit_expr(self, expr),
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut returns = Returns::default();
+    returns.visit_stmt(stmt);
+    returns.0
+}
+
 /// Whether a loop body contains a `break` of that loop.
 fn block_breaks(body: &Block) -> bool {
     let mut finder = Jumps {
@@ -672,7 +773,7 @@ struct Jumps {
 impl<'ast> Visit<'ast> for Jumps {
     fn visit_expr(&mut self, expr: &'ast Expr) {
         match expr {
-            Expr::Break(_) => self.found = true,
+            Expr::Break(_) | Expr::Return(_) => self.found = true,
             Expr::Continue(_) => self.found |= !self.breaks_only,
             Expr::ForLoop(lp) => self.visit_expr(&lp.expr),
             Expr::While(_) | Expr::Loop(_) | Expr::Closure(_) => {}
@@ -745,6 +846,11 @@ fn assignments(body: &Block) -> Vec<(String, Expr)> {
                 Expr::Binary(binary) if super::compound_operator(&binary.op).is_some() => {
                     if let Some(name) = root_name(&binary.left) {
                         self.0.push((name, (*binary.right).clone()));
+                    }
+                }
+                Expr::Return(ret) => {
+                    if let Some(value) = &ret.expr {
+                        self.0.push((RETURN_VALUE.into(), (**value).clone()));
                     }
                 }
                 _ => {}

@@ -726,6 +726,7 @@ fn first_large_square(x: &Array1<f64>, limit: f64) -> f64 {
 }
 
 /// `return` in a `while` loop, with the final expression written as `return`.
+#[allow(clippy::needless_return)]
 #[differentiable]
 fn halve_until_small(x: f64) -> f64 {
     let mut y = x;

@@ -2,8 +2,9 @@
 //!
 //! `#[differentiable]` reads an ordinary Rust function, lowers its body to an SSA evaluation
 //! trace (the Wengert list v₍₁₋ₙ₎ … v₀, v₁ … vₗ) and emits, beside the untouched original,
-//! `f_grad`: a straight-line function that returns the value and the gradient, with no tape,
-//! no allocation and no dynamic dispatch. Beside it: `f_vjp` (reverse mode seeded with a
+//! `f_grad`: a plain function that returns the value and the gradient, with no tape of
+//! operations and no dynamic dispatch (straight-line code stays straight-line; a loop
+//! records one entry per iteration and runs its adjoint backwards). Beside it: `f_vjp` (reverse mode seeded with a
 //! cotangent), `f_jvp` (forward mode), `f_jacobian` for array and tuple results, and with
 //! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse).
 //!

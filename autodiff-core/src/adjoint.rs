@@ -16,9 +16,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::call;
+use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
+use crate::primal::forward_stmts;
 use crate::region::{arm_dispatch, tape_entry, tape_ident, target_tokens, zeros_of};
-use crate::reverse::{accumulate, forward_stmts, node_ident, rule_args, rule_fn, var_tokens};
 use crate::rules::Primitive;
 
 /// The adjoint sweep seeded with `seed` (the result's cotangent, a tuple for a tuple): the
@@ -36,7 +37,7 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
         .iter()
         .map(|_| sweep.next_adjoint())
         .collect();
-    let pattern = crate::reverse::tuple_if_many(seeds.iter().map(|seed| quote!(#seed)).collect());
+    let pattern = crate::emit::tuple_if_many(seeds.iter().map(|seed| quote!(#seed)).collect());
     sweep.code.push(quote!(let #pattern = #seed;));
     for (output, seed) in program.outputs.iter().zip(&seeds) {
         if let Operand::Var(var) = output {

@@ -13,11 +13,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::forward::tangent_param;
-use crate::ir::{Operand, Program};
-use crate::reverse::{
+use crate::emit::tangent_param;
+use crate::emit::{
     cotangent_param, generated_allows, hygienic, operand_tokens, param_zeros, tuple_if_many,
 };
+use crate::ir::{Operand, Program};
 use crate::signature::{gradient_type, Signature};
 
 /// The companion of the function at `path` for `mode` (`vjp` or `jvp`): `m::g` →

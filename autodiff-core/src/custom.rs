@@ -14,10 +14,12 @@ use syn::spanned::Spanned;
 
 use crate::attr::Args;
 use crate::diag::Diagnostics;
-use crate::forward::{jvp_signature, tangent_param};
-use crate::lower::pretty;
-use crate::reverse::{cotangent_param, generated_allows, reverse_signature, tuple_if_many, Seed};
+use crate::emit::tangent_param;
+use crate::emit::{cotangent_param, generated_allows, tuple_if_many};
+use crate::forward::jvp_signature;
+use crate::reverse::{reverse_signature, Seed};
 use crate::signature::{gradient_type, Output, Signature};
+use crate::text::pretty;
 
 /// Reports a missing rule, naming the function to write and its signature.
 pub fn check(sig: &Signature, args: &Args, diag: &mut Diagnostics) {

@@ -10,17 +10,14 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::call;
-use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
-use crate::reverse::{
-    accumulate, forward_stmt, generated_block, generated_fn, hygienic, node_ident, operand_tokens,
-    pullbacks, result_value, rule_args, rule_fn, tuple_if_many,
+use crate::emit::{
+    accumulate, generated_block, generated_fn, hygienic, node_ident, operand_tokens, result_value,
+    rule_args, rule_fn, tangent_param, tuple_if_many,
 };
+use crate::ir::pullbacks;
+use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
+use crate::primal::forward_stmt;
 use crate::signature::{gradient_type, Signature};
-
-/// The name of a differentiated parameter's tangent argument.
-pub fn tangent_param(ident: &Ident) -> Ident {
-    format_ident!("{}_tangent", ident, span = Span::mixed_site())
-}
 
 fn tangent_ident(node: usize) -> Ident {
     format_ident!("__t{}", node + 1, span = Span::mixed_site())
@@ -168,7 +165,7 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
             (quote!(#ident), copy)
         }
         Var::Local(k) => {
-            let ident = crate::region::local_tangent_ident(k);
+            let ident = crate::emit::local_tangent_ident(k);
             (quote!(#ident), copy)
         }
         Var::Input(k) => match &program.inputs[k].kind {
@@ -416,8 +413,8 @@ impl Tangents<'_> {
                 return TokenStream::new();
             };
             let (value, tangent) = (
-                crate::region::local_ident(k),
-                crate::region::local_tangent_ident(k),
+                crate::emit::local_ident(k),
+                crate::emit::local_tangent_ident(k),
             );
             let zeros = crate::region::zeros_of(&quote!(#value));
             quote!(let #tangent = match #option {
@@ -445,11 +442,11 @@ impl Tangents<'_> {
             })
             .collect();
         let tangent_declarations = live.iter().map(|&(j, k)| {
-            let tangent = crate::region::local_tangent_ident(k);
+            let tangent = crate::emit::local_tangent_ident(k);
             let start = match &lp.carried[j].1 {
                 Operand::Var(var) if self.has_tangent(*var) => tangent_of(program, *var, true),
                 _ => {
-                    let value = crate::region::local_ident(k);
+                    let value = crate::emit::local_ident(k);
                     crate::region::zeros_of(&quote!(#value))
                 }
             };
@@ -461,11 +458,11 @@ impl Tangents<'_> {
         let tangent_next: Vec<Option<(TokenStream, TokenStream)>> = {
             let mut next = vec![None; lp.carried.len()];
             for &(j, k) in &live {
-                let tangent = crate::region::local_tangent_ident(k);
+                let tangent = crate::emit::local_tangent_ident(k);
                 let value = match self.yielded_tangent(&lp.body.yields[j], &inside, &mut moved) {
                     Some(t) => t,
                     None => {
-                        let value = crate::region::local_ident(k);
+                        let value = crate::emit::local_ident(k);
                         crate::region::zeros_of(&quote!(#value))
                     }
                 };
@@ -485,8 +482,8 @@ impl Tangents<'_> {
                 (None, None) => None,
             });
         let looped = crate::region::loop_head(
-            program,
             lp,
+            crate::primal::head_stmts(program, lp),
             TokenStream::new(),
             quote!(#body #updates),
             false,

@@ -9,12 +9,11 @@ use quote::{format_ident, quote};
 use syn::Type;
 
 use crate::diag::Diagnostics;
+use crate::emit::{generated_block, generated_fn, hygienic, result_value, tuple_if_many};
 use crate::ir::{Op, Operand, Program, Stmt, Target};
 use crate::jacobian::flat_layout;
-use crate::reverse::{
-    adjoint_sweep, forward_stmt, forward_stmt_taped, generated_block, generated_fn, gradient,
-    hygienic, result_value, tuple_if_many,
-};
+use crate::primal::{forward_stmt, forward_stmt_taped};
+use crate::reverse::{adjoint_sweep, gradient};
 use crate::signature::{gradient_type, Output, Signature};
 
 /// Reports what `f_hessian` does not support.
@@ -25,7 +24,7 @@ pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut 
             span,
             format!(
                 "`hessian` needs a scalar result; `{name}` returns `{}`",
-                crate::lower::pretty(&sig.ret)
+                crate::text::pretty(&sig.ret)
             ),
         );
     }
@@ -43,7 +42,7 @@ pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut 
         if let Op::Call { path, .. } = &node.op {
             diag.error_at(
                 node.span,
-                format!("`hessian` cannot differentiate through a call of `{}` yet: write its body here, or drop `hessian`", crate::lower::pretty(path)),
+                format!("`hessian` cannot differentiate through a call of `{}` yet: write its body here, or drop `hessian`", crate::text::pretty(path)),
             );
         }
     }

@@ -111,7 +111,7 @@ impl Node {
             Op::Prim(prim) => prim.rule().notation.to_string(),
             Op::Call { path, .. } => {
                 let args: Vec<String> = (0..self.args.len()).map(|k| format!("{{{k}}}")).collect();
-                format!("{}({})", crate::lower::pretty(path), args.join(", "))
+                format!("{}({})", crate::text::pretty(path), args.join(", "))
             }
             Op::Copy => "{0}".to_string(),
         }
@@ -122,7 +122,7 @@ impl Node {
         match &self.op {
             // Partials are listed by argument, constant ones included where later ones follow.
             Op::Prim(prim) => prim.rule().partials.get(k).unwrap_or(&"0").to_string(),
-            Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::lower::pretty(path)),
+            Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::text::pretty(path)),
             Op::Copy => "1".to_string(),
         }
     }
@@ -506,4 +506,36 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
             None => readers(program, &program.stmts, var) == 1,
         },
     }
+}
+
+/// One term of the adjoint sweep: node `node` passes its adjoint to its argument `arg`,
+/// the variable `target`.
+pub struct Pullback {
+    pub node: usize,
+    pub arg: usize,
+    pub target: Var,
+}
+
+/// The adjoint sweep in execution order: nodes from last to first, skipping those the output
+/// does not depend on.
+pub fn pullbacks(program: &Program) -> Vec<Pullback> {
+    let mut live = vec![false; program.nodes.len()];
+    for var in program.output_vars() {
+        if let Var::Node(out) = var {
+            live[out] = true;
+        }
+    }
+    let mut sweep = Vec::new();
+    for node in (0..program.nodes.len()).rev() {
+        if !live[node] {
+            continue;
+        }
+        for (arg, target) in program.var_args(node) {
+            if let Var::Node(j) = target {
+                live[j] = true;
+            }
+            sweep.push(Pullback { node, arg, target });
+        }
+    }
+    sweep
 }

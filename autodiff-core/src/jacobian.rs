@@ -7,12 +7,15 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::forward::{jvp_block, tangent_param, tangent_sweep};
-use crate::ir::{Operand, Program};
-use crate::reverse::{
-    adjoint_sweep, forward_sweep, generated_block, generated_fn, gradient, hygienic,
-    operand_tokens, param_zeros, result_value, tuple_if_many,
+use crate::emit::tangent_param;
+use crate::emit::{
+    generated_block, generated_fn, hygienic, operand_tokens, param_zeros, result_value,
+    tuple_if_many,
 };
+use crate::forward::{jvp_block, tangent_sweep};
+use crate::ir::{Operand, Program};
+use crate::primal::forward_sweep;
+use crate::reverse::{adjoint_sweep, gradient};
 use crate::signature::{Param, Signature};
 
 pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {

@@ -12,15 +12,18 @@ mod call;
 mod custom;
 mod derive;
 mod diag;
+mod emit;
 mod forward;
 mod hessian;
 mod ir;
 mod jacobian;
 mod lower;
+mod primal;
 mod region;
 mod reverse;
 pub mod rules;
 mod signature;
+mod text;
 mod trace_doc;
 
 use proc_macro2::TokenStream;
@@ -146,7 +149,7 @@ mod tests {
         let sig = signature::analyze(&func, &attr::Args::default(), &mut diag);
         let program = lower::lower(&sig, &func.block, &mut diag);
         assert!(diag.is_empty());
-        trace_doc::grad_doc(&sig, &program, &reverse::pullbacks(&program))
+        trace_doc::grad_doc(&sig, &program, &ir::pullbacks(&program))
     }
 
     /// The generated documentation is the lecture's evaluation trace and adjoint table (with

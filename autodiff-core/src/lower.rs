@@ -22,6 +22,7 @@ use crate::diag::Diagnostics;
 use crate::ir::{Input, InputKind, Node, Op, Operand, Program, Stmt, Var};
 use crate::rules::{Primitive, Syntax};
 use crate::signature::{Output, Signature};
+use crate::text::pretty;
 
 pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program {
     let mut lowerer = Lowerer {
@@ -1599,49 +1600,6 @@ fn strip_parens(expr: &Expr) -> &Expr {
         Expr::Group(group) => strip_parens(&group.expr),
         _ => expr,
     }
-}
-
-/// Source text of an expression, tidied for documentation: like [`pretty`], but keeping
-/// the spaces around comparisons.
-pub fn pretty_expr(tokens: &dyn ToTokens) -> String {
-    let text = tokens.to_token_stream().to_string();
-    [
-        (" :: ", "::"),
-        (" . ", "."),
-        (" (", "("),
-        ("( ", "("),
-        (" )", ")"),
-        (" ,", ","),
-        (" [", "["),
-        ("[ ", "["),
-        (" ]", "]"),
-        (" .. ", ".."),
-        (" ..= ", "..="),
-        ("& ", "&"),
-        ("! ", "!"),
-    ]
-    .iter()
-    .fold(text, |text, (from, to)| text.replace(from, to))
-}
-
-/// Source text of a fragment, tidied for messages and documentation.
-pub fn pretty(tokens: &dyn ToTokens) -> String {
-    let text = tokens.to_token_stream().to_string();
-    [
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" . ", "."),
-        (" (", "("),
-        ("( ", "("),
-        (" )", ")"),
-        (" ,", ","),
-        (" : ", ": "),
-        (" < ", "<"),
-        (" >", ">"),
-        ("& ", "&"),
-    ]
-    .iter()
-    .fold(text, |text, (from, to)| text.replace(from, to))
 }
 
 fn macro_message(path: &syn::Path) -> String {

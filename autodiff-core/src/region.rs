@@ -13,18 +13,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
+use crate::emit::{local_ident, operand_tokens};
 use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Target, Var};
-use crate::reverse::{forward_stmts, operand_tokens};
-
-/// `__lK`: the value of local K.
-pub fn local_ident(k: usize) -> Ident {
-    format_ident!("__l{}", k + 1, span = Span::mixed_site())
-}
-
-/// `__ltK`: the tangent of local K.
-pub fn local_tangent_ident(k: usize) -> Ident {
-    format_ident!("__lt{}", k + 1, span = Span::mixed_site())
-}
 
 /// Which arm of branch `id` ran.
 pub fn arm_ident(id: usize) -> Ident {
@@ -116,30 +106,6 @@ pub fn arm_dispatch(id: usize, arms: Vec<TokenStream>) -> TokenStream {
     quote!(match #arm { #(#cases)* })
 }
 
-/// The forward code of a branch: the chosen arm's statements, then its yields assigned to
-/// the results, with the arm's index recorded in `__armN`.
-pub fn branch_forward(program: &Program, branch: &Branch, taped: bool) -> TokenStream {
-    let arm = arm_ident(branch.id);
-    let targets: Vec<TokenStream> = branch.results.iter().map(target_tokens).collect();
-    let arms = branch
-        .arms
-        .iter()
-        .enumerate()
-        .map(|(k, region)| {
-            let stmts = forward_stmts(program, &region.stmts, taped);
-            let inside = crate::ir::Uses::of(program, &region.stmts).defined;
-            let mut moved = HashSet::new();
-            let yields = region
-                .yields
-                .iter()
-                .map(|value| yield_value(program, value, &inside, &mut moved));
-            quote!(#stmts (#k, #(#yields,)*))
-        })
-        .collect();
-    let head = branch_head(branch, arms);
-    quote!(let (#arm, #(#targets,)*) = #head;)
-}
-
 /// The declarations before a loop: each carried variable, mutable, holding its initial
 /// value (an owned copy for a value of the trace).
 pub fn carried_declarations(program: &Program, lp: &Loop) -> TokenStream {
@@ -207,12 +173,13 @@ pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, Tok
         .collect()
 }
 
-/// A loop around `body`: `for pattern in iter`, `while cond`, or `loop`, with `record` run
-/// at the start of every iteration (before the pattern binds the item, which it may read
-/// as `__itemN`).
+/// A loop around `body`: `for pattern in iter`, `while cond`, or `loop`, `head` computing
+/// the iterated value (before the loop) or the condition (each iteration), with `record`
+/// run at the start of every iteration (before the pattern binds the item, which it may
+/// read as `__itemN`).
 pub fn loop_head(
-    program: &Program,
     lp: &Loop,
+    head: TokenStream,
     record: TokenStream,
     body: TokenStream,
     taped: bool,
@@ -220,19 +187,14 @@ pub fn loop_head(
     let item = item_ident(lp.id);
     let tape = tape_ident(lp.id);
     match &lp.head {
-        LoopHead::For {
-            stmts,
-            pattern,
-            iter,
-        } => {
-            let stmts = forward_stmts(program, stmts, false);
+        LoopHead::For { pattern, iter, .. } => {
             let tape_decl = taped.then(|| {
                 quote!(let mut #tape = ::std::vec::Vec::with_capacity(
                     ::core::iter::Iterator::size_hint(&#item).0
                 );)
             });
             quote! {
-                #stmts
+                #head
                 let #item = ::core::iter::IntoIterator::into_iter(#iter);
                 #tape_decl
                 for #item in #item {
@@ -242,13 +204,12 @@ pub fn loop_head(
                 }
             }
         }
-        LoopHead::While { stmts, cond } => {
+        LoopHead::While { cond, .. } => {
             let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
-            let stmts = forward_stmts(program, stmts, false);
             quote! {
                 #tape_decl
                 loop {
-                    #stmts
+                    #head
                     if !(#cond) { break; }
                     #record
                     #body
@@ -278,29 +239,4 @@ pub fn tape_entry(lp: &Loop) -> (Vec<TokenStream>, Option<Ident>) {
         .collect();
     let item = matches!(lp.head, LoopHead::For { .. }).then(|| item_ident(lp.id));
     (values, item)
-}
-
-/// The forward code of a loop; `taped`: recording each iteration's entry for the adjoint
-/// sweep.
-pub fn loop_forward(program: &Program, lp: &Loop, taped: bool) -> TokenStream {
-    let declarations = carried_declarations(program, lp);
-    let body = forward_stmts(program, &lp.body.stmts, taped);
-    let updates = carried_updates(lp, {
-        let next = next_values(program, lp);
-        move |k| next[k].clone()
-    });
-    let record = taped.then(|| {
-        let tape = tape_ident(lp.id);
-        let (values, item) = tape_entry(lp);
-        let item = item.map(|item| quote!(::core::clone::Clone::clone(&#item)));
-        quote!(#tape.push(((#(::core::clone::Clone::clone(&#values),)*), #item));)
-    });
-    let looped = loop_head(
-        program,
-        lp,
-        record.unwrap_or_default(),
-        quote!(#body #updates),
-        taped,
-    );
-    quote!(#declarations #looped)
 }

@@ -9,7 +9,7 @@ use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type, Visibility};
 
 use crate::attr::Args;
 use crate::diag::Diagnostics;
-use crate::lower::pretty;
+use crate::text::pretty;
 
 pub struct Param {
     /// The name in the generated functions: the user's, without `mut`, or fresh for `_`.

@@ -1,8 +1,8 @@
 //! The documentation of a generated gradient: the evaluation trace (Wengert list) and the
 //! adjoint program in the lectures' notation, so that `cargo doc` shows what was derived.
 
+use crate::ir::Pullback;
 use crate::ir::{Operand, Program, Stmt, Target, Var};
-use crate::reverse::Pullback;
 use crate::signature::Signature;
 
 /// `v₋₁`, `v₀`, `v₁`, … as the lectures number them: inputs end at v₀.

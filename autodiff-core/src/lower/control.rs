@@ -16,6 +16,7 @@ use syn::{Block, Expr, Ident, Pat, Stmt as SynStmt};
 use super::env::same;
 use super::{single_ident, strip_parens, ConstInfo, Lowerer};
 use crate::ir::{Branch, BranchHead, Local, Loop, LoopHead, Operand, Region, Stmt, Target, Var};
+use crate::text::pretty_expr;
 
 /// The flag `continue` (and `break`) sets for the rest of the iteration; not a Rust name, so
 /// no user's name can meet it.
@@ -132,7 +133,7 @@ impl Lowerer<'_> {
             (Vec::new(), Arm::Block(&expr.then_branch), String::new()),
             (Vec::new(), else_arm, "else".to_string()),
         ];
-        let display = format!("if {}", super::pretty_expr(&expr.cond));
+        let display = format!("if {}", pretty_expr(&expr.cond));
         self.branch((BranchHead::If(cond), display), arms, value, expr.span())
     }
 
@@ -175,7 +176,7 @@ impl Lowerer<'_> {
                 None => None,
             };
             let pat = &arm.pat;
-            let display = super::pretty_expr(&quote!(#pat #guard));
+            let display = pretty_expr(&quote!(#pat #guard));
             patterns.push(quote!(#pat #guard));
             arms.push((bindings, Arm::Expr(&arm.body), display));
         }
@@ -183,7 +184,7 @@ impl Lowerer<'_> {
             scrutinee,
             patterns,
         };
-        let display = format!("match {}", super::pretty_expr(&expr.expr));
+        let display = format!("match {}", pretty_expr(&expr.expr));
         self.branch((head, display), arms, value, expr.span())
     }
 
@@ -383,17 +384,13 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn for_loop(&mut self, lp: &syn::ExprForLoop) {
-        let display = format!(
-            "for {} in {}",
-            super::pretty_expr(&lp.pat),
-            super::pretty_expr(&lp.expr)
-        );
+        let display = format!("for {} in {}", pretty_expr(&lp.pat), pretty_expr(&lp.expr));
         let label = lp.label.as_ref();
         self.lower_loop(LoopSyntax::For(lp), &lp.body, label, (display, lp.span()));
     }
 
     pub(super) fn while_loop(&mut self, lp: &syn::ExprWhile) {
-        let display = format!("while {}", super::pretty_expr(&lp.cond));
+        let display = format!("while {}", pretty_expr(&lp.cond));
         let label = lp.label.as_ref();
         self.lower_loop(LoopSyntax::While(lp), &lp.body, label, (display, lp.span()));
     }

@@ -1,0 +1,167 @@
+//! The primal (forward) sweep: every statement's value in source order, branches and loops
+//! included; in reverse mode, each loop records its iterations for the adjoint sweep.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use crate::call;
+use crate::emit::{node_ident, operand_tokens, rule_args, rule_fn, var_tokens};
+use std::collections::HashSet;
+
+use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses};
+use crate::region::{
+    arm_ident, branch_head, carried_declarations, carried_updates, loop_head, next_values, owned,
+    tape_entry, tape_ident, target_tokens, yield_value,
+};
+use crate::rules::Primitive;
+
+/// The forward sweep of reverse mode: every statement of the program in source order, each
+/// loop recording its iterations for the adjoint sweep.
+pub fn forward_sweep(program: &Program) -> TokenStream {
+    forward_stmts(program, &program.stmts, true)
+}
+
+/// Statements of the forward sweep; `taped`: loops record their iterations.
+pub fn forward_stmts(program: &Program, stmts: &[Stmt], taped: bool) -> TokenStream {
+    let stmts = stmts
+        .iter()
+        .map(|stmt| forward_stmt_in(program, stmt, taped));
+    quote!(#(#stmts)*)
+}
+
+/// One statement of the forward sweep, with no loop recording.
+pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
+    forward_stmt_in(program, stmt, false)
+}
+
+/// One statement of reverse mode's forward sweep: loops record their iterations.
+pub fn forward_stmt_taped(program: &Program, stmt: &Stmt) -> TokenStream {
+    forward_stmt_in(program, stmt, true)
+}
+
+fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: bool) -> TokenStream {
+    match stmt {
+        Stmt::Const {
+            ident,
+            ty,
+            expr,
+            reads,
+        } => {
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            if reads.is_empty() {
+                return quote!(let #ident #ty = #expr;);
+            }
+            // Each value read through its primal part: a scalar, or a view of an array.
+            let reads = reads.iter().map(|(placeholder, var)| {
+                let value = var_tokens(program, *var);
+                match program.dual {
+                    true => quote!(let #placeholder = (#value).autodiff_re();),
+                    false => quote!(let #placeholder = (#value).autodiff_arg();),
+                }
+            });
+            quote!(let #ident #ty = { #(#reads)* #expr };)
+        }
+        Stmt::Branch(branch) => branch_forward(program, branch, taped),
+        Stmt::Loop(lp) => loop_forward(program, lp, taped),
+        Stmt::Verbatim(tokens) => tokens.clone(),
+        Stmt::Node(i) => {
+            let node = &program.nodes[*i];
+            let ident = node_ident(*i);
+            match &node.op {
+                Op::Prim(Primitive::SetIndex) => {
+                    let set_at = rule_fn("set_index", "set_at", node.span);
+                    let array = written_array(program, *i);
+                    let args = rule_args(program, *i);
+                    let (index, value) = (&args[1], &args[2]);
+                    quote_spanned!(node.span=> let #ident = #set_at(#array, #index, #value);)
+                }
+                Op::Prim(prim) => {
+                    let forward = rule_fn(prim.rule().module, "forward", node.span);
+                    let args = rule_args(program, *i);
+                    quote_spanned!(node.span=> let #ident = #forward(#(#args),*);)
+                }
+                Op::Call { path, .. } => {
+                    let args = call::call_args(program, *i);
+                    quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
+                }
+                Op::Copy => {
+                    let value = operand_tokens(program, &node.args[0]);
+                    quote_spanned!(node.span=> let #ident = ::autodiff::__private::Map::map(
+                        (#value).autodiff_arg(),
+                        ::core::convert::identity,
+                    );)
+                }
+            }
+        }
+    }
+}
+
+/// The array an element write (node i) replaces an element of, owned: moved in when
+/// nothing else reads its old value, copied otherwise.
+pub fn written_array(program: &Program, i: usize) -> TokenStream {
+    let array = &program.nodes[i].args[0];
+    let value = operand_tokens(program, array);
+    match array {
+        Operand::Var(var) if crate::ir::movable(program, *var, i) => value,
+        _ => owned(&value),
+    }
+}
+
+/// The forward code of a branch: the chosen arm's statements, then its yields assigned to
+/// the results, with the arm's index recorded in `__armN`.
+pub fn branch_forward(program: &Program, branch: &Branch, taped: bool) -> TokenStream {
+    let arm = arm_ident(branch.id);
+    let targets: Vec<TokenStream> = branch.results.iter().map(target_tokens).collect();
+    let arms = branch
+        .arms
+        .iter()
+        .enumerate()
+        .map(|(k, region)| {
+            let stmts = forward_stmts(program, &region.stmts, taped);
+            let inside = Uses::of(program, &region.stmts).defined;
+            let mut moved = HashSet::new();
+            let yields = region
+                .yields
+                .iter()
+                .map(|value| yield_value(program, value, &inside, &mut moved));
+            quote!(#stmts (#k, #(#yields,)*))
+        })
+        .collect();
+    let head = branch_head(branch, arms);
+    quote!(let (#arm, #(#targets,)*) = #head;)
+}
+
+/// The forward code of a loop; `taped`: recording each iteration's entry for the adjoint
+/// sweep.
+pub fn loop_forward(program: &Program, lp: &Loop, taped: bool) -> TokenStream {
+    let declarations = carried_declarations(program, lp);
+    let body = forward_stmts(program, &lp.body.stmts, taped);
+    let updates = carried_updates(lp, {
+        let next = next_values(program, lp);
+        move |k| next[k].clone()
+    });
+    let record = taped.then(|| {
+        let tape = tape_ident(lp.id);
+        let (values, item) = tape_entry(lp);
+        let item = item.map(|item| quote!(::core::clone::Clone::clone(&#item)));
+        quote!(#tape.push(((#(::core::clone::Clone::clone(&#values),)*), #item));)
+    });
+    let looped = loop_head(
+        lp,
+        head_stmts(program, lp),
+        record.unwrap_or_default(),
+        quote!(#body #updates),
+        taped,
+    );
+    quote!(#declarations #looped)
+}
+
+/// The statements of a loop's head: those computing the iterated value or the condition.
+pub fn head_stmts(program: &Program, lp: &Loop) -> TokenStream {
+    match &lp.head {
+        LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => {
+            forward_stmts(program, stmts, false)
+        }
+        LoopHead::Loop => TokenStream::new(),
+    }
+}

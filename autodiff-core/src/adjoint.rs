@@ -3,11 +3,12 @@
 //! multivariate chain rule). Adjoints are fresh `let`s, so straight-line code stays SSA and
 //! an adjoint that never receives a contribution costs nothing.
 //!
-//! A region's adjoint runs its forward code again and then its own sweep: a branch in the
-//! arm the forward sweep took, a loop once per recorded iteration, last first. The adjoints
-//! of values from outside that the region contributes to become mutable accumulators for
-//! its duration, and a loop's carried variables pass their adjoints from one iteration to
-//! the one before.
+//! A region's adjoint runs in the arm the forward sweep took, or once per recorded
+//! iteration, last first, reading the values the forward sweep saved for it (or, where
+//! they cannot be saved, running the region's forward code again first). The adjoints of
+//! values from outside that the region contributes to become mutable accumulators for its
+//! duration, and a loop's carried variables pass their adjoints from one iteration to the
+//! one before.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,18 +20,37 @@ use crate::call;
 use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
 use crate::primal::forward_stmts;
-use crate::region::{arm_dispatch, tape_entry, tape_ident, target_tokens, zeros_of};
+use crate::region::{
+    arm_dispatch, arm_ident, residual_ident, tape_entry, tape_ident, target_tokens, zeros_of, Plan,
+};
 use crate::rules::Primitive;
 
 /// The adjoint sweep seeded with `seed` (the result's cotangent, a tuple for a tuple): the
 /// code, and the name holding each variable's adjoint at its end.
-pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, HashMap<Var, Ident>) {
+///
+/// Also the [`Plan`] the forward sweep must record by: a first pass finds which values each
+/// region's adjoint reads, the second emits the code reading them.
+pub fn adjoint_sweep(
+    program: &Program,
+    seed: TokenStream,
+) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+    let first = sweep(program, seed.clone(), Plan::default()).2;
+    sweep(program, seed, first)
+}
+
+fn sweep(
+    program: &Program,
+    seed: TokenStream,
+    plan: Plan,
+) -> (TokenStream, HashMap<Var, Ident>, Plan) {
     let mut sweep = Sweep {
         program,
         live: crate::ir::live(program),
         code: Vec::new(),
         adjoints: HashMap::new(),
         fresh: 0,
+        plan,
+        found: Plan::default(),
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -46,7 +66,7 @@ pub fn adjoint_sweep(program: &Program, seed: TokenStream) -> (TokenStream, Hash
     }
     sweep.stmts(&program.stmts);
     let code = sweep.code;
-    (quote!(#(#code)*), sweep.adjoints)
+    (quote!(#(#code)*), sweep.adjoints, sweep.found)
 }
 
 struct Sweep<'p> {
@@ -55,6 +75,10 @@ struct Sweep<'p> {
     code: Vec<TokenStream>,
     adjoints: HashMap<Var, Ident>,
     fresh: usize,
+    /// What the forward sweep records, for the forward code of regions run again.
+    plan: Plan,
+    /// What this sweep's regions read of their forward code.
+    found: Plan,
 }
 
 impl Sweep<'_> {
@@ -256,23 +280,80 @@ impl Sweep<'_> {
         }
         let external = self.external(&uses, &[]);
         let accumulators = self.accumulators(&external);
-        let arms = branch
+        let adjoints: Vec<TokenStream> = branch
             .arms
             .iter()
             .map(|arm| {
-                let forward = forward_stmts(program, &arm.stmts, true);
-                let adjoint = self.nested(&accumulators, |sweep| {
+                self.nested(&accumulators, |sweep| {
                     for (seed, value) in seeds.iter().zip(&arm.yields) {
                         if let (Some(seed), Operand::Var(var)) = (seed, value) {
                             sweep.contribute(*var, quote!(#seed), branch.span);
                         }
                     }
                     sweep.stmts(&arm.stmts);
-                });
-                quote!(#forward #adjoint)
+                })
             })
             .collect();
-        self.code.push(arm_dispatch(branch.id, arms));
+        // Each arm's adjoint reads what its forward code saved, or runs it again.
+        let saved: Option<Vec<Vec<Ident>>> = branch
+            .arms
+            .iter()
+            .zip(&adjoints)
+            .map(|(arm, adjoint)| {
+                let bindings = region_bindings(program, &arm.stmts, &branch_bindings(branch));
+                self.saved(&bindings, adjoint)
+            })
+            .collect();
+        let code = match saved {
+            Some(saved) => {
+                let residual = residual_ident(branch.id);
+                let count = saved.len();
+                let cases = saved
+                    .iter()
+                    .zip(&adjoints)
+                    .enumerate()
+                    .map(|(k, (names, adjoint))| {
+                        let slots = (0..count).map(|j| match j == k {
+                            true => quote!(::core::option::Option::Some((#(mut #names,)*))),
+                            false => quote!(_),
+                        });
+                        quote!((#(#slots,)*) => { #adjoint })
+                    });
+                self.found.saved.insert(branch.id, saved.clone());
+                quote!(#[allow(unused_mut)] match #residual { #(#cases)* _ => {} })
+            }
+            None => {
+                let arms = branch
+                    .arms
+                    .iter()
+                    .zip(adjoints)
+                    .map(|(arm, adjoint)| {
+                        let forward = forward_stmts(program, &arm.stmts, Some(&self.plan));
+                        quote!(#forward #adjoint)
+                    })
+                    .collect();
+                arm_dispatch(branch.id, arms)
+            }
+        };
+        self.code.push(code);
+    }
+
+    /// The bindings of a region's forward code that its adjoint code reads, in the order it
+    /// reads them; `None` where one of them cannot be saved (a view of another value).
+    fn saved(
+        &self,
+        bindings: &HashMap<String, Binding>,
+        adjoint: &TokenStream,
+    ) -> Option<Vec<Ident>> {
+        let mut saved = Vec::new();
+        for name in ordered_idents(adjoint) {
+            match bindings.get(&name) {
+                Some(Binding::View) => return None,
+                Some(Binding::Value(ident)) if !saved.contains(ident) => saved.push(ident.clone()),
+                _ => {}
+            }
+        }
+        Some(saved)
     }
 
     fn lp(&mut self, lp: &Loop) {
@@ -306,7 +387,6 @@ impl Sweep<'_> {
             })
             .collect();
 
-        let forward = forward_stmts(program, &lp.body.stmts, true);
         let adjoint = self.nested(&accumulators, |sweep| {
             for ((_, _, next), adjoint) in locals.iter().zip(&carried) {
                 if let Operand::Var(var) = next {
@@ -323,8 +403,28 @@ impl Sweep<'_> {
             }
         });
 
-        // Each recorded iteration, last first: its carried values and item restored, its
-        // forward code run again, then its adjoint.
+        let (tape, entry) = (
+            tape_ident(lp.id),
+            format_ident!("__entry{}", lp.id, span = Span::mixed_site()),
+        );
+        // Each recorded iteration, last first: the values its adjoint reads restored, then
+        // the adjoint.
+        let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
+        if let Some(saved) = self.saved(&bindings, &adjoint) {
+            self.code.push(quote! {
+                while let ::core::option::Option::Some(#entry) = #tape.pop() {
+                    #[allow(unused_mut)]
+                    let (#(mut #saved,)*) = #entry;
+                    #adjoint
+                }
+            });
+            self.found.saved.insert(lp.id, vec![saved]);
+            self.initial_values(&locals, &carried, lp.span);
+            return;
+        }
+        // Or: its carried values and item restored, its forward code run again, then its
+        // adjoint.
+        let forward = forward_stmts(program, &lp.body.stmts, Some(&self.plan));
         let (_, item) = tape_entry(lp);
         let bindings = lp.carried.iter().map(|(target, _)| {
             let name = target_tokens(target);
@@ -337,10 +437,6 @@ impl Sweep<'_> {
             (LoopHead::For { pattern, .. }, Some(item)) => quote!(let #pattern = #item;),
             _ => TokenStream::new(),
         };
-        let (tape, entry) = (
-            tape_ident(lp.id),
-            format_ident!("__entry{}", lp.id, span = Span::mixed_site()),
-        );
         self.code.push(quote! {
             while let ::core::option::Option::Some(#entry) = #tape.pop() {
                 #[allow(unused_mut)]
@@ -350,11 +446,182 @@ impl Sweep<'_> {
                 #adjoint
             }
         });
-        // The initial values receive what the first iteration's start values did.
-        for ((_, init, _), adjoint) in locals.iter().zip(&carried) {
+        self.initial_values(&locals, &carried, lp.span);
+    }
+
+    /// The initial values receive what the first iteration's start values did.
+    fn initial_values(
+        &mut self,
+        locals: &[(Var, &Operand, &Operand)],
+        carried: &[Ident],
+        span: Span,
+    ) {
+        for ((_, init, _), adjoint) in locals.iter().zip(carried) {
             if let Operand::Var(init) = init {
-                self.contribute(*init, quote!(#adjoint), lp.span);
+                self.contribute(*init, quote!(#adjoint), span);
             }
         }
     }
+}
+
+/// What a name bound by a region's forward code holds.
+enum Binding {
+    /// A value that can be saved as it is.
+    Value(Ident),
+    /// A view of another value (`m.t()`): saving both would move a borrowed value.
+    View,
+}
+
+/// The names a region's statements bind, with those its head binds (`extra`).
+fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMap<String, Binding> {
+    let mut values: Vec<Ident> = extra.to_vec();
+    let mut views = Vec::new();
+    let mut borrowing = Vec::new();
+    for stmt in stmts {
+        match stmt {
+            Stmt::Node(i) => match &program.nodes[*i].op {
+                Op::Prim(prim) if prim.returns_view() => views.push(node_ident(*i)),
+                _ => values.push(node_ident(*i)),
+            },
+            Stmt::Const { ident, borrows, .. } => {
+                values.push(ident.clone());
+                borrowing.push((ident.clone(), borrows));
+            }
+            Stmt::Verbatim(tokens) => values.extend(let_bindings(tokens)),
+            Stmt::Branch(branch) => {
+                values.extend([arm_ident(branch.id), residual_ident(branch.id)]);
+                values.extend(branch.results.iter().map(target_ident));
+            }
+            Stmt::Loop(lp) => {
+                values.push(tape_ident(lp.id));
+                values.extend(lp.carried.iter().map(|(target, _)| target_ident(target)));
+                if let LoopHead::For { stmts, .. } = &lp.head {
+                    values.extend(stmts.iter().filter_map(|stmt| match stmt {
+                        Stmt::Const { ident, .. } => Some(ident.clone()),
+                        _ => None,
+                    }));
+                }
+            }
+        }
+    }
+    // A constant borrowing another of the region cannot be saved apart from it.
+    let names: HashSet<String> = values.iter().map(ToString::to_string).collect();
+    views.extend(
+        borrowing
+            .into_iter()
+            .filter(|(_, borrows)| borrows.iter().any(|name| names.contains(name)))
+            .map(|(ident, _)| ident),
+    );
+    let mut bindings: HashMap<String, Binding> = values
+        .into_iter()
+        .map(|ident| (ident.to_string(), Binding::Value(ident)))
+        .collect();
+    bindings.extend(
+        views
+            .into_iter()
+            .map(|ident| (ident.to_string(), Binding::View)),
+    );
+    bindings
+}
+
+/// The names a loop's body sees bound by the loop: its carried variables, its pattern's
+/// names and its condition's constants.
+fn loop_bindings(lp: &Loop) -> Vec<Ident> {
+    let mut names: Vec<Ident> = lp
+        .carried
+        .iter()
+        .map(|(target, _)| target_ident(target))
+        .collect();
+    match &lp.head {
+        LoopHead::For { pattern, .. } => names.extend(pattern_idents(pattern)),
+        LoopHead::While { stmts, .. } => names.extend(stmts.iter().filter_map(|stmt| match stmt {
+            Stmt::Const { ident, .. } => Some(ident.clone()),
+            _ => None,
+        })),
+        LoopHead::Loop => {}
+    }
+    names
+}
+
+/// The names a `match` arm's patterns bind (none for `if`).
+fn branch_bindings(branch: &Branch) -> Vec<Ident> {
+    match &branch.head {
+        crate::ir::BranchHead::Match { patterns, .. } => {
+            patterns.iter().flat_map(pattern_idents).collect()
+        }
+        crate::ir::BranchHead::If(_) => Vec::new(),
+    }
+}
+
+/// Every identifier of a pattern: its bindings among them (the rest, paths and
+/// constants, are never read as saved values).
+fn pattern_idents(pattern: &TokenStream) -> Vec<Ident> {
+    let mut out = Vec::new();
+    fn collect(tokens: TokenStream, out: &mut Vec<Ident>) {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => out.push(ident),
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    collect(pattern.clone(), &mut out);
+    out.retain(|ident| {
+        let name = ident.to_string();
+        !name.starts_with(|c: char| c.is_uppercase())
+            && !["mut", "ref", "if", "_"].contains(&name.as_str())
+    });
+    out
+}
+
+/// The names `let` statements of kept code bind: `let mut __c3 = …;`.
+fn let_bindings(tokens: &TokenStream) -> Vec<Ident> {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    let mut out = Vec::new();
+    for (k, tree) in trees.iter().enumerate() {
+        let proc_macro2::TokenTree::Ident(ident) = tree else {
+            continue;
+        };
+        if ident != "let" {
+            continue;
+        }
+        let next = match trees.get(k + 1) {
+            Some(proc_macro2::TokenTree::Ident(m)) if m == "mut" => trees.get(k + 2),
+            other => other,
+        };
+        if let Some(proc_macro2::TokenTree::Ident(name)) = next {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// The binding of a region's result.
+fn target_ident(target: &Target) -> Ident {
+    match target {
+        Target::Local(k) => crate::emit::local_ident(*k),
+        Target::Const(ident) => ident.clone(),
+    }
+}
+
+/// The identifiers of `tokens`, each once, in the order they first appear.
+fn ordered_idents(tokens: &TokenStream) -> Vec<String> {
+    fn collect(tokens: TokenStream, out: &mut Vec<String>) {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    let name = ident.to_string();
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    collect(tokens.clone(), &mut out);
+    out
 }

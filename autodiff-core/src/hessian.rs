@@ -168,14 +168,14 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         ),
     };
     let constants = constants.into_iter().map(|stmt| forward_stmt(&dual, stmt));
-    let forward = nodes
-        .into_iter()
-        .map(|stmt| forward_stmt_taped(&dual, stmt));
     let output = result_value(&dual);
-    let (adjoint_code, adjoints) = adjoint_sweep(
+    let (adjoint_code, adjoints, plan) = adjoint_sweep(
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
     );
+    let forward = nodes
+        .into_iter()
+        .map(|stmt| forward_stmt_taped(&dual, stmt, &plan));
     // The gradient on duals: its values are the gradient, its tangents the column.
     let dual_gradient = hygienic("__dual_gradient");
     let gradient_code = gradient(sig, &dual, &adjoints);

@@ -55,17 +55,15 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         }
     };
     // Reverse: row i is the gradient of the result's i-th element.
-    let (adjoint_code, adjoints) = adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)));
+    let (adjoint_code, adjoints, plan) =
+        adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)));
+    let forward = forward_sweep(program, &plan);
     let adjoint_code = match program.has_regions() {
         false => adjoint_code,
-        true => {
-            let forward = forward_sweep(program);
-            quote!(#forward #adjoint_code)
-        }
+        true => quote!(#forward #adjoint_code),
     };
     let gradient = gradient(sig, program, &adjoints);
 
-    let forward = forward_sweep(program);
     let body = quote! {
         #[allow(unused_imports)]
         use ::autodiff::__private::Flat as _;

@@ -536,6 +536,13 @@ impl Lowerer<'_> {
             _ => {}
         }
         if !self.mentions_var(expr) {
+            // `&c` as an operand reads `c` itself (the rules take values and references
+            // alike): no binding that borrows another.
+            if let Expr::Reference(reference) = strip_parens(expr) {
+                if reference.mutability.is_none() && single_ident(&reference.expr).is_some() {
+                    return self.constant(&reference.expr);
+                }
+            }
             return self.constant(expr);
         }
         if self.constant_valued(expr) {
@@ -1081,12 +1088,14 @@ impl Lowerer<'_> {
         info: ConstInfo,
     ) -> Operand {
         let ident = self.fresh_constant();
+        let borrows = info.borrows.clone();
         self.consts.insert(ident.to_string(), info);
         self.program.stmts.push(Stmt::Const {
             ident: ident.clone(),
             ty: ty.map(ToTokens::to_token_stream),
             expr,
             reads: Vec::new(),
+            borrows,
         });
         Operand::Const {
             tokens: ident.to_token_stream(),
@@ -1296,7 +1305,7 @@ impl Lowerer<'_> {
         let ident = self.fresh_constant();
         let info = ConstInfo {
             copy: copy_expr(&renamed) || is_query(&renamed),
-            borrows,
+            borrows: borrows.clone(),
         };
         self.consts.insert(ident.to_string(), info);
         self.program.stmts.push(Stmt::Const {
@@ -1304,6 +1313,7 @@ impl Lowerer<'_> {
             ty: None,
             expr: renamed.to_token_stream(),
             reads,
+            borrows,
         });
         Operand::Const {
             tokens: ident.to_token_stream(),

@@ -1,5 +1,7 @@
 //! The primal (forward) sweep: every statement's value in source order, branches and loops
-//! included; in reverse mode, each loop records its iterations for the adjoint sweep.
+//! included. In reverse mode it records what the adjoint sweep reads of each region (the
+//! [`Plan`]): per loop iteration, per branch the arm taken, the values its adjoint needs
+//! (or, where the adjoint runs the region again, only the values it starts from).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -10,42 +12,43 @@ use std::collections::HashSet;
 
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses};
 use crate::region::{
-    arm_ident, branch_head, carried_declarations, carried_updates, loop_head, next_values, owned,
-    tape_entry, tape_ident, target_tokens, yield_value,
+    arm_ident, branch_head, carried_declarations, carried_updates, idents, loop_head, next_values,
+    owned, residual_ident, tape_entry, tape_ident, target_tokens, yield_value, Plan,
 };
 use crate::rules::Primitive;
 
 /// The forward sweep of reverse mode: every statement of the program in source order, each
-/// loop recording its iterations for the adjoint sweep.
-pub fn forward_sweep(program: &Program) -> TokenStream {
-    forward_stmts(program, &program.stmts, true)
+/// region recording what the adjoint sweep reads of it.
+pub fn forward_sweep(program: &Program, plan: &Plan) -> TokenStream {
+    forward_stmts(program, &program.stmts, Some(plan))
 }
 
-/// Statements of the forward sweep; `taped`: loops record their iterations.
-pub fn forward_stmts(program: &Program, stmts: &[Stmt], taped: bool) -> TokenStream {
+/// Statements of the forward sweep; `taped`: regions record for the adjoint sweep.
+pub fn forward_stmts(program: &Program, stmts: &[Stmt], taped: Option<&Plan>) -> TokenStream {
     let stmts = stmts
         .iter()
         .map(|stmt| forward_stmt_in(program, stmt, taped));
     quote!(#(#stmts)*)
 }
 
-/// One statement of the forward sweep, with no loop recording.
+/// One statement of the forward sweep, with no recording.
 pub fn forward_stmt(program: &Program, stmt: &Stmt) -> TokenStream {
-    forward_stmt_in(program, stmt, false)
+    forward_stmt_in(program, stmt, None)
 }
 
-/// One statement of reverse mode's forward sweep: loops record their iterations.
-pub fn forward_stmt_taped(program: &Program, stmt: &Stmt) -> TokenStream {
-    forward_stmt_in(program, stmt, true)
+/// One statement of reverse mode's forward sweep, recording as `plan` says.
+pub fn forward_stmt_taped(program: &Program, stmt: &Stmt, plan: &Plan) -> TokenStream {
+    forward_stmt_in(program, stmt, Some(plan))
 }
 
-fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: bool) -> TokenStream {
+fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> TokenStream {
     match stmt {
         Stmt::Const {
             ident,
             ty,
             expr,
             reads,
+            ..
         } => {
             let ty = ty.as_ref().map(|ty| quote!(: #ty));
             if reads.is_empty() {
@@ -108,10 +111,12 @@ pub fn written_array(program: &Program, i: usize) -> TokenStream {
 }
 
 /// The forward code of a branch: the chosen arm's statements, then its yields assigned to
-/// the results, with the arm's index recorded in `__armN`.
-pub fn branch_forward(program: &Program, branch: &Branch, taped: bool) -> TokenStream {
+/// the results, with the arm's index recorded in `__armN`; where the plan records the arm,
+/// its saved values too, in `__resN` (an `Option` per arm).
+pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) -> TokenStream {
     let arm = arm_ident(branch.id);
     let targets: Vec<TokenStream> = branch.results.iter().map(target_tokens).collect();
+    let saved = taped.and_then(|plan| plan.saved.get(&branch.id));
     let arms = branch
         .arms
         .iter()
@@ -120,38 +125,75 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: bool) -> TokenS
             let stmts = forward_stmts(program, &region.stmts, taped);
             let inside = Uses::of(program, &region.stmts).defined;
             let mut moved = HashSet::new();
-            let yields = region
+            let yields: Vec<TokenStream> = region
                 .yields
                 .iter()
-                .map(|value| yield_value(program, value, &inside, &mut moved));
-            quote!(#stmts (#k, #(#yields,)*))
+                .map(|value| yield_value(program, value, &inside, &mut moved))
+                .collect();
+            let residual = saved.map(|saved| {
+                let options = saved.iter().enumerate().map(|(j, names)| match j == k {
+                    true => {
+                        let values = save(names, &quote!(#(#yields)*));
+                        quote!(::core::option::Option::Some((#(#values,)*)))
+                    }
+                    false => quote!(::core::option::Option::None),
+                });
+                quote!((#(#options,)*))
+            });
+            quote!(#stmts (#k, #(#yields,)* #residual))
         })
         .collect();
     let head = branch_head(branch, arms);
-    quote!(let (#arm, #(#targets,)*) = #head;)
+    let residual = saved.map(|_| residual_ident(branch.id));
+    quote!(let (#arm, #(#targets,)* #residual) = #head;)
 }
 
-/// The forward code of a loop; `taped`: recording each iteration's entry for the adjoint
-/// sweep.
-pub fn loop_forward(program: &Program, lp: &Loop, taped: bool) -> TokenStream {
+/// The saved values: moved, or copied where `later` (code after the saving) still reads
+/// them.
+fn save(names: &[proc_macro2::Ident], later: &TokenStream) -> Vec<TokenStream> {
+    let read_later = idents(later);
+    names
+        .iter()
+        .map(|name| match read_later.contains(&name.to_string()) {
+            true => quote!(::core::clone::Clone::clone(&#name)),
+            false => quote!(#name),
+        })
+        .collect()
+}
+
+/// The forward code of a loop; `taped`: recording one entry per iteration for the adjoint
+/// sweep: the values its adjoint reads, saved at the iteration's end, or (where the
+/// adjoint runs the body again) the carried values and the item at its start.
+pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> TokenStream {
     let declarations = carried_declarations(program, lp);
     let body = forward_stmts(program, &lp.body.stmts, taped);
     let updates = carried_updates(lp, {
         let next = next_values(program, lp);
         move |k| next[k].clone()
     });
-    let record = taped.then(|| {
-        let tape = tape_ident(lp.id);
-        let (values, item) = tape_entry(lp);
-        let item = item.map(|item| quote!(::core::clone::Clone::clone(&#item)));
-        quote!(#tape.push(((#(::core::clone::Clone::clone(&#values),)*), #item));)
-    });
+    let tape = tape_ident(lp.id);
+    let (record, saved) = match taped.map(|plan| plan.saved.get(&lp.id)) {
+        None => (TokenStream::new(), TokenStream::new()),
+        Some(Some(saved)) => {
+            // Carried values are reassigned by the updates after the saving: copied.
+            let mut later = updates.clone();
+            later.extend(lp.carried.iter().map(|(target, _)| target_tokens(target)));
+            let values = save(&saved[0], &later);
+            (TokenStream::new(), quote!(#tape.push((#(#values,)*));))
+        }
+        Some(None) => {
+            let (values, item) = tape_entry(lp);
+            let item = item.map(|item| quote!(::core::clone::Clone::clone(&#item)));
+            let record = quote!(#tape.push(((#(::core::clone::Clone::clone(&#values),)*), #item)););
+            (record, TokenStream::new())
+        }
+    };
     let looped = loop_head(
         lp,
         head_stmts(program, lp),
-        record.unwrap_or_default(),
-        quote!(#body #updates),
-        taped,
+        record,
+        quote!(#body #saved #updates),
+        taped.is_some(),
     );
     quote!(#declarations #looped)
 }
@@ -160,7 +202,7 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: bool) -> TokenStream {
 pub fn head_stmts(program: &Program, lp: &Loop) -> TokenStream {
     match &lp.head {
         LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => {
-            forward_stmts(program, stmts, false)
+            forward_stmts(program, stmts, None)
         }
         LoopHead::Loop => TokenStream::new(),
     }

@@ -1,13 +1,12 @@
 //! The code shared by every emitter for branches and loops: names of the generated code's
 //! locals, heads (`if`, `match`, `for`, `while`, `loop`), and the values regions hand out.
 //!
-//! The reverse sweep of a region runs its forward code again (from the carried values each
-//! iteration recorded on its tape, or in the arm that ran) and then its adjoint code, so the
-//! intermediate values of an iteration live only while that iteration's adjoint needs them:
-//! a loop stores one entry per iteration (its carried values and item), never every value
-//! it computed.
+//! Reverse mode records, per loop iteration (on the loop's tape) and per branch (the arm
+//! taken), the values the region's adjoint code reads, as the [`Plan`] found by a first
+//! adjoint pass says; a region whose values cannot be stored apart (a view of another)
+//! records only the values it starts from, and its adjoint runs its forward code again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -15,6 +14,37 @@ use syn::Ident;
 
 use crate::emit::{local_ident, operand_tokens};
 use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Target, Var};
+
+/// What reverse mode's forward sweep records of each region whose adjoint does not run it
+/// again: by region id, for each arm (one for a loop's body), the bindings its adjoint
+/// reads, in order. A region absent runs again in the adjoint sweep.
+#[derive(Clone, Default)]
+pub struct Plan {
+    pub saved: HashMap<usize, Vec<Vec<Ident>>>,
+}
+
+/// The values branch `id`'s arm saved for its adjoint.
+pub fn residual_ident(id: usize) -> Ident {
+    format_ident!("__res{}", id, span = Span::mixed_site())
+}
+
+/// Every identifier in `tokens`, as text.
+pub fn idents(tokens: &TokenStream) -> HashSet<String> {
+    fn collect(tokens: TokenStream, out: &mut HashSet<String>) {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    out.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = HashSet::new();
+    collect(tokens.clone(), &mut out);
+    out
+}
 
 /// Which arm of branch `id` ran.
 pub fn arm_ident(id: usize) -> Ident {

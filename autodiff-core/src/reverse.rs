@@ -62,7 +62,6 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
 /// The body of `f_grad` or `f_vjp` as a block, `{ …; (value, gradient) }`, that reads the
 /// parameters (and `cotangent`).
 pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
-    let forward = forward_sweep(program);
     let value = result_value(program);
     let seed = match seed_kind {
         Seed::One => quote!(::autodiff::__private::Tangent::one_like(&#value)),
@@ -71,7 +70,8 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
             quote!(#cotangent)
         }
     };
-    let (adjoint_code, adjoints) = adjoint_sweep(program, seed);
+    let (adjoint_code, adjoints, plan) = adjoint_sweep(program, seed);
+    let forward = forward_sweep(program, &plan);
     let gradient = gradient(sig, program, &adjoints);
     generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))
 }

@@ -357,8 +357,8 @@ fn region_doc(name: &str, params: &[String], gradient: &str, program: &Program) 
         "Value and gradient of [`{name}`] by reverse-mode automatic differentiation.\n\n\
          Returns `({name}({args}), {gradient})`, generated at compile time by \
          `#[differentiable]` from the evaluation trace below. The adjoint sweep runs each \
-         loop's iterations last first, from the values each iteration started with (stored \
-         once per iteration), and each branch in the arm the forward sweep took.\n\n\
+         loop's iterations last first, reading the values the forward sweep recorded for \
+         each, and each branch in the arm the forward sweep took.\n\n\
          ```text\n\
          Evaluation trace (Wengert list)\n{trace}\n\
          Adjoint program, v̄ᵢ = ∂y/∂vᵢ, in reverse order\n{adjoints}```\n",

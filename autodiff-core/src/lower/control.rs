@@ -455,7 +455,13 @@ impl Lowerer<'_> {
             LoopSyntax::While(lp) => Some(&*lp.cond),
             _ => None,
         };
-        let mut names = assigned_names(body, cond);
+        let (mut names, mutated) = assigned_names(body, cond);
+        // A method or `&mut` changes only a `mut` constant: values are never mutated.
+        names.extend(
+            mutated
+                .into_iter()
+                .filter(|name| self.mutable.contains(name)),
+        );
         if breaks {
             names.push(BREAK.into());
         }
@@ -780,11 +786,11 @@ impl<'ast> Visit<'ast> for Jumps {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
-/// The single names a loop body (and a `while` condition) assigns, or mutates in place
-/// through a method or `&mut`: the candidates for carried variables.
-fn assigned_names(body: &Block, cond: Option<&Expr>) -> Vec<String> {
+/// The single names a loop body (and a `while` condition) assigns, and those it may mutate
+/// in place through a method or `&mut`: the candidates for carried variables.
+fn assigned_names(body: &Block, cond: Option<&Expr>) -> (Vec<String>, Vec<String>) {
     #[derive(Default)]
-    struct Assigned(Vec<String>);
+    struct Assigned(Vec<String>, Vec<String>);
     impl<'ast> Visit<'ast> for Assigned {
         fn visit_expr(&mut self, expr: &'ast Expr) {
             match expr {
@@ -795,9 +801,9 @@ fn assigned_names(body: &Block, cond: Option<&Expr>) -> Vec<String> {
                 Expr::Binary(binary) if super::compound_operator(&binary.op).is_some() => {
                     self.0.extend(root_name(&binary.left));
                 }
-                Expr::MethodCall(call) => self.0.extend(root_name(&call.receiver)),
+                Expr::MethodCall(call) => self.1.extend(root_name(&call.receiver)),
                 Expr::Reference(reference) if reference.mutability.is_some() => {
-                    self.0.extend(root_name(&reference.expr));
+                    self.1.extend(root_name(&reference.expr));
                 }
                 Expr::Closure(_) => return,
                 _ => {}
@@ -811,7 +817,7 @@ fn assigned_names(body: &Block, cond: Option<&Expr>) -> Vec<String> {
     if let Some(cond) = cond {
         assigned.visit_expr(cond);
     }
-    assigned.0
+    (assigned.0, assigned.1)
 }
 
 /// `x` of `x`, `x.f`, `x[i]`.

@@ -768,3 +768,108 @@ fn early_returns_leave_from_branches_and_loops() {
         );
     }
 }
+
+// ---- Iterating a differentiated array -------------------------------------------------
+
+/// Rows of a differentiated matrix, zipped with constant labels.
+#[differentiable(wrt(x, w))]
+fn rows_zipped(x: &Array2<f64>, w: &Array1<f64>, y: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (xi, &yi) in x.rows().into_iter().zip(y) {
+        let r = xi.dot(w) - yi;
+        loss += r * r;
+    }
+    loss
+}
+
+/// Elements by reference, enumerated, and columns.
+#[differentiable]
+fn elements_and_columns(v: &Array1<f64>, m: &Array2<f64>) -> f64 {
+    let mut acc = 0.0;
+    for &e in v.iter() {
+        acc += e.sin();
+    }
+    for (k, e) in v.iter().enumerate() {
+        acc += *e * k as f64;
+    }
+    for c in m.columns() {
+        acc += c.sum() * c[0];
+    }
+    acc + m.row(1).dot(v)
+}
+
+#[test]
+fn loops_over_differentiated_arrays_scatter_back() {
+    let y = [1.0, -0.5, 2.0];
+    let (r, c) = (3, 2);
+    check_scalar(
+        "rows_zipped",
+        &[0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.3, -0.2],
+        |p| {
+            let x = Array2::from_shape_vec((r, c), p[..6].to_vec()).unwrap();
+            rows_zipped(&x, &Array1::from(p[6..].to_vec()), &y)
+        },
+        |p| {
+            let x = Array2::from_shape_vec((r, c), p[..6].to_vec()).unwrap();
+            let (value, (dx, dw)) = rows_zipped_grad(&x, &Array1::from(p[6..].to_vec()), &y);
+            (value, dx.iter().chain(&dw).copied().collect())
+        },
+        |p, t| {
+            let x = Array2::from_shape_vec((r, c), p[..6].to_vec()).unwrap();
+            let tx = Array2::from_shape_vec((r, c), t[..6].to_vec()).unwrap();
+            rows_zipped_jvp(
+                &x,
+                &Array1::from(p[6..].to_vec()),
+                &y,
+                tx,
+                Array1::from(t[6..].to_vec()),
+            )
+        },
+    );
+    check_scalar(
+        "elements_and_columns",
+        &[0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.3, -0.2, 0.9],
+        |p| {
+            let m = Array2::from_shape_vec((2, 3), p[3..].to_vec()).unwrap();
+            elements_and_columns(&Array1::from(p[..3].to_vec()), &m)
+        },
+        |p| {
+            let m = Array2::from_shape_vec((2, 3), p[3..].to_vec()).unwrap();
+            let (value, (dv, dm)) = elements_and_columns_grad(&Array1::from(p[..3].to_vec()), &m);
+            (value, dv.iter().chain(&dm).copied().collect())
+        },
+        |p, t| {
+            let m = Array2::from_shape_vec((2, 3), p[3..].to_vec()).unwrap();
+            let tm = Array2::from_shape_vec((2, 3), t[3..].to_vec()).unwrap();
+            elements_and_columns_jvp(
+                &Array1::from(p[..3].to_vec()),
+                &m,
+                Array1::from(t[..3].to_vec()),
+                tm,
+            )
+        },
+    );
+}
+
+/// Found by the Gaussian-mixture work: a constant written into a constant array, a tuple
+/// of shapes, and an array filled element by element in a loop.
+#[differentiable(wrt(w))]
+fn constants_and_fills(w: &Array1<f64>, x: &Array2<f64>) -> f64 {
+    let (n, d) = x.dim();
+    let mut p = Array1::<f64>::zeros(w.len());
+    p[0] = 1.0;
+    let mut v = Array1::zeros(w.len());
+    for c in 0..w.len() {
+        v[c] = w[c] * (n + d) as f64;
+    }
+    w.dot(&p) + v.sum()
+}
+
+#[test]
+fn constant_writes_and_shape_tuples() {
+    let x = Array2::<f64>::zeros((2, 3));
+    let w = array![0.5, -1.0, 2.0];
+    let (value, g) = constants_and_fills_grad(&w, &x);
+    assert_eq!(value, constants_and_fills(&w, &x));
+    assert_eq!(g, array![6.0, 5.0, 5.0]);
+}

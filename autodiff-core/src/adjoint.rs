@@ -121,7 +121,8 @@ impl Sweep<'_> {
         let targets: Vec<(usize, Var)> = program.var_args(i).collect();
         // The last reader consumes the adjoint; the others copy it.
         let mut left = match node.op {
-            Op::Call { .. } => 1,
+            // One read for all the arguments' contributions.
+            Op::Call { .. } | Op::Prim(Primitive::SetIndex) => 1,
             _ => targets.len(),
         };
         let mut take = || {
@@ -132,12 +133,12 @@ impl Sweep<'_> {
             }
         };
         match &node.op {
-            Op::Prim(Primitive::Index) => {
-                // One element's adjoint, added in place.
+            Op::Prim(prim) if prim.scatters() => {
+                // One element's (or line's) adjoint, added in place.
                 let Some(&(_, target)) = targets.first() else {
                     return;
                 };
-                let add_at = rule_fn("index", "add_at", node.span);
+                let add_at = rule_fn(prim.rule().module, "add_at", node.span);
                 let index = rule_args(program, i).pop().unwrap_or_default();
                 let adjoint = self.next_adjoint();
                 let start = self.current_or_zeros(target);

@@ -254,14 +254,14 @@ impl Tangents<'_> {
         let ident = tangent_ident(i);
         let tangent = |var: Var| tangent_of(program, var, true);
         match &node.op {
-            Op::Prim(crate::rules::Primitive::Index) => {
-                // The tangent's element, read in place.
+            Op::Prim(prim) if prim.scatters() => {
+                // The tangent's element (or line), read in place.
                 let var = program.var_args(i).next().map(|(_, var)| var);
                 let Some(var) = var else {
                     return TokenStream::new();
                 };
                 let whole = tangent_of(program, var, false);
-                let forward = rule_fn("index", "forward", node.span);
+                let forward = rule_fn(prim.rule().module, "forward", node.span);
                 let index = rule_args(program, i).pop().unwrap_or_default();
                 quote_spanned!(node.span=> let #ident = #forward((&#whole).autodiff_arg(), #index);)
             }

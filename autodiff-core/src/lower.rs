@@ -219,7 +219,7 @@ impl Lowerer<'_> {
             return false;
         };
         let Expr::Tuple(values) = strip_parens(&init.expr) else {
-            return false;
+            return self.constant_tuple_local(pattern, &init.expr);
         };
         let names: Option<Vec<(&Ident, bool)>> = pattern
             .elems
@@ -248,6 +248,37 @@ impl Lowerer<'_> {
                 _ => self.mutable.remove(&ident.to_string()),
             };
             self.env.declare(ident.to_string(), Some(operand));
+        }
+        true
+    }
+
+    /// `let (n, d) = x.dim();`: a constant tuple, each name bound to its element.
+    fn constant_tuple_local(&mut self, pattern: &syn::PatTuple, init: &Expr) -> bool {
+        let names: Option<Vec<&Ident>> = pattern
+            .elems
+            .iter()
+            .map(|pat| match pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(&pat.ident),
+                _ => None,
+            })
+            .collect();
+        let Some(names) = names else { return false };
+        if self.mentions_var(init) && !self.constant_valued(init) {
+            return false;
+        }
+        let whole = self.value_of(init, pretty(init));
+        let Operand::Const { tokens, .. } = whole else {
+            return true;
+        };
+        for (k, ident) in names.into_iter().enumerate() {
+            let field = syn::Index::from(k);
+            let info = ConstInfo {
+                copy: false,
+                borrows: vec![tokens.to_string()],
+            };
+            let element = self.bind(quote!(#tokens.#field), None, ident.to_string(), false, info);
+            self.mutable.remove(&ident.to_string());
+            self.env.declare(ident.to_string(), Some(element));
         }
         true
     }
@@ -584,6 +615,8 @@ impl Lowerer<'_> {
                 }
             }
             Expr::Unary(unary) => match unary.op {
+                // `*v` of an element bound by reference reads the value.
+                UnOp::Deref(_) => self.expr(&unary.expr),
                 UnOp::Neg(_) => {
                     let arg = self.expr(&unary.expr);
                     self.apply(Op::Prim(Primitive::Neg), vec![arg], expr_span(expr))
@@ -1351,7 +1384,7 @@ impl Lowerer<'_> {
             // All constant: the user's statement, on a mutable binding of the array.
             let borrow: Expr = syn::parse_quote!(&mut #ident);
             self.unshare_mutated(&borrow, None);
-            if self.check_constant(whole) {
+            if self.check_constant(&left.index) && self.check_constant(value) {
                 let (renamed, _) = self.renamed(whole, true);
                 self.program.stmts.push(Stmt::Verbatim(quote!(#renamed;)));
             }

@@ -97,6 +97,8 @@ primitives! {
 
     Index => "index", Operator, 2, &[1], "{0}[{1}]", ["e_{1}"];
     SetIndex => "set_index", Operator, 3, &[1], "{0} with [{1}] = {2}", ["1 but 0 at [{1}]", "0", "e_{1}"];
+    Row => "row", Method, 2, &[1], "{0}[{1}, :]", ["e_{1}"];
+    Column => "column", Method, 2, &[1], "{0}[:, {1}]", ["e_{1}"];
     Dot => "dot", Method, 2, &[], "{0} {1}", ["{g} {1}ᵀ", "{0}ᵀ {g}"];
     T => "t", Method, 1, &[], "{0}ᵀ", ["{g}ᵀ"];
     Sum => "sum", Method, 1, &[], "Σ {0}", ["1"];
@@ -136,6 +138,12 @@ impl Primitive {
             syn::BinOp::Div(_) | syn::BinOp::DivAssign(_) => Some(Primitive::Div),
             _ => None,
         }
+    }
+
+    /// Whether the adjoint of the primitive's argument 0 is a part of it (an element, a
+    /// line) that the generated code adds in place with the rule's `add_at`.
+    pub fn scatters(self) -> bool {
+        matches!(self, Primitive::Index | Primitive::Row | Primitive::Column)
     }
 
     /// Whether the runtime's `forward` returns a view of its argument (`t`) rather than an

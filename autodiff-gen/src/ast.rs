@@ -300,6 +300,8 @@ pub enum Kind {
     Reduce(Reduce, Box<Expr>),
     /// One element of an array, `a[i]` or `a[[i, j]]`, at an index within its shape.
     Index(Box<Expr>, Vec<usize>),
+    /// One line of a matrix: `m.row(i)` (axis 0) or `m.column(j)` (axis 1).
+    Line(Box<Expr>, usize, usize),
     Loss(Loss, Box<Expr>, Box<Expr>),
     Logsumexp(Box<Expr>),
     Softmax {
@@ -327,6 +329,7 @@ macro_rules! children {
             | Kind::Transpose(a)
             | Kind::Reduce(_, a)
             | Kind::Index(a, _)
+            | Kind::Line(a, _, _)
             | Kind::Logsumexp(a)
             | Kind::Softmax { arg: a, .. }
             | Kind::CrossEntropy(a, _)
@@ -390,19 +393,30 @@ pub enum Stmt {
     },
     /// `let name = from;`: an owned array moved into a new binding.
     Move { name: String, from: String, ty: Ty },
+    /// `name[i] = expr;`, `name[[i, j]] op= expr;`: one element of a mutable array.
+    SetElement {
+        name: String,
+        index: Vec<usize>,
+        op: Option<BinOp>,
+        expr: Expr,
+    },
 }
 
 impl Stmt {
     pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
         match self {
-            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => vec![expr],
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } => {
+                vec![expr]
+            }
             Stmt::Move { .. } => vec![],
         }
     }
 
     pub fn size(&self) -> usize {
         match self {
-            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => 1 + expr.size(),
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } => {
+                1 + expr.size()
+            }
             Stmt::Move { .. } => 1,
         }
     }
@@ -437,7 +451,7 @@ impl Program {
     pub fn calls(&self) -> bool {
         self.result.iter().any(Expr::calls)
             || self.body.iter().any(
-                |s| matches!(s, Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } if expr.calls()),
+                |s| matches!(s, Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } if expr.calls()),
             )
     }
 
@@ -455,7 +469,10 @@ impl Program {
         }
         let mut out = Vec::new();
         for stmt in &self.body {
-            if let Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } = stmt {
+            if let Stmt::Let { expr, .. }
+            | Stmt::Assign { expr, .. }
+            | Stmt::SetElement { expr, .. } = stmt
+            {
                 walk(expr, &mut out);
             }
         }

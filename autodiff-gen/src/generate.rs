@@ -378,6 +378,25 @@ impl Generator<'_> {
                     Some(BinOp::Mul) => bound * rhs.bound,
                     Some(BinOp::Div) => bound * 2.0,
                 };
+                // An element of an array accumulator, now and then.
+                if let (Ty::Vector(_) | Ty::Matrix(..), true) = (ty, self.rng.chance(0.25)) {
+                    let index = match ty {
+                        Ty::Matrix(r, c) => vec![self.rng.below(r), self.rng.below(c)],
+                        Ty::Vector(n) => vec![self.rng.below(n)],
+                        Ty::Scalar => Vec::new(),
+                    };
+                    let op = *self.rng.pick(&[None, Some(BinOp::Add), Some(BinOp::Sub)]);
+                    let value = self.expr(Ty::Scalar, 2);
+                    bound += value.bound;
+                    body.push(Stmt::SetElement {
+                        name: name.clone(),
+                        index,
+                        op,
+                        expr: value,
+                    });
+                    self.bind(&name, ty, false, bound);
+                    continue;
+                }
                 body.push(Stmt::Assign {
                     name: name.clone(),
                     op,
@@ -595,6 +614,24 @@ impl Generator<'_> {
                 )
             }
             9 | 10 => self.dot(ty, d)?,
+            11 if !scalar && self.rng.chance(0.25) => {
+                // A row or a column of a matrix of this vector's length.
+                let Ty::Vector(n) = ty else { return None };
+                let sources: Vec<(Ty, usize)> = arrays
+                    .iter()
+                    .filter_map(|&t| match t {
+                        Ty::Matrix(_, c) if c == n => Some((t, 0)),
+                        Ty::Matrix(r, _) if r == n => Some((t, 1)),
+                        _ => None,
+                    })
+                    .collect();
+                let (from, axis) = *self.pick_or_none(&sources)?;
+                let Ty::Matrix(r, c) = from else { return None };
+                let index = self.rng.below([r, c][axis]);
+                let a = self.expr(from, d);
+                let bound = a.bound;
+                node(ty, bound, Kind::Line(Box::new(a), axis, index))
+            }
             11 if scalar && self.rng.chance(0.3) => {
                 let from = *self.pick_or_none(&arrays)?;
                 let a = self.expr(from, d);

@@ -125,6 +125,10 @@ impl Printer {
                 };
                 (format!("{}[{at}]", self.recv(a)), POSTFIX)
             }
+            Kind::Line(a, axis, index) => {
+                let method = if *axis == 0 { "row" } else { "column" };
+                (format!("{}.{method}({index})", self.recv(a)), POSTFIX)
+            }
             Kind::Logsumexp(a) => (format!("logsumexp({})", self.arg(a)), POSTFIX),
             Kind::Softmax { log, axis, arg } => {
                 let name = if *log { "log_softmax" } else { "softmax" };
@@ -327,6 +331,26 @@ pub fn function(program: &Program, float: Float, name: &str, attribute: Option<&
                 }
             },
             Stmt::Move { name, from, .. } => format!("let {name} = {from};"),
+            Stmt::SetElement {
+                name,
+                index,
+                op,
+                expr,
+            } => {
+                let at = match index.as_slice() {
+                    [i] => format!("{i}"),
+                    _ => format!(
+                        "[{}]",
+                        index
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let op = op.map(|op| op.symbol()).unwrap_or("");
+                format!("{name}[{at}] {op}= {};", p.value(expr))
+            }
         };
         writeln!(out, "    {line}").unwrap();
     }

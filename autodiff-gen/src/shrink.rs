@@ -65,7 +65,9 @@ pub fn candidates(program: &Program) -> Vec<Program> {
 fn root(program: &Program, slot: usize) -> Option<&Expr> {
     if slot < program.body.len() {
         match &program.body[slot] {
-            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => Some(expr),
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } => {
+                Some(expr)
+            }
             Stmt::Move { .. } => None,
         }
     } else {
@@ -247,6 +249,21 @@ pub fn valid(program: &Program) -> bool {
                         mutable: *mutable,
                     },
                 );
+            }
+            Stmt::SetElement {
+                name, index, expr, ..
+            } => {
+                let Some(target) = env.get(name).copied() else {
+                    return false;
+                };
+                let fits = match target.ty {
+                    Ty::Vector(n) => matches!(index.as_slice(), [i] if *i < n),
+                    Ty::Matrix(r, c) => matches!(index.as_slice(), [i, j] if *i < r && *j < c),
+                    Ty::Scalar => false,
+                };
+                if !target.mutable || !fits || expr.ty != Ty::Scalar || !reads_ok(expr, &env) {
+                    return false;
+                }
             }
             Stmt::Assign { name, op, expr } => {
                 let Some(target) = env.get(name).copied() else {

@@ -56,6 +56,14 @@ fn programs_cover_every_primitive() {
                 assert!(indexed, "no program indexes an array (`a[i]`, `a[[i, j]]`)");
                 continue;
             }
+            (Syntax::Operator, "set_index") => {
+                let written = ["] = ", "]] = ", "] += ", "]] += ", "] -= ", "]] -= "];
+                assert!(
+                    written.iter().any(|w| source.contains(w)),
+                    "no program writes an array element (`a[i] = v`)"
+                );
+                continue;
+            }
             (Syntax::Operator, other) => panic!("an operator the test does not know: {other}"),
             (Syntax::Method, name) => format!(".{name}("),
             (Syntax::Function, name) => format!("{name}("),

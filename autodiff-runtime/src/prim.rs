@@ -308,13 +308,147 @@ pub mod index {
         index: I,
         g: A,
     ) {
-        let shape = adjoint.shape().to_vec();
-        match adjoint.get_mut(index) {
-            Some(element) => *element = element.clone() + g,
-            None => {
-                panic!("index: index {index:?} is out of bounds for an array of shape {shape:?}")
-            }
+        // Checked first, so that the message can borrow the shape (no copy per call).
+        if adjoint.get(index).is_none() {
+            panic!(
+                "index: index {index:?} is out of bounds for an array of shape {:?}",
+                adjoint.shape()
+            );
         }
+        let element = &mut adjoint[index];
+        *element = element.clone() + g;
+    }
+}
+
+/// `m.row(i)`, `m.column(j)`: one line of a matrix, at a constant index, as an owned
+/// vector. Its adjoint is one line too, added in place into the matrix's adjoint
+/// ([`row::add_at`]) instead of a zero matrix per read.
+mod line {
+    use core::ops::Add;
+
+    use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+    #[track_caller]
+    pub fn check(op: &str, axis: Axis, shape: &[usize], index: usize) {
+        if index >= shape[axis.index()] {
+            panic!("{op}: index {index} is out of bounds for a matrix of shape {shape:?}");
+        }
+    }
+
+    #[track_caller]
+    pub fn read<A: Clone>(op: &str, axis: Axis, m: ArrayView2<'_, A>, index: usize) -> Array1<A> {
+        check(op, axis, m.shape(), index);
+        m.index_axis(axis, index).to_owned()
+    }
+
+    #[track_caller]
+    pub fn add_at<A: Clone + Add<Output = A>>(
+        op: &str,
+        axis: Axis,
+        adjoint: &mut Array2<A>,
+        index: usize,
+        g: Array1<A>,
+    ) {
+        check(op, axis, adjoint.shape(), index);
+        let mut line = adjoint.index_axis_mut(axis, index);
+        crate::value::same_shape(op, line.shape(), g.shape());
+        line.zip_mut_with(&g, |a, b| *a = a.clone() + b.clone());
+    }
+}
+
+/// `m.row(i)`
+pub mod row {
+    use core::ops::Add;
+
+    use ndarray::{Array1, Array2, ArrayView2, Axis};
+    use num_traits::Zero;
+
+    const AXIS: Axis = Axis(0);
+
+    #[inline]
+    #[track_caller]
+    pub fn forward<A: Clone>(m: ArrayView2<'_, A>, index: usize) -> Array1<A> {
+        super::line::read("row", AXIS, m, index)
+    }
+
+    /// The adjoint as a matrix; the generated code uses [`add_at`] instead.
+    #[track_caller]
+    pub fn vjp0<A: Clone + Zero + Add<Output = A>>(
+        m: ArrayView2<'_, A>,
+        index: usize,
+        _y: &Array1<A>,
+        g: Array1<A>,
+    ) -> Array2<A> {
+        let mut adjoint = Array2::zeros(m.raw_dim());
+        add_at(&mut adjoint, index, g);
+        adjoint
+    }
+
+    /// Forward mode: the tangent's line.
+    #[track_caller]
+    pub fn jvp0<A: Clone>(
+        m: ArrayView2<'_, A>,
+        index: usize,
+        _y: &Array1<A>,
+        t: Array2<A>,
+    ) -> Array1<A> {
+        crate::value::check_tangent("row", t.shape(), m.shape());
+        super::line::read("row", AXIS, t.view(), index)
+    }
+
+    /// `adjoint`'s line += g, in place.
+    #[inline]
+    #[track_caller]
+    pub fn add_at<A: Clone + Add<Output = A>>(adjoint: &mut Array2<A>, index: usize, g: Array1<A>) {
+        super::line::add_at("row", AXIS, adjoint, index, g);
+    }
+}
+
+/// `m.column(j)`
+pub mod column {
+    use core::ops::Add;
+
+    use ndarray::{Array1, Array2, ArrayView2, Axis};
+    use num_traits::Zero;
+
+    const AXIS: Axis = Axis(1);
+
+    #[inline]
+    #[track_caller]
+    pub fn forward<A: Clone>(m: ArrayView2<'_, A>, index: usize) -> Array1<A> {
+        super::line::read("column", AXIS, m, index)
+    }
+
+    /// The adjoint as a matrix; the generated code uses [`add_at`] instead.
+    #[track_caller]
+    pub fn vjp0<A: Clone + Zero + Add<Output = A>>(
+        m: ArrayView2<'_, A>,
+        index: usize,
+        _y: &Array1<A>,
+        g: Array1<A>,
+    ) -> Array2<A> {
+        let mut adjoint = Array2::zeros(m.raw_dim());
+        add_at(&mut adjoint, index, g);
+        adjoint
+    }
+
+    /// Forward mode: the tangent's line.
+    #[track_caller]
+    pub fn jvp0<A: Clone>(
+        m: ArrayView2<'_, A>,
+        index: usize,
+        _y: &Array1<A>,
+        t: Array2<A>,
+    ) -> Array1<A> {
+        crate::value::check_tangent("column", t.shape(), m.shape());
+        super::line::read("column", AXIS, t.view(), index)
+    }
+
+    /// `adjoint`'s line += g, in place.
+    #[inline]
+    #[track_caller]
+    pub fn add_at<A: Clone + Add<Output = A>>(adjoint: &mut Array2<A>, index: usize, g: Array1<A>) {
+        super::line::add_at("column", AXIS, adjoint, index, g);
     }
 }
 
@@ -332,13 +466,13 @@ pub mod set_index {
         array: &mut Array<A, D>,
         index: I,
     ) -> &mut A {
-        let shape = array.shape().to_vec();
-        match array.get_mut(index) {
-            Some(element) => element,
-            None => panic!(
-                "set_index: index {index:?} is out of bounds for an array of shape {shape:?}"
-            ),
+        if array.get(index).is_none() {
+            panic!(
+                "set_index: index {index:?} is out of bounds for an array of shape {:?}",
+                array.shape()
+            );
         }
+        &mut array[index]
     }
 
     /// `array[index] = value`, in the array's own buffer.

@@ -384,6 +384,11 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn for_loop(&mut self, lp: &syn::ExprForLoop) {
+        if self.mentions_var(&lp.expr) && !self.constant_valued(&lp.expr) {
+            if let Some(indexed) = self.indexed_loop(lp) {
+                return self.for_loop(&indexed);
+            }
+        }
         let display = format!("for {} in {}", pretty_expr(&lp.pat), pretty_expr(&lp.expr));
         let label = lp.label.as_ref();
         self.lower_loop(LoopSyntax::For(lp), &lp.body, label, (display, lp.span()));
@@ -424,7 +429,7 @@ impl Lowerer<'_> {
                 if self.mentions_var(&lp.expr) && !self.constant_valued(&lp.expr) {
                     self.diag.error(
                         &lp.expr,
-                        "a `for` loop over a differentiated array is not supported; loop over its indices (`for i in 0..x.len()`) and read `x[i]`",
+                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`), rows (`x.rows()`), columns (`x.columns()`) or indices (`for i in 0..x.len()`, reading `x[i]`)",
                     );
                     return;
                 }
@@ -578,6 +583,98 @@ impl Lowerer<'_> {
             exit,
             span,
         }));
+    }
+
+    /// A loop over a differentiated array's elements, rows or columns, as the same loop
+    /// over indices: `for xi in x.rows() { … }` is `for i in 0..x.nrows() { let xi =
+    /// x.row(i); … }`, so each read's adjoint is added back in place. Zipped with a
+    /// constant sequence or enumerated as well.
+    fn indexed_loop(&self, lp: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
+        let index: Ident = syn::Ident::new("__autodiff_index", lp.for_token.span);
+        // `xs.zip(ys)` with `ys` constant, `xs.enumerate()`.
+        let (source, mut pattern, zipped, enumerated) = match strip_parens(&lp.expr) {
+            Expr::MethodCall(call) if call.method == "zip" && call.args.len() == 1 => {
+                let Pat::Tuple(pair) = &*lp.pat else {
+                    return None;
+                };
+                let (Some(first), Some(second)) = (pair.elems.first(), pair.elems.get(1)) else {
+                    return None;
+                };
+                if self.mentions_var(&call.args[0]) {
+                    return None;
+                }
+                (
+                    &*call.receiver,
+                    first.clone(),
+                    Some((second.clone(), &call.args[0])),
+                    false,
+                )
+            }
+            Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
+                let Pat::Tuple(pair) = &*lp.pat else {
+                    return None;
+                };
+                let (Some(counter), Some(item)) = (pair.elems.first(), pair.elems.get(1)) else {
+                    return None;
+                };
+                let _ = counter;
+                (&*call.receiver, item.clone(), None, true)
+            }
+            other => (other, (*lp.pat).clone(), None, false),
+        };
+        // The differentiated array and how an index reads it.
+        let mut source = strip_parens(source);
+        if let Expr::MethodCall(call) = source {
+            if call.method == "into_iter" && call.args.is_empty() {
+                source = strip_parens(&call.receiver);
+            }
+        }
+        let (array, read, count): (&Expr, TokenStream, TokenStream) = match source {
+            Expr::MethodCall(call) if call.args.is_empty() => {
+                let array = &*call.receiver;
+                match call.method.to_string().as_str() {
+                    "rows" | "outer_iter" => (array, quote!(.row(#index)), quote!(.nrows())),
+                    "columns" => (array, quote!(.column(#index)), quote!(.ncols())),
+                    "iter" => (array, quote!([#index]), quote!(.len())),
+                    _ => return None,
+                }
+            }
+            Expr::Reference(reference) => (&*reference.expr, quote!([#index]), quote!(.len())),
+            other => (other, quote!([#index]), quote!(.len())),
+        };
+        let name = single_ident(array)?;
+        if !matches!(self.env.get(&name.to_string()), Some(Operand::Var(_))) {
+            return None;
+        }
+        // Elements come by reference: `&v` binds the value itself.
+        if read.to_string().starts_with('[') {
+            if let Pat::Reference(reference) = &pattern {
+                pattern = (*reference.pat).clone();
+            }
+        }
+        let body = &lp.body;
+        let element = quote!(let #pattern = #name #read;);
+        let counter = match (&*lp.pat, enumerated) {
+            (Pat::Tuple(pair), true) => pair
+                .elems
+                .first()
+                .map(|counter| quote!(let #counter = #index;)),
+            _ => None,
+        };
+        let (range, other) = match zipped {
+            // The constant side enumerated, as long as the array lasts.
+            Some((other_pattern, others)) => (
+                quote!(::core::iter::IntoIterator::into_iter(#others).take(#name #count).enumerate()),
+                Some(other_pattern),
+            ),
+            None => (quote!(0..#name #count), None),
+        };
+        let head = match &other {
+            Some(other_pattern) => quote!((#index, #other_pattern)),
+            None => quote!(#index),
+        };
+        let tokens = quote!(for #head in #range { #counter #element #body });
+        syn::parse2(tokens).ok()
     }
 
     /// `break` and `continue`: the flags that skip the rest of the iteration (and end the

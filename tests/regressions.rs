@@ -645,3 +645,42 @@ fn compound_assignment_whose_right_side_rebinds_the_variable() {
         },
     );
 }
+
+// ---- Element writes (found by autodiff-gen after writes were added) -------------------
+
+/// A write moved an array its own node's pullback still read (`&y`), and wrote in place a
+/// constant whose binding was not mutable.
+#[differentiable]
+fn write_after_operation(x0: ArrayView1<f64>) -> f64 {
+    let mut acc = &x0 + &x0;
+    acc[0] = 1.0;
+    let u = -&acc;
+    logsumexp(&(&u * 2.0)) + acc.sum()
+}
+
+#[differentiable(wrt(x0))]
+fn write_into_reassigned_constant(x0: &Array1<f64>, data: &Array1<f64>) -> f64 {
+    let mut acc = x0 * 2.0;
+    let first = acc.sum();
+    acc = data.view().atan();
+    acc[0] = 1.0;
+    acc.sum() + first
+}
+
+#[test]
+fn writes_keep_values_their_pullbacks_read() {
+    let x = [0.5, -1.0, 2.0];
+    check_scalar(
+        "write_after_operation",
+        &x,
+        |x| write_after_operation(Array1::from(x.to_vec()).view()),
+        |x| {
+            let (value, g) = write_after_operation_grad(Array1::from(x.to_vec()).view());
+            (value, flat(&g))
+        },
+        |x, t| write_after_operation_jvp(Array1::from(x.to_vec()).view(), Array1::from(t.to_vec())),
+    );
+    let data = Array1::from(vec![0.3, 0.2, -0.1]);
+    let (_, g) = write_into_reassigned_constant_grad(&Array1::from(x.to_vec()), &data);
+    assert_eq!(g, Array1::from(vec![2.0, 2.0, 2.0]));
+}

@@ -502,7 +502,11 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
     }
     match var {
         Var::Input(_) => false,
-        Var::Node(_) => readers(program, &program.stmts, var) == 1,
+        // A node's own pullback reads its value (`&y`), but for another write's.
+        Var::Node(j) => {
+            matches!(program.nodes[j].op, Op::Prim(Primitive::SetIndex))
+                && readers(program, &program.stmts, var) == 1
+        }
         Var::Local(k) => match carrying_body(&program.stmts, k, writer) {
             Some(body) => readers(program, body, var) == 1,
             None => readers(program, &program.stmts, var) == 1,

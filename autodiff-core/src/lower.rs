@@ -1021,17 +1021,25 @@ impl Lowerer<'_> {
             if !self.mutable.contains(&name) || except == Some(name.as_str()) {
                 continue;
             }
+            self.mutable_binding(&name);
+        }
+    }
+
+    /// Gives the constant `name` is bound to a mutable binding of its own (unless it has
+    /// one that no derivative sweep reads): `let mut __cN = c;`.
+    fn mutable_binding(&mut self, name: &str) {
+        {
             let Some(Operand::Const {
                 tokens,
                 display,
                 literal,
-            }) = self.env.get(&name).cloned()
+            }) = self.env.get(name).cloned()
             else {
-                continue;
+                return;
             };
             let key = tokens.to_string();
             if self.mutable_bindings.contains(&key) && !self.pinned.contains(&key) {
-                continue;
+                return;
             }
             let ident = self.fresh_constant();
             self.mutable_bindings.insert(ident.to_string());
@@ -1058,7 +1066,7 @@ impl Lowerer<'_> {
                 display,
                 literal,
             };
-            self.env.assign(&name, operand);
+            self.env.assign(name, operand);
         }
     }
 
@@ -1382,8 +1390,7 @@ impl Lowerer<'_> {
         }
         if matches!(current, Operand::Const { .. }) && !self.mentions_var(value) {
             // All constant: the user's statement, on a mutable binding of the array.
-            let borrow: Expr = syn::parse_quote!(&mut #ident);
-            self.unshare_mutated(&borrow, None);
+            self.mutable_binding(&name);
             if self.check_constant(&left.index) && self.check_constant(value) {
                 let (renamed, _) = self.renamed(whole, true);
                 self.program.stmts.push(Stmt::Verbatim(quote!(#renamed;)));

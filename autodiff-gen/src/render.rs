@@ -127,7 +127,11 @@ impl Printer {
             }
             Kind::Line(a, axis, index) => {
                 let method = if *axis == 0 { "row" } else { "column" };
-                (format!("{}.{method}({index})", self.recv(a)), POSTFIX)
+                // A view in the original: made owned, as the generator's vectors are.
+                (
+                    format!("{}.{method}({index}).to_owned()", self.recv(a)),
+                    POSTFIX,
+                )
             }
             Kind::Logsumexp(a) => (format!("logsumexp({})", self.arg(a)), POSTFIX),
             Kind::Softmax { log, axis, arg } => {

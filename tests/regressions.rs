@@ -667,8 +667,22 @@ fn write_into_reassigned_constant(x0: &Array1<f64>, data: &Array1<f64>) -> f64 {
     acc.sum() + first
 }
 
+/// The right side of an element write called a method of the `mut` constant array (seed
+/// 20261126's p846): the write took the array's binding from before the method rebound it.
+#[differentiable(wrt(x0))]
+fn write_after_method_of_constant(x0: f64, data: &Array1<f64>) -> f64 {
+    let mut acc = sigmoid(data);
+    acc[0] -= acc.dot(&acc).mul_add(x0, 1.0);
+    acc.sum()
+}
+
 #[test]
 fn writes_keep_values_their_pullbacks_read() {
+    let data = Array1::from(vec![0.3, 0.2, -0.1]);
+    let s = sigmoid(&data);
+    let (value, g) = write_after_method_of_constant_grad(0.7, &data);
+    assert_eq!(value, write_after_method_of_constant(0.7, &data));
+    assert!((g + s.dot(&s)).abs() < 1e-12);
     let x = [0.5, -1.0, 2.0];
     check_scalar(
         "write_after_operation",

@@ -51,6 +51,7 @@ fn sweep(
         fresh: 0,
         plan,
         found: Plan::default(),
+        loop_depth: 0,
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -79,6 +80,8 @@ struct Sweep<'p> {
     plan: Plan,
     /// What this sweep's regions read of their forward code.
     found: Plan,
+    /// How many loops enclose the statements being swept.
+    loop_depth: usize,
 }
 
 impl Sweep<'_> {
@@ -388,6 +391,7 @@ impl Sweep<'_> {
             })
             .collect();
 
+        self.loop_depth += 1;
         let adjoint = self.nested(&accumulators, |sweep| {
             for ((_, _, next), adjoint) in locals.iter().zip(&carried) {
                 if let Operand::Var(var) = next {
@@ -408,10 +412,15 @@ impl Sweep<'_> {
             tape_ident(lp.id),
             format_ident!("__entry{}", lp.id, span = Span::mixed_site()),
         );
+        self.loop_depth -= 1;
         // Each recorded iteration, last first: the values its adjoint reads restored, then
-        // the adjoint.
+        // the adjoint. An outermost loop around other loops is a checkpoint instead: it
+        // records its start values and runs each iteration again, so that its inner loops'
+        // records live for one of its iterations only (memory of one iteration's work, not
+        // of the whole nest's).
         let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
-        if let Some(saved) = self.saved(&bindings, &adjoint) {
+        let checkpoint = self.loop_depth == 0 && contains_loop(&lp.body.stmts);
+        if let Some(saved) = self.saved(&bindings, &adjoint).filter(|_| !checkpoint) {
             self.code.push(quote! {
                 while let ::core::option::Option::Some(#entry) = #tape.pop() {
                     #[allow(unused_mut)]
@@ -463,6 +472,15 @@ impl Sweep<'_> {
             }
         }
     }
+}
+
+/// Whether statements contain a loop, in branches too.
+fn contains_loop(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Loop(_) => true,
+        Stmt::Branch(branch) => branch.arms.iter().any(|arm| contains_loop(&arm.stmts)),
+        Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => false,
+    })
 }
 
 /// What a name bound by a region's forward code holds.

@@ -1399,6 +1399,9 @@ impl Lowerer<'_> {
         }
         let index = self.expr(&left.index);
         let value = self.expr(value);
+        // As in Rust, the right side runs first: it may have rebound the array (a method of
+        // a `mut` constant gets a binding of its own).
+        let current = self.env.get(&name).cloned().unwrap_or(current);
         let written = self.apply(
             Op::Prim(Primitive::SetIndex),
             vec![current, index, value],

@@ -117,12 +117,14 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) 
     let arm = arm_ident(branch.id);
     let targets: Vec<TokenStream> = branch.results.iter().map(target_tokens).collect();
     let saved = taped.and_then(|plan| plan.saved.get(&branch.id));
+    // An arm the adjoint runs again records nothing now: its run there records.
+    let inner = saved.and(taped);
     let arms = branch
         .arms
         .iter()
         .enumerate()
         .map(|(k, region)| {
-            let stmts = forward_stmts(program, &region.stmts, taped);
+            let stmts = forward_stmts(program, &region.stmts, inner);
             let inside = Uses::of(program, &region.stmts).defined;
             let mut moved = HashSet::new();
             let yields: Vec<TokenStream> = region
@@ -166,7 +168,9 @@ fn save(names: &[proc_macro2::Ident], later: &TokenStream) -> Vec<TokenStream> {
 /// adjoint runs the body again) the carried values and the item at its start.
 pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> TokenStream {
     let declarations = carried_declarations(program, lp);
-    let body = forward_stmts(program, &lp.body.stmts, taped);
+    // A body the adjoint runs again records nothing now: its run there records.
+    let stored = taped.is_some_and(|plan| plan.saved.contains_key(&lp.id));
+    let body = forward_stmts(program, &lp.body.stmts, taped.filter(|_| stored));
     let updates = carried_updates(lp, {
         let next = next_values(program, lp);
         move |k| next[k].clone()

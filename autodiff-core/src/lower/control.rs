@@ -614,10 +614,10 @@ impl Lowerer<'_> {
                 let Pat::Tuple(pair) = &*lp.pat else {
                     return None;
                 };
-                let (Some(counter), Some(item)) = (pair.elems.first(), pair.elems.get(1)) else {
+                // The counter is bound from the index below.
+                let Some(item) = pair.elems.get(1) else {
                     return None;
                 };
-                let _ = counter;
                 (&*call.receiver, item.clone(), None, true)
             }
             other => (other, (*lp.pat).clone(), None, false),

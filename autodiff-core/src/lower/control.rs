@@ -615,9 +615,7 @@ impl Lowerer<'_> {
                     return None;
                 };
                 // The counter is bound from the index below.
-                let Some(item) = pair.elems.get(1) else {
-                    return None;
-                };
+                let item = pair.elems.get(1)?;
                 (&*call.receiver, item.clone(), None, true)
             }
             other => (other, (*lp.pat).clone(), None, false),

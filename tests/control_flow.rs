@@ -873,3 +873,43 @@ fn constant_writes_and_shape_tuples() {
     assert_eq!(value, constants_and_fills(&w, &x));
     assert_eq!(g, array![6.0, 5.0, 5.0]);
 }
+
+/// ln(1 + eˣ) with rules of its own (a primitive), called inside a loop and a branch.
+#[differentiable(vjp = log1pexp_vjp_rule, jvp = log1pexp_jvp_rule)]
+fn log1pexp(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+fn log1pexp_vjp_rule(x: f64, cotangent: f64) -> (f64, f64) {
+    (log1pexp(x), cotangent * sigmoid(x))
+}
+
+fn log1pexp_jvp_rule(x: f64, x_tangent: f64) -> (f64, f64) {
+    (log1pexp(x), x_tangent * sigmoid(x))
+}
+
+#[differentiable]
+fn custom_rule_in_loop(x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        if x[i] > -1.0 {
+            acc += log1pexp(x[i] * 2.0);
+        }
+    }
+    acc
+}
+
+#[test]
+fn custom_rules_inside_loops() {
+    check_vector_fn!(
+        custom_rule_in_loop,
+        custom_rule_in_loop_grad,
+        custom_rule_in_loop_jvp,
+        custom_rule_in_loop_vjp,
+        [0.5, -2.0, 1.5, -0.5]
+    );
+}

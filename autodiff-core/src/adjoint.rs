@@ -34,6 +34,10 @@ pub fn adjoint_sweep(
     program: &Program,
     seed: TokenStream,
 ) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+    // Straight-line code records nothing: one pass.
+    if !program.has_regions() {
+        return sweep(program, seed, Plan::default());
+    }
     let first = sweep(program, seed.clone(), Plan::default()).2;
     sweep(program, seed, first)
 }

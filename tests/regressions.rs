@@ -33,6 +33,20 @@
 //! - A struct literal with a shorthand field (`Scale { k }`) in a constant: the local `k`
 //!   was not renamed to its binding in the generated code (found by the fuzzing work), so it
 //!   named nothing there, or another `k`.
+//! - Found once the generator wrote branches and loops (seed 20261126), five causes:
+//!   - an array assigned in a branch and recorded for the adjoint (`if c { acc *= 2.0; }`):
+//!     the arm yielded the array before its record copied it (E0382). The record now comes
+//!     first;
+//!   - a condition reading an array parameter passed by reference (`if x.dot(y) > 0.5`,
+//!     `logsumexp(&(-x))`): it read a view where the user's code reads a reference. It now
+//!     reads a reference to the view;
+//!   - a primitive of a shape query (`sigmoid(x.len() as f64)`) became a node with no
+//!     differentiated input, whose tangent forward mode never bound. It is a constant;
+//!   - a loop bound querying a `mut` constant the loop changes (`for _ in 0..a.len() { a +=
+//!     1.0; }`): the query rebound the constant inside the loop's head, after the loop had
+//!     read the binding. A shape query no longer counts as a mutation;
+//!   - a condition on a field of a struct parameter (`if p.s > 0.0`): rejected as reading
+//!     the struct itself. The field is read.
 
 mod support;
 
@@ -697,4 +711,107 @@ fn writes_keep_values_their_pullbacks_read() {
     let data = Array1::from(vec![0.3, 0.2, -0.1]);
     let (_, g) = write_into_reassigned_constant_grad(&Array1::from(x.to_vec()), &data);
     assert_eq!(g, Array1::from(vec![2.0, 2.0, 2.0]));
+}
+
+#[differentiable]
+fn branch_records_assigned_array(x: ArrayView1<f64>, c: f64) -> f64 {
+    let mut acc = softmax(&x, Axis(0));
+    if c > 0.0 {
+        acc *= 2.0;
+    }
+    logsumexp(&acc)
+}
+
+#[differentiable]
+fn condition_on_reference_parameters(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    let mut a = (x * y).sum();
+    if x.dot(y) > 0.5 {
+        a *= 2.0;
+    }
+    if logsumexp(&(-x)) > 0.5 {
+        a *= a;
+    }
+    a
+}
+
+#[differentiable]
+fn primitive_of_shape_query(x: &Array1<f64>, s: f64) -> f64 {
+    sigmoid(x.len() as f64) * s + x.sum()
+}
+
+#[differentiable]
+fn bound_of_changed_constant(x: &Array1<f64>) -> f64 {
+    let mut a = Array1::<f64>::zeros(x.len());
+    for _ in 0..a.len() {
+        a += 1.0;
+    }
+    (a * x).sum()
+}
+
+#[derive(Parameters, Clone, Debug)]
+struct Gain {
+    b: Array1<f64>,
+    s: f64,
+}
+
+#[differentiable]
+fn condition_on_field(p: &Gain, x: &Array1<f64>) -> f64 {
+    let mut a = p.s * x.sum();
+    if p.s > 0.0 && p.b.len() == x.len() {
+        a *= p.s;
+    }
+    for _ in 0..2 {
+        a += p.b.sum();
+    }
+    a
+}
+
+#[test]
+fn control_flow_found_by_the_generator() {
+    let x = [0.5, -1.0, 2.0];
+    let arr = |x: &[f64]| Array1::from(x.to_vec());
+    for c in [-1.0, 1.0] {
+        check_scalar(
+            "branch_records_assigned_array",
+            &x,
+            |x| branch_records_assigned_array(arr(x).view(), c),
+            |x| {
+                let (value, (g, _)) = branch_records_assigned_array_grad(arr(x).view(), c);
+                (value, flat(&g))
+            },
+            |x, t| branch_records_assigned_array_jvp(arr(x).view(), c, arr(t), 0.0),
+        );
+    }
+    // Both branches of each condition: y scaled to either side of the thresholds.
+    for scale in [0.1, 1.0] {
+        let y = Array1::from(vec![0.3, -0.2, 0.9]) * scale;
+        check_scalar(
+            "condition_on_reference_parameters",
+            &x,
+            |x| condition_on_reference_parameters(&arr(x), &y),
+            |x| {
+                let (value, (g, _)) = condition_on_reference_parameters_grad(&arr(x), &y);
+                (value, flat(&g))
+            },
+            |x, t| condition_on_reference_parameters_jvp(&arr(x), &y, arr(t), y.clone() * 0.0),
+        );
+    }
+    let (value, (gx, gs)) = primitive_of_shape_query_grad(&arr(&x), 2.0);
+    assert_eq!(value, primitive_of_shape_query(&arr(&x), 2.0));
+    assert_eq!((gx, gs), (arr(&[1.0; 3]), sigmoid(3.0_f64)));
+    let (_, tangent) = primitive_of_shape_query_jvp(&arr(&x), 2.0, arr(&[1.0, 0.0, 0.0]), 1.0);
+    assert!((tangent - (1.0 + sigmoid(3.0_f64))).abs() < 1e-12);
+    let (value, g) = bound_of_changed_constant_grad(&arr(&x));
+    assert_eq!(value, bound_of_changed_constant(&arr(&x)));
+    assert_eq!(g, arr(&[3.0; 3]));
+    let p = Gain {
+        b: arr(&[0.1, 0.2, 0.3]),
+        s: 2.0,
+    };
+    let (value, (gp, gx)) = condition_on_field_grad(&p, &arr(&x));
+    assert_eq!(value, condition_on_field(&p, &arr(&x)));
+    // a = s² Σx + 2 Σb.
+    assert!((gp.s - 2.0 * p.s * x.iter().sum::<f64>()).abs() < 1e-12);
+    assert_eq!(gp.b, arr(&[2.0; 3]));
+    assert_eq!(gx, arr(&[p.s * p.s; 3]));
 }

@@ -53,6 +53,12 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             .filter(|param| crate::signature::is_view(&param.ty))
             .map(|param| param.ident.to_string())
             .collect(),
+        references: sig
+            .params
+            .iter()
+            .filter(|param| !param.structured && matches!(param.ty, syn::Type::Reference(_)))
+            .map(|param| param.ident.to_string())
+            .collect(),
         tuple_arity: match sig.output {
             Output::Tuple(arity) => Some(arity),
             _ => None,
@@ -129,6 +135,9 @@ struct Lowerer<'a> {
     mutable_bindings: HashSet<String>,
     /// The parameters that are views (`ArrayView1<f64>`).
     views: HashSet<String>,
+    /// The array parameters passed by reference (`x: &Array1<f64>`): a constant expression
+    /// reads them through a reference to their view, as the user's code reads a reference.
+    references: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
     /// The one float type the signature names (`f64` or `f32`), if it names just one: the
@@ -655,35 +664,18 @@ impl Lowerer<'_> {
 
     /// `p.layer.w` on a struct parameter `p`: the input for that field, made on first read.
     fn field(&mut self, field: &syn::ExprField, whole: &Expr) -> Operand {
-        let mut members = vec![&field.member];
-        let mut base = strip_parens(&field.base);
-        while let Expr::Field(inner) = base {
-            members.push(&inner.member);
-            base = strip_parens(&inner.base);
-        }
-        let bound = single_ident(base).map(|ident| (ident, self.env.get(&ident.to_string())));
-        // The struct parameter, and the path within it: none for `p`, `.layer` for a local
-        // bound to a sub-struct (`let layer = &p.layer;`).
-        let (root, prefix) = match bound {
-            Some((_, Some(Operand::Var(Var::Input(k))))) => match &self.program.inputs[*k].kind {
-                InputKind::Struct => (*k, TokenStream::new()),
-                InputKind::Field { root, path } => (*root, path.clone()),
-                InputKind::Value => return self.unsupported(whole),
-            },
+        let base = field_root(field);
+        let bound = single_ident(base).and_then(|ident| self.env.get(&ident.to_string()));
+        let (root, path, display) = match bound {
             // Already reported.
-            Some((_, Some(Operand::Poison))) => return Operand::Poison,
-            _ => return self.unsupported(whole),
+            Some(Operand::Poison) => return Operand::Poison,
+            _ => match self.field_path(field) {
+                Some(target) => target,
+                None => return self.unsupported(whole),
+            },
         };
-        members.reverse();
-        let ident = self.program.inputs[root].ident.clone();
-        let path = quote!(#prefix #(.#members)*);
-        let display = pretty(&quote!(#ident #path));
-        let existing = self
-            .program
-            .inputs
-            .iter()
-            .position(|input| input.display == display);
-        let k = existing.unwrap_or_else(|| {
+        let k = self.field_input(field).unwrap_or_else(|| {
+            let ident = self.program.inputs[root].ident.clone();
             self.program.inputs.push(Input {
                 ident,
                 display,
@@ -692,6 +684,58 @@ impl Lowerer<'_> {
             self.program.inputs.len() - 1
         });
         Operand::Var(Var::Input(k))
+    }
+
+    /// The struct parameter `p.layer.w` reads, the path within it and its display, when
+    /// the base is a struct parameter or a local bound to a sub-struct (`let layer = &p.layer;`).
+    fn field_path(&self, field: &syn::ExprField) -> Option<(usize, TokenStream, String)> {
+        let mut members = vec![&field.member];
+        let mut base = strip_parens(&field.base);
+        while let Expr::Field(inner) = base {
+            members.push(&inner.member);
+            base = strip_parens(&inner.base);
+        }
+        let bound = self.env.get(&single_ident(field_root(field))?.to_string());
+        let Some(Operand::Var(Var::Input(k))) = bound else {
+            return None;
+        };
+        let (root, prefix) = match &self.program.inputs[*k].kind {
+            InputKind::Struct => (*k, TokenStream::new()),
+            InputKind::Field { root, path } => (*root, path.clone()),
+            InputKind::Value => return None,
+        };
+        members.reverse();
+        let ident = &self.program.inputs[root].ident;
+        let path = quote!(#prefix #(.#members)*);
+        let display = pretty(&quote!(#ident #path));
+        Some((root, path, display))
+    }
+
+    /// The input of the field `p.layer.w` if it has been read before.
+    fn field_input(&self, field: &syn::ExprField) -> Option<usize> {
+        let (_, _, display) = self.field_path(field)?;
+        self.program
+            .inputs
+            .iter()
+            .position(|input| input.display == display)
+    }
+
+    /// Makes the input of each field of a struct parameter that `expr` reads.
+    fn read_fields(&mut self, expr: &Expr) {
+        struct Fields<'a>(&'a Lowerer<'a>, Vec<syn::ExprField>);
+        impl<'ast> Visit<'ast> for Fields<'_> {
+            fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+                match self.0.field_path(field) {
+                    Some(_) => self.1.push(field.clone()),
+                    None => syn::visit::visit_expr_field(self, field),
+                }
+            }
+        }
+        let mut fields = Fields(self, Vec::new());
+        fields.visit_expr(expr);
+        for field in fields.1 {
+            self.field(&field, &Expr::Field(field.clone()));
+        }
     }
 
     fn method_call(&mut self, call: &syn::ExprMethodCall, whole: &Expr) -> Operand {
@@ -1002,7 +1046,10 @@ impl Lowerer<'_> {
         }
         impl<'ast> Visit<'ast> for Mutated {
             fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-                self.0.extend(root(&call.receiver).map(ToString::to_string));
+                // Shape queries and comparisons take `&self`.
+                if !QUERY_METHODS.contains(&call.method.to_string().as_str()) {
+                    self.0.extend(root(&call.receiver).map(ToString::to_string));
+                }
                 syn::visit::visit_expr_method_call(self, call);
             }
             fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
@@ -1180,6 +1227,12 @@ impl Lowerer<'_> {
         (renamed, borrowed)
     }
 
+    /// Whether input `k` is a parameter passed by reference.
+    fn is_reference(&self, k: usize) -> bool {
+        let input = &self.program.inputs[k];
+        matches!(input.kind, InputKind::Value) && self.references.contains(&input.ident.to_string())
+    }
+
     /// [`Lowerer::renamed`], where every read of a variable becomes a placeholder bound to
     /// its value, listed third.
     fn renamed_reading(&self, expr: &Expr, moving: bool) -> (Expr, Vec<String>, Vec<(Ident, Var)>) {
@@ -1195,6 +1248,23 @@ impl Lowerer<'_> {
                 self.visit_expr_mut(expr);
                 self.moving = outer;
             }
+
+            /// The placeholder of a read of `var`: one per variable.
+            fn read(&mut self, var: Var) -> Expr {
+                let placeholder = match self.reads.iter().find(|(_, read)| *read == var) {
+                    Some((placeholder, _)) => placeholder.clone(),
+                    None => {
+                        let placeholder =
+                            format_ident!("__p{}", self.reads.len(), span = Span::mixed_site());
+                        self.reads.push((placeholder.clone(), var));
+                        placeholder
+                    }
+                };
+                Expr::Verbatim(match var {
+                    Var::Input(k) if self.lowerer.is_reference(k) => quote!((&#placeholder)),
+                    _ => placeholder.to_token_stream(),
+                })
+            }
         }
         impl VisitMut for Renamer<'_> {
             // `S { k }` reads the local `k`: written out as `S { k: k }` so that `k` can be
@@ -1207,22 +1277,16 @@ impl Lowerer<'_> {
             }
 
             fn visit_expr_mut(&mut self, expr: &mut Expr) {
+                // A field of a struct parameter, `p.s`: the field's input.
+                if let Expr::Field(field) = expr {
+                    if let Some(k) = self.lowerer.field_input(field) {
+                        *expr = self.read(Var::Input(k));
+                        return;
+                    }
+                }
                 if let Some(ident) = single_ident(expr) {
                     if let Some(Operand::Var(var)) = self.lowerer.env.get(&ident.to_string()) {
-                        let var = *var;
-                        let placeholder = match self.reads.iter().find(|(_, read)| *read == var) {
-                            Some((placeholder, _)) => placeholder.clone(),
-                            None => {
-                                let placeholder = format_ident!(
-                                    "__p{}",
-                                    self.reads.len(),
-                                    span = Span::mixed_site()
-                                );
-                                self.reads.push((placeholder.clone(), var));
-                                placeholder
-                            }
-                        };
-                        *expr = Expr::Verbatim(placeholder.to_token_stream());
+                        *expr = self.read(*var);
                         return;
                     }
                     if let Some(Operand::Const { tokens, .. }) =
@@ -1312,10 +1376,10 @@ impl Lowerer<'_> {
                 .flatten()
                 .all(|bound| self.constant_valued(bound)),
             Expr::Tuple(tuple) => tuple.elems.iter().all(|elem| self.constant_valued(elem)),
-            // A function of constants only: nothing differentiated flows in.
+            // A function of constants only (a primitive's too): nothing differentiated
+            // flows in.
             Expr::Call(call) => {
                 !self.mentions_var(&call.func)
-                    && call_primitive_of(&call.func).is_none()
                     && !call.args.is_empty()
                     && call.args.iter().all(|arg| self.constant_valued(arg))
             }
@@ -1332,6 +1396,7 @@ impl Lowerer<'_> {
         if !self.check_constant(expr) {
             return Operand::Poison;
         }
+        self.read_fields(expr);
         let (renamed, borrows, reads) = self.renamed_reading(expr, false);
         if reads
             .iter()
@@ -1645,6 +1710,15 @@ fn single_ident(expr: &Expr) -> Option<&Ident> {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
     }
+}
+
+/// The base a chain of field reads starts from: `p` in `p.layer.w`.
+fn field_root(field: &syn::ExprField) -> &Expr {
+    let mut base = strip_parens(&field.base);
+    while let Expr::Field(inner) = base {
+        base = strip_parens(&inner.base);
+    }
+    base
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {

@@ -142,7 +142,13 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) 
                 });
                 quote!((#(#options,)*))
             });
-            quote!(#stmts (#k, #(#yields,)* #residual))
+            // Recorded before the yields, which may move what the record copies.
+            let record = residual.map(|residual| {
+                let ident = residual_ident(branch.id);
+                (quote!(let #ident = #residual;), ident)
+            });
+            let (record, ident) = record.unzip();
+            quote!(#stmts #record (#k, #(#yields,)* #ident))
         })
         .collect();
     let head = branch_head(branch, arms);

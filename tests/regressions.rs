@@ -46,7 +46,10 @@
 //!     1.0; }`): the query rebound the constant inside the loop's head, after the loop had
 //!     read the binding. A shape query no longer counts as a mutation;
 //!   - a condition on a field of a struct parameter (`if p.s > 0.0`): rejected as reading
-//!     the struct itself. The field is read.
+//!     the struct itself. The field is read;
+//!   - a condition copying a field (`half_sq_norm(&p.b.clone())`, p305 with every construct
+//!     on): read as a view, whose copy is a view. Parameters and fields are now read through
+//!     a reference to themselves, with their declared types.
 
 mod support;
 
@@ -722,7 +725,7 @@ fn branch_records_assigned_array(x: ArrayView1<f64>, c: f64) -> f64 {
     logsumexp(&acc)
 }
 
-#[differentiable]
+#[differentiable(hessian)]
 fn condition_on_reference_parameters(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
     let mut a = (x * y).sum();
     if x.dot(y) > 0.5 {
@@ -795,6 +798,11 @@ fn control_flow_found_by_the_generator() {
             },
             |x, t| condition_on_reference_parameters_jvp(&arr(x), &y, arr(t), y.clone() * 0.0),
         );
+        let (value, gradient, _) = condition_on_reference_parameters_hessian(&arr(&x), &y);
+        let (expected, (gx, gy)) = condition_on_reference_parameters_grad(&arr(&x), &y);
+        assert!((value - expected).abs() < 1e-12);
+        let close = |a: &Array1<f64>, b: &Array1<f64>| (a - b).iter().all(|d| d.abs() < 1e-12);
+        assert!(close(&gradient.0, &gx) && close(&gradient.1, &gy));
     }
     let (value, (gx, gs)) = primitive_of_shape_query_grad(&arr(&x), 2.0);
     assert_eq!(value, primitive_of_shape_query(&arr(&x), 2.0));
@@ -814,4 +822,44 @@ fn control_flow_found_by_the_generator() {
     assert!((gp.s - 2.0 * p.s * x.iter().sum::<f64>()).abs() < 1e-12);
     assert_eq!(gp.b, arr(&[2.0; 3]));
     assert_eq!(gx, arr(&[p.s * p.s; 3]));
+}
+
+#[derive(Parameters, Clone, Debug)]
+struct Owned {
+    b: Array1<f64>,
+}
+
+/// A condition copying a field (`p.b.clone()`, seed 20261126's p305) passed it to a function
+/// taking `&Array1<f64>`: the copy of a view is a view. Fields and parameters are read as
+/// the user's code reads them.
+#[differentiable]
+fn condition_copying_a_field(p: &Owned, x: Array1<f64>, v: ArrayView1<f64>) -> f64 {
+    let mut a = p.b.sum() + x.sum() + v.sum();
+    if sq_norm(&p.b.clone()) + sq_norm(&x.clone()) + sq_norm(&v.to_owned()) < 10.0 {
+        a *= 2.0;
+    }
+    a
+}
+
+fn sq_norm(a: &Array1<f64>) -> f64 {
+    a.dot(a)
+}
+
+#[test]
+fn conditions_read_parameters_with_their_declared_types() {
+    let p = Owned {
+        b: Array1::from(vec![0.5, 1.0]),
+    };
+    let x = Array1::from(vec![1.0, 2.0]);
+    let v = Array1::from(vec![0.1, 0.2]);
+    let (value, (gp, gx, gv)) = condition_copying_a_field_grad(&p, x.clone(), v.view());
+    assert_eq!(value, condition_copying_a_field(&p, x, v.view()));
+    assert_eq!(
+        (gp.b, gx, gv),
+        (
+            Array1::from(vec![2.0; 2]),
+            Array1::from(vec![2.0; 2]),
+            Array1::from(vec![2.0; 2])
+        )
+    );
 }

@@ -53,6 +53,8 @@ pub struct Input {
     /// How the documentation writes it: `x`, `p.w1`.
     pub display: String,
     pub kind: InputKind,
+    /// Passed by reference (`x: &Array1<f64>`): constants read it as such.
+    pub reference: bool,
 }
 
 #[derive(Clone)]

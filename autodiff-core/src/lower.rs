@@ -53,12 +53,6 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             .filter(|param| crate::signature::is_view(&param.ty))
             .map(|param| param.ident.to_string())
             .collect(),
-        references: sig
-            .params
-            .iter()
-            .filter(|param| !param.structured && matches!(param.ty, syn::Type::Reference(_)))
-            .map(|param| param.ident.to_string())
-            .collect(),
         tuple_arity: match sig.output {
             Output::Tuple(arity) => Some(arity),
             _ => None,
@@ -76,6 +70,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
                     true => InputKind::Struct,
                     false => InputKind::Value,
                 },
+                reference: matches!(param.ty, syn::Type::Reference(_)),
             });
             Operand::Var(Var::Input(lowerer.program.inputs.len() - 1))
         } else {
@@ -135,9 +130,6 @@ struct Lowerer<'a> {
     mutable_bindings: HashSet<String>,
     /// The parameters that are views (`ArrayView1<f64>`).
     views: HashSet<String>,
-    /// The array parameters passed by reference (`x: &Array1<f64>`): a constant expression
-    /// reads them through a reference to their view, as the user's code reads a reference.
-    references: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
     /// The one float type the signature names (`f64` or `f32`), if it names just one: the
@@ -680,6 +672,7 @@ impl Lowerer<'_> {
                 ident,
                 display,
                 kind: InputKind::Field { root, path },
+                reference: false,
             });
             self.program.inputs.len() - 1
         });
@@ -1227,12 +1220,6 @@ impl Lowerer<'_> {
         (renamed, borrowed)
     }
 
-    /// Whether input `k` is a parameter passed by reference.
-    fn is_reference(&self, k: usize) -> bool {
-        let input = &self.program.inputs[k];
-        matches!(input.kind, InputKind::Value) && self.references.contains(&input.ident.to_string())
-    }
-
     /// [`Lowerer::renamed`], where every read of a variable becomes a placeholder bound to
     /// its value, listed third.
     fn renamed_reading(&self, expr: &Expr, moving: bool) -> (Expr, Vec<String>, Vec<(Ident, Var)>) {
@@ -1260,8 +1247,10 @@ impl Lowerer<'_> {
                         placeholder
                     }
                 };
+                // An input's placeholder is a reference to it (see `primal::forward_stmt`):
+                // read through it, it has the user's type.
                 Expr::Verbatim(match var {
-                    Var::Input(k) if self.lowerer.is_reference(k) => quote!((&#placeholder)),
+                    Var::Input(_) => quote!((*#placeholder)),
                     _ => placeholder.to_token_stream(),
                 })
             }

@@ -10,7 +10,7 @@ use crate::call;
 use crate::emit::{node_ident, operand_tokens, rule_args, rule_fn, var_tokens};
 use std::collections::HashSet;
 
-use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses};
+use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var};
 use crate::region::{
     arm_ident, branch_head, carried_declarations, carried_updates, idents, loop_head, next_values,
     owned, residual_ident, tape_entry, tape_ident, target_tokens, yield_value, Plan,
@@ -54,12 +54,19 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
             if reads.is_empty() {
                 return quote!(let #ident #ty = #expr;);
             }
-            // Each value read through its primal part: a scalar, or a view of an array.
+            // Each value read through its primal part: a scalar, or a view of an array. An
+            // input is read through a reference (`(*p)` in `expr`), to the parameter itself
+            // where it is no dual number: the user's code reads it with its declared type.
             let reads = reads.iter().map(|(placeholder, var)| {
                 let value = var_tokens(program, *var);
-                match program.dual {
-                    true => quote!(let #placeholder = (#value).autodiff_re();),
-                    false => quote!(let #placeholder = (#value).autodiff_arg();),
+                match (*var, program.dual) {
+                    (Var::Input(_), false) => quote!(let #placeholder = &#value;),
+                    (Var::Input(k), true) if program.inputs[k].reference => {
+                        quote!(let #placeholder = &&(#value).autodiff_re();)
+                    }
+                    (Var::Input(_), true) => quote!(let #placeholder = &(#value).autodiff_re();),
+                    (_, true) => quote!(let #placeholder = (#value).autodiff_re();),
+                    (_, false) => quote!(let #placeholder = (#value).autodiff_arg();),
                 }
             });
             quote!(let #ident #ty = { #(#reads)* #expr };)

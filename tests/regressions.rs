@@ -49,7 +49,8 @@
 //!     the struct itself. The field is read;
 //!   - a condition copying a field (`half_sq_norm(&p.b.clone())`, p305 with every construct
 //!     on): read as a view, whose copy is a view. Parameters and fields are now read through
-//!     a reference to themselves, with their declared types.
+//!     a reference to themselves, with their declared types, and so are values (`u.clone()`,
+//!     p1112).
 
 mod support;
 
@@ -862,4 +863,27 @@ fn conditions_read_parameters_with_their_declared_types() {
             Array1::from(vec![2.0; 2])
         )
     );
+}
+
+/// The same for a value computed in the body (`u.clone()`, seed 20261126's p1112 with every
+/// construct on).
+#[differentiable]
+fn condition_copying_a_value(x: &Array1<f64>) -> f64 {
+    let u = x.tanh();
+    match sq_norm(&u.clone()) as usize {
+        0 => u.sum(),
+        _ => 2.0 * u.sum(),
+    }
+}
+
+#[test]
+fn conditions_read_values_with_their_own_types() {
+    for scale in [0.1, 2.0] {
+        let x = Array1::from(vec![0.5, -1.0, 2.0]) * scale;
+        let (value, g) = condition_copying_a_value_grad(&x);
+        assert!((value - condition_copying_a_value(&x)).abs() < 1e-12);
+        let factor = if sq_norm(&x.tanh()) < 1.0 { 1.0 } else { 2.0 };
+        let expected = x.mapv(|v| factor * (1.0 - v.tanh().powi(2)));
+        assert!((g - expected).iter().all(|d| d.abs() < 1e-12));
+    }
 }

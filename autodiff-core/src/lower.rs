@@ -1247,12 +1247,8 @@ impl Lowerer<'_> {
                         placeholder
                     }
                 };
-                // An input's placeholder is a reference to it (see `primal::forward_stmt`):
-                // read through it, it has the user's type.
-                Expr::Verbatim(match var {
-                    Var::Input(_) => quote!((*#placeholder)),
-                    _ => placeholder.to_token_stream(),
-                })
+                // The placeholder is a reference to the value (see `primal::forward_stmt`).
+                Expr::Verbatim(quote!((*#placeholder)))
             }
         }
         impl VisitMut for Renamer<'_> {

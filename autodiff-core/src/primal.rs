@@ -54,19 +54,17 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
             if reads.is_empty() {
                 return quote!(let #ident #ty = #expr;);
             }
-            // Each value read through its primal part: a scalar, or a view of an array. An
-            // input is read through a reference (`(*p)` in `expr`), to the parameter itself
-            // where it is no dual number: the user's code reads it with its declared type.
+            // Each value read through a reference (`(*p)` in `expr`): to the value itself, so
+            // that the user's code reads it with its own type; in the Hessian's program, to
+            // its real part (a reference parameter's through one more reference).
             let reads = reads.iter().map(|(placeholder, var)| {
                 let value = var_tokens(program, *var);
                 match (*var, program.dual) {
-                    (Var::Input(_), false) => quote!(let #placeholder = &#value;),
+                    (_, false) => quote!(let #placeholder = &#value;),
                     (Var::Input(k), true) if program.inputs[k].reference => {
                         quote!(let #placeholder = &&(#value).autodiff_re();)
                     }
-                    (Var::Input(_), true) => quote!(let #placeholder = &(#value).autodiff_re();),
-                    (_, true) => quote!(let #placeholder = (#value).autodiff_re();),
-                    (_, false) => quote!(let #placeholder = (#value).autodiff_arg();),
+                    (_, true) => quote!(let #placeholder = &(#value).autodiff_re();),
                 }
             });
             quote!(let #ident #ty = { #(#reads)* #expr };)

@@ -50,7 +50,14 @@
 //!   - a condition copying a field (`half_sq_norm(&p.b.clone())`, p305 with every construct
 //!     on): read as a view, whose copy is a view. Parameters and fields are now read through
 //!     a reference to themselves, with their declared types, and so are values (`u.clone()`,
-//!     p1112).
+//!     p1112);
+//!   - a constant borrowing a temporary in a branch (`x2 += (&data.view() * &x).sum();`,
+//!     `acc *= &softplus(data);`, p1104, p1163): the arm's record saved the reference
+//!     beyond the temporary's life (E0716). Such a constant now counts as borrowing itself,
+//!     and its arm runs again in the adjoint instead;
+//!   - an element write and then a reassignment of a loop-carried array (`acc[i] = 1.0; acc
+//!     = m.row(0).to_owned();`, p616): the write moved the array the loop's record then
+//!     saved (E0382). A recorded array is copied by the write.
 
 mod support;
 
@@ -886,4 +893,75 @@ fn conditions_read_values_with_their_own_types() {
         let expected = x.mapv(|v| factor * (1.0 - v.tanh().powi(2)));
         assert!((g - expected).iter().all(|d| d.abs() < 1e-12));
     }
+}
+
+#[differentiable(wrt(s, x))]
+fn borrowed_temporaries_in_branches(s: f64, x: ArrayView1<f64>, data: &Array1<f64>) -> f64 {
+    let mut total = s;
+    let mut acc = x.exp();
+    match data.len() {
+        3 => {
+            total += (&data.view() * &x).sum();
+            acc *= &softplus(data);
+        }
+        2 => total *= 2.0,
+        _ => {}
+    }
+    total * acc.sum()
+}
+
+#[differentiable]
+fn write_then_reassign_in_loop(x: &Array1<f64>, m: &Array2<f64>) -> f64 {
+    let mut acc = softmax(x, Axis(0));
+    for i in 0..x.len() {
+        acc[i] = x[i].powi(3);
+        acc = &acc * &m.row(i % 2).to_owned();
+    }
+    acc.sum()
+}
+
+#[test]
+fn temporaries_and_writes_in_regions() {
+    let data = Array1::from(vec![0.3, 0.2, -0.1]);
+    let x = [0.4, 0.5, -1.0, 2.0];
+    check_scalar(
+        "borrowed_temporaries_in_branches",
+        &x,
+        |v| borrowed_temporaries_in_branches(v[0], Array1::from(v[1..].to_vec()).view(), &data),
+        |v| {
+            let (value, (gs, gx)) = borrowed_temporaries_in_branches_grad(
+                v[0],
+                Array1::from(v[1..].to_vec()).view(),
+                &data,
+            );
+            (value, std::iter::once(gs).chain(gx).collect())
+        },
+        |v, t| {
+            borrowed_temporaries_in_branches_jvp(
+                v[0],
+                Array1::from(v[1..].to_vec()).view(),
+                &data,
+                t[0],
+                Array1::from(t[1..].to_vec()),
+            )
+        },
+    );
+    let m = Array2::from_shape_vec((2, 3), vec![0.5, -1.0, 2.0, 1.5, 0.25, -0.75]).unwrap();
+    check_scalar(
+        "write_then_reassign_in_loop",
+        &x[1..],
+        |v| write_then_reassign_in_loop(&Array1::from(v.to_vec()), &m),
+        |v| {
+            let (value, (g, _)) = write_then_reassign_in_loop_grad(&Array1::from(v.to_vec()), &m);
+            (value, flat(&g))
+        },
+        |v, t| {
+            write_then_reassign_in_loop_jvp(
+                &Array1::from(v.to_vec()),
+                &m,
+                Array1::from(t.to_vec()),
+                m.clone() * 0.0,
+            )
+        },
+    );
 }

@@ -141,7 +141,8 @@ pub enum Stmt {
         ty: Option<TokenStream>,
         expr: TokenStream,
         reads: Vec<(Ident, Var)>,
-        /// The constant bindings it may borrow (`&c`, `c.view()`).
+        /// The constant bindings it may borrow (`&c`, `c.view()`); itself, when it borrows a
+        /// temporary (`&c.view()`).
         borrows: Vec<String>,
     },
     /// An item (`use`, `const`) or a constant statement of the body, kept as written.

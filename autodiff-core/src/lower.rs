@@ -1169,7 +1169,10 @@ impl Lowerer<'_> {
         info: ConstInfo,
     ) -> Operand {
         let ident = self.fresh_constant();
-        let borrows = info.borrows.clone();
+        let mut borrows = info.borrows.clone();
+        if syn::parse2(expr.clone()).is_ok_and(|expr| borrows_temporary(&expr)) {
+            borrows.push(ident.to_string());
+        }
         self.consts.insert(ident.to_string(), info);
         self.program.stmts.push(Stmt::Const {
             ident: ident.clone(),
@@ -1399,6 +1402,10 @@ impl Lowerer<'_> {
             borrows: borrows.clone(),
         };
         self.consts.insert(ident.to_string(), info);
+        let mut borrows = borrows;
+        if borrows_temporary(&renamed) {
+            borrows.push(ident.to_string());
+        }
         self.program.stmts.push(Stmt::Const {
             ident: ident.clone(),
             ty: None,
@@ -1695,6 +1702,22 @@ fn single_ident(expr: &Expr) -> Option<&Ident> {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
     }
+}
+
+/// Whether `expr` borrows a temporary (`&x.view()`, `&softplus(c)`), which lives no longer
+/// than the scope of the `let` binding it: such a constant is listed as borrowing itself,
+/// so that no record of a region saves it apart from its statement.
+fn borrows_temporary(expr: &Expr) -> bool {
+    fn place(expr: &Expr) -> bool {
+        match strip_parens(expr) {
+            Expr::Path(_) => true,
+            Expr::Field(field) => place(&field.base),
+            Expr::Index(index) => place(&index.expr),
+            Expr::Unary(unary) => matches!(unary.op, UnOp::Deref(_)),
+            _ => false,
+        }
+    }
+    matches!(strip_parens(expr), Expr::Reference(reference) if !place(&reference.expr))
 }
 
 /// The base a chain of field reads starts from: `p` in `p.layer.w`.

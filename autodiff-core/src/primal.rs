@@ -78,7 +78,7 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
             match &node.op {
                 Op::Prim(Primitive::SetIndex) => {
                     let set_at = rule_fn("set_index", "set_at", node.span);
-                    let array = written_array(program, *i);
+                    let array = written_array(program, *i, taped);
                     let args = rule_args(program, *i);
                     let (index, value) = (&args[1], &args[2]);
                     quote_spanned!(node.span=> let #ident = #set_at(#array, #index, #value);)
@@ -105,12 +105,23 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
 }
 
 /// The array an element write (node i) replaces an element of, owned: moved in when
-/// nothing else reads its old value, copied otherwise.
-pub fn written_array(program: &Program, i: usize) -> TokenStream {
+/// nothing else reads its old value, copied otherwise (also where a region's record, `taped`,
+/// saves it for the adjoint).
+pub fn written_array(program: &Program, i: usize, taped: Option<&Plan>) -> TokenStream {
     let array = &program.nodes[i].args[0];
     let value = operand_tokens(program, array);
+    let recorded = || {
+        let name = value.to_string();
+        taped.is_some_and(|plan| {
+            plan.saved
+                .values()
+                .flatten()
+                .flatten()
+                .any(|saved| saved == &name)
+        })
+    };
     match array {
-        Operand::Var(var) if crate::ir::movable(program, *var, i) => value,
+        Operand::Var(var) if crate::ir::movable(program, *var, i) && !recorded() => value,
         _ => owned(&value),
     }
 }

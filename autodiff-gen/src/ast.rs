@@ -298,8 +298,11 @@ pub enum Kind {
     Dot(Box<Expr>, Box<Expr>),
     Transpose(Box<Expr>),
     Reduce(Reduce, Box<Expr>),
-    /// One element of an array, `a[i]` or `a[[i, j]]`, at an index within its shape.
-    Index(Box<Expr>, Vec<usize>),
+    /// One element of an array, `a[i]` or `a[[i, j]]`, at indices within its shape: literals,
+    /// loop indices, `i % 2`, `i + 1`.
+    Index(Box<Expr>, Vec<IntExpr>),
+    /// An integer constant as a float, `(i as f64)`, `(x.len() as f64)`.
+    IntCast(IntExpr),
     /// One line of a matrix: `m.row(i)` (axis 0) or `m.column(j)` (axis 1).
     Line(Box<Expr>, usize, usize),
     Loss(Loss, Box<Expr>, Box<Expr>),
@@ -321,7 +324,11 @@ pub enum Kind {
 macro_rules! children {
     ($kind:expr) => {
         match $kind {
-            Kind::Var { .. } | Kind::Field(_) | Kind::Lit(_) | Kind::SizeCast(_) => vec![],
+            Kind::Var { .. }
+            | Kind::Field(_)
+            | Kind::Lit(_)
+            | Kind::SizeCast(_)
+            | Kind::IntCast(_) => vec![],
             Kind::Unary(_, a)
             | Kind::Powi(a, _)
             | Kind::Activation(_, a)
@@ -355,9 +362,19 @@ impl Expr {
         children!(&mut self.kind)
     }
 
-    /// Number of nodes: the shrinker's measure.
+    /// Number of expression nodes (what [`Expr::children`] walks).
+    pub fn nodes(&self) -> usize {
+        1 + self.children().iter().map(|c| c.nodes()).sum::<usize>()
+    }
+
+    /// Number of nodes (and of the indices' nodes): the shrinker's measure.
     pub fn size(&self) -> usize {
-        1 + self.children().iter().map(|c| c.size()).sum::<usize>()
+        let ints = match &self.kind {
+            Kind::Index(_, index) => index.iter().map(IntExpr::size).sum(),
+            Kind::IntCast(i) => i.size(),
+            _ => 0,
+        };
+        1 + ints + self.children().iter().map(|c| c.size()).sum::<usize>()
     }
 
     /// Whether the expression calls a generated callee or a custom rule (no Hessian then).
@@ -375,6 +392,322 @@ impl Expr {
             child.reads(out);
         }
     }
+
+    /// The integer expressions of this expression and its subexpressions (indices, casts).
+    pub fn ints(&self, f: &mut dyn FnMut(&IntExpr)) {
+        match &self.kind {
+            Kind::Index(_, index) => index.iter().for_each(|i| i.visit(f)),
+            Kind::IntCast(i) => i.visit(f),
+            _ => {}
+        }
+        for child in self.children() {
+            child.ints(f);
+        }
+    }
+
+    pub fn ints_mut(&mut self, f: &mut dyn FnMut(&mut IntExpr)) {
+        match &mut self.kind {
+            Kind::Index(_, index) => index.iter_mut().for_each(|i| i.visit_mut(f)),
+            Kind::IntCast(i) => i.visit_mut(f),
+            _ => {}
+        }
+        for child in self.children_mut() {
+            child.ints_mut(f);
+        }
+    }
+}
+
+/// What `x.len()`, `m.nrows()`, `m.ncols()` ask of an array.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dim {
+    Len,
+    Rows,
+    Cols,
+}
+
+impl Dim {
+    pub fn method(self) -> &'static str {
+        match self {
+            Dim::Len => "len",
+            Dim::Rows => "nrows",
+            Dim::Cols => "ncols",
+        }
+    }
+}
+
+/// A `usize` expression: a constant to the macro (loop indices, sizes, shape queries, casts
+/// of values).
+#[derive(Clone, PartialEq, Debug)]
+pub enum IntExpr {
+    Lit(usize),
+    /// A loop index, or an `n: usize` parameter.
+    Var(String),
+    /// `x.len()`, `m.nrows()`, `m.ncols()` of an array variable.
+    Len(String, Dim),
+    Add(Box<IntExpr>, Box<IntExpr>),
+    /// `i % k`.
+    Rem(Box<IntExpr>, usize),
+    /// `(e as usize)` of a scalar value: a constant read off the primal value (only in
+    /// conditions and `match` scrutinees).
+    Cast(Box<Expr>),
+}
+
+impl IntExpr {
+    /// Grows with a literal's value (a loop to 2 is smaller than a loop to 3), and counts a
+    /// variable or a shape query as large as the largest size (4).
+    pub fn size(&self) -> usize {
+        match self {
+            IntExpr::Lit(k) => 1 + k,
+            IntExpr::Var(_) | IntExpr::Len(..) => 5,
+            IntExpr::Add(a, b) => 1 + a.size() + b.size(),
+            IntExpr::Rem(a, _) => 1 + a.size(),
+            IntExpr::Cast(e) => 1 + e.size(),
+        }
+    }
+
+    /// Every node, parents first.
+    pub fn visit(&self, f: &mut dyn FnMut(&IntExpr)) {
+        f(self);
+        match self {
+            IntExpr::Add(a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            IntExpr::Rem(a, _) => a.visit(f),
+            IntExpr::Cast(e) => e.ints(f),
+            _ => {}
+        }
+    }
+
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut IntExpr)) {
+        f(self);
+        match self {
+            IntExpr::Add(a, b) => {
+                a.visit_mut(f);
+                b.visit_mut(f);
+            }
+            IntExpr::Rem(a, _) => a.visit_mut(f),
+            IntExpr::Cast(e) => e.ints_mut(f),
+            _ => {}
+        }
+    }
+
+    fn exprs<'a>(&'a self, out: &mut Vec<&'a Expr>) {
+        match self {
+            IntExpr::Add(a, b) => {
+                a.exprs(out);
+                b.exprs(out);
+            }
+            IntExpr::Rem(a, _) => a.exprs(out),
+            IntExpr::Cast(e) => out.push(e),
+            _ => {}
+        }
+    }
+
+    fn exprs_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Expr>) {
+        match self {
+            IntExpr::Add(a, b) => {
+                a.exprs_mut(out);
+                b.exprs_mut(out);
+            }
+            IntExpr::Rem(a, _) => a.exprs_mut(out),
+            IntExpr::Cast(e) => out.push(e),
+            _ => {}
+        }
+    }
+
+    /// Whether it reads a value (a cast): it may change between nearby points.
+    pub fn casts(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |i| found |= matches!(i, IntExpr::Cast(_)));
+        found
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+        }
+    }
+
+    /// The name of the probe that records this comparison of floats.
+    pub fn probe(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "lt",
+            CmpOp::Le => "le",
+            CmpOp::Gt => "gt",
+            CmpOp::Ge => "ge",
+            CmpOp::Eq => "eq",
+            CmpOp::Ne => "ne",
+        }
+    }
+}
+
+/// A `bool` condition: comparisons of values (against a literal offset, so ties are rare),
+/// of integers, `is_nan`, `&&`, `||`, `!`.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Cond {
+    /// Two scalars of the program's float type.
+    Value(CmpOp, Expr, Expr),
+    Int(CmpOp, IntExpr, IntExpr),
+    /// `e.is_nan()`.
+    IsNan(Expr),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+    Not(Box<Cond>),
+}
+
+impl Cond {
+    pub fn size(&self) -> usize {
+        match self {
+            Cond::Value(_, a, b) => 1 + a.size() + b.size(),
+            Cond::Int(_, a, b) => 1 + a.size() + b.size(),
+            Cond::IsNan(e) => 1 + e.size(),
+            Cond::And(a, b) | Cond::Or(a, b) => 1 + a.size() + b.size(),
+            Cond::Not(a) => 1 + a.size(),
+        }
+    }
+
+    fn exprs<'a>(&'a self, out: &mut Vec<&'a Expr>) {
+        match self {
+            Cond::Value(_, a, b) => out.extend([a, b]),
+            Cond::Int(_, a, b) => {
+                a.exprs(out);
+                b.exprs(out);
+            }
+            Cond::IsNan(e) => out.push(e),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.exprs(out);
+                b.exprs(out);
+            }
+            Cond::Not(a) => a.exprs(out),
+        }
+    }
+
+    fn exprs_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Expr>) {
+        match self {
+            Cond::Value(_, a, b) => out.extend([a, b]),
+            Cond::Int(_, a, b) => {
+                a.exprs_mut(out);
+                b.exprs_mut(out);
+            }
+            Cond::IsNan(e) => out.push(e),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.exprs_mut(out);
+                b.exprs_mut(out);
+            }
+            Cond::Not(a) => a.exprs_mut(out),
+        }
+    }
+
+    fn ints_mut(&mut self, f: &mut dyn FnMut(&mut IntExpr)) {
+        match self {
+            Cond::Value(_, a, b) => {
+                a.ints_mut(f);
+                b.ints_mut(f);
+            }
+            Cond::Int(_, a, b) => {
+                a.visit_mut(f);
+                b.visit_mut(f);
+            }
+            Cond::IsNan(e) => e.ints_mut(f),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.ints_mut(f);
+                b.ints_mut(f);
+            }
+            Cond::Not(a) => a.ints_mut(f),
+        }
+    }
+
+    fn ints(&self, f: &mut dyn FnMut(&IntExpr)) {
+        match self {
+            Cond::Value(_, a, b) => {
+                a.ints(f);
+                b.ints(f);
+            }
+            Cond::Int(_, a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            Cond::IsNan(e) => e.ints(f),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.ints(f);
+                b.ints(f);
+            }
+            Cond::Not(a) => a.ints(f),
+        }
+    }
+}
+
+/// A `match` pattern on a `usize`.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Pat {
+    Lit(usize),
+    /// `a..=b`.
+    Range(usize, usize),
+    /// `a | b | …`.
+    Or(Vec<usize>),
+    Wild,
+}
+
+/// How an arm of a branch is chosen.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Test {
+    /// `if c` / `else if c`.
+    If(Cond),
+    Else,
+    Pat(Pat),
+}
+
+/// One arm: statements, then (when the branch is a value) the arm's value.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Arm {
+    pub test: Test,
+    pub body: Vec<Stmt>,
+    pub value: Option<Expr>,
+}
+
+/// An `if` chain, or a `match` on a `usize`.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Head {
+    If,
+    Match(IntExpr),
+}
+
+/// The variable a branch used as a value defines.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Bind {
+    pub name: String,
+    pub ty: Ty,
+    /// `let name; if c { name = a; } else { name = b; }` rather than `let name = if …`.
+    pub late: bool,
+}
+
+/// The range of a `for` loop: `start..end`, `start..=end`, `(start..end).rev()`,
+/// `(start..end).step_by(k)`.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Range {
+    pub start: IntExpr,
+    pub end: IntExpr,
+    pub inclusive: bool,
+    pub rev: bool,
+    pub step: Option<usize>,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -392,33 +725,274 @@ pub enum Stmt {
         expr: Expr,
     },
     /// `let name = from;`: an owned array moved into a new binding.
-    Move { name: String, from: String, ty: Ty },
-    /// `name[i] = expr;`, `name[[i, j]] op= expr;`: one element of a mutable array.
-    SetElement {
+    Move {
         name: String,
-        index: Vec<usize>,
+        from: String,
+        ty: Ty,
+    },
+    /// `name[i] = expr;`, `name[[i, j]] op= expr;` on a local `mut` array.
+    SetIndex {
+        name: String,
+        index: Vec<IntExpr>,
         op: Option<BinOp>,
         expr: Expr,
     },
+    /// An `if` chain or a `match`: a statement, or with `bind` the value of a new variable.
+    Branch {
+        head: Head,
+        arms: Vec<Arm>,
+        bind: Option<Bind>,
+    },
+    /// `for var in range { body }` (`_` when `var` is `None`).
+    For {
+        var: Option<String>,
+        range: Range,
+        body: Vec<Stmt>,
+    },
+    /// `let mut counter = 0; while counter < limit && cond { counter += 1; body }`: a trip
+    /// count that depends on values, bounded by the counter.
+    While {
+        counter: String,
+        limit: usize,
+        cond: Option<Cond>,
+        body: Vec<Stmt>,
+    },
+    /// `let mut counter = 0; loop { if counter == limit { break; } counter += 1; body }`.
+    Loop {
+        counter: String,
+        limit: usize,
+        body: Vec<Stmt>,
+    },
+    Break,
+    Continue,
 }
 
 impl Stmt {
-    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+    /// The expressions of this statement and the statements inside it, in order.
+    pub fn exprs<'a>(&'a self, out: &mut Vec<&'a Expr>) {
         match self {
-            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } => {
-                vec![expr]
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => out.push(expr),
+            Stmt::SetIndex { index, expr, .. } => {
+                index.iter().for_each(|i| i.exprs(out));
+                out.push(expr);
             }
-            Stmt::Move { .. } => vec![],
+            Stmt::Branch { head, arms, .. } => {
+                if let Head::Match(scrutinee) = head {
+                    scrutinee.exprs(out);
+                }
+                for arm in arms {
+                    if let Test::If(c) = &arm.test {
+                        c.exprs(out);
+                    }
+                    arm.body.iter().for_each(|s| s.exprs(out));
+                    out.extend(arm.value.as_ref());
+                }
+            }
+            Stmt::For { range, body, .. } => {
+                range.start.exprs(out);
+                range.end.exprs(out);
+                body.iter().for_each(|s| s.exprs(out));
+            }
+            Stmt::While { cond, body, .. } => {
+                if let Some(c) = cond {
+                    c.exprs(out);
+                }
+                body.iter().for_each(|s| s.exprs(out));
+            }
+            Stmt::Loop { body, .. } => body.iter().for_each(|s| s.exprs(out)),
+            Stmt::Move { .. } | Stmt::Break | Stmt::Continue => {}
         }
     }
 
-    pub fn size(&self) -> usize {
+    /// The same expressions as [`Stmt::exprs`], in the same order.
+    pub fn exprs_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Expr>) {
         match self {
-            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } => {
-                1 + expr.size()
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => out.push(expr),
+            Stmt::SetIndex { index, expr, .. } => {
+                index.iter_mut().for_each(|i| i.exprs_mut(out));
+                out.push(expr);
             }
-            Stmt::Move { .. } => 1,
+            Stmt::Branch { head, arms, .. } => {
+                if let Head::Match(scrutinee) = head {
+                    scrutinee.exprs_mut(out);
+                }
+                for arm in arms {
+                    if let Test::If(c) = &mut arm.test {
+                        c.exprs_mut(out);
+                    }
+                    arm.body.iter_mut().for_each(|s| s.exprs_mut(out));
+                    out.extend(arm.value.as_mut());
+                }
+            }
+            Stmt::For { range, body, .. } => {
+                range.start.exprs_mut(out);
+                range.end.exprs_mut(out);
+                body.iter_mut().for_each(|s| s.exprs_mut(out));
+            }
+            Stmt::While { cond, body, .. } => {
+                if let Some(c) = cond {
+                    c.exprs_mut(out);
+                }
+                body.iter_mut().for_each(|s| s.exprs_mut(out));
+            }
+            Stmt::Loop { body, .. } => body.iter_mut().for_each(|s| s.exprs_mut(out)),
+            Stmt::Move { .. } | Stmt::Break | Stmt::Continue => {}
         }
+    }
+
+    /// Every integer expression of this statement and the statements inside it.
+    pub fn ints(&self, f: &mut dyn FnMut(&IntExpr)) {
+        match self {
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => expr.ints(f),
+            Stmt::SetIndex { index, expr, .. } => {
+                index.iter().for_each(|i| i.visit(f));
+                expr.ints(f);
+            }
+            Stmt::Branch { head, arms, .. } => {
+                if let Head::Match(scrutinee) = head {
+                    scrutinee.visit(f);
+                }
+                for arm in arms {
+                    if let Test::If(c) = &arm.test {
+                        c.ints(f);
+                    }
+                    arm.body.iter().for_each(|s| s.ints(f));
+                    if let Some(v) = &arm.value {
+                        v.ints(f);
+                    }
+                }
+            }
+            Stmt::For { range, body, .. } => {
+                range.start.visit(f);
+                range.end.visit(f);
+                body.iter().for_each(|s| s.ints(f));
+            }
+            Stmt::While { cond, body, .. } => {
+                if let Some(c) = cond {
+                    c.ints(f);
+                }
+                body.iter().for_each(|s| s.ints(f));
+            }
+            Stmt::Loop { body, .. } => body.iter().for_each(|s| s.ints(f)),
+            Stmt::Move { .. } | Stmt::Break | Stmt::Continue => {}
+        }
+    }
+
+    pub fn ints_mut(&mut self, f: &mut dyn FnMut(&mut IntExpr)) {
+        match self {
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => expr.ints_mut(f),
+            Stmt::SetIndex { index, expr, .. } => {
+                index.iter_mut().for_each(|i| i.visit_mut(f));
+                expr.ints_mut(f);
+            }
+            Stmt::Branch { head, arms, .. } => {
+                if let Head::Match(scrutinee) = head {
+                    scrutinee.visit_mut(f);
+                }
+                for arm in arms {
+                    if let Test::If(c) = &mut arm.test {
+                        c.ints_mut(f);
+                    }
+                    arm.body.iter_mut().for_each(|s| s.ints_mut(f));
+                    if let Some(v) = &mut arm.value {
+                        v.ints_mut(f);
+                    }
+                }
+            }
+            Stmt::For { range, body, .. } => {
+                range.start.visit_mut(f);
+                range.end.visit_mut(f);
+                body.iter_mut().for_each(|s| s.ints_mut(f));
+            }
+            Stmt::While { cond, body, .. } => {
+                if let Some(c) = cond {
+                    c.ints_mut(f);
+                }
+                body.iter_mut().for_each(|s| s.ints_mut(f));
+            }
+            Stmt::Loop { body, .. } => body.iter_mut().for_each(|s| s.ints_mut(f)),
+            Stmt::Move { .. } | Stmt::Break | Stmt::Continue => {}
+        }
+    }
+
+    /// The blocks directly inside this statement.
+    pub fn blocks(&self) -> Vec<&Vec<Stmt>> {
+        match self {
+            Stmt::Branch { arms, .. } => arms.iter().map(|a| &a.body).collect(),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+                vec![body]
+            }
+            _ => vec![],
+        }
+    }
+
+    pub fn blocks_mut(&mut self) -> Vec<&mut Vec<Stmt>> {
+        match self {
+            Stmt::Branch { arms, .. } => arms.iter_mut().map(|a| &mut a.body).collect(),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+                vec![body]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Whether this is control flow (a branch, a loop, `break`, `continue`).
+    pub fn is_control(&self) -> bool {
+        matches!(
+            self,
+            Stmt::Branch { .. }
+                | Stmt::For { .. }
+                | Stmt::While { .. }
+                | Stmt::Loop { .. }
+                | Stmt::Break
+                | Stmt::Continue
+        )
+    }
+
+    pub fn size(&self) -> usize {
+        let own = match self {
+            Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } => 1 + expr.size(),
+            Stmt::SetIndex { index, expr, .. } => {
+                1 + index.iter().map(IntExpr::size).sum::<usize>() + expr.size()
+            }
+            Stmt::Move { .. } | Stmt::Break | Stmt::Continue => 1,
+            Stmt::Branch { head, arms, bind } => {
+                1 + bind.is_some() as usize
+                    + match head {
+                        Head::If => 0,
+                        Head::Match(s) => s.size(),
+                    }
+                    + arms
+                        .iter()
+                        .map(|a| {
+                            1 + match &a.test {
+                                Test::If(c) => c.size(),
+                                Test::Else => 0,
+                                Test::Pat(p) => match p {
+                                    Pat::Or(v) => v.len(),
+                                    Pat::Wild => 0,
+                                    _ => 1,
+                                },
+                            } + a.value.as_ref().map_or(0, Expr::size)
+                        })
+                        .sum::<usize>()
+            }
+            Stmt::For { range, .. } => {
+                2 + range.start.size()
+                    + range.end.size()
+                    + range.inclusive as usize
+                    + range.rev as usize
+                    + range.step.is_some() as usize
+            }
+            Stmt::While { limit, cond, .. } => 2 + limit + cond.as_ref().map_or(0, Cond::size),
+            Stmt::Loop { limit, .. } => 2 + limit,
+        };
+        own + self
+            .blocks()
+            .iter()
+            .flat_map(|b| b.iter())
+            .map(Stmt::size)
+            .sum::<usize>()
     }
 }
 
@@ -448,11 +1022,29 @@ impl Program {
         self.result.len() == 1 && self.result[0].ty == Ty::Scalar
     }
 
+    /// Every expression of the program, statements (and those inside them) first, in order.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        self.body.iter().for_each(|s| s.exprs(&mut out));
+        out.extend(self.result.iter());
+        out
+    }
+
+    /// The same expressions as [`Program::exprs`], in the same order.
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        let mut out = Vec::new();
+        self.body.iter_mut().for_each(|s| s.exprs_mut(&mut out));
+        out.extend(self.result.iter_mut());
+        out
+    }
+
     pub fn calls(&self) -> bool {
-        self.result.iter().any(Expr::calls)
-            || self.body.iter().any(
-                |s| matches!(s, Stmt::Let { expr, .. } | Stmt::Assign { expr, .. } | Stmt::SetElement { expr, .. } if expr.calls()),
-            )
+        self.exprs().into_iter().any(Expr::calls)
+    }
+
+    /// Whether the body has branches or loops.
+    pub fn has_control(&self) -> bool {
+        self.body.iter().any(Stmt::is_control)
     }
 
     /// The callees (by index) this program calls.
@@ -468,15 +1060,7 @@ impl Program {
             }
         }
         let mut out = Vec::new();
-        for stmt in &self.body {
-            if let Stmt::Let { expr, .. }
-            | Stmt::Assign { expr, .. }
-            | Stmt::SetElement { expr, .. } = stmt
-            {
-                walk(expr, &mut out);
-            }
-        }
-        for e in &self.result {
+        for e in self.exprs() {
             walk(e, &mut out);
         }
         out

@@ -10,6 +10,9 @@ pub type Eval = fn(&[f64]) -> Vec<f64>;
 pub type Pair = fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>);
 pub type Split = fn(&[f64]) -> (Vec<f64>, Vec<f64>);
 pub type Triple = fn(&[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>);
+/// The branch decisions taken at a point, each with its margin (see
+/// [`crate::support::probe`]).
+pub type Trace = fn(&[f64]) -> Vec<(u64, f64)>;
 
 /// One generated function's companions, on flat vectors.
 pub struct Case {
@@ -21,6 +24,8 @@ pub struct Case {
     pub eval: Eval,
     /// The same program in f64, for an f32 program's finite differences.
     pub eval64: Option<Eval>,
+    /// The branches a program with control flow takes.
+    pub trace: Option<Trace>,
     pub vjp: Pair,
     pub jvp: Pair,
     pub grad: Option<Split>,
@@ -92,6 +97,16 @@ pub fn run(case: &Case, rng: &mut Rng) -> Outcome {
     match passed {
         0 => Outcome::Skipped(last_skip),
         n => Outcome::Passed(n),
+    }
+}
+
+/// Runs every check of `case` at the point `x` alone.
+pub fn at(case: &Case, x: &[f64], rng: &mut Rng) -> Outcome {
+    let tol = if case.single { &F32 } else { &F64 };
+    match point(case, tol, x, rng) {
+        Ok(()) => Outcome::Passed(1),
+        Err(Verdict::Skip(why)) => Outcome::Skipped(why),
+        Err(Verdict::Wrong(what)) => Outcome::Mismatch(format!("at x = {}: {what}", show(x))),
     }
 }
 
@@ -186,6 +201,25 @@ fn directional(
     (fine, error)
 }
 
+/// Skips a point where central differences along `v` with step `h` (and `h/2`) would cross
+/// a branch's threshold, and, for an f32 program, one so near a threshold that f32 and its
+/// f64 twin may take different branches.
+fn same_branches(trace: Trace, x: &[f64], v: &[f64], h: f64, single: bool) -> Result<(), Verdict> {
+    let here = trace(x);
+    if single && here.iter().any(|(_, margin)| *margin < 1e-4) {
+        return skip("a condition is too near its threshold for f32");
+    }
+    let decisions = |t: &[(u64, f64)]| t.iter().map(|(d, _)| *d).collect::<Vec<u64>>();
+    let taken = decisions(&here);
+    for t in [h, -h, h / 2.0, -h / 2.0] {
+        let p: Vec<f64> = x.iter().zip(v).map(|(x, v)| x + t * v).collect();
+        if decisions(&trace(&p)) != taken {
+            return skip("a branch flips within the finite-difference step");
+        }
+    }
+    Ok(())
+}
+
 fn point(case: &Case, tol: &Tol, x: &[f64], rng: &mut Rng) -> Result<(), Verdict> {
     let value = (case.eval)(x);
     if value.len() != case.outputs {
@@ -244,6 +278,9 @@ fn point(case: &Case, tol: &Tol, x: &[f64], rng: &mut Rng) -> Result<(), Verdict
         {
             return skip("ill-conditioned in f32 here");
         }
+    }
+    if let Some(trace) = case.trace {
+        same_branches(trace, x, &xdot, 1e-4, case.single)?;
     }
     let (numeric, error) = directional(exact, x, &xdot, 1e-4);
     let fd_scale = scale(&xdot, &xbar).max(1.0);

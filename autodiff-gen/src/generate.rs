@@ -7,6 +7,119 @@
 use crate::ast::*;
 use crate::rng::Rng;
 
+mod control;
+mod live;
+
+/// Switches for constructs the generator can leave out: a construct the macro gets wrong
+/// is taken out of the default run behind one of these until it is fixed (RELIABILITY.md
+/// lists each with its reproducer), and `AUTODIFF_GEN_FEATURES` puts it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// Branches, loops, `match`, `break`, `continue`, element reads at loop indices and
+    /// element writes.
+    pub control: bool,
+    /// Control flow in programs that take a struct of parameters (off by default: a field
+    /// in a condition, `if p.s > 0.0`, and a method of a field in a loop, `p.b.sum()`, are
+    /// rejected by the macro).
+    pub struct_control: bool,
+    /// `(x.len() as f64)` as a value (off by default: passed to a runtime function,
+    /// `sigmoid(x.len() as f64)`, the generated code does not compile).
+    pub len_casts: bool,
+    /// Array operations in conditions (off by default: there a parameter `x: &Array1`
+    /// becomes a view, and `if x.dot(y) > 0.5`, `if logsumexp(-x) > 0.5` do not compile);
+    /// conditions still read elements, `x[i] > 0.5`.
+    pub array_conditions: bool,
+    /// Element writes `q[i] = v`, `q[[i, j]] += v` (off by default: written into an array
+    /// computed from differentiated values, `let mut q = x.sin(); q[0] = 1.0;`, the array
+    /// is moved and a later read does not compile; into a constant array, the macro rejects
+    /// the write).
+    pub element_writes: bool,
+    /// Dead code in loops: values a loop computes that nothing reads after it (off by
+    /// default: a loop that reads an array and whose values are dead after it often does
+    /// not compile, E0382). Off, the result reads every variable a branch or a loop assigns,
+    /// and statements of loop bodies whose values nothing reads are removed.
+    pub dead_loop_code: bool,
+    /// A range ending at a shape query of a variable its loop assigns, `for _ in 0..a.len()
+    /// { a += 1.0; }` (off by default: on a constant array it does not compile).
+    pub carried_len_ranges: bool,
+}
+
+impl Features {
+    /// Every construct the generator knows.
+    pub const ALL: Features = Features {
+        control: true,
+        struct_control: true,
+        len_casts: true,
+        array_conditions: true,
+        element_writes: true,
+        dead_loop_code: true,
+        carried_len_ranges: true,
+    };
+
+    /// What CI runs: every construct but those the macro gets wrong today.
+    pub const DEFAULT: Features = Features {
+        control: true,
+        struct_control: false,
+        len_casts: false,
+        array_conditions: false,
+        element_writes: false,
+        dead_loop_code: false,
+        carried_len_ranges: false,
+    };
+
+    /// Straight-line programs only (the generator before control flow).
+    pub const STRAIGHT: Features = Features {
+        control: false,
+        struct_control: false,
+        len_casts: false,
+        array_conditions: false,
+        element_writes: false,
+        dead_loop_code: false,
+        carried_len_ranges: false,
+    };
+
+    /// The names `AUTODIFF_GEN_FEATURES` takes.
+    pub const NAMES: [&'static str; 7] = [
+        "control",
+        "struct_control",
+        "len_casts",
+        "array_conditions",
+        "element_writes",
+        "dead_loop_code",
+        "carried_len_ranges",
+    ];
+
+    /// [`Features::DEFAULT`] changed by a list such as `all`, `struct_control,len_casts`,
+    /// `-control` (a name turns a construct on, `-name` off, `all` and `none` every one).
+    pub fn parse(spec: &str) -> Result<Features, String> {
+        let mut f = Features::DEFAULT;
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (on, name) = match item.strip_prefix('-') {
+                Some(name) => (false, name),
+                None => (true, item),
+            };
+            match name {
+                "all" if on => f = Features::ALL,
+                "none" if on => f = Features::STRAIGHT,
+                "control" => f.control = on,
+                "struct_control" => f.struct_control = on,
+                "len_casts" => f.len_casts = on,
+                "array_conditions" => f.array_conditions = on,
+                "element_writes" => f.element_writes = on,
+                "dead_loop_code" => f.dead_loop_code = on,
+                "carried_len_ranges" => f.carried_len_ranges = on,
+                _ => {
+                    return Err(format!(
+                        "unknown feature `{item}` (known: all, none, {})",
+                        Features::NAMES.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
 /// A generated scalar callee `g{k}` (`h{k}` in f32) that programs may call.
 #[derive(Clone, Debug)]
 pub struct Callee {
@@ -53,6 +166,10 @@ struct Binding {
     /// An `ArrayViewN` parameter: its `.clone()` is a view too.
     view: bool,
     bound: f64,
+    /// `let mut` (or a `mut` parameter): branches and loops may assign it.
+    mutable: bool,
+    /// Inside a loop that carries it: how large it may grow.
+    cap: Option<control::Cap>,
 }
 
 /// Which kind of program to make.
@@ -76,16 +193,42 @@ pub struct Generator<'a> {
     is_callee: bool,
     /// Look-alike names given out (each once, so parameters stay distinct).
     used: Vec<String>,
+    features: Features,
+    /// Where the bindings of the block being generated start in `env`: only those may be
+    /// shadowed or moved (the outer ones outlive the block).
+    scope: usize,
+    /// Blocks the statement being generated is inside.
+    depth: usize,
+    /// Loops the statement being generated is inside.
+    loops: usize,
+    /// Integer variables in scope: loop indices and the `n: usize` parameter.
+    ints: Vec<control::IntVar>,
+    /// `break` and `continue` may be written here (in a loop, not in an arm with a value).
+    jumps: bool,
 }
 
 /// Generates one program. `callees` are the scalar functions it may call.
-pub fn program(rng: &mut Rng, float: Float, shape: Shape, callees: &[Callee]) -> Program {
-    build(rng, float, shape, callees, false)
+pub fn program(
+    rng: &mut Rng,
+    float: Float,
+    shape: Shape,
+    callees: &[Callee],
+    features: Features,
+) -> Program {
+    build(rng, float, shape, callees, false, features)
 }
 
-/// A callee: a scalar function of one to four scalars, written once for f64 and f32.
+/// A callee: a scalar function of one to four scalars, written once for f64 and f32, in
+/// straight-line code.
 pub fn callee(rng: &mut Rng) -> Program {
-    build(rng, Float::F64, Shape::Scalars, &[], true)
+    build(
+        rng,
+        Float::F64,
+        Shape::Scalars,
+        &[],
+        true,
+        Features::STRAIGHT,
+    )
 }
 
 fn build(
@@ -94,7 +237,9 @@ fn build(
     shape: Shape,
     callees: &[Callee],
     is_callee: bool,
+    mut features: Features,
 ) -> Program {
+    features.control &= shape != Shape::Struct || features.struct_control;
     let mut g = Generator {
         rng,
         float,
@@ -106,11 +251,25 @@ fn build(
         fresh: 0,
         is_callee,
         used: Vec::new(),
+        features,
+        scope: 0,
+        depth: 0,
+        loops: 0,
+        ints: Vec::new(),
+        jumps: false,
     };
     let params = g.params(shape);
     let mut body = Vec::new();
-    for _ in 0..g.rng.below(6) {
-        g.statement(&mut body);
+    // A branch or a loop takes two statements' room (compile time).
+    let mut room = g.rng.below(6);
+    while room > 0 {
+        if g.features.control && g.rng.chance(control::TOP_LEVEL) {
+            g.control(&mut body);
+            room = room.saturating_sub(2);
+        } else {
+            g.statement(&mut body);
+            room -= 1;
+        }
     }
     let result = g.result();
     let mut program = Program {
@@ -121,10 +280,21 @@ fn build(
         explicit_wrt: false,
         hessian: false,
     };
+    if g.features.control && !g.features.dead_loop_code {
+        g.use_outputs(&mut program);
+        live::prune(&mut program);
+    }
     program.explicit_wrt = g.rng.chance(0.2);
     // `hessian` takes float and array parameters (not yet structs), and no calls.
     program.hessian =
-        program.scalar_result() && !program.calls() && shape != Shape::Struct && g.rng.chance(0.4);
+        program.scalar_result()
+        && !program.calls()
+        && shape != Shape::Struct
+        && g.rng.chance(match program.has_control() {
+            // Through loops, the Hessian's code is large: fewer of them, for compile time.
+            true => control::HESSIAN,
+            false => 0.4,
+        });
     program
 }
 
@@ -175,6 +345,8 @@ impl Generator<'_> {
             movable: false,
             view: false,
             bound,
+            mutable: false,
+            cap: None,
         });
     }
 
@@ -212,6 +384,8 @@ impl Generator<'_> {
                         movable: false,
                         view: false,
                         bound: INPUT_BOUND,
+                        mutable: false,
+                        cap: None,
                     });
                     if !self.pool.contains(&ty) {
                         self.pool.push(ty);
@@ -258,6 +432,9 @@ impl Generator<'_> {
                         self.pool.push(ty);
                     }
                     let mutable = ty == Ty::Scalar && self.rng.chance(0.15);
+                    if let Some(b) = self.env.last_mut() {
+                        b.mutable = mutable;
+                    }
                     params.push(Param {
                         name,
                         kind: ParamKind::Diff { ty, pass, mutable },
@@ -301,12 +478,21 @@ impl Generator<'_> {
     }
 
     fn constant_param(&mut self) -> Param {
-        if self.size.is_none() && self.rng.chance(0.4) {
+        let p_size = if self.features.control { 0.55 } else { 0.4 };
+        if self.size.is_none() && self.rng.chance(p_size) {
             let name = self.name("n");
             self.size = Some(name.clone());
+            let value = 1 + self.rng.below(4);
+            self.ints.push(control::IntVar {
+                name: name.clone(),
+                lo: value,
+                hi: value,
+                end: None,
+                index: false,
+            });
             Param {
                 name,
-                kind: ParamKind::Size(1 + self.rng.below(4)),
+                kind: ParamKind::Size(value),
             }
         } else {
             let name = self.name("c");
@@ -322,7 +508,11 @@ impl Generator<'_> {
     fn statement(&mut self, body: &mut Vec<Stmt>) {
         let ty = self.any_type();
         let roll = self.rng.unit();
-        let movable: Vec<Binding> = self.env.iter().filter(|b| b.movable).cloned().collect();
+        let movable: Vec<Binding> = self.env[self.scope..]
+            .iter()
+            .filter(|b| b.movable)
+            .cloned()
+            .collect();
         if roll < 0.08 && !movable.is_empty() {
             let from = self.rng.pick(&movable).clone();
             let name = self.name("u");
@@ -378,25 +568,6 @@ impl Generator<'_> {
                     Some(BinOp::Mul) => bound * rhs.bound,
                     Some(BinOp::Div) => bound * 2.0,
                 };
-                // An element of an array accumulator, now and then.
-                if let (Ty::Vector(_) | Ty::Matrix(..), true) = (ty, self.rng.chance(0.25)) {
-                    let index = match ty {
-                        Ty::Matrix(r, c) => vec![self.rng.below(r), self.rng.below(c)],
-                        Ty::Vector(n) => vec![self.rng.below(n)],
-                        Ty::Scalar => Vec::new(),
-                    };
-                    let op = *self.rng.pick(&[None, Some(BinOp::Add), Some(BinOp::Sub)]);
-                    let value = self.expr(Ty::Scalar, 2);
-                    bound += value.bound;
-                    body.push(Stmt::SetElement {
-                        name: name.clone(),
-                        index,
-                        op,
-                        expr: value,
-                    });
-                    self.bind(&name, ty, false, bound);
-                    continue;
-                }
                 body.push(Stmt::Assign {
                     name: name.clone(),
                     op,
@@ -406,12 +577,14 @@ impl Generator<'_> {
             }
             self.bind(&name, ty, false, bound);
             self.mark_movable(&name);
+            if let Some(b) = self.env.last_mut() {
+                b.mutable = true;
+            }
         } else {
             let depth = 1 + self.rng.below(3) as u32;
             let expr = self.owned_expr(ty, depth);
             // Shadow a binding of the same type now and then.
-            let same: Vec<Binding> = self
-                .env
+            let same: Vec<Binding> = self.env[self.scope..]
                 .iter()
                 .filter(|b| b.ty == ty && !b.field)
                 .cloned()
@@ -486,10 +659,18 @@ impl Generator<'_> {
     }
 
     fn leaf(&mut self, ty: Ty) -> Expr {
+        if ty == Ty::Scalar && self.loops > 0 && self.rng.chance(0.3) {
+            if let Some(e) = self.element() {
+                return e;
+            }
+        }
         let candidates: Vec<Binding> = self.env.iter().filter(|b| b.ty == ty).cloned().collect();
         if ty == Ty::Scalar && (candidates.is_empty() || self.rng.chance(0.25)) {
             if let (Some(n), true) = (&self.size, self.rng.chance(0.2)) {
                 return node(Ty::Scalar, 4.0, Kind::SizeCast(n.clone()));
+            }
+            if let Some(e) = self.int_cast() {
+                return e;
             }
             let value = *self.rng.pick(&[0.5, 2.0, 1.5, 0.25, 3.0, 0.1, 1.0, 0.75]);
             return lit(value);
@@ -632,12 +813,12 @@ impl Generator<'_> {
                 let bound = a.bound;
                 node(ty, bound, Kind::Line(Box::new(a), axis, index))
             }
-            11 if scalar && self.rng.chance(0.3) => {
+            11 if scalar && self.rng.chance(if self.loops > 0 { 0.7 } else { 0.3 }) => {
                 let from = *self.pick_or_none(&arrays)?;
                 let a = self.expr(from, d);
                 let index = match from {
-                    Ty::Matrix(r, c) => vec![self.rng.below(r), self.rng.below(c)],
-                    Ty::Vector(n) => vec![self.rng.below(n)],
+                    Ty::Matrix(r, c) => vec![self.index_below(r), self.index_below(c)],
+                    Ty::Vector(n) => vec![self.index_below(n)],
                     Ty::Scalar => return None,
                 };
                 let bound = a.bound;

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use crate::ast::{Float, Program};
 use crate::check::{self, Case, Outcome};
-use crate::generate::{self, Callee, Shape};
+use crate::generate::{self, Callee, Features, Shape};
 use crate::render;
 use crate::rng::Rng;
 use crate::shrink;
@@ -22,7 +22,7 @@ use crate::shrink;
 /// The seed when `AUTODIFF_GEN_SEED` is not set, so CI runs the same programs every time.
 pub const DEFAULT_SEED: u64 = 20_261_126;
 /// The number of programs when `AUTODIFF_GEN_PROGRAMS` is not set.
-pub const DEFAULT_PROGRAMS: usize = 2000;
+pub const DEFAULT_PROGRAMS: usize = 1500;
 /// Callees shared by every program of a run.
 const CALLEES: usize = 6;
 /// Programs per generated crate.
@@ -39,11 +39,16 @@ pub struct Config {
     pub root: PathBuf,
     /// Build the generated crates with `--release`.
     pub release: bool,
+    /// Only these programs (by index), to reproduce and shrink a few failures of a run.
+    pub only: Option<Vec<usize>>,
+    /// The constructs generated.
+    pub features: Features,
 }
 
 impl Config {
     /// `AUTODIFF_GEN_SEED` (decimal or 0x-hex), `AUTODIFF_GEN_PROGRAMS`,
-    /// `AUTODIFF_GEN_SHRINK` (default 3).
+    /// `AUTODIFF_GEN_SHRINK` (default 3), `AUTODIFF_GEN_ONLY` (program indices, `17,93`),
+    /// `AUTODIFF_GEN_FEATURES` (see [`Features::parse`]).
     pub fn from_env(root: PathBuf, release: bool) -> Config {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let seed = var("AUTODIFF_GEN_SEED").map_or(DEFAULT_SEED, |v| {
@@ -67,6 +72,18 @@ impl Config {
             shrink: number("AUTODIFF_GEN_SHRINK", 3),
             root,
             release,
+            only: var("AUTODIFF_GEN_ONLY").map(|v| {
+                v.split(',')
+                    .map(|i| {
+                        let i = i.trim().trim_start_matches('p');
+                        i.parse()
+                            .unwrap_or_else(|_| panic!("AUTODIFF_GEN_ONLY: {i} is not an index"))
+                    })
+                    .collect()
+            }),
+            features: var("AUTODIFF_GEN_FEATURES").map_or(Features::DEFAULT, |v| {
+                Features::parse(&v).unwrap_or_else(|e| panic!("AUTODIFF_GEN_FEATURES: {e}"))
+            }),
         }
     }
 
@@ -98,16 +115,20 @@ impl Status {
         )
     }
 
-    /// Failures of the same kind, for shrinking: a compile error stays a compile error.
+    /// Failures of the same kind, for shrinking: a compile error stays the same compile
+    /// error (the first error's code and headline, so shrinking does not drift to another
+    /// bug), a wrong derivative a wrong derivative.
     fn same_kind(&self, other: &Status) -> bool {
-        matches!(
-            (self, other),
-            (Status::Compile(_), Status::Compile(_))
-                | (
-                    Status::Mismatch(_) | Status::Panic(_),
-                    Status::Mismatch(_) | Status::Panic(_)
-                )
-        )
+        match (self, other) {
+            (Status::Compile(a), Status::Compile(b)) => {
+                let first = a.lines().next().map(headline).unwrap_or_default();
+                b.lines().any(|line| headline(line) == first)
+            }
+            (Status::Mismatch(_) | Status::Panic(_), Status::Mismatch(_) | Status::Panic(_)) => {
+                true
+            }
+            _ => false,
+        }
     }
 
     fn describe(&self) -> String {
@@ -123,6 +144,14 @@ impl Status {
             ),
         }
     }
+}
+
+/// `error[E0308]: mismatched types` of `error[E0308]: mismatched types: expected …`.
+fn headline(error: &str) -> String {
+    let mut parts = error.splitn(3, ": ");
+    let code = parts.next().unwrap_or_default();
+    let title = parts.next().unwrap_or_default();
+    format!("{code}: {title}")
 }
 
 /// A failure, shrunk.
@@ -187,8 +216,14 @@ pub fn callees(seed: u64) -> Vec<Program> {
     (0..CALLEES).map(|_| generate::callee(&mut rng)).collect()
 }
 
-/// Program `index` of the run with `seed`: the same on every machine.
+/// Program `index` of the run with `seed` (of the default constructs): the same on every
+/// machine.
 pub fn program(seed: u64, index: usize, callees: &[Program]) -> Program {
+    program_with(seed, index, callees, Features::DEFAULT)
+}
+
+/// Program `index` of the run with `seed`, of the constructs in `features`.
+pub fn program_with(seed: u64, index: usize, callees: &[Program], features: Features) -> Program {
     let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(index as u64) ^ 0x5EED);
     rng.next_u64();
     let signatures: Vec<Callee> = callees
@@ -205,7 +240,7 @@ pub fn program(seed: u64, index: usize, callees: &[Program]) -> Program {
         r if r < 0.85 => (Float::F32, Shape::Arrays),
         _ => (Float::F64, Shape::Struct),
     };
-    generate::program(&mut rng, float, shape, &signatures)
+    generate::program(&mut rng, float, shape, &signatures, features)
 }
 
 /// Generates, compiles and checks `config.programs` programs; shrinks the first failures.
@@ -219,13 +254,24 @@ pub fn run(config: &Config) -> Report {
             items.push((format!("callee{k}_{}", float.name()), c));
         }
     }
-    for i in 0..config.programs {
-        items.push((format!("p{i}"), program(config.seed, i, &callees)));
+    let indices: Vec<usize> = match &config.only {
+        Some(only) => only.clone(),
+        None => (0..config.programs).collect(),
+    };
+    for &i in &indices {
+        items.push((
+            format!("p{i}"),
+            program_with(config.seed, i, &callees, config.features),
+        ));
     }
-    let statuses = evaluate(config, &format!("seed-{}", config.seed), &items, &callees);
+    let dir = match config.only {
+        Some(_) => format!("seed-{}-only", config.seed),
+        None => format!("seed-{}", config.seed),
+    };
+    let statuses = evaluate(config, &dir, &items, &callees);
     let mut report = Report {
         seed: config.seed,
-        generated: config.programs,
+        generated: indices.len(),
         passed: 0,
         skipped: 0,
         dropped: 0,

@@ -14,15 +14,19 @@ const POSTFIX: u8 = 3;
 
 struct Printer {
     float: Float,
+    /// Write every comparison of values and every cast of a value to an integer through
+    /// `autodiff_gen::support::probe`, which records the branch taken (the instrumented twin).
+    probe: bool,
     /// Suffix every literal: inside a constant subexpression whose float type Rust could not
     /// otherwise infer (`2.0_f64.ln()`, `sigmoid(2.0_f64)`).
     suffix: std::cell::Cell<bool>,
 }
 
 impl Printer {
-    fn new(float: Float) -> Printer {
+    fn new(float: Float, probe: bool) -> Printer {
         Printer {
             float,
+            probe,
             suffix: std::cell::Cell::new(false),
         }
     }
@@ -51,6 +55,7 @@ impl Printer {
             Kind::Field(path) => (path.clone(), POSTFIX),
             Kind::Lit(v) => (self.lit(*v), POSTFIX),
             Kind::SizeCast(n) => (format!("({n} as {f})"), POSTFIX),
+            Kind::IntCast(i) => (format!("({} as {f})", self.int_at(i, POSTFIX)), POSTFIX),
             Kind::Unary(op, a) => (format!("{}.{}()", self.recv(a), op.method()), POSTFIX),
             Kind::Powi(a, k) => (format!("{}.powi({k})", self.recv(a)), POSTFIX),
             Kind::Activation(act, a) => (format!("{}({})", act.name(), self.arg(a)), POSTFIX),
@@ -111,20 +116,7 @@ impl Printer {
                 format!("{}({}, {})", l.name(), self.arg(a), self.arg(b)),
                 POSTFIX,
             ),
-            Kind::Index(a, index) => {
-                let at = match index.as_slice() {
-                    [i] => format!("{i}"),
-                    _ => format!(
-                        "[{}]",
-                        index
-                            .iter()
-                            .map(usize::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                (format!("{}[{at}]", self.recv(a)), POSTFIX)
-            }
+            Kind::Index(a, index) => (format!("{}{}", self.recv(a), self.index(index)), POSTFIX),
             Kind::Line(a, axis, index) => {
                 let method = if *axis == 0 { "row" } else { "column" };
                 // A view in the original: made owned, as the generator's vectors are.
@@ -170,6 +162,292 @@ impl Printer {
 
     fn value(&self, e: &Expr) -> String {
         self.expr(e).0
+    }
+
+    /// `[i]` or `[[i, j]]`.
+    fn index(&self, index: &[IntExpr]) -> String {
+        match index {
+            [i] => format!("[{}]", self.int(i).0),
+            _ => {
+                let items: Vec<String> = index.iter().map(|i| self.int(i).0).collect();
+                format!("[[{}]]", items.join(", "))
+            }
+        }
+    }
+
+    /// An integer expression with its precedence.
+    fn int(&self, i: &IntExpr) -> (String, u8) {
+        match i {
+            IntExpr::Lit(k) => (k.to_string(), POSTFIX),
+            IntExpr::Var(n) => (n.clone(), POSTFIX),
+            IntExpr::Len(n, dim) => (format!("{n}.{}()", dim.method()), POSTFIX),
+            IntExpr::Add(a, b) => (
+                format!("{} + {}", self.int_at(a, ADD), self.int_at(b, MUL)),
+                ADD,
+            ),
+            IntExpr::Rem(a, k) => (format!("{} % {k}", self.int_at(a, MUL)), MUL),
+            IntExpr::Cast(e) if self.probe => (
+                format!(
+                    "autodiff_gen::support::probe::cast({})",
+                    self.typed(e, || self.value(e))
+                ),
+                POSTFIX,
+            ),
+            IntExpr::Cast(e) => (format!("({} as usize)", self.recv(e)), POSTFIX),
+        }
+    }
+
+    fn int_at(&self, i: &IntExpr, min: u8) -> String {
+        let (s, prec) = self.int(i);
+        if prec < min {
+            format!("({s})")
+        } else {
+            s
+        }
+    }
+
+    /// A condition with its precedence: 0 for `||`, 1 for `&&`, 2 for a comparison, 3 for
+    /// `!`, a call or a method.
+    fn cond(&self, c: &Cond) -> (String, u8) {
+        let at = |c: &Cond, min: u8| {
+            let (s, prec) = self.cond(c);
+            if prec < min {
+                format!("({s})")
+            } else {
+                s
+            }
+        };
+        match c {
+            Cond::Value(op, a, b) if self.probe => (
+                format!(
+                    "autodiff_gen::support::probe::{}({}, {})",
+                    op.probe(),
+                    self.typed(a, || self.value(a)),
+                    self.typed(b, || self.value(b))
+                ),
+                3,
+            ),
+            Cond::Value(op, a, b) => (
+                format!(
+                    "{} {} {}",
+                    self.typed(a, || self.value(a)),
+                    op.symbol(),
+                    self.value(b)
+                ),
+                2,
+            ),
+            Cond::Int(op, a, b) => (
+                format!("{} {} {}", self.int(a).0, op.symbol(), self.int(b).0),
+                2,
+            ),
+            Cond::IsNan(e) => (format!("{}.is_nan()", self.recv(e)), 3),
+            Cond::And(a, b) => (format!("{} && {}", at(a, 1), at(b, 2)), 1),
+            Cond::Or(a, b) => (format!("{} || {}", at(a, 0), at(b, 1)), 0),
+            Cond::Not(a) => (format!("!{}", at(a, 3)), 3),
+        }
+    }
+
+    fn range(&self, r: &Range) -> String {
+        let start = self.int_at(&r.start, POSTFIX);
+        let end = self.int_at(&r.end, POSTFIX);
+        let dots = if r.inclusive { "..=" } else { ".." };
+        let mut s = format!("{start}{dots}{end}");
+        if r.rev || r.step.is_some() {
+            s = format!("({s})");
+        }
+        if r.rev {
+            s.push_str(".rev()");
+        }
+        if let Some(k) = r.step {
+            write!(s, ".step_by({k})").unwrap();
+        }
+        s
+    }
+
+    fn line(&self, out: &mut String, indent: usize, text: &str) {
+        writeln!(out, "{}{text}", "    ".repeat(indent)).unwrap();
+    }
+
+    /// The statements of a block, one a line (blocks inside them indented).
+    fn stmts(&self, body: &[Stmt], indent: usize, out: &mut String) {
+        for stmt in body {
+            self.stmt(stmt, indent, out);
+        }
+    }
+
+    fn stmt(&self, stmt: &Stmt, indent: usize, out: &mut String) {
+        let p = self;
+        match stmt {
+            Stmt::Let {
+                name,
+                mutable,
+                expr,
+            } => self.line(
+                out,
+                indent,
+                &format!(
+                    "let {}{name} = {};",
+                    if *mutable { "mut " } else { "" },
+                    p.typed(expr, || p.value(expr))
+                ),
+            ),
+            Stmt::Assign { name, op, expr } => {
+                let line = match op {
+                    None => format!("{name} = {};", p.value(expr)),
+                    Some(op) => {
+                        let rhs = if expr.ty.is_array() {
+                            p.operand(expr)
+                        } else {
+                            p.value(expr)
+                        };
+                        format!("{name} {}= {rhs};", op.symbol())
+                    }
+                };
+                self.line(out, indent, &line);
+            }
+            Stmt::Move { name, from, .. } => {
+                self.line(out, indent, &format!("let {name} = {from};"))
+            }
+            Stmt::SetIndex {
+                name,
+                index,
+                op,
+                expr,
+            } => self.line(
+                out,
+                indent,
+                &format!(
+                    "{name}{} {}= {};",
+                    self.index(index),
+                    op.map_or("", BinOp::symbol),
+                    p.typed(expr, || p.value(expr))
+                ),
+            ),
+            Stmt::Break => self.line(out, indent, "break;"),
+            Stmt::Continue => self.line(out, indent, "continue;"),
+            Stmt::For { var, range, body } => {
+                self.line(
+                    out,
+                    indent,
+                    &format!(
+                        "for {} in {} {{",
+                        var.as_deref().unwrap_or("_"),
+                        self.range(range)
+                    ),
+                );
+                self.stmts(body, indent + 1, out);
+                self.line(out, indent, "}");
+            }
+            Stmt::While {
+                counter,
+                limit,
+                cond,
+                body,
+            } => {
+                self.line(out, indent, &format!("let mut {counter} = 0;"));
+                let test = match cond {
+                    Some(c) => {
+                        let (s, prec) = self.cond(c);
+                        let s = if prec < 2 { format!("({s})") } else { s };
+                        format!("{counter} < {limit} && {s}")
+                    }
+                    None => format!("{counter} < {limit}"),
+                };
+                self.line(out, indent, &format!("while {test} {{"));
+                self.line(out, indent + 1, &format!("{counter} += 1;"));
+                self.stmts(body, indent + 1, out);
+                self.line(out, indent, "}");
+            }
+            Stmt::Loop {
+                counter,
+                limit,
+                body,
+            } => {
+                self.line(out, indent, &format!("let mut {counter} = 0;"));
+                self.line(out, indent, "loop {");
+                self.line(out, indent + 1, &format!("if {counter} == {limit} {{"));
+                self.line(out, indent + 2, "break;");
+                self.line(out, indent + 1, "}");
+                self.line(out, indent + 1, &format!("{counter} += 1;"));
+                self.stmts(body, indent + 1, out);
+                self.line(out, indent, "}");
+            }
+            Stmt::Branch { head, arms, bind } => {
+                self.branch(head, arms, bind.as_ref(), indent, out)
+            }
+        }
+    }
+
+    fn branch(
+        &self,
+        head: &Head,
+        arms: &[Arm],
+        bind: Option<&Bind>,
+        indent: usize,
+        out: &mut String,
+    ) {
+        let (prefix, suffix) = match bind {
+            Some(Bind {
+                name, late: false, ..
+            }) => (format!("let {name} = "), ";"),
+            Some(Bind {
+                name, late: true, ..
+            }) => {
+                self.line(out, indent, &format!("let {name};"));
+                (String::new(), "")
+            }
+            None => (String::new(), ""),
+        };
+        // An arm's value: its last line, or an assignment of the late-initialized variable.
+        let value = |arm: &Arm, indent: usize, out: &mut String| {
+            if let (Some(v), Some(b)) = (&arm.value, bind) {
+                let v = self.typed(v, || self.value(v));
+                match b.late {
+                    true => self.line(out, indent, &format!("{} = {v};", b.name)),
+                    false => self.line(out, indent, &v),
+                }
+            }
+        };
+        match head {
+            Head::If => {
+                for (k, arm) in arms.iter().enumerate() {
+                    let open = match (&arm.test, k) {
+                        (Test::If(c), 0) => format!("{prefix}if {} {{", self.cond(c).0),
+                        (Test::If(c), _) => format!("}} else if {} {{", self.cond(c).0),
+                        (_, 0) => format!("{prefix}if true {{"),
+                        _ => "} else {".to_string(),
+                    };
+                    self.line(out, indent, &open);
+                    self.stmts(&arm.body, indent + 1, out);
+                    value(arm, indent + 1, out);
+                }
+                self.line(out, indent, &format!("}}{suffix}"));
+            }
+            Head::Match(scrutinee) => {
+                self.line(
+                    out,
+                    indent,
+                    &format!("{prefix}match {} {{", self.int(scrutinee).0),
+                );
+                for arm in arms {
+                    let pattern = match &arm.test {
+                        Test::Pat(Pat::Lit(k)) => k.to_string(),
+                        Test::Pat(Pat::Range(a, b)) => format!("{a}..={b}"),
+                        Test::Pat(Pat::Or(ks)) => ks
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                        _ => "_".to_string(),
+                    };
+                    self.line(out, indent + 1, &format!("{pattern} => {{"));
+                    self.stmts(&arm.body, indent + 2, out);
+                    value(arm, indent + 2, out);
+                    self.line(out, indent + 1, "}");
+                }
+                self.line(out, indent, &format!("}}{suffix}"));
+            }
+        }
     }
 
     /// `e` printed where precedence at least `min` is needed.
@@ -285,9 +563,16 @@ pub fn attribute(program: &Program) -> String {
     }
 }
 
-/// The function `name` in `float`, with its attribute line when `attribute` is given.
-pub fn function(program: &Program, float: Float, name: &str, attribute: Option<&str>) -> String {
-    let p = Printer::new(float);
+/// The function `name` in `float`, with its attribute line when `attribute` is given;
+/// with `probe`, its conditions record the branches taken (see [`crate::support::probe`]).
+pub fn function(
+    program: &Program,
+    float: Float,
+    name: &str,
+    attribute: Option<&str>,
+    probe: bool,
+) -> String {
+    let p = Printer::new(float, probe);
     let mut out = String::new();
     if let Some(attr) = attribute {
         writeln!(out, "{attr}").unwrap();
@@ -312,52 +597,7 @@ pub fn function(program: &Program, float: Float, name: &str, attribute: Option<&
         result_type(program, float)
     )
     .unwrap();
-    for stmt in &program.body {
-        let line = match stmt {
-            Stmt::Let {
-                name,
-                mutable,
-                expr,
-            } => format!(
-                "let {}{name} = {};",
-                if *mutable { "mut " } else { "" },
-                p.typed(expr, || p.value(expr))
-            ),
-            Stmt::Assign { name, op, expr } => match op {
-                None => format!("{name} = {};", p.value(expr)),
-                Some(op) => {
-                    let rhs = if expr.ty.is_array() {
-                        p.operand(expr)
-                    } else {
-                        p.value(expr)
-                    };
-                    format!("{name} {}= {rhs};", op.symbol())
-                }
-            },
-            Stmt::Move { name, from, .. } => format!("let {name} = {from};"),
-            Stmt::SetElement {
-                name,
-                index,
-                op,
-                expr,
-            } => {
-                let at = match index.as_slice() {
-                    [i] => format!("{i}"),
-                    _ => format!(
-                        "[{}]",
-                        index
-                            .iter()
-                            .map(usize::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                let op = op.map(|op| op.symbol()).unwrap_or("");
-                format!("{name}[{at}] {op}= {};", p.value(expr))
-            }
-        };
-        writeln!(out, "    {line}").unwrap();
-    }
+    p.stmts(&program.body, 1, &mut out);
     let results: Vec<String> = program.result.iter().map(|e| p.value(e)).collect();
     match results.len() {
         1 => writeln!(out, "    {}", results[0]).unwrap(),
@@ -401,7 +641,7 @@ fn read_args(program: &Program, float: Float, prefix: &str, from: &str) -> Strin
 
 /// The argument list of a call, from `a0, a1, …` and the constants.
 fn call_args(program: &Program, float: Float) -> Vec<String> {
-    let p = Printer::new(float);
+    let p = Printer::new(float, false);
     program
         .params
         .iter()
@@ -440,15 +680,28 @@ fn tangents(program: &Program) -> Vec<String> {
         .collect()
 }
 
-/// The module of one program: the function, its f64 twin for f32 programs (for accurate
-/// finite differences), and `case()`.
+/// Whether a program has an f64 `twin`: f32 programs (for accurate finite differences),
+/// and programs with control flow (instrumented, to see whether a branch flips near a point).
+fn has_twin(program: &Program) -> bool {
+    program.float == Float::F32 || program.has_control()
+}
+
+/// The function, and its twin when it has one, as plain Rust (`plain`: without the
+/// attribute).
+fn functions(program: &Program, plain: bool) -> String {
+    let attr = (!plain).then(|| attribute(program));
+    let mut out = function(program, program.float, "f", attr.as_deref(), false);
+    if has_twin(program) {
+        out.push_str(&function(program, Float::F64, "twin", None, true));
+    }
+    out
+}
+
+/// The module of one program: the function, its f64 twin (see [`has_twin`]), and `case()`.
 pub fn module(name: &str, program: &Program) -> String {
     let float = program.float;
     let mut out = format!("pub mod {name} {{\nuse super::*;\n");
-    out.push_str(&function(program, float, "f", Some(&attribute(program))));
-    if float == Float::F32 {
-        out.push_str(&function(program, Float::F64, "twin", None));
-    }
+    out.push_str(&functions(program, false));
     let (inputs, outputs) = dimensions(program);
     let args = call_args(program, float).join(", ");
     let read = read_args(program, float, "a", "x");
@@ -466,13 +719,17 @@ pub fn module(name: &str, program: &Program) -> String {
                 .join(", ")
         ),
     };
-    let twin = match float {
-        Float::F32 => format!(
-            "Some(|x| {{ {} flat(&twin({})) }})",
-            read_args(program, Float::F64, "a", "x"),
-            call_args(program, Float::F64).join(", ")
+    let read64 = read_args(program, Float::F64, "a", "x");
+    let args64 = call_args(program, Float::F64).join(", ");
+    let twin = match has_twin(program) {
+        true => format!("Some(|x| {{ {read64} flat(&twin({args64})) }})"),
+        false => "None".into(),
+    };
+    let trace = match program.has_control() {
+        true => format!(
+            "Some(|x| {{ {read64} autodiff_gen::support::probe::trace(|| {{ twin({args64}); }}) }})"
         ),
-        Float::F64 => "None".into(),
+        false => "None".into(),
     };
     let grad = match program.scalar_result() {
         true => format!("Some(|x| {{ {read} let (v, g) = f_grad({args}); (flat(&v), flat(&g)) }})"),
@@ -500,6 +757,7 @@ pub fn module(name: &str, program: &Program) -> String {
         outputs: {outputs},
         eval: |x| {{ {read} flat(&f({args})) }},
         eval64: {twin},
+        trace: {trace},
         vjp: |x, c| {{ {read} let cot = Reader::new(c).take({cot_template}); let (v, g) = f_vjp({args}, cot); (flat(&v), flat(&g)) }},
         jvp: |x, t| {{ {read} {read_t} let (v, d) = f_jvp({args}, {tangents}); (flat(&v), flat(&d)) }},
         grad: {grad},
@@ -519,21 +777,29 @@ pub fn module(name: &str, program: &Program) -> String {
 /// attribute when `plain`.
 pub fn callee(k: usize, program: &Program, plain: bool) -> String {
     let attr = (!plain).then(|| attribute(program));
-    let mut out = function(program, Float::F64, &format!("g{k}"), attr.as_deref());
+    let mut out = function(
+        program,
+        Float::F64,
+        &format!("g{k}"),
+        attr.as_deref(),
+        false,
+    );
     out.push_str(&function(
         program,
         Float::F32,
         &format!("h{k}"),
         attr.as_deref(),
+        false,
     ));
     out
 }
 
-/// The module of one program as plain Rust: the function without the attribute.
+/// The module of one program as plain Rust: the function without the attribute, and its
+/// twin.
 pub fn plain_module(name: &str, program: &Program) -> String {
     format!(
         "pub mod {name} {{\nuse super::*;\n{}}}\n",
-        function(program, program.float, "f", None)
+        functions(program, true)
     )
 }
 
@@ -553,6 +819,7 @@ pub fn reproducer(program: &Program, callees: &[Program]) -> String {
                 }
             ),
             Some(&attribute(&callees[k])),
+            false,
         ));
         out.push('\n');
     }
@@ -561,6 +828,7 @@ pub fn reproducer(program: &Program, callees: &[Program]) -> String {
         program.float,
         "f",
         Some(&attribute(program)),
+        false,
     ));
     out
 }

@@ -101,3 +101,77 @@ pub mod custom {
         (half_sq_norm(v), v.dot(&tangent))
     }
 }
+
+/// The branch decisions of an instrumented twin (a program's f64 copy whose comparisons of
+/// values and casts of values to integers go through these functions): the checks compare
+/// the decisions at a point with those at the points of its finite differences, and skip a
+/// point where a branch flips in between (central differences across a kink or a jump say
+/// nothing about the derivative of the path taken).
+pub mod probe {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static LOG: RefCell<Option<Vec<(u64, f64)>>> = const { RefCell::new(None) };
+    }
+
+    fn record(decision: u64, margin: f64) {
+        LOG.with(|log| {
+            if let Some(log) = log.borrow_mut().as_mut() {
+                log.push((decision, margin));
+            }
+        });
+    }
+
+    /// How far `a` is from `b`, relative to their size: how far from flipping.
+    fn margin(a: f64, b: f64) -> f64 {
+        (a - b).abs() / (1.0 + a.abs() + b.abs())
+    }
+
+    fn compare(a: f64, b: f64, taken: bool) -> bool {
+        record(taken as u64, margin(a, b));
+        taken
+    }
+
+    pub fn lt(a: f64, b: f64) -> bool {
+        compare(a, b, a < b)
+    }
+
+    pub fn le(a: f64, b: f64) -> bool {
+        compare(a, b, a <= b)
+    }
+
+    pub fn gt(a: f64, b: f64) -> bool {
+        compare(a, b, a > b)
+    }
+
+    pub fn ge(a: f64, b: f64) -> bool {
+        compare(a, b, a >= b)
+    }
+
+    pub fn eq(a: f64, b: f64) -> bool {
+        compare(a, b, a == b)
+    }
+
+    pub fn ne(a: f64, b: f64) -> bool {
+        compare(a, b, a != b)
+    }
+
+    /// `v as usize`, which changes at every integer from 1 up.
+    pub fn cast(v: f64) -> usize {
+        let n = v as usize;
+        let distance = if v < 1.0 {
+            1.0 - v
+        } else {
+            (v - v.round()).abs()
+        };
+        record(n as u64 + 2, distance / (1.0 + v.abs()));
+        n
+    }
+
+    /// The decisions `run` takes, each with its margin.
+    pub fn trace(run: impl FnOnce()) -> Vec<(u64, f64)> {
+        LOG.with(|log| *log.borrow_mut() = Some(Vec::new()));
+        run();
+        LOG.with(|log| log.borrow_mut().take().unwrap_or_default())
+    }
+}

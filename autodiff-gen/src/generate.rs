@@ -10,87 +10,24 @@ use crate::rng::Rng;
 mod control;
 mod live;
 
-/// Switches for constructs the generator can leave out: a construct the macro gets wrong
-/// is taken out of the default run behind one of these until it is fixed (RELIABILITY.md
-/// lists each with its reproducer), and `AUTODIFF_GEN_FEATURES` puts it back.
+/// Constructs the generator can leave out (`AUTODIFF_GEN_FEATURES`). A construct the macro
+/// gets wrong can be taken out of the default run behind a switch here until it is fixed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Features {
     /// Branches, loops, `match`, `break`, `continue`, element reads at loop indices and
     /// element writes.
     pub control: bool,
-    /// Control flow in programs that take a struct of parameters (off by default: a field
-    /// in a condition, `if p.s > 0.0`, and a method of a field in a loop, `p.b.sum()`, are
-    /// rejected by the macro).
-    pub struct_control: bool,
-    /// `(x.len() as f64)` as a value (off by default: passed to a runtime function,
-    /// `sigmoid(x.len() as f64)`, the generated code does not compile).
-    pub len_casts: bool,
-    /// Array operations in conditions (off by default: there a parameter `x: &Array1`
-    /// becomes a view, and `if x.dot(y) > 0.5`, `if logsumexp(-x) > 0.5` do not compile);
-    /// conditions still read elements, `x[i] > 0.5`.
-    pub array_conditions: bool,
-    /// Element writes `q[i] = v`, `q[[i, j]] += v` (off by default: written into an array
-    /// computed from differentiated values, `let mut q = x.sin(); q[0] = 1.0;`, the array
-    /// is moved and a later read does not compile; into a constant array, the macro rejects
-    /// the write).
-    pub element_writes: bool,
-    /// Dead code in loops: values a loop computes that nothing reads after it (off by
-    /// default: a loop that reads an array and whose values are dead after it often does
-    /// not compile, E0382). Off, the result reads every variable a branch or a loop assigns,
-    /// and statements of loop bodies whose values nothing reads are removed.
-    pub dead_loop_code: bool,
-    /// A range ending at a shape query of a variable its loop assigns, `for _ in 0..a.len()
-    /// { a += 1.0; }` (off by default: on a constant array it does not compile).
-    pub carried_len_ranges: bool,
 }
 
 impl Features {
-    /// Every construct the generator knows.
-    pub const ALL: Features = Features {
-        control: true,
-        struct_control: true,
-        len_casts: true,
-        array_conditions: true,
-        element_writes: true,
-        dead_loop_code: true,
-        carried_len_ranges: true,
-    };
-
-    /// What CI runs: every construct but those the macro gets wrong today.
-    pub const DEFAULT: Features = Features {
-        control: true,
-        struct_control: false,
-        len_casts: false,
-        array_conditions: false,
-        element_writes: false,
-        dead_loop_code: false,
-        carried_len_ranges: false,
-    };
+    /// Every construct the generator knows: what CI runs.
+    pub const DEFAULT: Features = Features { control: true };
 
     /// Straight-line programs only (the generator before control flow).
-    pub const STRAIGHT: Features = Features {
-        control: false,
-        struct_control: false,
-        len_casts: false,
-        array_conditions: false,
-        element_writes: false,
-        dead_loop_code: false,
-        carried_len_ranges: false,
-    };
+    pub const STRAIGHT: Features = Features { control: false };
 
-    /// The names `AUTODIFF_GEN_FEATURES` takes.
-    pub const NAMES: [&'static str; 7] = [
-        "control",
-        "struct_control",
-        "len_casts",
-        "array_conditions",
-        "element_writes",
-        "dead_loop_code",
-        "carried_len_ranges",
-    ];
-
-    /// [`Features::DEFAULT`] changed by a list such as `all`, `struct_control,len_casts`,
-    /// `-control` (a name turns a construct on, `-name` off, `all` and `none` every one).
+    /// [`Features::DEFAULT`] changed by a list such as `none`, `-control` (a name turns a
+    /// construct on, `-name` off, `all` and `none` every one).
     pub fn parse(spec: &str) -> Result<Features, String> {
         let mut f = Features::DEFAULT;
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -99,21 +36,10 @@ impl Features {
                 None => (true, item),
             };
             match name {
-                "all" if on => f = Features::ALL,
+                "all" if on => f = Features::DEFAULT,
                 "none" if on => f = Features::STRAIGHT,
                 "control" => f.control = on,
-                "struct_control" => f.struct_control = on,
-                "len_casts" => f.len_casts = on,
-                "array_conditions" => f.array_conditions = on,
-                "element_writes" => f.element_writes = on,
-                "dead_loop_code" => f.dead_loop_code = on,
-                "carried_len_ranges" => f.carried_len_ranges = on,
-                _ => {
-                    return Err(format!(
-                        "unknown feature `{item}` (known: all, none, {})",
-                        Features::NAMES.join(", ")
-                    ))
-                }
+                _ => return Err(format!("unknown feature `{item}` (known: all, none, control)")),
             }
         }
         Ok(f)
@@ -237,9 +163,8 @@ fn build(
     shape: Shape,
     callees: &[Callee],
     is_callee: bool,
-    mut features: Features,
+    features: Features,
 ) -> Program {
-    features.control &= shape != Shape::Struct || features.struct_control;
     let mut g = Generator {
         rng,
         float,
@@ -280,9 +205,8 @@ fn build(
         explicit_wrt: false,
         hessian: false,
     };
-    if g.features.control && !g.features.dead_loop_code {
+    if g.features.control && g.rng.chance(0.8) {
         g.use_outputs(&mut program);
-        live::prune(&mut program);
     }
     program.explicit_wrt = g.rng.chance(0.2);
     // `hessian` takes float and array parameters (not yet structs), and no calls.

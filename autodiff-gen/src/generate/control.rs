@@ -58,14 +58,6 @@ struct Scope {
     jumps: bool,
 }
 
-/// Whether `e` computes with scalars only (reading elements of array variables, `x[i]`).
-fn scalars_only(e: &Expr) -> bool {
-    match &e.kind {
-        Kind::Index(a, _) => matches!(a.kind, Kind::Var { .. } | Kind::Field(_)),
-        _ => e.ty == Ty::Scalar && e.children().into_iter().all(scalars_only),
-    }
-}
-
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -207,7 +199,7 @@ impl Generator<'_> {
         let b = self.env[i].clone();
         let ty = b.ty;
         let cap = b.cap;
-        if ty.is_array() && self.features.element_writes && self.rng.chance(0.3) {
+        if ty.is_array() && self.rng.chance(0.3) {
             return self.set_index(i);
         }
         let grows = cap.map_or(true, |c| c.level == self.loops && c.increments > 0);
@@ -449,9 +441,6 @@ impl Generator<'_> {
             let bound = v.hi.max(1) as f64;
             return Some(node(Ty::Scalar, bound, Kind::IntCast(IntExpr::Var(v.name))));
         }
-        if !self.features.len_casts {
-            return None;
-        }
         let (name, dim, size) = self.pick_or_none(&self.shapes())?.clone();
         Some(node(
             Ty::Scalar,
@@ -476,20 +465,9 @@ impl Generator<'_> {
         out
     }
 
-    /// A scalar for a condition: of scalars and elements only, unless
-    /// [`Features::array_conditions`].
+    /// A scalar for a condition.
     fn cond_expr(&mut self, depth: u32) -> Expr {
-        for _ in 0..8 {
-            let e = self.expr(Ty::Scalar, depth);
-            if self.features.array_conditions || scalars_only(&e) {
-                return e;
-            }
-        }
-        let e = self.leaf(Ty::Scalar);
-        match scalars_only(&e) {
-            true => e,
-            false => lit(0.5),
-        }
+        self.expr(Ty::Scalar, depth)
     }
 
     /// A condition: mostly a comparison of a value with a literal offset.
@@ -796,11 +774,7 @@ impl Generator<'_> {
             ends.push((IntExpr::Var(v.name.clone()), v.hi));
         }
         for (name, dim, size) in self.shapes() {
-            // `0..a.len()` of a variable the loop may assign.
-            let assigned = self.env.iter().any(|b| b.name == name && b.mutable);
-            if self.features.carried_len_ranges || !assigned {
-                ends.push((IntExpr::Len(name, dim), size));
-            }
+            ends.push((IntExpr::Len(name, dim), size));
         }
         let (end, end_hi) = match self.pick_or_none(&ends) {
             Some(e) if self.rng.chance(0.7) => e.clone(),

@@ -39,7 +39,11 @@ impl Features {
                 "all" if on => f = Features::DEFAULT,
                 "none" if on => f = Features::STRAIGHT,
                 "control" => f.control = on,
-                _ => return Err(format!("unknown feature `{item}` (known: all, none, control)")),
+                _ => {
+                    return Err(format!(
+                        "unknown feature `{item}` (known: all, none, control)"
+                    ))
+                }
             }
         }
         Ok(f)
@@ -210,8 +214,7 @@ fn build(
     }
     program.explicit_wrt = g.rng.chance(0.2);
     // `hessian` takes float and array parameters (not yet structs), and no calls.
-    program.hessian =
-        program.scalar_result()
+    program.hessian = program.scalar_result()
         && !program.calls()
         && shape != Shape::Struct
         && g.rng.chance(match program.has_control() {

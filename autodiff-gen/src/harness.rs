@@ -22,7 +22,7 @@ use crate::shrink;
 /// The seed when `AUTODIFF_GEN_SEED` is not set, so CI runs the same programs every time.
 pub const DEFAULT_SEED: u64 = 20_261_126;
 /// The number of programs when `AUTODIFF_GEN_PROGRAMS` is not set.
-pub const DEFAULT_PROGRAMS: usize = 1500;
+pub const DEFAULT_PROGRAMS: usize = 2000;
 /// Callees shared by every program of a run.
 const CALLEES: usize = 6;
 /// Programs per generated crate.

@@ -656,8 +656,8 @@ impl Lowerer<'_> {
 
     /// `p.layer.w` on a struct parameter `p`: the input for that field, made on first read.
     fn field(&mut self, field: &syn::ExprField, whole: &Expr) -> Operand {
-        let base = field_root(field);
-        let bound = single_ident(base).and_then(|ident| self.env.get(&ident.to_string()));
+        let bound =
+            single_ident(field_root(field)).and_then(|ident| self.env.get(&ident.to_string()));
         let (root, path, display) = match bound {
             // Already reported.
             Some(Operand::Poison) => return Operand::Poison,
@@ -688,7 +688,7 @@ impl Lowerer<'_> {
             members.push(&inner.member);
             base = strip_parens(&inner.base);
         }
-        let bound = self.env.get(&single_ident(field_root(field))?.to_string());
+        let bound = self.env.get(&single_ident(base)?.to_string());
         let Some(Operand::Var(Var::Input(k))) = bound else {
             return None;
         };

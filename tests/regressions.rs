@@ -58,6 +58,18 @@
 //!   - an element write and then a reassignment of a loop-carried array (`acc[i] = 1.0; acc
 //!     = m.row(0).to_owned();`, p616): the write moved the array the loop's record then
 //!     saved (E0382). A recorded array is copied by the write.
+//! - Found by seed 1 with 3 000 programs, once the above were fixed:
+//!   - a compound assignment of a constant with a shape query (`acc += x.len() as f32;` on a
+//!     constant `acc`; `h(x.len() as f32, …)`): a primitive node of constants only, with no
+//!     tangent (`let __t1 = ;`). Primitives of constants only are constants now;
+//!   - `let a = x.clone();` of a parameter `x: &Array1<f64>` named the parameter itself, so
+//!     a condition read `a` as a reference (`a.dot(&a)`, E0277). The copy is a value of its
+//!     own;
+//!   - an arm yielding one value twice (`acc = sigmoid(&acc); acc.clone()` as the arm's
+//!     value): the first yield moved it (E0382). The last one does;
+//!   - `let mut a = c.to_owned(); a.tanh()` in a Hessian: the method was taken for a
+//!     mutation, whose new binding moved the constant inside the loop over columns. The
+//!     primitives' methods take `&self`.
 
 mod support;
 
@@ -964,4 +976,86 @@ fn temporaries_and_writes_in_regions() {
             )
         },
     );
+}
+
+#[differentiable]
+fn constant_accumulating_a_shape(x: &Array1<f64>, s: f64) -> Array1<f64> {
+    let mut acc = 1.0_f64;
+    if s > 0.0 {
+        acc += x.len() as f64;
+    }
+    x * (acc + s)
+}
+
+#[differentiable]
+fn copy_of_a_reference(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    let mut a = y.clone();
+    if a.dot(&a) > x.dot(&x.clone()) {
+        a[0] = x[1];
+    }
+    a.sum() * x.sum()
+}
+
+#[differentiable]
+fn arm_yielding_twice(m: &Array2<f64>, v: &Array1<f64>) -> f64 {
+    let mut acc = m.cosh();
+    let u = match v.len() {
+        2 => {
+            acc = sigmoid(&acc);
+            acc.clone()
+        }
+        _ => m.to_owned(),
+    };
+    v.dot(&(u.dot(v) + acc.sum()))
+}
+
+#[differentiable(wrt(w, x), hessian)]
+#[allow(unused_mut)] // as the generator wrote it
+fn method_of_mutable_constant(w: &Array2<f64>, x: &Array1<f64>, data: &Array1<f64>) -> f64 {
+    let mut a = data.to_owned();
+    let mut b = w.clone();
+    b += x.len() as f64;
+    a.tanh().dot(x) + b.sum()
+}
+
+#[test]
+fn constants_copies_and_yields_found_by_seed_1() {
+    let x = Array1::from(vec![0.5, -1.0, 2.0]);
+    let (value, (gx, gs)) = constant_accumulating_a_shape_vjp(&x, 0.5, Array1::ones(3));
+    assert_eq!(value, constant_accumulating_a_shape(&x, 0.5));
+    assert_eq!((gx, gs), (Array1::from(vec![4.5; 3]), x.sum()));
+    let (_, tangent) = constant_accumulating_a_shape_jvp(&x, 0.5, Array1::zeros(3), 1.0);
+    assert_eq!(tangent, x);
+    let arr = |v: &[f64]| Array1::from(v.to_vec());
+    for y in [arr(&[0.1, 0.2, 0.3]), arr(&[2.0, 1.0, 3.0])] {
+        check_scalar(
+            "copy_of_a_reference",
+            &[0.5, -1.0, 2.0],
+            |v| copy_of_a_reference(&arr(v), &y),
+            |v| {
+                let (value, (g, _)) = copy_of_a_reference_grad(&arr(v), &y);
+                (value, flat(&g))
+            },
+            |v, t| copy_of_a_reference_jvp(&arr(v), &y, arr(t), &y * 0.0),
+        );
+    }
+    let m = Array2::from_shape_vec((2, 2), vec![0.3, -0.2, 0.5, 0.1]).unwrap();
+    check_scalar(
+        "arm_yielding_twice",
+        &[0.4, -0.7],
+        |v| arm_yielding_twice(&m, &arr(v)),
+        |v| {
+            let (value, (_, g)) = arm_yielding_twice_grad(&m, &arr(v));
+            (value, flat(&g))
+        },
+        |v, t| arm_yielding_twice_jvp(&m, &arr(v), &m * 0.0, arr(t)),
+    );
+    let w = Array2::from_shape_vec((2, 2), vec![0.3, -0.2, 0.5, 0.1]).unwrap();
+    let (x, data) = (arr(&[0.5, -1.0]), arr(&[0.2, 0.4]));
+    let (value, gradient, hessian) = method_of_mutable_constant_hessian(&w, &x, &data);
+    let (expected, (gw, gx)) = method_of_mutable_constant_grad(&w, &x, &data);
+    assert!((value - expected).abs() < 1e-12);
+    assert_eq!((gradient.0, gradient.1), (gw, gx));
+    // Linear in w and x: the Hessian is zero.
+    assert!(hessian.iter().all(|h| *h == 0.0));
 }

@@ -384,8 +384,10 @@ impl Tangents<'_> {
                 let mut moved = HashSet::new();
                 let mut tangent_moved = HashSet::new();
                 // Tangents before values: a value's move would end the borrow its zero needs.
-                let tangents: Vec<TokenStream> = live
+                // Last first: a value yielded twice is moved by its last yield.
+                let mut tangents: Vec<TokenStream> = live
                     .iter()
+                    .rev()
                     .map(|&j| {
                         match self.yielded_tangent(&region.yields[j], &inside, &mut tangent_moved) {
                             Some(t) => quote!(::core::option::Option::Some(#t)),
@@ -393,10 +395,14 @@ impl Tangents<'_> {
                         }
                     })
                     .collect();
-                let values = region
+                tangents.reverse();
+                let mut values: Vec<TokenStream> = region
                     .yields
                     .iter()
-                    .map(|value| crate::region::yield_value(program, value, &inside, &mut moved));
+                    .rev()
+                    .map(|value| crate::region::yield_value(program, value, &inside, &mut moved))
+                    .collect();
+                values.reverse();
                 let tangent_bindings: Vec<Ident> = (0..tangents.len())
                     .map(|j| format_ident!("__ot{}", j, span = Span::mixed_site()))
                     .collect();

@@ -654,6 +654,39 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A primitive of constants only (`acc += x.len() as f64` on a constant `acc`): nothing
+    /// differentiated flows in, so it is a constant, computed by the rule's `forward`.
+    fn constant_primitive(&mut self, prim: Primitive, args: &[Operand], span: Span) -> Operand {
+        let rule = prim.rule();
+        let mut borrows = Vec::new();
+        let values = args.iter().enumerate().map(|(k, arg)| {
+            let Operand::Const {
+                tokens, literal, ..
+            } = arg
+            else {
+                unreachable!("only constants reach here")
+            };
+            self.pin(tokens);
+            // A view borrows its argument.
+            if prim.returns_view() {
+                borrows.push(tokens.to_string());
+            }
+            match *literal || rule.constant_args.contains(&k) {
+                true => tokens.clone(),
+                false => quote!((#tokens).autodiff_arg()),
+            }
+        });
+        let values: Vec<TokenStream> = values.collect();
+        let module = Ident::new(rule.module, span);
+        let expr = quote::quote_spanned!(span=> ::autodiff::__private::prim::#module::forward(#(#values),*));
+        let display = format!("{}(…)", rule.module);
+        let info = ConstInfo {
+            copy: false,
+            borrows,
+        };
+        self.bind(expr, None, display, false, info)
+    }
+
     /// `p.layer.w` on a struct parameter `p`: the input for that field, made on first read.
     fn field(&mut self, field: &syn::ExprField, whole: &Expr) -> Operand {
         let bound =
@@ -735,9 +768,14 @@ impl Lowerer<'_> {
         let name = call.method.to_string();
         if call.args.is_empty() && VALUE_METHODS.contains(&name.as_str()) {
             let value = self.expr(&call.receiver);
-            // An owned copy of a view is a value of its own; of anything else, the same (a
-            // view's `clone` is a view).
-            if matches!(name.as_str(), "to_owned" | "into_owned") && self.is_view(&value) {
+            // An owned copy of a view is a value of its own, and so is a copy of a parameter
+            // passed by reference (the user's code reads the two with different types); of
+            // anything else, the same (a view's `clone` is a view).
+            let copies_reference = matches!(name.as_str(), "clone" | "to_owned")
+                && matches!(value, Operand::Var(Var::Input(k)) if self.program.inputs[k].reference);
+            if (matches!(name.as_str(), "to_owned" | "into_owned") && self.is_view(&value))
+                || copies_reference
+            {
                 return self.apply(Op::Copy, vec![value], expr_span(whole));
             }
             return value;
@@ -870,6 +908,11 @@ impl Lowerer<'_> {
     fn apply(&mut self, op: Op, args: Vec<Operand>, span: Span) -> Operand {
         if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
             return Operand::Poison;
+        }
+        if let Op::Prim(prim) = op {
+            if args.iter().all(|arg| matches!(arg, Operand::Const { .. })) {
+                return self.constant_primitive(prim, &args, span);
+            }
         }
         for arg in &args {
             if let Operand::Const { tokens, .. } = arg {
@@ -1039,8 +1082,10 @@ impl Lowerer<'_> {
         }
         impl<'ast> Visit<'ast> for Mutated {
             fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-                // Shape queries and comparisons take `&self`.
-                if !QUERY_METHODS.contains(&call.method.to_string().as_str()) {
+                // Shape queries, comparisons and the primitives' methods (`a.tanh()`) take
+                // `&self`.
+                let name = call.method.to_string();
+                if !QUERY_METHODS.contains(&name.as_str()) && Primitive::method(&name).is_none() {
                     self.0.extend(root(&call.receiver).map(ToString::to_string));
                 }
                 syn::visit::visit_expr_method_call(self, call);

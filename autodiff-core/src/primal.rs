@@ -143,11 +143,14 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) 
             let stmts = forward_stmts(program, &region.stmts, inner);
             let inside = Uses::of(program, &region.stmts).defined;
             let mut moved = HashSet::new();
-            let yields: Vec<TokenStream> = region
+            // Last first: a value yielded twice is moved by its last yield.
+            let mut yields: Vec<TokenStream> = region
                 .yields
                 .iter()
+                .rev()
                 .map(|value| yield_value(program, value, &inside, &mut moved))
                 .collect();
+            yields.reverse();
             let residual = saved.map(|saved| {
                 let options = saved.iter().enumerate().map(|(j, names)| match j == k {
                     true => {

@@ -182,9 +182,12 @@ pub fn carried_updates(
 pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, TokenStream)>> {
     let inside = crate::ir::Uses::of(program, &lp.body.stmts).defined;
     let mut moved = HashSet::new();
-    lp.carried
+    // Last first: a value yielded twice is moved by its last yield.
+    let mut next: Vec<_> = lp
+        .carried
         .iter()
         .zip(&lp.body.yields)
+        .rev()
         .map(|((target, _), next)| {
             let unchanged = match (target, next) {
                 (Target::Local(k), Operand::Var(Var::Local(j))) => k == j,
@@ -200,7 +203,9 @@ pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, Tok
                 )
             })
         })
-        .collect()
+        .collect();
+    next.reverse();
+    next
 }
 
 /// A loop around `body`: `for pattern in iter`, `while cond`, or `loop`, `head` computing

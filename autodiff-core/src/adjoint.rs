@@ -21,7 +21,8 @@ use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
 use crate::primal::forward_stmts;
 use crate::region::{
-    arm_dispatch, arm_ident, residual_ident, tape_entry, tape_ident, target_tokens, zeros_of, Plan,
+    arm_dispatch, arm_ident, residual_ident, start_ident, tape_declarations, tape_entry,
+    tape_ident, target_tokens, zeros_of, Plan,
 };
 use crate::rules::Primitive;
 
@@ -56,6 +57,7 @@ fn sweep(
         plan,
         found: Plan::default(),
         loop_depth: 0,
+        mutable: HashSet::new(),
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -86,6 +88,8 @@ struct Sweep<'p> {
     found: Plan,
     /// How many loops enclose the statements being swept.
     loop_depth: usize,
+    /// The adjoints bound `let mut`, which element reads add to in place.
+    mutable: HashSet<Ident>,
 }
 
 impl Sweep<'_> {
@@ -147,13 +151,25 @@ impl Sweep<'_> {
                 };
                 let add_at = rule_fn(prim.rule().module, "add_at", node.span);
                 let index = rule_args(program, i).pop().unwrap_or_default();
+                let g = take();
+                // Added in place to a mutable adjoint (an accumulator); anything else is
+                // moved into one first.
+                if let Some(current) = self
+                    .adjoints
+                    .get(&target)
+                    .filter(|adjoint| self.mutable.contains(*adjoint))
+                {
+                    self.code
+                        .push(quote_spanned!(node.span=> #add_at(&mut #current, #index, #g);));
+                    return;
+                }
                 let adjoint = self.next_adjoint();
                 let start = self.current_or_zeros(target);
-                let g = take();
                 self.code.push(quote_spanned!(node.span=>
                     let mut #adjoint = #start;
                     #add_at(&mut #adjoint, #index, #g);
                 ));
+                self.mutable.insert(adjoint.clone());
                 self.adjoints.insert(target, adjoint);
             }
             Op::Prim(Primitive::SetIndex) => {
@@ -233,6 +249,7 @@ impl Sweep<'_> {
                     let mut #accumulator = #start;
                 });
                 self.adjoints.insert(var, accumulator.clone());
+                self.mutable.insert(accumulator.clone());
                 (var, accumulator)
             })
             .collect()
@@ -336,8 +353,9 @@ impl Sweep<'_> {
                     .iter()
                     .zip(adjoints)
                     .map(|(arm, adjoint)| {
+                        let tapes = tape_declarations(&arm.stmts, &self.plan);
                         let forward = forward_stmts(program, &arm.stmts, Some(&self.plan));
-                        quote!(#forward #adjoint)
+                        quote!(#tapes #forward #adjoint)
                     })
                     .collect();
                 arm_dispatch(branch.id, arms)
@@ -424,9 +442,10 @@ impl Sweep<'_> {
         // of the whole nest's).
         let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
         let checkpoint = self.loop_depth == 0 && contains_loop(&lp.body.stmts);
+        let start = start_ident(lp.id);
         if let Some(saved) = self.saved(&bindings, &adjoint).filter(|_| !checkpoint) {
             self.code.push(quote! {
-                while let ::core::option::Option::Some(#entry) = #tape.pop() {
+                for #entry in #tape.drain(#start..).rev() {
                     #[allow(unused_mut)]
                     let (#(mut #saved,)*) = #entry;
                     #adjoint
@@ -438,6 +457,9 @@ impl Sweep<'_> {
         }
         // Or: its carried values and item restored, its forward code run again, then its
         // adjoint.
+        self.found.rerun.insert(lp.id);
+        // The tapes of the loops inside, declared once for every iteration's run.
+        let tapes = tape_declarations(&lp.body.stmts, &self.plan);
         let forward = forward_stmts(program, &lp.body.stmts, Some(&self.plan));
         let (_, item) = tape_entry(lp);
         let bindings = lp.carried.iter().map(|(target, _)| {
@@ -452,7 +474,8 @@ impl Sweep<'_> {
             _ => TokenStream::new(),
         };
         self.code.push(quote! {
-            while let ::core::option::Option::Some(#entry) = #tape.pop() {
+            #tapes
+            for #entry in #tape.drain(#start..).rev() {
                 #[allow(unused_mut)]
                 let ((#(#bindings,)*), #item) = #entry;
                 #pattern
@@ -516,7 +539,7 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
                 values.extend(branch.results.iter().map(target_ident));
             }
             Stmt::Loop(lp) => {
-                values.push(tape_ident(lp.id));
+                values.push(start_ident(lp.id));
                 values.extend(lp.carried.iter().map(|(target, _)| target_ident(target)));
                 if let LoopHead::For { stmts, .. } = &lp.head {
                     values.extend(stmts.iter().filter_map(|stmt| match stmt {

@@ -13,14 +13,25 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::emit::{local_ident, operand_tokens};
-use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Target, Var};
+use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Var};
 
 /// What reverse mode's forward sweep records of each region whose adjoint does not run it
 /// again: by region id, for each arm (one for a loop's body), the bindings its adjoint
 /// reads, in order. A region absent runs again in the adjoint sweep.
+///
+/// Loops in `rerun` record their carried values and item per iteration, and their adjoint
+/// runs the body again; a loop in neither set has no adjoint and records nothing.
 #[derive(Clone, Default)]
 pub struct Plan {
     pub saved: HashMap<usize, Vec<Vec<Ident>>>,
+    pub rerun: HashSet<usize>,
+}
+
+impl Plan {
+    /// Whether loop `id` records an entry per iteration.
+    pub fn tapes(&self, id: usize) -> bool {
+        self.saved.contains_key(&id) || self.rerun.contains(&id)
+    }
 }
 
 /// The values branch `id`'s arm saved for its adjoint.
@@ -54,6 +65,45 @@ pub fn arm_ident(id: usize) -> Ident {
 /// The tape of loop `id`: one entry per iteration.
 pub fn tape_ident(id: usize) -> Ident {
     format_ident!("__tape{}", id, span = Span::mixed_site())
+}
+
+/// The length of loop `id`'s tape before an execution of the loop: its entries are those
+/// after it. One tape serves every execution of a loop (its capacity kept), the adjoint
+/// taking each execution's entries off its end.
+pub fn start_ident(id: usize) -> Ident {
+    format_ident!("__start{}", id, span = Span::mixed_site())
+}
+
+/// The declarations of the tapes of the loops that `stmts`, run with `plan`'s recording,
+/// record on: each empty, declared once where its entries' executions all happen after.
+pub fn tape_declarations(stmts: &[Stmt], plan: &Plan) -> TokenStream {
+    fn collect(stmts: &[Stmt], plan: &Plan, out: &mut Vec<usize>) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Loop(lp) => {
+                    if plan.tapes(lp.id) {
+                        out.push(lp.id);
+                    }
+                    // A stored body records as it runs; one run again records in the adjoint.
+                    if plan.saved.contains_key(&lp.id) {
+                        collect(&lp.body.stmts, plan, out);
+                    }
+                }
+                Stmt::Branch(branch) => {
+                    if plan.saved.contains_key(&branch.id) {
+                        for arm in &branch.arms {
+                            collect(&arm.stmts, plan, out);
+                        }
+                    }
+                }
+                Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    collect(stmts, plan, &mut ids);
+    let tapes = ids.into_iter().map(tape_ident);
+    quote!(#(let mut #tapes = ::std::vec::Vec::new();)*)
 }
 
 /// The item of loop `id`'s current iteration.
@@ -215,14 +265,10 @@ pub fn loop_head(
     taped: bool,
 ) -> TokenStream {
     let item = item_ident(lp.id);
-    let tape = tape_ident(lp.id);
+    let (tape, start) = (tape_ident(lp.id), start_ident(lp.id));
+    let tape_decl = taped.then(|| quote!(let #start = #tape.len();));
     match &lp.head {
         LoopHead::For { pattern, iter, .. } => {
-            let tape_decl = taped.then(|| {
-                quote!(let mut #tape = ::std::vec::Vec::with_capacity(
-                    ::core::iter::Iterator::size_hint(&#item).0
-                );)
-            });
             quote! {
                 #head
                 let #item = ::core::iter::IntoIterator::into_iter(#iter);
@@ -235,7 +281,6 @@ pub fn loop_head(
             }
         }
         LoopHead::While { cond, .. } => {
-            let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
             quote! {
                 #tape_decl
                 loop {
@@ -247,7 +292,6 @@ pub fn loop_head(
             }
         }
         LoopHead::Loop => {
-            let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
             quote! {
                 #tape_decl
                 loop {

@@ -274,6 +274,13 @@ pub mod index {
         element(&x, index).clone()
     }
 
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn out_of_bounds<I: Debug>(index: I, shape: Vec<usize>) -> ! {
+        panic!("index: index {index:?} is out of bounds for an array of shape {shape:?}")
+    }
+
     /// The one-hot adjoint; the generated code uses [`add_at`] instead.
     #[track_caller]
     pub fn vjp0<A: Clone + num_traits::Zero, D: Dimension, I: NdIndex<D> + Copy + Debug>(
@@ -308,15 +315,11 @@ pub mod index {
         index: I,
         g: A,
     ) {
-        // Checked first, so that the message can borrow the shape (no copy per call).
-        if adjoint.get(index).is_none() {
-            panic!(
-                "index: index {index:?} is out of bounds for an array of shape {:?}",
-                adjoint.shape()
-            );
+        // One bounds check: the message is built (copying the shape) only on failure.
+        match adjoint.get_mut(index) {
+            Some(element) => *element = element.clone() + g,
+            None => out_of_bounds(index, adjoint.shape().to_vec()),
         }
-        let element = &mut adjoint[index];
-        *element = element.clone() + g;
     }
 }
 

@@ -21,8 +21,8 @@ use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
 use crate::primal::forward_stmts;
 use crate::region::{
-    arm_dispatch, arm_ident, residual_ident, start_ident, tape_declarations, tape_entry,
-    tape_ident, target_tokens, zeros_of, Plan,
+    arm_dispatch, arm_ident, residual_ident, shape_of, shape_only, start_ident, tape_declarations,
+    tape_entry, tape_ident, target_tokens, zeros_of, Plan, Saved,
 };
 use crate::rules::Primitive;
 
@@ -187,6 +187,23 @@ impl Sweep<'_> {
                     self.contribute(target, quote!(#adjoint), node.span);
                 }
             }
+            Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
+                // Linear: the pullbacks read the operand's and the result's shapes only.
+                let y = node_ident(i);
+                let y_shape = shape_of(&quote!(#y));
+                for (k, target) in targets {
+                    let vjp = rule_fn(prim.rule().module, &format!("vjp{k}_shaped"), node.span);
+                    let g = take();
+                    let contribution = match prim {
+                        Primitive::Neg => quote_spanned!(node.span=> #vjp(#y_shape, #g)),
+                        _ => {
+                            let operand = shape_of(&var_tokens(program, target));
+                            quote_spanned!(node.span=> #vjp(#operand, #y_shape, #g))
+                        }
+                    };
+                    self.contribute(target, contribution, node.span);
+                }
+            }
             Op::Prim(prim) => {
                 let args = rule_args(program, i);
                 let y = node_ident(i);
@@ -320,7 +337,7 @@ impl Sweep<'_> {
             })
             .collect();
         // Each arm's adjoint reads what its forward code saved, or runs it again.
-        let saved: Option<Vec<Vec<Ident>>> = branch
+        let saved: Option<Vec<Vec<Saved>>> = branch
             .arms
             .iter()
             .zip(&adjoints)
@@ -337,9 +354,13 @@ impl Sweep<'_> {
                     .iter()
                     .zip(&adjoints)
                     .enumerate()
-                    .map(|(k, (names, adjoint))| {
+                    .map(|(k, (saved, adjoint))| {
+                        let names = saved.iter().map(|saved| &saved.ident);
                         let slots = (0..count).map(|j| match j == k {
-                            true => quote!(::core::option::Option::Some((#(mut #names,)*))),
+                            true => {
+                                let names = names.clone();
+                                quote!(::core::option::Option::Some((#(mut #names,)*)))
+                            }
                             false => quote!(_),
                         });
                         quote!((#(#slots,)*) => { #adjoint })
@@ -370,12 +391,20 @@ impl Sweep<'_> {
         &self,
         bindings: &HashMap<String, Binding>,
         adjoint: &TokenStream,
-    ) -> Option<Vec<Ident>> {
-        let mut saved = Vec::new();
+    ) -> Option<Vec<Saved>> {
+        let shapes = shape_only(adjoint);
+        let mut saved: Vec<Saved> = Vec::new();
         for name in ordered_idents(adjoint) {
             match bindings.get(&name) {
-                Some(Binding::View) => return None,
-                Some(Binding::Value(ident)) if !saved.contains(ident) => saved.push(ident.clone()),
+                Some(Binding::View(_)) if !shapes.contains(&name) => return None,
+                Some(Binding::Value(ident) | Binding::View(ident))
+                    if !saved.iter().any(|saved| saved.ident == *ident) =>
+                {
+                    saved.push(Saved {
+                        ident: ident.clone(),
+                        shape: shapes.contains(&name),
+                    })
+                }
                 _ => {}
             }
         }
@@ -444,10 +473,11 @@ impl Sweep<'_> {
         let checkpoint = self.loop_depth == 0 && contains_loop(&lp.body.stmts);
         let start = start_ident(lp.id);
         if let Some(saved) = self.saved(&bindings, &adjoint).filter(|_| !checkpoint) {
+            let names = saved.iter().map(|saved| &saved.ident);
             self.code.push(quote! {
                 for #entry in #tape.drain(#start..).rev() {
                     #[allow(unused_mut)]
-                    let (#(mut #saved,)*) = #entry;
+                    let (#(mut #names,)*) = #entry;
                     #adjoint
                 }
             });
@@ -514,8 +544,9 @@ fn contains_loop(stmts: &[Stmt]) -> bool {
 enum Binding {
     /// A value that can be saved as it is.
     Value(Ident),
-    /// A view of another value (`m.t()`): saving both would move a borrowed value.
-    View,
+    /// A view of another value (`m.t()`): saving both would move a borrowed value (its
+    /// shape alone can be saved).
+    View(Ident),
 }
 
 /// The names a region's statements bind, with those its head binds (`extra`).
@@ -565,7 +596,7 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
     bindings.extend(
         views
             .into_iter()
-            .map(|ident| (ident.to_string(), Binding::View)),
+            .map(|ident| (ident.to_string(), Binding::View(ident))),
     );
     bindings
 }

@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses};
 use crate::region::{
     arm_ident, branch_head, carried_declarations, carried_updates, idents, loop_head, next_values,
-    owned, residual_ident, tape_declarations, tape_entry, tape_ident, target_tokens, yield_value,
-    Plan,
+    owned, residual_ident, shape_of, tape_declarations, tape_entry, tape_ident, target_tokens,
+    yield_value, Plan, Saved,
 };
 use crate::rules::Primitive;
 
@@ -155,13 +155,18 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) 
 
 /// The saved values: moved, or copied where `later` (code after the saving) still reads
 /// them.
-fn save(names: &[proc_macro2::Ident], later: &TokenStream) -> Vec<TokenStream> {
+fn save(names: &[Saved], later: &TokenStream) -> Vec<TokenStream> {
     let read_later = idents(later);
     names
         .iter()
-        .map(|name| match read_later.contains(&name.to_string()) {
-            true => quote!(::core::clone::Clone::clone(&#name)),
-            false => quote!(#name),
+        .map(|Saved { ident, shape }| {
+            if *shape {
+                return shape_of(&quote!(#ident));
+            }
+            match read_later.contains(&ident.to_string()) {
+                true => quote!(::core::clone::Clone::clone(&#ident)),
+                false => quote!(#ident),
+            }
         })
         .collect()
 }

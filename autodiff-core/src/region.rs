@@ -23,8 +23,62 @@ use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Stmt, 
 /// runs the body again; a loop in neither set has no adjoint and records nothing.
 #[derive(Clone, Default)]
 pub struct Plan {
-    pub saved: HashMap<usize, Vec<Vec<Ident>>>,
+    pub saved: HashMap<usize, Vec<Vec<Saved>>>,
     pub rerun: HashSet<usize>,
+}
+
+/// A binding a region's adjoint reads, as its forward code saves it.
+#[derive(Clone)]
+pub struct Saved {
+    pub ident: Ident,
+    /// The adjoint reads only its shape (`Shaped::autodiff_shape(&x)`, the pullbacks of add,
+    /// sub and neg): that is saved, under the same name, which for a scalar is nothing.
+    pub shape: bool,
+}
+
+/// `Shaped::autodiff_shape(&value)`: what a pullback reading only a value's shape takes, and
+/// how [`shape_only`] recognizes such a read.
+pub fn shape_of(value: &TokenStream) -> TokenStream {
+    quote!(::autodiff::__private::Shaped::autodiff_shape(&#value))
+}
+
+/// The identifiers `tokens` reads only through [`shape_of`]; and every other identifier it
+/// reads.
+pub fn shape_only(tokens: &TokenStream) -> HashSet<String> {
+    fn collect(tokens: TokenStream, shapes: &mut HashSet<String>, values: &mut HashSet<String>) {
+        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        let mut k = 0;
+        while k < trees.len() {
+            match &trees[k] {
+                proc_macro2::TokenTree::Ident(ident) if ident == "autodiff_shape" => {
+                    if let Some(proc_macro2::TokenTree::Group(group)) = trees.get(k + 1) {
+                        let inner: Vec<proc_macro2::TokenTree> =
+                            group.stream().into_iter().collect();
+                        if let [proc_macro2::TokenTree::Punct(amp), proc_macro2::TokenTree::Ident(name)] =
+                            inner.as_slice()
+                        {
+                            if amp.as_char() == '&' {
+                                shapes.insert(name.to_string());
+                                k += 2;
+                                continue;
+                            }
+                        }
+                    }
+                    values.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Ident(ident) => {
+                    values.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), shapes, values),
+                _ => {}
+            }
+            k += 1;
+        }
+    }
+    let (mut shapes, mut values) = (HashSet::new(), HashSet::new());
+    collect(tokens.clone(), &mut shapes, &mut values);
+    shapes.retain(|name| !values.contains(name));
+    shapes
 }
 
 impl Plan {

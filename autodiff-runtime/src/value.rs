@@ -350,6 +350,137 @@ macro_rules! scalar_values {
 // Duals too, so that the same generated code computes Hessian-vector products.
 scalar_values!(f32, f64, Dual<f32>, Dual<f64>);
 
+/// What a pullback that reads nothing of a value but its shape (add's, sub's, neg's) takes of
+/// it: nothing for a scalar, so that a loop's tape stores nothing for it; an array's
+/// dimension. A shape is its own shape, so that the same generated code reads a value where
+/// it is at hand and the shape a tape kept of it.
+pub trait Shaped {
+    type Shape: Shape;
+    fn autodiff_shape(&self) -> Self::Shape;
+}
+
+/// A value's shape, as [`Shaped`] gives it.
+pub trait Shape: Shaped<Shape = Self> + Clone {
+    /// The lengths of the axes, `[]` for a scalar.
+    fn dims(&self) -> &[usize];
+}
+
+/// The shape of a scalar of type `T`: nothing.
+pub struct ScalarShape<T>(core::marker::PhantomData<T>);
+
+impl<T> Clone for ScalarShape<T> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for ScalarShape<T> {}
+
+impl<T> Shaped for ScalarShape<T> {
+    type Shape = Self;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Shape for ScalarShape<T> {
+    #[inline(always)]
+    fn dims(&self) -> &[usize] {
+        &[]
+    }
+}
+
+impl<X: Shaped + ?Sized> Shaped for &X {
+    type Shape = X::Shape;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> X::Shape {
+        (**self).autodiff_shape()
+    }
+}
+
+impl<S: Data, D: Dimension + Shape> Shaped for ArrayBase<S, D> {
+    type Shape = D;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> D {
+        self.raw_dim()
+    }
+}
+
+/// An adjoint summed back to a shape: that of the operand of a broadcasting add or sub.
+pub trait ReduceTo<G> {
+    type Output: Tangent;
+    fn reduce(self, g: G) -> Self::Output;
+}
+
+macro_rules! dimension_shapes {
+    ($($d:ty),*) => {$(
+        impl Shaped for $d {
+            type Shape = Self;
+            #[inline(always)]
+            fn autodiff_shape(&self) -> Self {
+                self.clone()
+            }
+        }
+
+        impl Shape for $d {
+            #[inline(always)]
+            fn dims(&self) -> &[usize] {
+                self.slice()
+            }
+        }
+
+        impl<A: Float + 'static, E: Dimension> ReduceTo<Array<A, E>> for $d {
+            type Output = Array<A, $d>;
+            #[inline]
+            fn reduce(self, g: Array<A, E>) -> Array<A, $d> {
+                unbroadcast(g, self)
+            }
+        }
+    )*};
+}
+
+dimension_shapes!(
+    ndarray::Ix0,
+    ndarray::Ix1,
+    ndarray::Ix2,
+    ndarray::Ix3,
+    ndarray::Ix4,
+    ndarray::Ix5,
+    ndarray::Ix6,
+    ndarray::IxDyn
+);
+
+macro_rules! scalar_shapes {
+    ($($t:ty),*) => {$(
+        impl Shaped for $t {
+            type Shape = ScalarShape<$t>;
+            #[inline(always)]
+            fn autodiff_shape(&self) -> ScalarShape<$t> {
+                ScalarShape(core::marker::PhantomData)
+            }
+        }
+
+        impl ReduceTo<$t> for ScalarShape<$t> {
+            type Output = $t;
+            #[inline(always)]
+            fn reduce(self, g: $t) -> $t {
+                g
+            }
+        }
+
+        impl<E: Dimension> ReduceTo<Array<$t, E>> for ScalarShape<$t> {
+            type Output = $t;
+            #[inline]
+            fn reduce(self, g: Array<$t, E>) -> $t {
+                g.sum()
+            }
+        }
+    )*};
+}
+
+scalar_shapes!(f32, f64, Dual<f32>, Dual<f64>);
+
 /// The common shape of two broadcast operands (NumPy's rule: align trailing axes; each pair
 /// of lengths is equal or one of them is 1). Panics naming the op and both shapes.
 #[track_caller]

@@ -337,24 +337,21 @@ impl Sweep<'_> {
             })
             .collect();
         // Each arm's adjoint reads what its forward code saved, or runs it again.
-        let saved: Option<Vec<Vec<Saved>>> = branch
+        let saved: Option<Vec<(Vec<Saved>, TokenStream)>> = branch
             .arms
             .iter()
             .zip(&adjoints)
             .map(|(arm, adjoint)| {
                 let bindings = region_bindings(program, &arm.stmts, &branch_bindings(branch));
-                self.saved(&bindings, adjoint)
+                self.saved(&arm.stmts, &bindings, adjoint)
             })
             .collect();
         let code = match saved {
             Some(saved) => {
                 let residual = residual_ident(branch.id);
                 let count = saved.len();
-                let cases = saved
-                    .iter()
-                    .zip(&adjoints)
-                    .enumerate()
-                    .map(|(k, (saved, adjoint))| {
+                let cases = saved.iter().zip(&adjoints).enumerate().map(
+                    |(k, ((saved, prelude), adjoint))| {
                         let names = saved.iter().map(|saved| &saved.ident);
                         let slots = (0..count).map(|j| match j == k {
                             true => {
@@ -363,10 +360,13 @@ impl Sweep<'_> {
                             }
                             false => quote!(_),
                         });
-                        quote!((#(#slots,)*) => { #adjoint })
-                    });
-                self.found.saved.insert(branch.id, saved.clone());
-                quote!(#[allow(unused_mut)] match #residual { #(#cases)* _ => {} })
+                        quote!((#(#slots,)*) => { #prelude #adjoint })
+                    },
+                );
+                let code = quote!(#[allow(unused_mut)] match #residual { #(#cases)* _ => {} });
+                let saved = saved.into_iter().map(|(saved, _)| saved).collect();
+                self.found.saved.insert(branch.id, saved);
+                code
             }
             None => {
                 let arms = branch
@@ -386,15 +386,86 @@ impl Sweep<'_> {
     }
 
     /// The bindings of a region's forward code that its adjoint code reads, in the order it
-    /// reads them; `None` where one of them cannot be saved (a view of another value).
+    /// reads them, and the code computing again, before the adjoint, the region's constants
+    /// that cost less to compute than to save (an index `[c, col]` from the `col` it reads);
+    /// `None` where one of them cannot be saved (a view of another value).
     fn saved(
         &self,
-        bindings: &HashMap<String, Binding>,
+        stmts: &[Stmt],
+        bindings: &Bindings,
         adjoint: &TokenStream,
-    ) -> Option<Vec<Saved>> {
+    ) -> Option<(Vec<Saved>, TokenStream)> {
+        let Bindings {
+            names: bindings,
+            rebound,
+        } = bindings;
         let shapes = shape_only(adjoint);
+        let mut needed = ordered_idents(adjoint);
+        // Each constant of the region made of its other bindings by arithmetic, read by the
+        // adjoint, whose reads that nothing else needs saved are fewer than its elements.
+        let mut recomputed = vec![false; stmts.len()];
+        loop {
+            let mut changed = false;
+            for (k, stmt) in stmts.iter().enumerate() {
+                let Stmt::Const {
+                    ident,
+                    expr,
+                    reads,
+                    borrows,
+                    ..
+                } = stmt
+                else {
+                    continue;
+                };
+                let name = ident.to_string();
+                if recomputed[k]
+                    || !reads.is_empty()
+                    || !borrows.is_empty()
+                    || !needed.contains(&name)
+                    || !cheap(expr)
+                {
+                    continue;
+                }
+                let uses = ordered_idents(expr);
+                // A name bound twice in the region may not hold, after it, what it held here.
+                if uses.iter().any(|name| rebound.contains(name)) {
+                    continue;
+                }
+                let new: Vec<String> = uses
+                    .into_iter()
+                    .filter(|name| !needed.contains(name))
+                    .collect();
+                let saved_anew = new
+                    .iter()
+                    .filter(|name| bindings.contains_key(*name))
+                    .count();
+                if saved_anew < elements(expr) {
+                    recomputed[k] = true;
+                    needed.extend(new);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let program = self.program;
+        let prelude = stmts
+            .iter()
+            .zip(&recomputed)
+            .filter(|(_, recomputed)| **recomputed)
+            .map(|(stmt, _)| crate::primal::forward_stmt(program, stmt));
+        let prelude = quote!(#(#prelude)*);
+        let skipped: HashSet<String> = stmts
+            .iter()
+            .zip(&recomputed)
+            .filter_map(|(stmt, recomputed)| match (stmt, recomputed) {
+                (Stmt::Const { ident, .. }, true) => Some(ident.to_string()),
+                _ => None,
+            })
+            .collect();
         let mut saved: Vec<Saved> = Vec::new();
-        for name in ordered_idents(adjoint) {
+        for name in needed.into_iter().filter(|name| !skipped.contains(name)) {
             match bindings.get(&name) {
                 Some(Binding::View(_)) if !shapes.contains(&name) => return None,
                 Some(Binding::Value(ident) | Binding::View(ident))
@@ -408,7 +479,7 @@ impl Sweep<'_> {
                 _ => {}
             }
         }
-        Some(saved)
+        Some((saved, prelude))
     }
 
     fn lp(&mut self, lp: &Loop) {
@@ -472,12 +543,14 @@ impl Sweep<'_> {
         let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
         let checkpoint = self.loop_depth == 0 && contains_loop(&lp.body.stmts);
         let start = start_ident(lp.id);
-        if let Some(saved) = self.saved(&bindings, &adjoint).filter(|_| !checkpoint) {
+        let saved = self.saved(&lp.body.stmts, &bindings, &adjoint);
+        if let Some((saved, prelude)) = saved.filter(|_| !checkpoint) {
             let names = saved.iter().map(|saved| &saved.ident);
             self.code.push(quote! {
                 for #entry in #tape.drain(#start..).rev() {
                     #[allow(unused_mut)]
                     let (#(mut #names,)*) = #entry;
+                    #prelude
                     #adjoint
                 }
             });
@@ -550,7 +623,14 @@ enum Binding {
 }
 
 /// The names a region's statements bind, with those its head binds (`extra`).
-fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMap<String, Binding> {
+/// The names a region's forward code binds ([`region_bindings`]).
+struct Bindings {
+    names: HashMap<String, Binding>,
+    /// Those bound more than once (a result of a branch rebinding a carried constant).
+    rebound: HashSet<String>,
+}
+
+fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> Bindings {
     let mut values: Vec<Ident> = extra.to_vec();
     let mut views = Vec::new();
     let mut borrowing = Vec::new();
@@ -581,6 +661,13 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
             }
         }
     }
+    let mut seen = HashSet::new();
+    let rebound: HashSet<String> = values
+        .iter()
+        .chain(&views)
+        .map(ToString::to_string)
+        .filter(|name| !seen.insert(name.clone()))
+        .collect();
     // A constant borrowing another of the region cannot be saved apart from it.
     let names: HashSet<String> = values.iter().map(ToString::to_string).collect();
     views.extend(
@@ -598,7 +685,51 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
             .into_iter()
             .map(|ident| (ident.to_string(), Binding::View(ident))),
     );
-    bindings
+    Bindings {
+        names: bindings,
+        rebound,
+    }
+}
+
+/// Whether a constant's expression is arithmetic on names and literals (`[c, col]`,
+/// `d - col - 2`): no call, method, field, index or path, so that computing it again costs
+/// less than a tape's store and load.
+fn cheap(tokens: &TokenStream) -> bool {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().all(|(k, tree)| match tree {
+        proc_macro2::TokenTree::Ident(_) | proc_macro2::TokenTree::Literal(_) => true,
+        proc_macro2::TokenTree::Punct(punct) => matches!(punct.as_char(), '+' | '-' | '*' | ','),
+        proc_macro2::TokenTree::Group(group) => {
+            // After a name or a group it is a call or an index.
+            let operand = k == 0
+                || matches!(
+                    trees[k - 1],
+                    proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_)
+                );
+            operand && group.delimiter() != proc_macro2::Delimiter::Brace && cheap(&group.stream())
+        }
+    })
+}
+
+/// How many values an expression makes: the elements of an array or tuple literal, else one.
+fn elements(tokens: &TokenStream) -> usize {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    match trees.as_slice() {
+        [proc_macro2::TokenTree::Group(group)]
+            if group.delimiter() != proc_macro2::Delimiter::Brace =>
+        {
+            let inner: Vec<proc_macro2::TokenTree> = group.stream().into_iter().collect();
+            let commas = inner
+                .iter()
+                .filter(
+                    |tree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','),
+                )
+                .count();
+            let trailing = matches!(inner.last(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ',');
+            commas + 1 - usize::from(trailing)
+        }
+        _ => 1,
+    }
 }
 
 /// The names a loop's body sees bound by the loop: its carried variables, its pattern's

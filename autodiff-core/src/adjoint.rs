@@ -21,8 +21,8 @@ use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
 use crate::primal::forward_stmts;
 use crate::region::{
-    arm_dispatch, arm_ident, residual_ident, shape_of, shape_only, start_ident, tape_declarations,
-    tape_entry, tape_ident, target_tokens, zeros_of, Plan, Saved,
+    arm_dispatch, arm_ident, residual_ident, shape_of, shape_only, shaped_zeros_of, start_ident,
+    tape_declarations, tape_entry, tape_ident, target_tokens, Plan, Saved,
 };
 use crate::rules::Primitive;
 
@@ -250,7 +250,7 @@ impl Sweep<'_> {
     fn current_or_zeros(&mut self, var: Var) -> TokenStream {
         match self.adjoints.remove(&var) {
             Some(adjoint) => quote!(#adjoint),
-            None => zeros_of(&var_tokens(self.program, var)),
+            None => shaped_zeros_of(&var_tokens(self.program, var)),
         }
     }
 
@@ -524,7 +524,7 @@ impl Sweep<'_> {
             for (var, adjoint) in own.iter().zip(&carried) {
                 let value = match sweep.adjoints.remove(var) {
                     Some(start) => quote!(#start),
-                    None => zeros_of(&var_tokens(program, *var)),
+                    None => shaped_zeros_of(&var_tokens(program, *var)),
                 };
                 sweep.code.push(quote!(#adjoint = #value;));
             }

@@ -181,6 +181,13 @@ pub fn zeros_of(value: &TokenStream) -> TokenStream {
     quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
 }
 
+/// A zero of the value's kind and shape, from its shape only ([`shape_of`]): what a region's
+/// adjoint starts an adjoint from, without a tape keeping the value for it.
+pub fn shaped_zeros_of(value: &TokenStream) -> TokenStream {
+    let shape = shape_of(value);
+    quote!(::autodiff::__private::Shape::autodiff_zeros(&#shape))
+}
+
 /// An owned copy of a value (a parameter's array, a view).
 pub fn owned(value: &TokenStream) -> TokenStream {
     quote!(::autodiff::__private::Map::map((#value).autodiff_arg(), ::core::convert::identity))

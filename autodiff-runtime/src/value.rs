@@ -350,10 +350,10 @@ macro_rules! scalar_values {
 // Duals too, so that the same generated code computes Hessian-vector products.
 scalar_values!(f32, f64, Dual<f32>, Dual<f64>);
 
-/// What a pullback that reads nothing of a value but its shape (add's, sub's, neg's) takes of
-/// it: nothing for a scalar, so that a loop's tape stores nothing for it; an array's
-/// dimension. A shape is its own shape, so that the same generated code reads a value where
-/// it is at hand and the shape a tape kept of it.
+/// What a pullback that reads nothing of a value but its shape (add's, sub's, neg's, and a
+/// zero adjoint's start) takes of it: nothing for a scalar, so that a loop's tape stores
+/// nothing for it; an array's dimension. A shape is its own shape, so that the same
+/// generated code reads a value where it is at hand and the shape a tape kept of it.
 pub trait Shaped {
     type Shape: Shape;
     fn autodiff_shape(&self) -> Self::Shape;
@@ -361,8 +361,12 @@ pub trait Shaped {
 
 /// A value's shape, as [`Shaped`] gives it.
 pub trait Shape: Shaped<Shape = Self> + Clone {
+    /// The value of the kind: a scalar, or an owned array.
+    type Value: Tangent;
     /// The lengths of the axes, `[]` for a scalar.
     fn dims(&self) -> &[usize];
+    /// A zero of this shape: the start of an adjoint.
+    fn autodiff_zeros(&self) -> Self::Value;
 }
 
 /// The shape of a scalar of type `T`: nothing.
@@ -376,7 +380,10 @@ impl<T> Clone for ScalarShape<T> {
 }
 impl<T> Copy for ScalarShape<T> {}
 
-impl<T> Shaped for ScalarShape<T> {
+impl<T> Shaped for ScalarShape<T>
+where
+    ScalarShape<T>: Shape,
+{
     type Shape = Self;
     #[inline(always)]
     fn autodiff_shape(&self) -> Self {
@@ -384,10 +391,33 @@ impl<T> Shaped for ScalarShape<T> {
     }
 }
 
-impl<T> Shape for ScalarShape<T> {
+/// The shape of an array of `A`: its dimension.
+pub struct ArrayShape<A, D>(D, core::marker::PhantomData<A>);
+
+impl<A, D: Clone> Clone for ArrayShape<A, D> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        ArrayShape(self.0.clone(), core::marker::PhantomData)
+    }
+}
+
+impl<A: Float, D: Dimension> Shaped for ArrayShape<A, D> {
+    type Shape = Self;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl<A: Float, D: Dimension> Shape for ArrayShape<A, D> {
+    type Value = Array<A, D>;
     #[inline(always)]
     fn dims(&self) -> &[usize] {
-        &[]
+        self.0.slice()
+    }
+    #[inline]
+    fn autodiff_zeros(&self) -> Array<A, D> {
+        Array::zeros(self.0.clone())
     }
 }
 
@@ -399,11 +429,11 @@ impl<X: Shaped + ?Sized> Shaped for &X {
     }
 }
 
-impl<S: Data, D: Dimension + Shape> Shaped for ArrayBase<S, D> {
-    type Shape = D;
+impl<A: Float, S: Data<Elem = A>, D: Dimension> Shaped for ArrayBase<S, D> {
+    type Shape = ArrayShape<A, D>;
     #[inline(always)]
-    fn autodiff_shape(&self) -> D {
-        self.raw_dim()
+    fn autodiff_shape(&self) -> ArrayShape<A, D> {
+        ArrayShape(self.raw_dim(), core::marker::PhantomData)
     }
 }
 
@@ -413,43 +443,13 @@ pub trait ReduceTo<G> {
     fn reduce(self, g: G) -> Self::Output;
 }
 
-macro_rules! dimension_shapes {
-    ($($d:ty),*) => {$(
-        impl Shaped for $d {
-            type Shape = Self;
-            #[inline(always)]
-            fn autodiff_shape(&self) -> Self {
-                self.clone()
-            }
-        }
-
-        impl Shape for $d {
-            #[inline(always)]
-            fn dims(&self) -> &[usize] {
-                self.slice()
-            }
-        }
-
-        impl<A: Float + 'static, E: Dimension> ReduceTo<Array<A, E>> for $d {
-            type Output = Array<A, $d>;
-            #[inline]
-            fn reduce(self, g: Array<A, E>) -> Array<A, $d> {
-                unbroadcast(g, self)
-            }
-        }
-    )*};
+impl<A: Float + 'static, D: Dimension, E: Dimension> ReduceTo<Array<A, E>> for ArrayShape<A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn reduce(self, g: Array<A, E>) -> Array<A, D> {
+        unbroadcast(g, self.0)
+    }
 }
-
-dimension_shapes!(
-    ndarray::Ix0,
-    ndarray::Ix1,
-    ndarray::Ix2,
-    ndarray::Ix3,
-    ndarray::Ix4,
-    ndarray::Ix5,
-    ndarray::Ix6,
-    ndarray::IxDyn
-);
 
 macro_rules! scalar_shapes {
     ($($t:ty),*) => {$(
@@ -458,6 +458,18 @@ macro_rules! scalar_shapes {
             #[inline(always)]
             fn autodiff_shape(&self) -> ScalarShape<$t> {
                 ScalarShape(core::marker::PhantomData)
+            }
+        }
+
+        impl Shape for ScalarShape<$t> {
+            type Value = $t;
+            #[inline(always)]
+            fn dims(&self) -> &[usize] {
+                &[]
+            }
+            #[inline(always)]
+            fn autodiff_zeros(&self) -> $t {
+                <$t as Zero>::zero()
             }
         }
 

@@ -330,10 +330,15 @@ pub fn loop_head(
     let tape_decl = taped.then(|| quote!(let #start = #tape.len();));
     match &lp.head {
         LoopHead::For { pattern, iter, .. } => {
+            // Room for the iterations the iterator announces: one allocation at most, none
+            // once the tape has grown to the largest execution.
+            let reserve =
+                taped.then(|| quote!(#tape.reserve(::core::iter::Iterator::size_hint(&#item).0);));
             quote! {
                 #head
                 let #item = ::core::iter::IntoIterator::into_iter(#iter);
                 #tape_decl
+                #reserve
                 for #item in #item {
                     #record
                     let #pattern = #item;

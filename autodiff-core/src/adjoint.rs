@@ -204,6 +204,18 @@ impl Sweep<'_> {
                     self.contribute(target, contribution, node.span);
                 }
             }
+            Op::Prim(Primitive::Mul) => {
+                // The partials are the other operand: the result's shape is all they read.
+                let args = rule_args(program, i);
+                let y = node_ident(i);
+                let y_shape = shape_of(&quote!(#y));
+                for (k, target) in targets {
+                    let vjp = rule_fn("mul_shaped", &format!("vjp{k}"), node.span);
+                    let g = take();
+                    let contribution = quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g));
+                    self.contribute(target, contribution, node.span);
+                }
+            }
             Op::Prim(prim) => {
                 let args = rule_args(program, i);
                 let y = node_ident(i);

@@ -607,6 +607,25 @@ pub mod set_index {
 
 rule! { /// a · b
 mul(a, b) -> y = a * b; vjp0 / d0: b; vjp1 / d1: a; }
+
+/// a · b's pullbacks from the result's shape only, which is all they read of it (a product's
+/// partials are the other operand): a loop's tape keeps nothing of a scalar product for them.
+pub mod mul_shaped {
+    use super::{check_adjoint, Broadcast, Map, Shape, Tangent};
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0<A: Broadcast<B>, B: Map, SY: Shape>(a: A, b: B, y: SY, g: A::Output) -> A::Owned {
+        check_adjoint("mul", g.tangent_shape(), y.dims());
+        a.pull_left_unread(b, g, |_, b| b)
+    }
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp1<A: Broadcast<B>, B: Map, SY: Shape>(a: A, b: B, y: SY, g: A::Output) -> B::Owned {
+        check_adjoint("mul", g.tangent_shape(), y.dims());
+        a.pull_right_unread(b, g, |a, _| a)
+    }
+}
 rule! { /// a / b
 div(a, b) -> y = a / b; vjp0 / d0: b.recip(); vjp1 / d1: -y / b; }
 

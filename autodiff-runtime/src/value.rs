@@ -170,6 +170,21 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
         t: R::Owned,
         partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> Self::Output;
+    /// [`Broadcast::pull_left`] for a partial that does not read the result (a product's),
+    /// which the caller then need not keep.
+    fn pull_left_unread(
+        self,
+        r: R,
+        g: Self::Output,
+        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> Self::Owned;
+    /// [`Broadcast::pull_right`] for a partial that does not read the result.
+    fn pull_right_unread(
+        self,
+        r: R,
+        g: Self::Output,
+        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> R::Owned;
     /// g summed back to the left's shape: the adjoint through a linear op such as `+`.
     fn reduce_left(self, g: Self::Output) -> Self::Owned;
     /// g summed back to the right's shape.
@@ -234,6 +249,14 @@ macro_rules! scalar_values {
                 t * partial(self, r, *y)
             }
             #[inline(always)]
+            fn pull_left_unread(self, r: $t, g: $t, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                g * partial(self, r)
+            }
+            #[inline(always)]
+            fn pull_right_unread(self, r: $t, g: $t, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                g * partial(self, r)
+            }
+            #[inline(always)]
             fn reduce_left(self, g: $t) -> $t {
                 g
             }
@@ -262,6 +285,13 @@ macro_rules! scalar_values {
                 Zip::from(&mut t).and(&r).and(y).for_each(|t, &b, &y| *t *= partial(self, b, y));
                 t
             }
+            fn pull_left_unread(self, r: ArrayView<'b, $t, D>, g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                Zip::from(&g).and(&r).fold(<$t as Zero>::zero(), |sum, &g, &b| sum + g * partial(self, b))
+            }
+            fn pull_right_unread(self, r: ArrayView<'b, $t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&mut g).and(&r).for_each(|g, &b| *g *= partial(self, b));
+                g
+            }
             fn reduce_left(self, g: Array<$t, D>) -> $t {
                 g.sum()
             }
@@ -288,6 +318,13 @@ macro_rules! scalar_values {
             }
             fn push_right(self, r: $t, y: &Array<$t, D>, t: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 Zip::from(&self).and(y).map_collect(|&a, &y| t * partial(a, r, y))
+            }
+            fn pull_left_unread(self, r: $t, mut g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&mut g).and(&self).for_each(|g, &a| *g *= partial(a, r));
+                g
+            }
+            fn pull_right_unread(self, r: $t, g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                Zip::from(&g).and(&self).fold(<$t as Zero>::zero(), |sum, &g, &a| sum + g * partial(a, r))
             }
             fn reduce_left(self, g: Array<$t, D>) -> Array<$t, D> {
                 g
@@ -336,6 +373,18 @@ macro_rules! scalar_values {
             fn push_right(self, r: ArrayView<'b, $t, E>, y: &Self::Output, t: Array<$t, E>, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Self::Output {
                 zip_on_cores!(Zip::from(y).and_broadcast(&t).and_broadcast(&self).and_broadcast(&r), y.len(),
                     map_collect / par_map_collect, |&y, &t, &a, &b| t * partial(a, b, y))
+            }
+            fn pull_left_unread(self, r: ArrayView<'b, $t, E>, mut g: Self::Output, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                let len = g.len();
+                zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r), len, for_each / par_for_each,
+                    |g, &a, &b| *g *= partial(a, b));
+                unbroadcast(g, self.raw_dim())
+            }
+            fn pull_right_unread(self, r: ArrayView<'b, $t, E>, mut g: Self::Output, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, E> {
+                let len = g.len();
+                zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r), len, for_each / par_for_each,
+                    |g, &a, &b| *g *= partial(a, b));
+                unbroadcast(g, r.raw_dim())
             }
             fn reduce_left(self, g: Self::Output) -> Array<$t, D> {
                 unbroadcast(g, self.raw_dim())

@@ -92,6 +92,6 @@ pub mod __private {
     pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
-    pub use autodiff_runtime::value::{Arg, Map};
+    pub use autodiff_runtime::value::{Arg, Map, Shape, Shaped};
     pub use autodiff_runtime::{prim, Tangent};
 }

@@ -21,7 +21,8 @@ use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
 use crate::primal::forward_stmts;
 use crate::region::{
-    arm_dispatch, arm_ident, residual_ident, tape_entry, tape_ident, target_tokens, zeros_of, Plan,
+    arm_dispatch, arm_ident, residual_ident, shape_of, shape_only, shaped_zeros_of, start_ident,
+    tape_declarations, tape_entry, tape_ident, target_tokens, Plan, Saved,
 };
 use crate::rules::Primitive;
 
@@ -56,6 +57,7 @@ fn sweep(
         plan,
         found: Plan::default(),
         loop_depth: 0,
+        mutable: HashSet::new(),
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -86,6 +88,8 @@ struct Sweep<'p> {
     found: Plan,
     /// How many loops enclose the statements being swept.
     loop_depth: usize,
+    /// The adjoints bound `let mut`, which element reads add to in place.
+    mutable: HashSet<Ident>,
 }
 
 impl Sweep<'_> {
@@ -147,13 +151,25 @@ impl Sweep<'_> {
                 };
                 let add_at = rule_fn(prim.rule().module, "add_at", node.span);
                 let index = rule_args(program, i).pop().unwrap_or_default();
+                let g = take();
+                // Added in place to a mutable adjoint (an accumulator); anything else is
+                // moved into one first.
+                if let Some(current) = self
+                    .adjoints
+                    .get(&target)
+                    .filter(|adjoint| self.mutable.contains(*adjoint))
+                {
+                    self.code
+                        .push(quote_spanned!(node.span=> #add_at(&mut #current, #index, #g);));
+                    return;
+                }
                 let adjoint = self.next_adjoint();
                 let start = self.current_or_zeros(target);
-                let g = take();
                 self.code.push(quote_spanned!(node.span=>
                     let mut #adjoint = #start;
                     #add_at(&mut #adjoint, #index, #g);
                 ));
+                self.mutable.insert(adjoint.clone());
                 self.adjoints.insert(target, adjoint);
             }
             Op::Prim(Primitive::SetIndex) => {
@@ -169,6 +185,35 @@ impl Sweep<'_> {
                 for (k, target) in targets {
                     let adjoint = if k == 0 { &array } else { &element };
                     self.contribute(target, quote!(#adjoint), node.span);
+                }
+            }
+            Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
+                // Linear: the pullbacks read the operand's and the result's shapes only.
+                let y = node_ident(i);
+                let y_shape = shape_of(&quote!(#y));
+                for (k, target) in targets {
+                    let vjp = rule_fn(prim.rule().module, &format!("vjp{k}_shaped"), node.span);
+                    let g = take();
+                    let contribution = match prim {
+                        Primitive::Neg => quote_spanned!(node.span=> #vjp(#y_shape, #g)),
+                        _ => {
+                            let operand = shape_of(&var_tokens(program, target));
+                            quote_spanned!(node.span=> #vjp(#operand, #y_shape, #g))
+                        }
+                    };
+                    self.contribute(target, contribution, node.span);
+                }
+            }
+            Op::Prim(Primitive::Mul) => {
+                // The partials are the other operand: the result's shape is all they read.
+                let args = rule_args(program, i);
+                let y = node_ident(i);
+                let y_shape = shape_of(&quote!(#y));
+                for (k, target) in targets {
+                    let vjp = rule_fn("mul_shaped", &format!("vjp{k}"), node.span);
+                    let g = take();
+                    let contribution = quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g));
+                    self.contribute(target, contribution, node.span);
                 }
             }
             Op::Prim(prim) => {
@@ -217,7 +262,7 @@ impl Sweep<'_> {
     fn current_or_zeros(&mut self, var: Var) -> TokenStream {
         match self.adjoints.remove(&var) {
             Some(adjoint) => quote!(#adjoint),
-            None => zeros_of(&var_tokens(self.program, var)),
+            None => shaped_zeros_of(&var_tokens(self.program, var)),
         }
     }
 
@@ -233,6 +278,7 @@ impl Sweep<'_> {
                     let mut #accumulator = #start;
                 });
                 self.adjoints.insert(var, accumulator.clone());
+                self.mutable.insert(accumulator.clone());
                 (var, accumulator)
             })
             .collect()
@@ -303,32 +349,36 @@ impl Sweep<'_> {
             })
             .collect();
         // Each arm's adjoint reads what its forward code saved, or runs it again.
-        let saved: Option<Vec<Vec<Ident>>> = branch
+        let saved: Option<Vec<(Vec<Saved>, TokenStream)>> = branch
             .arms
             .iter()
             .zip(&adjoints)
             .map(|(arm, adjoint)| {
                 let bindings = region_bindings(program, &arm.stmts, &branch_bindings(branch));
-                self.saved(&bindings, adjoint)
+                self.saved(&arm.stmts, &bindings, adjoint)
             })
             .collect();
         let code = match saved {
             Some(saved) => {
                 let residual = residual_ident(branch.id);
                 let count = saved.len();
-                let cases = saved
-                    .iter()
-                    .zip(&adjoints)
-                    .enumerate()
-                    .map(|(k, (names, adjoint))| {
+                let cases = saved.iter().zip(&adjoints).enumerate().map(
+                    |(k, ((saved, prelude), adjoint))| {
+                        let names = saved.iter().map(|saved| &saved.ident);
                         let slots = (0..count).map(|j| match j == k {
-                            true => quote!(::core::option::Option::Some((#(mut #names,)*))),
+                            true => {
+                                let names = names.clone();
+                                quote!(::core::option::Option::Some((#(mut #names,)*)))
+                            }
                             false => quote!(_),
                         });
-                        quote!((#(#slots,)*) => { #adjoint })
-                    });
-                self.found.saved.insert(branch.id, saved.clone());
-                quote!(#[allow(unused_mut)] match #residual { #(#cases)* _ => {} })
+                        quote!((#(#slots,)*) => { #prelude #adjoint })
+                    },
+                );
+                let code = quote!(#[allow(unused_mut)] match #residual { #(#cases)* _ => {} });
+                let saved = saved.into_iter().map(|(saved, _)| saved).collect();
+                self.found.saved.insert(branch.id, saved);
+                code
             }
             None => {
                 let arms = branch
@@ -336,8 +386,9 @@ impl Sweep<'_> {
                     .iter()
                     .zip(adjoints)
                     .map(|(arm, adjoint)| {
+                        let tapes = tape_declarations(&arm.stmts, &self.plan);
                         let forward = forward_stmts(program, &arm.stmts, Some(&self.plan));
-                        quote!(#forward #adjoint)
+                        quote!(#tapes #forward #adjoint)
                     })
                     .collect();
                 arm_dispatch(branch.id, arms)
@@ -347,21 +398,100 @@ impl Sweep<'_> {
     }
 
     /// The bindings of a region's forward code that its adjoint code reads, in the order it
-    /// reads them; `None` where one of them cannot be saved (a view of another value).
+    /// reads them, and the code computing again, before the adjoint, the region's constants
+    /// that cost less to compute than to save (an index `[c, col]` from the `col` it reads);
+    /// `None` where one of them cannot be saved (a view of another value).
     fn saved(
         &self,
-        bindings: &HashMap<String, Binding>,
+        stmts: &[Stmt],
+        bindings: &Bindings,
         adjoint: &TokenStream,
-    ) -> Option<Vec<Ident>> {
-        let mut saved = Vec::new();
-        for name in ordered_idents(adjoint) {
+    ) -> Option<(Vec<Saved>, TokenStream)> {
+        let Bindings {
+            names: bindings,
+            rebound,
+        } = bindings;
+        let shapes = shape_only(adjoint);
+        let mut needed = ordered_idents(adjoint);
+        // Each constant of the region made of its other bindings by arithmetic, read by the
+        // adjoint, whose reads that nothing else needs saved are fewer than its elements.
+        let mut recomputed = vec![false; stmts.len()];
+        loop {
+            let mut changed = false;
+            for (k, stmt) in stmts.iter().enumerate() {
+                let Stmt::Const {
+                    ident,
+                    expr,
+                    reads,
+                    borrows,
+                    ..
+                } = stmt
+                else {
+                    continue;
+                };
+                let name = ident.to_string();
+                if recomputed[k]
+                    || !reads.is_empty()
+                    || !borrows.is_empty()
+                    || !needed.contains(&name)
+                    || !cheap(expr)
+                {
+                    continue;
+                }
+                let uses = ordered_idents(expr);
+                // A name bound twice in the region may not hold, after it, what it held here.
+                if uses.iter().any(|name| rebound.contains(name)) {
+                    continue;
+                }
+                let new: Vec<String> = uses
+                    .into_iter()
+                    .filter(|name| !needed.contains(name))
+                    .collect();
+                let saved_anew = new
+                    .iter()
+                    .filter(|name| bindings.contains_key(*name))
+                    .count();
+                if saved_anew < elements(expr) {
+                    recomputed[k] = true;
+                    needed.extend(new);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let program = self.program;
+        let prelude = stmts
+            .iter()
+            .zip(&recomputed)
+            .filter(|(_, recomputed)| **recomputed)
+            .map(|(stmt, _)| crate::primal::forward_stmt(program, stmt));
+        let prelude = quote!(#(#prelude)*);
+        let skipped: HashSet<String> = stmts
+            .iter()
+            .zip(&recomputed)
+            .filter_map(|(stmt, recomputed)| match (stmt, recomputed) {
+                (Stmt::Const { ident, .. }, true) => Some(ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut saved: Vec<Saved> = Vec::new();
+        for name in needed.into_iter().filter(|name| !skipped.contains(name)) {
             match bindings.get(&name) {
-                Some(Binding::View) => return None,
-                Some(Binding::Value(ident)) if !saved.contains(ident) => saved.push(ident.clone()),
+                Some(Binding::View(_)) if !shapes.contains(&name) => return None,
+                Some(Binding::Value(ident) | Binding::View(ident))
+                    if !saved.iter().any(|saved| saved.ident == *ident) =>
+                {
+                    saved.push(Saved {
+                        ident: ident.clone(),
+                        shape: shapes.contains(&name),
+                    })
+                }
                 _ => {}
             }
         }
-        Some(saved)
+        Some((saved, prelude))
     }
 
     fn lp(&mut self, lp: &Loop) {
@@ -406,7 +536,7 @@ impl Sweep<'_> {
             for (var, adjoint) in own.iter().zip(&carried) {
                 let value = match sweep.adjoints.remove(var) {
                     Some(start) => quote!(#start),
-                    None => zeros_of(&var_tokens(program, *var)),
+                    None => shaped_zeros_of(&var_tokens(program, *var)),
                 };
                 sweep.code.push(quote!(#adjoint = #value;));
             }
@@ -424,11 +554,15 @@ impl Sweep<'_> {
         // of the whole nest's).
         let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
         let checkpoint = self.loop_depth == 0 && contains_loop(&lp.body.stmts);
-        if let Some(saved) = self.saved(&bindings, &adjoint).filter(|_| !checkpoint) {
+        let start = start_ident(lp.id);
+        let saved = self.saved(&lp.body.stmts, &bindings, &adjoint);
+        if let Some((saved, prelude)) = saved.filter(|_| !checkpoint) {
+            let names = saved.iter().map(|saved| &saved.ident);
             self.code.push(quote! {
-                while let ::core::option::Option::Some(#entry) = #tape.pop() {
+                for #entry in #tape.drain(#start..).rev() {
                     #[allow(unused_mut)]
-                    let (#(mut #saved,)*) = #entry;
+                    let (#(mut #names,)*) = #entry;
+                    #prelude
                     #adjoint
                 }
             });
@@ -438,6 +572,9 @@ impl Sweep<'_> {
         }
         // Or: its carried values and item restored, its forward code run again, then its
         // adjoint.
+        self.found.rerun.insert(lp.id);
+        // The tapes of the loops inside, declared once for every iteration's run.
+        let tapes = tape_declarations(&lp.body.stmts, &self.plan);
         let forward = forward_stmts(program, &lp.body.stmts, Some(&self.plan));
         let (_, item) = tape_entry(lp);
         let bindings = lp.carried.iter().map(|(target, _)| {
@@ -452,7 +589,8 @@ impl Sweep<'_> {
             _ => TokenStream::new(),
         };
         self.code.push(quote! {
-            while let ::core::option::Option::Some(#entry) = #tape.pop() {
+            #tapes
+            for #entry in #tape.drain(#start..).rev() {
                 #[allow(unused_mut)]
                 let ((#(#bindings,)*), #item) = #entry;
                 #pattern
@@ -491,12 +629,20 @@ fn contains_loop(stmts: &[Stmt]) -> bool {
 enum Binding {
     /// A value that can be saved as it is.
     Value(Ident),
-    /// A view of another value (`m.t()`): saving both would move a borrowed value.
-    View,
+    /// A view of another value (`m.t()`): saving both would move a borrowed value (its
+    /// shape alone can be saved).
+    View(Ident),
 }
 
 /// The names a region's statements bind, with those its head binds (`extra`).
-fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMap<String, Binding> {
+/// The names a region's forward code binds ([`region_bindings`]).
+struct Bindings {
+    names: HashMap<String, Binding>,
+    /// Those bound more than once (a result of a branch rebinding a carried constant).
+    rebound: HashSet<String>,
+}
+
+fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> Bindings {
     let mut values: Vec<Ident> = extra.to_vec();
     let mut views = Vec::new();
     let mut borrowing = Vec::new();
@@ -516,7 +662,7 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
                 values.extend(branch.results.iter().map(target_ident));
             }
             Stmt::Loop(lp) => {
-                values.push(tape_ident(lp.id));
+                values.push(start_ident(lp.id));
                 values.extend(lp.carried.iter().map(|(target, _)| target_ident(target)));
                 if let LoopHead::For { stmts, .. } = &lp.head {
                     values.extend(stmts.iter().filter_map(|stmt| match stmt {
@@ -527,6 +673,13 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
             }
         }
     }
+    let mut seen = HashSet::new();
+    let rebound: HashSet<String> = values
+        .iter()
+        .chain(&views)
+        .map(ToString::to_string)
+        .filter(|name| !seen.insert(name.clone()))
+        .collect();
     // A constant borrowing another of the region cannot be saved apart from it.
     let names: HashSet<String> = values.iter().map(ToString::to_string).collect();
     views.extend(
@@ -542,9 +695,53 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> HashMa
     bindings.extend(
         views
             .into_iter()
-            .map(|ident| (ident.to_string(), Binding::View)),
+            .map(|ident| (ident.to_string(), Binding::View(ident))),
     );
-    bindings
+    Bindings {
+        names: bindings,
+        rebound,
+    }
+}
+
+/// Whether a constant's expression is arithmetic on names and literals (`[c, col]`,
+/// `d - col - 2`): no call, method, field, index or path, so that computing it again costs
+/// less than a tape's store and load.
+fn cheap(tokens: &TokenStream) -> bool {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().all(|(k, tree)| match tree {
+        proc_macro2::TokenTree::Ident(_) | proc_macro2::TokenTree::Literal(_) => true,
+        proc_macro2::TokenTree::Punct(punct) => matches!(punct.as_char(), '+' | '-' | '*' | ','),
+        proc_macro2::TokenTree::Group(group) => {
+            // After a name or a group it is a call or an index.
+            let operand = k == 0
+                || matches!(
+                    trees[k - 1],
+                    proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_)
+                );
+            operand && group.delimiter() != proc_macro2::Delimiter::Brace && cheap(&group.stream())
+        }
+    })
+}
+
+/// How many values an expression makes: the elements of an array or tuple literal, else one.
+fn elements(tokens: &TokenStream) -> usize {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    match trees.as_slice() {
+        [proc_macro2::TokenTree::Group(group)]
+            if group.delimiter() != proc_macro2::Delimiter::Brace =>
+        {
+            let inner: Vec<proc_macro2::TokenTree> = group.stream().into_iter().collect();
+            let commas = inner
+                .iter()
+                .filter(
+                    |tree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','),
+                )
+                .count();
+            let trailing = matches!(inner.last(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ',');
+            commas + 1 - usize::from(trailing)
+        }
+        _ => 1,
+    }
 }
 
 /// The names a loop's body sees bound by the loop: its carried variables, its pattern's

@@ -173,6 +173,8 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
     );
+    // The loops' tapes, kept from one sweep to the next.
+    let tapes = crate::region::tape_declarations(&dual.stmts, &plan);
     let forward = nodes
         .into_iter()
         .map(|stmt| forward_stmt_taped(&dual, stmt, &plan));
@@ -189,6 +191,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         let mut #hessian = ::autodiff::__private::matrix(#n, #n);
         let mut #value = ::core::option::Option::None;
         let mut #value_gradient = ::core::option::Option::None;
+        #tapes
         // At least one sweep, for the value and gradient of a function of empty arrays.
         for #column in 0..#n.max(1) {
             #(#seeds)*

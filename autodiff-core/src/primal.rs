@@ -13,14 +13,17 @@ use std::collections::HashSet;
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var};
 use crate::region::{
     arm_ident, branch_head, carried_declarations, carried_updates, idents, loop_head, next_values,
-    owned, residual_ident, tape_entry, tape_ident, target_tokens, yield_value, Plan,
+    owned, residual_ident, shape_of, tape_declarations, tape_entry, tape_ident, target_tokens,
+    yield_value, Plan, Saved,
 };
 use crate::rules::Primitive;
 
 /// The forward sweep of reverse mode: every statement of the program in source order, each
 /// region recording what the adjoint sweep reads of it.
 pub fn forward_sweep(program: &Program, plan: &Plan) -> TokenStream {
-    forward_stmts(program, &program.stmts, Some(plan))
+    let tapes = tape_declarations(&program.stmts, plan);
+    let stmts = forward_stmts(program, &program.stmts, Some(plan));
+    quote!(#tapes #stmts)
 }
 
 /// Statements of the forward sweep; `taped`: regions record for the adjoint sweep.
@@ -177,13 +180,18 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) 
 
 /// The saved values: moved, or copied where `later` (code after the saving) still reads
 /// them.
-fn save(names: &[proc_macro2::Ident], later: &TokenStream) -> Vec<TokenStream> {
+fn save(names: &[Saved], later: &TokenStream) -> Vec<TokenStream> {
     let read_later = idents(later);
     names
         .iter()
-        .map(|name| match read_later.contains(&name.to_string()) {
-            true => quote!(::core::clone::Clone::clone(&#name)),
-            false => quote!(#name),
+        .map(|Saved { ident, shape }| {
+            if *shape {
+                return shape_of(&quote!(#ident));
+            }
+            match read_later.contains(&ident.to_string()) {
+                true => quote!(::core::clone::Clone::clone(&#ident)),
+                false => quote!(#ident),
+            }
         })
         .collect()
 }
@@ -201,6 +209,8 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
         move |k| next[k].clone()
     });
     let tape = tape_ident(lp.id);
+    // A loop with no adjoint records nothing.
+    let taped = taped.filter(|plan| plan.tapes(lp.id));
     let (record, saved) = match taped.map(|plan| plan.saved.get(&lp.id)) {
         None => (TokenStream::new(), TokenStream::new()),
         Some(Some(saved)) => {

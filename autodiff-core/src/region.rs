@@ -13,14 +13,79 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::emit::{local_ident, operand_tokens};
-use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Target, Var};
+use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Var};
 
 /// What reverse mode's forward sweep records of each region whose adjoint does not run it
 /// again: by region id, for each arm (one for a loop's body), the bindings its adjoint
 /// reads, in order. A region absent runs again in the adjoint sweep.
+///
+/// Loops in `rerun` record their carried values and item per iteration, and their adjoint
+/// runs the body again; a loop in neither set has no adjoint and records nothing.
 #[derive(Clone, Default)]
 pub struct Plan {
-    pub saved: HashMap<usize, Vec<Vec<Ident>>>,
+    pub saved: HashMap<usize, Vec<Vec<Saved>>>,
+    pub rerun: HashSet<usize>,
+}
+
+/// A binding a region's adjoint reads, as its forward code saves it.
+#[derive(Clone)]
+pub struct Saved {
+    pub ident: Ident,
+    /// The adjoint reads only its shape (`Shaped::autodiff_shape(&x)`, the pullbacks of add,
+    /// sub and neg): that is saved, under the same name, which for a scalar is nothing.
+    pub shape: bool,
+}
+
+/// `Shaped::autodiff_shape(&value)`: what a pullback reading only a value's shape takes, and
+/// how [`shape_only`] recognizes such a read.
+pub fn shape_of(value: &TokenStream) -> TokenStream {
+    quote!(::autodiff::__private::Shaped::autodiff_shape(&#value))
+}
+
+/// The identifiers `tokens` reads only through [`shape_of`]; and every other identifier it
+/// reads.
+pub fn shape_only(tokens: &TokenStream) -> HashSet<String> {
+    fn collect(tokens: TokenStream, shapes: &mut HashSet<String>, values: &mut HashSet<String>) {
+        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        let mut k = 0;
+        while k < trees.len() {
+            match &trees[k] {
+                proc_macro2::TokenTree::Ident(ident) if ident == "autodiff_shape" => {
+                    if let Some(proc_macro2::TokenTree::Group(group)) = trees.get(k + 1) {
+                        let inner: Vec<proc_macro2::TokenTree> =
+                            group.stream().into_iter().collect();
+                        if let [proc_macro2::TokenTree::Punct(amp), proc_macro2::TokenTree::Ident(name)] =
+                            inner.as_slice()
+                        {
+                            if amp.as_char() == '&' {
+                                shapes.insert(name.to_string());
+                                k += 2;
+                                continue;
+                            }
+                        }
+                    }
+                    values.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Ident(ident) => {
+                    values.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), shapes, values),
+                _ => {}
+            }
+            k += 1;
+        }
+    }
+    let (mut shapes, mut values) = (HashSet::new(), HashSet::new());
+    collect(tokens.clone(), &mut shapes, &mut values);
+    shapes.retain(|name| !values.contains(name));
+    shapes
+}
+
+impl Plan {
+    /// Whether loop `id` records an entry per iteration.
+    pub fn tapes(&self, id: usize) -> bool {
+        self.saved.contains_key(&id) || self.rerun.contains(&id)
+    }
 }
 
 /// The values branch `id`'s arm saved for its adjoint.
@@ -56,6 +121,45 @@ pub fn tape_ident(id: usize) -> Ident {
     format_ident!("__tape{}", id, span = Span::mixed_site())
 }
 
+/// The length of loop `id`'s tape before an execution of the loop: its entries are those
+/// after it. One tape serves every execution of a loop (its capacity kept), the adjoint
+/// taking each execution's entries off its end.
+pub fn start_ident(id: usize) -> Ident {
+    format_ident!("__start{}", id, span = Span::mixed_site())
+}
+
+/// The declarations of the tapes of the loops that `stmts`, run with `plan`'s recording,
+/// record on: each empty, declared once where its entries' executions all happen after.
+pub fn tape_declarations(stmts: &[Stmt], plan: &Plan) -> TokenStream {
+    fn collect(stmts: &[Stmt], plan: &Plan, out: &mut Vec<usize>) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Loop(lp) => {
+                    if plan.tapes(lp.id) {
+                        out.push(lp.id);
+                    }
+                    // A stored body records as it runs; one run again records in the adjoint.
+                    if plan.saved.contains_key(&lp.id) {
+                        collect(&lp.body.stmts, plan, out);
+                    }
+                }
+                Stmt::Branch(branch) => {
+                    if plan.saved.contains_key(&branch.id) {
+                        for arm in &branch.arms {
+                            collect(&arm.stmts, plan, out);
+                        }
+                    }
+                }
+                Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    collect(stmts, plan, &mut ids);
+    let tapes = ids.into_iter().map(tape_ident);
+    quote!(#(let mut #tapes = ::std::vec::Vec::new();)*)
+}
+
 /// The item of loop `id`'s current iteration.
 pub fn item_ident(id: usize) -> Ident {
     format_ident!("__item{}", id, span = Span::mixed_site())
@@ -75,6 +179,13 @@ pub fn target_tokens(target: &Target) -> TokenStream {
 /// A zero of the value's kind and shape.
 pub fn zeros_of(value: &TokenStream) -> TokenStream {
     quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
+}
+
+/// A zero of the value's kind and shape, from its shape only ([`shape_of`]): what a region's
+/// adjoint starts an adjoint from, without a tape keeping the value for it.
+pub fn shaped_zeros_of(value: &TokenStream) -> TokenStream {
+    let shape = shape_of(value);
+    quote!(::autodiff::__private::Shape::autodiff_zeros(&#shape))
 }
 
 /// An owned copy of a value (a parameter's array, a view).
@@ -220,18 +331,19 @@ pub fn loop_head(
     taped: bool,
 ) -> TokenStream {
     let item = item_ident(lp.id);
-    let tape = tape_ident(lp.id);
+    let (tape, start) = (tape_ident(lp.id), start_ident(lp.id));
+    let tape_decl = taped.then(|| quote!(let #start = #tape.len();));
     match &lp.head {
         LoopHead::For { pattern, iter, .. } => {
-            let tape_decl = taped.then(|| {
-                quote!(let mut #tape = ::std::vec::Vec::with_capacity(
-                    ::core::iter::Iterator::size_hint(&#item).0
-                );)
-            });
+            // Room for the iterations the iterator announces: one allocation at most, none
+            // once the tape has grown to the largest execution.
+            let reserve =
+                taped.then(|| quote!(#tape.reserve(::core::iter::Iterator::size_hint(&#item).0);));
             quote! {
                 #head
                 let #item = ::core::iter::IntoIterator::into_iter(#iter);
                 #tape_decl
+                #reserve
                 for #item in #item {
                     #record
                     let #pattern = #item;
@@ -240,7 +352,6 @@ pub fn loop_head(
             }
         }
         LoopHead::While { cond, .. } => {
-            let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
             quote! {
                 #tape_decl
                 loop {
@@ -252,7 +363,6 @@ pub fn loop_head(
             }
         }
         LoopHead::Loop => {
-            let tape_decl = taped.then(|| quote!(let mut #tape = ::std::vec::Vec::new();));
             quote! {
                 #tape_decl
                 loop {

@@ -12,7 +12,7 @@
 
 use num_traits::Float;
 
-use crate::value::{check_adjoint, check_tangent, Broadcast, Map};
+use crate::value::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape};
 use crate::Tangent;
 
 pub use crate::linalg::{dot, mean, mean_axis, sum, sum_axis, t};
@@ -150,7 +150,7 @@ macro_rules! rule {
 
 /// a + b: the adjoint passes through, summed back over broadcast axes.
 pub mod add {
-    use super::{check_adjoint, check_tangent, Broadcast, Map, Tangent};
+    use super::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape, Tangent};
     use num_traits::One;
 
     #[inline(always)]
@@ -170,6 +170,20 @@ pub mod add {
         check_adjoint("add", g.tangent_shape(), y.tangent_shape());
         A::reduce_right(b, g)
     }
+    /// The pullbacks from the operand's and the result's shapes only, which is all they read
+    /// (a loop's tape keeps nothing for a scalar).
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0_shaped<SA: ReduceTo<G>, SY: Shape, G: Tangent>(a: SA, y: SY, g: G) -> SA::Output {
+        check_adjoint("add", g.tangent_shape(), y.dims());
+        a.reduce(g)
+    }
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp1_shaped<SB: ReduceTo<G>, SY: Shape, G: Tangent>(b: SB, y: SY, g: G) -> SB::Output {
+        check_adjoint("add", g.tangent_shape(), y.dims());
+        b.reduce(g)
+    }
     #[inline(always)]
     #[track_caller]
     pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
@@ -186,7 +200,7 @@ pub mod add {
 
 /// a − b
 pub mod sub {
-    use super::{check_adjoint, check_tangent, Broadcast, Map, Tangent};
+    use super::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape, Tangent};
     use num_traits::One;
 
     #[inline(always)]
@@ -206,6 +220,20 @@ pub mod sub {
         check_adjoint("sub", g.tangent_shape(), y.tangent_shape());
         A::reduce_right(b, g).negate()
     }
+    /// The pullbacks from the operand's and the result's shapes only, which is all they read
+    /// (a loop's tape keeps nothing for a scalar).
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0_shaped<SA: ReduceTo<G>, SY: Shape, G: Tangent>(a: SA, y: SY, g: G) -> SA::Output {
+        check_adjoint("sub", g.tangent_shape(), y.dims());
+        a.reduce(g)
+    }
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp1_shaped<SB: ReduceTo<G>, SY: Shape, G: Tangent>(b: SB, y: SY, g: G) -> SB::Output {
+        check_adjoint("sub", g.tangent_shape(), y.dims());
+        b.reduce(g).negate()
+    }
     #[inline(always)]
     #[track_caller]
     pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
@@ -222,7 +250,7 @@ pub mod sub {
 
 /// −a
 pub mod neg {
-    use super::{check_adjoint, check_tangent, Map, Tangent};
+    use super::{check_adjoint, check_tangent, Map, Shape, Tangent};
 
     #[inline(always)]
     pub fn forward<X: Map>(x: X) -> X::Owned {
@@ -232,6 +260,13 @@ pub mod neg {
     #[track_caller]
     pub fn vjp0<X: Map>(_x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
         check_adjoint("neg", g.tangent_shape(), y.tangent_shape());
+        g.negate()
+    }
+    /// The pullback from the result's shape only, which is all it reads.
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0_shaped<SY: Shape, G: Tangent>(y: SY, g: G) -> G {
+        check_adjoint("neg", g.tangent_shape(), y.dims());
         g.negate()
     }
     #[inline(always)]
@@ -251,17 +286,17 @@ pub mod index {
 
     use ndarray::{Array, ArrayView, Dimension, NdIndex};
 
+    // Inlined, with the view by value: a view behind a reference would be built in memory
+    // at every read.
+    #[inline(always)]
     #[track_caller]
-    fn element<'a, A, D: Dimension, I: NdIndex<D> + Copy + Debug>(
-        x: &'a ArrayView<'_, A, D>,
+    fn element<A: Clone, D: Dimension, I: NdIndex<D> + Copy + Debug>(
+        x: ArrayView<'_, A, D>,
         index: I,
-    ) -> &'a A {
+    ) -> A {
         match x.get(index) {
-            Some(element) => element,
-            None => panic!(
-                "index: index {index:?} is out of bounds for an array of shape {:?}",
-                x.shape()
-            ),
+            Some(element) => element.clone(),
+            None => out_of_bounds(index, x.shape().to_vec()),
         }
     }
 
@@ -271,7 +306,14 @@ pub mod index {
         x: ArrayView<'_, A, D>,
         index: I,
     ) -> A {
-        element(&x, index).clone()
+        element(x, index)
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn out_of_bounds<I: Debug>(index: I, shape: Vec<usize>) -> ! {
+        panic!("index: index {index:?} is out of bounds for an array of shape {shape:?}")
     }
 
     /// The one-hot adjoint; the generated code uses [`add_at`] instead.
@@ -297,7 +339,7 @@ pub mod index {
         t: Array<A, D>,
     ) -> A {
         crate::value::same_shape("index", t.shape(), x.shape());
-        element(&t.view(), index).clone()
+        element(t.view(), index)
     }
 
     /// `adjoint[index] += g`: the read's contribution, in place.
@@ -308,15 +350,11 @@ pub mod index {
         index: I,
         g: A,
     ) {
-        // Checked first, so that the message can borrow the shape (no copy per call).
-        if adjoint.get(index).is_none() {
-            panic!(
-                "index: index {index:?} is out of bounds for an array of shape {:?}",
-                adjoint.shape()
-            );
+        // One bounds check: the message is built (copying the shape) only on failure.
+        match adjoint.get_mut(index) {
+            Some(element) => *element = element.clone() + g,
+            None => out_of_bounds(index, adjoint.shape().to_vec()),
         }
-        let element = &mut adjoint[index];
-        *element = element.clone() + g;
     }
 }
 
@@ -569,6 +607,25 @@ pub mod set_index {
 
 rule! { /// a · b
 mul(a, b) -> y = a * b; vjp0 / d0: b; vjp1 / d1: a; }
+
+/// a · b's pullbacks from the result's shape only, which is all they read of it (a product's
+/// partials are the other operand): a loop's tape keeps nothing of a scalar product for them.
+pub mod mul_shaped {
+    use super::{check_adjoint, Broadcast, Map, Shape, Tangent};
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0<A: Broadcast<B>, B: Map, SY: Shape>(a: A, b: B, y: SY, g: A::Output) -> A::Owned {
+        check_adjoint("mul", g.tangent_shape(), y.dims());
+        a.pull_left_unread(b, g, |_, b| b)
+    }
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp1<A: Broadcast<B>, B: Map, SY: Shape>(a: A, b: B, y: SY, g: A::Output) -> B::Owned {
+        check_adjoint("mul", g.tangent_shape(), y.dims());
+        a.pull_right_unread(b, g, |a, _| a)
+    }
+}
 rule! { /// a / b
 div(a, b) -> y = a / b; vjp0 / d0: b.recip(); vjp1 / d1: -y / b; }
 

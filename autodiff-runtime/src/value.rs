@@ -170,6 +170,21 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
         t: R::Owned,
         partial: impl Fn(Self::Elem, Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> Self::Output;
+    /// [`Broadcast::pull_left`] for a partial that does not read the result (a product's),
+    /// which the caller then need not keep.
+    fn pull_left_unread(
+        self,
+        r: R,
+        g: Self::Output,
+        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> Self::Owned;
+    /// [`Broadcast::pull_right`] for a partial that does not read the result.
+    fn pull_right_unread(
+        self,
+        r: R,
+        g: Self::Output,
+        partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> R::Owned;
     /// g summed back to the left's shape: the adjoint through a linear op such as `+`.
     fn reduce_left(self, g: Self::Output) -> Self::Owned;
     /// g summed back to the right's shape.
@@ -234,6 +249,14 @@ macro_rules! scalar_values {
                 t * partial(self, r, *y)
             }
             #[inline(always)]
+            fn pull_left_unread(self, r: $t, g: $t, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                g * partial(self, r)
+            }
+            #[inline(always)]
+            fn pull_right_unread(self, r: $t, g: $t, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                g * partial(self, r)
+            }
+            #[inline(always)]
             fn reduce_left(self, g: $t) -> $t {
                 g
             }
@@ -262,6 +285,13 @@ macro_rules! scalar_values {
                 Zip::from(&mut t).and(&r).and(y).for_each(|t, &b, &y| *t *= partial(self, b, y));
                 t
             }
+            fn pull_left_unread(self, r: ArrayView<'b, $t, D>, g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                Zip::from(&g).and(&r).fold(<$t as Zero>::zero(), |sum, &g, &b| sum + g * partial(self, b))
+            }
+            fn pull_right_unread(self, r: ArrayView<'b, $t, D>, mut g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&mut g).and(&r).for_each(|g, &b| *g *= partial(self, b));
+                g
+            }
             fn reduce_left(self, g: Array<$t, D>) -> $t {
                 g.sum()
             }
@@ -288,6 +318,13 @@ macro_rules! scalar_values {
             }
             fn push_right(self, r: $t, y: &Array<$t, D>, t: $t, partial: impl Fn($t, $t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 Zip::from(&self).and(y).map_collect(|&a, &y| t * partial(a, r, y))
+            }
+            fn pull_left_unread(self, r: $t, mut g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                Zip::from(&mut g).and(&self).for_each(|g, &a| *g *= partial(a, r));
+                g
+            }
+            fn pull_right_unread(self, r: $t, g: Array<$t, D>, partial: impl Fn($t, $t) -> $t + Sync + Send) -> $t {
+                Zip::from(&g).and(&self).fold(<$t as Zero>::zero(), |sum, &g, &a| sum + g * partial(a, r))
             }
             fn reduce_left(self, g: Array<$t, D>) -> Array<$t, D> {
                 g
@@ -337,6 +374,18 @@ macro_rules! scalar_values {
                 zip_on_cores!(Zip::from(y).and_broadcast(&t).and_broadcast(&self).and_broadcast(&r), y.len(),
                     map_collect / par_map_collect, |&y, &t, &a, &b| t * partial(a, b, y))
             }
+            fn pull_left_unread(self, r: ArrayView<'b, $t, E>, mut g: Self::Output, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                let len = g.len();
+                zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r), len, for_each / par_for_each,
+                    |g, &a, &b| *g *= partial(a, b));
+                unbroadcast(g, self.raw_dim())
+            }
+            fn pull_right_unread(self, r: ArrayView<'b, $t, E>, mut g: Self::Output, partial: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, E> {
+                let len = g.len();
+                zip_on_cores!(Zip::from(&mut g).and_broadcast(&self).and_broadcast(&r), len, for_each / par_for_each,
+                    |g, &a, &b| *g *= partial(a, b));
+                unbroadcast(g, r.raw_dim())
+            }
             fn reduce_left(self, g: Self::Output) -> Array<$t, D> {
                 unbroadcast(g, self.raw_dim())
             }
@@ -349,6 +398,149 @@ macro_rules! scalar_values {
 
 // Duals too, so that the same generated code computes Hessian-vector products.
 scalar_values!(f32, f64, Dual<f32>, Dual<f64>);
+
+/// What a pullback that reads nothing of a value but its shape (add's, sub's, neg's, and a
+/// zero adjoint's start) takes of it: nothing for a scalar, so that a loop's tape stores
+/// nothing for it; an array's dimension. A shape is its own shape, so that the same
+/// generated code reads a value where it is at hand and the shape a tape kept of it.
+pub trait Shaped {
+    type Shape: Shape;
+    fn autodiff_shape(&self) -> Self::Shape;
+}
+
+/// A value's shape, as [`Shaped`] gives it.
+pub trait Shape: Shaped<Shape = Self> + Clone {
+    /// The value of the kind: a scalar, or an owned array.
+    type Value: Tangent;
+    /// The lengths of the axes, `[]` for a scalar.
+    fn dims(&self) -> &[usize];
+    /// A zero of this shape: the start of an adjoint.
+    fn autodiff_zeros(&self) -> Self::Value;
+}
+
+/// The shape of a scalar of type `T`: nothing.
+pub struct ScalarShape<T>(core::marker::PhantomData<T>);
+
+impl<T> Clone for ScalarShape<T> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for ScalarShape<T> {}
+
+impl<T> Shaped for ScalarShape<T>
+where
+    ScalarShape<T>: Shape,
+{
+    type Shape = Self;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> Self {
+        *self
+    }
+}
+
+/// The shape of an array of `A`: its dimension.
+pub struct ArrayShape<A, D>(D, core::marker::PhantomData<A>);
+
+impl<A, D: Clone> Clone for ArrayShape<A, D> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        ArrayShape(self.0.clone(), core::marker::PhantomData)
+    }
+}
+
+impl<A: Float, D: Dimension> Shaped for ArrayShape<A, D> {
+    type Shape = Self;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl<A: Float, D: Dimension> Shape for ArrayShape<A, D> {
+    type Value = Array<A, D>;
+    #[inline(always)]
+    fn dims(&self) -> &[usize] {
+        self.0.slice()
+    }
+    #[inline]
+    fn autodiff_zeros(&self) -> Array<A, D> {
+        Array::zeros(self.0.clone())
+    }
+}
+
+impl<X: Shaped + ?Sized> Shaped for &X {
+    type Shape = X::Shape;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> X::Shape {
+        (**self).autodiff_shape()
+    }
+}
+
+impl<A: Float, S: Data<Elem = A>, D: Dimension> Shaped for ArrayBase<S, D> {
+    type Shape = ArrayShape<A, D>;
+    #[inline(always)]
+    fn autodiff_shape(&self) -> ArrayShape<A, D> {
+        ArrayShape(self.raw_dim(), core::marker::PhantomData)
+    }
+}
+
+/// An adjoint summed back to a shape: that of the operand of a broadcasting add or sub.
+pub trait ReduceTo<G> {
+    type Output: Tangent;
+    fn reduce(self, g: G) -> Self::Output;
+}
+
+impl<A: Float + 'static, D: Dimension, E: Dimension> ReduceTo<Array<A, E>> for ArrayShape<A, D> {
+    type Output = Array<A, D>;
+    #[inline]
+    fn reduce(self, g: Array<A, E>) -> Array<A, D> {
+        unbroadcast(g, self.0)
+    }
+}
+
+macro_rules! scalar_shapes {
+    ($($t:ty),*) => {$(
+        impl Shaped for $t {
+            type Shape = ScalarShape<$t>;
+            #[inline(always)]
+            fn autodiff_shape(&self) -> ScalarShape<$t> {
+                ScalarShape(core::marker::PhantomData)
+            }
+        }
+
+        impl Shape for ScalarShape<$t> {
+            type Value = $t;
+            #[inline(always)]
+            fn dims(&self) -> &[usize] {
+                &[]
+            }
+            #[inline(always)]
+            fn autodiff_zeros(&self) -> $t {
+                <$t as Zero>::zero()
+            }
+        }
+
+        impl ReduceTo<$t> for ScalarShape<$t> {
+            type Output = $t;
+            #[inline(always)]
+            fn reduce(self, g: $t) -> $t {
+                g
+            }
+        }
+
+        impl<E: Dimension> ReduceTo<Array<$t, E>> for ScalarShape<$t> {
+            type Output = $t;
+            #[inline]
+            fn reduce(self, g: Array<$t, E>) -> $t {
+                g.sum()
+            }
+        }
+    )*};
+}
+
+scalar_shapes!(f32, f64, Dual<f32>, Dual<f64>);
 
 /// The common shape of two broadcast operands (NumPy's rule: align trailing axes; each pair
 /// of lengths is equal or one of them is 1). Panics naming the op and both shapes.

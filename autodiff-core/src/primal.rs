@@ -120,7 +120,7 @@ pub fn written_array(program: &Program, i: usize, taped: Option<&Plan>) -> Token
                 .values()
                 .flatten()
                 .flatten()
-                .any(|saved| saved == &name)
+                .any(|saved| saved.ident == name)
         })
     };
     match array {

@@ -4,22 +4,24 @@
 use autodiff_runtime::ndarray::array;
 use autodiff_runtime::trace::{RegionKind, Trace, TraceValue};
 
-/// The lecture's trace and adjoints, filled as the generated `f_trace` would.
+/// The lecture's trace and adjoints, filled as the generated `f_trace` would: static
+/// templates, `{k}` naming argument k.
 fn lecture() -> Trace {
     let (x1, x2) = (2.0_f64, 5.0_f64);
     let mut t = Trace::new("f");
     t.push_input("x₁", x1);
     t.push_input("x₂", x2);
-    let v1 = t.push_node("ln v₋₁", [(-1, 1.0 / x1, "1/v₋₁")], x1.ln());
-    let v2 = t.push_node("v₋₁ × v₀", [(-1, x2, "v₀"), (0, x1, "v₋₁")], x1 * x2);
-    let v3 = t.push_node("sin v₀", [(0, x2.cos(), "cos v₀")], x2.sin());
+    let (a, b) = (-1, 0);
+    let v1 = t.push_node("ln {0}", [(a, 1.0 / x1, "1/{0}")], x1.ln());
+    let v2 = t.push_node("{0} × {1}", [(a, x2, "{1}"), (b, x1, "{0}")], x1 * x2);
+    let v3 = t.push_node("sin {0}", [(b, x2.cos(), "cos {0}")], x2.sin());
     let v4 = t.push_node(
-        "v₁ + v₂",
+        "{0} + {1}",
         [(v1, 1.0, "1"), (v2, 1.0, "1")],
         x1.ln() + x1 * x2,
     );
     let y = x1.ln() + x1 * x2 - x2.sin();
-    let v5 = t.push_node("v₄ − v₃", [(v4, 1.0, "1"), (v3, -1.0, "−1")], y);
+    let v5 = t.push_node("{0} − {1}", [(v4, 1.0, "1"), (v3, -1.0, "−1")], y);
     assert_eq!((v1, v2, v3, v4, v5), (1, 2, 3, 4, 5));
     t.set_output(v5);
     // The reverse sweep knows the adjoints last node first.
@@ -48,6 +50,9 @@ fn the_lecture_trace_is_numbered_and_valued_as_in_the_lecture() {
     let indices: Vec<isize> = t.nodes.iter().map(|n| n.index).collect();
     assert_eq!(indices, [-1, 0, 1, 2, 3, 4, 5]);
     assert_eq!(t.node(-1).unwrap().label, "x₁");
+    assert_eq!(t.node(2).unwrap().expr, "{0} × {1}");
+    assert_eq!(t.node(2).unwrap().expression(), "v₋₁ × v₀");
+    assert_eq!(t.node(3).unwrap().partial_expression(0), "cos v₀");
     assert!(t.node(0).unwrap().is_input() && !t.node(1).unwrap().is_input());
     let adjoint = |i| {
         t.node(i)
@@ -215,12 +220,9 @@ fn power_loop(iterations: usize) -> Trace {
     for k in 0..iterations {
         t.enter_iteration();
         let value = x.powi(k as i32 + 2);
-        let name = autodiff_runtime::trace::var_name(acc);
-        acc = t.push_node(
-            format!("{name} · v₀"),
-            [(acc, x, "v₀".to_string()), (0, x.powi(k as i32 + 1), name)],
-            value,
-        );
+        // One static template for every iteration; the names are the iteration's own.
+        let partials = [(acc, x, "{1}"), (0, x.powi(k as i32 + 1), "{0}")];
+        acc = t.push_node("{0} · {1}", partials, value);
         t.exit();
     }
     t.exit();
@@ -303,8 +305,9 @@ fn arrays_show_their_shape_and_a_summary() {
     t.push_input("w", &w);
     t.push_input("x", x.view());
     let u = w.dot(&array![1.0, 1.0]);
-    let v1 = t.push_node("v₋₁ · v₀", [-1, 0], &u);
-    let v2 = t.push_node("sum v₁", [(v1, 1.0)], u.sum());
+    let v1 = t.push_node("{0} · {1}", [-1, 0], &u);
+    // A rule that places the adjoint itself: v̄₁ gets v̄₂ broadcast.
+    let v2 = t.push_node("sum {0}", [(v1, 1.0, "broadcast {g}")], u.sum());
     t.set_output(v2);
     t.set_adjoint(2, 1.0);
     t.set_adjoint(1, array![1.0, 1.0]);
@@ -325,6 +328,7 @@ fn arrays_show_their_shape_and_a_summary() {
         text.contains("v₁  = v₋₁ · v₀ = [2] [−1, 7] min −1 max 7 ‖·‖ 7.071"),
         "{text}"
     );
+    assert!(text.contains("v̄₁  = broadcast v̄₂"), "{text}");
     let full = format!("{t:#}");
     assert!(full.contains("[2×2] [[1, −2], [3, 4]]"), "{full}");
     // An array edge has no scalar partial: no label.

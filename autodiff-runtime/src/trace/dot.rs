@@ -67,7 +67,7 @@ impl Trace {
             }
             let mut label = match node.is_input() {
                 true => format!("{} = {}", var_name(node.index), node.label),
-                false => format!("{} = {}", var_name(node.index), node.expr),
+                false => format!("{} = {}", var_name(node.index), node.expression()),
             };
             let _ = write!(label, "\n= {}", value(&node.value, p, false));
             if let Some(adjoint) = &node.adjoint {
@@ -108,7 +108,7 @@ impl Trace {
         // Edges, each once: hidden endpoints are their loop's dashed node.
         let mut seen = BTreeSet::new();
         for node in &self.nodes {
-            for arg in &node.args {
+            for (k, arg) in node.args.iter().enumerate() {
                 let Some(from) = self.node(arg.index) else {
                     continue;
                 };
@@ -122,9 +122,10 @@ impl Trace {
                     (true, None) => String::new(),
                     (true, Some(d)) => {
                         let d = number(d, p);
-                        let label = match arg.notation.is_empty() || arg.notation == d {
+                        let notation = node.partial_expression(k);
+                        let label = match arg.notation.is_empty() || notation == d {
                             true => d,
-                            false => format!("{} = {d}", arg.notation),
+                            false => format!("{notation} = {d}"),
                         };
                         format!(" [label=\"{}\"]", quote(&label))
                     }

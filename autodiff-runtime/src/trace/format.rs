@@ -126,6 +126,57 @@ fn nested(shape: &[usize], data: &[f64], decimals: usize) -> String {
     }
 }
 
+/// Fills a template: `{k}` with `arg(k)`, `{y}` with node i's name, `{g}` with `g` (or
+/// keeps it), `{{` and `}}` with braces. A placeholder `arg` does not know stays as it is.
+pub(crate) fn fill(
+    template: &str,
+    arg: impl Fn(usize) -> Option<String>,
+    index: isize,
+    g: Option<&str>,
+) -> String {
+    if !template.contains(['{', '}']) {
+        return template.to_string();
+    }
+    let mut out = String::with_capacity(template.len() + 8);
+    let mut rest = template;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        let close = tail.find('}').filter(|_| tail.starts_with('{'));
+        let Some(close) = close else {
+            out.push_str(&tail[..1]);
+            rest = &tail[1..];
+            continue;
+        };
+        let key = &tail[1..close];
+        let text = match key {
+            "y" => Some(var_name(index)),
+            "g" => g.map(str::to_string),
+            k => k.parse().ok().and_then(&arg),
+        };
+        match text {
+            Some(text) => out.push_str(&text),
+            None => out.push_str(&tail[..=close]),
+        }
+        rest = &tail[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a text is a template with argument placeholders.
+pub(crate) fn is_template(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .windows(3)
+        .any(|w| w[0] == b'{' && w[1].is_ascii_digit() && (w[2] == b'}' || w[2].is_ascii_digit()))
+}
+
 /// Replaces each vₖ in `expr` that `lookup` knows by the text it gives: `ln v₋₁` → `ln 2`.
 /// Names are whole tokens: v₁ never matches inside v₁₂.
 pub(crate) fn substitute(expr: &str, lookup: impl Fn(isize) -> Option<String>) -> String {
@@ -172,6 +223,18 @@ mod tests {
         assert_eq!(number(-0.0, 3), "0");
         assert_eq!(number(1e-5, 3), "1.000e−5");
         assert_eq!(operand(-1.0, 3), "(−1)");
+    }
+
+    #[test]
+    fn templates_name_their_arguments() {
+        let arg = |k: usize| ["v₋₁", "v₀"].get(k).map(|s| s.to_string());
+        assert_eq!(fill("{0} × {1}", arg, 2, None), "v₋₁ × v₀");
+        assert_eq!(fill("{g} · {1}ᵀ", arg, 2, Some("v̄₂")), "v̄₂ · v₀ᵀ");
+        assert_eq!(
+            fill("{y} / {0} {{x}} {7}", arg, 3, None),
+            "v₃ / v₋₁ {x} {7}"
+        );
+        assert!(is_template("ln {0}") && !is_template("ln v₋₁") && !is_template("{g}"));
     }
 
     #[test]

@@ -26,11 +26,13 @@
 //! let mut t = Trace::new("f");
 //! t.push_input("x₁", x1); // v₋₁
 //! t.push_input("x₂", x2); // v₀
-//! let v1 = t.push_node("ln v₋₁", [(-1, 1.0 / x1, "1/v₋₁")], x1.ln());
-//! let v2 = t.push_node("v₋₁ × v₀", [(-1, x2, "v₀"), (0, x1, "v₋₁")], x1 * x2);
-//! let v3 = t.push_node("sin v₀", [(0, x2.cos(), "cos v₀")], x2.sin());
-//! let v4 = t.push_node("v₁ + v₂", [(v1, 1.0, "1"), (v2, 1.0, "1")], x1.ln() + x1 * x2);
-//! let v5 = t.push_node("v₄ − v₃", [(v4, 1.0, "1"), (v3, -1.0, "−1")], x1.ln() + x1 * x2 - x2.sin());
+//! // Each operation and partial is a template: {k} names argument k.
+//! let v1 = t.push_node("ln {0}", [(-1, 1.0 / x1, "1/{0}")], x1.ln());
+//! let v2 = t.push_node("{0} × {1}", [(-1, x2, "{1}"), (0, x1, "{0}")], x1 * x2);
+//! let v3 = t.push_node("sin {0}", [(0, x2.cos(), "cos {0}")], x2.sin());
+//! let v4 = t.push_node("{0} + {1}", [(v1, 1.0, "1"), (v2, 1.0, "1")], x1.ln() + x1 * x2);
+//! let y = x1.ln() + x1 * x2 - x2.sin();
+//! let v5 = t.push_node("{0} − {1}", [(v4, 1.0, "1"), (v3, -1.0, "−1")], y);
 //! t.set_output(v5);
 //! // The adjoint sweep, in reverse order.
 //! for (i, adjoint) in [(5, 1.0), (4, 1.0), (3, -1.0), (2, 1.0), (1, 1.0)] {
@@ -52,12 +54,22 @@ mod format;
 mod svg;
 mod table;
 
+use std::borrow::Cow;
+
 use ndarray::{ArrayBase, Data, Dimension};
 
 pub use format::{adjoint_name, var_name};
 
 /// The evaluation trace of one call: inputs and nodes in evaluation order, the output, and
 /// the loops and branches the nodes ran in.
+///
+/// Texts are templates, so that generated code passes `&'static str`s and allocates none:
+/// in a node's operation and in an argument's partial, `{k}` stands for the name of argument
+/// k (`ln {0}` shows as `ln v₋₁`), `{y}` for the node's own name, `{{` and `}}` for braces;
+/// in a partial, `{g}` places the adjoint v̄ᵢ where the rule needs it (`{g} · {1}ᵀ`), which
+/// otherwise multiplies the partial from the left. Text without placeholders is shown as it
+/// is, and may name arguments itself (`ln v₋₁`). [`TraceNode::expression`] and
+/// [`TraceNode::partial_expression`] fill them in.
 ///
 /// Build one with [`Trace::new`], [`push_input`](Trace::push_input) (every input before the
 /// first node), [`push_node`](Trace::push_node), [`enter_loop`](Trace::enter_loop) /
@@ -94,10 +106,11 @@ pub struct TraceNode {
     pub index: isize,
     /// A name for the node: the parameter for an input (`x₁`); for an operation, the local
     /// variable it was bound to, or empty.
-    pub label: String,
-    /// The operation in the lectures' notation over the arguments' names, as `ln v₋₁` or
-    /// `v₋₁ × v₀`; for an input, its label.
-    pub expr: String,
+    pub label: Cow<'static, str>,
+    /// The operation in the lectures' notation, a template over the arguments (`ln {0}`,
+    /// `{0} × {1}`) or plain text (`ln v₋₁`); for an input, its label. See
+    /// [`TraceNode::expression`].
+    pub expr: Cow<'static, str>,
     /// What the operation read, in argument order, with the local partial derivatives.
     pub args: Vec<TraceArg>,
     /// The primal value vᵢ.
@@ -117,14 +130,15 @@ pub struct TraceArg {
     /// ∂vᵢ/∂vₖ at this point, for a scalar node of a scalar argument; `None` otherwise (the
     /// partial of an array operation is a Jacobian, which the trace does not keep).
     pub partial: Option<f64>,
-    /// The partial in the lectures' notation (`cos v₀`, `1/v₋₁`), or empty: the renderings
-    /// then write ∂vᵢ/∂vₖ.
-    pub notation: String,
+    /// The partial in the lectures' notation, a template over the node's arguments like the
+    /// node's operation (`cos {0}`, `1/{0}`, or plain `cos v₀`), or empty: the renderings then
+    /// write ∂vᵢ/∂vₖ. See [`TraceNode::partial_expression`].
+    pub notation: Cow<'static, str>,
 }
 
 impl TraceArg {
     /// An argument with a known scalar partial derivative and its notation (may be empty).
-    pub fn new(index: isize, partial: Option<f64>, notation: impl Into<String>) -> Self {
+    pub fn new(index: isize, partial: Option<f64>, notation: impl Into<Cow<'static, str>>) -> Self {
         TraceArg {
             index,
             partial,
@@ -134,7 +148,7 @@ impl TraceArg {
 }
 
 /// `(k, ∂vᵢ/∂vₖ, "notation")`.
-impl<S: Into<String>> From<(isize, f64, S)> for TraceArg {
+impl<S: Into<Cow<'static, str>>> From<(isize, f64, S)> for TraceArg {
     fn from((index, partial, notation): (isize, f64, S)) -> Self {
         TraceArg::new(index, Some(partial), notation)
     }
@@ -268,6 +282,44 @@ impl TraceNode {
     pub fn is_input(&self) -> bool {
         self.index <= 0
     }
+
+    /// The operation with its arguments' names filled in: `ln {0}` → `ln v₋₁`.
+    ///
+    /// ```
+    /// # use autodiff_runtime::trace::Trace;
+    /// let mut t = Trace::new("f");
+    /// t.push_input("x₁", 2.0);
+    /// t.push_input("x₂", 5.0);
+    /// let v1 = t.push_node("{0} × {1}", [(-1, 5.0, "{1}"), (0, 2.0, "{0}")], 10.0);
+    /// let node = t.node(v1).unwrap();
+    /// assert_eq!(node.expression(), "v₋₁ × v₀");
+    /// assert_eq!(node.partial_expression(0), "v₀");
+    /// ```
+    pub fn expression(&self) -> String {
+        format::fill(
+            &self.expr,
+            |k| self.args.get(k).map(|a| var_name(a.index)),
+            self.index,
+            None,
+        )
+    }
+
+    /// The partial ∂vᵢ/∂vₖ of argument `k` in the lectures' notation, its names filled in
+    /// (`cos {0}` → `cos v₀`); ∂vᵢ/∂vₖ itself when the argument has no notation.
+    pub fn partial_expression(&self, k: usize) -> String {
+        let Some(arg) = self.args.get(k) else {
+            return String::new();
+        };
+        match arg.notation.is_empty() {
+            true => format!("∂{}/∂{}", var_name(self.index), var_name(arg.index)),
+            false => format::fill(
+                &arg.notation,
+                |j| self.args.get(j).map(|a| var_name(a.index)),
+                self.index,
+                None,
+            ),
+        }
+    }
 }
 
 impl Trace {
@@ -291,7 +343,11 @@ impl Trace {
     /// # Panics
     ///
     /// If a node has been pushed already.
-    pub fn push_input(&mut self, label: impl Into<String>, value: impl Into<TraceValue>) {
+    pub fn push_input(
+        &mut self,
+        label: impl Into<Cow<'static, str>>,
+        value: impl Into<TraceValue>,
+    ) {
         assert!(
             self.nodes.iter().all(TraceNode::is_input),
             "Trace::push_input after push_node: push every input first"
@@ -317,14 +373,14 @@ impl Trace {
     /// `(k, ∂vᵢ/∂vₖ)`, or `k` alone for an array argument.
     pub fn push_node<A: Into<TraceArg>>(
         &mut self,
-        expr: impl Into<String>,
+        expr: impl Into<Cow<'static, str>>,
         args: impl IntoIterator<Item = A>,
         value: impl Into<TraceValue>,
     ) -> isize {
         let index = self.nodes.last().map_or(1, |n| n.index.max(0) + 1);
         self.nodes.push(TraceNode {
             index,
-            label: String::new(),
+            label: Cow::Borrowed(""),
             expr: expr.into(),
             args: args.into_iter().map(Into::into).collect(),
             value: value.into(),
@@ -436,8 +492,12 @@ impl Trace {
     fn position(&self, index: isize) -> Option<usize> {
         // Nodes are numbered consecutively from the first input.
         let first = self.nodes.first()?.index;
-        let position = usize::try_from(index - first).ok()?;
-        (self.nodes.get(position)?.index == index).then_some(position)
+        let position = usize::try_from(index - first).unwrap_or(usize::MAX);
+        match self.nodes.get(position) {
+            Some(node) if node.index == index => Some(position),
+            // Numbering edited by hand: look for it.
+            _ => self.nodes.iter().position(|n| n.index == index),
+        }
     }
 
     fn open_region(&mut self, kind: RegionKind) {

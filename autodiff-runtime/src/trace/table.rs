@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::format::{adjoint_name, number, operand, substitute, value, var_name};
+use super::format::{
+    adjoint_name, fill, is_template, number, operand, substitute, value, var_name,
+};
 use super::{RegionKind, Trace, TraceNode, TraceValue};
 
 /// One line of a table.
@@ -39,17 +41,26 @@ impl Trace {
                 .filter_map(|a| Some((a.index, self.node(a.index)?.value.as_scalar()?)))
                 .collect();
             let all_scalar = node.args.iter().all(|a| scalars.contains_key(&a.index));
-            let at = match node.is_input() || !all_scalar {
-                true => String::new(),
-                false => substitute(&node.expr, |k| {
-                    scalars.get(&k).map(|&x| operand(x, self.precision))
-                }),
+            let at_value = |k: isize| scalars.get(&k).map(|&x| operand(x, self.precision));
+            let at = match (node.is_input() || !all_scalar, is_template(&node.expr)) {
+                (true, _) => String::new(),
+                (false, true) => fill(
+                    &node.expr,
+                    |k| at_value(node.args.get(k)?.index),
+                    node.index,
+                    None,
+                ),
+                (false, false) => substitute(&node.expr, at_value),
             };
+            let formula = node.expression();
             Row::Entry {
                 depth,
                 name: var_name(node.index),
-                formula: node.expr.clone(),
-                at,
+                at: match at == formula {
+                    true => String::new(),
+                    false => at,
+                },
+                formula,
                 value: value(&node.value, self.precision, full),
             }
         });
@@ -89,11 +100,15 @@ impl Trace {
             for (reader, k) in readers.get(&node.index).into_iter().flatten() {
                 let arg = &reader.args[*k];
                 let bar = adjoint_name(reader.index);
-                let partial = match arg.notation.is_empty() {
-                    true => format!("∂{}/∂{}", var_name(reader.index), var_name(node.index)),
-                    false => arg.notation.clone(),
-                };
-                symbolic.push(term(&bar, &partial));
+                symbolic.push(match arg.notation.contains("{g}") {
+                    true => fill(
+                        &arg.notation,
+                        |j| reader.args.get(j).map(|a| var_name(a.index)),
+                        reader.index,
+                        Some(&bar),
+                    ),
+                    false => term(&bar, &reader.partial_expression(*k)),
+                });
                 let adjoint = reader.adjoint.as_ref().and_then(TraceValue::as_scalar);
                 numeric = match (numeric, adjoint, arg.partial) {
                     (Some(mut terms), Some(g), Some(p)) => {

@@ -176,13 +176,19 @@ fn dot_names_every_node_and_edge() {
     assert_eq!(dot.matches("->").count(), 9);
 }
 
+/// With `TRACE_SVG_DIR` set, keeps the pictures there to look at.
+#[cfg(feature = "svg")]
+fn save(name: &str, svg: &str) {
+    if let Ok(dir) = std::env::var("TRACE_SVG_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.svg")), svg).unwrap();
+    }
+}
+
 #[cfg(feature = "svg")]
 #[test]
 fn svg_is_well_formed_and_names_every_node() {
     let svg = lecture().to_svg();
-    if let Ok(path) = std::env::var("TRACE_SVG") {
-        std::fs::write(path, &svg).unwrap();
-    }
+    save("lecture", &svg);
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     let text: String = doc
@@ -275,7 +281,11 @@ fn a_loop_folded_after_two_iterations_counts_the_rest() {
         .to_string()
         .contains("iteration 4:"));
     #[cfg(feature = "svg")]
-    roxmltree::Document::parse(&t.to_svg()).expect("well-formed SVG");
+    {
+        let svg = t.to_svg();
+        save("loop", &svg);
+        roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    }
 }
 
 #[test]
@@ -333,4 +343,21 @@ fn arrays_show_their_shape_and_a_summary() {
     assert!(full.contains("[2×2] [[1, −2], [3, 4]]"), "{full}");
     // An array edge has no scalar partial: no label.
     assert!(t.to_dot().contains("  v_m1 -> v1;"));
+}
+
+#[test]
+fn an_empty_or_unfinished_trace_renders() {
+    let empty = Trace::new("nothing");
+    assert!(empty.to_string().starts_with("Evaluation trace of nothing"));
+    assert!(empty.to_dot().contains("digraph"));
+    #[cfg(feature = "svg")]
+    roxmltree::Document::parse(&empty.to_svg()).expect("well-formed SVG");
+
+    // Before the reverse sweep: no adjoints yet, and the output is the last node.
+    let mut t = Trace::new("g");
+    t.push_input("x", 1.0);
+    t.push_node("exp {0}", [(0, 1.0_f64.exp(), "{y}")], 1.0_f64.exp());
+    let text = t.to_string();
+    assert!(text.contains("v̄₀ = v̄₁ · v₁ = —"), "{text}");
+    assert!(text.contains("y  = v₁"), "{text}");
 }

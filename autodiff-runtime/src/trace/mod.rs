@@ -240,6 +240,24 @@ impl TraceValue {
     }
 }
 
+/// A scalar as the tables print it (3 decimals, trailing zeros dropped); an array by its
+/// shape and a summary, or with `{:#}` every element.
+///
+/// ```
+/// # use autodiff_runtime::trace::TraceValue;
+/// # use autodiff_runtime::ndarray::array;
+/// assert_eq!(TraceValue::from(2.0_f64.ln()).to_string(), "0.693");
+/// let a = TraceValue::from(array![[1.0, 2.0], [3.0, 4.0]]);
+/// assert_eq!(a.to_string(), "[2×2] [1, 2, 3, …] min 1 max 4 ‖·‖ 5.477");
+/// assert_eq!(format!("{a:#}"), "[2×2] [[1, 2], [3, 4]]");
+/// ```
+impl std::fmt::Display for TraceValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let decimals = f.precision().unwrap_or(3);
+        f.write_str(&format::value(self, decimals, f.alternate()))
+    }
+}
+
 impl From<f64> for TraceValue {
     fn from(x: f64) -> Self {
         TraceValue::Scalar(x)
@@ -467,6 +485,16 @@ impl Trace {
     /// The node vᵢ.
     pub fn node(&self, index: isize) -> Option<&TraceNode> {
         self.position(index).map(|p| &self.nodes[p])
+    }
+
+    /// The value of node vᵢ.
+    pub fn value(&self, index: isize) -> Option<&TraceValue> {
+        self.node(index).map(|n| &n.value)
+    }
+
+    /// The adjoint v̄ᵢ = ∂y/∂vᵢ of node vᵢ, if the reverse sweep has set it.
+    pub fn adjoint(&self, index: isize) -> Option<&TraceValue> {
+        self.node(index)?.adjoint.as_ref()
     }
 
     /// The output node y: the one [`set_output`](Trace::set_output) named, else the last.

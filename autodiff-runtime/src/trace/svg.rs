@@ -32,6 +32,12 @@ impl Trace {
         let mut builder = GraphBuilder::new();
         builder.visit_graph(&graph);
         let mut visual = builder.get();
+        if visual.num_nodes() == 0 {
+            // layout-rs cannot lay out an empty graph.
+            return "<svg width=\"20\" height=\"20\" viewBox=\"0 0 20 20\" \
+                    xmlns=\"http://www.w3.org/2000/svg\"></svg>\n"
+                .to_string();
+        }
         let mut canvas = Canvas {
             svg: SVGWriter::new(),
             extent: Point::zero(),

@@ -142,6 +142,7 @@ fn display_prints_the_lectures_two_tables() {
 #[test]
 fn markdown_has_the_same_tables() {
     let md = lecture().to_markdown();
+    println!("{md}");
     assert!(md.contains("| v₁ | ln v₋₁ | ln 2 | 0.693 |"), "{md}");
     assert!(
         md.contains("| v̄₋₁ | v̄₁ · 1/v₋₁ + v̄₂ · v₀ | 1 · 0.5 + 1 · 5 | 5.5 |"),

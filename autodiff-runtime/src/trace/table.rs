@@ -97,7 +97,17 @@ impl Trace {
             };
             let mut symbolic = seed.clone();
             let mut numeric = Some(seed);
+            // Of the terms from folded iterations, the first is written out (where the
+            // visible nodes meet the folded ones) and the rest are counted.
+            let (mut omitted, mut first_folded) = (0, true);
             for (reader, k) in readers.get(&node.index).into_iter().flatten() {
+                if self.is_folded(reader) && !self.is_folded(node) {
+                    if !first_folded {
+                        omitted += 1;
+                        continue;
+                    }
+                    first_folded = false;
+                }
                 let arg = &reader.args[*k];
                 let bar = adjoint_name(reader.index);
                 symbolic.push(match arg.notation.contains("{g}") {
@@ -126,6 +136,13 @@ impl Trace {
                     }
                     _ => None,
                 };
+            }
+            if omitted > 0 {
+                let more = format!("… ({omitted} more)");
+                symbolic.push(more.clone());
+                if let Some(terms) = numeric.as_mut() {
+                    terms.push(more);
+                }
             }
             let formula = match symbolic.is_empty() {
                 true => "0".to_string(),

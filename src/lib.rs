@@ -55,6 +55,32 @@
 //!
 //! [`optim`] has the optimizers and [`train`] the lectures' training schedules.
 //!
+//! A [`Trace`] is the evaluation trace of one call as plain data: each node vᵢ numbered as
+//! the lectures number them, its operation, value and adjoint ∂y/∂vᵢ, printed as the
+//! lectures' two tables (`{}`), in Markdown, or drawn as the computational graph
+//! ([`Trace::to_dot`], [`Trace::to_svg`]):
+//!
+//! ```
+//! use autodiff::Trace;
+//!
+//! let mut t = Trace::new("g");
+//! t.push_input("x", 3.0); // v₀
+//! let v1 = t.push_node("v₀²", [(0, 6.0, "2v₀")], 9.0);
+//! t.set_output(v1);
+//! t.set_adjoint(v1, 1.0);
+//! t.set_adjoint(0, 6.0);
+//! assert_eq!(
+//!     t.to_string(),
+//!     "Evaluation trace of g\n    \
+//!          v₀ = x        = 3\n    \
+//!          v₁ = v₀² = 3² = 9\n    \
+//!          y  = v₁       = 9\n\n\
+//!      Adjoint trace, v̄ᵢ = ∂y/∂vᵢ, in reverse order\n    \
+//!          v̄₁ = 1                = 1\n    \
+//!          v̄₀ = v̄₁ · 2v₀ = 1 · 6 = 6\n"
+//! );
+//! ```
+//!
 //! Differentiable functions call each other by path, differentiated through each other's
 //! generated functions; `#[differentiable(vjp = rule, jvp = rule)]` makes a function a
 //! primitive with your own derivative rules. See the README for both, for the supported
@@ -67,6 +93,10 @@ pub use autodiff_runtime::{
 };
 pub use autodiff_runtime::{optim, train, LeafPair, Parameters};
 
+/// The evaluation trace of a call, its tables and its computational graph: see [`Trace`].
+pub use autodiff_runtime::trace;
+pub use autodiff_runtime::trace::{Trace, TraceArg, TraceNode, TraceValue};
+
 /// The `ndarray` version the runtime is built on, for naming array types that match it.
 pub use autodiff_runtime::ndarray;
 
@@ -74,6 +104,7 @@ pub use autodiff_runtime::ndarray;
 pub mod prelude {
     pub use autodiff_macros::{differentiable, Parameters};
     pub use autodiff_runtime::optim::{Adam, Optimizer, Sgd};
+    pub use autodiff_runtime::trace::Trace;
     pub use autodiff_runtime::Parameters;
     pub use autodiff_runtime::{
         bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid, softmax,

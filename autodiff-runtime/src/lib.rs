@@ -28,6 +28,7 @@ mod parallel;
 mod parameters;
 pub mod prim;
 mod tangent;
+pub mod trace;
 pub mod train;
 pub mod value;
 

@@ -123,6 +123,7 @@ pub mod __private {
     pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
+    pub use autodiff_runtime::trace::{scalar_partial, Trace, TraceArg, Traced};
     pub use autodiff_runtime::value::{Arg, Map, Shape, Shaped};
     pub use autodiff_runtime::{prim, Tangent};
 }

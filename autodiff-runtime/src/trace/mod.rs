@@ -295,6 +295,60 @@ where
     }
 }
 
+/// A value `f_trace` records: a float or an array, or a reference to one. What the code
+/// `#[differentiable]` emits calls; not an API of its own.
+#[doc(hidden)]
+pub trait Traced {
+    /// The value as the trace keeps it.
+    fn trace_value(&self) -> TraceValue;
+    /// The value if it is a scalar.
+    fn trace_scalar(&self) -> Option<f64>;
+}
+
+macro_rules! traced_float {
+    ($($t:ty),*) => {$(
+        impl Traced for $t {
+            fn trace_value(&self) -> TraceValue {
+                TraceValue::Scalar((*self).into())
+            }
+            fn trace_scalar(&self) -> Option<f64> {
+                Some((*self).into())
+            }
+        }
+    )*};
+}
+traced_float!(f32, f64);
+
+impl<A, S, D> Traced for ArrayBase<S, D>
+where
+    A: Copy + Into<f64>,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    fn trace_value(&self) -> TraceValue {
+        TraceValue::from(self)
+    }
+    fn trace_scalar(&self) -> Option<f64> {
+        None
+    }
+}
+
+impl<T: Traced + ?Sized> Traced for &T {
+    fn trace_value(&self) -> TraceValue {
+        (**self).trace_value()
+    }
+    fn trace_scalar(&self) -> Option<f64> {
+        (**self).trace_scalar()
+    }
+}
+
+/// The local partial ∂vᵢ/∂vₖ of a scalar node vᵢ = `y`, from its pullback of 1 to argument k:
+/// `None` where the node or the argument is an array (the partial is then a Jacobian).
+#[doc(hidden)]
+pub fn scalar_partial<Y: Traced + ?Sized, P: Traced>(y: &Y, pullback_of_one: P) -> Option<f64> {
+    y.trace_scalar().and(pullback_of_one.trace_scalar())
+}
+
 impl TraceNode {
     /// Whether the node is an input (its index is 0 or below).
     pub fn is_input(&self) -> bool {

@@ -58,7 +58,8 @@ fn template(text: &str, node: &Node) -> String {
             }
             Operand::Const { display, .. } => {
                 let display = display.replace('{', "{{").replace('}', "}}");
-                match display.contains(' ') {
+                let grouped = display.starts_with('(') && display.ends_with(')');
+                match display.contains(' ') && !grouped {
                     true => format!("({display})"),
                     false => display,
                 }
@@ -222,5 +223,7 @@ mod tests {
             "(a b) · {0} = {y}, {g}"
         );
         assert_eq!(template("{", &mul), "{");
+        let grouped = node(vec![constant("(1 - y)"), Operand::Var(Var::Node(0))]);
+        assert_eq!(template("{0} · {1}", &grouped), "(1 - y) · {0}");
     }
 }

@@ -165,3 +165,43 @@ fn array_adjoints_are_the_gradient() {
     assert!(text.contains("v₁  = x v₋₁"), "{text}");
     assert!(text.contains("v₄  = Σ v₃"), "{text}");
 }
+
+#[differentiable]
+fn cube(x: f32) -> f32 {
+    x * x * x
+}
+
+#[differentiable]
+fn identity(x: f64) -> f64 {
+    x
+}
+
+#[differentiable(wrt(x))]
+fn affine(x: f64, a: f64) -> f64 {
+    -(a * x) + 2.0 * x - x / a
+}
+
+#[test]
+fn f32_repeated_arguments_and_an_input_as_the_result() {
+    let t = cube_trace(2.0);
+    let partials: Vec<Option<f64>> = t.node(1).unwrap().args.iter().map(|a| a.partial).collect();
+    assert_eq!(partials, [Some(2.0), Some(2.0)]);
+    let partials: Vec<Option<f64>> = t.node(2).unwrap().args.iter().map(|a| a.partial).collect();
+    assert_eq!(partials, [Some(2.0), Some(4.0)]);
+    assert_eq!(scalar(t.adjoint(0)), f64::from(cube_grad(2.0).1));
+    assert_eq!(scalar(t.adjoint(0)), 12.0);
+
+    let t = identity_trace(3.0);
+    assert_eq!(t.nodes.len(), 1);
+    assert_eq!(t.output_node().unwrap().index, 0);
+    assert_eq!(scalar(t.adjoint(0)), 1.0);
+
+    let t = affine_trace(3.0, 4.0);
+    assert_eq!(scalar(t.adjoint(0)), affine_grad(3.0, 4.0).1);
+    // −(a · x): ∂/∂x is a, then −1; 2.0 · x: 2; x / a: 1/a by the pullback of 1.
+    assert_eq!(t.node(1).unwrap().args[0].partial, Some(4.0));
+    assert_eq!(t.node(2).unwrap().args[0].partial, Some(-1.0));
+    assert_eq!(t.node(3).unwrap().args[0].partial, Some(2.0));
+    assert_eq!(t.node(5).unwrap().args[0].partial, Some(0.25));
+    assert_eq!(t.node(1).unwrap().expression(), "a · v₀");
+}

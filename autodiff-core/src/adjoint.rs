@@ -184,9 +184,10 @@ impl Sweep<'_> {
         };
         let program = self.program;
         if let Some(trace) = &self.trace {
+            // `Traced` is in scope in `f_trace`'s body (see crate::trace).
             let index = i as isize + 1;
             self.code.push(quote!(
-                #trace.set_adjoint(#index, ::autodiff::__private::Traced::trace_value(&#g));
+                #trace.set_adjoint(#index, #g.trace_value());
             ));
         }
         let node = &program.nodes[i];

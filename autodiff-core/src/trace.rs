@@ -10,10 +10,13 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::adjoint::{pullback, traced_adjoint_sweep};
-use crate::emit::{generated_block, generated_fn, hygienic, node_ident, result_value, var_tokens};
+use crate::emit::{
+    generated_block, generated_fn, hygienic, node_ident, result_value, rule_args, var_tokens,
+};
 use crate::ir::{InputKind, Node, Op, Operand, Program, Var};
 use crate::primal::forward_sweep;
 use crate::region::Plan;
+use crate::rules::Primitive;
 use crate::signature::{Output, Signature};
 
 /// Whether `f_trace` is emitted: for a scalar result of straight-line code (no branch, loop
@@ -97,7 +100,7 @@ fn template(text: &str, node: &Node) -> String {
 /// shows: not the reductions and linear algebra, which take arrays (their partials are
 /// Jacobians), nor calls.
 fn scalar_edges(node: &Node) -> bool {
-    use crate::rules::Primitive::*;
+    use Primitive::*;
     match node.op {
         Op::Prim(prim) => !matches!(
             prim,
@@ -120,6 +123,23 @@ fn scalar_edges(node: &Node) -> bool {
     }
 }
 
+/// The local partial ∂vᵢ/∂vₖ of node i in its argument k, where it may be a number: ±1 for
+/// the linear operations, the other operand for a product, else the node's pullback of 1.
+fn scalar_partial(program: &Program, i: usize, k: usize) -> Option<TokenStream> {
+    let node = &program.nodes[i];
+    match node.op {
+        Op::Prim(Primitive::Add) => Some(quote!(1.0)),
+        Op::Prim(Primitive::Sub) if k == 0 => Some(quote!(1.0)),
+        Op::Prim(Primitive::Sub | Primitive::Neg) => Some(quote!(-1.0)),
+        Op::Prim(Primitive::Mul) => rule_args(program, i).into_iter().nth(1 - k),
+        _ if scalar_edges(node) => {
+            let y = node_ident(i);
+            pullback(program, i, k, quote!(#y.one_like()))
+        }
+        _ => None,
+    }
+}
+
 /// `f_trace`: the value of every input and node, the local partials of scalar edges, and
 /// every adjoint, in a `Trace`.
 pub fn emit_trace(sig: &Signature, program: &Program) -> TokenStream {
@@ -133,10 +153,15 @@ pub fn emit_trace(sig: &Signature, program: &Program) -> TokenStream {
     let seed = quote!(::autodiff::__private::Tangent::one_like(&#value));
     let (adjoint_code, adjoints) = traced_adjoint_sweep(program, seed, &trace);
     let forward = forward_sweep(program, &Plan::default());
-    let traced = |tokens: TokenStream| quote!(::autodiff::__private::Traced::trace_value(&#tokens));
+    // Method calls: `Traced` and `Tangent` are imported (as `_`) below.
+    let traced = |tokens: TokenStream| quote!((#tokens).trace_value());
 
     let function = sig.name.to_string();
-    let mut record = vec![quote!(let mut #trace = ::autodiff::__private::Trace::new(#function);)];
+    let mut record = vec![quote! {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{Tangent as _, Traced as _};
+        let mut #trace = ::autodiff::__private::Trace::new(#function);
+    }];
     for (k, input) in program.inputs.iter().enumerate() {
         if input.is_value() {
             let (label, value) = (&input.display, traced(var_tokens(program, Var::Input(k))));
@@ -149,14 +174,11 @@ pub fn emit_trace(sig: &Signature, program: &Program) -> TokenStream {
         let args = program.var_args(i).map(|(k, var)| {
             let index = index(program, var).unwrap_or_default();
             let notation = template(&node.partial(k), node);
-            let one = quote!(::autodiff::__private::Tangent::one_like(&#y));
-            let partial = match scalar_edges(node).then(|| pullback(program, i, k, one)) {
-                Some(Some(pullback)) => {
-                    quote!(::autodiff::__private::scalar_partial(&#y, #pullback))
-                }
-                _ => quote!(::core::option::Option::None),
+            let partial = match scalar_partial(program, i, k) {
+                Some(partial) => quote!(::autodiff::__private::scalar_partial(&#y, #partial)),
+                None => quote!(::core::option::Option::<f64>::None),
             };
-            quote!(::autodiff::__private::TraceArg::new(#index, #partial, #notation))
+            quote!((#index, #partial, #notation))
         });
         let value = traced(quote!(#y));
         record.push(quote!(#trace.push_node(#expr, [#(#args),*], #value);));

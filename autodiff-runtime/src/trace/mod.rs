@@ -161,6 +161,14 @@ impl From<(isize, f64)> for TraceArg {
     }
 }
 
+/// `(k, Some(∂vᵢ/∂vₖ) or None, "notation")`: a partial that may not be a number (an array
+/// edge's), with its notation.
+impl<S: Into<Cow<'static, str>>> From<(isize, Option<f64>, S)> for TraceArg {
+    fn from((index, partial, notation): (isize, Option<f64>, S)) -> Self {
+        TraceArg::new(index, partial, notation)
+    }
+}
+
 /// `k` alone: an argument whose partial is not a number (an array's).
 impl From<isize> for TraceArg {
     fn from(index: isize) -> Self {

@@ -6,7 +6,8 @@
 //! operations and no dynamic dispatch (straight-line code stays straight-line; a loop
 //! records one entry per iteration and runs its adjoint backwards). Beside it: `f_vjp` (reverse mode seeded with a
 //! cotangent), `f_jvp` (forward mode), `f_jacobian` for array and tuple results, and with
-//! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse).
+//! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse); for a scalar result of
+//! straight-line code, `f_trace`, the evaluation trace of one call as a [`Trace`].
 //!
 //! ```
 //! use autodiff::prelude::*;
@@ -55,7 +56,8 @@
 //!
 //! [`optim`] has the optimizers and [`train`] the lectures' training schedules.
 //!
-//! A [`Trace`] is the evaluation trace of one call as plain data: each node vᵢ numbered as
+//! A [`Trace`] (what `f_trace` returns, or built by hand) is the evaluation trace of one call as
+//! plain data: each node vᵢ numbered as
 //! the lectures number them, its operation, value and adjoint ∂y/∂vᵢ, printed as the
 //! lectures' two tables (`{}`), in Markdown, or drawn as the computational graph
 //! ([`Trace::to_dot`], [`Trace::to_svg`]):
@@ -123,6 +125,7 @@ pub mod __private {
     pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
+    pub use autodiff_runtime::trace::{scalar_partial, Trace, TraceArg, Traced};
     pub use autodiff_runtime::value::{Arg, Map, Shape, Shaped};
     pub use autodiff_runtime::{prim, Tangent};
 }

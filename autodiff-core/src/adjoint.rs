@@ -37,16 +37,29 @@ pub fn adjoint_sweep(
 ) -> (TokenStream, HashMap<Var, Ident>, Plan) {
     // Straight-line code records nothing: one pass.
     if !program.has_regions() {
-        return sweep(program, seed, Plan::default());
+        return sweep(program, seed, Plan::default(), None);
     }
-    let first = sweep(program, seed.clone(), Plan::default()).2;
-    sweep(program, seed, first)
+    let first = sweep(program, seed.clone(), Plan::default(), None).2;
+    sweep(program, seed, first, None)
+}
+
+/// The adjoint sweep of a straight-line program that also records, in the trace `trace`
+/// (a `::autodiff::__private::Trace`), each node's adjoint once it is final: when the sweep
+/// reaches the node.
+pub fn traced_adjoint_sweep(
+    program: &Program,
+    seed: TokenStream,
+    trace: &Ident,
+) -> (TokenStream, HashMap<Var, Ident>) {
+    let (code, adjoints, _) = sweep(program, seed, Plan::default(), Some(trace.clone()));
+    (code, adjoints)
 }
 
 fn sweep(
     program: &Program,
     seed: TokenStream,
     plan: Plan,
+    trace: Option<Ident>,
 ) -> (TokenStream, HashMap<Var, Ident>, Plan) {
     let mut sweep = Sweep {
         program,
@@ -58,6 +71,7 @@ fn sweep(
         found: Plan::default(),
         loop_depth: 0,
         mutable: HashSet::new(),
+        trace,
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -76,6 +90,45 @@ fn sweep(
     (quote!(#(#code)*), sweep.adjoints, sweep.found)
 }
 
+/// Node i's contribution v̄ᵢ · ∂vᵢ/∂vₖ to its argument k, the adjoint v̄ᵢ being `g`: the call
+/// of its primitive's pullback (`None` for element reads and writes and for calls, which
+/// the sweep handles in place).
+pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option<TokenStream> {
+    let node = &program.nodes[i];
+    let y = node_ident(i);
+    match &node.op {
+        Op::Prim(prim) if prim.scatters() => None,
+        Op::Prim(Primitive::SetIndex) | Op::Copy | Op::Call { .. } => None,
+        Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
+            // Linear: the pullbacks read the operand's and the result's shapes only.
+            let y_shape = shape_of(&quote!(#y));
+            let vjp = rule_fn(prim.rule().module, &format!("vjp{k}_shaped"), node.span);
+            Some(match prim {
+                Primitive::Neg => quote_spanned!(node.span=> #vjp(#y_shape, #g)),
+                _ => {
+                    let Operand::Var(target) = node.args.get(k)? else {
+                        return None;
+                    };
+                    let operand = shape_of(&var_tokens(program, *target));
+                    quote_spanned!(node.span=> #vjp(#operand, #y_shape, #g))
+                }
+            })
+        }
+        Op::Prim(Primitive::Mul) => {
+            // The partials are the other operand: the result's shape is all they read.
+            let args = rule_args(program, i);
+            let y_shape = shape_of(&quote!(#y));
+            let vjp = rule_fn("mul_shaped", &format!("vjp{k}"), node.span);
+            Some(quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g)))
+        }
+        Op::Prim(prim) => {
+            let args = rule_args(program, i);
+            let vjp = rule_fn(prim.rule().module, &format!("vjp{k}"), node.span);
+            Some(quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g)))
+        }
+    }
+}
+
 struct Sweep<'p> {
     program: &'p Program,
     live: HashSet<Var>,
@@ -90,6 +143,8 @@ struct Sweep<'p> {
     loop_depth: usize,
     /// The adjoints bound `let mut`, which element reads add to in place.
     mutable: HashSet<Ident>,
+    /// The trace `f_trace` fills with each node's final adjoint.
+    trace: Option<Ident>,
 }
 
 impl Sweep<'_> {
@@ -128,6 +183,13 @@ impl Sweep<'_> {
             return;
         };
         let program = self.program;
+        if let Some(trace) = &self.trace {
+            // `Traced` is in scope in `f_trace`'s body (see crate::trace).
+            let index = i as isize + 1;
+            self.code.push(quote!(
+                #trace.set_adjoint(#index, #g.trace_value());
+            ));
+        }
         let node = &program.nodes[i];
         let targets: Vec<(usize, Var)> = program.var_args(i).collect();
         // The last reader consumes the adjoint; the others copy it.
@@ -187,43 +249,12 @@ impl Sweep<'_> {
                     self.contribute(target, quote!(#adjoint), node.span);
                 }
             }
-            Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
-                // Linear: the pullbacks read the operand's and the result's shapes only.
-                let y = node_ident(i);
-                let y_shape = shape_of(&quote!(#y));
+            Op::Prim(_) => {
                 for (k, target) in targets {
-                    let vjp = rule_fn(prim.rule().module, &format!("vjp{k}_shaped"), node.span);
                     let g = take();
-                    let contribution = match prim {
-                        Primitive::Neg => quote_spanned!(node.span=> #vjp(#y_shape, #g)),
-                        _ => {
-                            let operand = shape_of(&var_tokens(program, target));
-                            quote_spanned!(node.span=> #vjp(#operand, #y_shape, #g))
-                        }
-                    };
-                    self.contribute(target, contribution, node.span);
-                }
-            }
-            Op::Prim(Primitive::Mul) => {
-                // The partials are the other operand: the result's shape is all they read.
-                let args = rule_args(program, i);
-                let y = node_ident(i);
-                let y_shape = shape_of(&quote!(#y));
-                for (k, target) in targets {
-                    let vjp = rule_fn("mul_shaped", &format!("vjp{k}"), node.span);
-                    let g = take();
-                    let contribution = quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g));
-                    self.contribute(target, contribution, node.span);
-                }
-            }
-            Op::Prim(prim) => {
-                let args = rule_args(program, i);
-                let y = node_ident(i);
-                for (k, target) in targets {
-                    let vjp = rule_fn(prim.rule().module, &format!("vjp{k}"), node.span);
-                    let g = take();
-                    let contribution = quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g));
-                    self.contribute(target, contribution, node.span);
+                    if let Some(contribution) = pullback(program, i, k, g) {
+                        self.contribute(target, contribution, node.span);
+                    }
                 }
             }
             Op::Copy => {

@@ -24,6 +24,7 @@ mod reverse;
 pub mod rules;
 mod signature;
 mod text;
+mod trace;
 mod trace_doc;
 
 use proc_macro2::TokenStream;
@@ -44,7 +45,8 @@ pub fn derive_parameters(input: TokenStream) -> TokenStream {
 /// Expands `#[differentiable(attr)] item`: the function unchanged, then, beside `f`,
 /// `f_grad(args…) -> (value, gradient)` (for a scalar result) and `f_vjp(args…, cotangent)`
 /// (reverse mode), `f_jvp(args…, tangents…)` (forward mode), `f_jacobian(args…)` (for an
-/// array or tuple result) and, with `hessian`, `f_hessian(args…)`. With
+/// array or tuple result), with `hessian`, `f_hessian(args…)` and, for a scalar result of
+/// straight-line code, `f_trace(args…)` (the evaluation trace as data). With
 /// `vjp = rule, jvp = rule` the body is not read: the rules are the derivatives.
 ///
 /// Anything that cannot be differentiated becomes spanned `compile_error!`s in the output,
@@ -104,8 +106,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 let jvp = forward::emit_jvp(&sig, program);
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
                 let hessian = args.hessian.map(|_| hessian::emit_hessian(&sig, program));
+                let trace =
+                    trace::traceable(&sig, program).then(|| trace::emit_trace(&sig, program));
                 (
-                    quote!(#grad #vjp #jvp #jacobian #hessian),
+                    quote!(#grad #vjp #jvp #jacobian #hessian #trace),
                     (
                         reverse::reverse_block(&sig, program, reverse::Seed::Cotangent),
                         forward::jvp_block(program),
@@ -271,7 +275,14 @@ mod tests {
             assert!(!idents.iter().any(|ident| ident == "unsafe"));
             // `f` itself is declared once and never named again.
             assert_eq!(idents.iter().filter(|ident| *ident == "f").count(), 1);
-            for generated in ["f_grad", "f_vjp", "f_jvp", "f_jacobian", "f_hessian"] {
+            for generated in [
+                "f_grad",
+                "f_vjp",
+                "f_jvp",
+                "f_jacobian",
+                "f_hessian",
+                "f_trace",
+            ] {
                 assert!(idents.iter().filter(|i| *i == generated).count() <= 1);
             }
         }

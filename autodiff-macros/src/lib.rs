@@ -11,8 +11,9 @@ pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStr
 /// Generates, beside the function `f`, `f_grad(args…) -> (value, gradient)` (for a scalar
 /// result) and `f_vjp(args…, cotangent) -> (value, gradient)` (reverse mode),
 /// `f_jvp(args…, tangents…) -> (value, tangent)` (forward mode), `f_jacobian(args…) ->
-/// (value, jacobian)` (for an array or tuple result) and, with `hessian`, `f_hessian(args…)
-/// -> (value, gradient, hessian)`. With `vjp = rule, jvp = rule` the body is not read: the
+/// (value, jacobian)` (for an array or tuple result), with `hessian`, `f_hessian(args…)
+/// -> (value, gradient, hessian)` and, for a scalar result of straight-line code,
+/// `f_trace(args…) -> Trace` (the evaluation trace of one call). With `vjp = rule, jvp = rule` the body is not read: the
 /// rules are the derivatives.
 ///
 /// See the `autodiff` crate for the contract and the supported syntax.

@@ -161,6 +161,14 @@ impl From<(isize, f64)> for TraceArg {
     }
 }
 
+/// `(k, Some(∂vᵢ/∂vₖ) or None, "notation")`: a partial that may not be a number (an array
+/// edge's), with its notation.
+impl<S: Into<Cow<'static, str>>> From<(isize, Option<f64>, S)> for TraceArg {
+    fn from((index, partial, notation): (isize, Option<f64>, S)) -> Self {
+        TraceArg::new(index, partial, notation)
+    }
+}
+
 /// `k` alone: an argument whose partial is not a number (an array's).
 impl From<isize> for TraceArg {
     fn from(index: isize) -> Self {
@@ -293,6 +301,60 @@ where
     fn from(a: ArrayBase<S, D>) -> Self {
         TraceValue::from(&a)
     }
+}
+
+/// A value `f_trace` records: a float or an array, or a reference to one. What the code
+/// `#[differentiable]` emits calls; not an API of its own.
+#[doc(hidden)]
+pub trait Traced {
+    /// The value as the trace keeps it.
+    fn trace_value(&self) -> TraceValue;
+    /// The value if it is a scalar.
+    fn trace_scalar(&self) -> Option<f64>;
+}
+
+macro_rules! traced_float {
+    ($($t:ty),*) => {$(
+        impl Traced for $t {
+            fn trace_value(&self) -> TraceValue {
+                TraceValue::Scalar((*self).into())
+            }
+            fn trace_scalar(&self) -> Option<f64> {
+                Some((*self).into())
+            }
+        }
+    )*};
+}
+traced_float!(f32, f64);
+
+impl<A, S, D> Traced for ArrayBase<S, D>
+where
+    A: Copy + Into<f64>,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    fn trace_value(&self) -> TraceValue {
+        TraceValue::from(self)
+    }
+    fn trace_scalar(&self) -> Option<f64> {
+        None
+    }
+}
+
+impl<T: Traced + ?Sized> Traced for &T {
+    fn trace_value(&self) -> TraceValue {
+        (**self).trace_value()
+    }
+    fn trace_scalar(&self) -> Option<f64> {
+        (**self).trace_scalar()
+    }
+}
+
+/// The local partial ∂vᵢ/∂vₖ of a scalar node vᵢ = `y`, from its pullback of 1 to argument k:
+/// `None` where the node or the argument is an array (the partial is then a Jacobian).
+#[doc(hidden)]
+pub fn scalar_partial<Y: Traced + ?Sized, P: Traced>(y: &Y, pullback_of_one: P) -> Option<f64> {
+    y.trace_scalar().and(pullback_of_one.trace_scalar())
 }
 
 impl TraceNode {

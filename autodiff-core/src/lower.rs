@@ -679,7 +679,16 @@ impl Lowerer<'_> {
         let values: Vec<TokenStream> = values.collect();
         let module = Ident::new(rule.module, span);
         let expr = quote::quote_spanned!(span=> ::autodiff::__private::prim::#module::forward(#(#values),*));
-        let display = format!("{}(…)", rule.module);
+        // The rule's notation with the constants' own displays: `c + n`.
+        let display = args
+            .iter()
+            .enumerate()
+            .fold(rule.notation.to_string(), |text, (k, arg)| {
+                let Operand::Const { display, .. } = arg else {
+                    return text;
+                };
+                text.replace(&format!("{{{k}}}"), display)
+            });
         let info = ConstInfo {
             copy: false,
             borrows,

@@ -37,10 +37,31 @@ fn adjoint_name(program: &Program, var: Var) -> String {
     }
 }
 
+/// Whether `text` is one parenthesized group, `(1.0 - y)` (not `(a) + (b)`).
+fn enclosed(text: &str) -> bool {
+    if !text.starts_with('(') {
+        return false;
+    }
+    let mut depth = 0;
+    for (at, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return at + c.len_utf8() == text.len();
+        }
+    }
+    false
+}
+
 fn operand_name(program: &Program, operand: &Operand) -> String {
     match operand {
         Operand::Var(var) => var_name(program, *var),
-        Operand::Const { display, .. } if display.contains(' ') => format!("({display})"),
+        Operand::Const { display, .. } if display.contains(' ') && !enclosed(display) => {
+            format!("({display})")
+        }
         Operand::Const { display, .. } => display.clone(),
         Operand::Poison => "?".into(),
     }
@@ -60,7 +81,9 @@ fn term(adjoint: &str, partial: &str) -> String {
     match partial {
         "1" => adjoint.to_string(),
         "−1" => format!("−{adjoint}"),
-        p if p.contains(' ') || p.starts_with('−') => format!("{adjoint} · ({p})"),
+        p if (p.contains(' ') && !enclosed(p)) || p.starts_with('−') => {
+            format!("{adjoint} · ({p})")
+        }
         p => format!("{adjoint} · {p}"),
     }
 }

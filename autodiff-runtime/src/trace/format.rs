@@ -199,7 +199,13 @@ pub(crate) fn substitute(expr: &str, lookup: impl Fn(isize) -> Option<String>) -
                 })
                 .collect();
             if let Some(text) = digits.parse::<isize>().ok().and_then(&lookup) {
-                out.push_str(&text);
+                // Already in parentheses (`σ(v₁)`): a negative number's own are dropped.
+                let enclosed = i > 0 && chars[i - 1] == '(' && chars.get(j) == Some(&')');
+                let text = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+                    Some(inner) if enclosed => inner,
+                    _ => &text,
+                };
+                out.push_str(text);
                 i = j;
                 continue;
             }
@@ -242,6 +248,8 @@ mod tests {
         let lookup = |k: isize| (k == 1).then(|| "7".to_string());
         assert_eq!(substitute("v₁ + v₁₂", lookup), "7 + v₁₂");
         assert_eq!(substitute("ln v₋₁", |_| Some("2".into())), "ln 2");
+        let negative = |_| Some("(−1.06)".to_string());
+        assert_eq!(substitute("σ(v₁) + v₁", negative), "σ(−1.06) + (−1.06)");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::emit::{
 use crate::ir::pullbacks;
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::primal::forward_stmt;
+use crate::region::last_first;
 use crate::signature::{gradient_type, Signature};
 
 fn tangent_ident(node: usize) -> Ident {
@@ -384,25 +385,15 @@ impl Tangents<'_> {
                 let mut moved = HashSet::new();
                 let mut tangent_moved = HashSet::new();
                 // Tangents before values: a value's move would end the borrow its zero needs.
-                // Last first: a value yielded twice is moved by its last yield.
-                let mut tangents: Vec<TokenStream> = live
-                    .iter()
-                    .rev()
-                    .map(|&j| {
-                        match self.yielded_tangent(&region.yields[j], &inside, &mut tangent_moved) {
-                            Some(t) => quote!(::core::option::Option::Some(#t)),
-                            None => quote!(::core::option::Option::None),
-                        }
-                    })
-                    .collect();
-                tangents.reverse();
-                let mut values: Vec<TokenStream> = region
-                    .yields
-                    .iter()
-                    .rev()
-                    .map(|value| crate::region::yield_value(program, value, &inside, &mut moved))
-                    .collect();
-                values.reverse();
+                let tangents = last_first(live.iter(), |&j| {
+                    match self.yielded_tangent(&region.yields[j], &inside, &mut tangent_moved) {
+                        Some(t) => quote!(::core::option::Option::Some(#t)),
+                        None => quote!(::core::option::Option::None),
+                    }
+                });
+                let values = last_first(region.yields.iter(), |value| {
+                    crate::region::yield_value(program, value, &inside, &mut moved)
+                });
                 let tangent_bindings: Vec<Ident> = (0..tangents.len())
                     .map(|j| format_ident!("__ot{}", j, span = Span::mixed_site()))
                     .collect();
@@ -463,7 +454,8 @@ impl Tangents<'_> {
         let mut moved = HashSet::new();
         let tangent_next: Vec<Option<(TokenStream, TokenStream)>> = {
             let mut next = vec![None; lp.carried.len()];
-            for &(j, k) in &live {
+            // Last first, as `last_first`: a tangent yielded twice is moved by its last use.
+            for &(j, k) in live.iter().rev() {
                 let tangent = crate::emit::local_tangent_ident(k);
                 let value = match self.yielded_tangent(&lp.body.yields[j], &inside, &mut moved) {
                     Some(t) => t,

@@ -1213,6 +1213,32 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A fresh constant bound to `expr`. One borrowing a temporary (`&c.view()`) lives no
+    /// longer than its binding's scope: it is listed as borrowing itself, so that no record
+    /// of a region saves it apart from its statement.
+    fn push_const(
+        &mut self,
+        expr: TokenStream,
+        ty: Option<TokenStream>,
+        reads: Vec<(Ident, Var)>,
+        info: ConstInfo,
+    ) -> Ident {
+        let ident = self.fresh_constant();
+        let mut borrows = info.borrows.clone();
+        if borrows_temporary(&expr) {
+            borrows.push(ident.to_string());
+        }
+        self.consts.insert(ident.to_string(), info);
+        self.program.stmts.push(Stmt::Const {
+            ident: ident.clone(),
+            ty,
+            expr,
+            reads,
+            borrows,
+        });
+        ident
+    }
+
     /// Binds an already checked and renamed constant expression.
     fn bind(
         &mut self,
@@ -1222,19 +1248,7 @@ impl Lowerer<'_> {
         literal: bool,
         info: ConstInfo,
     ) -> Operand {
-        let ident = self.fresh_constant();
-        let mut borrows = info.borrows.clone();
-        if syn::parse2(expr.clone()).is_ok_and(|expr| borrows_temporary(&expr)) {
-            borrows.push(ident.to_string());
-        }
-        self.consts.insert(ident.to_string(), info);
-        self.program.stmts.push(Stmt::Const {
-            ident: ident.clone(),
-            ty: ty.map(ToTokens::to_token_stream),
-            expr,
-            reads: Vec::new(),
-            borrows,
-        });
+        let ident = self.push_const(expr, ty.map(ToTokens::to_token_stream), Vec::new(), info);
         Operand::Const {
             tokens: ident.to_token_stream(),
             display,
@@ -1450,23 +1464,11 @@ impl Lowerer<'_> {
             );
             return Operand::Poison;
         }
-        let ident = self.fresh_constant();
         let info = ConstInfo {
             copy: copy_expr(&renamed) || is_query(&renamed),
-            borrows: borrows.clone(),
-        };
-        self.consts.insert(ident.to_string(), info);
-        let mut borrows = borrows;
-        if borrows_temporary(&renamed) {
-            borrows.push(ident.to_string());
-        }
-        self.program.stmts.push(Stmt::Const {
-            ident: ident.clone(),
-            ty: None,
-            expr: renamed.to_token_stream(),
-            reads,
             borrows,
-        });
+        };
+        let ident = self.push_const(renamed.to_token_stream(), None, reads, info);
         Operand::Const {
             tokens: ident.to_token_stream(),
             display: pretty(expr),
@@ -1758,10 +1760,8 @@ fn single_ident(expr: &Expr) -> Option<&Ident> {
     }
 }
 
-/// Whether `expr` borrows a temporary (`&x.view()`, `&softplus(c)`), which lives no longer
-/// than the scope of the `let` binding it: such a constant is listed as borrowing itself,
-/// so that no record of a region saves it apart from its statement.
-fn borrows_temporary(expr: &Expr) -> bool {
+/// Whether `expr` borrows a temporary (`&x.view()`, `&softplus(c)`) rather than a place.
+fn borrows_temporary(expr: &TokenStream) -> bool {
     fn place(expr: &Expr) -> bool {
         match strip_parens(expr) {
             Expr::Path(_) => true,
@@ -1771,7 +1771,17 @@ fn borrows_temporary(expr: &Expr) -> bool {
             _ => false,
         }
     }
-    matches!(strip_parens(expr), Expr::Reference(reference) if !place(&reference.expr))
+    // Only what may be a borrow is parsed: `&…`, `(&…)`.
+    let borrow = match expr.clone().into_iter().next() {
+        Some(proc_macro2::TokenTree::Punct(punct)) => punct.as_char() == '&',
+        Some(proc_macro2::TokenTree::Group(group)) => {
+            group.delimiter() == proc_macro2::Delimiter::Parenthesis
+        }
+        _ => false,
+    };
+    borrow
+        && syn::parse2::<Expr>(expr.clone())
+            .is_ok_and(|expr| matches!(strip_parens(&expr), Expr::Reference(reference) if !place(&reference.expr)))
 }
 
 /// The base a chain of field reads starts from: `p` in `p.layer.w`.

@@ -12,9 +12,9 @@ use std::collections::HashSet;
 
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var};
 use crate::region::{
-    arm_ident, branch_head, carried_declarations, carried_updates, idents, loop_head, next_values,
-    owned, residual_ident, shape_of, tape_declarations, tape_entry, tape_ident, target_tokens,
-    yield_value, Plan, Saved,
+    arm_ident, branch_head, carried_declarations, carried_updates, idents, last_first, loop_head,
+    next_values, owned, residual_ident, shape_of, tape_declarations, tape_entry, tape_ident,
+    target_tokens, yield_value, Plan, Saved,
 };
 use crate::rules::Primitive;
 
@@ -146,14 +146,9 @@ pub fn branch_forward(program: &Program, branch: &Branch, taped: Option<&Plan>) 
             let stmts = forward_stmts(program, &region.stmts, inner);
             let inside = Uses::of(program, &region.stmts).defined;
             let mut moved = HashSet::new();
-            // Last first: a value yielded twice is moved by its last yield.
-            let mut yields: Vec<TokenStream> = region
-                .yields
-                .iter()
-                .rev()
-                .map(|value| yield_value(program, value, &inside, &mut moved))
-                .collect();
-            yields.reverse();
+            let yields = last_first(region.yields.iter(), |value| {
+                yield_value(program, value, &inside, &mut moved)
+            });
             let residual = saved.map(|saved| {
                 let options = saved.iter().enumerate().map(|(j, names)| match j == k {
                     true => {

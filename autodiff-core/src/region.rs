@@ -193,8 +193,16 @@ pub fn owned(value: &TokenStream) -> TokenStream {
     quote!(::autodiff::__private::Map::map((#value).autodiff_arg(), ::core::convert::identity))
 }
 
+/// `f` over `items` last first, the results in the items' order: of a value handed out
+/// twice (`moved` by [`yield_value`]), the last use moves it and the earlier ones copy it.
+pub fn last_first<I: DoubleEndedIterator, T>(items: I, f: impl FnMut(I::Item) -> T) -> Vec<T> {
+    let mut out: Vec<T> = items.rev().map(f).collect();
+    out.reverse();
+    out
+}
+
 /// A value a region hands out, as the owned value its target holds: moved when the region
-/// computed it and nothing reads it again, copied otherwise.
+/// computed it and nothing reads it again, copied otherwise (call it through [`last_first`]).
 pub fn yield_value(
     program: &Program,
     operand: &Operand,
@@ -293,13 +301,9 @@ pub fn carried_updates(
 pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, TokenStream)>> {
     let inside = crate::ir::Uses::of(program, &lp.body.stmts).defined;
     let mut moved = HashSet::new();
-    // Last first: a value yielded twice is moved by its last yield.
-    let mut next: Vec<_> = lp
-        .carried
-        .iter()
-        .zip(&lp.body.yields)
-        .rev()
-        .map(|((target, _), next)| {
+    last_first(
+        lp.carried.iter().zip(&lp.body.yields),
+        |((target, _), next)| {
             let unchanged = match (target, next) {
                 (Target::Local(k), Operand::Var(Var::Local(j))) => k == j,
                 (Target::Const(ident), Operand::Const { tokens, .. }) => {
@@ -313,10 +317,8 @@ pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, Tok
                     yield_value(program, next, &inside, &mut moved),
                 )
             })
-        })
-        .collect();
-    next.reverse();
-    next
+        },
+    )
 }
 
 /// A loop around `body`: `for pattern in iter`, `while cond`, or `loop`, `head` computing

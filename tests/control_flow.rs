@@ -642,6 +642,104 @@ fn overwrite(x: &Array1<f64>, s: f64) -> f64 {
     (&v * &v).sum()
 }
 
+// ---- Loops summed into the result --------------------------------------------------------
+// Their adjoint runs in the forward sweep, each iteration's after its forward code, from the
+// seed: the adjoint of a value only summed into the result is the seed.
+
+/// A likelihood's shape: per point, an inner loop carrying a running maximum and a spread
+/// through a branch, summed over the points, then more terms added and subtracted.
+#[differentiable(wrt(w))]
+fn summed_over_points(w: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        let mut best = w[0] * x[i];
+        let mut spread = 0.0;
+        for k in 1..w.len() {
+            let term = w[k] * x[i] - 0.5 * w[k] * w[k];
+            if term > best {
+                spread = 0.5 * spread + (term - best);
+                best = term;
+            } else {
+                spread += (term - best).exp();
+            }
+        }
+        total += best + spread.ln_1p();
+        total -= 0.1 * w[i % w.len()];
+    }
+    let norm = w.dot(w);
+    0.5 - total + norm
+}
+
+/// Two sums, a `while` loop whose condition reads a constant, a `break`.
+#[allow(clippy::assign_op_pattern)]
+#[differentiable(wrt(x))]
+fn two_sums_until(x: &Array1<f64>, limit: usize) -> f64 {
+    let mut s = 0.0;
+    let mut t = x[0];
+    let mut i = 0;
+    while i < x.len() {
+        s += x[i].sin();
+        t = t - x[i] * x[0];
+        if i == limit {
+            break;
+        }
+        i += 1;
+    }
+    s + t
+}
+
+/// The sum is also read as a factor: not only summed into the result (recorded as before).
+#[differentiable]
+fn sum_read_twice(x: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    s * s + s
+}
+
+#[test]
+fn loops_summed_into_the_result_run_their_adjoint_with_their_forward_code() {
+    let x = array![0.3, -1.1, 0.8, 2.0, -0.4];
+    let v = |w: &[f64]| Array1::from(w.to_vec());
+    check_scalar(
+        "summed_over_points",
+        &[0.5, -0.25, 1.5],
+        |w| summed_over_points(&v(w), &x),
+        |w| {
+            let (value, g) = summed_over_points_grad(&v(w), &x);
+            (value, flat(&g))
+        },
+        |w, t| summed_over_points_jvp(&v(w), &x, v(t)),
+    );
+    for limit in [0, 2, 10] {
+        check_scalar(
+            "two_sums_until",
+            &[0.7, -0.2, 1.3, 0.4],
+            |x| two_sums_until(&v(x), limit),
+            |x| {
+                let (value, g) = two_sums_until_grad(&v(x), limit);
+                (value, flat(&g))
+            },
+            |x, t| two_sums_until_jvp(&v(x), limit, v(t)),
+        );
+    }
+    check_vector_fn!(
+        sum_read_twice,
+        sum_read_twice_grad,
+        sum_read_twice_jvp,
+        sum_read_twice_vjp,
+        [0.5, -1.25, 2.0]
+    );
+    // A cotangent seeds the fused adjoint as it seeds the rest.
+    let w = array![0.5, -0.25, 1.5];
+    let (_, g) = summed_over_points_grad(&w, &x);
+    let (_, scaled) = summed_over_points_vjp(&w, &x, 2.5);
+    for (scaled, g) in scaled.iter().zip(&g) {
+        assert!((scaled - 2.5 * g).abs() < 1e-12, "{scaled} != 2.5 · {g}");
+    }
+}
+
 #[test]
 fn element_writes_keep_the_values_each_read_saw() {
     let (q0, l0, x) = (

@@ -31,16 +31,44 @@ use crate::rules::Primitive;
 ///
 /// Also the [`Plan`] the forward sweep must record by: a first pass finds which values each
 /// region's adjoint reads, the second emits the code reading them.
+///
+/// With `early`, the seed of a scalar result as code can read it before the result exists:
+/// a loop summed into the result then runs its adjoint in the forward sweep.
 pub fn adjoint_sweep(
     program: &Program,
     seed: TokenStream,
+    early: Option<EarlySeed>,
 ) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+    let start = |plan| Start {
+        seed: seed.clone(),
+        early: early.clone(),
+        plan,
+        trace: None,
+    };
     // Straight-line code records nothing: one pass.
     if !program.has_regions() {
-        return sweep(program, seed, Plan::default(), None);
+        return sweep(program, start(Plan::default()));
     }
-    let first = sweep(program, seed.clone(), Plan::default(), None).2;
-    sweep(program, seed, first, None)
+    let first = sweep(program, start(Plan::default())).2;
+    sweep(program, start(first))
+}
+
+/// A scalar result's seed before the result exists.
+#[derive(Clone)]
+pub enum EarlySeed {
+    /// One (of the type of the value summed into the result).
+    One,
+    /// The caller's cotangent.
+    Given(TokenStream),
+}
+
+/// What a sweep starts from.
+struct Start {
+    seed: TokenStream,
+    early: Option<EarlySeed>,
+    /// What the forward sweep records, for the forward code of regions run again.
+    plan: Plan,
+    trace: Option<Ident>,
 }
 
 /// The adjoint sweep of a straight-line program that also records, in the trace `trace`
@@ -51,16 +79,23 @@ pub fn traced_adjoint_sweep(
     seed: TokenStream,
     trace: &Ident,
 ) -> (TokenStream, HashMap<Var, Ident>) {
-    let (code, adjoints, _) = sweep(program, seed, Plan::default(), Some(trace.clone()));
+    let start = Start {
+        seed,
+        early: None,
+        plan: Plan::default(),
+        trace: Some(trace.clone()),
+    };
+    let (code, adjoints, _) = sweep(program, start);
     (code, adjoints)
 }
 
-fn sweep(
-    program: &Program,
-    seed: TokenStream,
-    plan: Plan,
-    trace: Option<Ident>,
-) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+    let Start {
+        seed,
+        early,
+        plan,
+        trace,
+    } = start;
     let mut sweep = Sweep {
         program,
         live: crate::ir::live(program),
@@ -72,6 +107,7 @@ fn sweep(
         loop_depth: 0,
         mutable: HashSet::new(),
         trace,
+        early,
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -145,6 +181,7 @@ struct Sweep<'p> {
     mutable: HashSet<Ident>,
     /// The trace `f_trace` fills with each node's final adjoint.
     trace: Option<Ident>,
+    early: Option<EarlySeed>,
 }
 
 impl Sweep<'_> {
@@ -543,6 +580,10 @@ impl Sweep<'_> {
             return;
         }
         let external = self.external(&Uses::of_region(program, &lp.body), &own);
+        if self.fuses(lp) {
+            self.fuse(lp, &locals, &external);
+            return;
+        }
         let accumulators = self.accumulators(&external);
         // v̄ of each carried local: of its final value first, then, after each backward
         // iteration, of that iteration's start value.
@@ -556,28 +597,12 @@ impl Sweep<'_> {
             })
             .collect();
 
-        self.loop_depth += 1;
-        let adjoint = self.nested(&accumulators, |sweep| {
-            for ((_, _, next), adjoint) in locals.iter().zip(&carried) {
-                if let Operand::Var(var) = next {
-                    sweep.contribute(*var, quote!(#adjoint), lp.span);
-                }
-            }
-            sweep.stmts(&lp.body.stmts);
-            for (var, adjoint) in own.iter().zip(&carried) {
-                let value = match sweep.adjoints.remove(var) {
-                    Some(start) => quote!(#start),
-                    None => shaped_zeros_of(&var_tokens(program, *var)),
-                };
-                sweep.code.push(quote!(#adjoint = #value;));
-            }
-        });
+        let adjoint = self.body_adjoint(lp, &locals, &carried, &accumulators);
 
         let (tape, entry) = (
             tape_ident(lp.id),
             format_ident!("__entry{}", lp.id, span = Span::mixed_site()),
         );
-        self.loop_depth -= 1;
         // Each recorded iteration, last first: the values its adjoint reads restored, then
         // the adjoint. An outermost loop around other loops is a checkpoint instead: it
         // records its start values and runs each iteration again, so that its inner loops'
@@ -630,6 +655,100 @@ impl Sweep<'_> {
             }
         });
         self.initial_values(&locals, &carried, lp.span);
+    }
+
+    /// The adjoint of one iteration of a loop's body, its carried values' adjoints in
+    /// `carried` (of the next values on entry, of the start values on exit).
+    fn body_adjoint(
+        &mut self,
+        lp: &Loop,
+        locals: &[(Var, &Operand, &Operand)],
+        carried: &[Ident],
+        accumulators: &[(Var, Ident)],
+    ) -> TokenStream {
+        let program = self.program;
+        self.loop_depth += 1;
+        let adjoint = self.nested(accumulators, |sweep| {
+            for ((_, _, next), adjoint) in locals.iter().zip(carried) {
+                if let Operand::Var(var) = next {
+                    sweep.contribute(*var, quote!(#adjoint), lp.span);
+                }
+            }
+            sweep.stmts(&lp.body.stmts);
+            for ((var, ..), adjoint) in locals.iter().zip(carried) {
+                let value = match sweep.adjoints.remove(var) {
+                    Some(start) => quote!(#start),
+                    None => shaped_zeros_of(&var_tokens(program, *var)),
+                };
+                sweep.code.push(quote!(#adjoint = #value;));
+            }
+        });
+        self.loop_depth -= 1;
+        adjoint
+    }
+
+    /// Whether a loop's adjoint runs in the forward sweep: an outermost loop only summing
+    /// into the result, whose adjoint is then known before it runs.
+    fn fuses(&self, lp: &Loop) -> bool {
+        self.early.is_some()
+            && self.trace.is_none()
+            && self.loop_depth == 0
+            && lp.accumulates(self.program)
+            && lp.summed_into_result(self.program)
+    }
+
+    /// A loop summed into the result (`for i in 0..n { s += term(i) }`, `y = s + …`), its
+    /// adjoint fused into its forward code: each iteration runs, then its adjoint, from the
+    /// seed; what it adds to outside values' adjoints is kept in accumulators until the
+    /// adjoint sweep reaches the loop. One run, no record of the iterations (the data-term
+    /// loop of a likelihood, as a hand-written gradient computes it).
+    fn fuse(&mut self, lp: &Loop, locals: &[(Var, &Operand, &Operand)], external: &[Var]) {
+        let program = self.program;
+        let mut before = Vec::new();
+        let carried: Vec<Ident> = locals
+            .iter()
+            .map(|(var, ..)| {
+                self.adjoints.remove(var);
+                let adjoint = self.next_adjoint();
+                let seed = match &self.early {
+                    Some(EarlySeed::Given(seed)) => {
+                        quote!(::autodiff::__private::Tangent::duplicate(&#seed))
+                    }
+                    _ => {
+                        let value = var_tokens(program, *var);
+                        quote!(::autodiff::__private::Tangent::one_like(&#value))
+                    }
+                };
+                before.push(quote!(let mut #adjoint = #seed;));
+                adjoint
+            })
+            .collect();
+        let earlier: Vec<Option<Ident>> = external
+            .iter()
+            .map(|var| self.adjoints.remove(var))
+            .collect();
+        let accumulators: Vec<(Var, Ident)> = external
+            .iter()
+            .map(|&var| {
+                let accumulator = self.next_adjoint();
+                let zeros = shaped_zeros_of(&var_tokens(program, var));
+                before.push(quote!(#[allow(unused_mut)] let mut #accumulator = #zeros;));
+                self.adjoints.insert(var, accumulator.clone());
+                self.mutable.insert(accumulator.clone());
+                (var, accumulator)
+            })
+            .collect();
+        let adjoint = self.body_adjoint(lp, locals, &carried, &accumulators);
+        let code = crate::primal::loop_fused(program, lp, &self.plan, quote!(#(#before)*), adjoint);
+        self.found.fused.insert(lp.id, code);
+        for ((var, accumulator), earlier) in accumulators.iter().zip(earlier) {
+            self.adjoints.remove(var);
+            if let Some(earlier) = earlier {
+                self.adjoints.insert(*var, earlier);
+            }
+            self.contribute(*var, quote!(#accumulator), lp.span);
+        }
+        self.initial_values(locals, &carried, lp.span);
     }
 
     /// The initial values receive what the first iteration's start values did.

@@ -172,6 +172,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     let (adjoint_code, adjoints, plan) = adjoint_sweep(
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
+        None,
     );
     // The loops' tapes, kept from one sweep to the next.
     let tapes = crate::region::tape_declarations(&dual.stmts, &plan);

@@ -56,7 +56,7 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
     };
     // Reverse: row i is the gradient of the result's i-th element.
     let (adjoint_code, adjoints, plan) =
-        adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)));
+        adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)), None);
     let forward = forward_sweep(program, &plan);
     let adjoint_code = match program.has_regions() {
         false => adjoint_code,

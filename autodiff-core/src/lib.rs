@@ -331,6 +331,43 @@ mod tests {
         assert!(!alias.contains("= __c1 ;"), "{alias}");
     }
 
+    /// A loop only summed into a scalar result runs its adjoint in the forward sweep: `f_grad`
+    /// and `f_vjp` record none of its iterations; a sum read otherwise is recorded.
+    #[test]
+    fn loops_summed_into_the_result_record_nothing() {
+        let reverse = |body: TokenStream| {
+            let code = expand(
+                quote!(),
+                quote!(fn f(x: &Array1<f64>, y: &Array1<f64>) -> f64 { #body }),
+            )
+            .to_string();
+            let start = code.find("fn f_grad").expect("f_grad");
+            let end = code.find("fn f_jvp").expect("f_jvp");
+            code[start..end].to_string()
+        };
+        let summed = reverse(quote! {
+            let mut s = 0.0;
+            for i in 0..x.len() {
+                let mut inner = 0.0;
+                for j in 0..y.len() {
+                    inner = inner * x[i] + y[j];
+                }
+                s += inner.tanh();
+            }
+            1.0 + s - x.sum()
+        });
+        assert!(!summed.contains("__tape2"), "{summed}");
+        assert!(summed.contains("__tape1"), "{summed}");
+        let read_twice = reverse(quote! {
+            let mut s = 0.0;
+            for i in 0..x.len() {
+                s += x[i] * y[i];
+            }
+            s * s
+        });
+        assert!(read_twice.contains("__tape1"), "{read_twice}");
+    }
+
     /// Malformed or unsupported input of every kind gives errors, never a panic.
     #[test]
     fn never_panics() {

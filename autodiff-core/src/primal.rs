@@ -195,6 +195,9 @@ fn save(names: &[Saved], later: &TokenStream) -> Vec<TokenStream> {
 /// sweep: the values its adjoint reads, saved at the iteration's end, or (where the
 /// adjoint runs the body again) the carried values and the item at its start.
 pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> TokenStream {
+    if let Some(fused) = taped.and_then(|plan| plan.fused.get(&lp.id)) {
+        return fused.clone();
+    }
     let declarations = carried_declarations(program, lp);
     // A body the adjoint runs again records nothing now: its run there records.
     let stored = taped.is_some_and(|plan| plan.saved.contains_key(&lp.id));
@@ -230,6 +233,32 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
         taped.is_some(),
     );
     quote!(#declarations #looped)
+}
+
+/// A loop summed into the result, each iteration running its adjoint (`adjoint`) after its
+/// forward code; `before` declares the adjoints it starts from.
+pub fn loop_fused(
+    program: &Program,
+    lp: &Loop,
+    plan: &Plan,
+    before: TokenStream,
+    adjoint: TokenStream,
+) -> TokenStream {
+    let declarations = carried_declarations(program, lp);
+    let tapes = tape_declarations(&lp.body.stmts, plan);
+    let body = forward_stmts(program, &lp.body.stmts, Some(plan));
+    let updates = carried_updates(lp, {
+        let next = next_values(program, lp);
+        move |k| next[k].clone()
+    });
+    let looped = loop_head(
+        lp,
+        head_stmts(program, lp),
+        TokenStream::new(),
+        quote!(#body #adjoint #updates),
+        false,
+    );
+    quote!(#declarations #before #tapes #looped)
 }
 
 /// The statements of a loop's head: those computing the iterated value or the condition.

@@ -25,6 +25,8 @@ use crate::ir::{Branch, BranchHead, Loop, LoopHead, Op, Operand, Program, Stmt, 
 pub struct Plan {
     pub saved: HashMap<usize, Vec<Vec<Saved>>>,
     pub rerun: HashSet<usize>,
+    /// Loops whose forward code runs their adjoint too: that code.
+    pub fused: HashMap<usize, TokenStream>,
 }
 
 /// A binding a region's adjoint reads, as its forward code saves it.

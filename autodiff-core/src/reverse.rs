@@ -14,7 +14,7 @@ use crate::emit::{
 };
 use crate::ir::{pullbacks, InputKind, Program, Var};
 use crate::primal::forward_sweep;
-use crate::signature::{gradient_type, Param, Signature};
+use crate::signature::{gradient_type, Output, Param, Signature};
 use crate::trace_doc;
 
 /// Where the adjoint sweep starts: ȳ = 1 (`f_grad`), or a cotangent the caller passes
@@ -25,7 +25,7 @@ pub enum Seed {
     Cotangent,
 }
 
-pub use crate::adjoint::adjoint_sweep;
+pub use crate::adjoint::{adjoint_sweep, EarlySeed};
 
 /// The gradient as `f_grad` returns it, from the adjoints at the end of the sweep: one entry
 /// per differentiated parameter, a tuple of them when there are several.
@@ -70,7 +70,14 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
             quote!(#cotangent)
         }
     };
-    let (adjoint_code, adjoints, plan) = adjoint_sweep(program, seed);
+    let early = (sig.output == Output::Scalar).then(|| match seed_kind {
+        Seed::One => EarlySeed::One,
+        Seed::Cotangent => {
+            let cotangent = cotangent_param();
+            EarlySeed::Given(quote!(#cotangent))
+        }
+    });
+    let (adjoint_code, adjoints, plan) = adjoint_sweep(program, seed, early);
     let forward = forward_sweep(program, &plan);
     let gradient = gradient(sig, program, &adjoints);
     generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))

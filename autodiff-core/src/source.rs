@@ -3,7 +3,8 @@
 //! macro emits.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, ToTokens};
+use syn::visit::Visit;
 
 use crate::signature::Signature;
 
@@ -42,19 +43,56 @@ pub fn source_signature(sig: &Signature) -> TokenStream {
 }
 
 /// Generated items as formatted source, without their doc comments, a blank line between
-/// two of them.
+/// two of them; one that `prettyplease` cannot print, as its tokens.
 fn format(file: syn::File) -> String {
     let items = file.items.into_iter().map(|mut item| {
         if let syn::Item::Fn(function) = &mut item {
             function.attrs.retain(|attr| !attr.path().is_ident("doc"));
         }
-        prettyplease::unparse(&syn::File {
-            shebang: None,
-            attrs: Vec::new(),
-            items: vec![item],
-        })
+        match printable(&item) {
+            true => prettyplease::unparse(&syn::File {
+                shebang: None,
+                attrs: Vec::new(),
+                items: vec![item],
+            }),
+            false => item.to_token_stream().to_string(),
+        }
     });
     items.collect::<Vec<_>>().join("\n")
+}
+
+/// Whether `prettyplease` prints `item` rather than panicking: it panics on syntax that syn
+/// keeps as tokens (`Verbatim`: unstable syntax such as `builtin # offset_of(..)`) and on a
+/// `macro_rules!` it cannot read, either of which a function item in the body may hold (the
+/// generated functions declare it again).
+fn printable(item: &syn::Item) -> bool {
+    struct Printable(bool);
+    macro_rules! no_verbatim {
+        ($($visit:ident: $node:ident),*) => {$(
+            fn $visit(&mut self, node: &'ast syn::$node) {
+                self.0 &= !matches!(node, syn::$node::Verbatim(_));
+                syn::visit::$visit(self, node);
+            }
+        )*};
+    }
+    impl<'ast> Visit<'ast> for Printable {
+        no_verbatim!(
+            visit_expr: Expr,
+            visit_item: Item,
+            visit_foreign_item: ForeignItem,
+            visit_trait_item: TraitItem,
+            visit_impl_item: ImplItem,
+            visit_type_param_bound: TypeParamBound,
+            visit_pat: Pat,
+            visit_type: Type
+        );
+        fn visit_item_macro(&mut self, node: &'ast syn::ItemMacro) {
+            self.0 &= !node.mac.path.is_ident("macro_rules");
+        }
+    }
+    let mut check = Printable(true);
+    check.visit_item(item);
+    check.0
 }
 
 /// The names of the functions in `file`, each in backticks.
@@ -178,6 +216,22 @@ mod tests {
                 }
             },
         ));
+    }
+
+    /// Syntax `prettyplease` cannot print (in a function item of the body, which every
+    /// generated function declares again) is written as tokens, not a panic.
+    #[test]
+    fn unprintable_syntax_as_tokens() {
+        for inner in [
+            "fn g() { macro_rules! m { not a rule } }",
+            "fn g() -> usize { builtin # offset_of(S, field) }",
+            "fn g(y: dyn* Foo) {}",
+        ] {
+            let inner: TokenStream = inner.parse().expect("tokens");
+            let source = source_of(quote!(), quote!(fn f(x: f64) -> f64 { #inner x * x }));
+            assert!(source.contains("fn f_grad (x : f64)"), "{source}");
+            assert!(source.contains("fn f_trace (x : f64)"), "{source}");
+        }
     }
 
     /// On errors, a stub, as for the other generated functions.

@@ -149,3 +149,31 @@ fn compound_assignment_of_constants() {
     let (value, dx) = compound_constant_grad(3.0, 4);
     assert_eq!((value, dx), (28.5, 9.5));
 }
+
+/// `f_source()` is the source of the derivatives generated for `f`, in the order emitted, as
+/// Rust that parses, without the doc comments.
+#[test]
+fn generated_source() {
+    let source = straight_line_source();
+    let file = syn::parse_file(source).expect("f_source() is Rust");
+    let functions: Vec<String> = file
+        .items
+        .iter()
+        .map(|item| match item {
+            syn::Item::Fn(function) => function.sig.ident.to_string(),
+            _ => panic!("only functions in\n{source}"),
+        })
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            "straight_line_grad",
+            "straight_line_vjp",
+            "straight_line_jvp",
+            "straight_line_trace"
+        ]
+    );
+    assert!(source.contains("fn straight_line_grad(x: f64, y: f64) -> (f64, (f64, f64)) {"));
+    assert!(!source.contains("#[doc") && !source.contains("///"));
+    assert!(!source.contains("__differentiable_"), "no companions");
+}

@@ -23,6 +23,7 @@ mod region;
 mod reverse;
 pub mod rules;
 mod signature;
+mod source;
 mod text;
 mod trace;
 mod trace_doc;
@@ -46,8 +47,9 @@ pub fn derive_parameters(input: TokenStream) -> TokenStream {
 /// `f_grad(args…) -> (value, gradient)` (for a scalar result) and `f_vjp(args…, cotangent)`
 /// (reverse mode), `f_jvp(args…, tangents…)` (forward mode), `f_jacobian(args…)` (for an
 /// array or tuple result), with `hessian`, `f_hessian(args…)` and, for a scalar result of
-/// straight-line code, `f_trace(args…)` (the evaluation trace as data). With
-/// `vjp = rule, jvp = rule` the body is not read: the rules are the derivatives.
+/// straight-line code, `f_trace(args…)` (the evaluation trace as data); last, `f_source()`,
+/// the source of those functions as text. With `vjp = rule, jvp = rule` the body is not
+/// read: the rules are the derivatives.
 ///
 /// Anything that cannot be differentiated becomes spanned `compile_error!`s in the output,
 /// all of them in one expansion.
@@ -117,9 +119,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 )
             }
         };
+        let source = source::emit_source(&sig, &derivatives);
         let companions =
             is_function.then(|| call::emit_companions(&sig, Some((&vjp_block, &jvp_block))));
-        quote!(#func #derivatives #companions)
+        quote!(#func #derivatives #source #companions)
     } else {
         let errors = diag.to_compile_errors();
         let unimplemented = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
@@ -130,6 +133,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let stubs = grad.into_iter().chain(jacobian).chain(hessian).chain([
             reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
             forward::jvp_signature(&sig),
+            source::source_signature(&sig),
         ]);
         quote! {
             #func

@@ -450,6 +450,7 @@ mod tests {
         let (_, (dx, dy), hessian) = Quadratic::loss_hessian(2.0, 3.0);
         assert_eq!((dx, dy), (5.0, 2.0));
         assert_eq!(hessian, array![[2.0, 1.0], [1.0, 0.0]]);
+        assert!(Quadratic::loss_source().contains("fn loss_hessian("));
     }
 
     #[test]

@@ -1,0 +1,255 @@
+//! `f_source()`: the Rust source of the derivative functions generated for `f`, formatted by
+//! `prettyplease` when the macro expands, for review and for snapshot tests of what the
+//! macro emits.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::visit::Visit;
+
+use crate::signature::Signature;
+
+/// `f_source`, returning `derivatives` (the generated `f_grad`, `f_vjp`, … in the order they
+/// are emitted) as formatted source. Like them, it names no sibling item, so it compiles as
+/// a free function and as an associated function of an `impl` alike.
+pub fn emit_source(sig: &Signature, derivatives: &TokenStream) -> TokenStream {
+    // The generated items always parse; if they did not, their tokens as text, not a panic.
+    let (names, source) = match syn::parse2::<syn::File>(derivatives.clone()) {
+        Ok(file) => (function_names(&file), format(file)),
+        Err(_) => (Vec::new(), derivatives.to_string()),
+    };
+    let doc = format!(
+        "The source of the functions `#[differentiable]` generated from [`{name}`] \
+         ({names}): the Rust the macro emitted, formatted by `prettyplease`, without the doc \
+         comments (their documentation shows those). For review, or for a snapshot test of \
+         what the macro emits:\n\n```text\nprintln!(\"{{}}\", {name}_source());\n```",
+        name = sig.name,
+        names = names.join(", "),
+    );
+    let signature = source_signature(sig);
+    quote! {
+        #[doc = #doc]
+        #[must_use]
+        #[allow(dead_code)]
+        #signature { #source }
+    }
+}
+
+/// `vis fn f_source() -> &'static str`, with the original's `cfg` and `allow` attributes
+/// (and none of its lifetimes, which it does not use); also the stub's signature on errors.
+pub fn source_signature(sig: &Signature) -> TokenStream {
+    let (vis, inherited) = (&sig.vis, &sig.inherited);
+    let name = format_ident!("{}_source", sig.name);
+    quote!(#(#inherited)* #vis fn #name() -> &'static str)
+}
+
+/// Generated items as formatted source, without their doc comments, a blank line between
+/// two of them; one that `prettyplease` cannot print, as its tokens.
+fn format(file: syn::File) -> String {
+    let items = file.items.into_iter().map(|mut item| {
+        if let syn::Item::Fn(function) = &mut item {
+            function.attrs.retain(|attr| !attr.path().is_ident("doc"));
+        }
+        match printable(&item) {
+            true => prettyplease::unparse(&syn::File {
+                shebang: None,
+                attrs: Vec::new(),
+                items: vec![item],
+            }),
+            false => item.to_token_stream().to_string(),
+        }
+    });
+    items.collect::<Vec<_>>().join("\n")
+}
+
+/// Whether `prettyplease` prints `item` rather than panicking: it panics on syntax that syn
+/// keeps as tokens (`Verbatim`: unstable syntax such as `builtin # offset_of(..)`) and on a
+/// `macro_rules!` it cannot read, either of which a function item in the body may hold (the
+/// generated functions declare it again).
+fn printable(item: &syn::Item) -> bool {
+    struct Printable(bool);
+    macro_rules! no_verbatim {
+        ($($visit:ident: $node:ident),*) => {$(
+            fn $visit(&mut self, node: &'ast syn::$node) {
+                self.0 &= !matches!(node, syn::$node::Verbatim(_));
+                syn::visit::$visit(self, node);
+            }
+        )*};
+    }
+    impl<'ast> Visit<'ast> for Printable {
+        no_verbatim!(
+            visit_expr: Expr,
+            visit_item: Item,
+            visit_foreign_item: ForeignItem,
+            visit_trait_item: TraitItem,
+            visit_impl_item: ImplItem,
+            visit_type_param_bound: TypeParamBound,
+            visit_pat: Pat,
+            visit_type: Type
+        );
+        fn visit_item_macro(&mut self, node: &'ast syn::ItemMacro) {
+            self.0 &= !node.mac.path.is_ident("macro_rules");
+        }
+    }
+    let mut check = Printable(true);
+    check.visit_item(item);
+    check.0
+}
+
+/// The names of the functions in `file`, each in backticks.
+fn function_names(file: &syn::File) -> Vec<String> {
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Fn(function) => Some(format!("`{}`", function.sig.ident)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Snapshots of what the macro emits, as `f_source()` returns it: a change to the generated
+/// code shows here as a diff to review (`cargo insta review`, or `INSTA_UPDATE=always`).
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// The string `f_source()` returns in the expansion of `#[differentiable(attr)] item`.
+    fn source_of(attr: TokenStream, item: TokenStream) -> String {
+        let file: syn::File = syn::parse2(crate::differentiable(attr, item)).expect("parses");
+        let body = file.items.iter().find_map(|item| match item {
+            syn::Item::Fn(f) if f.sig.ident.to_string().ends_with("_source") => Some(&f.block),
+            _ => None,
+        });
+        match body.map(|block| block.stmts.as_slice()) {
+            Some(
+                [syn::Stmt::Expr(
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(source),
+                        ..
+                    }),
+                    None,
+                )],
+            ) => source.value(),
+            _ => panic!("no `f_source` returning a string literal"),
+        }
+    }
+
+    /// The lectures' seed function, f(x₁, x₂) = ln x₁ + x₁x₂ − sin x₂, with its Hessian.
+    #[test]
+    fn lecture_seed() {
+        insta::assert_snapshot!(source_of(
+            quote!(hessian),
+            quote! {
+                fn f(x1: f64, x2: f64) -> f64 {
+                    x1.ln() + x1 * x2 - x2.sin()
+                }
+            },
+        ));
+    }
+
+    /// Arrays, a matrix product, `sigmoid` and a loss: the lectures' logistic regression.
+    #[test]
+    fn logistic_regression() {
+        insta::assert_snapshot!(source_of(
+            quote!(wrt(w, b)),
+            quote! {
+                fn logistic(w: &Array1<f64>, b: f64, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+                    bce(&sigmoid(x.dot(w) + b), y)
+                }
+            },
+        ));
+    }
+
+    /// A loop over an array's elements with a branch in it.
+    #[test]
+    fn loop_and_branch() {
+        insta::assert_snapshot!(source_of(
+            quote!(),
+            quote! {
+                fn positive_sum(x: &Array1<f64>, s: f64) -> f64 {
+                    let mut acc = 0.0;
+                    for i in 0..x.len() {
+                        if x[i] > 0.0 {
+                            acc += x[i] * s;
+                        }
+                    }
+                    acc
+                }
+            },
+        ));
+    }
+
+    /// A struct of parameters, whose gradient is a struct of the same type.
+    #[test]
+    fn struct_of_parameters() {
+        insta::assert_snapshot!(source_of(
+            quote!(wrt(p)),
+            quote! {
+                fn predict(p: &Linear, x: &Array1<f64>) -> f64 {
+                    (p.w.dot(x) + p.b).tanh()
+                }
+            },
+        ));
+    }
+
+    /// A vector function: `f_vjp`, `f_jvp` and `f_jacobian`, no `f_grad`.
+    #[test]
+    fn vector_function() {
+        insta::assert_snapshot!(source_of(
+            quote!(),
+            quote! {
+                fn polar(r: f64, theta: f64) -> (f64, f64) {
+                    (r * theta.cos(), r * theta.sin())
+                }
+            },
+        ));
+    }
+
+    /// Custom rules: the derivatives call the user's rules.
+    #[test]
+    fn custom_rules() {
+        insta::assert_snapshot!(source_of(
+            quote!(vjp = log1pexp_vjp_rule, jvp = log1pexp_jvp_rule),
+            quote! {
+                fn log1pexp(x: f64) -> f64 {
+                    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+                }
+            },
+        ));
+    }
+
+    /// Syntax `prettyplease` cannot print (in a function item of the body, which every
+    /// generated function declares again) is written as tokens, not a panic.
+    #[test]
+    fn unprintable_syntax_as_tokens() {
+        for inner in [
+            "fn g() { macro_rules! m { not a rule } }",
+            "fn g() -> usize { builtin # offset_of(S, field) }",
+            "fn g(y: dyn* Foo) {}",
+        ] {
+            let inner: TokenStream = inner.parse().expect("tokens");
+            let source = source_of(quote!(), quote!(fn f(x: f64) -> f64 { #inner x * x }));
+            assert!(source.contains("fn f_grad (x : f64)"), "{source}");
+            assert!(source.contains("fn f_trace (x : f64)"), "{source}");
+        }
+    }
+
+    /// On errors, a stub, as for the other generated functions.
+    #[test]
+    fn a_stub_on_errors() {
+        let expansion = crate::differentiable(
+            quote!(),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.foo()
+                }
+            ),
+        );
+        let file: syn::File = syn::parse2(expansion).expect("parses");
+        let stub = file.items.iter().find_map(|item| match item {
+            syn::Item::Fn(f) if f.sig.ident == "f_source" => Some(quote!(#f).to_string()),
+            _ => None,
+        });
+        assert!(stub.is_some_and(|stub| stub.contains("unimplemented")));
+    }
+}

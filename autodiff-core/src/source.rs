@@ -179,6 +179,23 @@ mod tests {
         ));
     }
 
+    /// A loop only summed into the result: its adjoint runs beside its forward code.
+    #[test]
+    fn summed_loop() {
+        insta::assert_snapshot!(source_of(
+            quote!(),
+            quote! {
+                fn sum_of_squares(x: &Array1<f64>) -> f64 {
+                    let mut acc = 0.0;
+                    for i in 0..x.len() {
+                        acc += x[i] * x[i];
+                    }
+                    acc
+                }
+            },
+        ));
+    }
+
     /// A struct of parameters, whose gradient is a struct of the same type.
     #[test]
     fn struct_of_parameters() {

@@ -43,16 +43,20 @@ pub fn adjoint_sweep(
     sweep(program, seed, first, None)
 }
 
-/// The adjoint sweep of a straight-line program that also records, in the trace `trace`
-/// (a `::autodiff::__private::Trace`), each node's adjoint once it is final: when the sweep
-/// reaches the node.
+/// [`adjoint_sweep`], also recording in `trace` (a `::autodiff::__private::TraceRecorder`)
+/// each node's adjoint once it is final, when the sweep reaches the node:
+/// `trace.set_adjoint(i, v̄ᵢ)`, i numbering the node from 1.
 pub fn traced_adjoint_sweep(
     program: &Program,
     seed: TokenStream,
     trace: &Ident,
-) -> (TokenStream, HashMap<Var, Ident>) {
-    let (code, adjoints, _) = sweep(program, seed, Plan::default(), Some(trace.clone()));
-    (code, adjoints)
+) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+    let trace = Some(trace.clone());
+    if !program.has_regions() {
+        return sweep(program, seed, Plan::default(), trace);
+    }
+    let first = sweep(program, seed.clone(), Plan::default(), trace.clone()).2;
+    sweep(program, seed, first, trace)
 }
 
 fn sweep(

@@ -50,6 +50,7 @@
 
 mod dot;
 mod format;
+mod record;
 #[cfg(feature = "svg")]
 mod svg;
 mod table;
@@ -59,6 +60,8 @@ use std::borrow::Cow;
 use ndarray::{ArrayBase, Data, Dimension};
 
 pub use format::{adjoint_name, var_name};
+#[doc(hidden)]
+pub use record::{traced_constant, TraceKey, TraceRecorder, TraceSource};
 
 /// The evaluation trace of one call: inputs and nodes in evaluation order, the output, and
 /// the loops and branches the nodes ran in.
@@ -89,6 +92,9 @@ pub struct Trace {
     /// The loops, iterations and branch arms the nodes were evaluated in; a node's `region`
     /// indexes this list, and each region its parent.
     pub regions: Vec<TraceRegion>,
+    /// The function's variables assigned a node (a loop-carried variable at the end of each
+    /// iteration, a branch's result in the arm taken), in evaluation order: `s ← v₇`.
+    pub bindings: Vec<TraceBinding>,
     /// How many iterations of each loop the renderings show before folding the rest into
     /// "… k iterations omitted" (`None`: never fold). Default: 3.
     pub fold_after: Option<usize>,
@@ -174,6 +180,21 @@ impl From<isize> for TraceArg {
     fn from(index: isize) -> Self {
         TraceArg::new(index, None, "")
     }
+}
+
+/// A variable of the function assigned the value of a node: `s ← v₇`. The forward table
+/// lists it where it happened, so that a loop-carried variable read in the next iteration
+/// (as v₇) reads as the variable it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceBinding {
+    /// The variable's name in the source (`s`).
+    pub name: Cow<'static, str>,
+    /// The node it now holds.
+    pub index: isize,
+    /// The innermost region it happened in, an index into [`Trace::regions`].
+    pub region: Option<usize>,
+    /// How many nodes (inputs included) were evaluated before it.
+    pub position: usize,
 }
 
 /// A loop, one of its iterations, or the arm a branch took.
@@ -410,6 +431,7 @@ impl Trace {
             nodes: Vec::new(),
             output: None,
             regions: Vec::new(),
+            bindings: Vec::new(),
             fold_after: Some(3),
             precision: 3,
             open: Vec::new(),
@@ -485,6 +507,17 @@ impl Trace {
             .position(index)
             .unwrap_or_else(|| panic!("Trace::set_adjoint: no node v{index}"));
         self.nodes[position].adjoint = Some(adjoint.into());
+    }
+
+    /// Records that the function's variable `name` now holds node vᵢ (`s ← v₇`), in the
+    /// innermost open region.
+    pub fn bind(&mut self, name: impl Into<Cow<'static, str>>, index: isize) {
+        self.bindings.push(TraceBinding {
+            name: name.into(),
+            index,
+            region: self.open.last().copied(),
+            position: self.nodes.len(),
+        });
     }
 
     /// Opens a loop with its head as written (`for i in 0..n`); open each iteration inside
@@ -600,8 +633,12 @@ impl Trace {
 
     /// Region indices of a node, outermost first.
     pub(crate) fn chain(&self, node: &TraceNode) -> Vec<usize> {
+        self.chain_of(node.region)
+    }
+
+    /// Region indices from the outermost to `region`.
+    pub(crate) fn chain_of(&self, mut region: Option<usize>) -> Vec<usize> {
         let mut chain = Vec::new();
-        let mut region = node.region;
         while let Some(r) = region {
             chain.push(r);
             region = self.regions[r].parent;

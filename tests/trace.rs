@@ -465,6 +465,8 @@ fn a_branch_lists_the_arm_taken() {
             expected[expected.len() - 1]
         );
         assert!(expected.len() == 1 || text.contains(&taken), "{text}");
+        let outer = format!("if z < -1.0, in the arm taken: {} {{", expected[0]);
+        assert!(text.contains(&outer), "{text}");
     }
 }
 

@@ -632,3 +632,52 @@ fn every_construct_traces_with_the_gradients_adjoints() {
     gradient.extend(db.iter());
     assert_gradient(&recurrent_trace(&w, &b, &xs), &gradient);
 }
+
+// ---- Structs of parameters ------------------------------------------------------------
+
+#[derive(Parameters, Clone, Debug)]
+struct Affine {
+    w: f64,
+    b: f64,
+}
+
+#[derive(Parameters, Clone, Debug)]
+struct Model {
+    line: Affine,
+    scale: Array1<f64>,
+}
+
+/// A struct of parameters read by its fields, one through a sub-struct bound by `let`.
+#[differentiable(wrt(p))]
+fn model_loss(p: &Model, xs: &Array1<f64>, ys: &Array1<f64>) -> f64 {
+    let line = &p.line;
+    let mut loss = 0.0;
+    for i in 0..xs.len() {
+        let e = line.w * xs[i] + line.b - ys[i];
+        loss += e * e * p.scale[i % 2];
+    }
+    loss
+}
+
+#[test]
+fn a_struct_of_parameters_is_listed_by_its_fields() {
+    let p = Model {
+        line: Affine { w: 0.5, b: -0.25 },
+        scale: array![1.0, 2.0],
+    };
+    let (xs, ys) = (array![1.0, 2.0, 3.0], array![0.5, 0.0, 1.5]);
+    let t = model_loss_trace(&p, &xs, &ys);
+    let (loss, grad) = model_loss_grad(&p, &xs, &ys);
+    println!("{}", t.clone().fold_after(1));
+    let inputs: Vec<(&str, isize)> = t
+        .nodes
+        .iter()
+        .filter(|n| n.is_input())
+        .map(|n| (n.label.as_ref(), n.index))
+        .collect();
+    assert_eq!(inputs, [("p.line.w", -2), ("p.line.b", -1), ("p.scale", 0)]);
+    let mut gradient = vec![grad.line.w, grad.line.b];
+    gradient.extend(grad.scale.iter());
+    assert_gradient(&t, &gradient);
+    assert_eq!(scalar(t.output_node().map(|n| &n.value)), loss);
+}

@@ -214,7 +214,7 @@ use autodiff::trace::{RegionKind, Trace};
 /// the local partials (plus ȳ = 1 for the output), wherever those are numbers: the adjoint
 /// sweep set each execution's adjoint on that execution's entry.
 fn assert_adjoints_consistent(t: &Trace) {
-    let output = t.output_node().map(|n| n.index);
+    let output = t.output;
     for node in &t.nodes {
         let Some(adjoint) = node.adjoint.as_ref().and_then(TraceValue::as_scalar) else {
             continue;

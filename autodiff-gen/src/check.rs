@@ -1,7 +1,8 @@
 //! The checks every generated program must pass, on flat vectors so they are the same for
 //! every signature: at random points, reverse mode against forward mode (the dot-product
 //! test ⟨J·ẋ, ȳ⟩ = ⟨ẋ, Jᵀ·ȳ⟩), forward mode against central finite differences, `f_vjp`
-//! against `f_grad`, the Jacobian against both modes, and the Hessian for symmetry, against
+//! against `f_grad`, `f_trace` against `f_grad` (and each of its adjoints against its own
+//! partials), the Jacobian against both modes, and the Hessian for symmetry, against
 //! `f_grad` and against differences of the gradient.
 
 use crate::rng::Rng;

@@ -16,7 +16,10 @@
 //!
 //! Loops and branches are regions ([`TraceRegion`]): each node knows the innermost region it
 //! was evaluated in, and a loop's iterations beyond [`Trace::fold_after`] are folded in every
-//! rendering with a count of those omitted.
+//! rendering with a count of those omitted. Each execution of an operation in a loop is a
+//! node of its own, with its own value and adjoint; a variable a loop carries or a branch
+//! assigns is listed where it is assigned ([`TraceBinding`], `s ← v₇`), so that the next
+//! iteration's reading of v₇ reads as `s`.
 //!
 //! ```
 //! use autodiff_runtime::trace::Trace;
@@ -77,7 +80,8 @@ pub use record::{traced_constant, TraceKey, TraceRecorder, TraceSource};
 /// Build one with [`Trace::new`], [`push_input`](Trace::push_input) (every input before the
 /// first node), [`push_node`](Trace::push_node), [`enter_loop`](Trace::enter_loop) /
 /// [`enter_iteration`](Trace::enter_iteration) / [`enter_arm`](Trace::enter_arm) /
-/// [`exit`](Trace::exit) around the nodes of a region, [`set_output`](Trace::set_output), and
+/// [`exit`](Trace::exit) around the nodes of a region, [`bind`](Trace::bind) where a variable
+/// of the function is assigned a node, [`set_output`](Trace::set_output), and
 /// then [`set_adjoint`](Trace::set_adjoint) in any order (the reverse sweep knows them last
 /// node first). See the [module documentation](self) for an example.
 #[derive(Clone, Debug, PartialEq)]
@@ -511,6 +515,27 @@ impl Trace {
 
     /// Records that the function's variable `name` now holds node vᵢ (`s ← v₇`), in the
     /// innermost open region.
+    ///
+    /// ```
+    /// # use autodiff_runtime::trace::Trace;
+    /// // s = x; for _ in 0..2 { s = s · s }
+    /// let mut t = Trace::new("square_twice");
+    /// t.push_input("x", 3.0);
+    /// t.bind("s", 0);
+    /// t.enter_loop("for _ in 0..2");
+    /// let mut s = (0, 3.0);
+    /// for _ in 0..2 {
+    ///     t.enter_iteration();
+    ///     let next = t.push_node("{0} · {1}", [(s.0, s.1), (s.0, s.1)], s.1 * s.1);
+    ///     s = (next, s.1 * s.1);
+    ///     t.bind("s", next);
+    ///     t.exit();
+    /// }
+    /// t.exit();
+    /// let text = t.to_string();
+    /// assert!(text.contains("    s ← v₀\n    for _ in 0..2 {\n        iteration 0:\n"));
+    /// assert!(text.contains("v₂ = v₁ · v₁ = 9 · 9 = 81\n            s ← v₂\n"), "{text}");
+    /// ```
     pub fn bind(&mut self, name: impl Into<Cow<'static, str>>, index: isize) {
         self.bindings.push(TraceBinding {
             name: name.into(),

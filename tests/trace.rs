@@ -681,3 +681,30 @@ fn a_struct_of_parameters_is_listed_by_its_fields() {
     assert_gradient(&t, &gradient);
     assert_eq!(scalar(t.output_node().map(|n| &n.value)), loss);
 }
+
+/// A constant result.
+#[differentiable]
+fn level(_x: f64) -> f64 {
+    0.25
+}
+
+#[test]
+fn a_constant_result_is_an_entry_of_its_own() {
+    let t = level_trace(2.0);
+    let y = t.output_node().unwrap();
+    assert_eq!((y.index, y.expression()), (1, "0.25".to_string()));
+    assert_eq!(scalar(Some(&y.value)), 0.25);
+    assert_eq!(scalar(y.adjoint.as_ref()), 1.0);
+    assert_eq!(scalar(t.adjoint(0)), 0.0);
+    assert!(
+        t.to_string().contains("v₁ = 0.25 = 0.25\n    y  = v₁"),
+        "{t}"
+    );
+    // A loop that runs no iteration: the result is the variable's constant start.
+    let t = even_cosines_trace(&Array1::zeros(0));
+    println!("{t}");
+    let y = t.output_node().unwrap();
+    assert_eq!((y.index, y.expression()), (1, "acc".to_string()));
+    assert_eq!(iterations(&t, "for i in 0..x.len()").len(), 0);
+    assert_gradient(&t, &[]);
+}

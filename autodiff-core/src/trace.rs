@@ -217,6 +217,22 @@ fn record_node(program: &Program, i: usize, trace: &Ident) -> TokenStream {
     quote!(#trace.node(#i, #expr, [#(#args),*], #value);)
 }
 
+/// A constant's value as the trace keeps it (a literal of the function's float type).
+fn constant_value(program: &Program, constant: &Operand) -> TokenStream {
+    let Operand::Const {
+        tokens, literal, ..
+    } = constant
+    else {
+        return TokenStream::new();
+    };
+    let traced_constant = quote!(::autodiff::__private::traced_constant);
+    match (literal, &program.float) {
+        (true, Some(float)) => quote!(#traced_constant::<#float>(#tokens)),
+        (true, None) => quote!(#traced_constant::<f64>(#tokens)),
+        (false, _) => quote!(#traced_constant(&(#tokens))),
+    }
+}
+
 /// The record of the variables a region assigns (`targets` ← `values`, all at once):
 /// a variable of the trace that changes, from a value of the program or a constant.
 fn record_assignments<'a>(
@@ -240,17 +256,8 @@ fn record_assignments<'a>(
                     let key = key(program, *var);
                     quote!(::autodiff::__private::TraceSource::Var(#key))
                 }
-                Operand::Const {
-                    tokens,
-                    display,
-                    literal,
-                } => {
-                    let constant = quote!(::autodiff::__private::traced_constant);
-                    let value = match (literal, &program.float) {
-                        (true, Some(float)) => quote!(#constant::<#float>(#tokens)),
-                        (true, None) => quote!(#constant::<f64>(#tokens)),
-                        (false, _) => quote!(#constant(&(#tokens))),
-                    };
+                Operand::Const { display, .. } => {
+                    let value = constant_value(program, value);
                     quote!(::autodiff::__private::TraceSource::Const(#display, #value))
                 }
                 Operand::Poison => return None,
@@ -362,6 +369,11 @@ pub fn emit_trace(sig: &Signature, program: &Program) -> TokenStream {
         Some(Operand::Var(output)) => {
             let key = key(program, *output);
             quote!(#trace.output(#key);)
+        }
+        // A constant result: an entry of its own.
+        Some(constant @ Operand::Const { display, .. }) => {
+            let value = constant_value(program, constant);
+            quote!(#trace.constant_output(#display, #value);)
         }
         _ => TokenStream::new(),
     };

@@ -69,8 +69,7 @@ pub fn flat<P: Parameters>(value: &P) -> Vec<f64> {
     out
 }
 
-/// `f_trace`'s result (none for a constant result) and its inputs' adjoints (flat, in
-/// parameter order), once every
+/// `f_trace`'s result and its inputs' adjoints (flat, in parameter order), once every
 /// entry's adjoint has been found equal to the sum, over the entries that read it, of their
 /// adjoints times the local partials (plus 1 for the result), wherever those are numbers:
 /// each execution of a node got the adjoint of that execution. `single`: computed in f32.
@@ -107,7 +106,7 @@ pub fn traced(trace: &Trace, single: bool) -> Result<(Vec<f64>, Vec<f64>), Strin
             ));
         }
     }
-    // A constant result is no entry of the trace: nothing to compare.
+    // A trace that names no result (f_trace always names one): nothing to compare.
     let value = match trace.output.and_then(|index| trace.node(index)) {
         Some(node) => node.value.data().to_vec(),
         None => Vec::new(),

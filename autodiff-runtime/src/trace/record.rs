@@ -172,6 +172,17 @@ impl TraceRecorder {
         }
     }
 
+    /// A constant result y, as the source writes it, and its value: an entry of its own.
+    pub fn constant_output(&mut self, text: &'static str, value: TraceValue) {
+        if self.forward {
+            self.origin.push(None);
+            let index = self
+                .trace
+                .push_node(text, std::iter::empty::<TraceArg>(), value);
+            self.trace.set_output(index);
+        }
+    }
+
     /// The forward sweep is over: what runs again in the adjoint sweep records nothing.
     pub fn end_forward(&mut self) {
         self.forward = false;
@@ -204,7 +215,12 @@ impl TraceRecorder {
                 continue;
             }
             let index = node.index;
-            let mut sum = Some(0.0);
+            let seed = if self.trace.output == Some(index) {
+                1.0
+            } else {
+                0.0
+            };
+            let mut sum = Some(seed);
             for reader in &self.trace.nodes[position + 1..] {
                 for arg in reader.args.iter().filter(|arg| arg.index == index) {
                     let g = reader.adjoint.as_ref().and_then(TraceValue::as_scalar);

@@ -50,6 +50,10 @@ pub struct TraceRecorder {
     nodes: HashMap<usize, isize>,
     /// The entry each variable of the function holds.
     locals: HashMap<usize, isize>,
+    /// The entry each name was last listed as holding (`s ← v₇`): a region that hands a
+    /// variable on unchanged (a branch's arm not assigning it, a loop's iteration ending
+    /// where a branch assigned it) lists nothing.
+    listed: HashMap<&'static str, isize>,
     /// Whether the forward sweep is still running (the adjoint sweep may run a region's
     /// forward code again: that records nothing).
     forward: bool,
@@ -65,6 +69,7 @@ impl TraceRecorder {
             origin: Vec::new(),
             nodes: HashMap::new(),
             locals: HashMap::new(),
+            listed: HashMap::new(),
             forward: true,
             cursor: 0,
         }
@@ -107,7 +112,8 @@ impl TraceRecorder {
     }
 
     /// Variables assigned at once (`(a, b) = (b, a)` reads both before it writes either),
-    /// each `(k, name, value)`; an unnamed one (a branch's value) is not listed.
+    /// each `(k, name, value)`; an unnamed one (a branch's value) is not listed, nor one
+    /// whose name is listed as holding that entry already.
     pub fn assign<const N: usize>(&mut self, assignments: [(usize, &'static str, TraceSource); N]) {
         if !self.forward {
             return;
@@ -131,7 +137,7 @@ impl TraceRecorder {
                 }
             };
             let _ = self.locals.insert(k, index);
-            if !name.is_empty() {
+            if !name.is_empty() && self.listed.insert(name, index) != Some(index) {
                 self.trace.bind(Cow::Borrowed(name), index);
             }
         }

@@ -6,8 +6,9 @@
 //! operations and no dynamic dispatch (straight-line code stays straight-line; a loop
 //! records one entry per iteration and runs its adjoint backwards). Beside it: `f_vjp` (reverse mode seeded with a
 //! cotangent), `f_jvp` (forward mode), `f_jacobian` for array and tuple results, and with
-//! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse); for a scalar result of
-//! straight-line code, `f_trace`, the evaluation trace of one call as a [`Trace`].
+//! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse); for a scalar result,
+//! `f_trace`, the evaluation trace of one call as a [`Trace`] (through branches and loops:
+//! the arm taken, each iteration).
 //!
 //! ```
 //! use autodiff::prelude::*;
@@ -97,7 +98,7 @@ pub use autodiff_runtime::{optim, train, LeafPair, Parameters};
 
 /// The evaluation trace of a call, its tables and its computational graph: see [`Trace`].
 pub use autodiff_runtime::trace;
-pub use autodiff_runtime::trace::{Trace, TraceArg, TraceNode, TraceValue};
+pub use autodiff_runtime::trace::{Trace, TraceArg, TraceBinding, TraceNode, TraceValue};
 
 /// The `ndarray` version the runtime is built on, for naming array types that match it.
 pub use autodiff_runtime::ndarray;
@@ -125,7 +126,10 @@ pub mod __private {
     pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
-    pub use autodiff_runtime::trace::{scalar_partial, Trace, TraceArg, Traced};
+    pub use autodiff_runtime::trace::{
+        scalar_partial, traced_constant, Trace, TraceArg, TraceKey, TraceRecorder, TraceSource,
+        Traced,
+    };
     pub use autodiff_runtime::value::{Arg, Map, Shape, Shaped};
     pub use autodiff_runtime::{prim, Tangent};
 }

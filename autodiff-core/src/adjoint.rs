@@ -71,22 +71,25 @@ struct Start {
     trace: Option<Ident>,
 }
 
-/// The adjoint sweep of a straight-line program that also records, in the trace `trace`
-/// (a `::autodiff::__private::Trace`), each node's adjoint once it is final: when the sweep
-/// reaches the node.
+/// [`adjoint_sweep`], also recording in `trace` (a `::autodiff::__private::TraceRecorder`)
+/// each node's adjoint once it is final, when the sweep reaches the node:
+/// `trace.set_adjoint(i, v̄ᵢ)`, i numbering the node from 1.
 pub fn traced_adjoint_sweep(
     program: &Program,
     seed: TokenStream,
     trace: &Ident,
-) -> (TokenStream, HashMap<Var, Ident>) {
-    let start = Start {
-        seed,
+) -> (TokenStream, HashMap<Var, Ident>, Plan) {
+    let start = |plan| Start {
+        seed: seed.clone(),
         early: None,
-        plan: Plan::default(),
+        plan,
         trace: Some(trace.clone()),
     };
-    let (code, adjoints, _) = sweep(program, start);
-    (code, adjoints)
+    if !program.has_regions() {
+        return sweep(program, start(Plan::default()));
+    }
+    let first = sweep(program, start(Plan::default())).2;
+    sweep(program, start(first))
 }
 
 fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, Plan) {

@@ -46,10 +46,10 @@ pub fn derive_parameters(input: TokenStream) -> TokenStream {
 /// Expands `#[differentiable(attr)] item`: the function unchanged, then, beside `f`,
 /// `f_grad(args…) -> (value, gradient)` (for a scalar result) and `f_vjp(args…, cotangent)`
 /// (reverse mode), `f_jvp(args…, tangents…)` (forward mode), `f_jacobian(args…)` (for an
-/// array or tuple result), with `hessian`, `f_hessian(args…)` and, for a scalar result of
-/// straight-line code, `f_trace(args…)` (the evaluation trace as data); last, `f_source()`,
-/// the source of those functions as text. With `vjp = rule, jvp = rule` the body is not
-/// read: the rules are the derivatives.
+/// array or tuple result), with `hessian`, `f_hessian(args…)` and, for a scalar result,
+/// `f_trace(args…)` (the evaluation trace as data); last, `f_source()`, the source of those
+/// functions as text. With `vjp = rule, jvp = rule` the body is not read: the rules are the
+/// derivatives.
 ///
 /// Anything that cannot be differentiated becomes spanned `compile_error!`s in the output,
 /// all of them in one expansion.

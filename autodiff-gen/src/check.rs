@@ -1,7 +1,8 @@
 //! The checks every generated program must pass, on flat vectors so they are the same for
 //! every signature: at random points, reverse mode against forward mode (the dot-product
 //! test ⟨J·ẋ, ȳ⟩ = ⟨ẋ, Jᵀ·ȳ⟩), forward mode against central finite differences, `f_vjp`
-//! against `f_grad`, the Jacobian against both modes, and the Hessian for symmetry, against
+//! against `f_grad`, `f_trace` against `f_grad` (and each of its adjoints against its own
+//! partials), the Jacobian against both modes, and the Hessian for symmetry, against
 //! `f_grad` and against differences of the gradient.
 
 use crate::rng::Rng;
@@ -13,6 +14,10 @@ pub type Triple = fn(&[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>);
 /// The branch decisions taken at a point, each with its margin (see
 /// [`crate::support::probe`]).
 pub type Trace = fn(&[f64]) -> Vec<(u64, f64)>;
+
+/// `f_trace`'s result and its inputs' adjoints, once its own adjoints have been checked
+/// against its local partials (see [`crate::support::traced`]).
+pub type Traced = fn(&[f64]) -> Result<(Vec<f64>, Vec<f64>), String>;
 
 /// One generated function's companions, on flat vectors.
 pub struct Case {
@@ -29,6 +34,8 @@ pub struct Case {
     pub vjp: Pair,
     pub jvp: Pair,
     pub grad: Option<Split>,
+    /// `f_trace`, for a scalar result (of a program without structs of parameters).
+    pub traced: Option<Traced>,
     pub jacobian: Option<Split>,
     pub hessian: Option<Triple>,
 }
@@ -305,6 +312,19 @@ fn point(case: &Case, tol: &Tol, x: &[f64], rng: &mut Rng) -> Result<(), Verdict
         let (_, one) = (case.vjp)(x, &[1.0]);
         expect_same("f_grad's value", &g_value, &value, tol)?;
         expect_same("f_grad against f_vjp(1)", &g, &one, tol)?;
+        // f_trace records f_grad's sweeps, every execution of a node with its own adjoint.
+        if let Some(traced) = case.traced {
+            let (t_value, t_adjoints) = traced(x).map_err(Verdict::Wrong)?;
+            if !t_value.is_empty() {
+                expect_same("f_trace's value", &t_value, &value, tol)?;
+            }
+            expect_same(
+                "f_trace's inputs' adjoints against f_grad",
+                &t_adjoints,
+                &g,
+                tol,
+            )?;
+        }
     }
 
     // The Jacobian's columns are tangents and its rows adjoints.

@@ -735,6 +735,17 @@ pub fn module(name: &str, program: &Program) -> String {
         true => format!("Some(|x| {{ {read} let (v, g) = f_grad({args}); (flat(&v), flat(&g)) }})"),
         false => "None".into(),
     };
+    let structs = program
+        .params
+        .iter()
+        .any(|p| matches!(p.kind, ParamKind::Struct));
+    let traced = match program.scalar_result() && !structs {
+        true => format!(
+            "Some(|x| {{ {read} autodiff_gen::support::traced(&f_trace({args}), {single}) }})",
+            single = float == Float::F32
+        ),
+        false => "None".into(),
+    };
     let jacobian = match program.scalar_result() {
         false => {
             format!("Some(|x| {{ {read} let (v, j) = f_jacobian({args}); (flat(&v), flat(&j)) }})")
@@ -761,6 +772,7 @@ pub fn module(name: &str, program: &Program) -> String {
         vjp: |x, c| {{ {read} let cot = Reader::new(c).take({cot_template}); let (v, g) = f_vjp({args}, cot); (flat(&v), flat(&g)) }},
         jvp: |x, t| {{ {read} {read_t} let (v, d) = f_jvp({args}, {tangents}); (flat(&v), flat(&d)) }},
         grad: {grad},
+        traced: {traced},
         jacobian: {jacobian},
         hessian: {hessian},
     }}

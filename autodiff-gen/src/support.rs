@@ -69,6 +69,57 @@ pub fn flat<P: Parameters>(value: &P) -> Vec<f64> {
     out
 }
 
+/// `f_trace`'s result and its inputs' adjoints (flat, in parameter order), once every
+/// entry's adjoint has been found equal to the sum, over the entries that read it, of their
+/// adjoints times the local partials (plus 1 for the result), wherever those are numbers:
+/// each execution of a node got the adjoint of that execution. `single`: computed in f32.
+pub fn traced(trace: &Trace, single: bool) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let tolerance = if single { 2e-3 } else { 1e-9 };
+    let output = trace.output;
+    let scalar = |v: Option<&autodiff::TraceValue>| v.and_then(autodiff::TraceValue::as_scalar);
+    for node in &trace.nodes {
+        let Some(adjoint) = scalar(node.adjoint.as_ref()) else {
+            continue;
+        };
+        let seed = if output == Some(node.index) { 1.0 } else { 0.0 };
+        let (mut sum, mut size) = (seed, seed + adjoint.abs());
+        let mut known = adjoint.is_finite();
+        for reader in &trace.nodes {
+            for arg in reader.args.iter().filter(|a| a.index == node.index) {
+                let g = match &reader.adjoint {
+                    None => Some(0.0),
+                    Some(g) => g.as_scalar(),
+                };
+                match (g, arg.partial) {
+                    (Some(g), Some(p)) if (g * p).is_finite() => {
+                        sum += g * p;
+                        size += (g * p).abs();
+                    }
+                    _ => known = false,
+                }
+            }
+        }
+        if known && (adjoint - sum).abs() > tolerance * size.max(1e-3) {
+            return Err(format!(
+                "f_trace: v̄{} = {adjoint:e}, but the entries reading it give {sum:e}\n{trace:#}",
+                node.index
+            ));
+        }
+    }
+    // A trace that names no result (f_trace always names one): nothing to compare.
+    let value = match trace.output.and_then(|index| trace.node(index)) {
+        Some(node) => node.value.data().to_vec(),
+        None => Vec::new(),
+    };
+    let adjoints = trace
+        .nodes
+        .iter()
+        .filter(|n| n.is_input())
+        .flat_map(|n| n.adjoint.iter().flat_map(|a| a.data().to_vec()))
+        .collect();
+    Ok((value, adjoints))
+}
+
 /// Functions with custom rules: primitives to programs that call them.
 pub mod custom {
     use super::*;

@@ -336,6 +336,7 @@ fn kink_case(trace: bool) -> Case {
         vjp: |x, c| (vec![kink(x[0])], vec![c[0] * slope(x[0])]),
         jvp: |x, t| (vec![kink(x[0])], vec![t[0] * slope(x[0])]),
         grad: Some(|x| (vec![kink(x[0])], vec![slope(x[0])])),
+        traced: None,
         jacobian: None,
         hessian: None,
     }

@@ -16,7 +16,10 @@
 //!
 //! Loops and branches are regions ([`TraceRegion`]): each node knows the innermost region it
 //! was evaluated in, and a loop's iterations beyond [`Trace::fold_after`] are folded in every
-//! rendering with a count of those omitted.
+//! rendering with a count of those omitted. Each execution of an operation in a loop is a
+//! node of its own, with its own value and adjoint; a variable a loop carries or a branch
+//! assigns is listed where it is assigned ([`TraceBinding`], `s ← v₇`), so that the next
+//! iteration's reading of v₇ reads as `s`.
 //!
 //! ```
 //! use autodiff_runtime::trace::Trace;
@@ -50,6 +53,7 @@
 
 mod dot;
 mod format;
+mod record;
 #[cfg(feature = "svg")]
 mod svg;
 mod table;
@@ -59,6 +63,8 @@ use std::borrow::Cow;
 use ndarray::{ArrayBase, Data, Dimension};
 
 pub use format::{adjoint_name, var_name};
+#[doc(hidden)]
+pub use record::{traced_constant, TraceKey, TraceRecorder, TraceSource};
 
 /// The evaluation trace of one call: inputs and nodes in evaluation order, the output, and
 /// the loops and branches the nodes ran in.
@@ -74,7 +80,8 @@ pub use format::{adjoint_name, var_name};
 /// Build one with [`Trace::new`], [`push_input`](Trace::push_input) (every input before the
 /// first node), [`push_node`](Trace::push_node), [`enter_loop`](Trace::enter_loop) /
 /// [`enter_iteration`](Trace::enter_iteration) / [`enter_arm`](Trace::enter_arm) /
-/// [`exit`](Trace::exit) around the nodes of a region, [`set_output`](Trace::set_output), and
+/// [`exit`](Trace::exit) around the nodes of a region, [`bind`](Trace::bind) where a variable
+/// of the function is assigned a node, [`set_output`](Trace::set_output), and
 /// then [`set_adjoint`](Trace::set_adjoint) in any order (the reverse sweep knows them last
 /// node first). See the [module documentation](self) for an example.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +96,9 @@ pub struct Trace {
     /// The loops, iterations and branch arms the nodes were evaluated in; a node's `region`
     /// indexes this list, and each region its parent.
     pub regions: Vec<TraceRegion>,
+    /// The function's variables assigned a node (a loop-carried variable at the end of each
+    /// iteration, a branch's result in the arm taken), in evaluation order: `s ← v₇`.
+    pub bindings: Vec<TraceBinding>,
     /// How many iterations of each loop the renderings show before folding the rest into
     /// "… k iterations omitted" (`None`: never fold). Default: 3.
     pub fold_after: Option<usize>,
@@ -174,6 +184,21 @@ impl From<isize> for TraceArg {
     fn from(index: isize) -> Self {
         TraceArg::new(index, None, "")
     }
+}
+
+/// A variable of the function assigned the value of a node: `s ← v₇`. The forward table
+/// lists it where it happened, so that a loop-carried variable read in the next iteration
+/// (as v₇) reads as the variable it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceBinding {
+    /// The variable's name in the source (`s`).
+    pub name: Cow<'static, str>,
+    /// The node it now holds.
+    pub index: isize,
+    /// The innermost region it happened in, an index into [`Trace::regions`].
+    pub region: Option<usize>,
+    /// How many nodes (inputs included) were evaluated before it.
+    pub position: usize,
 }
 
 /// A loop, one of its iterations, or the arm a branch took.
@@ -410,6 +435,7 @@ impl Trace {
             nodes: Vec::new(),
             output: None,
             regions: Vec::new(),
+            bindings: Vec::new(),
             fold_after: Some(3),
             precision: 3,
             open: Vec::new(),
@@ -485,6 +511,38 @@ impl Trace {
             .position(index)
             .unwrap_or_else(|| panic!("Trace::set_adjoint: no node v{index}"));
         self.nodes[position].adjoint = Some(adjoint.into());
+    }
+
+    /// Records that the function's variable `name` now holds node vᵢ (`s ← v₇`), in the
+    /// innermost open region.
+    ///
+    /// ```
+    /// # use autodiff_runtime::trace::Trace;
+    /// // s = x; for _ in 0..2 { s = s · s }
+    /// let mut t = Trace::new("square_twice");
+    /// t.push_input("x", 3.0);
+    /// t.bind("s", 0);
+    /// t.enter_loop("for _ in 0..2");
+    /// let mut s = (0, 3.0);
+    /// for _ in 0..2 {
+    ///     t.enter_iteration();
+    ///     let next = t.push_node("{0} · {1}", [(s.0, s.1), (s.0, s.1)], s.1 * s.1);
+    ///     s = (next, s.1 * s.1);
+    ///     t.bind("s", next);
+    ///     t.exit();
+    /// }
+    /// t.exit();
+    /// let text = t.to_string();
+    /// assert!(text.contains("    s ← v₀\n    for _ in 0..2 {\n        iteration 0:\n"));
+    /// assert!(text.contains("v₂ = v₁ · v₁ = 9 · 9 = 81\n            s ← v₂\n"), "{text}");
+    /// ```
+    pub fn bind(&mut self, name: impl Into<Cow<'static, str>>, index: isize) {
+        self.bindings.push(TraceBinding {
+            name: name.into(),
+            index,
+            region: self.open.last().copied(),
+            position: self.nodes.len(),
+        });
     }
 
     /// Opens a loop with its head as written (`for i in 0..n`); open each iteration inside
@@ -600,8 +658,12 @@ impl Trace {
 
     /// Region indices of a node, outermost first.
     pub(crate) fn chain(&self, node: &TraceNode) -> Vec<usize> {
+        self.chain_of(node.region)
+    }
+
+    /// Region indices from the outermost to `region`.
+    pub(crate) fn chain_of(&self, mut region: Option<usize>) -> Vec<usize> {
         let mut chain = Vec::new();
-        let mut region = node.region;
         while let Some(r) = region {
             chain.push(r);
             region = self.regions[r].parent;

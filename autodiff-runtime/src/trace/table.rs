@@ -7,7 +7,7 @@ use std::fmt;
 use super::format::{
     adjoint_name, fill, is_template, number, operand, substitute, value, var_name,
 };
-use super::{RegionKind, Trace, TraceNode, TraceValue};
+use super::{RegionKind, Trace, TraceBinding, TraceNode, TraceValue};
 
 /// One line of a table.
 pub(crate) enum Row {
@@ -23,6 +23,22 @@ pub(crate) enum Row {
     Text { depth: usize, text: String },
 }
 
+/// What a table lists: a node, or (in the forward table) a variable's binding.
+#[derive(Clone, Copy)]
+enum Step<'t> {
+    Node(&'t TraceNode),
+    Bind(&'t TraceBinding),
+}
+
+impl Step<'_> {
+    fn region(&self) -> Option<usize> {
+        match self {
+            Step::Node(node) => node.region,
+            Step::Bind(binding) => binding.region,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Sweep {
     Forward,
@@ -33,8 +49,26 @@ impl Trace {
     /// The rows of the forward trace, inputs first, ending with `y = vᵢ`.
     pub(crate) fn forward_rows(&self, full: bool) -> Vec<Row> {
         let mut rows = Vec::new();
-        let order: Vec<&TraceNode> = self.nodes.iter().collect();
-        self.walk(&order, Sweep::Forward, &mut rows, |node, depth| {
+        // Each binding after the nodes evaluated before it.
+        let mut order: Vec<Step<'_>> = Vec::with_capacity(self.nodes.len());
+        let mut bindings = self.bindings.iter().peekable();
+        for (position, node) in self.nodes.iter().enumerate() {
+            while let Some(binding) = bindings.next_if(|b| b.position <= position) {
+                order.push(Step::Bind(binding));
+            }
+            order.push(Step::Node(node));
+        }
+        order.extend(bindings.map(Step::Bind));
+        self.walk(&order, Sweep::Forward, &mut rows, |step, depth| {
+            let node = match step {
+                Step::Node(node) => node,
+                Step::Bind(binding) => {
+                    return Row::Text {
+                        depth,
+                        text: format!("{} ← {}", binding.name, var_name(binding.index)),
+                    }
+                }
+            };
             let scalars: HashMap<isize, f64> = node
                 .args
                 .iter()
@@ -88,8 +122,14 @@ impl Trace {
         }
         let output = self.output_node().map(|n| n.index);
         let mut rows = Vec::new();
-        let order: Vec<&TraceNode> = self.nodes.iter().rev().collect();
-        self.walk(&order, Sweep::Reverse, &mut rows, |node, depth| {
+        let order: Vec<Step<'_>> = self.nodes.iter().rev().map(Step::Node).collect();
+        self.walk(&order, Sweep::Reverse, &mut rows, |step, depth| {
+            let Step::Node(node) = step else {
+                return Row::Text {
+                    depth,
+                    text: String::new(),
+                };
+            };
             // The output is seeded with ȳ = 1.
             let seed: Vec<String> = match output == Some(node.index) {
                 true => vec!["1".to_string()],
@@ -172,15 +212,15 @@ impl Trace {
     /// iterations beyond `fold_after` into one line per loop.
     fn walk<'t>(
         &'t self,
-        order: &[&'t TraceNode],
+        order: &[Step<'t>],
         sweep: Sweep,
         rows: &mut Vec<Row>,
-        mut entry: impl FnMut(&'t TraceNode, usize) -> Row,
+        mut entry: impl FnMut(Step<'t>, usize) -> Row,
     ) {
         let mut current: Vec<usize> = Vec::new();
         let mut folded_loops: Vec<usize> = Vec::new();
-        for node in order {
-            let mut chain = self.chain(node);
+        for &step in order {
+            let mut chain = self.chain_of(step.region());
             let fold = chain.iter().position(|&r| self.folded(r));
             if let Some(at) = fold {
                 // Show the path down to the loop, then one line for all its folded iterations.
@@ -202,7 +242,7 @@ impl Trace {
                 continue;
             }
             self.transition(&mut current, &chain, sweep, rows);
-            rows.push(entry(node, chain.len()));
+            rows.push(entry(step, chain.len()));
         }
         self.transition(&mut current, &[], sweep, rows);
     }

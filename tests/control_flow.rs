@@ -688,6 +688,49 @@ fn two_sums_until(x: &Array1<f64>, limit: usize) -> f64 {
     s + t
 }
 
+/// Summed into through branches (an arm leaving it unchanged) and an inner loop.
+#[allow(clippy::assign_op_pattern)]
+#[differentiable(wrt(w))]
+fn summed_through_regions(w: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let mut loss = 0.0;
+    for i in 0..x.len() {
+        let r = w[0] * x[i] - w[1];
+        if r.abs() < 1.0 {
+            loss += 0.5 * r * r;
+        } else if r > 0.0 {
+            loss += r - 0.5;
+        }
+        for j in 0..w.len() {
+            loss += 0.01 * w[j] * w[j] * x[i];
+        }
+    }
+    let mut penalty = 0.0;
+    for j in 0..w.len() {
+        penalty = penalty + w[j].abs();
+    }
+    if penalty > 1.0 {
+        loss + penalty
+    } else {
+        loss - 0.5
+    }
+}
+
+/// Reset in one arm: not only summed into (recorded as before).
+#[differentiable(wrt(w))]
+fn reset_in_a_branch(w: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let mut run = 0.0;
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        if x[i] > 1.0 {
+            run = 0.0;
+        } else {
+            run += w[i % w.len()] * x[i];
+        }
+        total += run * run;
+    }
+    total
+}
+
 /// The sum is also read as a factor: not only summed into the result (recorded as before).
 #[differentiable]
 fn sum_read_twice(x: &Array1<f64>) -> f64 {
@@ -731,6 +774,33 @@ fn loops_summed_into_the_result_run_their_adjoint_with_their_forward_code() {
         sum_read_twice_vjp,
         [0.5, -1.25, 2.0]
     );
+    for (name, f, grad, jvp) in [
+        (
+            "summed_through_regions",
+            summed_through_regions as fn(&Array1<f64>, &Array1<f64>) -> f64,
+            summed_through_regions_grad as fn(&Array1<f64>, &Array1<f64>) -> (f64, Array1<f64>),
+            summed_through_regions_jvp as fn(&Array1<f64>, &Array1<f64>, Array1<f64>) -> (f64, f64),
+        ),
+        (
+            "reset_in_a_branch",
+            reset_in_a_branch,
+            reset_in_a_branch_grad,
+            reset_in_a_branch_jvp,
+        ),
+    ] {
+        for w in [[0.5, -0.25, 1.5], [2.0, 0.3, -0.1]] {
+            check_scalar(
+                name,
+                &w,
+                |w| f(&v(w), &x),
+                |w| {
+                    let (value, g) = grad(&v(w), &x);
+                    (value, flat(&g))
+                },
+                |w, t| jvp(&v(w), &x, v(t)),
+            );
+        }
+    }
     // A cotangent seeds the fused adjoint as it seeds the rest.
     let w = array![0.5, -0.25, 1.5];
     let (_, g) = summed_over_points_grad(&w, &x);

@@ -13,6 +13,8 @@ use syn::Ident;
 
 use crate::rules::Primitive;
 
+mod sums;
+
 /// A value the derivative depends on.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Var {
@@ -209,136 +211,6 @@ pub struct Loop {
     /// The constant flag `break` sets: the loop ends after the iteration that sets it.
     pub exit: Option<Ident>,
     pub span: Span,
-}
-
-impl Loop {
-    /// Whether each carried variable of the trace is only summed into, read by nothing
-    /// else (loops inside allowed): its adjoint is the same in every iteration.
-    pub fn accumulates(&self, program: &Program) -> bool {
-        let mut reads = Vec::new();
-        if let LoopHead::While { stmts, .. } = &self.head {
-            reads_in(program, stmts, &mut reads);
-        }
-        reads_in(program, &self.body.stmts, &mut reads);
-        reads.extend(
-            self.body
-                .yields
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, next)| match next {
-                    Operand::Var(var) => Some((*var, Read::Result(slot))),
-                    _ => None,
-                }),
-        );
-        self.carried
-            .iter()
-            .enumerate()
-            .all(|(slot, (target, _))| match target {
-                Target::Local(k) => {
-                    summed_into(program, &self.body.stmts, &reads, Var::Local(*k), slot)
-                }
-                Target::Const(_) => true,
-            })
-    }
-
-    /// Whether the final value of each carried variable of the trace reaches the result
-    /// (a single one) only by being summed into (`y = a + s - b`), read by nothing else: its
-    /// adjoint is the seed, known before the loop runs. (For a loop of `program.stmts`.)
-    pub fn summed_into_result(&self, program: &Program) -> bool {
-        let mut reads = Vec::new();
-        for stmt in &program.stmts {
-            if !matches!(stmt, Stmt::Loop(lp) if lp.id == self.id) {
-                reads_in(program, std::slice::from_ref(stmt), &mut reads);
-            }
-        }
-        reads.extend(program.output_vars().map(|var| (var, Read::Result(0))));
-        program.outputs.len() == 1
-            && self.carried.iter().all(|(target, _)| match target {
-                Target::Local(k) => summed_into(program, &program.stmts, &reads, Var::Local(*k), 0),
-                Target::Const(_) => true,
-            })
-    }
-}
-
-/// Whether `value`, read as `reads` lists, is only summed into by nodes of `stmts` (not of
-/// their regions), each sum read by nothing but the next, up to result `slot`.
-fn summed_into(
-    program: &Program,
-    stmts: &[Stmt],
-    reads: &[(Var, Read)],
-    mut value: Var,
-    slot: usize,
-) -> bool {
-    let top: std::collections::HashSet<usize> = stmts
-        .iter()
-        .filter_map(|stmt| match stmt {
-            Stmt::Node(i) => Some(*i),
-            _ => None,
-        })
-        .collect();
-    loop {
-        let mut readers = reads.iter().filter(|(read, _)| *read == value);
-        let reader = match (readers.next(), readers.next()) {
-            (Some((_, reader)), None) => *reader,
-            _ => return false,
-        };
-        match reader {
-            Read::Result(result) => return result == slot,
-            Read::Arg(i, position) if top.contains(&i) => match (&program.nodes[i].op, position) {
-                (Op::Prim(Primitive::Add), _) | (Op::Prim(Primitive::Sub), 0) => {
-                    value = Var::Node(i);
-                }
-                _ => return false,
-            },
-            _ => return false,
-        }
-    }
-}
-
-/// Who reads a variable, for [`Loop::accumulates`].
-#[derive(Clone, Copy)]
-enum Read {
-    /// Node i's argument at a position.
-    Arg(usize, usize),
-    /// A loop's next value of its carried variable k, or the result k.
-    Result(usize),
-    /// A constant, a region's yield or initial value.
-    Other,
-}
-
-/// Every read of a variable in `stmts`, their regions' and constants' too.
-fn reads_in(program: &Program, stmts: &[Stmt], out: &mut Vec<(Var, Read)>) {
-    let others = |operands: &mut dyn Iterator<Item = &Operand>, out: &mut Vec<(Var, Read)>| {
-        out.extend(operands.filter_map(|operand| match operand {
-            Operand::Var(var) => Some((*var, Read::Other)),
-            _ => None,
-        }))
-    };
-    for stmt in stmts {
-        match stmt {
-            Stmt::Node(i) => {
-                out.extend(program.var_args(*i).map(|(k, var)| (var, Read::Arg(*i, k))))
-            }
-            Stmt::Const { reads, .. } => {
-                out.extend(reads.iter().map(|(_, var)| (*var, Read::Other)))
-            }
-            Stmt::Verbatim(_) => {}
-            Stmt::Branch(branch) => {
-                for arm in &branch.arms {
-                    reads_in(program, &arm.stmts, out);
-                    others(&mut arm.yields.iter(), out);
-                }
-            }
-            Stmt::Loop(lp) => {
-                others(&mut lp.carried.iter().map(|(_, init)| init), out);
-                if let LoopHead::While { stmts, .. } | LoopHead::For { stmts, .. } = &lp.head {
-                    reads_in(program, stmts, out);
-                }
-                reads_in(program, &lp.body.stmts, out);
-                others(&mut lp.body.yields.iter(), out);
-            }
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -147,3 +147,81 @@ fn logistic_regression_over_an_array_and_a_scalar() {
     );
     assert_hessian("logistic", &h, &differences, 1e-7);
 }
+
+/// Sixteen differentiated parameters, each its own argument: the gradient is a 16-tuple.
+#[allow(clippy::too_many_arguments)]
+#[differentiable(hessian)]
+fn sixteen(
+    a: f64,
+    b: f64,
+    c: f64,
+    d: f64,
+    e: f64,
+    f: f64,
+    g: f64,
+    h: f64,
+    i: f64,
+    j: f64,
+    k: f64,
+    l: f64,
+    m: f64,
+    n: f64,
+    o: f64,
+    p: f64,
+) -> f64 {
+    a * b + (c * d).sin() + e * f * g + h.exp() * i + j * k * l * m + (n - o).powi(2) * p
+}
+
+/// Ten arguments and a pair result: a 2 × 10 Jacobian.
+#[allow(clippy::too_many_arguments)]
+#[differentiable]
+fn ten_to_two(
+    a: f64,
+    b: f64,
+    c: f64,
+    d: f64,
+    e: f64,
+    f: f64,
+    g: f64,
+    h: f64,
+    i: f64,
+    j: f64,
+) -> (f64, f64) {
+    (a * b + c * d + e * f, g * h + i * j * a)
+}
+
+#[test]
+fn many_parameters_each_an_argument() {
+    let x: Vec<f64> = (1..=16).map(|k| 0.1 * k as f64).collect();
+    let grad = |x: &[f64]| -> Vec<f64> {
+        let g = sixteen_grad(
+            x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], x[13],
+            x[14], x[15],
+        )
+        .1;
+        vec![
+            g.0, g.1, g.2, g.3, g.4, g.5, g.6, g.7, g.8, g.9, g.10, g.11, g.12, g.13, g.14, g.15,
+        ]
+    };
+    let (value, gradient, hessian) = sixteen_hessian(
+        x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], x[13],
+        x[14], x[15],
+    );
+    assert_eq!(
+        value,
+        sixteen_grad(
+            x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], x[13],
+            x[14], x[15]
+        )
+        .0
+    );
+    assert_eq!(gradient.15, grad(&x)[15]);
+    assert_hessian("sixteen", &hessian, &hessian_by_differences(grad, &x), 1e-6);
+
+    let (_, jacobian) = ten_to_two_jacobian(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0);
+    let expected = array![
+        [2.0, 1.0, 4.0, 3.0, 6.0, 5.0, 0.0, 0.0, 0.0, 0.0],
+        [90.0, 0.0, 0.0, 0.0, 0.0, 0.0, 8.0, 7.0, 10.0, 9.0]
+    ];
+    assert_eq!(jacobian, expected);
+}

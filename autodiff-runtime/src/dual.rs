@@ -810,4 +810,12 @@ unlift_tuples! {
     (A 0, B 1, C 2, D 3, E 4, G 5)
     (A 0, B 1, C 2, D 3, E 4, G 5, H 6)
     (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12, O 13)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12, O 13, P 14)
+    (A 0, B 1, C 2, D 3, E 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12, O 13, P 14, Q 15)
 }

@@ -135,7 +135,7 @@ impl<P: Parameters> Parameters for Vec<P> {
 }
 
 /// Tuples of parameters with one float type: several differentiated parameters' gradient
-/// (`f_grad` returns one entry per parameter), or a function's tuple result.
+/// (`f_grad` returns one entry per parameter), or a function's tuple result; up to 16.
 macro_rules! tuple_parameters {
     ($(($($p:ident $k:tt),+))*) => {$(
         impl<E: Float, $($p: Parameters<Elem = E>),+> Parameters for ($($p,)+) {
@@ -161,6 +161,14 @@ tuple_parameters! {
     (A 0, B 1, C 2, D 3, F 4, G 5)
     (A 0, B 1, C 2, D 3, F 4, G 5, H 6)
     (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12, O 13)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12, O 13, P 14)
+    (A 0, B 1, C 2, D 3, F 4, G 5, H 6, I 7, J 8, K 9, L 10, M 11, N 12, O 13, P 14, Q 15)
 }
 
 #[cfg(test)]

@@ -184,6 +184,7 @@ struct Sweep<'p> {
     mutable: HashSet<Ident>,
     /// The trace `f_trace` fills with each node's final adjoint.
     trace: Option<Ident>,
+    /// The seed as code before the result exists: loops summed into it fuse (`fuse`).
     early: Option<EarlySeed>,
 }
 

@@ -27,6 +27,7 @@ pub mod optim;
 mod parallel;
 mod parameters;
 pub mod prim;
+pub mod special;
 mod tangent;
 pub mod trace;
 pub mod train;

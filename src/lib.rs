@@ -110,8 +110,9 @@ pub mod prelude {
     pub use autodiff_runtime::trace::Trace;
     pub use autodiff_runtime::Parameters;
     pub use autodiff_runtime::{
-        bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, relu, sigmoid, softmax,
-        softplus,
+        amax, amax_axis, amin, amin_axis, argmax, argmin, bce, bce_with_logits, cross_entropy, det,
+        digamma, erf, erfc, inv, ln_gamma, log_softmax, logsumexp, mse, norm, outer, relu, sigmoid,
+        softmax, softplus, solve, trace,
     };
 }
 

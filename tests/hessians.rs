@@ -3,7 +3,7 @@
 //! the Rosenbrock function in n dimensions and on logistic regression.
 
 use autodiff::check::close;
-use autodiff::ndarray::{array, Array1, Array2};
+use autodiff::ndarray::{array, Array1, Array2, Axis};
 use autodiff::prelude::*;
 
 /// Column j of the Hessian by central differences of the gradient `grad` (flat in, flat
@@ -224,4 +224,64 @@ fn many_parameters_each_an_argument() {
         [90.0, 0.0, 0.0, 0.0, 0.0, 0.0, 8.0, 7.0, 10.0, 9.0]
     ];
     assert_eq!(jacobian, expected);
+}
+
+/// The special functions, `clamp` with constant bounds (lifted to duals with the values) and
+/// the piecewise-constant methods, in one Hessian.
+#[differentiable(wrt(x, y), hessian)]
+fn special_functions(x: f64, y: f64, c: f64) -> f64 {
+    erf(x * y)
+        + ln_gamma(y) * erfc(x)
+        + digamma(y + x * x)
+        + (x * y).clamp(-c, c) * x
+        + (y * 3.0).clamp(0.5, 10.0) * x
+        + x.floor() * y * y
+        + x.fract() * x.signum()
+}
+
+/// The array functions: norm, maxima, outer product, trace, and the matrix functions.
+#[differentiable(wrt(v), hessian)]
+fn array_functions(v: &Array1<f64>, m: &Array2<f64>) -> f64 {
+    let p = outer(v, v);
+    let q = &p + m;
+    norm(v).powi(3)
+        + amax(&(v * v)) * amin(v)
+        + (amax_axis(&p, Axis(0)) * v).sum()
+        + trace(p.dot(m))
+        + det(&q)
+        + inv(&q).sum()
+        + solve(&q, v).sum()
+}
+
+#[test]
+fn special_and_array_functions() {
+    let (x, y, c) = (0.7, 1.3, 0.8);
+    let (value, gradient, h) = special_functions_hessian(x, y, c);
+    assert_eq!((value, gradient), special_functions_grad(x, y, c));
+    let differences = hessian_by_differences(
+        |v| {
+            let (_, (a, b)) = special_functions_grad(v[0], v[1], c);
+            vec![a, b]
+        },
+        &[x, y],
+    );
+    assert_hessian("special functions", &h, &differences, 1e-6);
+
+    let v = array![0.3, -1.2, 0.8];
+    let m = array![[1.0, 0.5, -0.2], [0.1, 2.0, 0.3], [-0.4, 0.6, 1.5]];
+    let (value, gradient, h) = array_functions_hessian(&v, &m);
+    let (value_g, gradient_g) = array_functions_grad(&v, &m);
+    assert!(close(value, value_g, 1e-15));
+    for (a, b) in gradient.iter().zip(&gradient_g) {
+        assert!(close(*a, *b, 1e-14));
+    }
+    let differences = hessian_by_differences(
+        |w| {
+            array_functions_grad(&Array1::from(w.to_vec()), &m)
+                .1
+                .to_vec()
+        },
+        v.as_slice().unwrap(),
+    );
+    assert_hessian("array functions", &h, &differences, 1e-6);
 }

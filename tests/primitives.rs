@@ -120,6 +120,21 @@ rows! { UNARY: (x), fn(f64) -> f64, fn(f64) -> (f64, f64), fn(f64, f64) -> (f64,
     relu = relu(x), [(-5.0, 5.0)], kink |x| x[0];
     softplus = softplus(x), [(-10.0, 10.0)];
     path_form = f64::sin(x) * f64::exp(x), [(-3.0, 3.0)];
+    erf = erf(x), [(-3.0, 3.0)];
+    erf_tail = erf(x), [(-6.0, -2.0)];
+    erfc = erfc(x), [(-3.0, 5.0)];
+    ln_gamma = ln_gamma(x), [(0.1, 20.0)];
+    ln_gamma_negative = ln_gamma(x), [(-2.9, -2.1)];
+    digamma = digamma(x), [(0.1, 20.0)];
+    digamma_negative = digamma(x), [(-1.9, -1.1)];
+    signum = x.signum() * x, [(-5.0, 5.0)], kink |x| x[0];
+    floor = x.floor() + x, [(-5.0, 5.0)], kink |x| x[0] - x[0].round();
+    ceil = x.ceil() * x, [(-5.0, 5.0)], kink |x| x[0] - x[0].round();
+    round = x.round() * x, [(-5.0, 5.0)], kink |x| x[0] - x[0].floor() - 0.5;
+    trunc = x.trunc() * x, [(-5.0, 5.0)], kink |x| x[0] - x[0].round();
+    fract = x.fract(), [(-5.0, 5.0)], kink |x| x[0] - x[0].round();
+    clamp = x.clamp(-1.0, 2.0), [(-5.0, 5.0)], kink |x| (x[0] + 1.0) * (x[0] - 2.0);
+    clamp_path_form = f64::clamp(x * x, 0.5, 4.0), [(-3.0, 3.0)], kink |x| (x[0] * x[0] - 0.5) * (x[0] * x[0] - 4.0);
 }
 
 rows! { BINARY: (a, b), fn(f64, f64) -> f64, fn(f64, f64) -> Grad2, Jvp2;
@@ -193,6 +208,35 @@ fn derivatives_at_kinks() {
     assert_eq!(min::f_grad(1.0, 1.0), (1.0, (1.0, 0.0)));
     assert_eq!(powf::f_grad(0.0, 2.0), (0.0, (0.0, 0.0)));
     assert_eq!(hypot::f_grad(0.0, 0.0), (0.0, (0.0, 0.0)));
+    // The piecewise-constant functions have derivative 0 at their jumps, fract 1, and clamp
+    // passes the derivative on the closed interval.
+    assert_eq!(floor::f_grad(2.0), (4.0, 1.0));
+    assert_eq!(ceil::f_grad(2.0), (4.0, 2.0));
+    assert_eq!(round::f_grad(0.5), (0.5, 1.0));
+    assert_eq!(trunc::f_grad(-3.0), (9.0, -3.0));
+    assert_eq!(fract::f_grad(1.0), (0.0, 1.0));
+    assert_eq!(signum::f_grad(0.0), (0.0, 1.0));
+    assert_eq!(clamp::f_grad(2.0), (2.0, 1.0));
+    assert_eq!(clamp::f_grad(-1.0), (-1.0, 1.0));
+    assert_eq!(clamp::f_grad(2.5), (2.0, 0.0));
+    assert_eq!(clamp::f_jvp(-1.5, 1.0), (-1.0, 0.0));
+}
+
+/// The special functions' derivatives at points with known values: erf′(0) = 2/√π,
+/// ln Γ′(1) = ψ(1) = −γ, ψ′(1) = π²/6.
+#[test]
+fn special_function_derivatives() {
+    let euler = 0.577_215_664_901_532_9;
+    let pi = std::f64::consts::PI;
+    assert_eq!(erf::f_grad(0.0), (0.0, std::f64::consts::FRAC_2_SQRT_PI));
+    assert_eq!(erfc::f_grad(0.0), (1.0, -std::f64::consts::FRAC_2_SQRT_PI));
+    let (value, d) = ln_gamma::f_grad(1.0);
+    assert!(
+        value.abs() < 1e-14 && (d + euler).abs() < 1e-15,
+        "{value} {d}"
+    );
+    let (value, d) = digamma::f_grad(1.0);
+    assert!((value + euler).abs() < 1e-15 && (d - pi * pi / 6.0).abs() < 1e-14);
 }
 
 /// The same rules in `f32`.
@@ -201,21 +245,33 @@ fn single_precision(x: f32, y: f32) -> f32 {
     x.sin() * y.exp() + sigmoid(x * y).ln() - x.powi(2) / y
 }
 
+/// The new functions in `f32`.
+#[differentiable]
+fn single_precision_special(x: f32, y: f32) -> f32 {
+    erf(x) * ln_gamma(y) + (x * y).clamp(-1.0, 1.0) + digamma(y) * erfc(x) + x.floor()
+}
+
+/// An `f32` function's gradient at (x, y) against central differences of the function.
+fn check_f32(f: fn(f32, f32) -> f32, grad: fn(f32, f32) -> (f32, (f32, f32)), x: f32, y: f32) {
+    let (value, (dx, dy)) = grad(x, y);
+    assert_eq!(value, f(x, y));
+    let wide = |v: &[f64]| f64::from(f(v[0] as f32, v[1] as f32));
+    let numeric = central_difference(wide, &[f64::from(x), f64::from(y)], 1e-3);
+    for (exact, numeric) in [dx, dy].into_iter().zip(numeric) {
+        assert!(
+            close(f64::from(exact), numeric, 1e-3),
+            "{exact} vs {numeric}"
+        );
+    }
+}
+
 #[test]
 fn f32_functions() {
-    let (x, y) = (0.7_f32, 1.3_f32);
-    let (value, (dx, dy)) = single_precision_grad(x, y);
-    assert_eq!(value, single_precision(x, y));
-    let wide = |v: &[f64]| f64::from(single_precision(v[0] as f32, v[1] as f32));
-    let numeric = central_difference(wide, &[f64::from(x), f64::from(y)], 1e-3);
-    assert!(
-        close(f64::from(dx), numeric[0], 1e-3),
-        "{dx} vs {}",
-        numeric[0]
-    );
-    assert!(
-        close(f64::from(dy), numeric[1], 1e-3),
-        "{dy} vs {}",
-        numeric[1]
+    check_f32(single_precision, single_precision_grad, 0.7, 1.3);
+    check_f32(
+        single_precision_special,
+        single_precision_special_grad,
+        0.3,
+        1.7,
     );
 }

@@ -110,6 +110,30 @@ rows! { (a, b, s, wa, wb) =>
     log_softmax: (log_softmax(a, Axis(0)) * wa).sum();
     cross_entropy: cross_entropy(a * s, [0_usize, 3, 1]);
     view_and_clone: (a.view().to_owned() * b.clone()).sum() + (&b.view() * wb).sum();
+    erf: (erf(a * s) * wa).sum();
+    erfc: (erfc(a) * wa).sum();
+    ln_gamma: (ln_gamma(a) * wa).sum() + ln_gamma(s);
+    digamma: (digamma(a + 0.5) * wa).sum();
+    signum: ((a - 0.5).signum() * a * wa).sum();
+    floor: ((a * 4.0).floor() * a * wa).sum();
+    ceil: ((a * 4.0).ceil() * a * wa).sum();
+    round: ((a * 4.0).round() * a * wa).sum();
+    trunc: ((a * 4.0).trunc() * a * wa).sum();
+    fract: ((a * 4.0).fract() * wa).sum();
+    clamp: ((a * s).clamp(0.1, 0.4) * wa).sum();
+    amax: amax(a) * s + amax(a * wa);
+    amin: amin(b) * s + amin(a * wa);
+    amax_axis_0: (amax_axis(a, Axis(0)) * wb).sum();
+    amax_axis_1: (amax_axis(a * wa, Axis(1)) * wa.column(2)).sum();
+    amin_axis: (amin_axis(a, Axis(1)) * wa.column(0)).sum() + (amin_axis(a, Axis(0)) * b).sum();
+    argmax_constant: a[argmax(a)] * s + b[argmax(b)] - b[argmin(b)];
+    norm: norm(a) * s + norm(a * wa) + norm(b);
+    outer: (outer(b, a.column(1)) * wa.t()).sum() + (outer(b, b) * s).sum();
+    trace: trace(a.dot(&a.t())) * s + trace(wa.dot(&a.t()));
+    det: det(a.dot(&a.t()) + Array2::<f64>::eye(3)) * s + det(wa.dot(&a.t()) + Array2::<f64>::eye(3) * 2.0);
+    inv: (inv(a.dot(&a.t()) + Array2::<f64>::eye(3) * s) * wa.dot(&wa.t())).sum();
+    solve: (solve(a.dot(&a.t()) + Array2::<f64>::eye(3), a.column(0)) * wa.column(1)).sum()
+        + (solve(wa.dot(&a.t()) + Array2::<f64>::eye(3) * 2.0, a.column(3).to_owned() * b[1]) * s).sum();
 }
 
 /// Values in (0.1, 0.9): inside the domain of every row (logarithms, arcsines, probabilities).

@@ -708,3 +708,33 @@ fn a_constant_result_is_an_entry_of_its_own() {
     assert_eq!(iterations(&t, "for i in 0..x.len()").len(), 0);
     assert_gradient(&t, &[]);
 }
+
+/// The new functions in a trace: a scalar edge of `erf` and `clamp` shows its partial, the
+/// array functions' edges none, and the notation names each.
+#[differentiable(wrt(x, v))]
+fn special(x: f64, v: &Array1<f64>) -> f64 {
+    erf(x).clamp(-0.5, 0.5) + norm(v) * amax(v)
+}
+
+#[test]
+fn special_functions_in_a_trace() {
+    let (x, v) = (0.3, array![3.0, -4.0]);
+    let t = special_trace(x, &v);
+    let (y, (dx, dv)) = special_grad(x, &v);
+    assert_eq!(scalar(t.value(t.nodes.last().unwrap().index)), y);
+    assert_eq!(scalar(t.adjoint(-1)), dx);
+    assert_eq!(t.adjoint(0).unwrap(), &TraceValue::from(&dv));
+    let erf_partial = t.node(1).unwrap().args[0].partial.expect("a scalar edge");
+    assert!(close(
+        erf_partial,
+        std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+        1e-15
+    ));
+    assert_eq!(t.node(2).unwrap().args[0].partial, Some(1.0));
+    assert_eq!(t.node(3).unwrap().args[0].partial, None);
+    assert_eq!(t.node(4).unwrap().args[0].partial, None);
+    let text = t.to_string();
+    for notation in ["erf v₋₁", "clamp(v₁, ", "‖v₀‖", "max v₀"] {
+        assert!(text.contains(notation), "{notation} in {text}");
+    }
+}

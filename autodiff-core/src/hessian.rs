@@ -56,7 +56,7 @@ fn lifted(program: &Program, float: &Type) -> Program {
         let Op::Prim(prim) = node.op else { continue };
         let constant_args = prim.rule().constant_args;
         for (k, arg) in node.args.iter_mut().enumerate() {
-            if constant_args.contains(&k) {
+            if constant_args.contains(&k) && !prim.float_constants() {
                 continue;
             }
             if let Operand::Const {

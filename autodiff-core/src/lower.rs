@@ -1435,9 +1435,10 @@ impl Lowerer<'_> {
             // A function of constants only (a primitive's too): nothing differentiated
             // flows in.
             Expr::Call(call) => {
-                !self.mentions_var(&call.func)
-                    && !call.args.is_empty()
-                    && call.args.iter().all(|arg| self.constant_valued(arg))
+                is_query_call(call)
+                    || (!self.mentions_var(&call.func)
+                        && !call.args.is_empty()
+                        && call.args.iter().all(|arg| self.constant_valued(arg)))
             }
             Expr::Field(field) => {
                 !matches!(field.member, syn::Member::Named(_)) && self.constant_valued(&field.base)
@@ -1677,11 +1678,28 @@ const QUERY_METHODS: &[&str] = &[
 fn is_query(expr: &Expr) -> bool {
     match strip_parens(expr) {
         Expr::MethodCall(call) => QUERY_METHODS.contains(&call.method.to_string().as_str()),
+        Expr::Call(call) => is_query_call(call),
         Expr::Binary(binary) => {
             is_comparison(&binary.op) || matches!(binary.op, BinOp::And(_) | BinOp::Or(_))
         }
         Expr::Unary(unary) => matches!(unary.op, UnOp::Not(_)),
         Expr::Cast(_) => true,
+        _ => false,
+    }
+}
+
+/// The runtime's functions with an integer result (`argmax(&x)`, `autodiff::argmin(&x)`):
+/// constants, even of differentiated values.
+const QUERY_FUNCTIONS: &[&str] = &["argmax", "argmin"];
+
+/// Whether an expression calls one of the [`QUERY_FUNCTIONS`] by a path.
+fn is_query_call(call: &syn::ExprCall) -> bool {
+    match strip_parens(&call.func) {
+        Expr::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| QUERY_FUNCTIONS.contains(&last.ident.to_string().as_str())),
         _ => false,
     }
 }

@@ -94,6 +94,17 @@ primitives! {
     Sigmoid => "sigmoid", Function, 1, &[], "σ({0})", ["{y}(1 − {y})"];
     Relu => "relu", Function, 1, &[], "relu {0}", ["[{0} > 0]"];
     Softplus => "softplus", Function, 1, &[], "softplus {0}", ["σ({0})"];
+    Erf => "erf", Function, 1, &[], "erf {0}", ["2/√π e^(−{0}²)"];
+    Erfc => "erfc", Function, 1, &[], "erfc {0}", ["−2/√π e^(−{0}²)"];
+    LnGamma => "ln_gamma", Function, 1, &[], "ln Γ({0})", ["ψ({0})"];
+    Digamma => "digamma", Function, 1, &[], "ψ({0})", ["ψ′({0})"];
+    Signum => "signum", Method, 1, &[], "sign {0}", ["0"];
+    Floor => "floor", Method, 1, &[], "⌊{0}⌋", ["0"];
+    Ceil => "ceil", Method, 1, &[], "⌈{0}⌉", ["0"];
+    Round => "round", Method, 1, &[], "round {0}", ["0"];
+    Trunc => "trunc", Method, 1, &[], "trunc {0}", ["0"];
+    Fract => "fract", Method, 1, &[], "fract {0}", ["1"];
+    Clamp => "clamp", Method, 3, &[1, 2], "clamp({0}, {1}, {2})", ["[{1} ≤ {0} ≤ {2}]"];
 
     Index => "index", Operator, 2, &[1], "{0}[{1}]", ["e_{1}"];
     SetIndex => "set_index", Operator, 3, &[1], "{0} with [{1}] = {2}", ["1 but 0 at [{1}]", "0", "e_{1}"];
@@ -105,6 +116,16 @@ primitives! {
     Mean => "mean", Method, 1, &[], "mean {0}", ["1/n"];
     SumAxis => "sum_axis", Method, 2, &[1], "Σ_{1} {0}", ["1"];
     MeanAxis => "mean_axis", Method, 2, &[1], "mean_{1} {0}", ["1/n"];
+    Amax => "amax", Function, 1, &[], "max {0}", ["e_argmax {0}"];
+    Amin => "amin", Function, 1, &[], "min {0}", ["e_argmin {0}"];
+    AmaxAxis => "amax_axis", Function, 2, &[1], "max_{1} {0}", ["e_argmax"];
+    AminAxis => "amin_axis", Function, 2, &[1], "min_{1} {0}", ["e_argmin"];
+    Norm => "norm", Function, 1, &[], "‖{0}‖", ["{0}/{y}"];
+    Outer => "outer", Function, 2, &[], "{0} ⊗ {1}", ["{g} {1}", "{g}ᵀ {0}"];
+    Trace => "trace", Function, 1, &[], "tr {0}", ["I"];
+    Det => "det", Function, 1, &[], "det {0}", ["{y} {0}⁻ᵀ"];
+    Inv => "inv", Function, 1, &[], "{0}⁻¹", ["−{y}ᵀ {g} {y}ᵀ"];
+    Solve => "solve", Function, 2, &[], "solve({0}, {1})", ["−{0}⁻ᵀ {g} {y}ᵀ", "{0}⁻ᵀ {g}"];
 
     Mse => "mse", Function, 2, &[], "mse({0}, {1})", ["2({0} − {1})/n", "2({1} − {0})/n"];
     Bce => "bce", Function, 2, &[], "bce({0}, {1})",
@@ -150,6 +171,12 @@ impl Primitive {
     /// owned value: where the body makes it owned, the generated code does too.
     pub fn returns_view(self) -> bool {
         matches!(self, Primitive::T)
+    }
+
+    /// Whether the constant arguments are of the function's float type (`clamp`'s bounds,
+    /// not `powi`'s integer exponent): lifted to dual numbers with the value in Hessians.
+    pub fn float_constants(self) -> bool {
+        matches!(self, Primitive::Clamp)
     }
 
     /// The names of every primitive written with `syntax`, for error messages.

@@ -158,6 +158,16 @@ fn scalar_edges(node: &Node) -> bool {
                 | Softmax
                 | LogSoftmax
                 | CrossEntropy
+                | Amax
+                | Amin
+                | AmaxAxis
+                | AminAxis
+                | Norm
+                | Outer
+                | Trace
+                | Det
+                | Inv
+                | Solve
         ),
         Op::Call { .. } | Op::Copy => false,
     }

@@ -120,10 +120,16 @@ pub enum Unary {
     Cbrt,
     Recip,
     Abs,
+    Signum,
+    Floor,
+    Ceil,
+    Round,
+    Trunc,
+    Fract,
 }
 
 impl Unary {
-    pub const ALL: [Unary; 20] = [
+    pub const ALL: [Unary; 26] = [
         Unary::Ln,
         Unary::Log2,
         Unary::Log10,
@@ -144,6 +150,12 @@ impl Unary {
         Unary::Cbrt,
         Unary::Recip,
         Unary::Abs,
+        Unary::Signum,
+        Unary::Floor,
+        Unary::Ceil,
+        Unary::Round,
+        Unary::Trunc,
+        Unary::Fract,
     ];
 
     pub fn method(self) -> &'static str {
@@ -168,26 +180,49 @@ impl Unary {
             Unary::Cbrt => "cbrt",
             Unary::Recip => "recip",
             Unary::Abs => "abs",
+            Unary::Signum => "signum",
+            Unary::Floor => "floor",
+            Unary::Ceil => "ceil",
+            Unary::Round => "round",
+            Unary::Trunc => "trunc",
+            Unary::Fract => "fract",
         }
     }
 }
 
-/// The runtime's elementwise functions, `sigmoid(x)`.
+/// The runtime's elementwise functions, `sigmoid(x)`, `erf(x)`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Activation {
     Sigmoid,
     Relu,
     Softplus,
+    Erf,
+    Erfc,
+    /// On positive arguments only (the generator keeps them away from the poles).
+    LnGamma,
+    Digamma,
 }
 
 impl Activation {
-    pub const ALL: [Activation; 3] = [Activation::Sigmoid, Activation::Relu, Activation::Softplus];
+    pub const ALL: [Activation; 7] = [
+        Activation::Sigmoid,
+        Activation::Relu,
+        Activation::Softplus,
+        Activation::Erf,
+        Activation::Erfc,
+        Activation::LnGamma,
+        Activation::Digamma,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Activation::Sigmoid => "sigmoid",
             Activation::Relu => "relu",
             Activation::Softplus => "softplus",
+            Activation::Erf => "erf",
+            Activation::Erfc => "erfc",
+            Activation::LnGamma => "ln_gamma",
+            Activation::Digamma => "digamma",
         }
     }
 }
@@ -239,6 +274,13 @@ pub enum Reduce {
     Mean,
     SumAxis(usize),
     MeanAxis(usize),
+    /// `amax(a)`, `amin(a)`, `norm(a)`, `trace(m)` of a square matrix.
+    Amax,
+    Amin,
+    Norm,
+    Trace,
+    AmaxAxis(usize),
+    AminAxis(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -295,7 +337,16 @@ pub enum Kind {
     /// Scalar `a.atan2(b)` … and, for arrays, `a.powf(s)`, `a.hypot(s)` with a scalar `s`.
     Method2(Method2, Box<Expr>, Box<Expr>),
     MulAdd(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `a.clamp(lo, hi)` with literal bounds.
+    Clamp(Box<Expr>, f64, f64),
     Dot(Box<Expr>, Box<Expr>),
+    /// `outer(a, b)` of two vectors.
+    Outer(Box<Expr>, Box<Expr>),
+    /// `det(c I + &a)`, `inv(c I + &a)`, `solve(c I + &a, b)` of a square matrix `a` with
+    /// elements in [−1, 1], made diagonally dominant (c = n + 1), so well conditioned.
+    Det(Box<Expr>),
+    Inv(Box<Expr>),
+    Solve(Box<Expr>, Box<Expr>),
     Transpose(Box<Expr>),
     Reduce(Reduce, Box<Expr>),
     /// One element of an array, `a[i]` or `a[[i, j]]`, at indices within its shape: literals,
@@ -341,10 +392,15 @@ macro_rules! children {
             | Kind::Softmax { arg: a, .. }
             | Kind::CrossEntropy(a, _)
             | Kind::Copy(_, a)
+            | Kind::Clamp(a, _, _)
+            | Kind::Det(a)
+            | Kind::Inv(a)
             | Kind::Custom(_, a) => vec![a],
             Kind::Binary(_, a, b)
             | Kind::Method2(_, a, b)
             | Kind::Dot(a, b)
+            | Kind::Outer(a, b)
+            | Kind::Solve(a, b)
             | Kind::Loss(_, a, b) => vec![a, b],
             Kind::MulAdd(a, b, c) => vec![a, b, c],
             Kind::Call(_, args) => args.into_iter().collect(),

@@ -181,7 +181,7 @@ fn direction(rng: &mut Rng, n: usize, single: bool) -> Vec<f64> {
 }
 
 /// Central difference of `f` along `v` at `x` with step `h`, and the difference between
-/// steps `h` and `h/2` as an estimate of its error (Richardson).
+/// steps `h`, `h/2` and `h/4` as an estimate of its error (Richardson).
 fn directional(
     f: impl Fn(&[f64]) -> Vec<f64>,
     x: &[f64],
@@ -199,11 +199,14 @@ fn directional(
             .map(|(u, d)| (u - d) / (2.0 * h))
             .collect()
     };
-    let (coarse, fine) = (diff(h), diff(h / 2.0));
+    // Three steps, not two: a function that oscillates on the step's scale (near a pole of
+    // 1/sin) can give two differences that agree by chance.
+    let (coarse, fine, finer) = (diff(h), diff(h / 2.0), diff(h / 4.0));
     let error = coarse
         .iter()
         .zip(&fine)
-        .map(|(c, f)| (c - f).abs())
+        .zip(&finer)
+        .map(|((c, f), g)| (c - f).abs().max((f - g).abs()))
         .collect();
     (fine, error)
 }

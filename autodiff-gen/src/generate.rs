@@ -670,12 +670,28 @@ impl Generator<'_> {
             }
             6 => {
                 let act = *self.rng.pick(&Activation::ALL);
-                let a = self.expr(ty, d);
+                let mut a = self.expr(ty, d);
                 let bound = match act {
-                    Activation::Sigmoid => 1.0,
-                    _ => a.bound + 0.7,
+                    Activation::Sigmoid | Activation::Erf => 1.0,
+                    Activation::Erfc => 2.0,
+                    Activation::Relu | Activation::Softplus => a.bound + 0.7,
+                    // Away from the poles at 0, −1, …: ψ(0.3) ≈ −3.5.
+                    Activation::LnGamma | Activation::Digamma => {
+                        a = self.positive(a);
+                        a = self.squash_above(a, 20.0);
+                        let big = a.bound.max(1.0);
+                        match act {
+                            Activation::LnGamma => big * big.ln() + 2.0,
+                            _ => big.ln() + 4.0,
+                        }
+                    }
                 };
                 node(ty, bound, Kind::Activation(act, Box::new(a)))
+            }
+            7 if self.rng.chance(0.25) => {
+                let (lo, hi) = *self.rng.pick(&[(-1.0, 1.0), (-0.5, 2.0), (0.0, 3.0)]);
+                let a = self.expr(ty, d);
+                node(ty, 3.0, Kind::Clamp(Box::new(a), lo, hi))
             }
             7 => {
                 let a = self.expr(ty, d);
@@ -721,6 +737,20 @@ impl Generator<'_> {
                     Kind::MulAdd(Box::new(a), Box::new(b), Box::new(c)),
                 )
             }
+            10 if !scalar && self.rng.chance(0.3) => {
+                // The outer product of two vectors of this matrix's shape.
+                let Ty::Matrix(r, c) = ty else { return None };
+                let (rows, cols) = (Ty::Vector(r), Ty::Vector(c));
+                if !(self.pool.contains(&rows) && self.pool.contains(&cols)) {
+                    return None;
+                }
+                let a = self.expr(rows, d);
+                let b = self.expr(cols, d);
+                let a = self.squash_above(a, 5.0);
+                let b = self.squash_above(b, 5.0);
+                let bound = a.bound * b.bound;
+                node(ty, bound, Kind::Outer(Box::new(a), Box::new(b)))
+            }
             9 | 10 => self.dot(ty, d)?,
             11 if !scalar && self.rng.chance(0.25) => {
                 // A row or a column of a matrix of this vector's length.
@@ -753,10 +783,30 @@ impl Generator<'_> {
             }
             11 if scalar => {
                 let from = *self.pick_or_none(&arrays)?;
-                let reduce = *self.rng.pick(&[Reduce::Sum, Reduce::Mean]);
+                let mut reductions = vec![
+                    Reduce::Sum,
+                    Reduce::Mean,
+                    Reduce::Amax,
+                    Reduce::Amin,
+                    Reduce::Norm,
+                ];
+                if let Ty::Matrix(n, c) = from {
+                    if n == c && self.rng.chance(0.3) {
+                        let a = self.expr(from, d);
+                        let a = self.squash(a);
+                        let bound = ((n + 2) as f64).powi(n as i32);
+                        return Some(node(ty, bound, Kind::Det(Box::new(a))));
+                    }
+                    if n == c {
+                        reductions.push(Reduce::Trace);
+                    }
+                }
+                let reduce = *self.rng.pick(&reductions);
                 let a = self.expr(from, d);
                 let bound = match reduce {
                     Reduce::Sum => a.bound * from.elements() as f64,
+                    Reduce::Norm => a.bound * (from.elements() as f64).sqrt(),
+                    Reduce::Trace => a.bound * (from.elements() as f64).sqrt(),
                     _ => a.bound,
                 };
                 node(ty, bound, Kind::Reduce(reduce, Box::new(a)))
@@ -774,11 +824,14 @@ impl Generator<'_> {
                     .collect();
                 let (from, axis) = *self.pick_or_none(&sources)?;
                 let a = self.expr(from, d);
-                let reduce = *self
-                    .rng
-                    .pick(&[Reduce::SumAxis(axis), Reduce::MeanAxis(axis)]);
-                let rows = match from {
-                    Ty::Matrix(r, c) => [r, c][axis],
+                let reduce = *self.rng.pick(&[
+                    Reduce::SumAxis(axis),
+                    Reduce::MeanAxis(axis),
+                    Reduce::AmaxAxis(axis),
+                    Reduce::AminAxis(axis),
+                ]);
+                let rows = match (reduce, from) {
+                    (Reduce::SumAxis(_) | Reduce::MeanAxis(_), Ty::Matrix(r, c)) => [r, c][axis],
                     _ => 1,
                 };
                 let bound = a.bound * rows as f64;
@@ -810,6 +863,16 @@ impl Generator<'_> {
                 };
                 node(ty, bound, Kind::Loss(loss, Box::new(a), Box::new(b)))
             }
+            12 if matches!(ty, Ty::Vector(n) if self.pool.contains(&Ty::Matrix(n, n)))
+                && self.rng.chance(0.3) =>
+            {
+                let Ty::Vector(n) = ty else { return None };
+                let a = self.expr(Ty::Matrix(n, n), d);
+                let a = self.squash(a);
+                let b = self.expr(ty, d);
+                let bound = b.bound;
+                node(ty, bound, Kind::Solve(Box::new(a), Box::new(b)))
+            }
             12 => {
                 let axis = self.rng.below(match ty {
                     Ty::Matrix(..) => 2,
@@ -839,6 +902,11 @@ impl Generator<'_> {
                     let bound = a.bound + 3.0;
                     node(ty, bound, Kind::Logsumexp(Box::new(a)))
                 }
+            }
+            13 if matches!(ty, Ty::Matrix(r, c) if r == c) && self.rng.chance(0.3) => {
+                let a = self.expr(ty, d);
+                let a = self.squash(a);
+                node(ty, 1.0, Kind::Inv(Box::new(a)))
             }
             13 => {
                 let Ty::Matrix(r, c) = ty else { return None };
@@ -945,6 +1013,11 @@ impl Generator<'_> {
                 let bound = a.bound;
                 (a, bound)
             }
+            Unary::Floor | Unary::Ceil | Unary::Round | Unary::Trunc => {
+                let bound = a.bound + 1.0;
+                (a, bound)
+            }
+            Unary::Signum | Unary::Fract => (a, 1.0),
         };
         node(ty, bound, Kind::Unary(op, Box::new(arg)))
     }

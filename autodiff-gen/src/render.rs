@@ -103,15 +103,38 @@ impl Printer {
             ),
             Kind::Transpose(a) => (format!("{}.t()", self.recv(a)), POSTFIX),
             Kind::Reduce(r, a) => {
-                let a = self.recv(a);
+                // Methods of ndarray on the receiver, functions of the runtime on an argument.
+                let (recv, arg) = (|| self.recv(a), || self.arg(a));
                 let s = match r {
-                    Reduce::Sum => format!("{a}.sum()"),
-                    Reduce::Mean => format!("{a}.mean().unwrap()"),
-                    Reduce::SumAxis(k) => format!("{a}.sum_axis(Axis({k}))"),
-                    Reduce::MeanAxis(k) => format!("{a}.mean_axis(Axis({k})).unwrap()"),
+                    Reduce::Sum => format!("{}.sum()", recv()),
+                    Reduce::Mean => format!("{}.mean().unwrap()", recv()),
+                    Reduce::SumAxis(k) => format!("{}.sum_axis(Axis({k}))", recv()),
+                    Reduce::MeanAxis(k) => format!("{}.mean_axis(Axis({k})).unwrap()", recv()),
+                    Reduce::Amax => format!("amax({})", arg()),
+                    Reduce::Amin => format!("amin({})", arg()),
+                    Reduce::Norm => format!("norm({})", arg()),
+                    Reduce::Trace => format!("trace({})", arg()),
+                    Reduce::AmaxAxis(k) => format!("amax_axis({}, Axis({k}))", arg()),
+                    Reduce::AminAxis(k) => format!("amin_axis({}, Axis({k}))", arg()),
                 };
                 (s, POSTFIX)
             }
+            Kind::Clamp(a, lo, hi) => (
+                format!(
+                    "{}.clamp({}, {})",
+                    self.recv(a),
+                    self.lit(*lo),
+                    self.lit(*hi)
+                ),
+                POSTFIX,
+            ),
+            Kind::Outer(a, b) => (format!("outer({}, {})", self.arg(a), self.arg(b)), POSTFIX),
+            Kind::Det(a) => (format!("det({})", self.dominant(a)), POSTFIX),
+            Kind::Inv(a) => (format!("inv({})", self.dominant(a)), POSTFIX),
+            Kind::Solve(a, b) => (
+                format!("solve({}, {})", self.dominant(a), self.arg(b)),
+                POSTFIX,
+            ),
             Kind::Loss(l, a, b) => (
                 format!("{}({}, {})", l.name(), self.arg(a), self.arg(b)),
                 POSTFIX,
@@ -158,6 +181,21 @@ impl Printer {
                 (format!("autodiff_gen::custom::{name}({arg})"), POSTFIX)
             }
         }
+    }
+
+    /// `(n + 1) I + &a` for an n × n matrix `a` with elements in [−1, 1]: diagonally
+    /// dominant, so invertible and well conditioned.
+    fn dominant(&self, a: &Expr) -> String {
+        let n = match a.ty {
+            Ty::Matrix(n, _) => n,
+            _ => 1,
+        };
+        format!(
+            "Array2::<{f}>::eye({n}) * {c} + {a}",
+            f = self.float.name(),
+            c = self.lit((n + 1) as f64),
+            a = self.operand(a)
+        )
     }
 
     fn value(&self, e: &Expr) -> String {

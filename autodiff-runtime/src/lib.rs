@@ -8,8 +8,12 @@
 //!
 //! Users meet the activations ([`sigmoid`], [`relu`], [`softplus`]) and the losses ([`mse`],
 //! [`bce`], [`bce_with_logits`], [`cross_entropy`], [`softmax`], [`log_softmax`],
-//! [`logsumexp`]) through `autodiff::prelude`, and [`check`] for comparing a gradient with
-//! finite differences.
+//! [`logsumexp`]), the special functions ([`erf`], [`erfc`], [`ln_gamma`], [`digamma`], in
+//! [`special`] for scalars of any float type), the array functions ndarray lacks ([`amax`],
+//! [`amin`], [`amax_axis`], [`amin_axis`], [`argmax`], [`argmin`], [`norm`], [`outer`],
+//! [`trace`]), small dense matrices' [`det`], [`inv`] and [`solve`] through
+//! `autodiff::prelude`, and [`check`] for comparing a gradient with finite
+//! differences.
 
 // Every `unsafe` block says why it is sound (see `fast::dispatch`, `fast::apply`,
 // `linalg::mat_mat`), and clippy holds new ones to it.
@@ -21,12 +25,15 @@ pub mod compose;
 pub mod dual;
 pub mod fast;
 pub mod flat;
+mod functions;
 pub mod linalg;
 mod losses;
+mod matrix;
 pub mod optim;
 mod parallel;
 mod parameters;
 pub mod prim;
+pub mod special;
 mod tangent;
 pub mod trace;
 pub mod train;
@@ -34,9 +41,14 @@ pub mod value;
 
 pub use activations::{relu, sigmoid, softplus, Elementwise};
 pub use dual::Dual;
+pub use functions::{
+    amax, amax_axis, amin, amin_axis, argmax, argmin, digamma, erf, erfc, ln_gamma, norm, outer,
+    trace,
+};
 pub use losses::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax, Labels,
 };
+pub use matrix::{det, inv, solve};
 pub use parameters::{LeafPair, Parameters};
 pub use tangent::Tangent;
 pub use value::{Arg, ArrayLike};

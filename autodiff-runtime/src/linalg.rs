@@ -131,7 +131,7 @@ fn mat_vec<A: Scalar>(a: ArrayView2<A>, x: ArrayView1<A>) -> Array1<A> {
 }
 
 /// a ⊗ b, the outer product.
-fn outer<A: Scalar>(a: ArrayView1<A>, b: ArrayView1<A>) -> Array2<A> {
+pub(crate) fn outer<A: Scalar>(a: ArrayView1<A>, b: ArrayView1<A>) -> Array2<A> {
     mat_mat(a.insert_axis(Axis(1)), b.insert_axis(Axis(0)))
 }
 

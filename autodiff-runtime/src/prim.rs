@@ -15,10 +15,12 @@ use num_traits::Float;
 use crate::value::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape};
 use crate::Tangent;
 
+pub use crate::functions::rules::{amax, amax_axis, amin, amin_axis, norm, outer, trace};
 pub use crate::linalg::{dot, mean, mean_axis, sum, sum_axis, t};
 pub use crate::losses::rules::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax,
 };
+pub use crate::matrix::rules::{det, inv, solve};
 
 /// A floating-point constant in the value's own type.
 #[inline(always)]
@@ -702,6 +704,100 @@ rule! { /// max(x, 0), with relu′(0) = 0 as in the lectures; NaN passes throug
 relu(x) -> y = crate::activations::scalar::relu(x); vjp0 / d0: crate::activations::scalar::relu_derivative(x); }
 rule! { /// ln(1 + eˣ); its derivative is σ(x)
 softplus(x) -> y = crate::activations::scalar::softplus(x); vjp0 / d0: crate::activations::scalar::sigmoid(x); }
+
+rule! { /// erf x; its derivative is 2/√π e^(−x²)
+    erf(x) -> y = crate::special::erf(x);
+    vjp0 / d0: lit::<T>(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp();
+}
+rule! { /// erfc x = 1 − erf x
+    erfc(x) -> y = crate::special::erfc(x);
+    vjp0 / d0: -lit::<T>(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp();
+}
+rule! { /// ln |Γ(x)|; its derivative is the digamma function ψ(x)
+ln_gamma(x) -> y = crate::special::ln_gamma(x); vjp0 / d0: crate::special::digamma(x); }
+rule! { /// ψ(x); its derivative is the trigamma function ψ′(x)
+digamma(x) -> y = crate::special::digamma(x); vjp0 / d0: crate::special::trigamma(x); }
+
+// The piecewise-constant functions have derivative 0 wherever they are differentiable, and
+// are given 0 at their jumps too (the one-sided derivative from either side); `fract`, x
+// minus a piecewise constant, has derivative 1 everywhere. The dual numbers of the Hessians
+// take the same values.
+rule! { /// sign x (Rust's: ±1, with the sign of a zero); derivative 0
+signum(x) -> y = x.signum(); vjp0 / d0: T::zero(); }
+rule! { /// ⌊x⌋; derivative 0, also at the integers
+floor(x) -> y = x.floor(); vjp0 / d0: T::zero(); }
+rule! { /// ⌈x⌉; derivative 0, also at the integers
+ceil(x) -> y = x.ceil(); vjp0 / d0: T::zero(); }
+rule! { /// x rounded half away from zero; derivative 0, also at the half-integers
+round(x) -> y = x.round(); vjp0 / d0: T::zero(); }
+rule! { /// x rounded toward zero; derivative 0, also at the integers
+trunc(x) -> y = x.trunc(); vjp0 / d0: T::zero(); }
+rule! { /// x − trunc x; derivative 1, also at the integers
+fract(x) -> y = x.fract(); vjp0 / d0: T::one(); }
+
+/// `x.clamp(lo, hi)` with constant bounds: x limited to [lo, hi]. Its derivative is 1 on the
+/// closed interval lo ≤ x ≤ hi (at a bound too, as PyTorch's `clamp`) and 0 outside; NaN
+/// stays NaN, with derivative 0.
+pub mod clamp {
+    use super::{check_adjoint, check_tangent, Map, Tangent};
+    use num_traits::{Float, One, Zero};
+
+    #[inline(always)]
+    #[track_caller]
+    fn check<T: Float>(lo: T, hi: T) {
+        if lo > hi || lo.is_nan() || hi.is_nan() {
+            panic!(
+                "clamp: the lower bound {:?} is above the upper bound {:?} (or one is NaN)",
+                lo.to_f64(),
+                hi.to_f64()
+            );
+        }
+    }
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward<X: Map>(x: X, lo: X::Elem, hi: X::Elem) -> X::Owned {
+        check(lo, hi);
+        x.map(|x| {
+            if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            }
+        })
+    }
+
+    /// g · [lo ≤ x ≤ hi]
+    #[inline(always)]
+    fn times_derivative<X: Map>(
+        x: X,
+        lo: X::Elem,
+        hi: X::Elem,
+        y: &X::Owned,
+        g: X::Owned,
+    ) -> X::Owned {
+        x.pull(y, g, |x, _| match lo <= x && x <= hi {
+            true => <X::Elem as One>::one(),
+            false => <X::Elem as Zero>::zero(),
+        })
+    }
+
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp0<X: Map>(x: X, lo: X::Elem, hi: X::Elem, y: &X::Owned, g: X::Owned) -> X::Owned {
+        check_adjoint("clamp", g.tangent_shape(), y.tangent_shape());
+        times_derivative(x, lo, hi, y, g)
+    }
+    /// Forward mode: t · [lo ≤ x ≤ hi].
+    #[inline(always)]
+    #[track_caller]
+    pub fn jvp0<X: Map>(x: X, lo: X::Elem, hi: X::Elem, y: &X::Owned, t: X::Owned) -> X::Owned {
+        check_tangent("clamp", t.tangent_shape(), x.value_shape());
+        times_derivative(x, lo, hi, y, t)
+    }
+}
 
 /// xⁿ for an integer exponent, which is a constant of the program (never differentiated).
 pub mod powi {

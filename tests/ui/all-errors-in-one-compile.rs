@@ -4,7 +4,7 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn f(x: f64, y: f64) -> f64 {
-    let a = x.floor();
+    let a = x.rem_euclid(2.0);
     let b = if y > 0.0 { y } else { 0.0 };
     let c = x as f32;
     a * b + y % 3.0

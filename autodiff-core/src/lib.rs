@@ -9,6 +9,7 @@
 mod adjoint;
 mod attr;
 mod call;
+mod closure;
 mod custom;
 mod derive;
 mod diag;

@@ -17,6 +17,7 @@
 
 mod activations;
 pub mod check;
+pub mod closure;
 pub mod compose;
 pub mod dual;
 pub mod fast;

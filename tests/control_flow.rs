@@ -1092,6 +1092,14 @@ fn mapped_tanh(x: &Array1<f64>) -> f64 {
     x.mapv(|v| (a * v).tanh() + v * v).sum()
 }
 
+/// `map` with the element by reference: `*v` reads it, in conditions too.
+#[differentiable]
+fn mapped_by_reference(x: &Array1<f64>) -> f64 {
+    let y = x.map(|v| if *v > 0.0 { v.tanh() * *v } else { -*v * 0.5 });
+    let z = x.map(|v: &f64| v.exp() + 1.0);
+    (&y * &z).sum() + x.mapv(sigmoid).sum()
+}
+
 #[differentiable]
 fn mapped_block(x: &Array1<f64>) -> f64 {
     let y = x.map(|&v| {
@@ -1153,6 +1161,13 @@ fn elementwise_closures_in_every_mode() {
         x
     );
     check_vector_fn!(gelu_sum, gelu_sum_grad, gelu_sum_jvp, gelu_sum_vjp, x);
+    check_vector_fn!(
+        mapped_by_reference,
+        mapped_by_reference_grad,
+        mapped_by_reference_jvp,
+        mapped_by_reference_vjp,
+        x
+    );
     check_vector_fn!(swish_sum, swish_sum_grad, swish_sum_jvp, swish_sum_vjp, x);
 }
 
@@ -1253,4 +1268,81 @@ fn elementwise_closures_in_loops_with_array_results_and_in_f32() {
     }
     let (_, d) = gelu32_jvp(&x32, Array1::ones(5));
     assert!((d - g.sum()).abs() < 1e-5);
+}
+
+/// Loops, early returns and calls inside closures; a constant array mapped with a captured
+/// parameter (a Gaussian log-likelihood's data term); names shadowed inside.
+#[differentiable]
+fn closure_with_loop(x: &Array1<f64>, w: f64) -> f64 {
+    let a = x.mapv(|v| {
+        let mut s = 0.0;
+        for k in 1..4 {
+            s += (v * k as f64).sin() / k as f64;
+        }
+        s
+    });
+    let b = x.mapv(|v| {
+        let mut s = v;
+        for _ in 0..2 {
+            s = s * w + v;
+        }
+        s
+    });
+    a.sum() + b.sum()
+}
+
+#[differentiable]
+fn inner_square(v: f64) -> f64 {
+    v * v
+}
+
+#[differentiable]
+fn closure_with_return_and_call(x: &Array1<f64>, w: f64) -> f64 {
+    let v = x.sum();
+    let y = x.mapv(|v| {
+        if v < 0.0 {
+            return inner_square(v) * w;
+        }
+        let w = 2.0;
+        v.exp() * w
+    });
+    y.sum() * v
+}
+
+#[differentiable(wrt(mu, sigma))]
+fn gaussian_nll(data: &Array1<f64>, mu: f64, sigma: f64) -> f64 {
+    let n = data.len() as f64;
+    data.mapv(|d| ((d - mu) / sigma).powi(2)).sum() / 2.0 + n * sigma.ln()
+}
+
+#[test]
+fn elementwise_closures_with_regions_calls_and_constant_receivers() {
+    let x = [0.3, -1.2, 0.7, 2.1, -0.4, 0.6];
+    check_vector_scalar_fn!(
+        closure_with_loop,
+        closure_with_loop_grad,
+        closure_with_loop_jvp,
+        closure_with_loop_vjp,
+        x
+    );
+    check_vector_scalar_fn!(
+        closure_with_return_and_call,
+        closure_with_return_and_call_grad,
+        closure_with_return_and_call_jvp,
+        closure_with_return_and_call_vjp,
+        x
+    );
+    let data = array![1.0, 2.5, 0.3, 1.7];
+    for (mu, sigma) in [(1.0, 0.8), (1.4, 1.3)] {
+        check_scalar(
+            "gaussian_nll",
+            &[mu, sigma],
+            |p| gaussian_nll(&data, p[0], p[1]),
+            |p| {
+                let (value, (a, b)) = gaussian_nll_grad(&data, p[0], p[1]);
+                (value, vec![a, b])
+            },
+            |p, t| gaussian_nll_jvp(&data, p[0], p[1], t[0], t[1]),
+        );
+    }
 }

@@ -159,6 +159,8 @@ fn mapped(x: &Array1<f64>, w: f64) -> f64 {
     })
     .sum()
         + x.map(|&v| v.exp()).sum()
+        + x.map(|v| if *v > 0.0 { v.sin() * w } else { *v * *v })
+            .sum()
 }
 
 #[test]

@@ -37,28 +37,36 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
             let captured = quote_spanned!(*span=> ::autodiff::__private::closure::captured);
             quote!(let #ident = #captured(#value);)
         });
-    let element = element_code(closure);
+    let element = hygienic("__element");
     let v = &closure.program.inputs[0].ident;
+    let parameter = match closure.by_reference {
+        true => quote!(let #v = &#element;),
+        false => quote!(let #v = #element;),
+    };
+    let code = element_code(closure, &element);
     let forward = quote_spanned!(node.span=> ::autodiff::__private::closure::forward);
     quote! {
         let (#y, [#(#partials),*]) = {
             #(#captures)*
-            #forward(#x, |#v| #element)
+            #forward(#x, |#element| {
+                #parameter
+                #code
+            })
         };
     }
 }
 
-/// The code computing, for one element `v`, `(y, [∂y/∂v, ∂y/∂w₁, …])`.
-fn element_code(closure: &Closure) -> TokenStream {
+/// The code computing, for one element (`element`, bound to the closure's parameter),
+/// `(y, [∂y/∂v, ∂y/∂w₁, …])`.
+fn element_code(closure: &Closure, element: &syn::Ident) -> TokenStream {
     let sub = &closure.program;
     let (value, partial) = (hygienic("__y"), hygienic("__dy"));
     if sub.inputs.len() == 1 {
         // One input: its forward mode, with tangent one.
-        let v = &sub.inputs[0].ident;
-        let tangent = tangent_param(v);
+        let tangent = tangent_param(&sub.inputs[0].ident);
         let block = crate::forward::jvp_block(sub);
         return quote!({
-            let #tangent = ::autodiff::__private::Tangent::one_like(&#v);
+            let #tangent = ::autodiff::__private::Tangent::one_like(&#element);
             let (#value, #partial) = #block;
             (#value, [#partial])
         });

@@ -114,6 +114,8 @@ pub struct Closure {
     /// Where the body reads each captured value (input k + 1): where an error about its
     /// type points.
     pub capture_spans: Vec<Span>,
+    /// The parameter is a reference to the element (`x.map(|v| …)`, where `*v` reads it).
+    pub by_reference: bool,
 }
 
 impl Closure {

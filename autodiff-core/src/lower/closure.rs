@@ -52,6 +52,16 @@ impl Lowerer<'_> {
         let Some((param, float)) = self.closure_parameter(closure, &name) else {
             return Operand::Poison;
         };
+        // `x.map(|v| …)` (not `|&v|`) takes a reference to each element.
+        let by_reference = name == "map"
+            && closure.inputs.first().is_some_and(|pattern| match pattern {
+                Pat::Reference(_) => false,
+                Pat::Type(typed) => {
+                    matches!(*typed.ty, syn::Type::Reference(_))
+                        && !matches!(*typed.pat, Pat::Reference(_))
+                }
+                _ => true,
+            });
         let Some(captures) = self.captures(closure, &param) else {
             return Operand::Poison;
         };
@@ -59,7 +69,7 @@ impl Lowerer<'_> {
             ident: param.clone(),
             display: param.to_string(),
             kind: InputKind::Value,
-            reference: false,
+            reference: by_reference,
         }];
         inputs.extend(captures.iter().enumerate().map(|(k, (name, _, _))| Input {
             ident: format_ident!("__w{}", k + 1, span = Span::mixed_site()),
@@ -79,6 +89,7 @@ impl Lowerer<'_> {
             program,
             display,
             capture_spans,
+            by_reference,
         };
         self.apply(Op::Map(Box::new(closure)), args, call.method.span())
     }

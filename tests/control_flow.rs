@@ -1100,6 +1100,13 @@ fn mapped_by_reference(x: &Array1<f64>) -> f64 {
     (&y * &z).sum() + x.mapv(sigmoid).sum()
 }
 
+/// A closure reading a constant that cannot be shared between threads runs on one core.
+#[differentiable]
+fn mapped_unshared(x: &Array1<f64>) -> f64 {
+    let scale = std::rc::Rc::new(std::cell::Cell::new(1.5_f64));
+    x.mapv(|v| (v * scale.get()).sin()).sum()
+}
+
 #[differentiable]
 fn mapped_block(x: &Array1<f64>) -> f64 {
     let y = x.map(|&v| {
@@ -1161,6 +1168,13 @@ fn elementwise_closures_in_every_mode() {
         x
     );
     check_vector_fn!(gelu_sum, gelu_sum_grad, gelu_sum_jvp, gelu_sum_vjp, x);
+    check_vector_fn!(
+        mapped_unshared,
+        mapped_unshared_grad,
+        mapped_unshared_jvp,
+        mapped_unshared_vjp,
+        x
+    );
     check_vector_fn!(
         mapped_by_reference,
         mapped_by_reference_grad,
@@ -1268,6 +1282,22 @@ fn elementwise_closures_in_loops_with_array_results_and_in_f32() {
     }
     let (_, d) = gelu32_jvp(&x32, Array1::ones(5));
     assert!((d - g.sum()).abs() < 1e-5);
+    // Long enough to run on every core: the same numbers as one core.
+    let long = Array1::from_shape_fn(100_000, |i| (i as f64 * 1e-4).sin() * 3.0);
+    let (value, g) = gelu_sum_grad(&long);
+    let one_core = long.mapv(|v| {
+        let c = (2.0 / std::f64::consts::PI).sqrt();
+        let t = (c * (v + 0.044715 * v.powi(3))).tanh();
+        (
+            0.5 * v * (1.0 + t),
+            0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v),
+        )
+    });
+    assert!((value - one_core.iter().map(|p| p.0).sum::<f64>()).abs() < 1e-8);
+    assert!(g
+        .iter()
+        .zip(&one_core)
+        .all(|(a, b)| (a - b.1).abs() < 1e-12));
 }
 
 /// Loops, early returns and calls inside closures; a constant array mapped with a captured

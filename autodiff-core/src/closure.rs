@@ -44,16 +44,51 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
         false => quote!(let #v = #element;),
     };
     let code = element_code(closure, &element);
-    let forward = quote_spanned!(node.span=> ::autodiff::__private::closure::forward);
+    let float = &closure.program.float;
+    let count = proc_macro2::Literal::usize_unsuffixed(closure.program.inputs.len());
+    // The constants of the function the closure reads, whose types say whether it may run on
+    // every core (it may unless one cannot be shared between threads).
+    let read = read_names(&code);
+    let constants = closure
+        .constants
+        .iter()
+        .filter(|name| read.contains(&name.to_string()));
+    let (env, cores, run) = (hygienic("__env"), hygienic("__cores"), hygienic("__run"));
+    let run_fn = quote_spanned!(node.span=> ::autodiff::__private::closure::Run::run);
     quote! {
         let (#y, [#(#partials),*]) = {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::closure::{Shared as _, Unshared as _};
             #(#captures)*
-            #forward(#x, |#element| {
+            let #env = (#(&#constants,)*);
+            let #cores = (&::autodiff::__private::closure::Env(&#env)).autodiff_cores();
+            let #run = |#element: #float| -> (#float, [#float; #count]) {
                 #parameter
                 #code
-            })
+            };
+            #run_fn(#cores, #x, #run)
         };
     }
+}
+
+/// The names `tokens` reads (identifiers not after a `.`: not fields or methods).
+fn read_names(tokens: &TokenStream) -> std::collections::HashSet<String> {
+    fn collect(tokens: TokenStream, out: &mut std::collections::HashSet<String>) {
+        let mut after_dot = false;
+        for tree in tokens {
+            match &tree {
+                proc_macro2::TokenTree::Ident(ident) if !after_dot => {
+                    out.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), out),
+                _ => {}
+            }
+            after_dot = matches!(&tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == '.');
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    collect(tokens.clone(), &mut out);
+    out
 }
 
 /// The code computing, for one element (`element`, bound to the closure's parameter),

@@ -116,6 +116,9 @@ pub struct Closure {
     pub capture_spans: Vec<Span>,
     /// The parameter is a reference to the element (`x.map(|v| …)`, where `*v` reads it).
     pub by_reference: bool,
+    /// The function's constant bindings (and constant parameters) in scope where the closure
+    /// is written, which its code may read.
+    pub constants: Vec<Ident>,
 }
 
 impl Closure {

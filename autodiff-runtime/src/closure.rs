@@ -7,45 +7,184 @@
 //! `ẇ ∂y/∂w` ([`jvp_captured`]).
 
 use ndarray::{Array, ArrayView, Dimension, Zip};
-use num_traits::Float;
+use num_traits::{Float, Zero};
 
+use rayon::prelude::*;
+
+use crate::parallel::{zip_on_cores, MIN_PARALLEL_LEN};
 use crate::value::check_tangent;
 
 /// The result of `f` over every element of `x` and its `N` partials, each an array of `x`'s
 /// shape, in one pass.
 #[inline]
-pub fn forward<A: Copy, D: Dimension, const N: usize>(
+pub fn forward<A: Copy + Zero, D: Dimension, const N: usize>(
     x: ArrayView<'_, A, D>,
     mut f: impl FnMut(A) -> (A, [A; N]),
 ) -> (Array<A, D>, [Array<A, D>; N]) {
-    let len = x.len();
-    let mut values = Vec::with_capacity(len);
-    let mut partials: [Vec<A>; N] = core::array::from_fn(|_| Vec::with_capacity(len));
-    let mut push = |v: A| {
-        let (y, d) = f(v);
-        values.push(y);
-        for (partial, d) in partials.iter_mut().zip(d) {
-            partial.push(d);
+    // Zeroed buffers in standard layout (fresh pages, zero already), written in logical
+    // order: the order of `x.iter()`.
+    let mut values = Array::zeros(x.raw_dim());
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let ys = values.as_slice_mut().expect("a fresh array is contiguous");
+    let mut ds = partials.each_mut().map(|d| {
+        d.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .iter_mut()
+    });
+    let mut write = |y: &mut A, v: A| {
+        let (value, d) = f(v);
+        *y = value;
+        for (out, d) in ds.iter_mut().zip(d) {
+            if let Some(out) = out.next() {
+                *out = d;
+            }
         }
     };
-    // In logical (row-major) order, the order `from_shape_vec` lays the results out in.
     match x.as_slice() {
-        Some(slice) => slice.iter().for_each(|&v| push(v)),
-        None => x.iter().for_each(|&v| push(v)),
+        Some(xs) => ys.iter_mut().zip(xs).for_each(|(y, &v)| write(y, v)),
+        None => ys.iter_mut().zip(x.iter()).for_each(|(y, &v)| write(y, v)),
     }
-    let shaped = |values: Vec<A>| {
-        Array::from_shape_vec(x.raw_dim(), values).expect("one value per element, in order")
+    (values, partials)
+}
+
+/// The constants an elementwise closure reads, by reference: whether they can be shared
+/// between threads decides whether the closure runs on every core. The generated code calls
+/// `(&Env(&constants)).autodiff_cores()` with [`Shared`] and [`Unshared`] in scope, and
+/// method resolution takes the first whose bounds hold: [`Cores`] or [`OneCore`], each a
+/// [`Run`] of the closure.
+pub struct Env<'a, E>(pub &'a E);
+
+/// Run on every core.
+pub struct Cores;
+/// Run on one core.
+pub struct OneCore;
+
+pub trait Shared {
+    fn autodiff_cores(&self) -> Cores;
+}
+
+impl<E: Sync> Shared for Env<'_, E> {
+    #[inline(always)]
+    fn autodiff_cores(&self) -> Cores {
+        Cores
+    }
+}
+
+pub trait Unshared {
+    fn autodiff_cores(&self) -> OneCore;
+}
+
+impl<E> Unshared for &Env<'_, E> {
+    #[inline(always)]
+    fn autodiff_cores(&self) -> OneCore {
+        OneCore
+    }
+}
+
+/// [`forward`] where [`Env`] decided.
+pub trait Run<A, F, const N: usize> {
+    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]);
+}
+
+impl<A, F, const N: usize> Run<A, F, N> for Cores
+where
+    A: Copy + Zero + Send + Sync,
+    F: Fn(A) -> (A, [A; N]) + Sync,
+{
+    #[inline]
+    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
+        forward_on_cores(x, &f)
+    }
+}
+
+impl<A, F, const N: usize> Run<A, F, N> for OneCore
+where
+    A: Copy + Zero,
+    F: Fn(A) -> (A, [A; N]),
+{
+    #[inline]
+    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
+        forward(x, f)
+    }
+}
+
+/// A chunk of the values, the same chunk of each partial, and of the elements.
+type Job<'a, A, const N: usize> = (&'a mut [A], [&'a mut [A]; N], &'a [A]);
+
+/// [`forward`] in chunks on rayon's pool, for a long contiguous `x`.
+fn forward_on_cores<A, D, F, const N: usize>(
+    x: ArrayView<'_, A, D>,
+    f: &F,
+) -> (Array<A, D>, [Array<A, D>; N])
+where
+    A: Copy + Zero + Send + Sync,
+    D: Dimension,
+    F: Fn(A) -> (A, [A; N]) + Sync,
+{
+    let len = x.len();
+    let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
+        return forward(x, f);
     };
-    (shaped(values), partials.map(shaped))
+    let mut values = Array::zeros(x.raw_dim());
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let chunk = len
+        .div_ceil(rayon::current_num_threads())
+        .max(MIN_PARALLEL_LEN / 2);
+    let mut partial_chunks = partials.each_mut().map(|d| {
+        d.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .chunks_mut(chunk)
+    });
+    // Every chunk of the values with the same chunk of each partial and of x.
+    let jobs: Vec<Job<'_, A, N>> = values
+        .as_slice_mut()
+        .expect("a fresh array is contiguous")
+        .chunks_mut(chunk)
+        .zip(xs.chunks(chunk))
+        .map(|(ys, xs)| {
+            let ds = partial_chunks
+                .each_mut()
+                .map(|chunks| chunks.next().expect("as many chunks as the values"));
+            (ys, ds, xs)
+        })
+        .collect();
+    jobs.into_par_iter().for_each(|(ys, mut ds, xs)| {
+        for (k, (y, &v)) in ys.iter_mut().zip(xs).enumerate() {
+            let (value, d) = f(v);
+            *y = value;
+            for (out, d) in ds.iter_mut().zip(d) {
+                out[k] = d;
+            }
+        }
+    });
+    (values, partials)
 }
 
 /// The element's adjoint: `g ⊙ ∂y/∂v`, in g's buffer.
 #[inline]
 #[track_caller]
-pub fn vjp<A: Float, D: Dimension>(partial: &Array<A, D>, mut g: Array<A, D>) -> Array<A, D> {
+pub fn vjp<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    g: Array<A, D>,
+) -> Array<A, D> {
     crate::value::check_adjoint("mapv", g.shape(), partial.shape());
-    Zip::from(&mut g).and(partial).for_each(|g, &d| *g = *g * d);
-    g
+    times(partial, g)
+}
+
+/// `t ⊙ partial`, in t's buffer, on every core when long.
+#[inline]
+fn times<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    mut t: Array<A, D>,
+) -> Array<A, D> {
+    let len = t.len();
+    zip_on_cores!(
+        Zip::from(&mut t).and(partial),
+        len,
+        for_each / par_for_each,
+        |t, &d| *t = *t * d
+    );
+    t
 }
 
 /// A captured scalar's adjoint: `Σ g ⊙ ∂y/∂w`.
@@ -61,10 +200,12 @@ pub fn vjp_captured<A: Float, D: Dimension>(partial: &Array<A, D>, g: &Array<A, 
 /// The result's tangent from the element's: `t ⊙ ∂y/∂v`, in t's buffer.
 #[inline]
 #[track_caller]
-pub fn jvp<A: Float, D: Dimension>(partial: &Array<A, D>, mut t: Array<A, D>) -> Array<A, D> {
+pub fn jvp<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    t: Array<A, D>,
+) -> Array<A, D> {
     check_tangent("mapv", t.shape(), partial.shape());
-    Zip::from(&mut t).and(partial).for_each(|t, &d| *t = *t * d);
-    t
+    times(partial, t)
 }
 
 /// The result's tangent from a captured scalar's: `t ∂y/∂w`.

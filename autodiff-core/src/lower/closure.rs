@@ -77,6 +77,17 @@ impl Lowerer<'_> {
             kind: InputKind::Value,
             reference: false,
         }));
+        // The constants in scope, which the closure's code may read.
+        let mut constants: Vec<syn::Ident> = Vec::new();
+        for name in self.env.names() {
+            if let Some(Operand::Const { tokens, .. }) = self.env.get(&name) {
+                if let Ok(ident) = syn::parse2::<syn::Ident>(tokens.clone()) {
+                    if !constants.contains(&ident) {
+                        constants.push(ident);
+                    }
+                }
+            }
+        }
         let program = self.lower_closure(closure, &param, inputs, &captures, &float);
         let Some(program) = program else {
             return Operand::Poison;
@@ -90,6 +101,7 @@ impl Lowerer<'_> {
             display,
             capture_spans,
             by_reference,
+            constants,
         };
         self.apply(Op::Map(Box::new(closure)), args, call.method.span())
     }

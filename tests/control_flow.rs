@@ -1345,8 +1345,24 @@ fn gaussian_nll(data: &Array1<f64>, mu: f64, sigma: f64) -> f64 {
     data.mapv(|d| ((d - mu) / sigma).powi(2)).sum() / 2.0 + n * sigma.ln()
 }
 
+/// The closure's parameter shadows a differentiated name; mapping a constant array it reads
+/// nothing differentiated: a constant, with derivative zero.
+#[differentiable(wrt(w))]
+fn shadowing(data: &Array1<f64>, w: f64) -> (f64, Array1<f64>) {
+    let v = w * 2.0;
+    let c = data.mapv(|v| v.exp());
+    (v * c.sum(), c)
+}
+
 #[test]
 fn elementwise_closures_with_regions_calls_and_constant_receivers() {
+    let data = array![0.5, -1.0];
+    let (value, j) = shadowing_jacobian(&data, 1.5);
+    assert_eq!(value, shadowing(&data, 1.5));
+    let sum = data.mapv(f64::exp).sum();
+    assert_eq!(j, array![[2.0 * sum], [0.0], [0.0]]);
+    let (_, (dv, dc)) = shadowing_jvp(&data, 1.5, 1.0);
+    assert_eq!((dv, dc), (2.0 * sum, array![0.0, 0.0]));
     let x = [0.3, -1.2, 0.7, 2.1, -0.4, 0.6];
     check_vector_scalar_fn!(
         closure_with_loop,

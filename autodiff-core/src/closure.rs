@@ -166,7 +166,7 @@ pub fn tangent(
     program: &Program,
     i: usize,
     mut tangent: impl FnMut(Var) -> TokenStream,
-) -> Option<TokenStream> {
+) -> TokenStream {
     let span = program.nodes[i].span;
     let mut sum: Option<TokenStream> = None;
     for (k, var) in program.var_args(i) {
@@ -181,7 +181,12 @@ pub fn tangent(
             Some(sum) => accumulate(&sum, &term, span),
         });
     }
-    sum
+    // A closure reading nothing differentiated, on a constant array (its parameter shadowing
+    // a differentiated name): zero.
+    sum.unwrap_or_else(|| {
+        let y = node_ident(i);
+        quote!(::autodiff::__private::Map::zeros((#y).autodiff_arg()))
+    })
 }
 
 /// `tokens` located at `span` (their hygiene kept): where a type error about them points.

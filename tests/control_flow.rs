@@ -1354,6 +1354,30 @@ fn shadowing(data: &Array1<f64>, w: f64) -> (f64, Array1<f64>) {
     (v * c.sum(), c)
 }
 
+/// On a matrix and on its transpose (a view in another order than the result's).
+#[differentiable]
+fn mapped_matrix(m: &Array2<f64>) -> f64 {
+    let a = m.t().mapv(|v| v.sin() * v);
+    let b = m.mapv(|v| v.cos());
+    (a.dot(&b)).sum()
+}
+
+#[test]
+fn elementwise_closures_on_matrices() {
+    let m = array![[0.3, -1.2, 0.7], [2.1, -0.4, 0.6]];
+    let shaped = |x: &[f64]| Array2::from_shape_vec((2, 3), x.to_vec()).expect("2 × 3");
+    check_scalar(
+        "mapped_matrix",
+        &flat(&m),
+        |x| mapped_matrix(&shaped(x)),
+        |x| {
+            let (value, g) = mapped_matrix_grad(&shaped(x));
+            (value, flat(&g))
+        },
+        |x, t| mapped_matrix_jvp(&shaped(x), shaped(t)),
+    );
+}
+
 #[test]
 fn elementwise_closures_with_regions_calls_and_constant_receivers() {
     let data = array![0.5, -1.0];

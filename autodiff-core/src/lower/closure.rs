@@ -82,7 +82,8 @@ impl Lowerer<'_> {
         for name in self.env.names() {
             if let Some(Operand::Const { tokens, .. }) = self.env.get(&name) {
                 if let Ok(ident) = syn::parse2::<syn::Ident>(tokens.clone()) {
-                    if !constants.contains(&ident) {
+                    // The parameter's name inside is the parameter.
+                    if !constants.contains(&ident) && ident != param {
                         constants.push(ident);
                     }
                 }
@@ -267,7 +268,7 @@ impl Lowerer<'_> {
             [Operand::Const { .. }] => {
                 self.diag.error(
                     &closure.body,
-                    "the closure's result does not depend on its element: write the constant array itself (`Array::from_elem(x.raw_dim(), c)`)",
+                    "the closure's result has no derivative in its element (a constant, an integer cast, a comparison): compute it outside this function, or write the constant array itself (`Array::from_elem(x.raw_dim(), c)`)",
                 );
                 return None;
             }

@@ -1358,7 +1358,7 @@ fn shadowing(data: &Array1<f64>, w: f64) -> (f64, Array1<f64>) {
 #[differentiable]
 fn mapped_matrix(m: &Array2<f64>) -> f64 {
     let a = m.t().mapv(|v| v.sin() * v);
-    let b = m.mapv(|v| v.cos());
+    let b = (m * 2.0).mapv_into(|v| v.cos());
     (a.dot(&b)).sum()
 }
 

@@ -820,7 +820,7 @@ impl Lowerer<'_> {
                 return self.call_primitive(prim, args, whole, inner.method.span());
             }
         }
-        if matches!(name.as_str(), "mapv" | "map") {
+        if matches!(name.as_str(), "mapv" | "map" | "mapv_into") {
             return self.map_closure(call, whole);
         }
         match Primitive::method(&name) {

@@ -124,6 +124,7 @@ struct ReadmeExamples;
 /// Paths the generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use autodiff_runtime::closure;
     pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};

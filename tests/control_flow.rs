@@ -1081,3 +1081,338 @@ fn custom_rules_inside_loops() {
         [0.5, -2.0, 1.5, -0.5]
     );
 }
+
+// ---- Elementwise closures -------------------------------------------------------------
+// `x.mapv(|v| …)` and `x.map(|&v| …)`: the closure's body differentiated per element, value
+// and derivative in one pass.
+
+#[differentiable]
+fn mapped_tanh(x: &Array1<f64>) -> f64 {
+    let a = 2.0;
+    x.mapv(|v| (a * v).tanh() + v * v).sum()
+}
+
+/// `map` with the element by reference: `*v` reads it, in conditions too.
+#[differentiable]
+fn mapped_by_reference(x: &Array1<f64>) -> f64 {
+    let y = x.map(|v| if *v > 0.0 { v.tanh() * *v } else { -*v * 0.5 });
+    let z = x.map(|v: &f64| v.exp() + 1.0);
+    (&y * &z).sum() + x.mapv(sigmoid).sum()
+}
+
+/// A closure reading a constant that cannot be shared between threads runs on one core.
+#[differentiable]
+fn mapped_unshared(x: &Array1<f64>) -> f64 {
+    let scale = std::rc::Rc::new(std::cell::Cell::new(1.5_f64));
+    x.mapv(|v| (v * scale.get()).sin()).sum()
+}
+
+#[differentiable]
+fn mapped_block(x: &Array1<f64>) -> f64 {
+    let y = x.map(|&v| {
+        let t = v * v;
+        t.exp() - 1.0
+    });
+    (&y * x).sum()
+}
+
+/// GELU (tanh approximation) and Swish, as activations are written with ndarray.
+#[differentiable]
+fn gelu_sum(x: &Array1<f64>) -> f64 {
+    let c = (2.0 / std::f64::consts::PI).sqrt();
+    x.mapv(|v| 0.5 * v * (1.0 + (c * (v + 0.044715 * v.powi(3))).tanh()))
+        .sum()
+}
+
+#[differentiable]
+fn swish_sum(x: &Array1<f64>) -> f64 {
+    x.mapv(|v| v * sigmoid(v)).mapv(f64::sin).sum()
+}
+
+/// The Huber loss with a branch in the closure.
+#[differentiable]
+fn huber(x: &Array1<f64>, delta: f64) -> f64 {
+    x.mapv(|r| {
+        if r.abs() <= delta {
+            0.5 * r * r
+        } else {
+            delta * (r.abs() - 0.5 * delta)
+        }
+    })
+    .mean()
+    .unwrap()
+}
+
+/// A closure capturing a differentiated scalar: its adjoint is Σ ḡ ⊙ ∂y/∂w.
+#[differentiable]
+fn captured(x: &Array1<f64>, w: f64) -> f64 {
+    let s = w * w;
+    x.mapv(|v| (v * s).sin() + w).sum()
+}
+
+#[test]
+fn elementwise_closures_in_every_mode() {
+    let x = [0.3, -1.2, 0.7, 2.1, -0.4];
+    check_vector_fn!(
+        mapped_tanh,
+        mapped_tanh_grad,
+        mapped_tanh_jvp,
+        mapped_tanh_vjp,
+        x
+    );
+    check_vector_fn!(
+        mapped_block,
+        mapped_block_grad,
+        mapped_block_jvp,
+        mapped_block_vjp,
+        x
+    );
+    check_vector_fn!(gelu_sum, gelu_sum_grad, gelu_sum_jvp, gelu_sum_vjp, x);
+    check_vector_fn!(
+        mapped_unshared,
+        mapped_unshared_grad,
+        mapped_unshared_jvp,
+        mapped_unshared_vjp,
+        x
+    );
+    check_vector_fn!(
+        mapped_by_reference,
+        mapped_by_reference_grad,
+        mapped_by_reference_jvp,
+        mapped_by_reference_vjp,
+        x
+    );
+    check_vector_fn!(swish_sum, swish_sum_grad, swish_sum_jvp, swish_sum_vjp, x);
+}
+
+/// A function of a vector and a scalar, as one flat input `[x…, w]`.
+macro_rules! check_vector_scalar_fn {
+    ($f:ident, $grad:ident, $jvp:ident, $vjp:ident, $x:expr) => {{
+        let x: Vec<f64> = $x.to_vec();
+        let split = |x: &[f64]| {
+            let (w, v) = x.split_last().expect("a scalar last");
+            (Array1::from(v.to_vec()), *w)
+        };
+        check_scalar(
+            stringify!($f),
+            &x,
+            |x| {
+                let (v, w) = split(x);
+                $f(&v, w)
+            },
+            |x| {
+                let (v, w) = split(x);
+                let (value, (gv, gw)) = $grad(&v, w);
+                let mut g = flat(&gv);
+                g.push(gw);
+                (value, g)
+            },
+            |x, t| {
+                let ((v, w), (tv, tw)) = (split(x), split(t));
+                $jvp(&v, w, tv, tw)
+            },
+        );
+        let (v, w) = split(&x);
+        assert_eq!(
+            $vjp(&v, w, 1.0).1,
+            $grad(&v, w).1,
+            "{}: vjp(1)",
+            stringify!($f)
+        );
+    }};
+}
+
+#[test]
+fn elementwise_closures_capturing_scalars() {
+    // Both arms of the Huber loss: |r| below and above δ.
+    let x = [0.3, -1.2, 0.7, 2.1, -0.4, 0.9];
+    check_vector_scalar_fn!(huber, huber_grad, huber_jvp, huber_vjp, x);
+    check_vector_scalar_fn!(captured, captured_grad, captured_jvp, captured_vjp, x);
+}
+
+/// A closure in a loop: each iteration's partials are recorded for the adjoint sweep.
+#[differentiable]
+fn mapped_in_loop(x: &Array1<f64>) -> f64 {
+    let mut y = x.to_owned();
+    for k in 0..3 {
+        let c = k as f64 + 0.5;
+        y = y.mapv(|v| (c * v).sin() + v);
+    }
+    y.sum()
+}
+
+/// An array result: its Jacobian is diagonal.
+#[differentiable]
+fn activation(x: &Array1<f64>) -> Array1<f64> {
+    x.mapv(|v| v * v.tanh())
+}
+
+#[differentiable]
+fn gelu32(x: &Array1<f32>) -> f32 {
+    x.mapv(|v| 0.5 * v * (1.0 + (0.797_884_6 * (v + 0.044715 * v * v * v)).tanh()))
+        .sum()
+}
+
+#[test]
+fn elementwise_closures_in_loops_with_array_results_and_in_f32() {
+    let x = [0.3, -1.2, 0.7, 2.1, -0.4];
+    check_vector_fn!(
+        mapped_in_loop,
+        mapped_in_loop_grad,
+        mapped_in_loop_jvp,
+        mapped_in_loop_vjp,
+        x
+    );
+    let v = Array1::from(x.to_vec());
+    let (y, j) = activation_jacobian(&v);
+    assert_eq!(y, activation(&v));
+    for (i, &x) in x.iter().enumerate() {
+        let t = x.tanh();
+        assert!((j[[i, i]] - (t + x * (1.0 - t * t))).abs() < 1e-14);
+        assert_eq!(j.row(i).iter().filter(|&&d| d != 0.0).count(), 1);
+    }
+    let (_, tangent) = activation_jvp(&v, Array1::ones(5));
+    assert_eq!(tangent, j.diag());
+    let x32 = Array1::from(x.iter().map(|&x| x as f32).collect::<Vec<_>>());
+    let (value, g) = gelu32_grad(&x32);
+    assert_eq!(value, gelu32(&x32));
+    let (_, g64) = gelu_sum_grad(&v);
+    for (a, b) in g.iter().zip(&g64) {
+        assert!((f64::from(*a) - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    let (_, d) = gelu32_jvp(&x32, Array1::ones(5));
+    assert!((d - g.sum()).abs() < 1e-5);
+    // Long enough to run on every core: the same numbers as one core.
+    let long = Array1::from_shape_fn(100_000, |i| (i as f64 * 1e-4).sin() * 3.0);
+    let (value, g) = gelu_sum_grad(&long);
+    let one_core = long.mapv(|v| {
+        let c = (2.0 / std::f64::consts::PI).sqrt();
+        let t = (c * (v + 0.044715 * v.powi(3))).tanh();
+        (
+            0.5 * v * (1.0 + t),
+            0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v),
+        )
+    });
+    assert!((value - one_core.iter().map(|p| p.0).sum::<f64>()).abs() < 1e-8);
+    assert!(g
+        .iter()
+        .zip(&one_core)
+        .all(|(a, b)| (a - b.1).abs() < 1e-12));
+}
+
+/// Loops, early returns and calls inside closures; a constant array mapped with a captured
+/// parameter (a Gaussian log-likelihood's data term); names shadowed inside.
+#[differentiable]
+fn closure_with_loop(x: &Array1<f64>, w: f64) -> f64 {
+    let a = x.mapv(|v| {
+        let mut s = 0.0;
+        for k in 1..4 {
+            s += (v * k as f64).sin() / k as f64;
+        }
+        s
+    });
+    let b = x.mapv(|v| {
+        let mut s = v;
+        for _ in 0..2 {
+            s = s * w + v;
+        }
+        s
+    });
+    a.sum() + b.sum()
+}
+
+#[differentiable]
+fn inner_square(v: f64) -> f64 {
+    v * v
+}
+
+#[differentiable]
+fn closure_with_return_and_call(x: &Array1<f64>, w: f64) -> f64 {
+    let v = x.sum();
+    let y = x.mapv(|v| {
+        if v < 0.0 {
+            return inner_square(v) * w;
+        }
+        let w = 2.0;
+        v.exp() * w
+    });
+    y.sum() * v
+}
+
+#[differentiable(wrt(mu, sigma))]
+fn gaussian_nll(data: &Array1<f64>, mu: f64, sigma: f64) -> f64 {
+    let n = data.len() as f64;
+    data.mapv(|d| ((d - mu) / sigma).powi(2)).sum() / 2.0 + n * sigma.ln()
+}
+
+/// The closure's parameter shadows a differentiated name; mapping a constant array it reads
+/// nothing differentiated: a constant, with derivative zero.
+#[differentiable(wrt(w))]
+fn shadowing(data: &Array1<f64>, w: f64) -> (f64, Array1<f64>) {
+    let v = w * 2.0;
+    let c = data.mapv(|v| v.exp());
+    (v * c.sum(), c)
+}
+
+/// On a matrix and on its transpose (a view in another order than the result's).
+#[differentiable]
+fn mapped_matrix(m: &Array2<f64>) -> f64 {
+    let a = m.t().mapv(|v| v.sin() * v);
+    let b = (m * 2.0).mapv_into(|v| v.cos());
+    (a.dot(&b)).sum()
+}
+
+#[test]
+fn elementwise_closures_on_matrices() {
+    let m = array![[0.3, -1.2, 0.7], [2.1, -0.4, 0.6]];
+    let shaped = |x: &[f64]| Array2::from_shape_vec((2, 3), x.to_vec()).expect("2 × 3");
+    check_scalar(
+        "mapped_matrix",
+        &flat(&m),
+        |x| mapped_matrix(&shaped(x)),
+        |x| {
+            let (value, g) = mapped_matrix_grad(&shaped(x));
+            (value, flat(&g))
+        },
+        |x, t| mapped_matrix_jvp(&shaped(x), shaped(t)),
+    );
+}
+
+#[test]
+fn elementwise_closures_with_regions_calls_and_constant_receivers() {
+    let data = array![0.5, -1.0];
+    let (value, j) = shadowing_jacobian(&data, 1.5);
+    assert_eq!(value, shadowing(&data, 1.5));
+    let sum = data.mapv(f64::exp).sum();
+    assert_eq!(j, array![[2.0 * sum], [0.0], [0.0]]);
+    let (_, (dv, dc)) = shadowing_jvp(&data, 1.5, 1.0);
+    assert_eq!((dv, dc), (2.0 * sum, array![0.0, 0.0]));
+    let x = [0.3, -1.2, 0.7, 2.1, -0.4, 0.6];
+    check_vector_scalar_fn!(
+        closure_with_loop,
+        closure_with_loop_grad,
+        closure_with_loop_jvp,
+        closure_with_loop_vjp,
+        x
+    );
+    check_vector_scalar_fn!(
+        closure_with_return_and_call,
+        closure_with_return_and_call_grad,
+        closure_with_return_and_call_jvp,
+        closure_with_return_and_call_vjp,
+        x
+    );
+    let data = array![1.0, 2.5, 0.3, 1.7];
+    for (mu, sigma) in [(1.0, 0.8), (1.4, 1.3)] {
+        check_scalar(
+            "gaussian_nll",
+            &[mu, sigma],
+            |p| gaussian_nll(&data, p[0], p[1]),
+            |p| {
+                let (value, (a, b)) = gaussian_nll_grad(&data, p[0], p[1]);
+                (value, vec![a, b])
+            },
+            |p, t| gaussian_nll_jvp(&data, p[0], p[1], t[0], t[1]),
+        );
+    }
+}

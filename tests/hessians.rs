@@ -285,3 +285,36 @@ fn special_and_array_functions() {
     );
     assert_hessian("array functions", &h, &differences, 1e-6);
 }
+
+/// Elementwise closures: the per-element derivative computed on dual numbers gives the
+/// second derivatives, a captured scalar's mixed ones included.
+#[differentiable(hessian)]
+fn mapped(x: &Array1<f64>, w: f64) -> f64 {
+    let a = 0.5;
+    x.mapv(|v| {
+        let t = (a * v).tanh();
+        t * w + v * v * w.sin()
+    })
+    .sum()
+        + x.map(|&v| v.exp()).sum()
+        + x.map(|v| if *v > 0.0 { v.sin() * w } else { *v * *v })
+            .sum()
+}
+
+#[test]
+fn elementwise_closures() {
+    let point = [0.3, -1.2, 0.7, 0.9];
+    let split = |v: &[f64]| (Array1::from(v[..3].to_vec()), v[3]);
+    let (x, w) = split(&point);
+    let (value, gradient, h) = mapped_hessian(&x, w);
+    assert_eq!((value, gradient), mapped_grad(&x, w));
+    let differences = hessian_by_differences(
+        |v| {
+            let (x, w) = split(v);
+            let (_, (gx, gw)) = mapped_grad(&x, w);
+            gx.iter().copied().chain([gw]).collect()
+        },
+        &point,
+    );
+    assert_hessian("mapped", &h, &differences, 1e-6);
+}

@@ -137,7 +137,7 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
     let y = node_ident(i);
     match &node.op {
         Op::Prim(prim) if prim.scatters() => None,
-        Op::Prim(Primitive::SetIndex) | Op::Copy | Op::Call { .. } => None,
+        Op::Prim(Primitive::SetIndex) | Op::Copy | Op::Call { .. } | Op::Map(_) => None,
         Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
             // Linear: the pullbacks read the operand's and the result's shapes only.
             let y_shape = shape_of(&quote!(#y));
@@ -236,7 +236,7 @@ impl Sweep<'_> {
         // The last reader consumes the adjoint; the others copy it.
         let mut left = match node.op {
             // One read for all the arguments' contributions.
-            Op::Call { .. } | Op::Prim(Primitive::SetIndex) => 1,
+            Op::Call { .. } | Op::Prim(Primitive::SetIndex) | Op::Map(_) => 1,
             _ => targets.len(),
         };
         let mut take = || {
@@ -296,6 +296,12 @@ impl Sweep<'_> {
                     if let Some(contribution) = pullback(program, i, k, g) {
                         self.contribute(target, contribution, node.span);
                     }
+                }
+            }
+            Op::Map(_) => {
+                let g = take();
+                for (target, contribution) in crate::closure::pullbacks(program, i, &g) {
+                    self.contribute(target, contribution, node.span);
                 }
             }
             Op::Copy => {
@@ -804,6 +810,14 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> Bindin
         match stmt {
             Stmt::Node(i) => match &program.nodes[*i].op {
                 Op::Prim(prim) if prim.returns_view() => views.push(node_ident(*i)),
+                // The partials beside the value, which the pullback reads.
+                Op::Map(closure) => {
+                    values.push(node_ident(*i));
+                    values.extend(
+                        (0..closure.program.inputs.len())
+                            .map(|k| crate::ir::Closure::partial_ident(*i, k)),
+                    );
+                }
                 _ => values.push(node_ident(*i)),
             },
             Stmt::Const { ident, borrows, .. } => {

@@ -74,7 +74,7 @@ pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
     let constant_args = match &node.op {
         Op::Prim(prim) => prim.rule().constant_args,
-        Op::Call { .. } | Op::Copy => &[],
+        Op::Call { .. } | Op::Copy | Op::Map(_) => &[],
     };
     node.args
         .iter()

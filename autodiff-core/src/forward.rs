@@ -64,6 +64,11 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
         };
         let prim = match &node.op {
             Op::Prim(prim) => prim,
+            Op::Map(_) => {
+                let sum = crate::closure::tangent(program, i, &mut tangent_arg);
+                code.push(quote!(let #ident = #sum;));
+                continue;
+            }
             Op::Copy => {
                 let tangent = tangent_arg(program.var_args(i).next().expect("one argument").1);
                 code.push(quote!(let #ident = #tangent;));
@@ -302,6 +307,10 @@ impl Tangents<'_> {
                         Some(sum) => accumulate(&sum, &term, node.span),
                     });
                 }
+                quote!(let #ident = #sum;)
+            }
+            Op::Map(_) => {
+                let sum = crate::closure::tangent(program, i, tangent);
                 quote!(let #ident = #sum;)
             }
             Op::Copy => {

@@ -38,7 +38,15 @@ pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut 
             format!("`hessian` supports float and array parameters, not the struct of parameters `{}`; list those in `wrt(...)` or pass the arrays themselves", param.ident),
         );
     }
+    calls(program, diag);
+}
+
+/// Reports each call, in closures too: `f_hessian` cannot differentiate through one.
+fn calls(program: &Program, diag: &mut Diagnostics) {
     for node in &program.nodes {
+        if let Op::Map(closure) = &node.op {
+            calls(&closure.program, diag);
+        }
         if let Op::Call { path, .. } = &node.op {
             diag.error_at(
                 node.span,
@@ -53,10 +61,17 @@ pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut 
 fn lifted(program: &Program, float: &Type) -> Program {
     let mut program = program.clone();
     for node in &mut program.nodes {
-        let Op::Prim(prim) = node.op else { continue };
-        let constant_args = prim.rule().constant_args;
+        let (constant_args, float_constants) = match &mut node.op {
+            Op::Prim(prim) => (prim.rule().constant_args, prim.float_constants()),
+            // The closure's program on duals too, and a constant array it maps lifted.
+            Op::Map(closure) => {
+                closure.program = lifted(&closure.program, float);
+                (&[][..], false)
+            }
+            Op::Call { .. } | Op::Copy => continue,
+        };
         for (k, arg) in node.args.iter_mut().enumerate() {
-            if constant_args.contains(&k) && !prim.float_constants() {
+            if constant_args.contains(&k) && !float_constants {
                 continue;
             }
             if let Operand::Const {

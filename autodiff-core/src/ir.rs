@@ -98,6 +98,35 @@ pub enum Op {
     /// An owned copy of a view (`m.t().to_owned()`, `v.to_owned()` for `v: ArrayView1<f64>`),
     /// which a called function may take as `&Array2<f64>`: the identity on derivatives.
     Copy,
+    /// `x.mapv(|v| body)` (or `x.map(|&v| body)`): `body` applied to every element of
+    /// argument 0; the other arguments are the differentiated scalars the closure captures.
+    Map(Box<Closure>),
+}
+
+/// The closure of an elementwise [`Op::Map`]: its body as a program of its own, on scalars.
+#[derive(Clone)]
+pub struct Closure {
+    /// Input 0 is the element (the closure's parameter); input k > 0 is the captured value
+    /// that the node's argument k is.
+    pub program: Program,
+    /// How the documentation writes it: `mapv(|v| v.tanh())`.
+    pub display: String,
+    /// Where the body reads each captured value (input k + 1): where an error about its
+    /// type points.
+    pub capture_spans: Vec<Span>,
+    /// The parameter is a reference to the element (`x.map(|v| …)`, where `*v` reads it).
+    pub by_reference: bool,
+    /// The function's constant bindings (and constant parameters) in scope where the closure
+    /// is written, which its code may read.
+    pub constants: Vec<Ident>,
+}
+
+impl Closure {
+    /// The name of the array of ∂y/∂(input k), one per element, that the forward sweep
+    /// computes beside node i's value and the derivative sweeps read.
+    pub fn partial_ident(node: usize, k: usize) -> Ident {
+        quote::format_ident!("__d{}_{}", node + 1, k, span = Span::mixed_site())
+    }
 }
 
 /// vᵢ = op(args).
@@ -118,6 +147,7 @@ impl Node {
                 format!("{}({})", crate::text::pretty(path), args.join(", "))
             }
             Op::Copy => "{0}".to_string(),
+            Op::Map(closure) => format!("{{0}}.{}", closure.display),
         }
     }
 
@@ -128,6 +158,13 @@ impl Node {
             Op::Prim(prim) => prim.rule().partials.get(k).unwrap_or(&"0").to_string(),
             Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::text::pretty(path)),
             Op::Copy => "1".to_string(),
+            Op::Map(closure) => {
+                let name = match closure.program.inputs.get(k) {
+                    Some(input) => input.display.clone(),
+                    None => format!("{{{k}}}"),
+                };
+                format!("∂f/∂{name}")
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 mod adjoint;
 mod attr;
 mod call;
+mod closure;
 mod custom;
 mod derive;
 mod diag;
@@ -442,6 +443,26 @@ mod tests {
             quote!(
                 fn f(r#type: f64) -> f64 {
                     r#type * 2.0
+                }
+            ),
+            quote!(
+                fn f(x: &Array1<f64>, w: f64) -> f64 {
+                    let a = x.mapv();
+                    let b = x.mapv(|p, q| p);
+                    let c = x.map(|(p, q)| p * w);
+                    let d = x.mapv(|v| {
+                        v * w;
+                    });
+                    let e = x.mapv(|v| 1.0);
+                    let f = x.mapv(|v| {
+                        w = v;
+                        v
+                    });
+                    let g = x.mapv(async |v| v);
+                    let h = x.mapv(make(w));
+                    let i = x.mapv(|v| x[0] * v);
+                    let j = x.mapv(|v| return);
+                    a + b + c + d + e + f + g + h + i + j
                 }
             ),
         ];

@@ -13,6 +13,7 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, UnOp};
 
+mod closure;
 mod control;
 mod env;
 
@@ -51,6 +52,14 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             .params
             .iter()
             .filter(|param| crate::signature::is_view(&param.ty))
+            .map(|param| param.ident.to_string())
+            .collect(),
+        array_params: sig
+            .params
+            .iter()
+            .filter(|param| {
+                param.differentiated && !param.structured && !crate::signature::is_float(&param.ty)
+            })
             .map(|param| param.ident.to_string())
             .collect(),
         tuple_arity: match sig.output {
@@ -130,6 +139,8 @@ struct Lowerer<'a> {
     mutable_bindings: HashSet<String>,
     /// The parameters that are views (`ArrayView1<f64>`).
     views: HashSet<String>,
+    /// The differentiated parameters that are arrays, which a closure cannot capture.
+    array_params: HashSet<String>,
     /// The number of elements of the function's result, when it is a tuple.
     tuple_arity: Option<usize>,
     /// The one float type the signature names (`f64` or `f32`), if it names just one: the
@@ -808,6 +819,9 @@ impl Lowerer<'_> {
                 let args = std::iter::once(&*inner.receiver).chain(&inner.args);
                 return self.call_primitive(prim, args, whole, inner.method.span());
             }
+        }
+        if matches!(name.as_str(), "mapv" | "map" | "mapv_into") {
+            return self.map_closure(call, whole);
         }
         match Primitive::method(&name) {
             Some(Primitive::Mean | Primitive::MeanAxis) => {
@@ -1831,7 +1845,7 @@ fn forbidden(expr: &Expr) -> Option<String> {
     let message = match expr {
         Expr::If(_) | Expr::Match(_) => "a branch inside a larger expression is not supported; bind its value first: `let v = if c { a } else { b };`",
         Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => "a loop inside an expression is not supported; write it as a statement that assigns variables declared before it",
-        Expr::Closure(_) => "closures cannot be differentiated; write the computation inline, or as a function outside",
+        Expr::Closure(_) => "closures are differentiated only written in place as the argument of `mapv` or `map` on an array (`x.mapv(|v| ...)`); write the computation inline, or as a function outside",
         Expr::Unsafe(_) => "`unsafe` blocks are not allowed in a #[differentiable] function; its derivative is built from safe arithmetic only",
         Expr::Macro(mac) => return Some(macro_message(&mac.mac.path)),
         Expr::Block(_) => "a block inside a larger expression is not supported; bind its value first: `let v = { ... };`",

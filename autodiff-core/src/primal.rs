@@ -95,6 +95,7 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                     let args = call::call_args(program, *i);
                     quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
                 }
+                Op::Map(_) => crate::closure::forward_code(program, *i),
                 Op::Copy => {
                     let value = operand_tokens(program, &node.args[0]);
                     quote_spanned!(node.span=> let #ident = ::autodiff::__private::Map::map(

@@ -32,7 +32,7 @@ pub fn traceable(sig: &Signature, program: &Program) -> bool {
     let field = |k: usize| matches!(program.inputs[k].kind, InputKind::Field { .. });
     let mut primitive_args = std::collections::HashSet::new();
     for node in &program.nodes {
-        let primitive = matches!(node.op, Op::Prim(_) | Op::Copy);
+        let primitive = matches!(node.op, Op::Prim(_) | Op::Copy | Op::Map(_));
         for arg in &node.args {
             match arg {
                 Operand::Var(Var::Input(k)) if field(*k) && !traced_input(program, *k) => {
@@ -169,7 +169,7 @@ fn scalar_edges(node: &Node) -> bool {
                 | Inv
                 | Solve
         ),
-        Op::Call { .. } | Op::Copy => false,
+        Op::Call { .. } | Op::Copy | Op::Map(_) => false,
     }
 }
 

@@ -21,6 +21,7 @@
 
 mod activations;
 pub mod check;
+pub mod closure;
 pub mod compose;
 pub mod dual;
 pub mod fast;

@@ -107,6 +107,28 @@ pub fn constants(v: &Array1<f64>, scale: f64, label: &str) -> f64 {
     total * length + (&moved * scale).sum()
 }
 
+// --- elementwise closures -------------------------------------------------------------
+
+/// GELU with `mapv`, a constant and a block in the closure, and `map` by reference.
+#[differentiable(hessian)]
+#[must_use]
+pub fn gelu_closure(x: &Array1<f64>, slope: f64) -> f64 {
+    let scale = (2.0 / std::f64::consts::PI).sqrt();
+    let gelu = x.mapv(|v| {
+        let inner = scale * (v + 0.044_715 * v.powi(3));
+        0.5 * v * (1.0 + inner.tanh())
+    });
+    let elu = x.map(|v| if *v > 0.0 { *v * slope } else { v.exp() - 1.0 });
+    gelu.sum() + elu.sum() + x.map(|&v| v * v).sum()
+}
+
+/// In `f32`, with a capture.
+#[differentiable]
+#[must_use]
+pub fn swish_closure(x: &Array1<f32>, beta: f32) -> f32 {
+    x.mapv(|v| v * sigmoid(beta * v)).sum()
+}
+
 // --- structs of parameters ------------------------------------------------------------
 
 /// One layer.

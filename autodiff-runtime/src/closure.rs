@@ -1,0 +1,253 @@
+//! Elementwise closures, fused: `x.mapv(|v| body)` on a differentiated array. The macro lowers
+//! `body` to a per-element program and calls [`forward`] with the code computing, for one
+//! element, its value and its partial derivatives: in the element, then in each captured
+//! differentiated scalar. One pass over the array gives the result and the partials, which
+//! are all the derivative sweeps read: the pullback is `ḡ ⊙ ∂y/∂v` ([`vjp`]), a captured
+//! scalar's adjoint `Σ ḡ ⊙ ∂y/∂w` ([`vjp_captured`]), the tangent `ẋ ⊙ ∂y/∂v` ([`jvp`]) plus
+//! `ẇ ∂y/∂w` ([`jvp_captured`]).
+
+use ndarray::{Array, ArrayView, Dimension, Zip};
+use num_traits::{Float, Zero};
+
+use rayon::prelude::*;
+
+use crate::parallel::{zip_on_cores, MIN_PARALLEL_LEN};
+use crate::value::check_tangent;
+
+/// The result of `f` over every element of `x` and its `N` partials, each an array of `x`'s
+/// shape, in one pass.
+#[inline]
+pub fn forward<A: Copy + Zero, D: Dimension, const N: usize>(
+    x: ArrayView<'_, A, D>,
+    mut f: impl FnMut(A) -> (A, [A; N]),
+) -> (Array<A, D>, [Array<A, D>; N]) {
+    // Zeroed buffers in standard layout (fresh pages, zero already), written in logical
+    // order: the order of `x.iter()`.
+    let mut values = Array::zeros(x.raw_dim());
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let ys = values.as_slice_mut().expect("a fresh array is contiguous");
+    let mut ds = partials.each_mut().map(|d| {
+        d.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .iter_mut()
+    });
+    let mut write = |y: &mut A, v: A| {
+        let (value, d) = f(v);
+        *y = value;
+        for (out, d) in ds.iter_mut().zip(d) {
+            if let Some(out) = out.next() {
+                *out = d;
+            }
+        }
+    };
+    match x.as_slice() {
+        Some(xs) => ys.iter_mut().zip(xs).for_each(|(y, &v)| write(y, v)),
+        None => ys.iter_mut().zip(x.iter()).for_each(|(y, &v)| write(y, v)),
+    }
+    (values, partials)
+}
+
+/// The constants an elementwise closure reads, by reference: whether they can be shared
+/// between threads decides whether the closure runs on every core. The generated code calls
+/// `(&Env(&constants)).autodiff_cores()` with [`Shared`] and [`Unshared`] in scope, and
+/// method resolution takes the first whose bounds hold: [`Cores`] or [`OneCore`], each a
+/// [`Run`] of the closure.
+pub struct Env<'a, E>(pub &'a E);
+
+/// Run on every core.
+pub struct Cores;
+/// Run on one core.
+pub struct OneCore;
+
+pub trait Shared {
+    fn autodiff_cores(&self) -> Cores;
+}
+
+impl<E: Sync> Shared for Env<'_, E> {
+    #[inline(always)]
+    fn autodiff_cores(&self) -> Cores {
+        Cores
+    }
+}
+
+pub trait Unshared {
+    fn autodiff_cores(&self) -> OneCore;
+}
+
+impl<E> Unshared for &Env<'_, E> {
+    #[inline(always)]
+    fn autodiff_cores(&self) -> OneCore {
+        OneCore
+    }
+}
+
+/// [`forward`] where [`Env`] decided.
+pub trait Run<A, F, const N: usize> {
+    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]);
+}
+
+impl<A, F, const N: usize> Run<A, F, N> for Cores
+where
+    A: Copy + Zero + Send + Sync,
+    F: Fn(A) -> (A, [A; N]) + Sync,
+{
+    #[inline]
+    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
+        forward_on_cores(x, &f)
+    }
+}
+
+impl<A, F, const N: usize> Run<A, F, N> for OneCore
+where
+    A: Copy + Zero,
+    F: Fn(A) -> (A, [A; N]),
+{
+    #[inline]
+    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
+        forward(x, f)
+    }
+}
+
+/// A chunk of the values, the same chunk of each partial, and of the elements.
+type Job<'a, A, const N: usize> = (&'a mut [A], [&'a mut [A]; N], &'a [A]);
+
+/// [`forward`] in chunks on rayon's pool, for a long contiguous `x`.
+fn forward_on_cores<A, D, F, const N: usize>(
+    x: ArrayView<'_, A, D>,
+    f: &F,
+) -> (Array<A, D>, [Array<A, D>; N])
+where
+    A: Copy + Zero + Send + Sync,
+    D: Dimension,
+    F: Fn(A) -> (A, [A; N]) + Sync,
+{
+    let len = x.len();
+    let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
+        return forward(x, f);
+    };
+    let mut values = Array::zeros(x.raw_dim());
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let chunk = len
+        .div_ceil(rayon::current_num_threads())
+        .max(MIN_PARALLEL_LEN / 2);
+    let mut partial_chunks = partials.each_mut().map(|d| {
+        d.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .chunks_mut(chunk)
+    });
+    // Every chunk of the values with the same chunk of each partial and of x.
+    let jobs: Vec<Job<'_, A, N>> = values
+        .as_slice_mut()
+        .expect("a fresh array is contiguous")
+        .chunks_mut(chunk)
+        .zip(xs.chunks(chunk))
+        .map(|(ys, xs)| {
+            let ds = partial_chunks
+                .each_mut()
+                .map(|chunks| chunks.next().expect("as many chunks as the values"));
+            (ys, ds, xs)
+        })
+        .collect();
+    jobs.into_par_iter().for_each(|(ys, mut ds, xs)| {
+        for (k, (y, &v)) in ys.iter_mut().zip(xs).enumerate() {
+            let (value, d) = f(v);
+            *y = value;
+            for (out, d) in ds.iter_mut().zip(d) {
+                out[k] = d;
+            }
+        }
+    });
+    (values, partials)
+}
+
+/// The element's adjoint: `g ⊙ ∂y/∂v`, in g's buffer.
+#[inline]
+#[track_caller]
+pub fn vjp<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    g: Array<A, D>,
+) -> Array<A, D> {
+    crate::value::check_adjoint("mapv", g.shape(), partial.shape());
+    times(partial, g)
+}
+
+/// `t ⊙ partial`, in t's buffer, on every core when long.
+#[inline]
+fn times<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    mut t: Array<A, D>,
+) -> Array<A, D> {
+    let len = t.len();
+    zip_on_cores!(
+        Zip::from(&mut t).and(partial),
+        len,
+        for_each / par_for_each,
+        |t, &d| *t = *t * d
+    );
+    t
+}
+
+/// A captured scalar's adjoint: `Σ g ⊙ ∂y/∂w`.
+#[inline]
+#[track_caller]
+pub fn vjp_captured<A: Float, D: Dimension>(partial: &Array<A, D>, g: &Array<A, D>) -> A {
+    crate::value::check_adjoint("mapv", g.shape(), partial.shape());
+    Zip::from(g)
+        .and(partial)
+        .fold(A::zero(), |sum, &g, &d| sum + g * d)
+}
+
+/// The result's tangent from the element's: `t ⊙ ∂y/∂v`, in t's buffer.
+#[inline]
+#[track_caller]
+pub fn jvp<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    t: Array<A, D>,
+) -> Array<A, D> {
+    check_tangent("mapv", t.shape(), partial.shape());
+    times(partial, t)
+}
+
+/// The result's tangent from a captured scalar's: `t ∂y/∂w`.
+#[inline]
+pub fn jvp_captured<A: Float, D: Dimension>(partial: &Array<A, D>, t: A) -> Array<A, D> {
+    partial.mapv(|d| d * t)
+}
+
+/// A differentiated value a closure of `mapv` captures: a scalar.
+#[diagnostic::on_unimplemented(
+    message = "a closure of `mapv` or `map` may capture differentiated scalars only, not `{Self}`",
+    label = "a differentiated array captured by the closure",
+    note = "write the operation on the array outside the closure, e.g. `&x * &w` or `x.mapv(|v| v.tanh()) * &w`"
+)]
+pub trait Captured: Copy {}
+
+impl Captured for f32 {}
+impl Captured for f64 {}
+impl Captured for crate::dual::Dual<f32> {}
+impl Captured for crate::dual::Dual<f64> {}
+
+/// The captured value itself, which must be a scalar ([`Captured`]).
+#[inline(always)]
+pub fn captured<S: Captured>(value: S) -> S {
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn one_pass_gives_values_and_partials_in_order() {
+        let x = array![[1.0, 2.0], [3.0, 4.0]];
+        let (y, [d]) = forward(x.t(), |v: f64| (v * v, [2.0 * v]));
+        assert_eq!(y, array![[1.0, 9.0], [4.0, 16.0]]);
+        assert_eq!(d, array![[2.0, 6.0], [4.0, 8.0]]);
+        assert_eq!(
+            vjp(&d, array![[1.0, 1.0], [0.5, 0.5]]),
+            array![[2.0, 6.0], [2.0, 4.0]]
+        );
+        assert_eq!(vjp_captured(&d, &array![[1.0, 0.0], [0.0, 1.0]]), 10.0);
+    }
+}

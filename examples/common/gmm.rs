@@ -260,16 +260,13 @@ pub fn gmm_loops(
     }
     let lse_alphas = largest + sum.ln();
 
-    // (`icf.ncols()` is read here, not in the loop header: a method call on an array inside a
-    // loop makes the macro record a copy of the array per iteration.)
-    let packed = icf.ncols();
     let mut prior = 0.0;
     for c in 0..k {
         for j in 0..d {
             prior += 0.5 * gamma * gamma * diagonals[[c, j]] * diagonals[[c, j]]
                 - m as f64 * icf[[c, j]];
         }
-        for j in d..packed {
+        for j in d..icf.ncols() {
             prior += 0.5 * gamma * gamma * icf[[c, j]] * icf[[c, j]];
         }
     }

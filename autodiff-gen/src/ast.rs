@@ -369,6 +369,14 @@ pub enum Kind {
     Call(usize, Vec<Expr>),
     /// A function with custom rules from the support module.
     Custom(&'static str, Box<Expr>),
+    /// `a.mapv(|v| body)`, or `a.map(|&v| body)` when `by_ref`: `body` a scalar expression of
+    /// the closure's parameter `v`, literals and scalars in scope (captured).
+    Map {
+        array: Box<Expr>,
+        param: String,
+        by_ref: bool,
+        body: Box<Expr>,
+    },
 }
 
 /// The direct subexpressions of a `&Kind` or a `&mut Kind`, as references of the same kind.
@@ -396,6 +404,8 @@ macro_rules! children {
             | Kind::Det(a)
             | Kind::Inv(a)
             | Kind::Custom(_, a) => vec![a],
+            // The body's reads are of scalars only: the shrinker replaces the closure whole.
+            Kind::Map { array, .. } => vec![array],
             Kind::Binary(_, a, b)
             | Kind::Method2(_, a, b)
             | Kind::Dot(a, b)

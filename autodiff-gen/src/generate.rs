@@ -17,14 +17,29 @@ pub struct Features {
     /// Branches, loops, `match`, `break`, `continue`, element reads at loop indices and
     /// element writes.
     pub control: bool,
+    /// Elementwise closures, `x.mapv(|v| …)` and `x.map(|&v| …)`.
+    pub closures: bool,
 }
 
 impl Features {
-    /// Every construct the generator knows: what CI runs.
-    pub const DEFAULT: Features = Features { control: true };
+    /// What CI runs: every construct but closures (`closures` turns them on; a run with
+    /// them still finds programs to fix, see RELIABILITY.md).
+    pub const DEFAULT: Features = Features {
+        control: true,
+        closures: false,
+    };
+
+    /// Every construct the generator knows.
+    pub const ALL: Features = Features {
+        control: true,
+        closures: true,
+    };
 
     /// Straight-line programs only (the generator before control flow).
-    pub const STRAIGHT: Features = Features { control: false };
+    pub const STRAIGHT: Features = Features {
+        control: false,
+        closures: false,
+    };
 
     /// [`Features::DEFAULT`] changed by a list such as `none`, `-control` (a name turns a
     /// construct on, `-name` off, `all` and `none` every one).
@@ -36,12 +51,13 @@ impl Features {
                 None => (true, item),
             };
             match name {
-                "all" if on => f = Features::DEFAULT,
+                "all" if on => f = Features::ALL,
                 "none" if on => f = Features::STRAIGHT,
                 "control" => f.control = on,
+                "closures" => f.closures = on,
                 _ => {
                     return Err(format!(
-                        "unknown feature `{item}` (known: all, none, control)"
+                        "unknown feature `{item}` (known: all, none, control, closures)"
                     ))
                 }
             }
@@ -135,6 +151,8 @@ pub struct Generator<'a> {
     ints: Vec<control::IntVar>,
     /// `break` and `continue` may be written here (in a loop, not in an arm with a value).
     jumps: bool,
+    /// The differentiated parameters, by name: what a closure maps.
+    inputs: Vec<(String, Ty)>,
 }
 
 /// Generates one program. `callees` are the scalar functions it may call.
@@ -186,6 +204,7 @@ fn build(
         loops: 0,
         ints: Vec::new(),
         jumps: false,
+        inputs: Vec::new(),
     };
     let params = g.params(shape);
     let mut body = Vec::new();
@@ -362,6 +381,7 @@ impl Generator<'_> {
                     if let Some(b) = self.env.last_mut() {
                         b.mutable = mutable;
                     }
+                    self.inputs.push((name.clone(), ty));
                     params.push(Param {
                         name,
                         kind: ParamKind::Diff { ty, pass, mutable },
@@ -944,8 +964,93 @@ impl Generator<'_> {
                     node(ty, bound, Kind::Custom("log1pexp", Box::new(a)))
                 }
             }
+            16 if !scalar && self.features.closures && !self.is_callee => self.closure(ty, d)?,
             _ => return None,
         })
+    }
+
+    /// `a.mapv(|v| body)` or `a.map(|&v| body)` over an array made from a differentiated
+    /// parameter (the macro rejects closures over constants only), the body a scalar
+    /// expression of `v`, literals and the scalars in scope: no arrays (capturing a
+    /// differentiated array is an error), fields, loop indices, labels or calls.
+    fn closure(&mut self, ty: Ty, d: u32) -> Option<Expr> {
+        let inputs: Vec<String> = self
+            .inputs
+            .iter()
+            .filter(|(name, t)| *t == ty && self.env.iter().any(|b| b.name == *name))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let name = self.pick_or_none(&inputs)?.clone();
+        let by_ref = self.env.iter().any(|b| b.name == name && b.by_ref);
+        let mut array = node(ty, INPUT_BOUND, Kind::Var { name, by_ref });
+        if self.rng.chance(0.5) {
+            let other = self.expr(ty, d);
+            let bound = array.bound + other.bound;
+            array = node(
+                ty,
+                bound,
+                Kind::Binary(BinOp::Add, Box::new(array), Box::new(other)),
+            );
+        }
+        let array = self.squash_above(array, 4.0);
+        let param = self.name("v");
+        let scalars: Vec<Binding> = self
+            .env
+            .iter()
+            .filter(|b| b.ty == Ty::Scalar && !b.field)
+            .cloned()
+            .collect();
+        let saved = (
+            std::mem::replace(&mut self.env, scalars),
+            std::mem::replace(&mut self.pool, vec![Ty::Scalar]),
+            std::mem::replace(&mut self.loops, 0),
+            std::mem::take(&mut self.ints),
+            std::mem::replace(&mut self.is_callee, true),
+            std::mem::take(&mut self.callees),
+            self.size.take(),
+            self.labels.take(),
+        );
+        self.bind(&param, Ty::Scalar, false, array.bound);
+        let mut body = self.expr(Ty::Scalar, d.min(2));
+        // A body that does not read its element has no derivative in it: the macro says so.
+        if !reads(&body, &param) {
+            let v = node(
+                Ty::Scalar,
+                array.bound,
+                Kind::Var {
+                    name: param.clone(),
+                    by_ref: false,
+                },
+            );
+            let bound = array.bound + body.bound;
+            body = node(
+                Ty::Scalar,
+                bound,
+                Kind::Binary(BinOp::Add, Box::new(v), Box::new(body)),
+            );
+        }
+        (
+            self.env,
+            self.pool,
+            self.loops,
+            self.ints,
+            self.is_callee,
+            self.callees,
+            self.size,
+            self.labels,
+        ) = saved;
+        let bound = body.bound;
+        let by_ref = self.rng.chance(0.3);
+        Some(node(
+            ty,
+            bound,
+            Kind::Map {
+                array: Box::new(array),
+                param,
+                by_ref,
+                body: Box::new(body),
+            },
+        ))
     }
 
     fn pick_or_none<'t, T>(&mut self, items: &'t [T]) -> Option<&'t T> {
@@ -1205,6 +1310,12 @@ impl Generator<'_> {
 
 /// Whether an array operand, passed by reference, borrows the variable `name` (`&acc`,
 /// `&acc.t()`), so cannot be the right side of `name op= …`.
+/// Whether `e` reads the variable `name`.
+fn reads(e: &Expr, name: &str) -> bool {
+    matches!(&e.kind, Kind::Var { name: n, .. } if n == name)
+        || e.children().iter().any(|c| reads(c, name))
+}
+
 pub fn borrows(e: &Expr, name: &str) -> bool {
     let place = matches!(e.kind, Kind::Var { .. } | Kind::Field(_));
     let mut read = Vec::new();

@@ -172,6 +172,22 @@ impl Printer {
                 let args: Vec<String> = args.iter().map(|a| self.value(a)).collect();
                 (format!("{prefix}{k}({})", args.join(", ")), POSTFIX)
             }
+            Kind::Map {
+                array,
+                param,
+                by_ref,
+                body,
+            } => {
+                let (method, pattern) = match by_ref {
+                    true => ("map", format!("&{param}")),
+                    false => ("mapv", param.clone()),
+                };
+                let body = self.value(body);
+                (
+                    format!("{}.{method}(|{pattern}| {body})", self.recv(array)),
+                    POSTFIX,
+                )
+            }
             Kind::Custom(name, a) => {
                 // The custom functions take owned arrays by reference only.
                 let arg = match a.ty.is_array() {

@@ -906,7 +906,18 @@ impl Lowerer<'_> {
                 true => self.expr(arg),
                 false => self.constant(arg),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
+            return Operand::Poison;
+        }
+        if let Some(root) = foreign_root(&path) {
+            let name = pretty(&path);
+            self.diag.error(
+                &call.func,
+                format!("`{name}` is a function of `{root}`, not a `#[differentiable]` one, and autodiff has no derivative rule for it: write it with autodiff's primitives (the README lists them), or wrap it in a function of yours with custom rules, `#[differentiable(vjp = …, jvp = …)]`"),
+            );
+            return Operand::Poison;
+        }
         let arg_spans = call.args.iter().map(expr_span).collect();
         self.apply(Op::Call { path, arg_spans }, args, expr_span(whole))
     }
@@ -1762,6 +1773,15 @@ fn call_primitive_of(func: &Expr) -> Option<Primitive> {
         [.., function] => Primitive::function(function),
         [] => None,
     }
+}
+
+/// The crate of a called path that cannot hold `#[differentiable]` functions (`libm::erf`,
+/// `std::f64::consts::PI.max`, `f64::erf`): the standard library and the float crates. A
+/// call there would otherwise fail as "cannot find function `__differentiable_vjp_…`".
+fn foreign_root(path: &syn::Path) -> Option<String> {
+    const ROOTS: [&str; 7] = ["std", "core", "alloc", "libm", "num_traits", "f32", "f64"];
+    let root = path.segments.first()?.ident.to_string();
+    (path.segments.len() > 1 && ROOTS.contains(&root.as_str())).then_some(root)
 }
 
 /// The non-compound operator of `+=`, `-=`, … (`None` for other operators).

@@ -251,6 +251,8 @@ fn array_functions(v: &Array1<f64>, m: &Array2<f64>) -> f64 {
         + det(&q)
         + inv(&q).sum()
         + solve(&q, v).sum()
+        + v.var(1.0) * v.std(0.0)
+        + (p.var_axis(Axis(1), 0.0) * p.std_axis(Axis(0), 1.0)).sum()
 }
 
 #[test]

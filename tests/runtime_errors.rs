@@ -130,6 +130,16 @@ fn mean_axis_2(x: &Array2<f64>) -> f64 {
 }
 
 #[differentiable]
+fn sample_variance(x: &Array1<f64>) -> f64 {
+    x.var(1.0)
+}
+
+#[differentiable]
+fn std_axis_2(x: &Array2<f64>) -> f64 {
+    x.std_axis(Axis(2), 0.0).sum()
+}
+
+#[differentiable]
 fn mean_all(x: &Array1<f64>) -> f64 {
     x.mean().unwrap()
 }
@@ -392,6 +402,16 @@ cases! {
         mean_axis_2_grad(&m(2, 3));
     mean_axis_out_of_range_jvp, "mean_axis: axis 2 is out of range for an array of shape [2, 3]",
         mean_axis_2_jvp(&m(2, 3), m(2, 3));
+    std_axis_grad, "std_axis: axis 2 is out of range for an array of shape [2, 3]",
+        std_axis_2_grad(&m(2, 3));
+
+    // Variance with too few elements for its `ddof`.
+    variance_ddof_grad,
+        "var: ddof 1.0 must be at least 0 and below the number of elements reduced, 1 (the array's shape is [1])",
+        sample_variance_grad(&v(1));
+    variance_ddof_jvp,
+        "var: ddof 1.0 must be at least 0 and below the number of elements reduced, 1 (the array's shape is [1])",
+        sample_variance_jvp(&v(1), v(1));
 
     // Labels.
     label_out_of_range_grad,

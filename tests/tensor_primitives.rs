@@ -99,6 +99,11 @@ rows! { (a, b, s, wa, wb) =>
     sum_axis_0: (a.sum_axis(Axis(0)) * wb).sum();
     sum_axis_1: (a.sum_axis(Axis(1)) * wa.column(2)).sum();
     mean_axis: (a.mean_axis(Axis(0)).expect("nonempty") * b).sum();
+    var_population: a.var(0.0) * s + (a * wa).var(0.0);
+    var_sample: b.var(1.0) * s + (a * s).var(1.0);
+    std_dev: a.std(0.0) * s + (a * wa).std(1.0) + b.std(0.0);
+    var_axis: (a.var_axis(Axis(0), 1.0) * wb).sum() + (a.var_axis(Axis(1), 0.0) * wa.column(1)).sum();
+    std_axis: (a.std_axis(Axis(0), 0.0) * wb).sum() + ((a * s).std_axis(Axis(1), 1.0) * wa.column(2)).sum();
     mse_prediction: mse(a, wa) * s;
     mse_target: mse(wa, a);
     bce_prediction: bce(a, wa);

@@ -66,12 +66,12 @@ fn lifted(program: &Program, float: &Type) -> Program {
             // The closure's program on duals too, and a constant array it maps lifted.
             Op::Map(closure) => {
                 closure.program = lifted(&closure.program, float);
-                (&[][..], false)
+                (&[][..], &[][..])
             }
             Op::Call { .. } | Op::Copy => continue,
         };
         for (k, arg) in node.args.iter_mut().enumerate() {
-            if constant_args.contains(&k) && !float_constants {
+            if constant_args.contains(&k) && !float_constants.contains(&k) {
                 continue;
             }
             if let Operand::Const {

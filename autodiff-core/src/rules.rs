@@ -116,6 +116,10 @@ primitives! {
     Mean => "mean", Method, 1, &[], "mean {0}", ["1/n"];
     SumAxis => "sum_axis", Method, 2, &[1], "Σ_{1} {0}", ["1"];
     MeanAxis => "mean_axis", Method, 2, &[1], "mean_{1} {0}", ["1/n"];
+    Variance => "var", Method, 2, &[1], "var {0}", ["2({0} − μ)/(n − {1})"];
+    StdDev => "std", Method, 2, &[1], "std {0}", ["({0} − μ)/((n − {1}) {y})"];
+    VarianceAxis => "var_axis", Method, 3, &[1, 2], "var_{1} {0}", ["2({0} − μ)/(n − {2})"];
+    StdDevAxis => "std_axis", Method, 3, &[1, 2], "std_{1} {0}", ["({0} − μ)/((n − {2}) {y})"];
     Amax => "amax", Function, 1, &[], "max {0}", ["e_argmax {0}"];
     Amin => "amin", Function, 1, &[], "min {0}", ["e_argmin {0}"];
     AmaxAxis => "amax_axis", Function, 2, &[1], "max_{1} {0}", ["e_argmax"];
@@ -173,10 +177,16 @@ impl Primitive {
         matches!(self, Primitive::T)
     }
 
-    /// Whether the constant arguments are of the function's float type (`clamp`'s bounds,
-    /// not `powi`'s integer exponent): lifted to dual numbers with the value in Hessians.
-    pub fn float_constants(self) -> bool {
-        matches!(self, Primitive::Clamp)
+    /// The constant arguments of the function's float type (`clamp`'s bounds, `var`'s
+    /// `ddof`; not `powi`'s integer exponent nor an `Axis`): lifted to dual numbers with the
+    /// value in Hessians.
+    pub fn float_constants(self) -> &'static [usize] {
+        match self {
+            Primitive::Clamp => &[1, 2],
+            Primitive::Variance | Primitive::StdDev => &[1],
+            Primitive::VarianceAxis | Primitive::StdDevAxis => &[2],
+            _ => &[],
+        }
     }
 
     /// The names of every primitive written with `syntax`, for error messages.

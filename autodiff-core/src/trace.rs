@@ -154,6 +154,10 @@ fn scalar_edges(node: &Node) -> bool {
                 | Mean
                 | SumAxis
                 | MeanAxis
+                | Variance
+                | StdDev
+                | VarianceAxis
+                | StdDevAxis
                 | Logsumexp
                 | Softmax
                 | LogSoftmax

@@ -281,6 +281,12 @@ pub enum Reduce {
     Trace,
     AmaxAxis(usize),
     AminAxis(usize),
+    /// `a.var(ddof)`, `a.std(ddof)`, `a.var_axis(Axis(k), ddof)`, `a.std_axis(Axis(k), ddof)`,
+    /// with `ddof` 0 or 1 (1 only where the reduced length is at least 2).
+    Var(u8),
+    Std(u8),
+    VarAxis(usize, u8),
+    StdAxis(usize, u8),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

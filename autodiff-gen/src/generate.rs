@@ -803,12 +803,19 @@ impl Generator<'_> {
             }
             11 if scalar => {
                 let from = *self.pick_or_none(&arrays)?;
+                // Variance and standard deviation share one slot.
+                let ddof = self.ddof(from.elements());
+                let moment = match self.rng.chance(0.5) {
+                    true => Reduce::Var(ddof),
+                    false => Reduce::Std(ddof),
+                };
                 let mut reductions = vec![
                     Reduce::Sum,
                     Reduce::Mean,
                     Reduce::Amax,
                     Reduce::Amin,
                     Reduce::Norm,
+                    moment,
                 ];
                 if let Ty::Matrix(n, c) = from {
                     if n == c && self.rng.chance(0.3) {
@@ -827,6 +834,7 @@ impl Generator<'_> {
                     Reduce::Sum => a.bound * from.elements() as f64,
                     Reduce::Norm => a.bound * (from.elements() as f64).sqrt(),
                     Reduce::Trace => a.bound * (from.elements() as f64).sqrt(),
+                    Reduce::Var(_) => (2.0 * a.bound).powi(2),
                     _ => a.bound,
                 };
                 node(ty, bound, Kind::Reduce(reduce, Box::new(a)))
@@ -844,17 +852,24 @@ impl Generator<'_> {
                     .collect();
                 let (from, axis) = *self.pick_or_none(&sources)?;
                 let a = self.expr(from, d);
+                let reduced = match from {
+                    Ty::Matrix(r, c) => [r, c][axis],
+                    _ => 1,
+                };
+                let ddof = self.ddof(reduced);
                 let reduce = *self.rng.pick(&[
                     Reduce::SumAxis(axis),
                     Reduce::MeanAxis(axis),
                     Reduce::AmaxAxis(axis),
                     Reduce::AminAxis(axis),
+                    Reduce::VarAxis(axis, ddof),
+                    Reduce::StdAxis(axis, ddof),
                 ]);
-                let rows = match (reduce, from) {
-                    (Reduce::SumAxis(_) | Reduce::MeanAxis(_), Ty::Matrix(r, c)) => [r, c][axis],
-                    _ => 1,
+                let bound = match reduce {
+                    Reduce::SumAxis(_) | Reduce::MeanAxis(_) => a.bound * reduced as f64,
+                    Reduce::VarAxis(..) => (2.0 * a.bound).powi(2),
+                    _ => a.bound,
                 };
-                let bound = a.bound * rows as f64;
                 node(ty, bound, Kind::Reduce(reduce, Box::new(a)))
             }
             12 if scalar => {
@@ -1289,6 +1304,11 @@ impl Generator<'_> {
     }
 
     /// `e` mapped into [−1, 1] (or (0, 1)).
+    /// `ddof` of a variance over `n` elements: 0 or, where n ≥ 2, 1.
+    fn ddof(&mut self, n: usize) -> u8 {
+        u8::from(n >= 2 && self.rng.chance(0.5))
+    }
+
     fn squash(&mut self, e: Expr) -> Expr {
         let ty = e.ty;
         match self.rng.below(4) {

@@ -116,6 +116,10 @@ impl Printer {
                     Reduce::Trace => format!("trace({})", arg()),
                     Reduce::AmaxAxis(k) => format!("amax_axis({}, Axis({k}))", arg()),
                     Reduce::AminAxis(k) => format!("amin_axis({}, Axis({k}))", arg()),
+                    Reduce::Var(ddof) => format!("{}.var({ddof}.0)", recv()),
+                    Reduce::Std(ddof) => format!("{}.std({ddof}.0)", recv()),
+                    Reduce::VarAxis(k, ddof) => format!("{}.var_axis(Axis({k}), {ddof}.0)", recv()),
+                    Reduce::StdAxis(k, ddof) => format!("{}.std_axis(Axis({k}), {ddof}.0)", recv()),
                 };
                 (s, POSTFIX)
             }

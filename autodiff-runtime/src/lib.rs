@@ -30,6 +30,7 @@ mod functions;
 pub mod linalg;
 mod losses;
 mod matrix;
+mod moments;
 pub mod optim;
 mod parallel;
 mod parameters;

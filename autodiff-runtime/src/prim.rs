@@ -21,6 +21,7 @@ pub use crate::losses::rules::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax,
 };
 pub use crate::matrix::rules::{det, inv, solve};
+pub use crate::moments::{std, std_axis, var, var_axis};
 
 /// A floating-point constant in the value's own type.
 #[inline(always)]

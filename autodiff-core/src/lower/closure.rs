@@ -307,11 +307,10 @@ impl Lowerer<'_> {
                     Op::Copy => first(),
                     Op::Call { .. } => None,
                     Op::Prim(prim) => match prim {
-                        Index | Sum | Mean | Mse | Bce | BceWithLogits | Logsumexp
-                        | CrossEntropy => Some(false),
-                        Row | Column | T | SumAxis | MeanAxis | Softmax | LogSoftmax | SetIndex => {
-                            Some(true)
-                        }
+                        Index | Sum | Mean | Variance | StdDev | Mse | Bce | BceWithLogits
+                        | Logsumexp | CrossEntropy => Some(false),
+                        Row | Column | T | SumAxis | MeanAxis | VarianceAxis | StdDevAxis
+                        | Softmax | LogSoftmax | SetIndex => Some(true),
                         Dot => None,
                         // Elementwise: an array if an argument is one.
                         _ => {

@@ -1059,3 +1059,80 @@ fn constants_copies_and_yields_found_by_seed_1() {
     // Linear in w and x: the Hessian is zero.
     assert!(hessian.iter().all(|h| *h == 0.0));
 }
+
+// Found with closures in the generator (AUTODIFF_GEN_FEATURES=closures, seed 2): a closure in
+// a condition, a constant computed with a closure whose parameter shadows a differentiated
+// variable, and a scalar reduction (`amin`) taken for an array when a closure captures it.
+
+#[differentiable]
+fn closure_in_a_condition(c: f32, x: &Array1<f32>) -> f32 {
+    let scale = if x.map(|&v| v + c).dot(x) >= -0.58 {
+        2.0
+    } else {
+        3.0
+    };
+    x.sum() * scale + c
+}
+
+#[differentiable(wrt(x))]
+fn closure_shadowing_a_variable(x: &Array1<f64>, data: &Array1<f64>) -> f64 {
+    let n = data.iter().filter(|&&x| x > 0.0).count() as f64;
+    if mse(x.mapv(|v| v), data) >= 0.69 {
+        n * x.sum()
+    } else {
+        x.mapv(|x| x.exp().log10()).sum()
+    }
+}
+
+#[differentiable]
+fn closure_capturing_a_reduction(a: f64, x: ArrayView1<f64>) -> Array1<f64> {
+    let a = amin((x.abs() + 0.5).powf(a.cos()) - a.cosh());
+    x.map(|&v| v + a) + x.mapv(|v| v * a)
+}
+
+#[test]
+fn closures_found_by_seed_2() {
+    let arr = |v: &[f64]| Array1::from(v.to_vec());
+    let x32 = Array1::from(vec![0.5_f32, -1.0, 2.0]);
+    let (value, (gc, gx)) = closure_in_a_condition_grad(0.25, &x32);
+    // x·(x + c) = 5.625 ≥ −0.58: the first arm, scale 2.
+    assert_eq!(value, 3.25);
+    assert_eq!(gc, 1.0);
+    assert_eq!(gx, Array1::from(vec![2.0_f32; 3]));
+    for data in [arr(&[0.1, -0.2, 0.3]), arr(&[2.0, 1.0, 3.0])] {
+        check_scalar(
+            "closure_shadowing_a_variable",
+            &[0.5, -1.0, 2.0],
+            |v| closure_shadowing_a_variable(&arr(v), &data),
+            |v| {
+                let (value, g) = closure_shadowing_a_variable_grad(&arr(v), &data);
+                (value, flat(&g))
+            },
+            |v, t| closure_shadowing_a_variable_jvp(&arr(v), &data, arr(t)),
+        );
+    }
+    for a in [0.3, -0.8] {
+        let w = arr(&[0.7, -0.1, 0.4]);
+        check_scalar(
+            "closure_capturing_a_reduction",
+            &[a, 0.5, -1.0, 2.0],
+            |v| closure_capturing_a_reduction(v[0], arr(&v[1..]).view()).dot(&w),
+            |v| {
+                let (value, (ga, gx)) =
+                    closure_capturing_a_reduction_vjp(v[0], arr(&v[1..]).view(), w.clone());
+                let mut g = vec![ga];
+                g.extend(flat(&gx));
+                (value.dot(&w), g)
+            },
+            |v, t| {
+                let (value, tangent) = closure_capturing_a_reduction_jvp(
+                    v[0],
+                    arr(&v[1..]).view(),
+                    t[0],
+                    arr(&t[1..]),
+                );
+                (value.dot(&w), tangent.dot(&w))
+            },
+        );
+    }
+}

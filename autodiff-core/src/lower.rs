@@ -889,6 +889,16 @@ impl Lowerer<'_> {
     /// `g(a, &b, 2.0)`: a call of another differentiable function, by path. Arguments that
     /// depend on the parameters are values of the trace; the others are passed as written.
     fn call_function(&mut self, call: &syn::ExprCall, whole: &Expr) -> Operand {
+        // A local called as a function: a closure bound with `let`.
+        if let Some(ident) = single_ident(&call.func) {
+            if let Some(Operand::Const { .. }) = self.env.get(&ident.to_string()) {
+                self.diag.error(
+                    &call.func,
+                    format!("`{ident}` is a local closure, and #[differentiable] cannot see inside a closure called on differentiated values: write its computation inline, or make `{ident}` a function of its own with #[differentiable] (closures are differentiated only written in place in `x.mapv(|v| ...)` or `x.map(|&v| ...)`)"),
+                );
+                return Operand::Poison;
+            }
+        }
         let path = match strip_parens(&call.func) {
             Expr::Path(path) if path.qself.is_none() => path.path.clone(),
             other => {
@@ -1287,20 +1297,29 @@ impl Lowerer<'_> {
         struct Finder<'a> {
             env: &'a Env,
             found: bool,
+            shadowed: Vec<String>,
         }
         impl<'ast> Visit<'ast> for Finder<'_> {
             fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
                 if let Some(ident) = path.path.get_ident() {
-                    if path.qself.is_none() {
-                        let bound = self.env.get(&ident.to_string());
+                    let name = ident.to_string();
+                    if path.qself.is_none() && !self.shadowed.contains(&name) {
+                        let bound = self.env.get(&name);
                         self.found |= matches!(bound, Some(Operand::Var(_) | Operand::Poison));
                     }
                 }
+            }
+            fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+                let depth = self.shadowed.len();
+                self.shadowed.extend(closure_params(closure));
+                self.visit_expr(&closure.body);
+                self.shadowed.truncate(depth);
             }
         }
         let mut finder = Finder {
             env: &self.env,
             found: false,
+            shadowed: Vec::new(),
         };
         finder.visit_expr(expr);
         finder.found
@@ -1324,6 +1343,8 @@ impl Lowerer<'_> {
             moving: bool,
             borrowed: Vec<String>,
             reads: Vec<(Ident, Var)>,
+            /// The parameters of the closures around the expression being visited.
+            shadowed: Vec<String>,
         }
         impl Renamer<'_> {
             fn visit(&mut self, expr: &mut Expr, moving: bool) {
@@ -1365,7 +1386,17 @@ impl Lowerer<'_> {
                         return;
                     }
                 }
-                if let Some(ident) = single_ident(expr) {
+                if let Expr::Closure(closure) = expr {
+                    let depth = self.shadowed.len();
+                    self.shadowed.extend(closure_params(closure));
+                    // Read in place: the closure borrows what it captures.
+                    self.visit(&mut closure.body, false);
+                    self.shadowed.truncate(depth);
+                    return;
+                }
+                if let Some(ident) =
+                    single_ident(expr).filter(|i| !self.shadowed.contains(&i.to_string()))
+                {
                     if let Some(Operand::Var(var)) = self.lowerer.env.get(&ident.to_string()) {
                         *expr = self.read(*var);
                         return;
@@ -1422,6 +1453,7 @@ impl Lowerer<'_> {
             moving,
             borrowed: Vec::new(),
             reads: Vec::new(),
+            shadowed: Vec::new(),
         };
         renamer.visit_expr_mut(&mut renamed);
         (renamed, renamer.borrowed, renamer.reads)
@@ -1576,6 +1608,10 @@ impl Lowerer<'_> {
         impl<'ast> Visit<'ast> for Checker<'_> {
             fn visit_expr(&mut self, expr: &'ast Expr) {
                 match forbidden(expr) {
+                    // Evaluated as written, never differentiated: `x.map(|&v| v * c).sum() > 0.0`.
+                    Some(_) if matches!(expr, Expr::Closure(_)) => {
+                        syn::visit::visit_expr(self, expr)
+                    }
                     Some(message) => {
                         self.diag.error(expr, message);
                         self.clean = false;
@@ -1843,6 +1879,22 @@ fn field_root(field: &syn::ExprField) -> &Expr {
         base = strip_parens(&inner.base);
     }
     base
+}
+
+/// The names a closure's parameters bind (`|&v|`, `|(a, b)|`, `|x: f64|`).
+fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+            self.0.push(pat.ident.to_string());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+    }
+    let mut names = Names(Vec::new());
+    for input in &closure.inputs {
+        names.visit_pat(input);
+    }
+    names.0
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {

@@ -14,6 +14,17 @@ pub enum Syntax {
     Function,
 }
 
+/// What a primitive returns: see [`Primitive::returns`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Returns {
+    Scalar,
+    Array,
+    /// Of its arguments' kind: an array if one of them is.
+    Elementwise,
+    /// Decided by its arguments' ranks.
+    Depends,
+}
+
 /// One row of the table.
 pub struct Rule {
     /// The runtime module and, for methods and functions, the name written in source.
@@ -186,6 +197,26 @@ impl Primitive {
             Primitive::Variance | Primitive::StdDev => &[1],
             Primitive::VarianceAxis | Primitive::StdDevAxis => &[2],
             _ => &[],
+        }
+    }
+
+    /// Whether the result is a scalar or an array, as far as the primitive alone decides.
+    /// Matched exhaustively, so that a new primitive is classified where it is added.
+    pub fn returns(self) -> Returns {
+        use Primitive::*;
+        match self {
+            Add | Sub | Mul | Div | Neg | Ln | Log2 | Log10 | Exp | Exp2 | Ln1p | ExpM1 | Sin
+            | Cos | Tan | Asin | Acos | Atan | Atan2 | Sinh | Cosh | Tanh | Sqrt | Cbrt | Powi
+            | Powf | Recip | Abs | Hypot | Max | Min | MulAdd | Sigmoid | Relu | Softplus | Erf
+            | Erfc | LnGamma | Digamma | Signum | Floor | Ceil | Round | Trunc | Fract | Clamp => {
+                Returns::Elementwise
+            }
+            Index | Sum | Mean | Variance | StdDev | Amax | Amin | Norm | Trace | Det | Mse
+            | Bce | BceWithLogits | Logsumexp | CrossEntropy => Returns::Scalar,
+            SetIndex | Row | Column | T | SumAxis | MeanAxis | VarianceAxis | StdDevAxis
+            | AmaxAxis | AminAxis | Outer | Inv | Solve | Softmax | LogSoftmax => Returns::Array,
+            // A vector times a vector is a scalar, anything else an array.
+            Dot => Returns::Depends,
         }
     }
 

@@ -15,6 +15,7 @@ use syn::{Expr, Pat};
 use super::env::same;
 use super::{call_primitive_of, strip_parens, Lowerer};
 use crate::ir::{Closure, Input, InputKind, Op, Operand, Program, Var};
+use crate::rules::Returns;
 use crate::text::pretty;
 
 impl Lowerer<'_> {
@@ -286,7 +287,6 @@ impl Lowerer<'_> {
     /// Whether a value of the trace is known to be an array (`Some(true)`) or a scalar
     /// (`Some(false)`) from how it is computed; `None` where only the types know.
     fn is_array(&self, var: Var) -> Option<bool> {
-        use crate::rules::Primitive::*;
         match var {
             Var::Input(k) => {
                 let input = &self.program.inputs[k];
@@ -306,14 +306,11 @@ impl Lowerer<'_> {
                     Op::Map(_) => Some(true),
                     Op::Copy => first(),
                     Op::Call { .. } => None,
-                    Op::Prim(prim) => match prim {
-                        Index | Sum | Mean | Variance | StdDev | Mse | Bce | BceWithLogits
-                        | Logsumexp | CrossEntropy => Some(false),
-                        Row | Column | T | SumAxis | MeanAxis | VarianceAxis | StdDevAxis
-                        | Softmax | LogSoftmax | SetIndex => Some(true),
-                        Dot => None,
-                        // Elementwise: an array if an argument is one.
-                        _ => {
+                    Op::Prim(prim) => match prim.returns() {
+                        Returns::Scalar => Some(false),
+                        Returns::Array => Some(true),
+                        Returns::Depends => None,
+                        Returns::Elementwise => {
                             let kinds: Vec<Option<bool>> = node
                                 .args
                                 .iter()

@@ -25,12 +25,13 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
     let closure = closure_of(program, i);
     let y = node_ident(i);
     let partials = (0..closure.program.inputs.len()).map(|k| Closure::partial_ident(i, k));
-    let x = rule_args(program, i).swap_remove(0);
+    let m = closure.elements;
+    let arrays = &rule_args(program, i)[..m];
     // The captured values, bound to the names the closure's program reads them by; each
     // must be a scalar, which `captured` checks where the closure reads it.
-    let captures = node.args[1..]
+    let captures = node.args[m..]
         .iter()
-        .zip(&closure.program.inputs[1..])
+        .zip(&closure.program.inputs[m..])
         .zip(&closure.capture_spans)
         .map(|((arg, input), span)| {
             let (ident, value) = (&input.ident, located(operand_tokens(program, arg), *span));
@@ -38,14 +39,22 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
             quote!(let #ident = #captured(#value);)
         });
     let element = hygienic("__element");
-    let v = &closure.program.inputs[0].ident;
-    let parameter = match closure.by_reference {
-        true => quote!(let #v = &#element;),
-        false => quote!(let #v = #element;),
-    };
-    let code = element_code(closure, &element);
+    let elements: Vec<syn::Ident> = (0..m).map(|k| hygienic(&format!("__element{k}"))).collect();
+    let parameters = closure.program.inputs[..m]
+        .iter()
+        .zip(&elements)
+        .zip(&closure.by_reference)
+        .map(|((input, element), by_reference)| {
+            let v = &input.ident;
+            match by_reference {
+                true => quote!(let #v = &#element;),
+                false => quote!(let #v = #element;),
+            }
+        });
+    let code = element_code(closure, &elements[0]);
     let float = &closure.program.float;
     let count = proc_macro2::Literal::usize_unsuffixed(closure.program.inputs.len());
+    let m = proc_macro2::Literal::usize_unsuffixed(m);
     // The constants of the function the closure reads, whose types say whether it may run on
     // every core (it may unless one cannot be shared between threads).
     let read = read_names(&code);
@@ -62,11 +71,12 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
             #(#captures)*
             let #env = (#(&#constants,)*);
             let #cores = (&::autodiff::__private::closure::Env(&#env)).autodiff_cores();
-            let #run = |#element: #float| -> (#float, [#float; #count]) {
-                #parameter
+            let #run = |#element: [#float; #m]| -> (#float, [#float; #count]) {
+                let [#(#elements),*] = #element;
+                #(#parameters)*
                 #code
             };
-            #run_fn(#cores, #x, #run)
+            #run_fn(#cores, [#(#arrays),*], #run)
         };
     }
 }
@@ -141,20 +151,27 @@ fn element_code(closure: &Closure, element: &syn::Ident) -> TokenStream {
 /// order as `(argument, contribution)`.
 pub fn pullbacks(program: &Program, i: usize, g: &TokenStream) -> Vec<(Var, TokenStream)> {
     let span = program.nodes[i].span;
+    let elements = closure_of(program, i).elements;
     let mut out = Vec::new();
-    let mut element = None;
+    let mut arrays = Vec::new();
     for (k, var) in program.var_args(i) {
         let partial = Closure::partial_ident(i, k);
-        match k {
-            0 => element = Some((var, partial)),
-            _ => {
+        match k < elements {
+            true => arrays.push((var, partial)),
+            false => {
                 let vjp = quote_spanned!(span=> ::autodiff::__private::closure::vjp_captured);
                 out.push((var, quote_spanned!(span=> #vjp(&#partial, &#g))));
             }
         }
     }
-    if let Some((var, partial)) = element {
+    // The last array's contribution is written in g's buffer, the others in copies.
+    let last = arrays.len().saturating_sub(1);
+    for (n, (var, partial)) in arrays.into_iter().enumerate() {
         let vjp = quote_spanned!(span=> ::autodiff::__private::closure::vjp);
+        let g = match n == last {
+            true => g.clone(),
+            false => quote!(::autodiff::__private::Tangent::duplicate(&#g)),
+        };
         out.push((var, quote_spanned!(span=> #vjp(&#partial, #g))));
     }
     out
@@ -168,13 +185,16 @@ pub fn tangent(
     mut tangent: impl FnMut(Var) -> TokenStream,
 ) -> TokenStream {
     let span = program.nodes[i].span;
+    let elements = closure_of(program, i).elements;
     let mut sum: Option<TokenStream> = None;
     for (k, var) in program.var_args(i) {
         let t = tangent(var);
         let partial = Closure::partial_ident(i, k);
-        let term = match k {
-            0 => quote_spanned!(span=> ::autodiff::__private::closure::jvp(&#partial, #t)),
-            _ => quote_spanned!(span=> ::autodiff::__private::closure::jvp_captured(&#partial, #t)),
+        let term = match k < elements {
+            true => quote_spanned!(span=> ::autodiff::__private::closure::jvp(&#partial, #t)),
+            false => {
+                quote_spanned!(span=> ::autodiff::__private::closure::jvp_captured(&#partial, #t))
+            }
         };
         sum = Some(match sum {
             None => term,

@@ -98,24 +98,28 @@ pub enum Op {
     /// An owned copy of a view (`m.t().to_owned()`, `v.to_owned()` for `v: ArrayView1<f64>`),
     /// which a called function may take as `&Array2<f64>`: the identity on derivatives.
     Copy,
-    /// `x.mapv(|v| body)` (or `x.map(|&v| body)`): `body` applied to every element of
-    /// argument 0; the other arguments are the differentiated scalars the closure captures.
+    /// `x.mapv(|v| body)` (or `x.map(|&v| body)`, `Zip::from(&a).and(&b).map_collect(|&a, &b|
+    /// body)`): `body` applied to every element of the first [`Closure::elements`] arguments,
+    /// arrays of one shape; the other arguments are the differentiated scalars it captures.
     Map(Box<Closure>),
 }
 
 /// The closure of an elementwise [`Op::Map`]: its body as a program of its own, on scalars.
 #[derive(Clone)]
 pub struct Closure {
-    /// Input 0 is the element (the closure's parameter); input k > 0 is the captured value
-    /// that the node's argument k is.
+    /// Inputs 0 … elements − 1 are the elements (the closure's parameters); each later
+    /// input k is the captured value that the node's argument k is.
     pub program: Program,
+    /// How many arrays are mapped together: 1 for `mapv`, more for a `Zip`.
+    pub elements: usize,
     /// How the documentation writes it: `mapv(|v| v.tanh())`.
     pub display: String,
-    /// Where the body reads each captured value (input k + 1): where an error about its
-    /// type points.
+    /// Where the body reads each captured value (input `elements + k`): where an error about
+    /// its type points.
     pub capture_spans: Vec<Span>,
-    /// The parameter is a reference to the element (`x.map(|v| …)`, where `*v` reads it).
-    pub by_reference: bool,
+    /// Which parameters are references to their element (`x.map(|v| …)`, where `*v` reads
+    /// it), one per element.
+    pub by_reference: Vec<bool>,
     /// The function's constant bindings (and constant parameters) in scope where the closure
     /// is written, which its code may read.
     pub constants: Vec<Ident>,
@@ -147,7 +151,12 @@ impl Node {
                 format!("{}({})", crate::text::pretty(path), args.join(", "))
             }
             Op::Copy => "{0}".to_string(),
-            Op::Map(closure) => format!("{{0}}.{}", closure.display),
+            Op::Map(closure) if closure.elements == 1 => format!("{{0}}.{}", closure.display),
+            Op::Map(closure) => {
+                let arrays: Vec<String> =
+                    (0..closure.elements).map(|k| format!("{{{k}}}")).collect();
+                format!("zip({}).{}", arrays.join(", "), closure.display)
+            }
         }
     }
 

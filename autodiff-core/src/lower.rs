@@ -820,6 +820,19 @@ impl Lowerer<'_> {
                 return self.call_primitive(prim, args, whole, inner.method.span());
             }
         }
+        if name == "map" {
+            if let Some(mapped) = self.iterator_map(call) {
+                return mapped;
+            }
+        }
+        if name == "fold" {
+            if let Some(folded) = self.iterator_fold(call, whole) {
+                return folded;
+            }
+        }
+        if name == "map_collect" {
+            return self.zip_map_collect(call, whole);
+        }
         if matches!(name.as_str(), "mapv" | "map" | "mapv_into") {
             return self.map_closure(call, whole);
         }
@@ -970,7 +983,7 @@ impl Lowerer<'_> {
     }
 
     /// A constant operand: literals and paths stay inline, anything larger is computed once.
-    fn constant(&mut self, expr: &Expr) -> Operand {
+    pub(super) fn constant(&mut self, expr: &Expr) -> Operand {
         if !self.check_constant(expr) {
             return Operand::Poison;
         }
@@ -1841,7 +1854,7 @@ fn expr_span(expr: &Expr) -> Span {
     expr.span()
 }
 
-fn single_ident(expr: &Expr) -> Option<&Ident> {
+pub(super) fn single_ident(expr: &Expr) -> Option<&Ident> {
     match strip_parens(expr) {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,

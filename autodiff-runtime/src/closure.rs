@@ -14,24 +14,26 @@ use rayon::prelude::*;
 use crate::parallel::{zip_on_cores, MIN_PARALLEL_LEN};
 use crate::value::check_tangent;
 
-/// The result of `f` over every element of `x` and its `N` partials, each an array of `x`'s
-/// shape, in one pass.
+/// The result of `f` over every element of the `M` arrays `xs` (one shape; `M` is 1 for
+/// `mapv`, more for a `Zip`) and its `N` partials, each an array of that shape, in one pass.
 #[inline]
-pub fn forward<A: Copy + Zero, D: Dimension, const N: usize>(
-    x: ArrayView<'_, A, D>,
-    mut f: impl FnMut(A) -> (A, [A; N]),
+#[track_caller]
+pub fn forward<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>(
+    xs: [ArrayView<'_, A, D>; M],
+    mut f: impl FnMut([A; M]) -> (A, [A; N]),
 ) -> (Array<A, D>, [Array<A, D>; N]) {
+    let shape = same_shapes(&xs);
     // Zeroed buffers in standard layout (fresh pages, zero already), written in logical
     // order: the order of `x.iter()`.
-    let mut values = Array::zeros(x.raw_dim());
-    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let mut values = Array::zeros(shape.clone());
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(shape.clone()));
     let ys = values.as_slice_mut().expect("a fresh array is contiguous");
     let mut ds = partials.each_mut().map(|d| {
         d.as_slice_mut()
             .expect("a fresh array is contiguous")
             .iter_mut()
     });
-    let mut write = |y: &mut A, v: A| {
+    let mut write = |y: &mut A, v: [A; M]| {
         let (value, d) = f(v);
         *y = value;
         for (out, d) in ds.iter_mut().zip(d) {
@@ -40,11 +42,28 @@ pub fn forward<A: Copy + Zero, D: Dimension, const N: usize>(
             }
         }
     };
-    match x.as_slice() {
-        Some(xs) => ys.iter_mut().zip(xs).for_each(|(y, &v)| write(y, v)),
-        None => ys.iter_mut().zip(x.iter()).for_each(|(y, &v)| write(y, v)),
+    match (M, xs[0].as_slice()) {
+        (1, Some(x)) => ys.iter_mut().zip(x).for_each(|(y, &v)| write(y, [v; M])),
+        _ => {
+            let mut iters = xs.each_ref().map(|x| x.iter());
+            for y in ys.iter_mut() {
+                let v = iters.each_mut().map(|it| *it.next().expect("one shape"));
+                write(y, v);
+            }
+        }
     }
     (values, partials)
+}
+
+/// The arrays' common shape; a panic naming every shape where they differ.
+#[track_caller]
+fn same_shapes<A, D: Dimension, const M: usize>(xs: &[ArrayView<'_, A, D>; M]) -> D {
+    let first = xs[0].raw_dim();
+    if xs.iter().any(|x| x.raw_dim() != first) {
+        let shapes: Vec<&[usize]> = xs.iter().map(|x| x.shape()).collect();
+        panic!("Zip: the arrays' shapes {shapes:?} differ; Zip maps arrays of one shape");
+    }
+    first
 }
 
 /// The constants an elementwise closure reads, by reference: whether they can be shared
@@ -81,30 +100,38 @@ impl<E> Unshared for &Env<'_, E> {
     }
 }
 
+/// The `M` arrays a closure maps together, one shape.
+pub type Views<'a, A, D, const M: usize> = [ArrayView<'a, A, D>; M];
+
 /// [`forward`] where [`Env`] decided.
-pub trait Run<A, F, const N: usize> {
-    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]);
+pub trait Run<A, F, const M: usize, const N: usize> {
+    #[track_caller]
+    fn run<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (Array<A, D>, [Array<A, D>; N]);
 }
 
-impl<A, F, const N: usize> Run<A, F, N> for Cores
+impl<A, F, const M: usize, const N: usize> Run<A, F, M, N> for Cores
 where
     A: Copy + Zero + Send + Sync,
-    F: Fn(A) -> (A, [A; N]) + Sync,
+    F: Fn([A; M]) -> (A, [A; N]) + Sync,
 {
     #[inline]
-    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
-        forward_on_cores(x, &f)
+    fn run<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
+        // One array in chunks on every core; several zipped on one.
+        match M {
+            1 => forward_on_cores(xs[0].clone(), |v| f([v; M])),
+            _ => forward(xs, f),
+        }
     }
 }
 
-impl<A, F, const N: usize> Run<A, F, N> for OneCore
+impl<A, F, const M: usize, const N: usize> Run<A, F, M, N> for OneCore
 where
     A: Copy + Zero,
-    F: Fn(A) -> (A, [A; N]),
+    F: Fn([A; M]) -> (A, [A; N]),
 {
     #[inline]
-    fn run<D: Dimension>(self, x: ArrayView<'_, A, D>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
-        forward(x, f)
+    fn run<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
+        forward(xs, f)
     }
 }
 
@@ -114,7 +141,7 @@ type Job<'a, A, const N: usize> = (&'a mut [A], [&'a mut [A]; N], &'a [A]);
 /// [`forward`] in chunks on rayon's pool, for a long contiguous `x`.
 fn forward_on_cores<A, D, F, const N: usize>(
     x: ArrayView<'_, A, D>,
-    f: &F,
+    f: F,
 ) -> (Array<A, D>, [Array<A, D>; N])
 where
     A: Copy + Zero + Send + Sync,
@@ -123,7 +150,7 @@ where
 {
     let len = x.len();
     let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
-        return forward(x, f);
+        return forward([x], |[v]| f(v));
     };
     let mut values = Array::zeros(x.raw_dim());
     let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
@@ -241,7 +268,7 @@ mod tests {
     #[test]
     fn one_pass_gives_values_and_partials_in_order() {
         let x = array![[1.0, 2.0], [3.0, 4.0]];
-        let (y, [d]) = forward(x.t(), |v: f64| (v * v, [2.0 * v]));
+        let (y, [d]) = forward([x.t()], |[v]: [f64; 1]| (v * v, [2.0 * v]));
         assert_eq!(y, array![[1.0, 9.0], [4.0, 16.0]]);
         assert_eq!(d, array![[2.0, 6.0], [4.0, 8.0]]);
         assert_eq!(

@@ -13,9 +13,9 @@ use syn::visit::Visit;
 use syn::{Expr, Pat};
 
 use super::env::same;
-use super::{call_primitive_of, strip_parens, Lowerer};
+use super::{call_primitive_of, single_ident, strip_parens, Lowerer};
 use crate::ir::{Closure, Input, InputKind, Op, Operand, Program, Var};
-use crate::rules::Returns;
+use crate::rules::{Primitive, Returns};
 use crate::text::pretty;
 
 impl Lowerer<'_> {
@@ -50,28 +50,198 @@ impl Lowerer<'_> {
             }
         };
         let array = self.expr(&call.receiver);
-        let Some((param, float)) = self.closure_parameter(closure, &name) else {
-            return Operand::Poison;
-        };
         // `x.map(|v| …)` (not `|&v|`) takes a reference to each element.
-        let by_reference = name == "map"
-            && closure.inputs.first().is_some_and(|pattern| match pattern {
-                Pat::Reference(_) => false,
-                Pat::Type(typed) => {
-                    matches!(*typed.ty, syn::Type::Reference(_))
-                        && !matches!(*typed.pat, Pat::Reference(_))
-                }
-                _ => true,
-            });
-        let Some(captures) = self.captures(closure, &param) else {
+        let patterns: Vec<&Pat> = closure.inputs.iter().collect();
+        self.elementwise(
+            vec![array],
+            closure,
+            &patterns,
+            name == "map",
+            &name,
+            call.method.span(),
+        )
+    }
+
+    /// `Zip::from(&a).and(&b).map_collect(|&a, &b| …)`: the closure applied to the elements
+    /// of arrays of one shape, zipped.
+    pub(super) fn zip_map_collect(&mut self, call: &syn::ExprMethodCall, whole: &Expr) -> Operand {
+        let Some(arrays) = zipped(&call.receiver) else {
+            self.diag.error(
+                whole,
+                "`map_collect` is differentiated on `Zip::from(&a).and(&b)…` written in place: `Zip::from(&a).and(&b).map_collect(|&a, &b| ...)`",
+            );
             return Operand::Poison;
         };
-        let mut inputs = vec![Input {
-            ident: param.clone(),
-            display: param.to_string(),
-            kind: InputKind::Value,
-            reference: by_reference,
-        }];
+        let Some(closure) = self.closure_argument(call, "map_collect") else {
+            return Operand::Poison;
+        };
+        let arrays = arrays.into_iter().map(|array| self.expr(array)).collect();
+        let patterns: Vec<&Pat> = closure.inputs.iter().collect();
+        self.elementwise(
+            arrays,
+            closure,
+            &patterns,
+            true,
+            "map_collect",
+            call.method.span(),
+        )
+    }
+
+    /// `a.iter().map(|&v| …)` and `a.iter().zip(&b).map(|(&x, &y)| …)`: the elements mapped,
+    /// as an array of `a`'s shape, which `.sum()` then reduces (`None` where `call` is not
+    /// such a chain).
+    pub(super) fn iterator_map(&mut self, call: &syn::ExprMethodCall) -> Option<Operand> {
+        let arrays = iterated(&call.receiver)?;
+        let Some(closure) = self.closure_argument(call, "map") else {
+            return Some(Operand::Poison);
+        };
+        let pairs = match closure.inputs.len() {
+            1 => pairs(&closure.inputs[0], arrays.len()),
+            _ => None,
+        };
+        let patterns: Vec<&Pat> = match (arrays.len(), pairs) {
+            (1, _) => closure.inputs.iter().collect(),
+            (_, Some(patterns)) => patterns,
+            _ => {
+                self.diag.error(
+                    &closure.inputs,
+                    "the closure over zipped elements takes one pair: `|(a, b)| ...` or `|(&a, &b)| ...` (`|((a, b), c)| ...` for three)",
+                );
+                return Some(Operand::Poison);
+            }
+        };
+        let arrays = arrays.into_iter().map(|array| self.expr(array)).collect();
+        Some(self.elementwise(arrays, closure, &patterns, true, "map", call.method.span()))
+    }
+
+    /// `a.iter().fold(init, |acc, &v| acc + body)`: `init` plus the sum of `body` over the
+    /// elements (`None` where `call` is not a fold over an array's elements).
+    pub(super) fn iterator_fold(
+        &mut self,
+        call: &syn::ExprMethodCall,
+        whole: &Expr,
+    ) -> Option<Operand> {
+        let arrays = iterated(&call.receiver)?;
+        let (Some(init), Some(Expr::Closure(closure)), 2) = (
+            call.args.first(),
+            call.args.get(1).map(strip_parens),
+            call.args.len(),
+        ) else {
+            self.diag.error(
+                whole,
+                "`fold` takes a start and a closure: `a.iter().fold(0.0, |acc, &v| acc + ...)`",
+            );
+            return Some(Operand::Poison);
+        };
+        let summed = match (
+            closure.inputs.len(),
+            closure.inputs.first(),
+            strip_parens(&closure.body),
+        ) {
+            (2, Some(acc), Expr::Binary(sum)) if matches!(sum.op, syn::BinOp::Add(_)) => {
+                let is_acc = |e: &Expr| matches!((pattern_ident(acc), single_ident(e)), (Some(a), Some(b)) if a == b);
+                match (is_acc(&sum.left), is_acc(&sum.right)) {
+                    (true, false) => Some(&*sum.right),
+                    (false, true) => Some(&*sum.left),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(term) = summed else {
+            self.diag.error(
+                &closure.body,
+                "`fold` is differentiated as a sum, `|acc, &v| acc + ...` (the rest of the body a function of the element); write any other fold as a `for` loop over the indices",
+            );
+            return Some(Operand::Poison);
+        };
+        let mut per_element = closure.clone();
+        per_element.inputs = closure.inputs.iter().skip(1).cloned().collect();
+        *per_element.body = term.clone();
+        let patterns: Vec<&Pat> = match per_element.inputs.first() {
+            Some(pattern) => pairs(pattern, arrays.len()).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let start = match self.mentions_var(init) {
+            true => self.expr(init),
+            false => self.constant(init),
+        };
+        let arrays = arrays.into_iter().map(|array| self.expr(array)).collect();
+        let mapped = self.elementwise(
+            arrays,
+            &per_element,
+            &patterns,
+            true,
+            "fold",
+            call.method.span(),
+        );
+        let sum = self.apply(Op::Prim(Primitive::Sum), vec![mapped], call.method.span());
+        Some(self.apply(
+            Op::Prim(Primitive::Add),
+            vec![start, sum],
+            call.method.span(),
+        ))
+    }
+
+    /// The closure written in place as `call`'s only argument.
+    fn closure_argument<'c>(
+        &mut self,
+        call: &'c syn::ExprMethodCall,
+        method: &str,
+    ) -> Option<&'c syn::ExprClosure> {
+        match call.args.iter().map(strip_parens).collect::<Vec<_>>()[..] {
+            [Expr::Closure(closure)] => Some(closure),
+            _ => {
+                self.diag.error(
+                    &call.args,
+                    format!("`{method}` is differentiated with one closure written in place: `{method}(|v| ...)`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The node applying `closure` to the elements of `arrays`, bound by `patterns` (one per
+    /// array); `refs`: whether the elements are passed by reference (`map`, not `mapv`).
+    fn elementwise(
+        &mut self,
+        arrays: Vec<Operand>,
+        closure: &syn::ExprClosure,
+        patterns: &[&Pat],
+        refs: bool,
+        name: &str,
+        at: Span,
+    ) -> Operand {
+        let Some((params, float)) = self.closure_parameters(closure, patterns, arrays.len(), name)
+        else {
+            return Operand::Poison;
+        };
+        let by_reference: Vec<bool> = patterns
+            .iter()
+            .map(|pattern| {
+                refs && match pattern {
+                    Pat::Reference(_) => false,
+                    Pat::Type(typed) => {
+                        matches!(*typed.ty, syn::Type::Reference(_))
+                            && !matches!(*typed.pat, Pat::Reference(_))
+                    }
+                    _ => true,
+                }
+            })
+            .collect();
+        let Some(captures) = self.captures(closure, &params) else {
+            return Operand::Poison;
+        };
+        let mut inputs: Vec<Input> = params
+            .iter()
+            .zip(&by_reference)
+            .map(|(param, &reference)| Input {
+                ident: param.clone(),
+                display: param.to_string(),
+                kind: InputKind::Value,
+                reference,
+            })
+            .collect();
         inputs.extend(captures.iter().enumerate().map(|(k, (name, _, _))| Input {
             ident: format_ident!("__w{}", k + 1, span = Span::mixed_site()),
             display: name.clone(),
@@ -83,64 +253,72 @@ impl Lowerer<'_> {
         for name in self.env.names() {
             if let Some(Operand::Const { tokens, .. }) = self.env.get(&name) {
                 if let Ok(ident) = syn::parse2::<syn::Ident>(tokens.clone()) {
-                    // The parameter's name inside is the parameter.
-                    if !constants.contains(&ident) && ident != param {
+                    // A parameter's name inside is the parameter.
+                    if !constants.contains(&ident) && !params.contains(&ident) {
                         constants.push(ident);
                     }
                 }
             }
         }
-        let program = self.lower_closure(closure, &param, inputs, &captures, &float);
+        let program = self.lower_closure(closure, &params, inputs, &captures, &float);
         let Some(program) = program else {
             return Operand::Poison;
         };
         let display = format!("{name}({})", pretty(closure));
-        let mut args = vec![array];
+        let elements = arrays.len();
+        let mut args = arrays;
         args.extend(captures.iter().map(|(_, var, _)| Operand::Var(*var)));
         let capture_spans = captures.iter().map(|(_, _, span)| *span).collect();
         let closure = Closure {
             program,
+            elements,
             display,
             capture_spans,
             by_reference,
             constants,
         };
-        self.apply(Op::Map(Box::new(closure)), args, call.method.span())
+        self.apply(Op::Map(Box::new(closure)), args, at)
     }
 
-    /// The closure's parameter (`v` of `|v|`, `|&v|`, `|v: f64|`) and the element type.
-    fn closure_parameter(
+    /// The closure's parameters (`v` of `|v|`, `|&v|`, `|v: f64|`), one per array, and the
+    /// element type.
+    fn closure_parameters(
         &mut self,
         closure: &syn::ExprClosure,
+        patterns: &[&Pat],
+        count: usize,
         method: &str,
-    ) -> Option<(syn::Ident, syn::Type)> {
+    ) -> Option<(Vec<syn::Ident>, syn::Type)> {
         if let Some(asyncness) = &closure.asyncness {
             self.diag
                 .error(asyncness, "an `async` closure cannot be differentiated");
             return None;
         }
-        let [pattern] = closure.inputs.iter().collect::<Vec<_>>()[..] else {
+        if patterns.len() != count {
+            let example = match count {
+                1 => "|v| ...".to_string(),
+                n => {
+                    let names: Vec<String> = (0..n).map(|k| format!("&v{k}")).collect();
+                    format!("|{}| ...", names.join(", "))
+                }
+            };
             self.diag.error(
                 &closure.inputs,
-                format!("the closure of `{method}` takes one element: `|v| ...`"),
+                format!("the closure of `{method}` takes {count} element(s): `{example}`"),
             );
             return None;
-        };
-        fn ident(pattern: &Pat) -> Option<&syn::Ident> {
-            match pattern {
-                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(&pat.ident),
-                Pat::Type(typed) => ident(&typed.pat),
-                Pat::Reference(reference) => ident(&reference.pat),
-                _ => None,
-            }
         }
-        let Some(param) = ident(pattern) else {
-            self.diag.error(
-                pattern,
-                format!("bind the element to a name: `x.{method}(|v| ...)`"),
-            );
-            return None;
-        };
+        let mut params = Vec::new();
+        for pattern in patterns {
+            let Some(param) = pattern_ident(pattern) else {
+                self.diag.error(
+                    pattern,
+                    format!("bind the element to a name: `{method}(|v| ...)`"),
+                );
+                return None;
+            };
+            params.push(param.clone());
+        }
         let Some(float) = self.float.clone() else {
             self.diag.error(
                 closure,
@@ -148,7 +326,7 @@ impl Lowerer<'_> {
             );
             return None;
         };
-        Some((param.clone(), float))
+        Some((params, float))
     }
 
     /// The differentiated values the closure's body reads from outside (each scalar a
@@ -156,7 +334,7 @@ impl Lowerer<'_> {
     fn captures(
         &mut self,
         closure: &syn::ExprClosure,
-        param: &syn::Ident,
+        params: &[syn::Ident],
     ) -> Option<Vec<(String, Var, Span)>> {
         struct Reads(Vec<(String, Span)>);
         impl<'ast> Visit<'ast> for Reads {
@@ -172,7 +350,7 @@ impl Lowerer<'_> {
         let mut captures = Vec::new();
         let mut clean = true;
         for (name, span) in reads.0 {
-            if *param == name || !seen.insert(name.clone()) {
+            if params.iter().any(|param| *param == name) || !seen.insert(name.clone()) {
                 continue;
             }
             match self.env.get(&name) {
@@ -199,12 +377,12 @@ impl Lowerer<'_> {
         clean.then_some(captures)
     }
 
-    /// The closure's body lowered as a program on scalars of type `float`: `inputs[0]` the
-    /// element, the others the captured values (`captures`, by name).
+    /// The closure's body lowered as a program on scalars of type `float`: the first inputs
+    /// the elements (`params`), the others the captured values (`captures`, by name).
     fn lower_closure(
         &mut self,
         closure: &syn::ExprClosure,
-        param: &syn::Ident,
+        params: &[syn::Ident],
         inputs: Vec<Input>,
         captures: &[(String, Var, Span)],
         float: &syn::Type,
@@ -231,11 +409,13 @@ impl Lowerer<'_> {
         let function_tail = std::mem::replace(&mut self.function_tail, false);
 
         self.env.push();
-        self.env
-            .declare(param.to_string(), Some(Operand::Var(Var::Input(0))));
-        for (k, (name, ..)) in captures.iter().enumerate() {
+        for (k, param) in params.iter().enumerate() {
             self.env
-                .declare(name.clone(), Some(Operand::Var(Var::Input(k + 1))));
+                .declare(param.to_string(), Some(Operand::Var(Var::Input(k))));
+        }
+        for (k, (name, ..)) in captures.iter().enumerate() {
+            let input = Var::Input(params.len() + k);
+            self.env.declare(name.clone(), Some(Operand::Var(input)));
         }
         match strip_parens(&closure.body) {
             Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
@@ -333,4 +513,79 @@ impl Lowerer<'_> {
             }
         }
     }
+}
+
+/// The name a closure parameter binds: `v` of `v`, `&v`, `v: f64`, `&v: &f64`.
+fn pattern_ident(pattern: &Pat) -> Option<&syn::Ident> {
+    match pattern {
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(&pat.ident),
+        Pat::Type(typed) => pattern_ident(&typed.pat),
+        Pat::Reference(reference) => pattern_ident(&reference.pat),
+        _ => None,
+    }
+}
+
+/// The arrays of `Zip::from(a).and(b)…`, in order (`None` for anything else).
+fn zipped(expr: &Expr) -> Option<Vec<&Expr>> {
+    match strip_parens(expr) {
+        Expr::MethodCall(and) if and.method == "and" && and.args.len() == 1 => {
+            let mut arrays = zipped(&and.receiver)?;
+            arrays.push(&and.args[0]);
+            Some(arrays)
+        }
+        Expr::Call(from) if from.args.len() == 1 => {
+            let Expr::Path(path) = strip_parens(&from.func) else {
+                return None;
+            };
+            let names: Vec<String> = path
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            names
+                .ends_with(&["Zip".to_string(), "from".to_string()])
+                .then(|| vec![&from.args[0]])
+        }
+        _ => None,
+    }
+}
+
+/// The arrays of `a.iter()` and `a.iter().zip(b)` (`b`, `&b` or `b.iter()`), in order
+/// (`None` for anything else).
+fn iterated(expr: &Expr) -> Option<Vec<&Expr>> {
+    match strip_parens(expr) {
+        Expr::MethodCall(iter) if iter.method == "iter" && iter.args.is_empty() => {
+            Some(vec![&*iter.receiver])
+        }
+        Expr::MethodCall(zip) if zip.method == "zip" && zip.args.len() == 1 => {
+            let mut arrays = iterated(&zip.receiver)?;
+            let other = match strip_parens(&zip.args[0]) {
+                Expr::MethodCall(iter) if iter.method == "iter" && iter.args.is_empty() => {
+                    &*iter.receiver
+                }
+                other => other,
+            };
+            arrays.push(other);
+            Some(arrays)
+        }
+        _ => None,
+    }
+}
+
+/// The element patterns of `n` zipped iterators: `v` for one, `(a, b)` for two, `((a, b), c)`
+/// for three (`None` where `pattern` has another shape).
+fn pairs(pattern: &Pat, n: usize) -> Option<Vec<&Pat>> {
+    if n == 1 {
+        return Some(vec![pattern]);
+    }
+    let Pat::Tuple(pair) = pattern else {
+        return None;
+    };
+    let [left, right] = pair.elems.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let mut patterns = pairs(left, n - 1)?;
+    patterns.push(right);
+    Some(patterns)
 }

@@ -1,0 +1,185 @@
+//! Elementwise closures over several arrays and over iterators of elements, written as in
+//! ndarray and std: `Zip::from(&a).and(&b).map_collect(|&a, &b| …)`,
+//! `a.iter().map(|&v| …).sum()`, `a.iter().zip(&b).map(|(&x, &y)| …).sum()` and
+//! `a.iter().fold(0.0, |acc, &v| acc + …)`. Each is one fused pass per element, value and
+//! partials, like `mapv`; the checks are against central differences in both modes.
+
+mod support;
+
+use autodiff::ndarray::{array, Array1, Array2, Zip};
+use autodiff::prelude::*;
+use support::{check_scalar, flat};
+
+/// Every form, with a captured differentiated scalar `w`.
+#[differentiable]
+fn every_form(a: &Array1<f64>, b: &Array1<f64>, w: f64) -> f64 {
+    let zipped = Zip::from(a)
+        .and(b)
+        .map_collect(|&x, &y| (x * y * w).sin() + x);
+    let dot: f64 = a.iter().zip(b.iter()).map(|(&x, &y)| x * y).sum();
+    let squares = a.iter().map(|v| v * v * w).sum::<f64>();
+    let folded = a.iter().fold(0.5, |acc, &v| acc + v.exp());
+    let by_reference = a.iter().zip(b).map(|(x, y)| x - y).sum::<f64>();
+    let three = a
+        .iter()
+        .zip(b)
+        .zip(a)
+        .map(|((&x, &y), &z)| x * y * z)
+        .sum::<f64>();
+    let fold_pairs = a
+        .iter()
+        .zip(b)
+        .fold(0.0, |acc, (x, y)| acc + (x - y).powi(2));
+    zipped.sum() + dot + squares + folded * by_reference + three + fold_pairs
+}
+
+/// Three matrices zipped, one of them twice: its adjoint is the sum of both partials.
+#[differentiable]
+fn matrices_zipped(m: &Array2<f64>, n: &Array2<f64>) -> f64 {
+    Zip::from(m)
+        .and(n)
+        .and(m)
+        .map_collect(|&a, &b, &c| a * b + c.tanh())
+        .sum()
+}
+
+/// The Huber loss of residuals, with a branch in the closure and a constant threshold.
+#[differentiable(wrt(prediction))]
+fn huber(prediction: &Array1<f64>, target: &Array1<f64>, delta: f64) -> f64 {
+    let n = prediction.len() as f64;
+    prediction
+        .iter()
+        .zip(target)
+        .map(|(&p, &t)| {
+            let r = (p - t).abs();
+            if r <= delta {
+                0.5 * r * r
+            } else {
+                delta * (r - 0.5 * delta)
+            }
+        })
+        .sum::<f64>()
+        / n
+}
+
+/// A fold starting from a differentiated value, in f32.
+#[differentiable]
+fn fold_f32(x: &Array1<f32>, start: f32) -> f32 {
+    x.iter()
+        .fold(start * start, |acc, &v| (v * start).tanh() + acc)
+}
+
+#[differentiable(hessian)]
+fn zipped_hessian(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    Zip::from(a).and(b).map_collect(|&x, &y| x * x * y).sum()
+        + a.iter().map(|&v| v.sin()).sum::<f64>()
+}
+
+#[test]
+fn zipped_and_iterated_closures_against_differences() {
+    let (a, b) = (array![0.3, -1.2, 0.8], array![0.5, 0.1, -0.4]);
+    let parts = |x: &[f64]| {
+        (
+            Array1::from(x[..3].to_vec()),
+            Array1::from(x[3..6].to_vec()),
+            x[6],
+        )
+    };
+    let mut at = flat(&a);
+    at.extend(flat(&b));
+    at.push(0.7);
+    check_scalar(
+        "every_form",
+        &at,
+        |x| {
+            let (a, b, w) = parts(x);
+            every_form(&a, &b, w)
+        },
+        |x| {
+            let (a, b, w) = parts(x);
+            let (value, (ga, gb, gw)) = every_form_grad(&a, &b, w);
+            let mut g = flat(&ga);
+            g.extend(flat(&gb));
+            g.push(gw);
+            (value, g)
+        },
+        |x, t| {
+            let ((a, b, w), (ta, tb, tw)) = (parts(x), parts(t));
+            every_form_jvp(&a, &b, w, ta, tb, tw)
+        },
+    );
+
+    let m = array![[0.3, -1.2], [0.8, 0.2]];
+    let shaped = |x: &[f64]| Array2::from_shape_vec((2, 2), x.to_vec()).expect("2 × 2");
+    let mut at = flat(&m);
+    at.extend(flat(&m.t().to_owned()));
+    check_scalar(
+        "matrices_zipped",
+        &at,
+        |x| matrices_zipped(&shaped(&x[..4]), &shaped(&x[4..])),
+        |x| {
+            let (value, (gm, gn)) = matrices_zipped_grad(&shaped(&x[..4]), &shaped(&x[4..]));
+            let mut g = flat(&gm);
+            g.extend(flat(&gn));
+            (value, g)
+        },
+        |x, t| {
+            matrices_zipped_jvp(
+                &shaped(&x[..4]),
+                &shaped(&x[4..]),
+                shaped(&t[..4]),
+                shaped(&t[4..]),
+            )
+        },
+    );
+
+    let target = array![0.0, 1.0, -2.0, 0.5];
+    check_scalar(
+        "huber",
+        &[0.3, 2.5, -1.9, 0.45],
+        |x| huber(&Array1::from(x.to_vec()), &target, 1.0),
+        |x| {
+            let (value, g) = huber_grad(&Array1::from(x.to_vec()), &target, 1.0);
+            (value, flat(&g))
+        },
+        |x, t| {
+            huber_jvp(
+                &Array1::from(x.to_vec()),
+                &target,
+                1.0,
+                Array1::from(t.to_vec()),
+            )
+        },
+    );
+}
+
+#[test]
+fn fold_in_f32_and_a_hessian() {
+    let x = array![0.5_f32, -1.0, 2.0];
+    let (value, (gx, gs)) = fold_f32_grad(&x, 0.3);
+    assert_eq!(value, fold_f32(&x, 0.3));
+    let h = 1e-2_f32;
+    let fd = (fold_f32(&x, 0.3 + h) - fold_f32(&x, 0.3 - h)) / (2.0 * h);
+    assert!((gs - fd).abs() < 1e-3, "{gs} vs {fd}");
+    let expected: Array1<f32> = x.mapv(|_| 0.0) + 0.3 * (&x * 0.3).mapv(|u| 1.0 - u.tanh().powi(2));
+    assert!(
+        gx.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-6),
+        "{gx} vs {expected}"
+    );
+
+    let (a, b) = (array![0.3, -1.2], array![0.5, 0.1]);
+    let (_, gradient, hessian) = zipped_hessian_hessian(&a, &b);
+    let (_, (ga, gb)) = zipped_hessian_grad(&a, &b);
+    assert_eq!(flat(&gradient.0), flat(&ga));
+    assert_eq!(flat(&gradient.1), flat(&gb));
+    // ∂²/∂aᵢ² = 2bᵢ − sin aᵢ, ∂²/∂aᵢ∂bᵢ = 2aᵢ, ∂²/∂bᵢ² = 0, nothing across i.
+    let expected = array![
+        [2.0 * b[0] - a[0].sin(), 0.0, 2.0 * a[0], 0.0],
+        [0.0, 2.0 * b[1] - a[1].sin(), 0.0, 2.0 * a[1]],
+        [2.0 * a[0], 0.0, 0.0, 0.0],
+        [0.0, 2.0 * a[1], 0.0, 0.0],
+    ];
+    for (h, e) in hessian.iter().zip(&expected) {
+        assert!((h - e).abs() < 1e-12, "{hessian} vs {expected}");
+    }
+}

@@ -30,7 +30,8 @@ fn every_form(a: &Array1<f64>, b: &Array1<f64>, w: f64) -> f64 {
         .iter()
         .zip(b)
         .fold(0.0, |acc, (x, y)| acc + (x - y).powi(2));
-    zipped.sum() + dot + squares + folded * by_reference + three + fold_pairs
+    let fold_chain = a.iter().fold(0.0, |acc, &v| v.exp() + acc - v * w);
+    zipped.sum() + dot + squares + folded * by_reference + three + fold_pairs + fold_chain
 }
 
 /// Three matrices zipped, one of them twice: its adjoint is the sum of both partials.

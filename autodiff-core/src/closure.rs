@@ -63,7 +63,10 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
         .iter()
         .filter(|name| read.contains(&name.to_string()));
     let (env, cores, run) = (hygienic("__env"), hygienic("__cores"), hygienic("__run"));
-    let run_fn = quote_spanned!(node.span=> ::autodiff::__private::closure::Run::run);
+    let run_fn = match closure.summed {
+        true => quote_spanned!(node.span=> ::autodiff::__private::closure::Run::run_sum),
+        false => quote_spanned!(node.span=> ::autodiff::__private::closure::Run::run),
+    };
     quote! {
         let (#y, [#(#partials),*]) = {
             #[allow(unused_imports)]
@@ -151,18 +154,25 @@ fn element_code(closure: &Closure, element: &syn::Ident) -> TokenStream {
 /// order as `(argument, contribution)`.
 pub fn pullbacks(program: &Program, i: usize, g: &TokenStream) -> Vec<(Var, TokenStream)> {
     let span = program.nodes[i].span;
-    let elements = closure_of(program, i).elements;
+    let closure = closure_of(program, i);
     let mut out = Vec::new();
     let mut arrays = Vec::new();
     for (k, var) in program.var_args(i) {
         let partial = Closure::partial_ident(i, k);
-        match k < elements {
-            true => arrays.push((var, partial)),
-            false => {
-                let vjp = quote_spanned!(span=> ::autodiff::__private::closure::vjp_captured);
-                out.push((var, quote_spanned!(span=> #vjp(&#partial, &#g))));
+        // A sum's adjoint is a scalar, read by every contribution.
+        let rule = match (k < closure.elements, closure.summed) {
+            (true, false) => {
+                arrays.push((var, partial));
+                continue;
             }
-        }
+            (true, true) => quote!(vjp_summed(&#partial, #g)),
+            (false, false) => quote!(vjp_captured(&#partial, &#g)),
+            (false, true) => quote!(vjp_captured_summed(&#partial, #g)),
+        };
+        out.push((
+            var,
+            quote_spanned!(span=> ::autodiff::__private::closure::#rule),
+        ));
     }
     // The last array's contribution is written in g's buffer, the others in copies.
     let last = arrays.len().saturating_sub(1);
@@ -185,17 +195,18 @@ pub fn tangent(
     mut tangent: impl FnMut(Var) -> TokenStream,
 ) -> TokenStream {
     let span = program.nodes[i].span;
-    let elements = closure_of(program, i).elements;
+    let closure = closure_of(program, i);
     let mut sum: Option<TokenStream> = None;
     for (k, var) in program.var_args(i) {
         let t = tangent(var);
         let partial = Closure::partial_ident(i, k);
-        let term = match k < elements {
-            true => quote_spanned!(span=> ::autodiff::__private::closure::jvp(&#partial, #t)),
-            false => {
-                quote_spanned!(span=> ::autodiff::__private::closure::jvp_captured(&#partial, #t))
-            }
+        let rule = match (k < closure.elements, closure.summed) {
+            (true, false) => quote!(jvp),
+            (true, true) => quote!(jvp_summed),
+            (false, false) => quote!(jvp_captured),
+            (false, true) => quote!(jvp_captured_summed),
         };
+        let term = quote_spanned!(span=> ::autodiff::__private::closure::#rule(&#partial, #t));
         sum = Some(match sum {
             None => term,
             Some(sum) => accumulate(&sum, &term, span),

@@ -112,6 +112,9 @@ pub struct Closure {
     pub program: Program,
     /// How many arrays are mapped together: 1 for `mapv`, more for a `Zip`.
     pub elements: usize,
+    /// The node's value is the sum of the mapped elements, a scalar (`x.mapv(f).sum()`,
+    /// `a.iter().map(f).sum()`): the pass adds them up and makes no array of values.
+    pub summed: bool,
     /// How the documentation writes it: `mapv(|v| v.tanh())`.
     pub display: String,
     /// Where the body reads each captured value (input `elements + k`): where an error about
@@ -151,11 +154,18 @@ impl Node {
                 format!("{}({})", crate::text::pretty(path), args.join(", "))
             }
             Op::Copy => "{0}".to_string(),
-            Op::Map(closure) if closure.elements == 1 => format!("{{0}}.{}", closure.display),
             Op::Map(closure) => {
-                let arrays: Vec<String> =
-                    (0..closure.elements).map(|k| format!("{{{k}}}")).collect();
-                format!("zip({}).{}", arrays.join(", "), closure.display)
+                let mapped = match closure.elements {
+                    1 => format!("{{0}}.{}", closure.display),
+                    n => {
+                        let arrays: Vec<String> = (0..n).map(|k| format!("{{{k}}}")).collect();
+                        format!("zip({}).{}", arrays.join(", "), closure.display)
+                    }
+                };
+                match closure.summed {
+                    true => format!("Σ {mapped}"),
+                    false => mapped,
+                }
             }
         }
     }

@@ -820,6 +820,11 @@ impl Lowerer<'_> {
                 return self.call_primitive(prim, args, whole, inner.method.span());
             }
         }
+        if name == "sum" && call.args.is_empty() {
+            if let Some(summed) = self.summed_map(&call.receiver) {
+                return summed;
+            }
+        }
         if name == "map" {
             if let Some(mapped) = self.iterator_map(call) {
                 return mapped;

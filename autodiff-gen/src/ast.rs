@@ -375,14 +375,29 @@ pub enum Kind {
     Call(usize, Vec<Expr>),
     /// A function with custom rules from the support module.
     Custom(&'static str, Box<Expr>),
-    /// `a.mapv(|v| body)`, or `a.map(|&v| body)` when `by_ref`: `body` a scalar expression of
-    /// the closure's parameter `v`, literals and scalars in scope (captured).
+    /// An elementwise closure over `array` (and `other`, zipped, of the same shape), written
+    /// as `form` says: `body` a scalar expression of the parameters (`params[0]` the element
+    /// of `array`, `params[1]` of `other`), literals and scalars in scope (captured).
     Map {
         array: Box<Expr>,
-        param: String,
-        by_ref: bool,
+        other: Option<Box<Expr>>,
+        params: Vec<String>,
+        form: MapForm,
         body: Box<Expr>,
     },
+}
+
+/// How an elementwise closure is written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapForm {
+    /// `a.mapv(|v| …)`, or with `other`: `Zip::from(&a).and(&b).map_collect(|&v, &w| …)`.
+    Mapv,
+    /// `a.map(|&v| …)` (one array only).
+    Map,
+    /// A scalar: `a.iter().map(|&v| …).sum::<f64>()`, or `a.iter().zip(&b).map(|(&v, &w)| …)`.
+    IterSum,
+    /// A scalar: `a.iter().fold(0.0, |acc, &v| acc + …)`, zipped likewise.
+    Fold,
 }
 
 /// The direct subexpressions of a `&Kind` or a `&mut Kind`, as references of the same kind.
@@ -411,7 +426,10 @@ macro_rules! children {
             | Kind::Inv(a)
             | Kind::Custom(_, a) => vec![a],
             // The body's reads are of scalars only: the shrinker replaces the closure whole.
-            Kind::Map { array, .. } => vec![array],
+            Kind::Map { array, other, .. } => match other {
+                Some(other) => vec![array, other],
+                None => vec![array],
+            },
             Kind::Binary(_, a, b)
             | Kind::Method2(_, a, b)
             | Kind::Dot(a, b)

@@ -17,17 +17,14 @@ pub struct Features {
     /// Branches, loops, `match`, `break`, `continue`, element reads at loop indices and
     /// element writes.
     pub control: bool,
-    /// Elementwise closures, `x.mapv(|v| …)` and `x.map(|&v| …)`.
+    /// Elementwise closures: `x.mapv(|v| …)`, `x.map(|&v| …)`, `Zip::from(a).and(b)
+    /// .map_collect(|&v, &w| …)`, `a.iter().map(|&v| …).sum()`, summing folds.
     pub closures: bool,
 }
 
 impl Features {
-    /// What CI runs: every construct but closures (`closures` turns them on; a run with
-    /// them still finds programs to fix, see RELIABILITY.md).
-    pub const DEFAULT: Features = Features {
-        control: true,
-        closures: false,
-    };
+    /// What CI runs: every construct.
+    pub const DEFAULT: Features = Features::ALL;
 
     /// Every construct the generator knows.
     pub const ALL: Features = Features {
@@ -979,7 +976,13 @@ impl Generator<'_> {
                     node(ty, bound, Kind::Custom("log1pexp", Box::new(a)))
                 }
             }
-            16 if !scalar && self.features.closures && !self.is_callee => self.closure(ty, d)?,
+            16 if self.features.closures && !self.is_callee => match scalar {
+                false => self.closure(ty, ty, d)?,
+                true => {
+                    let from = *self.pick_or_none(&arrays)?;
+                    self.closure(from, ty, d)?
+                }
+            },
             _ => return None,
         })
     }
@@ -988,7 +991,7 @@ impl Generator<'_> {
     /// parameter (the macro rejects closures over constants only), the body a scalar
     /// expression of `v`, literals and the scalars in scope: no arrays (capturing a
     /// differentiated array is an error), fields, loop indices, labels or calls.
-    fn closure(&mut self, ty: Ty, d: u32) -> Option<Expr> {
+    fn closure(&mut self, ty: Ty, result: Ty, d: u32) -> Option<Expr> {
         let inputs: Vec<String> = self
             .inputs
             .iter()
@@ -1008,7 +1011,16 @@ impl Generator<'_> {
             );
         }
         let array = self.squash_above(array, 4.0);
+        // Zipped with a second array of the same shape, any expression.
+        let other = match self.rng.chance(0.35) {
+            true => {
+                let other = self.expr(ty, d);
+                Some(Box::new(self.squash_above(other, 4.0)))
+            }
+            false => None,
+        };
         let param = self.name("v");
+        let second = other.as_ref().map(|_| self.name("w"));
         let scalars: Vec<Binding> = self
             .env
             .iter()
@@ -1026,6 +1038,9 @@ impl Generator<'_> {
             self.labels.take(),
         );
         self.bind(&param, Ty::Scalar, false, array.bound);
+        if let (Some(w), Some(other)) = (&second, &other) {
+            self.bind(w, Ty::Scalar, false, other.bound);
+        }
         let mut body = self.expr(Ty::Scalar, d.min(2));
         // A body that does not read its element has no derivative in it: the macro says so.
         if !reads(&body, &param) {
@@ -1054,15 +1069,24 @@ impl Generator<'_> {
             self.size,
             self.labels,
         ) = saved;
-        let bound = body.bound;
-        let by_ref = self.rng.chance(0.3);
+        let form = match (result == Ty::Scalar, &other) {
+            (true, _) if self.rng.chance(0.5) => MapForm::Fold,
+            (true, _) => MapForm::IterSum,
+            (false, None) if self.rng.chance(0.3) => MapForm::Map,
+            (false, _) => MapForm::Mapv,
+        };
+        let bound = match form {
+            MapForm::IterSum | MapForm::Fold => body.bound * ty.elements() as f64,
+            _ => body.bound,
+        };
         Some(node(
-            ty,
+            result,
             bound,
             Kind::Map {
                 array: Box::new(array),
-                param,
-                by_ref,
+                other,
+                params: std::iter::once(param).chain(second).collect(),
+                form,
                 body: Box::new(body),
             },
         ))

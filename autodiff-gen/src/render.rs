@@ -178,19 +178,40 @@ impl Printer {
             }
             Kind::Map {
                 array,
-                param,
-                by_ref,
+                other,
+                params,
+                form,
                 body,
             } => {
-                let (method, pattern) = match by_ref {
-                    true => ("map", format!("&{param}")),
-                    false => ("mapv", param.clone()),
-                };
                 let body = self.value(body);
-                (
-                    format!("{}.{method}(|{pattern}| {body})", self.recv(array)),
-                    POSTFIX,
-                )
+                let (a, v) = (self.recv(array), &params[0]);
+                let float = self.float.name();
+                let s = match (form, other) {
+                    (MapForm::Mapv, None) => format!("{a}.mapv(|{v}| {body})"),
+                    (MapForm::Map, _) => format!("{a}.map(|&{v}| {body})"),
+                    (MapForm::Mapv, Some(b)) => format!(
+                        "Zip::from({}).and({}).map_collect(|&{v}, &{}| {body})",
+                        self.operand(array),
+                        self.operand(b),
+                        params[1]
+                    ),
+                    (MapForm::IterSum | MapForm::Fold, _) => {
+                        let (iter, pattern) = match other {
+                            None => (format!("{a}.iter()"), format!("&{v}")),
+                            Some(b) => (
+                                format!("{a}.iter().zip({})", self.operand(b)),
+                                format!("(&{v}, &{})", params[1]),
+                            ),
+                        };
+                        match form {
+                            MapForm::Fold => {
+                                format!("{iter}.fold(0.0_{float}, |acc, {pattern}| acc + {body})")
+                            }
+                            _ => format!("{iter}.map(|{pattern}| {body}).sum::<{float}>()"),
+                        }
+                    }
+                };
+                (s, POSTFIX)
             }
             Kind::Custom(name, a) => {
                 // The custom functions take owned arrays by reference only.

@@ -292,9 +292,15 @@ fn features_parse() {
     assert_eq!(Features::parse("").unwrap(), Features::DEFAULT);
     assert_eq!(Features::parse("all").unwrap(), Features::ALL);
     assert_eq!(Features::parse("none").unwrap(), Features::STRAIGHT);
-    assert_eq!(Features::parse("none, control").unwrap(), Features::DEFAULT);
-    assert_eq!(Features::parse("-control").unwrap(), Features::STRAIGHT);
-    assert!(Features::parse("closures").unwrap().closures);
+    assert_eq!(
+        Features::parse("none, control, closures").unwrap(),
+        Features::DEFAULT
+    );
+    assert_eq!(
+        Features::parse("-control, -closures").unwrap(),
+        Features::STRAIGHT
+    );
+    assert!(!Features::parse("-closures").unwrap().closures);
     assert!(Features::parse("loops").is_err());
     let c = callees(DEFAULT_SEED);
     assert!((0..200).all(|i| !program_with(DEFAULT_SEED, i, &c, Features::STRAIGHT).has_control()));

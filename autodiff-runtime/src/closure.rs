@@ -55,6 +55,93 @@ pub fn forward<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>(
     (values, partials)
 }
 
+/// [`forward`] where only the sum of the results is kept: `(Σ f, partials)`, no array of
+/// values (`x.mapv(f).sum()`).
+#[inline]
+#[track_caller]
+pub fn forward_sum<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>(
+    xs: [ArrayView<'_, A, D>; M],
+    mut f: impl FnMut([A; M]) -> (A, [A; N]),
+) -> (A, [Array<A, D>; N]) {
+    let shape = same_shapes(&xs);
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(shape.clone()));
+    let mut ds = partials.each_mut().map(|d| {
+        d.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .iter_mut()
+    });
+    let mut sum = A::zero();
+    let mut add = |v: [A; M]| {
+        let (value, d) = f(v);
+        sum = sum + value;
+        for (out, d) in ds.iter_mut().zip(d) {
+            if let Some(out) = out.next() {
+                *out = d;
+            }
+        }
+    };
+    match (M, xs[0].as_slice()) {
+        (1, Some(x)) => x.iter().for_each(|&v| add([v; M])),
+        _ => {
+            let mut iters = xs.each_ref().map(|x| x.iter());
+            for _ in 0..shape.size() {
+                add(iters.each_mut().map(|it| *it.next().expect("one shape")));
+            }
+        }
+    }
+    (sum, partials)
+}
+
+/// [`forward_sum`] in chunks on rayon's pool, for a long contiguous `x`: each chunk's sum,
+/// then their sum in order (the same on every run).
+fn forward_sum_on_cores<A, D, F, const N: usize>(
+    x: ArrayView<'_, A, D>,
+    f: F,
+) -> (A, [Array<A, D>; N])
+where
+    A: Copy + Zero + Send + Sync,
+    D: Dimension,
+    F: Fn(A) -> (A, [A; N]) + Sync,
+{
+    let len = x.len();
+    let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
+        return forward_sum([x], |[v]| f(v));
+    };
+    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let chunk = len
+        .div_ceil(rayon::current_num_threads())
+        .max(MIN_PARALLEL_LEN / 2);
+    let mut partial_chunks = partials.each_mut().map(|d| {
+        d.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .chunks_mut(chunk)
+    });
+    let jobs: Vec<([&mut [A]; N], &[A])> = xs
+        .chunks(chunk)
+        .map(|xs| {
+            let ds = partial_chunks
+                .each_mut()
+                .map(|chunks| chunks.next().expect("as many chunks as the elements"));
+            (ds, xs)
+        })
+        .collect();
+    let sums: Vec<A> = jobs
+        .into_par_iter()
+        .map(|(mut ds, xs)| {
+            let mut sum = A::zero();
+            for (k, &v) in xs.iter().enumerate() {
+                let (value, d) = f(v);
+                sum = sum + value;
+                for (out, d) in ds.iter_mut().zip(d) {
+                    out[k] = d;
+                }
+            }
+            sum
+        })
+        .collect();
+    (sums.into_iter().fold(A::zero(), |a, b| a + b), partials)
+}
+
 /// The arrays' common shape; a panic naming every shape where they differ.
 #[track_caller]
 fn same_shapes<A, D: Dimension, const M: usize>(xs: &[ArrayView<'_, A, D>; M]) -> D {
@@ -103,10 +190,12 @@ impl<E> Unshared for &Env<'_, E> {
 /// The `M` arrays a closure maps together, one shape.
 pub type Views<'a, A, D, const M: usize> = [ArrayView<'a, A, D>; M];
 
-/// [`forward`] where [`Env`] decided.
+/// [`forward`] and [`forward_sum`] where [`Env`] decided.
 pub trait Run<A, F, const M: usize, const N: usize> {
     #[track_caller]
     fn run<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (Array<A, D>, [Array<A, D>; N]);
+    #[track_caller]
+    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (A, [Array<A, D>; N]);
 }
 
 impl<A, F, const M: usize, const N: usize> Run<A, F, M, N> for Cores
@@ -122,6 +211,13 @@ where
             _ => forward(xs, f),
         }
     }
+    #[inline]
+    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (A, [Array<A, D>; N]) {
+        match M {
+            1 => forward_sum_on_cores(xs[0].clone(), |v| f([v; M])),
+            _ => forward_sum(xs, f),
+        }
+    }
 }
 
 impl<A, F, const M: usize, const N: usize> Run<A, F, M, N> for OneCore
@@ -132,6 +228,10 @@ where
     #[inline]
     fn run<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (Array<A, D>, [Array<A, D>; N]) {
         forward(xs, f)
+    }
+    #[inline]
+    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (A, [Array<A, D>; N]) {
+        forward_sum(xs, f)
     }
 }
 
@@ -239,6 +339,46 @@ pub fn jvp<A: Float + Send + Sync, D: Dimension>(
 #[inline]
 pub fn jvp_captured<A: Float, D: Dimension>(partial: &Array<A, D>, t: A) -> Array<A, D> {
     partial.mapv(|d| d * t)
+}
+
+/// Of a summed map (`x.mapv(f).sum()`), whose adjoint `g` is a scalar: the element's
+/// adjoint `g ∂y/∂v`.
+#[inline]
+pub fn vjp_summed<A: Float + Send + Sync, D: Dimension>(
+    partial: &Array<A, D>,
+    g: A,
+) -> Array<A, D> {
+    let mut out = Array::zeros(partial.raw_dim());
+    let len = out.len();
+    zip_on_cores!(
+        Zip::from(&mut out).and(partial),
+        len,
+        for_each / par_for_each,
+        |o, &d| *o = d * g
+    );
+    out
+}
+
+/// Of a summed map: a captured scalar's adjoint, `g Σ ∂y/∂w`.
+#[inline]
+pub fn vjp_captured_summed<A: Float, D: Dimension>(partial: &Array<A, D>, g: A) -> A {
+    g * partial.iter().fold(A::zero(), |sum, &d| sum + d)
+}
+
+/// Of a summed map: the sum's tangent from the element's, `Σ t ⊙ ∂y/∂v`.
+#[inline]
+#[track_caller]
+pub fn jvp_summed<A: Float, D: Dimension>(partial: &Array<A, D>, t: Array<A, D>) -> A {
+    check_tangent("mapv", t.shape(), partial.shape());
+    Zip::from(&t)
+        .and(partial)
+        .fold(A::zero(), |sum, &t, &d| sum + t * d)
+}
+
+/// Of a summed map: the sum's tangent from a captured scalar's, `t Σ ∂y/∂w`.
+#[inline]
+pub fn jvp_captured_summed<A: Float, D: Dimension>(partial: &Array<A, D>, t: A) -> A {
+    t * partial.iter().fold(A::zero(), |sum, &d| sum + d)
 }
 
 /// A differentiated value a closure of `mapv` captures: a scalar.

@@ -135,17 +135,9 @@ impl Lowerer<'_> {
         };
         let summed = match (
             closure.inputs.len(),
-            closure.inputs.first(),
-            strip_parens(&closure.body),
+            closure.inputs.first().and_then(pattern_ident),
         ) {
-            (2, Some(acc), Expr::Binary(sum)) if matches!(sum.op, syn::BinOp::Add(_)) => {
-                let is_acc = |e: &Expr| matches!((pattern_ident(acc), single_ident(e)), (Some(a), Some(b)) if a == b);
-                match (is_acc(&sum.left), is_acc(&sum.right)) {
-                    (true, false) => Some(&*sum.right),
-                    (false, true) => Some(&*sum.left),
-                    _ => None,
-                }
-            }
+            (2, Some(acc)) => fold_term(&closure.body, acc),
             _ => None,
         };
         let Some(term) = summed else {
@@ -157,7 +149,7 @@ impl Lowerer<'_> {
         };
         let mut per_element = closure.clone();
         per_element.inputs = closure.inputs.iter().skip(1).cloned().collect();
-        *per_element.body = term.clone();
+        *per_element.body = term;
         let patterns: Vec<&Pat> = match per_element.inputs.first() {
             Some(pattern) => pairs(pattern, arrays.len()).unwrap_or_default(),
             None => Vec::new(),
@@ -167,7 +159,7 @@ impl Lowerer<'_> {
             false => self.constant(init),
         };
         let arrays = arrays.into_iter().map(|array| self.expr(array)).collect();
-        let mapped = self.elementwise(
+        let sum = self.elementwise(
             arrays,
             &per_element,
             &patterns,
@@ -175,12 +167,42 @@ impl Lowerer<'_> {
             "fold",
             call.method.span(),
         );
-        let sum = self.apply(Op::Prim(Primitive::Sum), vec![mapped], call.method.span());
+        if let Operand::Var(Var::Node(i)) = sum {
+            if let Op::Map(closure) = &mut self.program.nodes[i].op {
+                closure.summed = true;
+            }
+        }
         Some(self.apply(
             Op::Prim(Primitive::Add),
             vec![start, sum],
             call.method.span(),
         ))
+    }
+
+    /// `receiver.sum()` where the receiver maps a closure in place (`x.mapv(f).sum()`,
+    /// `a.iter().map(f).sum::<f64>()`): the map's node adds up its elements itself, making
+    /// no array of values (`None` for any other receiver).
+    pub(super) fn summed_map(&mut self, receiver: &Expr) -> Option<Operand> {
+        let Expr::MethodCall(map) = strip_parens(receiver) else {
+            return None;
+        };
+        if !matches!(
+            map.method.to_string().as_str(),
+            "mapv" | "map" | "mapv_into" | "map_collect"
+        ) {
+            return None;
+        }
+        let before = self.program.nodes.len();
+        let mapped = self.expr(receiver);
+        if let Operand::Var(Var::Node(i)) = mapped {
+            // A node made just now for this closure: nothing else reads its value.
+            if let (true, Op::Map(closure)) = (i >= before, &mut self.program.nodes[i].op) {
+                closure.summed = true;
+                return Some(mapped);
+            }
+        }
+        let span = map.method.span();
+        Some(self.apply(Op::Prim(Primitive::Sum), vec![mapped], span))
     }
 
     /// The closure written in place as `call`'s only argument.
@@ -272,6 +294,7 @@ impl Lowerer<'_> {
         let closure = Closure {
             program,
             elements,
+            summed: false,
             display,
             capture_spans,
             by_reference,
@@ -483,7 +506,7 @@ impl Lowerer<'_> {
                     _ => None,
                 };
                 match &node.op {
-                    Op::Map(_) => Some(true),
+                    Op::Map(closure) => Some(!closure.summed),
                     Op::Copy => first(),
                     Op::Call { .. } => None,
                     Op::Prim(prim) => match prim.returns() {
@@ -588,4 +611,42 @@ fn pairs(pattern: &Pat, n: usize) -> Option<Vec<&Pat>> {
     let mut patterns = pairs(left, n - 1)?;
     patterns.push(right);
     Some(patterns)
+}
+
+/// The term a summing fold adds per element: the body `acc + …` (also `… + acc`, `acc + a - b`:
+/// `acc` read once, reached through `+` and the left of `-` only) with `acc` read as zero;
+/// `None` for any other body.
+fn fold_term(body: &Expr, acc: &syn::Ident) -> Option<Expr> {
+    fn additive(expr: &Expr, acc: &syn::Ident) -> bool {
+        match strip_parens(expr) {
+            Expr::Path(_) => single_ident(expr) == Some(acc),
+            Expr::Binary(binary) => match binary.op {
+                syn::BinOp::Add(_) => additive(&binary.left, acc) || additive(&binary.right, acc),
+                syn::BinOp::Sub(_) => additive(&binary.left, acc),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    struct Zeroed<'a> {
+        acc: &'a syn::Ident,
+        reads: usize,
+    }
+    impl syn::visit_mut::VisitMut for Zeroed<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            if single_ident(expr) == Some(self.acc) {
+                self.reads += 1;
+                *expr = syn::parse_quote!(0.0);
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    if !additive(body, acc) {
+        return None;
+    }
+    let mut term = body.clone();
+    let mut zeroed = Zeroed { acc, reads: 0 };
+    syn::visit_mut::VisitMut::visit_expr_mut(&mut zeroed, &mut term);
+    (zeroed.reads == 1).then_some(term)
 }

@@ -76,6 +76,42 @@ fn zipped_hessian(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
         + a.iter().map(|&v| v.sin()).sum::<f64>()
 }
 
+/// Closures bound with `let`: called on differentiated values (inlined where called) and
+/// passed by name to `mapv`.
+#[differentiable]
+fn let_closures(x: &Array1<f64>, w: f64) -> f64 {
+    let square = |v: f64| v * v;
+    let softsign = |t: f64| {
+        let a = t.abs();
+        t / (1.0 + a)
+    };
+    softsign(w) * x.mapv(square).sum() + square(w) + x.mapv(softsign).sum()
+}
+
+#[test]
+fn closures_bound_with_let() {
+    let parts = |p: &[f64]| (Array1::from(p[..3].to_vec()), p[3]);
+    check_scalar(
+        "let_closures",
+        &[0.3, -1.2, 0.8, 0.6],
+        |p| {
+            let (x, w) = parts(p);
+            let_closures(&x, w)
+        },
+        |p| {
+            let (x, w) = parts(p);
+            let (value, (gx, gw)) = let_closures_grad(&x, w);
+            let mut g = flat(&gx);
+            g.push(gw);
+            (value, g)
+        },
+        |p, t| {
+            let ((x, w), (tx, tw)) = (parts(p), parts(t));
+            let_closures_jvp(&x, w, tx, tw)
+        },
+    );
+}
+
 #[test]
 fn zipped_and_iterated_closures_against_differences() {
     let (a, b) = (array![0.3, -1.2, 0.8], array![0.5, 0.1, -0.4]);

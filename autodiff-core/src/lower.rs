@@ -43,6 +43,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         regions: 0,
         loop_depth: 0,
         outer_consts: HashSet::new(),
+        local_closures: HashMap::new(),
         fresh: 0,
         consts: HashMap::new(),
         pinned: HashSet::new(),
@@ -151,6 +152,9 @@ struct Lowerer<'a> {
     /// Whether the statements being lowered are the rest of the function's body, whose
     /// last expression (or final `return`) is its result.
     function_tail: bool,
+    /// Closures bound with `let` (`let cdf = |x: f64| …;`), by the constant binding each
+    /// name is bound to: a call of one on differentiated values is its body, inlined.
+    local_closures: HashMap<String, syn::ExprClosure>,
 }
 
 impl Lowerer<'_> {
@@ -383,7 +387,14 @@ impl Lowerer<'_> {
                     Some(ident)
                         if !self.mentions_var(&init.expr) && !is_control_flow(&init.expr) =>
                     {
-                        self.bind_constant(&init.expr, ty, ident.to_string())
+                        let value = self.bind_constant(&init.expr, ty, ident.to_string());
+                        if let (Expr::Closure(closure), Operand::Const { tokens, .. }) =
+                            (strip_parens(&init.expr), &value)
+                        {
+                            self.local_closures
+                                .insert(tokens.to_string(), closure.clone());
+                        }
+                        value
                     }
                     _ => self.expr(&init.expr),
                 })
@@ -907,12 +918,17 @@ impl Lowerer<'_> {
     /// `g(a, &b, 2.0)`: a call of another differentiable function, by path. Arguments that
     /// depend on the parameters are values of the trace; the others are passed as written.
     fn call_function(&mut self, call: &syn::ExprCall, whole: &Expr) -> Operand {
-        // A local called as a function: a closure bound with `let`.
+        // A local called as a function: a closure bound with `let`, inlined.
         if let Some(ident) = single_ident(&call.func) {
+            if let Some(closure) = self.local_closure(&call.func) {
+                if let Some(value) = self.inline_closure(&closure, call) {
+                    return value;
+                }
+            }
             if let Some(Operand::Const { .. }) = self.env.get(&ident.to_string()) {
                 self.diag.error(
                     &call.func,
-                    format!("`{ident}` is a local closure, and #[differentiable] cannot see inside a closure called on differentiated values: write its computation inline, or make `{ident}` a function of its own with #[differentiable] (closures are differentiated only written in place in `x.mapv(|v| ...)` or `x.map(|&v| ...)`)"),
+                    format!("`{ident}` is a local closure that #[differentiable] cannot inline here: a closure called on differentiated values is inlined when it is bound with `let` (`let {ident} = |x: f64| ...;`), each parameter a plain name, and its body has no `return`; otherwise write its computation inline, or make `{ident}` a function of its own with #[differentiable]"),
                 );
                 return Operand::Poison;
             }
@@ -948,6 +964,66 @@ impl Lowerer<'_> {
         }
         let arg_spans = call.args.iter().map(expr_span).collect();
         self.apply(Op::Call { path, arg_spans }, args, expr_span(whole))
+    }
+
+    /// The closure a local name is bound to now (`let f = |x: f64| …;`), if it is one.
+    fn local_closure(&self, expr: &Expr) -> Option<syn::ExprClosure> {
+        let ident = single_ident(expr)?;
+        match self.env.get(&ident.to_string()) {
+            Some(Operand::Const { tokens, .. }) => {
+                self.local_closures.get(&tokens.to_string()).cloned()
+            }
+            _ => None,
+        }
+    }
+
+    /// `f(a, b)` of a closure `let f = |x, y| body;`: `body` with `x`, `y` bound to the
+    /// arguments, in a scope of its own (`None` where the closure cannot be inlined: its
+    /// parameters are not plain names, one for each argument, or its body returns).
+    fn inline_closure(
+        &mut self,
+        closure: &syn::ExprClosure,
+        call: &syn::ExprCall,
+    ) -> Option<Operand> {
+        struct Returns(bool);
+        impl<'ast> Visit<'ast> for Returns {
+            fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+                self.0 = true;
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        }
+        let mut returns = Returns(false);
+        returns.visit_expr(&closure.body);
+        let params: Option<Vec<&Ident>> = closure
+            .inputs
+            .iter()
+            .map(|pattern| match pattern {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(&pat.ident),
+                Pat::Type(typed) => match &*typed.pat {
+                    Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                        Some(&pat.ident)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let params = params.filter(|p| p.len() == call.args.len() && !returns.0)?;
+        let args: Vec<Operand> = call
+            .args
+            .iter()
+            .map(|arg| match self.mentions_var(arg) {
+                true => self.expr(arg),
+                false => self.constant(arg),
+            })
+            .collect();
+        self.env.push();
+        for (param, arg) in params.into_iter().zip(args) {
+            self.env.declare(param.to_string(), Some(arg));
+        }
+        let value = self.expr(&closure.body);
+        self.env.pop();
+        Some(value)
     }
 
     /// Whether a value of the trace is a view: of a primitive returning one (`m.t()`), or a
@@ -1627,9 +1703,7 @@ impl Lowerer<'_> {
             fn visit_expr(&mut self, expr: &'ast Expr) {
                 match forbidden(expr) {
                     // Evaluated as written, never differentiated: `x.map(|&v| v * c).sum() > 0.0`.
-                    Some(_) if matches!(expr, Expr::Closure(_)) => {
-                        syn::visit::visit_expr(self, expr)
-                    }
+                    Some(_) if matches!(expr, Expr::Closure(_)) => {}
                     Some(message) => {
                         self.diag.error(expr, message);
                         self.clean = false;
@@ -1899,7 +1973,8 @@ fn field_root(field: &syn::ExprField) -> &Expr {
     base
 }
 
-/// The names a closure's parameters bind (`|&v|`, `|(a, b)|`, `|x: f64|`).
+/// The names a closure binds: its parameters (`|&v|`, `|(a, b)|`, `|x: f64|`) and every
+/// name its body binds (`let t = …;`), which read inside it are not the function's.
 fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
     struct Names(Vec<String>);
     impl<'ast> Visit<'ast> for Names {
@@ -1912,6 +1987,7 @@ fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
     for input in &closure.inputs {
         names.visit_pat(input);
     }
+    names.visit_expr(&closure.body);
     names.0
 }
 

@@ -2,8 +2,14 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    let square = |t: f64| t * t;
-    square(x)
+    // A `let` closure is inlined where it is called, but not one that returns early.
+    let magnitude = |t: f64| {
+        if t > 0.0 {
+            return t;
+        }
+        -t
+    };
+    magnitude(x)
 }
 
 fn main() {}

@@ -40,6 +40,11 @@ impl Lowerer<'_> {
                 &synthesized
             }
             other if self.mentions_var(other) => return Operand::Poison,
+            // `let f = |v| …; x.mapv(f)`: the closure bound to `f`.
+            other if self.local_closure(other).is_some() => {
+                synthesized = self.local_closure(other).expect("just found");
+                &synthesized
+            }
             other => {
                 let function = pretty(other);
                 self.diag.error(

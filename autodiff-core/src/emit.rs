@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Ident;
 
-use crate::ir::{Input, InputKind, Op, Operand, Program, Var};
+use crate::ir::{Input, InputKind, Op, Operand, Program, Step, Var};
 use crate::signature::{gradient_type, Param};
 
 /// The runtime function `function` (`forward`, `vjp0`, `jvp1`, …) of a primitive's rules,
@@ -74,7 +74,7 @@ pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
     let constant_args = match &node.op {
         Op::Prim(prim) => prim.rule().constant_args,
-        Op::Call { .. } | Op::Copy | Op::Map(_) => &[],
+        Op::Call { .. } | Op::Copy | Op::Map(_) | Op::Project(_) => &[],
     };
     node.args
         .iter()
@@ -215,4 +215,21 @@ pub fn local_ident(k: usize) -> Ident {
 /// `__ltK`: the tangent of local K.
 pub fn local_tangent_ident(k: usize) -> Ident {
     format_ident!("__lt{}", k + 1, span = Span::mixed_site())
+}
+
+/// `(base).layers[i].w`: the part of `base` that the projection node i reads (`base` is its
+/// argument 0, or that argument's adjoint or tangent).
+pub fn projected(program: &Program, i: usize, base: &TokenStream) -> TokenStream {
+    let node = &program.nodes[i];
+    let Op::Project(steps) = &node.op else {
+        return base.clone();
+    };
+    let steps = steps.iter().map(|step| match step {
+        Step::Field(member) => quote!(.#member),
+        Step::Index(k) => {
+            let index = node.args.get(*k).map(|arg| operand_tokens(program, arg));
+            quote!([#index])
+        }
+    });
+    quote!((#base) #(#steps)*)
 }

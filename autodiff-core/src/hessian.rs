@@ -68,7 +68,7 @@ fn lifted(program: &Program, float: &Type) -> Program {
                 closure.program = lifted(&closure.program, float);
                 (&[][..], false)
             }
-            Op::Call { .. } | Op::Copy => continue,
+            Op::Call { .. } | Op::Copy | Op::Project(_) => continue,
         };
         for (k, arg) in node.args.iter_mut().enumerate() {
             if constant_args.contains(&k) && !float_constants {

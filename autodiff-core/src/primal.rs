@@ -96,6 +96,12 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                     quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
                 }
                 Op::Map(_) => crate::closure::forward_code(program, *i),
+                Op::Project(_) => {
+                    // Borrowed from the parameter, which outlives every sweep.
+                    let root = operand_tokens(program, &node.args[0]);
+                    let part = crate::emit::projected(program, *i, &root);
+                    quote_spanned!(node.span=> let #ident = &#part;)
+                }
                 Op::Copy => {
                     let value = operand_tokens(program, &node.args[0]);
                     quote_spanned!(node.span=> let #ident = ::autodiff::__private::Map::map(

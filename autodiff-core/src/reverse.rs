@@ -101,9 +101,17 @@ fn gradient_entry(
             let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
             Some(quote!(#gradient #path = #adjoint;))
         });
-        let zeros = param_zeros(param);
+        // Passed whole to another function, the struct has an adjoint of its own, which
+        // the fields' are added to.
+        let (start, fields): (TokenStream, Vec<TokenStream>) = match adjoints.get(&Var::Input(k)) {
+            Some(whole) => (
+                quote!(#whole),
+                added_fields(program, adjoints, k, &gradient),
+            ),
+            None => (param_zeros(param), fields.collect()),
+        };
         return quote!({
-            let mut #gradient = #zeros;
+            let mut #gradient = #start;
             #(#fields)*
             #gradient
         });
@@ -112,6 +120,27 @@ fn gradient_entry(
         Some(adjoint) => quote!(#adjoint),
         None => param_zeros(param),
     }
+}
+
+/// `gradient.path += adjoint` for each field of struct parameter `k` the body read.
+fn added_fields(
+    program: &Program,
+    adjoints: &HashMap<Var, Ident>,
+    k: usize,
+    gradient: &Ident,
+) -> Vec<TokenStream> {
+    program
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(j, input)| {
+            let InputKind::Field { root, path } = &input.kind else {
+                return None;
+            };
+            let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
+            Some(quote!(::autodiff::__private::leaves::add_to(&mut #gradient #path, &#adjoint);))
+        })
+        .collect()
 }
 
 /// `vis fn f_grad(params) -> (ret, gradient type)` or `vis fn f_vjp(params, cotangent: ret)

@@ -305,7 +305,7 @@ impl Lowerer<'_> {
                 match &node.op {
                     Op::Map(_) => Some(true),
                     Op::Copy => first(),
-                    Op::Call { .. } => None,
+                    Op::Call { .. } | Op::Project(_) => None,
                     Op::Prim(prim) => match prim {
                         Index | Sum | Mean | Mse | Bce | BceWithLogits | Logsumexp
                         | CrossEntropy => Some(false),

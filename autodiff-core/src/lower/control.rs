@@ -640,18 +640,32 @@ impl Lowerer<'_> {
             Expr::Reference(reference) => (&*reference.expr, quote!([#index]), quote!(.len())),
             other => (other, quote!([#index]), quote!(.len())),
         };
-        let name = single_ident(array)?;
+        // A differentiated array, or a field of a struct of parameters (`p.layers`).
+        let mut root = strip_parens(array);
+        while let Expr::Field(field) = root {
+            root = strip_parens(&field.base);
+        }
+        let field = !matches!(strip_parens(array), Expr::Path(_));
+        let name = single_ident(root)?;
         if !matches!(self.env.get(&name.to_string()), Some(Operand::Var(_))) {
             return None;
         }
-        // Elements come by reference: `&v` binds the value itself.
+        // Elements come by reference: `&v` binds the value itself; a field's element bound
+        // by name is borrowed in place (`for layer in &p.layers`, each layer a struct).
+        let mut borrow = TokenStream::new();
         if read.to_string().starts_with('[') {
-            if let Pat::Reference(reference) = &pattern {
-                pattern = (*reference.pat).clone();
+            match &pattern {
+                Pat::Reference(reference) => pattern = (*reference.pat).clone(),
+                _ if field => borrow = quote!(&),
+                _ => {}
             }
         }
+        let name = match field {
+            true => quote!(#array),
+            false => quote!(#name),
+        };
         let body = &lp.body;
-        let element = quote!(let #pattern = #name #read;);
+        let element = quote!(let #pattern = #borrow #name #read;);
         let counter = match (&*lp.pat, enumerated) {
             (Pat::Tuple(pair), true) => pair
                 .elems

@@ -1,0 +1,243 @@
+//! Whole models: structs of parameters passed to other differentiable functions (a field, or
+//! the whole struct), structs nested in structs, `Vec`s of layers read by index and by
+//! iteration, hyperparameters marked `#[parameters(skip)]`, in every mode, against central
+//! finite differences; and a few training steps with the runtime's optimizers.
+
+use autodiff::check::central_difference;
+use autodiff::ndarray::{Array1, Array2};
+use autodiff::prelude::*;
+
+/// The leaves of `p` in order.
+fn flatten<P: Parameters<Elem = f64>>(p: &P) -> Vec<f64> {
+    let mut leaves = Vec::new();
+    p.for_each_leaf(&mut |leaf| leaves.extend_from_slice(leaf));
+    leaves
+}
+
+/// `p` with its leaves replaced by `flat`.
+fn rebuild<P: Parameters<Elem = f64> + Clone>(p: &P, flat: &[f64]) -> P {
+    let mut q = p.clone();
+    let mut offset = 0;
+    q.for_each_leaf_mut_with(p, &mut |leaf, _| {
+        leaf.copy_from_slice(&flat[offset..offset + leaf.len()]);
+        offset += leaf.len();
+    });
+    q
+}
+
+/// A tangent of `p`'s shape with deterministic, varied leaves.
+fn direction<P: Parameters<Elem = f64> + Clone>(p: &P) -> P {
+    let n = p.num_parameters();
+    let flat: Vec<f64> = (0..n).map(|k| ((k as f64) * 0.7 + 0.3).sin()).collect();
+    rebuild(p, &flat)
+}
+
+/// The gradient against central differences, and the jvp along a direction against the
+/// gradient's dot product with it.
+fn check<P: Parameters<Elem = f64> + Clone>(
+    p: &P,
+    f: impl Fn(&P) -> f64,
+    grad: &P,
+    jvp: impl Fn(&P) -> f64,
+) {
+    let numeric = central_difference(|w| f(&rebuild(p, w)), &flatten(p), 1e-6);
+    let analytic = flatten(grad);
+    assert_eq!(analytic.len(), numeric.len());
+    for (k, (a, n)) in analytic.iter().zip(&numeric).enumerate() {
+        assert!(
+            (a - n).abs() < 1e-6 * (1.0 + n.abs()),
+            "leaf {k}: {a} vs {n}"
+        );
+    }
+    let t = direction(p);
+    let expected: f64 = analytic.iter().zip(flatten(&t)).map(|(g, t)| g * t).sum();
+    let tangent = jvp(&t);
+    assert!(
+        (tangent - expected).abs() < 1e-10 * (1.0 + expected.abs()),
+        "jvp {tangent} vs {expected}"
+    );
+}
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Dense {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Mlp2 {
+    l1: Dense,
+    l2: Dense,
+}
+
+#[differentiable]
+fn layer(l: &Dense, x: &Array2<f64>) -> Array2<f64> {
+    (x.dot(&l.w) + &l.b).tanh()
+}
+
+/// A field that is a struct, passed to another differentiable function.
+#[differentiable(wrt(p))]
+fn mlp2(p: &Mlp2, x: &Array2<f64>) -> f64 {
+    let h = layer(&p.l1, x);
+    let o = layer(&p.l2, &h);
+    (&o * &o).sum()
+}
+
+#[differentiable(wrt(p))]
+fn mlp2_inline(p: &Mlp2, x: &Array2<f64>) -> f64 {
+    let h = (x.dot(&p.l1.w) + &p.l1.b).tanh();
+    let o = (h.dot(&p.l2.w) + &p.l2.b).tanh();
+    (&o * &o).sum()
+}
+
+/// The whole struct passed on, by reference as it came and borrowed again.
+#[differentiable(wrt(p))]
+#[allow(clippy::needless_borrow)]
+fn mlp2_loss(p: &Mlp2, x: &Array2<f64>) -> f64 {
+    mlp2(p, x) + 0.5 * mlp2(&p, x) + p.l1.b.sum()
+}
+
+fn dense(rows: usize, cols: usize, seed: f64) -> Dense {
+    Dense {
+        w: Array2::from_shape_fn((rows, cols), |(i, j)| {
+            ((i * cols + j) as f64 * 0.37 + seed).sin() * 0.6
+        }),
+        b: Array1::from_shape_fn(cols, |j| (j as f64 * 0.91 + seed).cos() * 0.2),
+    }
+}
+
+fn mlp2_params(first: f64, second: f64) -> Mlp2 {
+    Mlp2 {
+        l1: dense(3, 4, first),
+        l2: dense(4, 2, second),
+    }
+}
+
+fn data(rows: usize, cols: usize) -> Array2<f64> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| ((i * cols + j) as f64 * 1.3).sin())
+}
+
+#[test]
+fn a_struct_field_passed_to_a_differentiable_function() {
+    let (p, x) = (mlp2_params(0.1, 0.5), data(5, 3));
+    let (value, grad) = mlp2_grad(&p, &x);
+    let (inline, inline_grad) = mlp2_inline_grad(&p, &x);
+    assert!((value - inline).abs() < 1e-12);
+    for (a, b) in flatten(&grad).iter().zip(flatten(&inline_grad)) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    check(
+        &p,
+        |q| mlp2(q, &x),
+        &grad,
+        |t| mlp2_jvp(&p, &x, t.clone()).1,
+    );
+}
+
+#[test]
+fn the_whole_struct_passed_to_a_differentiable_function() {
+    let (p, x) = (mlp2_params(0.2, 0.7), data(4, 3));
+    let (value, grad) = mlp2_loss_grad(&p, &x);
+    assert!((value - mlp2_loss(&p, &x)).abs() < 1e-12);
+    check(
+        &p,
+        |q| mlp2_loss(q, &x),
+        &grad,
+        |t| mlp2_loss_jvp(&p, &x, t.clone()).1,
+    );
+}
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Deep {
+    layers: Vec<Dense>,
+    /// A hyperparameter: carried along, not differentiated.
+    #[parameters(skip)]
+    slope: f64,
+}
+
+/// Every layer by index, its fields read in place.
+#[differentiable(wrt(p))]
+fn deep_indexed(p: &Deep, x: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for i in 0..p.layers.len() {
+        h = (h.dot(&p.layers[i].w) + &p.layers[i].b).tanh();
+    }
+    (&h * &h).sum()
+}
+
+/// Every layer by iteration.
+#[differentiable(wrt(p))]
+fn deep_iterated(p: &Deep, x: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for layer in &p.layers {
+        h = (h.dot(&layer.w) + &layer.b).tanh();
+    }
+    (&h * &h).sum()
+}
+
+/// Every layer through the helper, a layer bound by index.
+#[differentiable(wrt(p))]
+fn deep_helper(p: &Deep, x: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for i in 0..p.layers.len() {
+        let l = &p.layers[i];
+        h = layer(l, &h);
+    }
+    (&h * &h).sum()
+}
+
+/// Through the helper, by iteration, the last layer apart.
+#[differentiable(wrt(p))]
+fn deep_helper_iterated(p: &Deep, x: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for l in p.layers.iter() {
+        h = layer(l, &h);
+    }
+    let n = p.layers.len();
+    let last = h.dot(&p.layers[n - 1].w.t());
+    (&last * &last).sum() * 0.1
+}
+
+fn deep(sizes: &[usize]) -> Deep {
+    Deep {
+        layers: sizes
+            .windows(2)
+            .enumerate()
+            .map(|(k, pair)| dense(pair[0], pair[1], k as f64 * 0.9))
+            .collect(),
+        slope: 0.25,
+    }
+}
+
+#[test]
+fn a_deep_mlp_over_a_vec_of_layers() {
+    let p = deep(&[3, 5, 4, 4, 2]);
+    let x = data(6, 3);
+    let (value, grad) = deep_indexed_grad(&p, &x);
+    assert!((value - deep_indexed(&p, &x)).abs() < 1e-12);
+    assert_eq!(grad.layers.len(), 4);
+    assert_eq!(grad.slope, p.slope);
+    check(
+        &p,
+        |q| deep_indexed(q, &x),
+        &grad,
+        |t| deep_indexed_jvp(&p, &x, t.clone()).1,
+    );
+    for (f, g, j) in [
+        (
+            deep_iterated as fn(&Deep, &Array2<f64>) -> f64,
+            deep_iterated_grad as fn(&Deep, &Array2<f64>) -> (f64, Deep),
+            deep_iterated_jvp as fn(&Deep, &Array2<f64>, Deep) -> (f64, f64),
+        ),
+        (deep_helper, deep_helper_grad, deep_helper_jvp),
+        (
+            deep_helper_iterated,
+            deep_helper_iterated_grad,
+            deep_helper_iterated_jvp,
+        ),
+    ] {
+        let (value, grad) = g(&p, &x);
+        assert!((value - f(&p, &x)).abs() < 1e-12);
+        check(&p, |q| f(q, &x), &grad, |t| j(&p, &x, t.clone()).1);
+    }
+}

@@ -241,3 +241,90 @@ fn a_deep_mlp_over_a_vec_of_layers() {
         check(&p, |q| f(q, &x), &grad, |t| j(&p, &x, t.clone()).1);
     }
 }
+
+/// Hyperparameters beside the parameters: a float and an integer, carried along, read in
+/// the body, never differentiated.
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Scaled {
+    w: Array1<f64>,
+    #[parameters(skip)]
+    temperature: f64,
+    #[parameters(skip)]
+    repeats: usize,
+}
+
+#[differentiable(wrt(p))]
+fn scaled(p: &Scaled, x: &Array1<f64>) -> f64 {
+    let mut acc = 0.0;
+    for _ in 0..p.repeats {
+        acc += (x * &p.w / p.temperature).tanh().sum();
+    }
+    acc / p.repeats as f64
+}
+
+/// The hyperparameter struct inside another, passed on whole.
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Outer {
+    inner: Scaled,
+    bias: f64,
+}
+
+#[differentiable(wrt(p))]
+fn outer(p: &Outer, x: &Array1<f64>) -> f64 {
+    scaled(&p.inner, x) * p.inner.temperature + p.bias * p.bias
+}
+
+#[test]
+fn skipped_fields_are_carried_along_and_not_differentiated() {
+    let p = Scaled {
+        w: Array1::from(vec![0.3, -0.2, 0.8]),
+        temperature: 2.0,
+        repeats: 3,
+    };
+    let x = Array1::from(vec![1.0, 0.5, -1.5]);
+    assert_eq!(p.num_parameters(), 3);
+    let (value, grad) = scaled_grad(&p, &x);
+    assert!((value - scaled(&p, &x)).abs() < 1e-12);
+    // The gradient is a model of the same shape: the hyperparameters keep their values.
+    assert_eq!((grad.temperature, grad.repeats), (2.0, 3));
+    check(
+        &p,
+        |q| scaled(q, &x),
+        &grad,
+        |t| scaled_jvp(&p, &x, t.clone()).1,
+    );
+    // A tangent whose hyperparameters are anything at all: they have tangent zero.
+    let mut t = direction(&p);
+    t.temperature = 1e9;
+    t.repeats = 0;
+    let expected: f64 = flatten(&grad)
+        .iter()
+        .zip(flatten(&t))
+        .map(|(g, t)| g * t)
+        .sum();
+    assert!((scaled_jvp(&p, &x, t).1 - expected).abs() < 1e-12);
+
+    let o = Outer {
+        inner: p.clone(),
+        bias: 0.4,
+    };
+    let (value, grad) = outer_grad(&o, &x);
+    assert!((value - outer(&o, &x)).abs() < 1e-12);
+    assert_eq!(grad.inner.temperature, 2.0);
+    check(
+        &o,
+        |q| outer(q, &x),
+        &grad,
+        |t| outer_jvp(&o, &x, t.clone()).1,
+    );
+
+    // Optimizers step the leaves only.
+    let mut q = p.clone();
+    let mut sgd = Sgd::new(0.1);
+    sgd.step(&mut q, &grad.inner);
+    assert_eq!((q.temperature, q.repeats), (2.0, 3));
+    assert_ne!(q.w, p.w);
+    let mut adam = Adam::new(0.1);
+    adam.step(&mut q, &grad.inner);
+    assert_eq!((q.temperature, q.repeats), (2.0, 3));
+}

@@ -100,6 +100,39 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    // Each field's accessors, through which the generated code reads a field's tangent and
+    // writes its gradient: `None` for a skipped field, which has neither.
+    let vis = &input.vis;
+    let accessors = fields
+        .iter()
+        .zip(&members)
+        .zip(&skipped)
+        .map(|((field, member), skip)| {
+            let (read, write) = field_accessors(member);
+            let ty = &field.ty;
+            let (some, some_mut) = match skip {
+                true => (
+                    quote!(::core::option::Option::None),
+                    quote!(::core::option::Option::None),
+                ),
+                false => (
+                    quote!(::core::option::Option::Some(&self.#member)),
+                    quote!(::core::option::Option::Some(&mut self.#member)),
+                ),
+            };
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                #vis fn #read(&self) -> ::core::option::Option<&#ty> {
+                    #some
+                }
+                #[doc(hidden)]
+                #[inline(always)]
+                #vis fn #write(&mut self) -> ::core::option::Option<&mut #ty> {
+                    #some_mut
+                }
+            }
+        });
     // `Pass` borrows for a lifetime of its own.
     let mut lent = generics.clone();
     lent.params.insert(0, syn::parse_quote!('__autodiff_a));
@@ -125,6 +158,11 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
             ) {
                 #(#pairs)*
             }
+        }
+        #[automatically_derived]
+        #[allow(clippy::unnecessary_wraps, clippy::needless_pass_by_ref_mut, clippy::unused_self)]
+        impl #impl_generics #name #ty_generics #where_clause {
+            #(#accessors)*
         }
         // What the generated derivative code needs to pass the struct to another
         // differentiable function and to sum its contributions: leaf by leaf.
@@ -165,6 +203,20 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
             }
         }
     }
+}
+
+/// The names of a field's accessors (`__autodiff_field_w`, `__autodiff_field_mut_w`), as the
+/// macro's generated code calls them (`crate::emit::field_slot`).
+pub fn field_accessors(member: &Member) -> (syn::Ident, syn::Ident) {
+    let name = match member {
+        Member::Named(ident) => ident.to_string(),
+        Member::Unnamed(index) => index.index.to_string(),
+    };
+    let name = name.trim_start_matches("r#");
+    (
+        quote::format_ident!("__autodiff_field_{}", name),
+        quote::format_ident!("__autodiff_field_mut_{}", name),
+    )
 }
 
 /// Whether the field is marked `#[parameters(skip)]`; an error for any other argument.

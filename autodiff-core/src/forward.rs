@@ -166,7 +166,8 @@ pub fn jvp_block(program: &Program) -> TokenStream {
     let value = result_value(program);
     // The tangent first: a constant result's zero tangent borrows the value.
     let result_tangent = hygienic("__tangent");
-    let body = quote!(#(#body)* let #result_tangent = #tangent;);
+    let fallbacks = crate::emit::field_fallbacks(program, true, false);
+    let body = quote!(#fallbacks #(#body)* let #result_tangent = #tangent;);
     generated_block(body, quote!((#value, #result_tangent)))
 }
 
@@ -184,8 +185,11 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
         }
         Var::Input(k) => match &program.inputs[k].kind {
             InputKind::Field { root, path } => {
-                let root = tangent_param(&program.inputs[*root].ident);
-                (quote!(#root #path), true)
+                // A skipped field (a hyperparameter) has tangent zero.
+                let input = &program.inputs[*root].ident;
+                let root = tangent_param(input);
+                let slot = crate::emit::field_slot(&quote!(#root), path, false);
+                return quote!(::autodiff::__private::leaves::tangent(#slot, &(#input #path)));
             }
             kind => {
                 let ident = tangent_param(&program.inputs[k].ident);
@@ -262,7 +266,8 @@ fn region_jvp_block(program: &Program) -> TokenStream {
     let tangent = tuple_if_many(outputs.collect());
     let value = result_value(program);
     let result_tangent = hygienic("__tangent");
-    let body = quote!(#body let #result_tangent = #tangent;);
+    let fallbacks = crate::emit::field_fallbacks(program, true, false);
+    let body = quote!(#fallbacks #body let #result_tangent = #tangent;);
     generated_block(body, quote!((#value, #result_tangent)))
 }
 

@@ -1573,12 +1573,18 @@ impl Lowerer<'_> {
                     || (self.constant_valued(&call.receiver)
                         && call.args.iter().all(|arg| self.constant_valued(arg)))
             }
-            Expr::Cast(cast) => is_integer_type(&cast.ty) || self.constant_valued(&cast.expr),
+            // A field cast (`p.n_heads as f64`) or a range over fields (`0..p.n_heads`) reads
+            // a hyperparameter (`#[parameters(skip)]`): a constant.
+            Expr::Cast(cast) => {
+                is_integer_type(&cast.ty)
+                    || self.constant_valued(&cast.expr)
+                    || self.reads_only_fields(&cast.expr)
+            }
             Expr::Index(index) => self.constant_valued(&index.expr),
             Expr::Range(range) => [&range.start, &range.end]
                 .into_iter()
                 .flatten()
-                .all(|bound| self.constant_valued(bound)),
+                .all(|bound| self.constant_valued(bound) || self.reads_only_fields(bound)),
             Expr::Tuple(tuple) => tuple.elems.iter().all(|elem| self.constant_valued(elem)),
             // A function of constants only (a primitive's too): nothing differentiated
             // flows in.
@@ -1593,6 +1599,34 @@ impl Lowerer<'_> {
             }
             _ => false,
         }
+    }
+
+    /// Whether the differentiated values `expr` reads are all fields of struct parameters read
+    /// whole (`p.n_heads`, `p.l1.n`), none computed.
+    fn reads_only_fields(&self, expr: &Expr) -> bool {
+        struct Reads<'a> {
+            lowerer: &'a Lowerer<'a>,
+            other: bool,
+        }
+        impl<'ast> Visit<'ast> for Reads<'_> {
+            fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+                if self.lowerer.field_path(field).is_none() {
+                    syn::visit::visit_expr_field(self, field);
+                }
+            }
+            fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+                if let Some(ident) = path.path.get_ident() {
+                    let bound = self.lowerer.env.get(&ident.to_string());
+                    self.other |= matches!(bound, Some(Operand::Var(_) | Operand::Poison));
+                }
+            }
+        }
+        let mut reads = Reads {
+            lowerer: self,
+            other: false,
+        };
+        reads.visit_expr(expr);
+        !reads.other
     }
 
     /// A constant computed from values' primal parts (`x > 0.0`, `x.len() as f64`): bound

@@ -9,8 +9,8 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::emit::{
-    cotangent_param, generated_block, generated_fn, hygienic, param_zeros, result_value,
-    tuple_if_many,
+    cotangent_param, field_slot, generated_block, generated_fn, hygienic, param_zeros,
+    result_value, tuple_if_many,
 };
 use crate::ir::{pullbacks, InputKind, Program, Var};
 use crate::primal::forward_sweep;
@@ -99,7 +99,8 @@ fn gradient_entry(
                 return None;
             };
             let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
-            Some(quote!(#gradient #path = #adjoint;))
+            let slot = field_slot(&quote!(#gradient), path, true);
+            Some(quote!(::autodiff::__private::leaves::set(#slot, #adjoint);))
         });
         // Passed whole to another function, the struct has an adjoint of its own, which
         // the fields' are added to.
@@ -110,7 +111,9 @@ fn gradient_entry(
             ),
             None => (param_zeros(param), fields.collect()),
         };
+        let fallbacks = crate::emit::field_fallbacks(program, false, true);
         return quote!({
+            #fallbacks
             let mut #gradient = #start;
             #(#fields)*
             #gradient
@@ -138,7 +141,8 @@ fn added_fields(
                 return None;
             };
             let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
-            Some(quote!(::autodiff::__private::leaves::add_to(&mut #gradient #path, &#adjoint);))
+            let slot = field_slot(&quote!(#gradient), path, true);
+            Some(quote!(::autodiff::__private::leaves::add(#slot, &#adjoint);))
         })
         .collect()
 }

@@ -169,6 +169,76 @@ pub mod leaves {
         });
     }
 
+    /// What a field accessor returns: a place for the field's gradient or tangent, `None` for
+    /// a field marked `#[parameters(skip)]` (which has neither).
+    pub trait Slot<'a, T> {
+        fn slot(self) -> Option<&'a mut T>;
+    }
+
+    /// [`Slot`] read-only.
+    pub trait SlotRef<'a, T> {
+        fn slot(self) -> Option<&'a T>;
+    }
+
+    impl<'a, T> Slot<'a, T> for Option<&'a mut T> {
+        #[inline(always)]
+        fn slot(self) -> Option<&'a mut T> {
+            self
+        }
+    }
+
+    impl<'a, T> SlotRef<'a, T> for Option<&'a T> {
+        #[inline(always)]
+        fn slot(self) -> Option<&'a T> {
+            self
+        }
+    }
+
+    /// The accessor of a struct without `#[derive(Parameters)]`, which is already an error
+    /// ("not a set of parameters"): it makes that the only one.
+    pub struct NotDerived;
+
+    impl<'a, T> Slot<'a, T> for NotDerived {
+        fn slot(self) -> Option<&'a mut T> {
+            None
+        }
+    }
+
+    impl<'a, T> SlotRef<'a, T> for NotDerived {
+        fn slot(self) -> Option<&'a T> {
+            None
+        }
+    }
+
+    /// A field's gradient written through its accessor (a skipped field keeps its value).
+    #[inline(always)]
+    pub fn set<'a, T: 'a>(slot: impl Slot<'a, T>, value: T) {
+        if let Some(slot) = slot.slot() {
+            *slot = value;
+        }
+    }
+
+    /// A field's gradient added through its accessor, as [`set`].
+    #[track_caller]
+    pub fn add<'a, P: Parameters + 'a>(slot: impl Slot<'a, P>, contribution: &P) {
+        if let Some(slot) = slot.slot() {
+            add_to(slot, contribution);
+        }
+    }
+
+    /// A copy of a field's tangent read through its accessor; zero for a skipped field (a
+    /// hyperparameter), whose value is `value`.
+    #[inline(always)]
+    pub fn tangent<'a, T: Parameters + crate::Tangent + 'a>(
+        slot: impl SlotRef<'a, T>,
+        value: &T,
+    ) -> T {
+        match slot.slot() {
+            Some(tangent) => tangent.duplicate(),
+            None => value.zeros_like(),
+        }
+    }
+
     /// `−p`, leaf by leaf, in place.
     pub fn negate<P: Parameters>(mut p: P) -> P {
         let zeros = p.zeros_like();

@@ -328,3 +328,203 @@ fn skipped_fields_are_carried_along_and_not_differentiated() {
     adam.step(&mut q, &grad.inner);
     assert_eq!((q.temperature, q.repeats), (2.0, 3));
 }
+
+/// Three levels: a model holding an encoder (a `Vec` of layers and a layer) and a head.
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Encoder {
+    layers: Vec<Dense>,
+    norm: Dense,
+}
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Model {
+    enc: Encoder,
+    head: Dense,
+    #[parameters(skip)]
+    name: String,
+}
+
+#[differentiable]
+fn encode(e: &Encoder, x: &Array2<f64>) -> Array2<f64> {
+    let mut h = layer(&e.norm, x);
+    for (k, l) in e.layers.iter().enumerate() {
+        let residual = layer(l, &h);
+        h = if k == 0 {
+            residual
+        } else {
+            residual + &h * 0.5
+        };
+    }
+    h
+}
+
+/// The encoder passed whole (a field that is a struct with a `Vec` inside), the head read
+/// in place, a layer of the nested `Vec` read by index.
+#[differentiable(wrt(p))]
+fn model_loss(p: &Model, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let h = encode(&p.enc, x);
+    let first = p.enc.layers[0].b.sum();
+    cross_entropy(&(h.dot(&p.head.w) + &p.head.b), labels) + 0.1 * first * first
+}
+
+/// The same model read in place only, nested iteration and indexing.
+#[differentiable(wrt(p))]
+fn model_loss_inline(p: &Model, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let mut h = (x.dot(&p.enc.norm.w) + &p.enc.norm.b).tanh();
+    for k in 0..p.enc.layers.len() {
+        let l = &p.enc.layers[k];
+        let residual = (h.dot(&l.w) + &l.b).tanh();
+        h = if k == 0 {
+            residual
+        } else {
+            residual + &h * 0.5
+        };
+    }
+    let first = p.enc.layers[0].b.sum();
+    cross_entropy(&(h.dot(&p.head.w) + &p.head.b), labels) + 0.1 * first * first
+}
+
+fn model() -> Model {
+    Model {
+        enc: Encoder {
+            layers: vec![dense(4, 4, 0.3), dense(4, 4, 1.1), dense(4, 4, 2.3)],
+            norm: dense(3, 4, 0.8),
+        },
+        head: dense(4, 3, 1.7),
+        name: "tiny".into(),
+    }
+}
+
+#[test]
+fn structs_nested_in_structs() {
+    let (p, x, labels) = (model(), data(5, 3), [0, 2, 1, 1, 0]);
+    let (value, grad) = model_loss_grad(&p, &x, &labels);
+    let (inline, inline_grad) = model_loss_inline_grad(&p, &x, &labels);
+    assert!((value - model_loss(&p, &x, &labels)).abs() < 1e-12);
+    assert!((value - inline).abs() < 1e-12);
+    for (a, b) in flatten(&grad).iter().zip(flatten(&inline_grad)) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    assert_eq!(grad.name, "tiny");
+    check(
+        &p,
+        |q| model_loss(q, &x, &labels),
+        &grad,
+        |t| model_loss_jvp(&p, &x, &labels, t.clone()).1,
+    );
+    let (_, vjp) = model_loss_vjp(&p, &x, &labels, 2.0);
+    for (a, b) in flatten(&vjp).iter().zip(flatten(&grad)) {
+        assert!((a - 2.0 * b).abs() < 1e-12);
+    }
+}
+
+/// A GRU cell's gates, each a struct of parameters.
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Gate {
+    w: Array2<f64>,
+    u: Array2<f64>,
+    b: Array1<f64>,
+}
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Gru {
+    update: Gate,
+    reset: Gate,
+    candidate: Gate,
+    out: Array1<f64>,
+}
+
+#[differentiable]
+fn gate(g: &Gate, x: &Array2<f64>, h: &Array2<f64>) -> Array2<f64> {
+    x.dot(&g.w) + h.dot(&g.u) + &g.b
+}
+
+/// One step of a GRU, its gates computed by the helper.
+#[differentiable]
+fn gru_cell(p: &Gru, x: &Array2<f64>, h: &Array2<f64>) -> Array2<f64> {
+    let z = sigmoid(gate(&p.update, x, h));
+    let r = sigmoid(gate(&p.reset, x, h));
+    let n = (x.dot(&p.candidate.w) + (&r * &h.dot(&p.candidate.u)) + &p.candidate.b).tanh();
+    (1.0 - &z) * &n + &z * h
+}
+
+/// A sequence through the cell, the last state read out.
+#[differentiable(wrt(p))]
+fn gru_loss(p: &Gru, xs: &[Array2<f64>], targets: &Array1<f64>) -> f64 {
+    let mut h = Array2::zeros((xs[0].nrows(), p.out.len()));
+    for x in xs {
+        h = gru_cell(p, x, &h);
+    }
+    mse(&h.dot(&p.out), targets)
+}
+
+fn gru_gate(inputs: usize, hidden: usize, seed: f64) -> Gate {
+    let d = dense(inputs, hidden, seed);
+    Gate {
+        w: d.w,
+        u: dense(hidden, hidden, seed + 0.4).w,
+        b: d.b,
+    }
+}
+
+fn gru() -> Gru {
+    Gru {
+        update: gru_gate(2, 3, 0.2),
+        reset: gru_gate(2, 3, 1.2),
+        candidate: gru_gate(2, 3, 2.2),
+        out: Array1::from(vec![0.5, -0.4, 0.9]),
+    }
+}
+
+#[test]
+fn a_gru_cell_taking_its_parameters_as_a_struct() {
+    let p = gru();
+    let xs: Vec<Array2<f64>> = (0..4)
+        .map(|t| data(3, 2).mapv(|v| v * (t as f64 * 0.3 + 0.5)))
+        .collect();
+    let targets = Array1::from(vec![0.2, -0.1, 0.4]);
+    let (value, grad) = gru_loss_grad(&p, &xs, &targets);
+    assert!((value - gru_loss(&p, &xs, &targets)).abs() < 1e-12);
+    check(
+        &p,
+        |q| gru_loss(q, &xs, &targets),
+        &grad,
+        |t| gru_loss_jvp(&p, &xs, &targets, t.clone()).1,
+    );
+}
+
+#[test]
+fn training_a_deep_mlp_with_the_runtime_optimizers() {
+    // Two blobs, labels by the sign of the first coordinate's sum with the second's.
+    let x = data(12, 3);
+    let labels: Vec<usize> = x
+        .rows()
+        .into_iter()
+        .map(|r| usize::from(r[0] + r[1] > 0.0))
+        .collect();
+    #[differentiable(wrt(p))]
+    fn classify(p: &Deep, x: &Array2<f64>, labels: &[usize]) -> f64 {
+        let mut h = x.clone();
+        let n = p.layers.len();
+        for i in 0..n - 1 {
+            h = (h.dot(&p.layers[i].w) + &p.layers[i].b).tanh() * p.slope.exp();
+        }
+        cross_entropy(&(h.dot(&p.layers[n - 1].w) + &p.layers[n - 1].b), labels)
+    }
+    for adam in [true, false] {
+        let mut p = deep(&[3, 6, 6, 5, 2]);
+        let before = classify(&p, &x, &labels);
+        let (mut sgd, mut adam_opt) = (Sgd::new(0.2), Adam::new(0.05));
+        for _ in 0..60 {
+            let (_, grad) = classify_grad(&p, &x, &labels);
+            assert_eq!(grad.layers.len(), 4);
+            match adam {
+                true => adam_opt.step(&mut p, &grad),
+                false => sgd.step(&mut p, &grad),
+            }
+        }
+        let after = classify(&p, &x, &labels);
+        assert!(after < 0.5 * before, "{before} → {after}");
+        assert_eq!(p.slope, 0.25);
+    }
+}

@@ -528,3 +528,27 @@ fn training_a_deep_mlp_with_the_runtime_optimizers() {
         assert_eq!(p.slope, 0.25);
     }
 }
+
+/// The layers last first (`.rev()`), as a decoder mirrors an encoder.
+#[differentiable(wrt(p))]
+fn deep_reversed(p: &Deep, x: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for layer in p.layers.iter().rev() {
+        h = (h.dot(&layer.w.t()) + 0.1).tanh();
+    }
+    (&h * &h).sum() + p.layers[0].b.sum()
+}
+
+#[test]
+fn layers_last_first() {
+    let p = deep(&[2, 4, 3, 3]);
+    let x = data(5, 3);
+    let (value, grad) = deep_reversed_grad(&p, &x);
+    assert!((value - deep_reversed(&p, &x)).abs() < 1e-12);
+    check(
+        &p,
+        |q| deep_reversed(q, &x),
+        &grad,
+        |t| deep_reversed_jvp(&p, &x, t.clone()).1,
+    );
+}

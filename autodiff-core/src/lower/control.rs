@@ -429,7 +429,7 @@ impl Lowerer<'_> {
                 if self.mentions_var(&lp.expr) && !self.constant_valued(&lp.expr) {
                     self.diag.error(
                         &lp.expr,
-                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`), rows (`x.rows()`), columns (`x.columns()`) or indices (`for i in 0..x.len()`, reading `x[i]`)",
+                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`, `for layer in &p.layers`, `.rev()` for last first), rows (`x.rows()`), columns (`x.columns()`) or indices (`for i in 1..x.len()`, reading `x[i]` or `p.layers[i]`)",
                     );
                     return;
                 }
@@ -620,8 +620,15 @@ impl Lowerer<'_> {
             }
             other => (other, (*lp.pat).clone(), None, false),
         };
-        // The differentiated array and how an index reads it.
+        // The differentiated array and how an index reads it; `.rev()`: last first.
         let mut source = strip_parens(source);
+        let mut reversed = false;
+        if let Expr::MethodCall(call) = source {
+            if call.method == "rev" && call.args.is_empty() && zipped.is_none() && !enumerated {
+                reversed = true;
+                source = strip_parens(&call.receiver);
+            }
+        }
         if let Expr::MethodCall(call) = source {
             if call.method == "into_iter" && call.args.is_empty() {
                 source = strip_parens(&call.receiver);
@@ -679,6 +686,7 @@ impl Lowerer<'_> {
                 quote!(::core::iter::IntoIterator::into_iter(#others).take(#name #count).enumerate()),
                 Some(other_pattern),
             ),
+            None if reversed => (quote!((0..#name #count).rev()), None),
             None => (quote!(0..#name #count), None),
         };
         let head = match &other {

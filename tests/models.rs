@@ -552,3 +552,83 @@ fn layers_last_first() {
         |t| deep_reversed_jvp(&p, &x, t.clone()).1,
     );
 }
+
+/// Hessians: a struct of parameters with a nested struct, a skipped field read as a value,
+/// an array parameter beside it.
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Quadratic {
+    a: Array2<f64>,
+    inner: Linear,
+    #[parameters(skip)]
+    scale: f64,
+}
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Linear {
+    w: Array1<f64>,
+    b: f64,
+}
+
+#[differentiable(hessian, wrt(p, v))]
+fn quadratic(p: &Quadratic, v: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let y = p.a.dot(x).tanh();
+    let z = (&y * &p.inner.w).sum() + p.inner.b * p.inner.b * p.scale;
+    z * z + (v * &y).sum() * p.inner.b
+}
+
+#[test]
+fn hessians_of_structs_of_parameters() {
+    let p = Quadratic {
+        a: Array2::from_shape_fn((2, 3), |(i, j)| (i as f64 - j as f64) * 0.3 + 0.1),
+        inner: Linear {
+            w: Array1::from(vec![0.4, -0.7]),
+            b: 0.3,
+        },
+        scale: 1.5,
+    };
+    let v = Array1::from(vec![0.2, 0.9]);
+    let x = Array1::from(vec![1.0, -0.5, 0.25]);
+    let (value, (gp, gv), h) = quadratic_hessian(&p, &v, &x);
+    let (grad_value, (gp2, gv2)) = quadratic_grad(&p, &v, &x);
+    assert!((value - grad_value).abs() < 1e-12);
+    assert_eq!(gp.scale, 1.5);
+    for (a, b) in flatten(&gp)
+        .iter()
+        .chain(&gv.to_vec())
+        .zip(flatten(&gp2).iter().chain(&gv2.to_vec()))
+    {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    // Against central differences of the gradient, over the flattened (p, v).
+    let n = p.num_parameters() + v.len();
+    assert_eq!(h.dim(), (n, n));
+    let leaves: Vec<f64> = flatten(&p).into_iter().chain(v.iter().copied()).collect();
+    let split = |w: &[f64]| {
+        (
+            rebuild(&p, &w[..p.num_parameters()]),
+            Array1::from(w[p.num_parameters()..].to_vec()),
+        )
+    };
+    for j in 0..n {
+        let column = central_difference(
+            |w| {
+                let (q, u) = split(w);
+                let (_, (gq, gu)) = quadratic_grad(&q, &u, &x);
+                flatten(&gq)
+                    .into_iter()
+                    .chain(gu.iter().copied())
+                    .collect::<Vec<_>>()[j]
+            },
+            &leaves,
+            1e-5,
+        );
+        for (i, numeric) in column.iter().enumerate() {
+            assert!(
+                (h[[j, i]] - numeric).abs() < 1e-6,
+                "H[{j}, {i}] = {} vs {numeric}",
+                h[[j, i]]
+            );
+        }
+    }
+    assert!((&h - &h.t()).iter().all(|d| d.abs() < 1e-12));
+}

@@ -239,6 +239,25 @@ pub mod leaves {
         }
     }
 
+    /// Where a leaf of `p` starts in the flattened order of its leaves: the first element
+    /// that `mark` (setting that leaf to ones through its accessor) makes nonzero; `None` if
+    /// it marks nothing (a field marked `#[parameters(skip)]`, or an empty array).
+    pub fn offset_of<P: Parameters>(p: &P, mark: impl FnOnce(&mut P)) -> Option<usize> {
+        let mut marked = p.zeros_like();
+        mark(&mut marked);
+        let (mut offset, mut found) = (0, None);
+        marked.for_each_leaf(&mut |leaf| {
+            if found.is_none() {
+                found = leaf
+                    .iter()
+                    .position(|x| !num_traits::Zero::is_zero(x))
+                    .map(|k| offset + k);
+                offset += leaf.len();
+            }
+        });
+        found
+    }
+
     /// `−p`, leaf by leaf, in place.
     pub fn negate<P: Parameters>(mut p: P) -> P {
         let zeros = p.zeros_like();

@@ -632,3 +632,39 @@ fn hessians_of_structs_of_parameters() {
     }
     assert!((&h - &h.t()).iter().all(|d| d.abs() < 1e-12));
 }
+
+#[test]
+fn jacobians_and_vjps_of_a_layer_of_a_struct() {
+    let l = dense(3, 2, 0.4);
+    let x = data(4, 3);
+    let (value, j) = layer_jacobian(&l, &x);
+    assert_eq!(value, layer(&l, &x));
+    // Inputs: l's leaves (w row-major, then b), then x; outputs: the 4 × 2 result.
+    let n = l.num_parameters() + x.len();
+    assert_eq!(j.dim(), (8, n));
+    let inputs: Vec<f64> = flatten(&l).into_iter().chain(x.iter().copied()).collect();
+    for row in 0..8 {
+        let numeric = central_difference(
+            |w| {
+                let (q, y) = (
+                    rebuild(&l, &w[..l.num_parameters()]),
+                    Array2::from_shape_vec((4, 3), w[l.num_parameters()..].to_vec()).unwrap(),
+                );
+                layer(&q, &y).iter().copied().nth(row).unwrap()
+            },
+            &inputs,
+            1e-6,
+        );
+        for (col, numeric) in numeric.iter().enumerate() {
+            assert!((j[[row, col]] - numeric).abs() < 1e-7, "J[{row}, {col}]");
+        }
+    }
+    // The vjp's struct entry is the Jacobian's rows summed with the cotangent.
+    let cotangent = Array2::from_shape_fn((4, 2), |(i, k)| (i + 2 * k) as f64 * 0.1);
+    let (_, (dl, dx)) = layer_vjp(&l, &x, cotangent.clone());
+    let expected = cotangent.iter().copied().collect::<Array1<f64>>().dot(&j);
+    let got: Vec<f64> = flatten(&dl).into_iter().chain(dx.iter().copied()).collect();
+    for (a, b) in got.iter().zip(&expected) {
+        assert!((a - b).abs() < 1e-12);
+    }
+}

@@ -58,6 +58,17 @@ fn check<P: Parameters<Elem = f64> + Clone>(
     );
 }
 
+/// `f_grad(p, args…)`'s value against `f`'s and its gradient and `f_jvp` against `check`;
+/// the gradient.
+macro_rules! check_fn {
+    ($f:ident, $grad:ident, $jvp:ident, $p:expr $(, $arg:expr)*) => {{
+        let (value, grad) = $grad($p $(, $arg)*);
+        assert!((value - $f($p $(, $arg)*)).abs() < 1e-12);
+        check($p, |q| $f(q $(, $arg)*), &grad, |t| $jvp($p $(, $arg)*, t.clone()).1);
+        grad
+    }};
+}
+
 #[derive(Parameters, Clone, Debug, PartialEq)]
 struct Dense {
     w: Array2<f64>,
@@ -137,14 +148,7 @@ fn a_struct_field_passed_to_a_differentiable_function() {
 #[test]
 fn the_whole_struct_passed_to_a_differentiable_function() {
     let (p, x) = (mlp2_params(0.2, 0.7), data(4, 3));
-    let (value, grad) = mlp2_loss_grad(&p, &x);
-    assert!((value - mlp2_loss(&p, &x)).abs() < 1e-12);
-    check(
-        &p,
-        |q| mlp2_loss(q, &x),
-        &grad,
-        |t| mlp2_loss_jvp(&p, &x, t.clone()).1,
-    );
+    let _ = check_fn!(mlp2_loss, mlp2_loss_grad, mlp2_loss_jvp, &p, &x);
 }
 
 #[derive(Parameters, Clone, Debug, PartialEq)]
@@ -483,14 +487,7 @@ fn a_gru_cell_taking_its_parameters_as_a_struct() {
         .map(|t| data(3, 2).mapv(|v| v * (t as f64 * 0.3 + 0.5)))
         .collect();
     let targets = Array1::from(vec![0.2, -0.1, 0.4]);
-    let (value, grad) = gru_loss_grad(&p, &xs, &targets);
-    assert!((value - gru_loss(&p, &xs, &targets)).abs() < 1e-12);
-    check(
-        &p,
-        |q| gru_loss(q, &xs, &targets),
-        &grad,
-        |t| gru_loss_jvp(&p, &xs, &targets, t.clone()).1,
-    );
+    let _ = check_fn!(gru_loss, gru_loss_grad, gru_loss_jvp, &p, &xs, &targets);
 }
 
 #[test]
@@ -543,14 +540,7 @@ fn deep_reversed(p: &Deep, x: &Array2<f64>) -> f64 {
 fn layers_last_first() {
     let p = deep(&[2, 4, 3, 3]);
     let x = data(5, 3);
-    let (value, grad) = deep_reversed_grad(&p, &x);
-    assert!((value - deep_reversed(&p, &x)).abs() < 1e-12);
-    check(
-        &p,
-        |q| deep_reversed(q, &x),
-        &grad,
-        |t| deep_reversed_jvp(&p, &x, t.clone()).1,
-    );
+    let _ = check_fn!(deep_reversed, deep_reversed_grad, deep_reversed_jvp, &p, &x);
 }
 
 /// Hessians: a struct of parameters with a nested struct, a skipped field read as a value,
@@ -667,4 +657,75 @@ fn jacobians_and_vjps_of_a_layer_of_a_struct() {
     for (a, b) in got.iter().zip(&expected) {
         assert!((a - b).abs() < 1e-12);
     }
+}
+
+/// `Vec`s of arrays and of floats as fields.
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Gains {
+    ws: Vec<Array2<f64>>,
+    gains: Vec<f64>,
+}
+
+#[differentiable(wrt(p))]
+fn gains(p: &Gains, x: &Array1<f64>) -> f64 {
+    let mut h = x.clone();
+    for i in 0..p.ws.len() {
+        h = h.dot(&p.ws[i]).tanh() * p.gains[i];
+    }
+    let mut bonus = 0.0;
+    for &g in p.gains.iter() {
+        bonus += g * g;
+    }
+    h.sum() + bonus
+}
+
+#[test]
+fn vecs_of_arrays_and_of_floats() {
+    let p = Gains {
+        ws: vec![dense(2, 3, 0.1).w, dense(3, 3, 0.9).w, dense(3, 2, 1.7).w],
+        gains: vec![1.5, -0.5, 0.8],
+    };
+    let x = Array1::from(vec![0.3, -1.2]);
+    let _ = check_fn!(gains, gains_grad, gains_jvp, &p, &x);
+}
+
+/// A function of a struct of parameters with rules of its own, called from a model.
+#[differentiable(vjp = energy_vjp_rule, jvp = energy_jvp_rule)]
+fn energy(l: &Dense, x: &Array1<f64>) -> f64 {
+    (x.dot(&l.w) + &l.b).mapv(|v| v * v).sum()
+}
+
+fn energy_vjp_rule(l: &Dense, x: &Array1<f64>, cotangent: f64) -> (f64, (Dense, Array1<f64>)) {
+    let g = (x.dot(&l.w) + &l.b) * (2.0 * cotangent);
+    let column = x.view().insert_axis(autodiff::ndarray::Axis(1));
+    let dw = column.dot(&g.view().insert_axis(autodiff::ndarray::Axis(0)));
+    let dx = l.w.dot(&g);
+    (energy(l, x), (Dense { w: dw, b: g }, dx))
+}
+
+fn energy_jvp_rule(
+    l: &Dense,
+    x: &Array1<f64>,
+    l_tangent: Dense,
+    x_tangent: Array1<f64>,
+) -> (f64, f64) {
+    let r = x.dot(&l.w) + &l.b;
+    let r_tangent = x.dot(&l_tangent.w) + x_tangent.dot(&l.w) + &l_tangent.b;
+    (energy(l, x), 2.0 * (&r * &r_tangent).sum())
+}
+
+#[differentiable(wrt(p))]
+fn energies(p: &Mlp2, x: &Array1<f64>) -> f64 {
+    let h = (x.dot(&p.l1.w) + &p.l1.b).tanh();
+    energy(&p.l2, &h) + energy(&p.l1, x) * 0.5
+}
+
+#[test]
+fn custom_rules_of_a_struct_of_parameters() {
+    let p = Mlp2 {
+        l1: dense(3, 3, 0.6),
+        l2: dense(3, 2, 1.3),
+    };
+    let x = Array1::from(vec![0.5, -0.25, 1.0]);
+    let _ = check_fn!(energies, energies_grad, energies_jvp, &p, &x);
 }

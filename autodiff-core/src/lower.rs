@@ -1573,12 +1573,13 @@ impl Lowerer<'_> {
                     || (self.constant_valued(&call.receiver)
                         && call.args.iter().all(|arg| self.constant_valued(arg)))
             }
-            // A field cast (`p.n_heads as f64`) or a range over fields (`0..p.n_heads`) reads
-            // a hyperparameter (`#[parameters(skip)]`): a constant.
+            // A field cast (`p.n_heads as f64`: only an integer field needs a cast) or a range
+            // over fields (`0..p.n_heads`) reads a hyperparameter (`#[parameters(skip)]`): a
+            // constant.
             Expr::Cast(cast) => {
                 is_integer_type(&cast.ty)
                     || self.constant_valued(&cast.expr)
-                    || self.reads_only_fields(&cast.expr)
+                    || matches!(strip_parens(&cast.expr), Expr::Field(field) if self.field_path(field).is_some())
             }
             Expr::Index(index) => self.constant_valued(&index.expr),
             Expr::Range(range) => [&range.start, &range.end]

@@ -109,7 +109,7 @@ pub fn derive_parameters(input: &DeriveInput) -> TokenStream {
         .zip(&skipped)
         .map(|((field, member), skip)| {
             let (read, write) = field_accessors(member);
-            let ty = &field.ty;
+            let ty = grouped(&field.ty);
             let (some, some_mut) = match skip {
                 true => (
                     quote!(::core::option::Option::None),

@@ -125,9 +125,12 @@ struct ReadmeExamples;
 #[doc(hidden)]
 pub mod __private {
     pub use autodiff_runtime::closure;
-    pub use autodiff_runtime::compose::{differentiated, like, one, Constant, NoTangent, Pass};
+    pub use autodiff_runtime::compose::{
+        differentiated, hyperparameter, like, one, Constant, Contribution, NoTangent, Pass,
+    };
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
+    pub use autodiff_runtime::leaves;
     pub use autodiff_runtime::trace::{
         scalar_partial, traced_constant, Trace, TraceArg, TraceKey, TraceRecorder, TraceSource,
         Traced,

@@ -137,7 +137,11 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
     let y = node_ident(i);
     match &node.op {
         Op::Prim(prim) if prim.scatters() => None,
-        Op::Prim(Primitive::SetIndex) | Op::Copy | Op::Call { .. } | Op::Map(_) => None,
+        Op::Prim(Primitive::SetIndex)
+        | Op::Copy
+        | Op::Call { .. }
+        | Op::Map(_)
+        | Op::Project(_) => None,
         Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
             // Linear: the pullbacks read the operand's and the result's shapes only.
             let y_shape = shape_of(&quote!(#y));
@@ -236,7 +240,7 @@ impl Sweep<'_> {
         // The last reader consumes the adjoint; the others copy it.
         let mut left = match node.op {
             // One read for all the arguments' contributions.
-            Op::Call { .. } | Op::Prim(Primitive::SetIndex) | Op::Map(_) => 1,
+            Op::Call { .. } | Op::Prim(Primitive::SetIndex) | Op::Map(_) | Op::Project(_) => 1,
             _ => targets.len(),
         };
         let mut take = || {
@@ -303,6 +307,34 @@ impl Sweep<'_> {
                 for (target, contribution) in crate::closure::pullbacks(program, i, &g) {
                     self.contribute(target, contribution, node.span);
                 }
+            }
+            Op::Project(_) => {
+                // Added in place to the same part of the parameter's adjoint.
+                let Some(&(_, target)) = targets.first() else {
+                    return;
+                };
+                let g = take();
+                let add_to = quote_spanned!(node.span=> ::autodiff::__private::leaves::add_to);
+                if let Some(current) = self
+                    .adjoints
+                    .get(&target)
+                    .filter(|adjoint| self.mutable.contains(*adjoint))
+                    .cloned()
+                {
+                    let part = crate::emit::projected(program, i, &quote!(#current));
+                    self.code
+                        .push(quote_spanned!(node.span=> #add_to(&mut #part, &#g);));
+                    return;
+                }
+                let adjoint = self.next_adjoint();
+                let start = self.current_or_zeros(target);
+                let part = crate::emit::projected(program, i, &quote!(#adjoint));
+                self.code.push(quote_spanned!(node.span=>
+                    let mut #adjoint = #start;
+                    #add_to(&mut #part, &#g);
+                ));
+                self.mutable.insert(adjoint.clone());
+                self.adjoints.insert(target, adjoint);
             }
             Op::Copy => {
                 if let Some(&(_, target)) = targets.first() {

@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Ident;
 
-use crate::ir::{Input, InputKind, Op, Operand, Program, Var};
+use crate::ir::{Input, InputKind, Op, Operand, Program, Step, Var};
 use crate::signature::{gradient_type, Param};
 
 /// The runtime function `function` (`forward`, `vjp0`, `jvp1`, …) of a primitive's rules,
@@ -74,7 +74,7 @@ pub fn rule_args(program: &Program, node: usize) -> Vec<TokenStream> {
     let node = &program.nodes[node];
     let constant_args = match &node.op {
         Op::Prim(prim) => prim.rule().constant_args,
-        Op::Call { .. } | Op::Copy | Op::Map(_) => &[],
+        Op::Call { .. } | Op::Copy | Op::Map(_) | Op::Project(_) => &[],
     };
     node.args
         .iter()
@@ -215,4 +215,99 @@ pub fn local_ident(k: usize) -> Ident {
 /// `__ltK`: the tangent of local K.
 pub fn local_tangent_ident(k: usize) -> Ident {
     format_ident!("__lt{}", k + 1, span = Span::mixed_site())
+}
+
+/// `(base).layers[i].w`: the part of `base` that the projection node i reads (`base` is its
+/// argument 0, or that argument's adjoint or tangent).
+pub fn projected(program: &Program, i: usize, base: &TokenStream) -> TokenStream {
+    let node = &program.nodes[i];
+    let Op::Project(steps) = &node.op else {
+        return base.clone();
+    };
+    let steps = steps.iter().map(|step| match step {
+        Step::Field(member) => quote!(.#member),
+        Step::Index(k) => {
+            let index = node.args.get(*k).map(|arg| operand_tokens(program, arg));
+            quote!([#index])
+        }
+    });
+    quote!((#base) #(#steps)*)
+}
+
+/// A field of a struct of parameters at `path` (`.layer.w`) within `base` (a gradient or a
+/// tangent), through the derive's accessor of its last field: `Option<&T>` (`Option<&mut T>`
+/// if `mutable`), `None` for a field marked `#[parameters(skip)]`, which has no gradient or
+/// tangent of its own.
+pub fn field_slot(base: &TokenStream, path: &TokenStream, mutable: bool) -> TokenStream {
+    let trees: Vec<proc_macro2::TokenTree> = path.clone().into_iter().collect();
+    let Some(member) = last_member(path) else {
+        return quote!(::core::option::Option::Some(&#base #path));
+    };
+    let parent: TokenStream = trees[..trees.len().saturating_sub(2)]
+        .iter()
+        .cloned()
+        .collect();
+    let (read, write) = crate::derive::field_accessors(&member);
+    match mutable {
+        true => quote!((#base #parent).#write()),
+        false => quote!((#base #parent).#read()),
+    }
+}
+
+/// The last member of a field's path (`w` of `.layer.w`).
+fn last_member(path: &TokenStream) -> Option<syn::Member> {
+    match path.clone().into_iter().last()? {
+        proc_macro2::TokenTree::Ident(ident) => Some(syn::Member::Named(ident)),
+        proc_macro2::TokenTree::Literal(literal) => Some(syn::Member::Unnamed(syn::Index {
+            index: literal.to_string().parse().ok()?,
+            span: literal.span(),
+        })),
+        _ => None,
+    }
+}
+
+/// For a struct without `#[derive(Parameters)]` (already an error: "not a set of
+/// parameters"), the accessors [`field_slot`] calls, so that it is the only error: a trait
+/// of them for every type, which the derive's inherent accessors take precedence over.
+/// `read`: the accessors of tangents; `write`: those of gradients.
+pub fn field_fallbacks(
+    program: &Program,
+    read_accessors: bool,
+    write_accessors: bool,
+) -> TokenStream {
+    let mut names: Vec<(Ident, TokenStream)> = Vec::new();
+    for input in &program.inputs {
+        let InputKind::Field { path, .. } = &input.kind else {
+            continue;
+        };
+        let Some(member) = last_member(path) else {
+            continue;
+        };
+        let (read, write) = crate::derive::field_accessors(&member);
+        // The receivers of the derive's: the accessor is found at the same autoref step.
+        let accessors = [
+            (read, quote!(&self), read_accessors),
+            (write, quote!(&mut self), write_accessors),
+        ];
+        for (name, receiver, wanted) in accessors {
+            if wanted && names.iter().all(|(known, _)| *known != name) {
+                names.push((name, receiver));
+            }
+        }
+    }
+    if names.is_empty() {
+        return TokenStream::new();
+    }
+    let fallback = hygienic("__AutodiffFieldFallback");
+    let methods = names
+        .iter()
+        .map(|(name, receiver)| quote!(#name(#receiver)));
+    let not_derived = quote!(::autodiff::__private::leaves::NotDerived);
+    quote! {
+        #[allow(dead_code, non_camel_case_types)]
+        trait #fallback {
+            #(fn #methods -> #not_derived { #not_derived })*
+        }
+        impl<__T: ?::core::marker::Sized> #fallback for __T {}
+    }
 }

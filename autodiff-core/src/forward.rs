@@ -69,6 +69,14 @@ pub fn tangent_sweep(program: &Program) -> (Vec<TokenStream>, TokenStream) {
                 code.push(quote!(let #ident = #sum;));
                 continue;
             }
+            Op::Project(_) => {
+                // Read in place: nothing is moved.
+                let var = program.var_args(i).next().expect("one argument").1;
+                let _ = tangent_arg(var);
+                let tangent = project_tangent(program, i, var);
+                code.push(quote!(let #ident = #tangent;));
+                continue;
+            }
             Op::Copy => {
                 let tangent = tangent_arg(program.var_args(i).next().expect("one argument").1);
                 code.push(quote!(let #ident = #tangent;));
@@ -158,7 +166,8 @@ pub fn jvp_block(program: &Program) -> TokenStream {
     let value = result_value(program);
     // The tangent first: a constant result's zero tangent borrows the value.
     let result_tangent = hygienic("__tangent");
-    let body = quote!(#(#body)* let #result_tangent = #tangent;);
+    let fallbacks = crate::emit::field_fallbacks(program, true, false);
+    let body = quote!(#fallbacks #(#body)* let #result_tangent = #tangent;);
     generated_block(body, quote!((#value, #result_tangent)))
 }
 
@@ -176,12 +185,20 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
         }
         Var::Input(k) => match &program.inputs[k].kind {
             InputKind::Field { root, path } => {
-                let root = tangent_param(&program.inputs[*root].ident);
-                (quote!(#root #path), true)
+                // A skipped field (a hyperparameter) has tangent zero.
+                let input = &program.inputs[*root].ident;
+                let root = tangent_param(input);
+                let slot = crate::emit::field_slot(&quote!(#root), path, false);
+                return quote!(::autodiff::__private::leaves::tangent(#slot, &(#input #path)));
             }
-            _ => {
+            kind => {
                 let ident = tangent_param(&program.inputs[k].ident);
-                (quote!(#ident), copy)
+                // A struct's tangent is read by its fields' too.
+                let fields = matches!(kind, InputKind::Struct)
+                    && program.inputs.iter().any(
+                        |input| matches!(input.kind, InputKind::Field { root, .. } if root == k),
+                    );
+                (quote!(#ident), copy || fields)
             }
         },
     };
@@ -189,6 +206,33 @@ fn tangent_of(program: &Program, var: Var, copy: bool) -> TokenStream {
         true => quote!(::autodiff::__private::Tangent::duplicate(&#tangent)),
         false => tangent,
     }
+}
+
+/// The tangent of projection node i (`p.layers[i].w`): a copy of that part of the tangent of
+/// its argument `var`, read where it is.
+fn project_tangent(program: &Program, i: usize, var: Var) -> TokenStream {
+    let whole = match var {
+        Var::Input(k) => match &program.inputs[k].kind {
+            InputKind::Field { root, path } => {
+                let root = tangent_param(&program.inputs[*root].ident);
+                quote!(#root #path)
+            }
+            _ => {
+                let ident = tangent_param(&program.inputs[k].ident);
+                quote!(#ident)
+            }
+        },
+        Var::Node(j) => {
+            let ident = tangent_ident(j);
+            quote!(#ident)
+        }
+        Var::Local(k) => {
+            let ident = crate::emit::local_tangent_ident(k);
+            quote!(#ident)
+        }
+    };
+    let part = crate::emit::projected(program, i, &whole);
+    quote!(::autodiff::__private::Tangent::duplicate(&#part))
 }
 
 /// `vis fn f_jvp(params, tangents) -> (ret, ret)`, also used by the stub emitted on errors.
@@ -222,7 +266,8 @@ fn region_jvp_block(program: &Program) -> TokenStream {
     let tangent = tuple_if_many(outputs.collect());
     let value = result_value(program);
     let result_tangent = hygienic("__tangent");
-    let body = quote!(#body let #result_tangent = #tangent;);
+    let fallbacks = crate::emit::field_fallbacks(program, true, false);
+    let body = quote!(#fallbacks #body let #result_tangent = #tangent;);
     generated_block(body, quote!((#value, #result_tangent)))
 }
 
@@ -312,6 +357,13 @@ impl Tangents<'_> {
             Op::Map(_) => {
                 let sum = crate::closure::tangent(program, i, tangent);
                 quote!(let #ident = #sum;)
+            }
+            Op::Project(_) => {
+                let Some((_, var)) = program.var_args(i).next() else {
+                    return TokenStream::new();
+                };
+                let t = project_tangent(program, i, var);
+                quote!(let #ident = #t;)
             }
             Op::Copy => {
                 let t = program

@@ -4,13 +4,15 @@
 //! derivative of the gradient along that vector: the Hessian's column j. The runtime's
 //! rules are generic over the float type, so the same rules serve; n sweeps for n inputs.
 
+use std::collections::{HashMap, HashSet};
+
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::Type;
+use syn::{Ident, Type};
 
 use crate::diag::Diagnostics;
 use crate::emit::{generated_block, generated_fn, hygienic, result_value, tuple_if_many};
-use crate::ir::{Op, Operand, Program, Stmt, Target};
+use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::jacobian::flat_layout;
 use crate::primal::{forward_stmt, forward_stmt_taped};
 use crate::reverse::{adjoint_sweep, gradient};
@@ -32,10 +34,14 @@ pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut 
         diag.error_at(span, "`hessian` cannot be combined with custom rules: write the function's body in supported syntax instead");
         return;
     };
-    if let Some(param) = sig.differentiated().find(|p| p.structured) {
+    if let Some(node) = program
+        .nodes
+        .iter()
+        .find(|node| matches!(node.op, Op::Project(_)))
+    {
         diag.error_at(
-            span,
-            format!("`hessian` supports float and array parameters, not the struct of parameters `{}`; list those in `wrt(...)` or pass the arrays themselves", param.ident),
+            node.span,
+            "`hessian` cannot read a `Vec` of layers (`p.layers[i]`) yet: give the layers fields of their own, or drop `hessian`",
         );
     }
     calls(program, diag);
@@ -68,7 +74,7 @@ fn lifted(program: &Program, float: &Type) -> Program {
                 closure.program = lifted(&closure.program, float);
                 (&[][..], &[][..])
             }
-            Op::Call { .. } | Op::Copy => continue,
+            Op::Call { .. } | Op::Copy | Op::Project(_) => continue,
         };
         for (k, arg) in node.args.iter_mut().enumerate() {
             if constant_args.contains(&k) && !float_constants.contains(&k) {
@@ -143,16 +149,79 @@ fn lift_regions(stmts: &mut [Stmt], float: &Type) {
 
 pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     let float = &sig.ret;
-    let dual = lifted(program, float);
+    let mut dual = lifted(program, float);
+    // The fields of structs of parameters that nodes read, each a dual of its own seeded in
+    // every sweep (the struct itself holds no duals): read as `__hfJ` by the program.
+    let read: HashSet<usize> = program
+        .nodes
+        .iter()
+        .flat_map(|node| &node.args)
+        .filter_map(|arg| match arg {
+            Operand::Var(Var::Input(j)) => Some(*j),
+            _ => None,
+        })
+        .collect();
+    let mut fields = Vec::new();
+    for (j, input) in dual.inputs.iter_mut().enumerate() {
+        if let InputKind::Field { root, path } = &mut input.kind {
+            if read.contains(&j) {
+                let original = (input.ident.clone(), std::mem::take(path), *root);
+                input.ident = format_ident!("__hf{}", j, span = Span::mixed_site());
+                fields.push((j, original));
+            }
+        }
+    }
     let (hessian, n, column) = (hygienic("__hessian"), hygienic("__n"), hygienic("__column"));
     let (value, value_gradient) = (hygienic("__value"), hygienic("__gradient"));
 
     // In each sweep, every parameter shadowed by its dual seeded with the basis vector.
     let (layout, offsets, total) = flat_layout(sig);
-    let seeds = offsets.iter().map(|(param, zero, offset)| {
-        let ident = &param.ident;
-        quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
-    });
+    let seeds =
+        offsets
+            .iter()
+            .filter(|(param, ..)| !param.structured)
+            .map(|(param, zero, offset)| {
+                let ident = &param.ident;
+                quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
+            });
+    // A field's zero and offset once, its dual in each sweep (a skipped field's tangent 0).
+    let parameter_inputs: Vec<usize> = (0..program.inputs.len())
+        .filter(|&k| program.inputs[k].is_parameter())
+        .collect();
+    let mut field_layout = Vec::new();
+    let mut field_seeds = Vec::new();
+    for (j, (ident, path, root)) in &fields {
+        let (zero, offset) = (
+            format_ident!("__zf{}", j, span = Span::mixed_site()),
+            format_ident!("__of{}", j, span = Span::mixed_site()),
+        );
+        let position = parameter_inputs.iter().position(|k| k == root);
+        let Some((_, _, base)) = position.and_then(|n| offsets.get(n)) else {
+            continue;
+        };
+        let marked = hygienic("__marked");
+        let slot = crate::emit::field_slot(&quote!(#marked), path, true);
+        field_layout.push(quote! {
+            let #zero = ::autodiff::Parameters::zeros_like(&(#ident #path));
+            let #offset = ::autodiff::__private::leaves::offset_of(#ident, |#marked| {
+                ::autodiff::__private::leaves::set(
+                    #slot,
+                    ::autodiff::__private::Tangent::one_like(&(#ident #path)),
+                );
+            });
+        });
+        let dual_ident = &dual.inputs[*j].ident;
+        field_seeds.push(quote! {
+            let #dual_ident = (#ident #path).autodiff_seed(&match #offset {
+                ::core::option::Option::Some(#offset) => #zero.autodiff_basis(#column, #base + #offset),
+                ::core::option::Option::None => ::autodiff::Parameters::zeros_like(&#zero),
+            });
+        });
+    }
+    let fallbacks = match fields.is_empty() {
+        true => TokenStream::new(),
+        false => crate::emit::field_fallbacks(program, false, true),
+    };
 
     // The constants once, before the sweeps (they read no parameter it differentiates, and
     // may move the others); the nodes in each sweep.
@@ -196,13 +265,38 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         .map(|stmt| forward_stmt_taped(&dual, stmt, &plan));
     // The gradient on duals: its values are the gradient, its tangents the column.
     let dual_gradient = hygienic("__dual_gradient");
-    let gradient_code = gradient(sig, &dual, &adjoints);
+    // With structs of parameters, each entry's values and tangents apart (a struct's from
+    // its fields' duals); otherwise the gradient on duals, split.
+    let (gradient_code, column_tangent, value_part) =
+        match sig.differentiated().any(|param| param.structured) {
+            false => {
+                let gradient_code = gradient(sig, &dual, &adjoints);
+                (
+                    quote!(let #dual_gradient = #gradient_code;),
+                    quote!(#dual_gradient.autodiff_eps()),
+                    quote!(#dual_gradient.autodiff_re()),
+                )
+            }
+            true => {
+                let parts: Vec<(TokenStream, Ident, Ident)> = parameter_inputs
+                    .iter()
+                    .zip(sig.differentiated())
+                    .map(|(&k, param)| entry_parts(program, &dual, &adjoints, k, param))
+                    .collect();
+                let code = parts.iter().map(|(code, ..)| code);
+                let eps = parts.iter().map(|(_, _, eps)| quote!(#eps)).collect();
+                let re = parts.iter().map(|(_, re, _)| quote!(#re)).collect();
+                (quote!(#(#code)*), tuple_if_many(eps), tuple_if_many(re))
+            }
+        };
 
     let body = quote! {
         #[allow(unused_imports)]
         use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
+        #fallbacks
         #(#constants)*
         #layout
+        #(#field_layout)*
         let #n: usize = #total;
         let mut #hessian = ::autodiff::__private::matrix(#n, #n);
         let mut #value = ::core::option::Option::None;
@@ -211,15 +305,16 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         // At least one sweep, for the value and gradient of a function of empty arrays.
         for #column in 0..#n.max(1) {
             #(#seeds)*
+            #(#field_seeds)*
             #(#forward)*
             #adjoint_code
-            let #dual_gradient = #gradient_code;
+            #gradient_code
             if #column < #n {
-                #dual_gradient.autodiff_eps().autodiff_write(#hessian.column_mut(#column));
+                #column_tangent.autodiff_write(#hessian.column_mut(#column));
             }
             if #column == 0 {
                 #value = ::core::option::Option::Some((#output).autodiff_re());
-                #value_gradient = ::core::option::Option::Some(#dual_gradient.autodiff_re());
+                #value_gradient = ::core::option::Option::Some(#value_part);
             }
         }
     };
@@ -237,6 +332,59 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
         #hessian
     ));
     generated_fn(&doc, hessian_signature(sig), generated_block(body, result))
+}
+
+/// Parameter k's gradient entry split into its values and its tangents: statements binding
+/// `__reK` and `__epsK`, from its dual adjoint for a float or an array; for a struct, two
+/// structs of its type with each field's part put in.
+fn entry_parts(
+    program: &Program,
+    dual: &Program,
+    adjoints: &HashMap<Var, Ident>,
+    k: usize,
+    param: &crate::signature::Param,
+) -> (TokenStream, Ident, Ident) {
+    let ident = &param.ident;
+    let (re, eps) = (
+        format_ident!("__re{}", k, span = Span::mixed_site()),
+        format_ident!("__eps{}", k, span = Span::mixed_site()),
+    );
+    if !param.structured {
+        let entry = match adjoints.get(&Var::Input(k)) {
+            Some(adjoint) => quote!(#adjoint),
+            None => crate::emit::param_zeros(param),
+        };
+        let code = quote! {
+            let #re = #entry;
+            let #eps = #re.autodiff_eps();
+            let #re = #re.autodiff_re();
+        };
+        return (code, re, eps);
+    }
+    let writes = program.inputs.iter().enumerate().filter_map(|(j, input)| {
+        let InputKind::Field { root, path } = &input.kind else {
+            return None;
+        };
+        let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
+        // Only the seeded fields (their path taken in `dual`) are values of the sweep.
+        if !matches!(&dual.inputs[j].kind, InputKind::Field { path, .. } if path.is_empty()) {
+            return None;
+        }
+        let (re_slot, eps_slot) = (
+            crate::emit::field_slot(&quote!(#re), path, true),
+            crate::emit::field_slot(&quote!(#eps), path, true),
+        );
+        Some(quote! {
+            ::autodiff::__private::leaves::set(#re_slot, #adjoint.autodiff_re());
+            ::autodiff::__private::leaves::set(#eps_slot, #adjoint.autodiff_eps());
+        })
+    });
+    let code = quote! {
+        let mut #re = ::autodiff::Parameters::zeros_like(#ident);
+        let mut #eps = ::autodiff::Parameters::zeros_like(#ident);
+        #(#writes)*
+    };
+    (code, re, eps)
 }
 
 /// `vis fn f_hessian(params) -> (ret, gradient type, Array2<ret>)`, also used by the stub

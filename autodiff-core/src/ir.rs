@@ -102,6 +102,18 @@ pub enum Op {
     /// body)`): `body` applied to every element of the first [`Closure::elements`] arguments,
     /// arrays of one shape; the other arguments are the differentiated scalars it captures.
     Map(Box<Closure>),
+    /// A part of a struct of parameters (argument 0, a differentiated parameter or a field of
+    /// one) at a position known only when it runs: `p.layers[i].w`, `&p.layers[i]` (the
+    /// element of a `Vec` of layers). Its value borrows the parameter; its adjoint is added
+    /// to the same part of argument 0's. The indices are the constant arguments 1, 2, ….
+    Project(Vec<Step>),
+}
+
+/// One step of an [`Op::Project`]: a field, or an element at the constant argument k.
+#[derive(Clone)]
+pub enum Step {
+    Field(syn::Member),
+    Index(usize),
 }
 
 /// The closure of an elementwise [`Op::Map`]: its body as a program of its own, on scalars.
@@ -167,6 +179,12 @@ impl Node {
                     false => mapped,
                 }
             }
+            Op::Project(steps) => steps
+                .iter()
+                .fold("{0}".to_string(), |text, step| match step {
+                    Step::Field(member) => format!("{text}.{}", crate::text::pretty(member)),
+                    Step::Index(k) => format!("{text}[{{{k}}}]"),
+                }),
         }
     }
 
@@ -177,6 +195,8 @@ impl Node {
             Op::Prim(prim) => prim.rule().partials.get(k).unwrap_or(&"0").to_string(),
             Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::text::pretty(path)),
             Op::Copy => "1".to_string(),
+            Op::Project(_) if k == 0 => "e".to_string(),
+            Op::Project(_) => "0".to_string(),
             Op::Map(closure) => {
                 let name = match closure.program.inputs.get(k) {
                     Some(input) => input.display.clone(),

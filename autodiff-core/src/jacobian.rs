@@ -64,9 +64,11 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
     };
     let gradient = gradient(sig, program, &adjoints);
 
+    let fallbacks = crate::emit::field_fallbacks(program, true, true);
     let body = quote! {
         #[allow(unused_imports)]
         use ::autodiff::__private::Flat as _;
+        #fallbacks
         #forward
         #layout
         let #n: usize = #total;

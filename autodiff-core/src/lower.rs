@@ -653,9 +653,16 @@ impl Lowerer<'_> {
                     Operand::Poison
                 }
             },
-            // A shared borrow reads the same value.
+            // A shared borrow reads the same value; of an element of a struct's field
+            // (`&p.layers[i]`, a layer of a `Vec`), that element in place.
             Expr::Reference(reference) if reference.mutability.is_none() => {
-                self.expr(&reference.expr)
+                match strip_parens(&reference.expr) {
+                    Expr::Index(_) => match self.projection(&reference.expr) {
+                        Some(operand) => operand,
+                        None => self.expr(&reference.expr),
+                    },
+                    _ => self.expr(&reference.expr),
+                }
             }
             Expr::MethodCall(call) => self.method_call(call, expr),
             Expr::Call(call) => match call_primitive_of(&call.func) {
@@ -722,25 +729,133 @@ impl Lowerer<'_> {
     fn field(&mut self, field: &syn::ExprField, whole: &Expr) -> Operand {
         let bound =
             single_ident(field_root(field)).and_then(|ident| self.env.get(&ident.to_string()));
-        let (root, path, display) = match bound {
+        let (root, path, _) = match bound {
             // Already reported.
             Some(Operand::Poison) => return Operand::Poison,
             _ => match self.field_path(field) {
                 Some(target) => target,
-                None => return self.unsupported(whole),
+                None => {
+                    return match self.projection(whole) {
+                        Some(operand) => operand,
+                        None => self.unsupported(whole),
+                    }
+                }
             },
         };
-        let k = self.field_input(field).unwrap_or_else(|| {
-            let ident = self.program.inputs[root].ident.clone();
-            self.program.inputs.push(Input {
-                ident,
-                display,
-                kind: InputKind::Field { root, path },
-                reference: false,
-            });
-            self.program.inputs.len() - 1
+        Operand::Var(Var::Input(self.field_input_at(root, path)))
+    }
+
+    /// `p.layers[i].w`, `&p.layers[i]`, `layer.w` of `let layer = &p.layers[i];`: a part of
+    /// a struct parameter at a constant index, as an [`Op::Project`] of the field before the
+    /// first index (`p.layers`); `None` if `expr` is no such chain.
+    fn projection(&mut self, expr: &Expr) -> Option<Operand> {
+        enum Segment<'e> {
+            Field(&'e syn::Member),
+            Index(&'e Expr),
+        }
+        let mut segments = Vec::new();
+        let mut base = strip_parens(expr);
+        loop {
+            match base {
+                Expr::Field(field) => {
+                    segments.push(Segment::Field(&field.member));
+                    base = strip_parens(&field.base);
+                }
+                Expr::Index(index) => {
+                    segments.push(Segment::Index(&index.index));
+                    base = strip_parens(&index.expr);
+                }
+                _ => break,
+            }
+        }
+        segments.reverse();
+        let bound = self.env.get(&single_ident(base)?.to_string()).cloned()?;
+        let (mut args, mut steps, mut rest) = match bound {
+            Operand::Var(Var::Node(j)) => match &self.program.nodes[j].op {
+                Op::Project(steps) => (
+                    self.program.nodes[j].args.clone(),
+                    steps.clone(),
+                    &segments[..],
+                ),
+                _ => return None,
+            },
+            Operand::Var(Var::Input(k)) => {
+                let (root, prefix) = match &self.program.inputs[k].kind {
+                    InputKind::Struct => (k, TokenStream::new()),
+                    InputKind::Field { root, path } => (*root, path.clone()),
+                    InputKind::Value => return None,
+                };
+                // The fields before the first index: an input of their own.
+                let fields = segments
+                    .iter()
+                    .take_while(|segment| matches!(segment, Segment::Field(_)))
+                    .count();
+                let members = segments[..fields]
+                    .iter()
+                    .filter_map(|segment| match segment {
+                        Segment::Field(member) => Some(*member),
+                        Segment::Index(_) => None,
+                    });
+                let path = quote!(#prefix #(.#members)*);
+                let input = match fields {
+                    0 => k,
+                    _ => self.field_input_at(root, path),
+                };
+                (
+                    vec![Operand::Var(Var::Input(input))],
+                    Vec::new(),
+                    &segments[fields..],
+                )
+            }
+            _ => return None,
+        };
+        if !rest
+            .iter()
+            .any(|segment| matches!(segment, Segment::Index(_)))
+            && steps
+                .iter()
+                .all(|step| matches!(step, crate::ir::Step::Field(_)))
+        {
+            return None;
+        }
+        while let Some((segment, more)) = rest.split_first() {
+            rest = more;
+            match segment {
+                Segment::Field(member) => steps.push(crate::ir::Step::Field((*member).clone())),
+                Segment::Index(index) => {
+                    if self.mentions_var(index) && !self.constant_valued(index) {
+                        self.diag
+                            .error(index, "an index must not depend on a differentiated value");
+                        return Some(Operand::Poison);
+                    }
+                    let at = self.expr(index);
+                    steps.push(crate::ir::Step::Index(args.len()));
+                    args.push(at);
+                }
+            }
+        }
+        Some(self.apply(Op::Project(steps), args, expr_span(expr)))
+    }
+
+    /// The input of the field at `path` of struct parameter `root`, made on first read.
+    fn field_input_at(&mut self, root: usize, path: TokenStream) -> usize {
+        let ident = self.program.inputs[root].ident.clone();
+        let display = pretty(&quote!(#ident #path));
+        if let Some(k) = self
+            .program
+            .inputs
+            .iter()
+            .position(|input| input.display == display)
+        {
+            return k;
+        }
+        self.program.inputs.push(Input {
+            ident,
+            display,
+            kind: InputKind::Field { root, path },
+            reference: false,
         });
-        Operand::Var(Var::Input(k))
+        self.program.inputs.len() - 1
     }
 
     /// The struct parameter `p.layer.w` reads, the path within it and its display, when
@@ -947,7 +1062,8 @@ impl Lowerer<'_> {
             .args
             .iter()
             .map(|arg| match self.mentions_var(arg) {
-                true => self.expr(arg),
+                // A struct of parameters passed whole (`loss(p, x)`, `loss(&p, x)`).
+                true => self.whole_struct(arg).unwrap_or_else(|| self.expr(arg)),
                 false => self.constant(arg),
             })
             .collect::<Vec<_>>();
@@ -972,6 +1088,24 @@ impl Lowerer<'_> {
         match self.env.get(&ident.to_string()) {
             Some(Operand::Const { tokens, .. }) => {
                 self.local_closures.get(&tokens.to_string()).cloned()
+            }
+            _ => None,
+        }
+    }
+
+    /// The struct parameter `arg` names (`p`, `&p`), passed whole to another function.
+    fn whole_struct(&self, arg: &Expr) -> Option<Operand> {
+        let mut arg = strip_parens(arg);
+        while let Expr::Reference(reference) = arg {
+            if reference.mutability.is_some() {
+                return None;
+            }
+            arg = strip_parens(&reference.expr);
+        }
+        let operand = self.env.get(&single_ident(arg)?.to_string())?;
+        match operand {
+            Operand::Var(Var::Input(k)) if !self.program.inputs[*k].is_value() => {
+                Some(operand.clone())
             }
             _ => None,
         }
@@ -1514,7 +1648,16 @@ impl Lowerer<'_> {
                     Expr::Group(group) => self.visit(&mut group.expr, moving),
                     Expr::Reference(reference) => self.visit(&mut reference.expr, false),
                     Expr::Field(field) => self.visit(&mut field.base, false),
-                    Expr::Cast(cast) => self.visit(&mut cast.expr, false),
+                    Expr::Cast(cast) => {
+                        // `p.n as f64`: constant for an integer field only (see `hyperparameter`).
+                        let field = matches!(strip_parens(&cast.expr), Expr::Field(field) if self.lowerer.field_input(field).is_some());
+                        let at = cast.expr.span();
+                        self.visit(&mut cast.expr, false);
+                        if field && is_float_type(&cast.ty) {
+                            let read = &cast.expr;
+                            *cast.expr = syn::parse_quote_spanned!(at=> ::autodiff::__private::hyperparameter(#read));
+                        }
+                    }
                     Expr::Unary(unary) if matches!(unary.op, UnOp::Deref(_)) => {
                         self.visit(&mut unary.expr, false);
                     }
@@ -1576,12 +1719,19 @@ impl Lowerer<'_> {
                     || (self.constant_valued(&call.receiver)
                         && call.args.iter().all(|arg| self.constant_valued(arg)))
             }
-            Expr::Cast(cast) => is_integer_type(&cast.ty) || self.constant_valued(&cast.expr),
+            // A field cast (`p.n_heads as f64`: only an integer field needs a cast) or a range
+            // over fields (`0..p.n_heads`) reads a hyperparameter (`#[parameters(skip)]`): a
+            // constant.
+            Expr::Cast(cast) => {
+                is_integer_type(&cast.ty)
+                    || self.constant_valued(&cast.expr)
+                    || matches!(strip_parens(&cast.expr), Expr::Field(field) if self.field_path(field).is_some())
+            }
             Expr::Index(index) => self.constant_valued(&index.expr),
             Expr::Range(range) => [&range.start, &range.end]
                 .into_iter()
                 .flatten()
-                .all(|bound| self.constant_valued(bound)),
+                .all(|bound| self.constant_valued(bound) || self.reads_only_fields(bound)),
             Expr::Tuple(tuple) => tuple.elems.iter().all(|elem| self.constant_valued(elem)),
             // A function of constants only (a primitive's too): nothing differentiated
             // flows in.
@@ -1596,6 +1746,34 @@ impl Lowerer<'_> {
             }
             _ => false,
         }
+    }
+
+    /// Whether the differentiated values `expr` reads are all fields of struct parameters read
+    /// whole (`p.n_heads`, `p.l1.n`), none computed.
+    fn reads_only_fields(&self, expr: &Expr) -> bool {
+        struct Reads<'a> {
+            lowerer: &'a Lowerer<'a>,
+            other: bool,
+        }
+        impl<'ast> Visit<'ast> for Reads<'_> {
+            fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+                if self.lowerer.field_path(field).is_none() {
+                    syn::visit::visit_expr_field(self, field);
+                }
+            }
+            fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+                if let Some(ident) = path.path.get_ident() {
+                    let bound = self.lowerer.env.get(&ident.to_string());
+                    self.other |= matches!(bound, Some(Operand::Var(_) | Operand::Poison));
+                }
+            }
+        }
+        let mut reads = Reads {
+            lowerer: self,
+            other: false,
+        };
+        reads.visit_expr(expr);
+        !reads.other
     }
 
     /// A constant computed from values' primal parts (`x > 0.0`, `x.len() as f64`): bound
@@ -1867,6 +2045,13 @@ fn is_integer_type(ty: &Type) -> bool {
         ]
         .contains(&ident.to_string().as_str())
     })
+}
+
+fn is_float_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .get_ident()
+        .is_some_and(|ident| ident == "f32" || ident == "f64")
 }
 
 /// Whether an expression is a branch or a block, lowered as regions even where it reads no

@@ -10,7 +10,7 @@ use crate::call;
 use crate::emit::{node_ident, operand_tokens, rule_args, rule_fn, var_tokens};
 use std::collections::HashSet;
 
-use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var};
+use crate::ir::{Branch, InputKind, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var};
 use crate::region::{
     arm_ident, branch_head, carried_declarations, carried_updates, idents, last_first, loop_head,
     next_values, owned, residual_ident, shape_of, tape_declarations, tape_entry, tape_ident,
@@ -64,6 +64,12 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                 let value = var_tokens(program, *var);
                 match (*var, program.dual) {
                     (_, false) => quote!(let #placeholder = &#value;),
+                    // A field the Hessian's sweeps do not seed (read by constants only).
+                    (Var::Input(k), true)
+                        if matches!(&program.inputs[k].kind, InputKind::Field { path, .. } if !path.is_empty()) =>
+                    {
+                        quote!(let #placeholder = &#value;)
+                    }
                     (Var::Input(k), true) if program.inputs[k].reference => {
                         quote!(let #placeholder = &&(#value).autodiff_re();)
                     }
@@ -96,6 +102,12 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                     quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
                 }
                 Op::Map(_) => crate::closure::forward_code(program, *i),
+                Op::Project(_) => {
+                    // Borrowed from the parameter, which outlives every sweep.
+                    let root = operand_tokens(program, &node.args[0]);
+                    let part = crate::emit::projected(program, *i, &root);
+                    quote_spanned!(node.span=> let #ident = &#part;)
+                }
                 Op::Copy => {
                     let value = operand_tokens(program, &node.args[0]);
                     quote_spanned!(node.span=> let #ident = ::autodiff::__private::Map::map(

@@ -9,10 +9,10 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::emit::{
-    cotangent_param, generated_block, generated_fn, hygienic, param_zeros, result_value,
-    tuple_if_many,
+    cotangent_param, field_slot, generated_block, generated_fn, hygienic, param_zeros,
+    result_value, tuple_if_many,
 };
-use crate::ir::{pullbacks, InputKind, Program, Var};
+use crate::ir::{pullbacks, Input, InputKind, Program, Var};
 use crate::primal::forward_sweep;
 use crate::signature::{gradient_type, Output, Param, Signature};
 use crate::trace_doc;
@@ -94,17 +94,44 @@ fn gradient_entry(
 ) -> TokenStream {
     if let InputKind::Struct = program.inputs[k].kind {
         let gradient = hygienic("__gradient");
-        let fields = program.inputs.iter().enumerate().filter_map(|(j, input)| {
-            let InputKind::Field { root, path } = &input.kind else {
-                return None;
-            };
-            let adjoint = adjoints.get(&Var::Input(j)).filter(|_| *root == k)?;
-            Some(quote!(#gradient #path = #adjoint;))
-        });
-        let zeros = param_zeros(param);
+        // Each field's adjoint put in its place, outer fields first: one inside another
+        // (`p.enc.layers` of `p.enc`, both read) or inside the struct passed whole is added.
+        let mut fields: Vec<(&Input, &TokenStream, &Ident)> = program
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(j, input)| match &input.kind {
+                InputKind::Field { root, path } if *root == k => {
+                    Some((input, path, adjoints.get(&Var::Input(j))?))
+                }
+                _ => None,
+            })
+            .collect();
+        fields.sort_by_key(|(_, path, _)| TokenStream::clone(path).into_iter().count());
+        let whole = adjoints.get(&Var::Input(k));
+        let writes = fields
+            .iter()
+            .enumerate()
+            .map(|(n, (input, path, adjoint))| {
+                let slot = field_slot(&quote!(#gradient), path, true);
+                let inside =
+                    |outer: &Input| input.display.starts_with(&format!("{}.", outer.display));
+                match whole.is_some() || fields[..n].iter().any(|(outer, ..)| inside(outer)) {
+                    true => quote!(::autodiff::__private::leaves::add(#slot, &#adjoint);),
+                    false => quote!(::autodiff::__private::leaves::set(#slot, #adjoint);),
+                }
+            });
+        let writes: Vec<TokenStream> = writes.collect();
+        // Passed whole to another function, the struct has an adjoint of its own.
+        let start = match whole {
+            Some(whole) => quote!(#whole),
+            None => param_zeros(param),
+        };
+        let fallbacks = crate::emit::field_fallbacks(program, false, true);
         return quote!({
-            let mut #gradient = #zeros;
-            #(#fields)*
+            #fallbacks
+            let mut #gradient = #start;
+            #(#writes)*
             #gradient
         });
     }

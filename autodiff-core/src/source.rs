@@ -209,6 +209,24 @@ mod tests {
         ));
     }
 
+    /// A whole model: a `Vec` of layers, each passed to a layer's differentiable function,
+    /// and one read in place by index.
+    #[test]
+    fn vec_of_layers() {
+        insta::assert_snapshot!(source_of(
+            quote!(wrt(p)),
+            quote! {
+                fn deep(p: &Deep, x: &Array2<f64>) -> f64 {
+                    let mut h = x.clone();
+                    for l in &p.layers {
+                        h = dense(l, &h);
+                    }
+                    h.sum() + p.layers[0].b.sum()
+                }
+            },
+        ));
+    }
+
     /// A vector function: `f_vjp`, `f_jvp` and `f_jacobian`, no `f_grad`.
     #[test]
     fn vector_function() {

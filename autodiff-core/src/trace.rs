@@ -26,16 +26,23 @@ use crate::signature::{Output, Signature};
 /// Whether `f_trace` is emitted: for a scalar result whose differentiated parameters are
 /// floats, arrays, or structs of parameters whose fields the body reads are values (a
 /// primitive's arguments) or sub-structs it reads fields of (`let layer = &p.layer;`):
-/// a field passed whole to a call may be a sub-struct, which the trace cannot hold, so such
-/// a function has none.
+/// a field (or the struct itself) passed whole to a call may be a sub-struct, which the
+/// trace cannot hold, so such a function has none.
 pub fn traceable(sig: &Signature, program: &Program) -> bool {
     let field = |k: usize| matches!(program.inputs[k].kind, InputKind::Field { .. });
     let mut primitive_args = std::collections::HashSet::new();
     for node in &program.nodes {
+        // A part of a `Vec` of layers is no value of the trace.
+        if matches!(node.op, Op::Project(_)) {
+            return false;
+        }
         let primitive = matches!(node.op, Op::Prim(_) | Op::Copy | Op::Map(_));
         for arg in &node.args {
             match arg {
-                Operand::Var(Var::Input(k)) if field(*k) && !traced_input(program, *k) => {
+                Operand::Var(Var::Input(k))
+                    if (field(*k) || matches!(program.inputs[*k].kind, InputKind::Struct))
+                        && !traced_input(program, *k) =>
+                {
                     return false
                 }
                 Operand::Var(Var::Input(k)) if primitive => {
@@ -173,7 +180,7 @@ fn scalar_edges(node: &Node) -> bool {
                 | Inv
                 | Solve
         ),
-        Op::Call { .. } | Op::Copy | Op::Map(_) => false,
+        Op::Call { .. } | Op::Copy | Op::Map(_) | Op::Project(_) => false,
     }
 }
 

@@ -3,7 +3,7 @@
 
 /// Implements `autodiff::Parameters` for a struct whose fields are all parameters: floats,
 /// `ndarray` arrays of them, `Vec`s of parameters or other such structs.
-#[proc_macro_derive(Parameters)]
+#[proc_macro_derive(Parameters, attributes(parameters))]
 pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     autodiff_core::derive_parameters(input.into()).into()
 }

@@ -111,6 +111,27 @@ pub trait NoTangent {}
 
 impl NoTangent for Option<Constant> {}
 
+/// A field of a struct of parameters cast to a float type (`p.n_heads as f64`): a constant,
+/// which is right only for a hyperparameter of an integer type (`#[parameters(skip)]`); the
+/// cast of a differentiated float field would drop its derivative, so it does not compile.
+#[diagnostic::on_unimplemented(
+    message = "this field is cast to a float type as a constant, but it is `{Self}`, which may be a differentiated parameter",
+    label = "a float field cast with `as`",
+    note = "drop the cast (`p.x`, not `p.x as f64`): a field read as it is is differentiated; `as` makes constants of integer fields only"
+)]
+pub trait Hyperparameter: Copy {}
+
+macro_rules! hyperparameters {
+    ($($t:ty),*) => { $(impl Hyperparameter for $t {})* };
+}
+hyperparameters!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool);
+
+/// The integer field `value` itself ([`Hyperparameter`]).
+#[inline(always)]
+pub fn hyperparameter<T: Hyperparameter>(value: T) -> T {
+    value
+}
+
 /// One, in the float type `F`: the seed of `f_grad` for a function with custom rules.
 #[inline(always)]
 pub fn one<F: Float>() -> F {

@@ -51,7 +51,7 @@ pub use losses::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax, Labels,
 };
 pub use matrix::{det, inv, solve};
-pub use parameters::{LeafPair, Parameters};
+pub use parameters::{leaves, LeafPair, Parameters};
 pub use tangent::Tangent;
 pub use value::{Arg, ArrayLike};
 

@@ -134,6 +134,219 @@ impl<P: Parameters> Parameters for Vec<P> {
     }
 }
 
+/// What the generated code needs of a struct of parameters (or a `Vec` of them) that is
+/// passed whole to another differentiable function, read element by element, or whose
+/// contributions are summed: the operations of [`Tangent`](crate::Tangent), leaf by leaf.
+/// `#[derive(Parameters)]` implements those traits with these; fields marked
+/// `#[parameters(skip)]` are no leaves, so they keep the value `zeros_like` gave them.
+pub mod leaves {
+    use num_traits::One;
+
+    use super::Parameters;
+
+    /// A value of the same shape with every leaf one.
+    pub fn one_like<P: Parameters>(p: &P) -> P {
+        let mut one = p.zeros_like();
+        one.for_each_leaf_mut_with(p, &mut |leaf, _| leaf.fill(P::Elem::one()));
+        one
+    }
+
+    /// `sum + contribution`, leaf by leaf, in place.
+    #[track_caller]
+    pub fn accumulate<P: Parameters>(mut sum: P, contribution: P) -> P {
+        add_to(&mut sum, &contribution);
+        sum
+    }
+
+    /// `*sum += contribution`, leaf by leaf: a contribution to a part of an adjoint
+    /// (`adjoint.layers[i].w`), added where it belongs.
+    #[track_caller]
+    pub fn add_to<P: Parameters>(sum: &mut P, contribution: &P) {
+        sum.for_each_leaf_mut_with(contribution, &mut |s, c| {
+            for (s, &c) in s.iter_mut().zip(c) {
+                *s = *s + c;
+            }
+        });
+    }
+
+    /// What a field accessor returns: a place for the field's gradient or tangent, `None` for
+    /// a field marked `#[parameters(skip)]` (which has neither).
+    pub trait Slot<'a, T> {
+        fn slot(self) -> Option<&'a mut T>;
+    }
+
+    /// [`Slot`] read-only.
+    pub trait SlotRef<'a, T> {
+        fn slot(self) -> Option<&'a T>;
+    }
+
+    impl<'a, T> Slot<'a, T> for Option<&'a mut T> {
+        #[inline(always)]
+        fn slot(self) -> Option<&'a mut T> {
+            self
+        }
+    }
+
+    impl<'a, T> SlotRef<'a, T> for Option<&'a T> {
+        #[inline(always)]
+        fn slot(self) -> Option<&'a T> {
+            self
+        }
+    }
+
+    /// The accessor of a struct without `#[derive(Parameters)]`, which is already an error
+    /// ("not a set of parameters"): it makes that the only one.
+    pub struct NotDerived;
+
+    impl<'a, T> Slot<'a, T> for NotDerived {
+        fn slot(self) -> Option<&'a mut T> {
+            None
+        }
+    }
+
+    impl<'a, T> SlotRef<'a, T> for NotDerived {
+        fn slot(self) -> Option<&'a T> {
+            None
+        }
+    }
+
+    /// A field's gradient written through its accessor (a skipped field keeps its value).
+    #[inline(always)]
+    pub fn set<'a, T: 'a>(slot: impl Slot<'a, T>, value: T) {
+        if let Some(slot) = slot.slot() {
+            *slot = value;
+        }
+    }
+
+    /// A field's gradient added through its accessor, as [`set`].
+    #[track_caller]
+    pub fn add<'a, P: Parameters + 'a>(slot: impl Slot<'a, P>, contribution: &P) {
+        if let Some(slot) = slot.slot() {
+            add_to(slot, contribution);
+        }
+    }
+
+    /// A copy of a field's tangent read through its accessor; zero for a skipped field (a
+    /// hyperparameter), whose value is `value`.
+    #[inline(always)]
+    pub fn tangent<'a, T: Parameters + crate::Tangent + 'a>(
+        slot: impl SlotRef<'a, T>,
+        value: &T,
+    ) -> T {
+        match slot.slot() {
+            Some(tangent) => tangent.duplicate(),
+            None => value.zeros_like(),
+        }
+    }
+
+    /// Where a leaf of `p` starts in the flattened order of its leaves: the first element
+    /// that `mark` (setting that leaf to ones through its accessor) makes nonzero; `None` if
+    /// it marks nothing (a field marked `#[parameters(skip)]`, or an empty array).
+    pub fn offset_of<P: Parameters>(p: &P, mark: impl FnOnce(&mut P)) -> Option<usize> {
+        let mut marked = p.zeros_like();
+        mark(&mut marked);
+        let (mut offset, mut found) = (0, None);
+        marked.for_each_leaf(&mut |leaf| {
+            if found.is_none() {
+                found = leaf
+                    .iter()
+                    .position(|x| !num_traits::Zero::is_zero(x))
+                    .map(|k| offset + k);
+                offset += leaf.len();
+            }
+        });
+        found
+    }
+
+    /// `−p`, leaf by leaf, in place.
+    pub fn negate<P: Parameters>(mut p: P) -> P {
+        let zeros = p.zeros_like();
+        p.for_each_leaf_mut_with(&zeros, &mut |leaf, _| {
+            for x in leaf {
+                *x = -*x;
+            }
+        });
+        p
+    }
+
+    /// A copy, made from [`Parameters::zeros_like`] (no `Clone` needed).
+    pub fn duplicate<P: Parameters>(p: &P) -> P {
+        let mut copy = p.zeros_like();
+        copy.for_each_leaf_mut_with(p, &mut |leaf, other| leaf.copy_from_slice(other));
+        copy
+    }
+
+    /// The shape of a struct of parameters, as an adjoint starts from it: a zero of it.
+    pub struct ZerosShape<P>(pub P);
+
+    impl<P: Parameters> Clone for ZerosShape<P> {
+        fn clone(&self) -> Self {
+            ZerosShape(self.0.zeros_like())
+        }
+    }
+
+    impl<P: Parameters + crate::Tangent> crate::value::Shaped for ZerosShape<P> {
+        type Shape = Self;
+        fn autodiff_shape(&self) -> Self {
+            self.clone()
+        }
+    }
+
+    impl<P: Parameters + crate::Tangent> crate::value::Shape for ZerosShape<P> {
+        type Value = P;
+        fn dims(&self) -> &[usize] {
+            &[]
+        }
+        fn autodiff_zeros(&self) -> P {
+            self.0.zeros_like()
+        }
+    }
+}
+
+/// A `Vec` of parameters (`layers: Vec<Dense>`) as the generated code handles it: leaf by
+/// leaf.
+impl<P: Parameters> crate::Tangent for Vec<P> {
+    fn one_like(&self) -> Self {
+        leaves::one_like(self)
+    }
+    #[track_caller]
+    fn accumulate(self, contribution: Self) -> Self {
+        leaves::accumulate(self, contribution)
+    }
+    fn negate(self) -> Self {
+        leaves::negate(self)
+    }
+    fn duplicate(&self) -> Self {
+        leaves::duplicate(self)
+    }
+}
+
+impl<P: Parameters> crate::value::Shaped for Vec<P> {
+    type Shape = leaves::ZerosShape<Vec<P>>;
+    fn autodiff_shape(&self) -> Self::Shape {
+        leaves::ZerosShape(self.zeros_like())
+    }
+}
+
+impl<P: Parameters> crate::compose::Contribution for Vec<P> {
+    type Value = Self;
+    fn into_value(self) -> Self {
+        self
+    }
+}
+
+impl<'a, P: Parameters> crate::compose::Pass<'a, &'a Vec<P>> for Vec<P> {
+    fn autodiff_pass(&'a self) -> &'a Vec<P> {
+        self
+    }
+}
+
+impl<'a, P: Parameters> crate::compose::Pass<'a, &'a [P]> for Vec<P> {
+    fn autodiff_pass(&'a self) -> &'a [P] {
+        self
+    }
+}
+
 /// Tuples of parameters with one float type: several differentiated parameters' gradient
 /// (`f_grad` returns one entry per parameter), or a function's tuple result; up to 16.
 macro_rules! tuple_parameters {

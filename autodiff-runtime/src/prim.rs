@@ -348,15 +348,40 @@ pub mod index {
     /// `adjoint[index] += g`: the read's contribution, in place.
     #[inline(always)]
     #[track_caller]
-    pub fn add_at<A: Clone + Add<Output = A>, D: Dimension, I: NdIndex<D> + Copy + Debug>(
-        adjoint: &mut Array<A, D>,
-        index: I,
-        g: A,
-    ) {
-        // One bounds check: the message is built (copying the shape) only on failure.
-        match adjoint.get_mut(index) {
-            Some(element) => *element = element.clone() + g,
-            None => out_of_bounds(index, adjoint.shape().to_vec()),
+    pub fn add_at<X: AddAt<I, A>, I, A>(adjoint: &mut X, index: I, g: A) {
+        adjoint.add_at(index, g);
+    }
+
+    /// An adjoint an element read adds to: an array, or a `Vec` of floats (a field
+    /// `v: Vec<f64>` of a struct of parameters, read `p.v[i]`).
+    pub trait AddAt<I, A> {
+        #[track_caller]
+        fn add_at(&mut self, index: I, g: A);
+    }
+
+    impl<A: Clone + Add<Output = A>, D: Dimension, I: NdIndex<D> + Copy + Debug> AddAt<I, A>
+        for Array<A, D>
+    {
+        #[inline(always)]
+        #[track_caller]
+        fn add_at(&mut self, index: I, g: A) {
+            // One bounds check: the message is built (copying the shape) only on failure.
+            match self.get_mut(index) {
+                Some(element) => *element = element.clone() + g,
+                None => out_of_bounds(index, self.shape().to_vec()),
+            }
+        }
+    }
+
+    impl<A: Clone + Add<Output = A>> AddAt<usize, A> for Vec<A> {
+        #[inline(always)]
+        #[track_caller]
+        fn add_at(&mut self, index: usize, g: A) {
+            let len = self.len();
+            match self.get_mut(index) {
+                Some(element) => *element = element.clone() + g,
+                None => out_of_bounds(index, vec![len]),
+            }
         }
     }
 }

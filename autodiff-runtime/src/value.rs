@@ -59,6 +59,18 @@ impl<A, S: Data<Elem = A>, D: Dimension> Arg for ArrayBase<S, D> {
     }
 }
 
+/// A `Vec` of floats (a field `v: Vec<f64>` of a struct of parameters), read as a vector.
+impl<A: num_traits::Float> Arg for Vec<A> {
+    type Value<'a>
+        = ndarray::ArrayView1<'a, A>
+    where
+        Self: 'a;
+    #[inline(always)]
+    fn autodiff_arg(&self) -> ndarray::ArrayView1<'_, A> {
+        ndarray::ArrayView1::from(self.as_slice())
+    }
+}
+
 /// A value an elementwise primitive applies to: a scalar, or an array view.
 pub trait Map: Sized {
     type Elem: FastMath;

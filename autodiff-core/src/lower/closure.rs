@@ -513,7 +513,7 @@ impl Lowerer<'_> {
                 match &node.op {
                     Op::Map(closure) => Some(!closure.summed),
                     Op::Copy => first(),
-                    Op::Call { .. } => None,
+                    Op::Call { .. } | Op::Project(_) => None,
                     Op::Prim(prim) => match prim.returns() {
                         Returns::Scalar => Some(false),
                         Returns::Array => Some(true),

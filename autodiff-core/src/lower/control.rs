@@ -429,7 +429,7 @@ impl Lowerer<'_> {
                 if self.mentions_var(&lp.expr) && !self.constant_valued(&lp.expr) {
                     self.diag.error(
                         &lp.expr,
-                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`), rows (`x.rows()`), columns (`x.columns()`) or indices (`for i in 0..x.len()`, reading `x[i]`)",
+                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`, `for layer in &p.layers`, `.rev()` for last first), rows (`x.rows()`), columns (`x.columns()`) or indices (`for i in 1..x.len()`, reading `x[i]` or `p.layers[i]`)",
                     );
                     return;
                 }
@@ -620,8 +620,15 @@ impl Lowerer<'_> {
             }
             other => (other, (*lp.pat).clone(), None, false),
         };
-        // The differentiated array and how an index reads it.
+        // The differentiated array and how an index reads it; `.rev()`: last first.
         let mut source = strip_parens(source);
+        let mut reversed = false;
+        if let Expr::MethodCall(call) = source {
+            if call.method == "rev" && call.args.is_empty() && zipped.is_none() && !enumerated {
+                reversed = true;
+                source = strip_parens(&call.receiver);
+            }
+        }
         if let Expr::MethodCall(call) = source {
             if call.method == "into_iter" && call.args.is_empty() {
                 source = strip_parens(&call.receiver);
@@ -640,18 +647,32 @@ impl Lowerer<'_> {
             Expr::Reference(reference) => (&*reference.expr, quote!([#index]), quote!(.len())),
             other => (other, quote!([#index]), quote!(.len())),
         };
-        let name = single_ident(array)?;
+        // A differentiated array, or a field of a struct of parameters (`p.layers`).
+        let mut root = strip_parens(array);
+        while let Expr::Field(field) = root {
+            root = strip_parens(&field.base);
+        }
+        let field = !matches!(strip_parens(array), Expr::Path(_));
+        let name = single_ident(root)?;
         if !matches!(self.env.get(&name.to_string()), Some(Operand::Var(_))) {
             return None;
         }
-        // Elements come by reference: `&v` binds the value itself.
+        // Elements come by reference: `&v` binds the value itself; a field's element bound
+        // by name is borrowed in place (`for layer in &p.layers`, each layer a struct).
+        let mut borrow = TokenStream::new();
         if read.to_string().starts_with('[') {
-            if let Pat::Reference(reference) = &pattern {
-                pattern = (*reference.pat).clone();
+            match &pattern {
+                Pat::Reference(reference) => pattern = (*reference.pat).clone(),
+                _ if field => borrow = quote!(&),
+                _ => {}
             }
         }
+        let name = match field {
+            true => quote!(#array),
+            false => quote!(#name),
+        };
         let body = &lp.body;
-        let element = quote!(let #pattern = #name #read;);
+        let element = quote!(let #pattern = #borrow #name #read;);
         let counter = match (&*lp.pat, enumerated) {
             (Pat::Tuple(pair), true) => pair
                 .elems
@@ -665,6 +686,7 @@ impl Lowerer<'_> {
                 quote!(::core::iter::IntoIterator::into_iter(#others).take(#name #count).enumerate()),
                 Some(other_pattern),
             ),
+            None if reversed => (quote!((0..#name #count).rev()), None),
             None => (quote!(0..#name #count), None),
         };
         let head = match &other {

@@ -159,6 +159,56 @@ pub fn mlp_loss(p: &Mlp, x: &Array2<f64>, labels: &[usize]) -> f64 {
     cross_entropy(&((h.dot(&p.out.w) + &p.out.b) * p.scale), labels)
 }
 
+/// A layer as a function of its struct of parameters.
+#[differentiable]
+#[must_use]
+pub fn dense(l: &Layer, x: &Array2<f64>) -> Array2<f64> {
+    (x.dot(&l.w) + &l.b).tanh()
+}
+
+/// A deep network: a `Vec` of layers and a hyperparameter.
+#[derive(Parameters, Clone, Debug)]
+pub struct Deep {
+    /// The layers, first to last.
+    pub layers: Vec<Layer>,
+    /// The output layer.
+    pub head: Layer,
+    /// A hyperparameter, not differentiated.
+    #[parameters(skip)]
+    pub depth: usize,
+}
+
+/// A whole model: layers by iteration through the layer's function, the head by index and
+/// in place, the struct passed whole.
+#[differentiable(wrt(p))]
+#[must_use]
+pub fn deep_loss(p: &Deep, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let mut h = x.clone();
+    for layer in &p.layers {
+        h = dense(layer, &h);
+    }
+    let first = p.layers[0].b.sum();
+    cross_entropy(dense(&p.head, &h), labels) + first * first + mlp_like(p, x)
+}
+
+/// The struct taken whole from another function.
+#[differentiable(wrt(p))]
+#[must_use]
+pub fn mlp_like(p: &Deep, x: &Array2<f64>) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..p.depth.min(p.layers.len()) {
+        acc += (x.dot(&p.layers[i].w) + &p.layers[i].b).sum();
+    }
+    acc
+}
+
+/// The Hessian of a function of a struct of parameters.
+#[differentiable(hessian, wrt(p))]
+#[must_use]
+pub fn layer_energy(p: &Layer, x: &Array2<f64>) -> f64 {
+    (x.dot(&p.w) + &p.b).tanh().sum()
+}
+
 // --- array and tuple results (Jacobians) ----------------------------------------------
 
 /// A vector function of scalars: a tuple result.
@@ -456,6 +506,15 @@ mod tests {
         };
         let (_, grad) = mlp_loss_grad(&model, &data, &[0, 1]);
         assert_eq!(grad.hidden.w.dim(), (2, 2));
+        let deep = Deep {
+            layers: vec![layer(2), layer(2)],
+            head: layer(2),
+            depth: 2,
+        };
+        let (_, grad) = deep_loss_grad(&deep, &data, &[0, 1]);
+        assert_eq!((grad.layers.len(), grad.depth), (2, 2));
+        let (_, _, hessian) = layer_energy_hessian(&layer(2), &data);
+        assert_eq!(hessian.dim(), (6, 6));
 
         let (_, jacobian) = polar_jacobian(2.0, 0.0);
         assert_eq!(jacobian, array![[1.0, 0.0], [0.0, 2.0]]);

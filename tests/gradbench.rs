@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 fn session(messages: &[Value]) -> Vec<Value> {
     let input: String = messages.iter().map(|m| format!("{m}\n")).collect();
     let mut output = Vec::new();
-    tool::serve(input.as_bytes(), &mut output).expect("in-memory io");
+    tool::serve(input.as_bytes(), &mut output, false).expect("in-memory io");
     String::from_utf8(output)
         .expect("UTF-8")
         .lines()
@@ -162,6 +162,6 @@ fn bad_input_gets_an_error_response_and_the_session_goes_on() {
     assert_eq!(responses[6], json!({ "id": 6, "success": true }));
     // Malformed JSON too.
     let mut output = Vec::new();
-    tool::serve("{\"id\": 1, \"kind\"\n{}\n".as_bytes(), &mut output).expect("in-memory io");
+    tool::serve("{\"id\": 1, \"kind\"\n{}\n".as_bytes(), &mut output, false).expect("in-memory io");
     assert_eq!(String::from_utf8(output).expect("UTF-8").lines().count(), 2);
 }

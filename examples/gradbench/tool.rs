@@ -29,14 +29,15 @@ pub struct Evaluated {
     pub timings: Vec<Duration>,
 }
 
-/// Answers every message read from `input` on `output`, until `input` ends.
-pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
+/// Answers every message read from `input` on `output`, until `input` ends; `multithreaded`
+/// is what the tool reports of itself (GradBench's `--multithreaded`).
+pub fn serve(input: impl BufRead, mut output: impl Write, multithreaded: bool) -> io::Result<()> {
     for line in input.lines() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
-        let response = respond(&line);
+        let response = respond(&line, multithreaded);
         serde_json::to_writer(&mut output, &response)?;
         output.write_all(b"\n")?;
         output.flush()?;
@@ -45,7 +46,7 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
 }
 
 /// The response to one line.
-pub fn respond(line: &str) -> Value {
+pub fn respond(line: &str, multithreaded: bool) -> Value {
     let message: Value = match serde_json::from_str(line) {
         Ok(message) => message,
         Err(e) => return json!({ "id": null, "error": format!("not a JSON message: {e}") }),
@@ -59,7 +60,7 @@ pub fn respond(line: &str) -> Value {
         Some("start") => json!({
             "id": id,
             "tool": "autodiff",
-            "config": { "multithreaded": false },
+            "config": { "multithreaded": multithreaded },
         }),
         Some("define") => match module {
             Some(module) if MODULES.contains(&module) => json!({ "id": id, "success": true }),

@@ -9,6 +9,7 @@ use crate::rng::Rng;
 
 mod control;
 mod live;
+mod views;
 
 /// Constructs the generator can leave out (`AUTODIFF_GEN_FEATURES`). A construct the macro
 /// gets wrong can be taken out of the default run behind a switch here until it is fixed.
@@ -772,6 +773,7 @@ impl Generator<'_> {
                 node(ty, bound, Kind::Outer(Box::new(a), Box::new(b)))
             }
             9 | 10 => self.dot(ty, d)?,
+            11 if !scalar && self.rng.chance(0.3) => self.view(ty, d)?,
             11 if !scalar && self.rng.chance(0.25) => {
                 // A row or a column of a matrix of this vector's length.
                 let Ty::Vector(n) = ty else { return None };

@@ -309,9 +309,10 @@ impl Lowerer<'_> {
                     Op::Prim(prim) => match prim {
                         Index | Sum | Mean | Mse | Bce | BceWithLogits | Logsumexp
                         | CrossEntropy => Some(false),
-                        Row | Column | T | SumAxis | MeanAxis | Softmax | LogSoftmax | SetIndex => {
-                            Some(true)
-                        }
+                        Row | Column | T | SumAxis | MeanAxis | Softmax | LogSoftmax | SetIndex
+                        | Slice | SliceAxis | IndexAxis | Select | Diag | RemoveAxis
+                        | IntoShape | Flatten | InsertAxis | ReversedAxes | PermutedAxes
+                        | BroadcastTo | Concatenate | Stack => Some(true),
                         Dot => None,
                         // Elementwise: an array if an argument is one.
                         _ => {

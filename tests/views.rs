@@ -295,3 +295,121 @@ fn slice_bounds_from_shapes() {
         |x, t| differences_jvp(&Array1::from(x.to_vec()), Array1::from(t.to_vec())),
     );
 }
+
+/// Views in the places the rest of the language reaches: carried through loops, in
+/// branches, chained, bound by `let`, passed to calls, under `mapv`, of struct fields.
+mod combinations {
+    use super::*;
+
+    #[differentiable]
+    fn half_sum(v: &Array1<f64>) -> f64 {
+        v.sum() * 0.5
+    }
+
+    #[derive(Parameters, Clone)]
+    pub struct Model {
+        pub w: Array2<f64>,
+        pub b: Array1<f64>,
+    }
+
+    #[differentiable(wrt(x))]
+    pub fn carried(x: &Array1<f64>, n: usize) -> f64 {
+        let mut acc = Array1::<f64>::zeros(2);
+        let mut y = x.to_owned();
+        for i in 0..n - 1 {
+            acc = acc + x.slice(s![i..i + 2]);
+            y = y.slice(s![..;-1]).to_owned() * 1.5;
+            let picked = x.select(Axis(0), &[i, i, n - 1 - i]);
+            acc = acc * picked.slice(s![..2]).to_owned();
+        }
+        acc.sum() + y.dot(x)
+    }
+
+    #[differentiable]
+    pub fn branches(x: &Array1<f64>) -> f64 {
+        let r = s![1..3];
+        let head = if x[0] > 0.0 {
+            x.slice(r).to_owned()
+        } else {
+            x.slice(s![..;2]).slice(s![..2]).to_owned() * 2.0
+        };
+        let squares = x.slice(s![1..]).mapv(|v| v * v);
+        half_sum(&head) + squares.sum() + half_sum(&x.slice(s![-2..]).to_owned())
+    }
+
+    #[differentiable(wrt(p))]
+    pub fn fields(p: &Model, x: &Array1<f64>) -> f64 {
+        let w = p.w.slice(s![.., 1..]).to_owned();
+        let h = (w.dot(&x.slice(s![..2])) + p.b.select(Axis(0), &[1, 0])).tanh();
+        h.sum() + p.w.index_axis(Axis(1), 0).sum()
+    }
+
+    #[differentiable(wrt(x), hessian)]
+    pub fn loop_hessian(x: &Array1<f64>, n: usize) -> f64 {
+        let mut s = 0.0;
+        for i in 0..n - 1 {
+            let pair = x.slice(s![i..i + 2]).to_owned();
+            s += (pair.clone() * pair).sum() * x[i];
+        }
+        s
+    }
+}
+
+#[test]
+fn views_combine_with_loops_branches_calls_and_structs() {
+    use combinations::*;
+    let x0 = [0.3, -0.7, 1.1, 0.4, -0.2];
+    let v = |x: &[f64]| Array1::from(x.to_vec());
+    support::check_scalar(
+        "carried",
+        &x0,
+        |x| carried(&v(x), 5),
+        |x| {
+            let (value, g) = carried_grad(&v(x), 5);
+            (value, g.to_vec())
+        },
+        |x, t| carried_jvp(&v(x), 5, v(t)),
+    );
+    for x0 in [[0.3, -0.7, 1.1, 0.4, -0.2], [-0.3, -0.7, 1.1, 0.4, -0.2]] {
+        support::check_scalar(
+            "branches",
+            &x0,
+            |x| branches(&v(x)),
+            |x| {
+                let (value, g) = branches_grad(&v(x));
+                (value, g.to_vec())
+            },
+            |x, t| branches_jvp(&v(x), v(t)),
+        );
+    }
+    let x = array![0.5, -1.5];
+    let model = |p: &[f64]| Model {
+        w: Array2::from_shape_vec((2, 3), p[..6].to_vec()).expect("2 × 3"),
+        b: Array1::from(p[6..].to_vec()),
+    };
+    let p0 = [0.1, -0.4, 0.3, 0.8, -0.2, 0.5, 0.05, -0.15];
+    support::check_scalar(
+        "fields",
+        &p0,
+        |p| fields(&model(p), &x),
+        |p| {
+            let (value, g) = fields_grad(&model(p), &x);
+            (value, g.w.iter().chain(&g.b).copied().collect())
+        },
+        |p, t| fields_jvp(&model(p), &x, model(t)),
+    );
+    let x = array![0.3, -0.7, 1.1, 0.4];
+    let (value, gradient, h) = loop_hessian_hessian(&x, 4);
+    assert_eq!(value, loop_hessian(&x, 4));
+    assert_eq!(gradient, loop_hessian_grad(&x, 4).1);
+    for j in 0..4 {
+        let mut up = x.clone();
+        up[j] += 1e-5;
+        let mut down = x.clone();
+        down[j] -= 1e-5;
+        let column = (loop_hessian_grad(&up, 4).1 - loop_hessian_grad(&down, 4).1) / 2e-5;
+        for i in 0..4 {
+            assert!((h[[i, j]] - column[i]).abs() < 1e-6, "H[{i}, {j}]");
+        }
+    }
+}

@@ -191,6 +191,39 @@ fn quartic_views(x: &Array1<f64>) -> f64 {
     (head * tail).powi(2).sum() + picked.sum() * x.slice_axis(Axis(0), Slice::from(2..)).sum()
 }
 
+/// Reshaping and joining on dual numbers, a constant array among the joined.
+#[differentiable(wrt(x), hessian)]
+fn quartic_joins(x: &Array1<f64>, c: &Array1<f64>) -> f64 {
+    let m = concatenate![Axis(0), x.view(), c.view()]
+        .into_shape_with_order((2, 3))
+        .unwrap();
+    let b = x.broadcast((2, 3)).unwrap().to_owned();
+    let s = stack![Axis(0), x.view(), c.view()];
+    ((&m * &b).powi(2) * s.view().reversed_axes().flatten().to_shape((2, 3)).unwrap()).sum()
+}
+
+#[test]
+fn hessians_through_joins() {
+    let (x, c) = (array![0.3, -0.5, 0.8], array![1.2, 0.4, -0.7]);
+    let (value, gradient, h) = quartic_joins_hessian(&x, &c);
+    assert_eq!(value, quartic_joins(&x, &c));
+    assert_eq!(gradient, quartic_joins_grad(&x, &c).1);
+    for j in 0..3 {
+        let mut up = x.clone();
+        up[j] += 1e-5;
+        let mut down = x.clone();
+        down[j] -= 1e-5;
+        let column = (quartic_joins_grad(&up, &c).1 - quartic_joins_grad(&down, &c).1) / 2e-5;
+        for i in 0..3 {
+            assert!(
+                (h[[i, j]] - column[i]).abs() < 1e-6,
+                "H[{i}, {j}] = {}",
+                h[[i, j]]
+            );
+        }
+    }
+}
+
 #[test]
 fn hessians_through_views() {
     let x = array![0.3, -0.5, 0.8, 1.2];
@@ -412,4 +445,28 @@ fn views_combine_with_loops_branches_calls_and_structs() {
             assert!((h[[i, j]] - column[i]).abs() < 1e-6, "H[{i}, {j}]");
         }
     }
+}
+
+/// ndarray's by-value forms, `slice_move` and `index_axis_move`, are the same views.
+#[differentiable]
+fn moved_views(m: &Array2<f64>) -> f64 {
+    let owned = m * 2.0;
+    owned.clone().slice_move(s![.., 1]).sum() * owned.index_axis_move(Axis(0), 1).sum()
+}
+
+#[test]
+fn by_value_views() {
+    let m = array![[0.5, -1.0], [2.0, 0.25]];
+    let shape = |x: &[f64]| Array2::from_shape_vec((2, 2), x.to_vec()).expect("2 × 2");
+    support::check_scalar(
+        "moved_views",
+        &[0.5, -1.0, 2.0, 0.25],
+        |x| moved_views(&shape(x)),
+        |x| {
+            let (value, g) = moved_views_grad(&shape(x));
+            (value, g.iter().copied().collect())
+        },
+        |x, t| moved_views_jvp(&shape(x), shape(t)),
+    );
+    assert_eq!(moved_views(&m), moved_views_grad(&m).0);
 }

@@ -588,6 +588,11 @@ impl Lowerer<'_> {
                     return self.constant(&reference.expr);
                 }
             }
+            // `&erfc(d).view()`: a view of a temporary, which a binding would outlive; the
+            // rules read the array itself the same.
+            if let Some(array) = viewed_temporary(expr) {
+                return self.constant(array);
+            }
             return self.constant(expr);
         }
         if self.constant_valued(expr) {
@@ -791,6 +796,12 @@ impl Lowerer<'_> {
                     None => syn::visit::visit_expr_field(self, field),
                 }
             }
+            // Inside `s![..]`, `concatenate![..]`, `stack![..]`.
+            fn visit_expr_macro(&mut self, mac: &'ast syn::ExprMacro) {
+                for expr in macro_operands(&mac.mac) {
+                    self.visit_expr(&expr);
+                }
+            }
         }
         let mut fields = Fields(self, Vec::new());
         fields.visit_expr(expr);
@@ -851,6 +862,12 @@ impl Lowerer<'_> {
                 {
                     return self.join(prim, axis, &arrays, whole, expr_span(whole));
                 }
+                let name = prim.rule().module;
+                self.diag.error(
+                    inner,
+                    format!("`{name}` of differentiated arrays takes the arrays written in place: `{name}(Axis(k), &[a.view(), b.view()])`"),
+                );
+                return Operand::Poison;
             }
         }
         if matches!(name.as_str(), "mapv" | "map" | "mapv_into") {
@@ -860,7 +877,14 @@ impl Lowerer<'_> {
             self.diag.error(&call.method, fallible_error(&name));
             return Operand::Poison;
         }
-        match Primitive::method(&name) {
+        // ndarray's by-value forms of the views, the same values (the views are owned in
+        // the generated code).
+        let prim = match name.as_str() {
+            "slice_move" => Some(Primitive::Slice),
+            "index_axis_move" => Some(Primitive::IndexAxis),
+            _ => Primitive::method(&name),
+        };
+        match prim {
             Some(prim) => {
                 let args = std::iter::once(&*call.receiver).chain(&call.args);
                 self.call_primitive(prim, args, whole, call.method.span())
@@ -1330,16 +1354,10 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            // The bounds and indices of an `s![..]`.
+            // The bounds and indices of an `s![..]`, the arrays of a `concatenate![..]`.
             fn visit_expr_macro(&mut self, mac: &'ast syn::ExprMacro) {
-                if join::join_macro(&mac.mac).is_some() {
-                    for expr in join::macro_args(&mac.mac).unwrap_or_default() {
-                        self.visit_expr(&expr);
-                    }
-                } else if let Some(mut elems) = slice::elems(&mac.mac) {
-                    for expr in slice::exprs_mut(&mut elems) {
-                        self.visit_expr(expr);
-                    }
+                for expr in macro_operands(&mac.mac) {
+                    self.visit_expr(&expr);
                 }
             }
         }
@@ -1857,6 +1875,37 @@ fn fallible_error(method: &str) -> String {
         ),
     };
     format!("ndarray's `{method}` returns {returns} ({none}); write `.{method}({args}).unwrap()` or `.expect(..)`")
+}
+
+/// The expressions inside the macros a body may use: an `s![..]`'s bounds, indices and
+/// steps, a `concatenate![..]`'s or `stack![..]`'s axis and arrays (none for others).
+fn macro_operands(mac: &syn::Macro) -> Vec<Expr> {
+    if join::join_macro(mac).is_some() {
+        return join::macro_args(mac).unwrap_or_default();
+    }
+    if !slice::is_slice_macro(mac) {
+        return Vec::new();
+    }
+    let mut elems = slice::elems(mac).unwrap_or_default();
+    slice::exprs_mut(&mut elems)
+        .map(|expr| expr.clone())
+        .collect()
+}
+
+/// The array of `f(d).view()` or `&f(d).view()`: a view of a temporary (not of a place).
+fn viewed_temporary(expr: &Expr) -> Option<&Expr> {
+    match strip_parens(expr) {
+        Expr::Reference(reference) if reference.mutability.is_none() => {
+            viewed_temporary(&reference.expr)
+        }
+        Expr::MethodCall(call) if call.method == "view" && call.args.is_empty() => {
+            match strip_parens(&call.receiver) {
+                Expr::Path(_) | Expr::Field(_) | Expr::Index(_) => None,
+                receiver => Some(viewed_temporary(receiver).unwrap_or(receiver)),
+            }
+        }
+        _ => None,
+    }
 }
 
 /// What to write for ndarray's `concatenate` or `stack` function read without `unwrap`.

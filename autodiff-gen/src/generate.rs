@@ -938,7 +938,12 @@ impl Generator<'_> {
                 }
                 let a = self.expr(from, d);
                 let bound = a.bound;
-                node(ty, bound, Kind::Transpose(Box::new(a)))
+                // The transpose as ndarray's other spellings, made owned, now and then.
+                match self.rng.below(5) {
+                    0 => node(ty, bound, Kind::View(View::ReversedAxes, Box::new(a))),
+                    1 => node(ty, bound, Kind::View(View::PermutedAxes, Box::new(a))),
+                    _ => node(ty, bound, Kind::Transpose(Box::new(a))),
+                }
             }
             14 if scalar && !self.callees.is_empty() => {
                 let k = self.rng.below(self.callees.len());

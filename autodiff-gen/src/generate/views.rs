@@ -9,7 +9,10 @@ impl Generator<'_> {
     pub(super) fn view(&mut self, ty: Ty, d: u32) -> Option<Expr> {
         let arrays: Vec<Ty> = self.pool.iter().copied().filter(|t| t.is_array()).collect();
         let mut choices: Vec<(Ty, View)> = Vec::new();
+        // Two views in a row, through a type of their own: (source, [(view, its type)]).
+        let mut chains: Vec<(Ty, Vec<(View, Ty)>)> = Vec::new();
         for &from in &arrays {
+            self.chains(ty, from, &mut chains);
             match (ty, from) {
                 (Ty::Vector(n), Ty::Vector(m)) if m >= n => {
                     let start = self.index_below(m - n + 1);
@@ -93,10 +96,60 @@ impl Generator<'_> {
                 return Some(joined);
             }
         }
+        if !chains.is_empty() && (choices.is_empty() || self.rng.chance(0.3)) {
+            let (from, chain) = self.pick_or_none(&chains)?.clone();
+            let mut a = self.expr(from, d);
+            for (view, ty) in chain {
+                a = node(ty, a.bound, Kind::View(view, Box::new(a)));
+            }
+            return Some(a);
+        }
         let (from, view) = self.pick_or_none(&choices)?.clone();
         let a = self.expr(from, d);
         let bound = a.bound;
         Some(node(ty, bound, Kind::View(view, Box::new(a))))
+    }
+
+    /// Reshapings to `ty` from `from` through an array of another shape: flattened then cut,
+    /// cut then reshaped, an axis inserted then removed or broadcast along, transposed.
+    fn chains(&mut self, ty: Ty, from: Ty, chains: &mut Vec<(Ty, Vec<(View, Ty)>)>) {
+        let to_shape = self.rng.chance(0.5);
+        match (ty, from) {
+            (Ty::Vector(n), Ty::Matrix(r, c)) if r * c > n => {
+                let flat = match to_shape {
+                    true => View::Reshape {
+                        shape: vec![r * c],
+                        to_shape,
+                    },
+                    false => View::Flatten,
+                };
+                let window = View::Window(IntExpr::Lit(0), n);
+                chains.push((from, vec![(flat, Ty::Vector(r * c)), (window, ty)]));
+            }
+            (Ty::Matrix(r, c), Ty::Vector(m)) if m > r * c => {
+                let window = View::Window(IntExpr::Lit(0), r * c);
+                let reshape = View::Reshape {
+                    shape: vec![r, c],
+                    to_shape,
+                };
+                chains.push((from, vec![(window, Ty::Vector(r * c)), (reshape, ty)]));
+            }
+            (Ty::Vector(n), Ty::Vector(m)) if m == n => {
+                let k = self.rng.below(2);
+                let middle = if k == 0 {
+                    Ty::Matrix(1, n)
+                } else {
+                    Ty::Matrix(n, 1)
+                };
+                let chain = vec![(View::InsertAxis(k), middle), (View::RemoveAxis(k), ty)];
+                chains.push((from, chain));
+            }
+            (Ty::Matrix(r, c), Ty::Vector(m)) if m == r && c > 1 => {
+                let column = (View::InsertAxis(1), Ty::Matrix(r, 1));
+                chains.push((from, vec![column, (View::Broadcast(r, c), ty)]));
+            }
+            _ => {}
+        }
     }
 
     /// Two arrays of the pool joined into `ty`: vectors stacked into a matrix of two rows or

@@ -270,8 +270,10 @@ impl Printer {
                 r0 + r,
                 c0 + c
             ),
-            View::Line(0, i) => format!(".slice(s![{i}, ..]).to_owned()"),
-            View::Line(_, j) => format!(".slice(s![.., -{}]).to_owned()", cols - j),
+            // A literal index typed: the view's rank depends on it, which a method called on
+            // the view (`.dot(..)`) needs before rustc's fallback to `i32` (E0034).
+            View::Line(0, i) => format!(".slice(s![{i}_isize, ..]).to_owned()"),
+            View::Line(_, j) => format!(".slice(s![.., -{}_isize]).to_owned()", cols - j),
             View::SliceAxis(k, start, end) => {
                 format!(".slice_axis(Axis({k}), Slice::from({start}..{end})).to_owned()")
             }

@@ -73,7 +73,7 @@
 
 mod support;
 
-use autodiff::ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use autodiff::ndarray::{concatenate, s, stack, Array1, Array2, ArrayView1, ArrayView2, Axis};
 use autodiff::prelude::*;
 use support::{check_scalar, check_vector, flat};
 
@@ -1133,6 +1133,140 @@ fn closures_found_by_seed_2() {
                 );
                 (value.dot(&w), tangent.dot(&w))
             },
+        );
+    }
+}
+
+/// Seed 7's program (shrunk): a temporary constant's view joined with a differentiated one.
+#[differentiable(wrt(x0, m))]
+fn stacked_temporary_view(x0: &Array1<f64>, m: &Array2<f64>, data: &Array1<f64>) -> f64 {
+    let mut acc = m.clone();
+    acc -= &stack(Axis(0), &[erfc(data).view(), x0.view()]).unwrap();
+    (acc * m).sum() + x0.powi(-1).sum()
+}
+
+/// Its siblings: a temporary's view as an operand, and in a macro join.
+#[differentiable(wrt(a))]
+fn operand_temporary_view(a: &Array2<f64>, d: &Array2<f64>) -> f64 {
+    let joined = concatenate![Axis(1), a.view(), (d * 2.0).view()];
+    (a * &erfc(d).view()).sum() + joined.sum()
+}
+
+#[test]
+fn temporary_views_found_by_seed_7() {
+    let data = Array1::from(vec![0.2, -0.4]);
+    let split = |v: &[f64]| {
+        (
+            Array1::from(v[..2].to_vec()),
+            Array2::from_shape_vec((2, 2), v[2..].to_vec()).unwrap(),
+        )
+    };
+    check_scalar(
+        "stacked_temporary_view",
+        &[0.7, -1.2, 0.3, -0.2, 0.5, 0.1],
+        |v| {
+            let (x, m) = split(v);
+            stacked_temporary_view(&x, &m, &data)
+        },
+        |v| {
+            let (x, m) = split(v);
+            let (value, (gx, gm)) = stacked_temporary_view_grad(&x, &m, &data);
+            (value, flat(gx.iter().chain(&gm)))
+        },
+        |v, t| {
+            let ((x, m), (tx, tm)) = (split(v), split(t));
+            stacked_temporary_view_jvp(&x, &m, &data, tx, tm)
+        },
+    );
+    let d = Array2::from_shape_vec((2, 2), vec![0.3, -0.2, 0.5, 0.1]).unwrap();
+    let matrix = |v: &[f64]| Array2::from_shape_vec((2, 2), v.to_vec()).unwrap();
+    check_scalar(
+        "operand_temporary_view",
+        &[0.4, -0.7, 0.2, 0.9],
+        |v| operand_temporary_view(&matrix(v), &d),
+        |v| {
+            let (value, g) = operand_temporary_view_grad(&matrix(v), &d);
+            (value, flat(&g))
+        },
+        |v, t| operand_temporary_view_jvp(&matrix(v), &d, matrix(t)),
+    );
+}
+
+/// Seed 11's program (shrunk, in f32): literal indices and bounds of slices whose views meet
+/// a constant in a generic rule.
+#[differentiable(wrt(x2))]
+fn literal_slice_from_constant(x2: &Array2<f32>, data5: &Array1<f32>) -> f32 {
+    let mut acc7 = data5.to_owned();
+    acc7 -= &x2.slice(s![0, ..]).to_owned();
+    let tail = x2.slice(s![-1, 1..3;1]).to_owned() * 2.0;
+    acc7.dot(&acc7) + tail.sum()
+}
+
+#[test]
+fn literal_slices_found_by_seed_11() {
+    let x2 = Array2::from_shape_vec((2, 3), vec![0.5_f32, -1.0, 0.25, 2.0, 0.1, 0.4]).unwrap();
+    let data5 = Array1::from(vec![0.3_f32, 0.7, -0.2]);
+    let (value, g) = literal_slice_from_constant_grad(&x2, &data5);
+    assert_eq!(value, literal_slice_from_constant(&x2, &data5));
+    // ∂/∂x2[0, j] = −2 (data5 − x2[0, :])_j; the tail's two elements have 2 each.
+    let first: Vec<f32> = (0..3).map(|j| -2.0 * (data5[j] - x2[[0, j]])).collect();
+    let expected = Array2::from_shape_vec((2, 3), [first, vec![0.0, 2.0, 2.0]].concat()).unwrap();
+    assert_eq!(g, expected);
+}
+
+#[derive(Parameters, Clone)]
+struct JoinedInner {
+    v: Array1<f64>,
+}
+
+#[derive(Parameters, Clone)]
+struct Joined {
+    b: Array1<f64>,
+    inner: JoinedInner,
+}
+
+/// Seed 2's program (shrunk): fields read inside a macro join, in a condition.
+#[differentiable(wrt(p))]
+fn joined_fields_in_a_condition(p: &Joined) -> f64 {
+    let head = p.inner.v.slice(s![0..1]).to_owned();
+    let joined = concatenate![
+        Axis(0),
+        head.view(),
+        p.inner.v.slice(s![1..2]).to_owned().view()
+    ];
+    if bce_with_logits(
+        &p.b,
+        concatenate![
+            Axis(0),
+            p.inner.v.slice(s![0..1]).to_owned().view(),
+            p.inner.v.slice(s![p.b.len() - 1..]).to_owned().view()
+        ],
+    ) < 0.7
+    {
+        (&joined * &p.b).sum()
+    } else {
+        p.inner.v.sum() * 2.0
+    }
+}
+
+#[test]
+fn macro_operands_found_by_seed_2() {
+    let model = |x: &[f64]| Joined {
+        b: Array1::from(x[..2].to_vec()),
+        inner: JoinedInner {
+            v: Array1::from(x[2..].to_vec()),
+        },
+    };
+    for x0 in [[0.5, -0.3, 0.2, 0.9], [3.0, 2.5, 0.9, 0.8]] {
+        check_scalar(
+            "joined_fields_in_a_condition",
+            &x0,
+            |x| joined_fields_in_a_condition(&model(x)),
+            |x| {
+                let (value, g) = joined_fields_in_a_condition_grad(&model(x));
+                (value, flat(g.b.iter().chain(&g.inner.v)))
+            },
+            |x, t| joined_fields_in_a_condition_jvp(&model(x), model(t)),
         );
     }
 }

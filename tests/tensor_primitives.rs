@@ -3,7 +3,7 @@
 //! scalar `s`, with fixed random weights `wa`, `wb` as the output's cotangent.
 
 use autodiff::check::central_difference;
-use autodiff::ndarray::{array, Array1, Array2, Axis};
+use autodiff::ndarray::{array, concatenate, s, stack, Array, Array1, Array2, Axis, Order, Slice};
 use autodiff::prelude::*;
 
 type Value = fn(&Array2<f64>, &Array1<f64>, f64, &Array2<f64>, &Array1<f64>) -> f64;
@@ -139,6 +139,38 @@ rows! { (a, b, s, wa, wb) =>
     inv: (inv(a.dot(&a.t()) + Array2::<f64>::eye(3) * s) * wa.dot(&wa.t())).sum();
     solve: (solve(a.dot(&a.t()) + Array2::<f64>::eye(3), a.column(0)) * wa.column(1)).sum()
         + (solve(wa.dot(&a.t()) + Array2::<f64>::eye(3) * 2.0, a.column(3).to_owned() * b[1]) * s).sum();
+    // Views, gathers, reshaping and joining (issue 14); tests/views.rs has the rest.
+    slice_range: (a.slice(s![1..3, ..]).to_owned() * wa.slice(s![0..2, ..])).sum();
+    slice_steps_and_negative: (a.slice(s![..;2, -3..;-1]).to_owned() * s).sum() + a.slice(s![-1, 1..]).sum();
+    slice_single_index_is_a_vector: (a.slice(s![1, ..]).to_owned() * b).sum();
+    slice_to_a_zero_dimensional_array: a.slice(s![2, 3]).sum() * s;
+    slice_of_a_vector: (b.slice(s![1..]).to_owned() * b.slice(s![..3])).sum();
+    slice_used_twice_overlapping: (a.slice(s![.., 1..3]).to_owned() * a.slice(s![.., 0..2])).sum() * s;
+    slice_of_an_expression: ((a * s).slice(s![.., 2]).to_owned() * wa.column(0)).sum();
+    slice_axis: (a.slice_axis(Axis(1), Slice::from(1..3)).to_owned() * wa.slice(s![.., 1..3])).sum();
+    slice_axis_step: (a.slice_axis(Axis(0), Slice::new(0, None, 2)).to_owned() * s).sum();
+    index_axis_0: (a.index_axis(Axis(0), 2).to_owned() * b).sum();
+    index_axis_1: (a.index_axis(Axis(1), 1).to_owned() * wa.column(3)).sum() * s;
+    select_rows_repeated: (a.select(Axis(0), &[2, 0, 2, 2]).sum_axis(Axis(0)) * b).sum();
+    select_columns: (a.select(Axis(1), &[3, 1, 1]) * wa.slice(s![.., 1..])).sum();
+    select_vector: (b.select(Axis(0), &[0, 0, 3]) * s).sum();
+    diag: (a.slice(s![.., 1..]).diag().to_owned() * wa.diag()).sum() + a.diag().sum() * s;
+    into_shape_with_order: (&a.view().into_shape_with_order((4, 3)).unwrap() * &wa.t()).sum() * s;
+    to_shape: (a.to_shape((2, 6)).unwrap().to_owned() * s).sum() + a.to_shape(((6, 2), Order::ColumnMajor)).expect("12").column(1).dot(&b.slice(s![..2]).broadcast((3, 2)).unwrap().flatten());
+    flatten: a.flatten().dot(&wa.flatten()) * s;
+    insert_axis: b.view().insert_axis(Axis(0)).dot(&a.t()).sum() + (a.view().insert_axis(Axis(2)).to_owned() * s).sum();
+    remove_axis: (&a.slice(s![1..2, ..]).remove_axis(Axis(0)) * b).sum() + (&a.view().remove_axis(Axis(1)) * s).sum();
+    reversed_axes: (&a.view().reversed_axes() * &wa.t()).sum() * s;
+    permuted_axes: (&(a * s).permuted_axes([1, 0]) * &wa.t()).sum();
+    broadcast_vector: (&b.broadcast((3, 4)).unwrap() * wa).sum() * s;
+    broadcast_column: (&a.slice(s![.., 0..1]).broadcast((3, 4)).unwrap() * wa).sum() + (&b.broadcast((2, 4)).expect("rows") * &a.slice(s![..2, ..])).sum();
+    concatenate_macro: concatenate![Axis(0), a.view(), b.view().insert_axis(Axis(0))].dot(b).sum() * s;
+    concatenate_function: (concatenate(Axis(1), &[a.view(), wa.view(), (a * s).view()]).unwrap() * s).sum();
+    stack_macro: (stack![Axis(0), b.view(), b * s, wb.view()] * wa).sum();
+    array_constructors: ((a + Array2::<f64>::zeros((3, 4))) * Array2::from_elem((3, 4), 2.0)).sum()
+        + (b * Array1::<f64>::ones(4)).sum() + Array2::<f64>::eye(3).dot(a).sum() * s
+        + (Array::<f64, _>::zeros(b.raw_dim()) + b).sum() + (Array1::linspace(0.0, 1.0, 4) * b).sum();
+    stack_function: stack(Axis(1), &[b.view(), wb.view()]).unwrap().dot(&b.slice(s![..2])).dot(b) * s;
 }
 
 /// Values in (0.1, 0.9): inside the domain of every row (logarithms, arcsines, probabilities).

@@ -257,7 +257,8 @@ impl Sweep<'_> {
                     return;
                 };
                 let add_at = rule_fn(prim.rule().module, "add_at", node.span);
-                let index = rule_args(program, i).pop().unwrap_or_default();
+                // The constant arguments: the index, the axis, the slice.
+                let index = rule_args(program, i).split_off(1);
                 let g = take();
                 // Added in place to a mutable adjoint (an accumulator); anything else is
                 // moved into one first.
@@ -267,14 +268,14 @@ impl Sweep<'_> {
                     .filter(|adjoint| self.mutable.contains(*adjoint))
                 {
                     self.code
-                        .push(quote_spanned!(node.span=> #add_at(&mut #current, #index, #g);));
+                        .push(quote_spanned!(node.span=> #add_at(&mut #current, #(#index,)* #g);));
                     return;
                 }
                 let adjoint = self.next_adjoint();
                 let start = self.current_or_zeros(target);
                 self.code.push(quote_spanned!(node.span=>
                     let mut #adjoint = #start;
-                    #add_at(&mut #adjoint, #index, #g);
+                    #add_at(&mut #adjoint, #(#index,)* #g);
                 ));
                 self.mutable.insert(adjoint.clone());
                 self.adjoints.insert(target, adjoint);

@@ -313,8 +313,8 @@ impl Tangents<'_> {
                 };
                 let whole = tangent_of(program, var, false);
                 let forward = rule_fn(prim.rule().module, "forward", node.span);
-                let index = rule_args(program, i).pop().unwrap_or_default();
-                quote_spanned!(node.span=> let #ident = #forward((&#whole).autodiff_arg(), #index);)
+                let index = rule_args(program, i).split_off(1);
+                quote_spanned!(node.span=> let #ident = #forward((&#whole).autodiff_arg(), #(#index),*);)
             }
             Op::Prim(crate::rules::Primitive::SetIndex) => {
                 // The array's tangent (moved where its value is), with the element's.

@@ -16,6 +16,8 @@ use syn::{BinOp, Block, Expr, Ident, Item, Local, Pat, Stmt as SynStmt, Type, Un
 mod closure;
 mod control;
 mod env;
+mod join;
+mod slice;
 
 use env::Env;
 
@@ -597,6 +599,11 @@ impl Lowerer<'_> {
                     return self.constant(&reference.expr);
                 }
             }
+            // `&erfc(d).view()`: a view of a temporary, which a binding would outlive; the
+            // rules read the array itself the same.
+            if let Some(array) = viewed_temporary(expr) {
+                return self.constant(array);
+            }
             return self.constant(expr);
         }
         if self.constant_valued(expr) {
@@ -665,7 +672,20 @@ impl Lowerer<'_> {
                 }
             }
             Expr::MethodCall(call) => self.method_call(call, expr),
+            Expr::Macro(mac) if join::join_macro(&mac.mac).is_some() => {
+                let prim = join::join_macro(&mac.mac).expect("a join");
+                match join::macro_args(&mac.mac).as_deref() {
+                    Some([axis, arrays @ ..]) => {
+                        self.join(prim, axis, arrays, expr, expr_span(expr))
+                    }
+                    _ => self.unsupported(expr),
+                }
+            }
             Expr::Call(call) => match call_primitive_of(&call.func) {
+                Some(prim @ (Primitive::Concatenate | Primitive::Stack)) => {
+                    self.diag.error(expr, join_error(prim));
+                    Operand::Poison
+                }
                 Some(prim) => self.call_primitive(prim, call.args.iter(), expr, expr_span(expr)),
                 // A local bound to something already reported, such as a closure.
                 None if self.mentions_var(&call.func) => Operand::Poison,
@@ -902,6 +922,12 @@ impl Lowerer<'_> {
                     None => syn::visit::visit_expr_field(self, field),
                 }
             }
+            // Inside `s![..]`, `concatenate![..]`, `stack![..]`.
+            fn visit_expr_macro(&mut self, mac: &'ast syn::ExprMacro) {
+                for expr in macro_operands(&mac.mac) {
+                    self.visit_expr(&expr);
+                }
+            }
         }
         let mut fields = Fields(self, Vec::new());
         fields.visit_expr(expr);
@@ -926,20 +952,15 @@ impl Lowerer<'_> {
             }
             return value;
         }
-        // ndarray's `mean` and `mean_axis` return an `Option`, read with `unwrap` or `expect`.
-        let option_error = |method: &str| {
-            let args = if method == "mean" { "" } else { "Axis(k)" };
-            format!("ndarray's `{method}` returns an `Option` (`None` for an empty array); write `.{method}({args}).unwrap()` or `.expect(..)`")
-        };
+        // ndarray's `mean`, `mean_axis` and `broadcast` return an `Option`, its
+        // `into_shape_with_order` and `to_shape` a `Result`, read with `unwrap` or `expect`.
+        let unwraps = (name == "unwrap" && call.args.is_empty())
+            || (name == "expect" && call.args.len() == 1);
         if let Expr::MethodCall(inner) = strip_parens(&call.receiver) {
             let inner_name = inner.method.to_string();
-            if let Some(prim @ (Primitive::Mean | Primitive::MeanAxis)) =
-                Primitive::method(&inner_name)
-            {
-                let unwraps = (name == "unwrap" && call.args.is_empty())
-                    || (name == "expect" && call.args.len() == 1);
+            if let Some(prim) = fallible(&inner_name) {
                 if !unwraps {
-                    self.diag.error(&call.method, option_error(&inner_name));
+                    self.diag.error(&call.method, fallible_error(&inner_name));
                     return Operand::Poison;
                 }
                 let args = std::iter::once(&*inner.receiver).chain(&inner.args);
@@ -964,14 +985,50 @@ impl Lowerer<'_> {
         if name == "map_collect" {
             return self.zip_map_collect(call, whole);
         }
+        // `concatenate(Axis(k), &[a.view(), b.view()]).unwrap()`
+        if let Expr::Call(inner) = strip_parens(&call.receiver) {
+            let join = match strip_parens(&inner.func) {
+                Expr::Path(path) => path
+                    .path
+                    .segments
+                    .last()
+                    .and_then(|last| join::join_named(&last.ident.to_string())),
+                _ => None,
+            };
+            if let (Some(prim), false) = (join, unwraps) {
+                self.diag.error(&call.method, join_error(prim));
+                return Operand::Poison;
+            }
+            if let Some(prim) = join {
+                let arrays = inner.args.iter().nth(1).and_then(join::slice_elems);
+                if let (Some(axis), Some(arrays), 2) =
+                    (inner.args.first(), arrays, inner.args.len())
+                {
+                    return self.join(prim, axis, &arrays, whole, expr_span(whole));
+                }
+                let name = prim.rule().module;
+                self.diag.error(
+                    inner,
+                    format!("`{name}` of differentiated arrays takes the arrays written in place: `{name}(Axis(k), &[a.view(), b.view()])`"),
+                );
+                return Operand::Poison;
+            }
+        }
         if matches!(name.as_str(), "mapv" | "map" | "mapv_into") {
             return self.map_closure(call, whole);
         }
-        match Primitive::method(&name) {
-            Some(Primitive::Mean | Primitive::MeanAxis) => {
-                self.diag.error(&call.method, option_error(&name));
-                Operand::Poison
-            }
+        if fallible(&name).is_some() {
+            self.diag.error(&call.method, fallible_error(&name));
+            return Operand::Poison;
+        }
+        // ndarray's by-value forms of the views, the same values (the views are owned in
+        // the generated code).
+        let prim = match name.as_str() {
+            "slice_move" => Some(Primitive::Slice),
+            "index_axis_move" => Some(Primitive::IndexAxis),
+            _ => Primitive::method(&name),
+        };
+        match prim {
             Some(prim) => {
                 let args = std::iter::once(&*call.receiver).chain(&call.args);
                 self.call_primitive(prim, args, whole, call.method.span())
@@ -1015,18 +1072,27 @@ impl Lowerer<'_> {
             return Operand::Poison;
         }
         for &k in rule.constant_args {
-            if self.mentions_var(args[k]) {
+            // Shapes and integer casts of values are constants (`s![..x.len() - 1]`).
+            if self.mentions_var(args[k]) && !self.constant_valued(args[k]) {
                 self.diag.error(
                     args[k],
                     format!(
-                        "this argument of `{}` must not depend on a differentiated parameter",
+                        "this argument of `{}` must not depend on a differentiated parameter; compute it from constants, shapes (`x.len()`) or integer casts",
                         rule.module
                     ),
                 );
                 return Operand::Poison;
             }
         }
-        let operands = args.into_iter().map(|arg| self.expr(arg)).collect();
+        let operands = args
+            .into_iter()
+            .enumerate()
+            .map(|(k, arg)| match (prim, k) {
+                // `&indices` as written: the rule borrows it (a `Vec` is not `Copy`).
+                (Primitive::Select, 2) if !self.mentions_var(arg) => self.constant(arg),
+                _ => self.expr(arg),
+            })
+            .collect();
         self.apply(Op::Prim(prim), operands, at)
     }
 
@@ -1206,15 +1272,17 @@ impl Lowerer<'_> {
         // Read where it is computed, as the derivative sweeps read it: not moved.
         let (renamed, borrows) = self.renamed(expr, false);
         let literal = self.is_literal(expr);
+        // An `s![..]` is computed once, as a binding (it is `Copy`).
+        let slice = slice::is_slice_expr(strip_parens(expr));
         match strip_parens(&renamed) {
-            atom @ (Expr::Lit(_) | Expr::Path(_) | Expr::Verbatim(_)) => Operand::Const {
+            atom @ (Expr::Lit(_) | Expr::Path(_) | Expr::Verbatim(_)) if !slice => Operand::Const {
                 tokens: atom.to_token_stream(),
                 display: pretty(expr),
                 literal,
             },
             inner => {
                 let info = ConstInfo {
-                    copy: literal || copy_expr(inner),
+                    copy: literal || slice || copy_expr(inner),
                     borrows,
                 };
                 self.bind(inner.to_token_stream(), None, pretty(expr), literal, info)
@@ -1543,6 +1611,12 @@ impl Lowerer<'_> {
                 self.visit_expr(&closure.body);
                 self.shadowed.truncate(depth);
             }
+            // The bounds and indices of an `s![..]`, the arrays of a `concatenate![..]`.
+            fn visit_expr_macro(&mut self, mac: &'ast syn::ExprMacro) {
+                for expr in macro_operands(&mac.mac) {
+                    self.visit_expr(&expr);
+                }
+            }
         }
         let mut finder = Finder {
             env: &self.env,
@@ -1644,6 +1718,25 @@ impl Lowerer<'_> {
                 }
                 let moving = self.moving;
                 match expr {
+                    // `s![i..i + 2]`: each bound renamed, in ndarray's own `s!`.
+                    Expr::Macro(mac) if slice::is_slice_macro(&mac.mac) => {
+                        if let Some(mut elems) = slice::elems(&mac.mac) {
+                            for part in slice::exprs_mut(&mut elems) {
+                                self.visit(part, true);
+                            }
+                            *expr = Expr::Verbatim(slice::rebuild(&elems));
+                        }
+                    }
+                    // `concatenate![Axis(0), a, b]` of constants: each array read in place.
+                    Expr::Macro(mac) if join::join_macro(&mac.mac).is_some() => {
+                        if let Some(mut args) = join::macro_args(&mac.mac) {
+                            for arg in &mut args {
+                                self.visit(arg, false);
+                            }
+                            let name = &mac.mac.path.segments.last().expect("named").ident;
+                            *expr = Expr::Verbatim(quote!(::autodiff::ndarray::#name![#(#args),*]));
+                        }
+                    }
                     Expr::Paren(paren) => self.visit(&mut paren.expr, moving),
                     Expr::Group(group) => self.visit(&mut group.expr, moving),
                     Expr::Reference(reference) => self.visit(&mut reference.expr, false),
@@ -1733,6 +1826,11 @@ impl Lowerer<'_> {
                 .flatten()
                 .all(|bound| self.constant_valued(bound) || self.reads_only_fields(bound)),
             Expr::Tuple(tuple) => tuple.elems.iter().all(|elem| self.constant_valued(elem)),
+            // `s![..x.len() - 1]`
+            Expr::Macro(mac) if slice::is_slice_macro(&mac.mac) => slice::elems(&mac.mac)
+                .is_some_and(|mut elems| {
+                    slice::exprs_mut(&mut elems).all(|part| self.constant_valued(part))
+                }),
             // A function of constants only (a primitive's too): nothing differentiated
             // flows in.
             Expr::Call(call) => {
@@ -1795,7 +1893,7 @@ impl Lowerer<'_> {
             return Operand::Poison;
         }
         let info = ConstInfo {
-            copy: copy_expr(&renamed) || is_query(&renamed),
+            copy: copy_expr(&renamed) || is_query(&renamed) || slice::is_slice_expr(expr),
             borrows,
         };
         let ident = self.push_const(renamed.to_token_stream(), None, reads, info);
@@ -1945,6 +2043,7 @@ fn is_copy_type(ty: &Type) -> bool {
 fn copy_expr(expr: &Expr) -> bool {
     match strip_parens(expr) {
         Expr::Lit(_) | Expr::Cast(_) => true,
+        Expr::Macro(mac) => slice::is_slice_macro(&mac.mac),
         Expr::Reference(reference) => reference.mutability.is_none(),
         _ => false,
     }
@@ -2065,6 +2164,79 @@ fn is_control_flow(expr: &Expr) -> bool {
 
 /// Methods that return their receiver's value unchanged (as an owned array or a view).
 const VALUE_METHODS: &[&str] = &["clone", "to_owned", "view", "into_owned"];
+
+/// The primitive of a method returning an `Option` or a `Result`, which the body reads with
+/// `.unwrap()` or `.expect(..)` (`to_shape` is `into_shape_with_order` made owned).
+fn fallible(method: &str) -> Option<Primitive> {
+    match method {
+        "to_shape" => Some(Primitive::IntoShape),
+        _ => Primitive::method(method).filter(|prim| {
+            matches!(
+                prim,
+                Primitive::Mean
+                    | Primitive::MeanAxis
+                    | Primitive::IntoShape
+                    | Primitive::BroadcastTo
+            )
+        }),
+    }
+}
+
+/// What to write for a [`fallible`] method read without `unwrap`.
+fn fallible_error(method: &str) -> String {
+    let (args, returns, none) = match method {
+        "mean" => ("", "an `Option`", "`None` for an empty array"),
+        "mean_axis" => ("Axis(k)", "an `Option`", "`None` for an empty array"),
+        "broadcast" => (
+            "shape",
+            "an `Option`",
+            "`None` where the shapes do not broadcast",
+        ),
+        _ => (
+            "shape",
+            "a `Result`",
+            "an error where the numbers of elements differ",
+        ),
+    };
+    format!("ndarray's `{method}` returns {returns} ({none}); write `.{method}({args}).unwrap()` or `.expect(..)`")
+}
+
+/// The expressions inside the macros a body may use: an `s![..]`'s bounds, indices and
+/// steps, a `concatenate![..]`'s or `stack![..]`'s axis and arrays (none for others).
+fn macro_operands(mac: &syn::Macro) -> Vec<Expr> {
+    if join::join_macro(mac).is_some() {
+        return join::macro_args(mac).unwrap_or_default();
+    }
+    if !slice::is_slice_macro(mac) {
+        return Vec::new();
+    }
+    let mut elems = slice::elems(mac).unwrap_or_default();
+    slice::exprs_mut(&mut elems)
+        .map(|expr| expr.clone())
+        .collect()
+}
+
+/// The array of `f(d).view()` or `&f(d).view()`: a view of a temporary (not of a place).
+fn viewed_temporary(expr: &Expr) -> Option<&Expr> {
+    match strip_parens(expr) {
+        Expr::Reference(reference) if reference.mutability.is_none() => {
+            viewed_temporary(&reference.expr)
+        }
+        Expr::MethodCall(call) if call.method == "view" && call.args.is_empty() => {
+            match strip_parens(&call.receiver) {
+                Expr::Path(_) | Expr::Field(_) | Expr::Index(_) => None,
+                receiver => Some(viewed_temporary(receiver).unwrap_or(receiver)),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// What to write for ndarray's `concatenate` or `stack` function read without `unwrap`.
+fn join_error(prim: Primitive) -> String {
+    let name = prim.rule().module;
+    format!("ndarray's `{name}` returns a `Result`; write `{name}(Axis(k), &[a.view(), b.view()]).unwrap()` or `{name}![Axis(k), a.view(), b.view()]`")
+}
 
 /// The primitive called by `func(..)`: a runtime function (`sigmoid`, `autodiff::relu`) or a
 /// float method in path form (`f64::sin`).
@@ -2198,6 +2370,10 @@ fn forbidden(expr: &Expr) -> Option<String> {
         Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => "a loop inside an expression is not supported; write it as a statement that assigns variables declared before it",
         Expr::Closure(_) => "closures are differentiated only written in place as the argument of `mapv` or `map` on an array (`x.mapv(|v| ...)`); write the computation inline, or as a function outside",
         Expr::Unsafe(_) => "`unsafe` blocks are not allowed in a #[differentiable] function; its derivative is built from safe arithmetic only",
+        // ndarray's `s![..]`, read element by element (see `slice`).
+        Expr::Macro(mac) if slice::is_slice_macro(&mac.mac) => return None,
+        // ndarray's `concatenate![..]`, `stack![..]` (see `join`).
+        Expr::Macro(mac) if join::join_macro(&mac.mac).is_some() => return None,
         Expr::Macro(mac) => return Some(macro_message(&mac.mac.path)),
         Expr::Block(_) => "a block inside a larger expression is not supported; bind its value first: `let v = { ... };`",
         Expr::Return(_) => "`return` inside an expression is not supported; write it as a statement: `if done { return x; }`",

@@ -121,6 +121,20 @@ primitives! {
     SetIndex => "set_index", Operator, 3, &[1], "{0} with [{1}] = {2}", ["1 but 0 at [{1}]", "0", "e_{1}"];
     Row => "row", Method, 2, &[1], "{0}[{1}, :]", ["e_{1}"];
     Column => "column", Method, 2, &[1], "{0}[:, {1}]", ["e_{1}"];
+    Slice => "slice", Method, 2, &[1], "{0}[{1}]", ["1 on the slice {1}"];
+    SliceAxis => "slice_axis", Method, 3, &[1, 2], "{0}[{2} along {1}]", ["1 on the slice"];
+    IndexAxis => "index_axis", Method, 3, &[1, 2], "{0}[{2} along {1}]", ["1 on the subarray"];
+    Select => "select", Method, 3, &[1, 2], "{0}[{2} along {1}]", ["Σ over repeats of each index"];
+    Diag => "diag", Method, 1, &[], "diag {0}", ["1 on the diagonal"];
+    RemoveAxis => "remove_axis", Method, 2, &[1], "{0}[0 along {1}]", ["1 at index 0"];
+    IntoShape => "into_shape_with_order", Method, 2, &[1], "reshape({0}, {1})", ["{g} reshaped back"];
+    Flatten => "flatten", Method, 1, &[], "flatten {0}", ["{g} reshaped back"];
+    InsertAxis => "insert_axis", Method, 2, &[1], "{0} with axis {1}", ["{g} without the axis"];
+    ReversedAxes => "reversed_axes", Method, 1, &[], "{0}ᵀ", ["{g}ᵀ"];
+    PermutedAxes => "permuted_axes", Method, 2, &[1], "{0} permuted by {1}", ["{g} permuted back"];
+    BroadcastTo => "broadcast", Method, 2, &[1], "{0} broadcast to {1}", ["{g} summed over the broadcast axes"];
+    Concatenate => "concatenate", Function, 3, &[0], "[{1}, {2}] along {0}", ["0", "{g}'s first part", "{g}'s second part"];
+    Stack => "stack", Function, 3, &[0], "stack [{1}, {2}] along {0}", ["0", "{g}[0 along {0}]", "{g}[1 along {0}]"];
     Dot => "dot", Method, 2, &[], "{0} {1}", ["{g} {1}ᵀ", "{0}ᵀ {g}"];
     T => "t", Method, 1, &[], "{0}ᵀ", ["{g}ᵀ"];
     Sum => "sum", Method, 1, &[], "Σ {0}", ["1"];
@@ -177,9 +191,22 @@ impl Primitive {
     }
 
     /// Whether the adjoint of the primitive's argument 0 is a part of it (an element, a
-    /// line) that the generated code adds in place with the rule's `add_at`.
+    /// line, a slice) that the generated code adds in place with the rule's `add_at`, called
+    /// as `add_at(&mut adjoint, constant arguments…, g)`; argument 0 is the only one
+    /// differentiated.
     pub fn scatters(self) -> bool {
-        matches!(self, Primitive::Index | Primitive::Row | Primitive::Column)
+        matches!(
+            self,
+            Primitive::Index
+                | Primitive::Row
+                | Primitive::Column
+                | Primitive::Slice
+                | Primitive::SliceAxis
+                | Primitive::IndexAxis
+                | Primitive::Select
+                | Primitive::Diag
+                | Primitive::RemoveAxis
+        )
     }
 
     /// Whether the runtime's `forward` returns a view of its argument (`t`) rather than an
@@ -215,6 +242,11 @@ impl Primitive {
             | Bce | BceWithLogits | Logsumexp | CrossEntropy => Returns::Scalar,
             SetIndex | Row | Column | T | SumAxis | MeanAxis | VarianceAxis | StdDevAxis
             | AmaxAxis | AminAxis | Outer | Inv | Solve | Softmax | LogSoftmax => Returns::Array,
+            // Views and reshapes: arrays (an index of every axis gives a 0-dimensional one).
+            Slice | SliceAxis | IndexAxis | Select | Diag | RemoveAxis | IntoShape | Flatten
+            | InsertAxis | ReversedAxes | PermutedAxes | BroadcastTo | Concatenate | Stack => {
+                Returns::Array
+            }
             // A vector times a vector is a scalar, anything else an array.
             Dot => Returns::Depends,
         }

@@ -196,6 +196,24 @@ mod tests {
         ));
     }
 
+    /// Overlapping slices at a loop index: each window's adjoint is added in place into the
+    /// parameter's, with nothing recorded per iteration but the index.
+    #[test]
+    fn sliced_windows() {
+        insta::assert_snapshot!(source_of(
+            quote!(),
+            quote! {
+                fn windows(x: &Array1<f64>) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() - 1 {
+                        s += x.slice(s![i..i + 2]).sum() * x[i];
+                    }
+                    s
+                }
+            },
+        ));
+    }
+
     /// A struct of parameters, whose gradient is a struct of the same type.
     #[test]
     fn struct_of_parameters() {

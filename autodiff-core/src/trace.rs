@@ -155,6 +155,20 @@ fn scalar_edges(node: &Node) -> bool {
                 | SetIndex
                 | Row
                 | Column
+                | Slice
+                | SliceAxis
+                | IndexAxis
+                | Select
+                | Diag
+                | RemoveAxis
+                | IntoShape
+                | Flatten
+                | InsertAxis
+                | ReversedAxes
+                | PermutedAxes
+                | BroadcastTo
+                | Concatenate
+                | Stack
                 | Dot
                 | T
                 | Sum

@@ -362,6 +362,10 @@ pub enum Kind {
     IntCast(IntExpr),
     /// One line of a matrix: `m.row(i)` (axis 0) or `m.column(j)` (axis 1).
     Line(Box<Expr>, usize, usize),
+    /// A part of an array, made owned: a slice, a gather, a diagonal, a reshaping.
+    View(View, Box<Expr>),
+    /// Two arrays joined along an axis.
+    Join(Join, usize, Box<Expr>, Box<Expr>),
     Loss(Loss, Box<Expr>, Box<Expr>),
     Logsumexp(Box<Expr>),
     Softmax {
@@ -417,6 +421,7 @@ macro_rules! children {
             | Kind::Reduce(_, a)
             | Kind::Index(a, _)
             | Kind::Line(a, _, _)
+            | Kind::View(_, a)
             | Kind::Logsumexp(a)
             | Kind::Softmax { arg: a, .. }
             | Kind::CrossEntropy(a, _)
@@ -434,6 +439,7 @@ macro_rules! children {
             | Kind::Method2(_, a, b)
             | Kind::Dot(a, b)
             | Kind::Outer(a, b)
+            | Kind::Join(_, _, a, b)
             | Kind::Solve(a, b)
             | Kind::Loss(_, a, b) => vec![a, b],
             Kind::MulAdd(a, b, c) => vec![a, b, c],
@@ -523,6 +529,49 @@ impl Dim {
             Dim::Cols => "ncols",
         }
     }
+}
+
+/// A part of an array that `Kind::View` reads (the indices within the source's shape).
+#[derive(Clone, PartialEq, Debug)]
+pub enum View {
+    /// `x.slice(s![start..start + n])` of a vector.
+    Window(IntExpr, usize),
+    /// `x.slice(s![..;-1])`.
+    Reverse,
+    /// `m.slice(s![r0..r0 + r, c0..c0 + c])`, the bounds of the rows counted from the end.
+    Block(usize, usize, usize, usize),
+    /// `m.slice(s![i, ..])` (axis 0) or `m.slice(s![.., -1 - j])` (axis 1, from the end).
+    Line(usize, usize),
+    /// `a.slice_axis(Axis(k), Slice::from(start..end))`.
+    SliceAxis(usize, usize, usize),
+    /// `m.index_axis(Axis(k), i)`.
+    IndexAxis(usize, IntExpr),
+    /// `a.select(Axis(k), &[i, j, …])`, indices repeated at will.
+    Select(usize, Vec<usize>),
+    /// `m.diag()`.
+    Diag,
+    /// `m.flatten()`.
+    Flatten,
+    /// `a.view().into_shape_with_order(shape).unwrap()`, or `a.to_shape(shape).unwrap()`
+    /// when `to_shape`.
+    Reshape { shape: Vec<usize>, to_shape: bool },
+    /// `m.view().remove_axis(Axis(k))` of a matrix with one row or column.
+    RemoveAxis(usize),
+    /// `v.view().insert_axis(Axis(k))`.
+    InsertAxis(usize),
+    /// `v.broadcast((r, c)).unwrap()`.
+    Broadcast(usize, usize),
+    /// `m.view().reversed_axes()`.
+    ReversedAxes,
+    /// `m.view().permuted_axes([1, 0])`.
+    PermutedAxes,
+}
+
+/// How two arrays are joined: `concatenate` or `stack`, as a function or a macro.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Join {
+    Concatenate { macro_form: bool },
+    Stack { macro_form: bool },
 }
 
 /// A `usize` expression: a constant to the macro (loop indices, sizes, shape queries, casts

@@ -9,6 +9,7 @@ use crate::rng::Rng;
 
 mod control;
 mod live;
+mod views;
 
 /// Constructs the generator can leave out (`AUTODIFF_GEN_FEATURES`). A construct the macro
 /// gets wrong can be taken out of the default run behind a switch here until it is fixed.
@@ -769,6 +770,7 @@ impl Generator<'_> {
                 node(ty, bound, Kind::Outer(Box::new(a), Box::new(b)))
             }
             9 | 10 => self.dot(ty, d)?,
+            11 if !scalar && self.rng.chance(0.3) => self.view(ty, d)?,
             11 if !scalar && self.rng.chance(0.25) => {
                 // A row or a column of a matrix of this vector's length.
                 let Ty::Vector(n) = ty else { return None };
@@ -948,7 +950,12 @@ impl Generator<'_> {
                 }
                 let a = self.expr(from, d);
                 let bound = a.bound;
-                node(ty, bound, Kind::Transpose(Box::new(a)))
+                // The transpose as ndarray's other spellings, made owned, now and then.
+                match self.rng.below(5) {
+                    0 => node(ty, bound, Kind::View(View::ReversedAxes, Box::new(a))),
+                    1 => node(ty, bound, Kind::View(View::PermutedAxes, Box::new(a))),
+                    _ => node(ty, bound, Kind::Transpose(Box::new(a))),
+                }
             }
             14 if scalar && !self.callees.is_empty() => {
                 let k = self.rng.below(self.callees.len());

@@ -152,6 +152,28 @@ impl Printer {
                     POSTFIX,
                 )
             }
+            Kind::View(view, a) => (
+                format!("{}{}", self.recv(a), self.view(view, a.ty)),
+                POSTFIX,
+            ),
+            Kind::Join(join, k, a, b) => {
+                let (a, b) = (self.recv(a), self.recv(b));
+                let s = match join {
+                    Join::Concatenate { macro_form: true } => {
+                        format!("concatenate![Axis({k}), {a}.view(), {b}.view()]")
+                    }
+                    Join::Concatenate { macro_form: false } => {
+                        format!("concatenate(Axis({k}), &[{a}.view(), {b}.view()]).unwrap()")
+                    }
+                    Join::Stack { macro_form: true } => {
+                        format!("stack![Axis({k}), {a}.view(), {b}.view()]")
+                    }
+                    Join::Stack { macro_form: false } => {
+                        format!("stack(Axis({k}), &[{a}.view(), {b}.view()]).unwrap()")
+                    }
+                };
+                (s, POSTFIX)
+            }
             Kind::Logsumexp(a) => (format!("logsumexp({})", self.arg(a)), POSTFIX),
             Kind::Softmax { log, axis, arg } => {
                 let name = if *log { "log_softmax" } else { "softmax" };
@@ -251,6 +273,60 @@ impl Printer {
                 let items: Vec<String> = index.iter().map(|i| self.int(i).0).collect();
                 format!("[[{}]]", items.join(", "))
             }
+        }
+    }
+
+    /// The method reading `view` of an array of type `from`, made owned.
+    fn view(&self, view: &View, from: Ty) -> String {
+        let (rows, cols) = match from {
+            Ty::Matrix(r, c) => (r, c),
+            Ty::Vector(n) => (n, 1),
+            Ty::Scalar => (1, 1),
+        };
+        match view {
+            View::Window(start, n) => {
+                let start = self.int_at(start, ADD);
+                format!(".slice(s![{start}..{start} + {n}]).to_owned()")
+            }
+            View::Reverse => ".slice(s![..;-1]).to_owned()".into(),
+            View::Block(r0, r, c0, c) => format!(
+                ".slice(s![-{}..{}, {c0}..{}]).to_owned()",
+                rows - r0,
+                r0 + r,
+                c0 + c
+            ),
+            // A literal index typed: the view's rank depends on it, which a method called on
+            // the view (`.dot(..)`) needs before rustc's fallback to `i32` (E0034).
+            View::Line(0, i) => format!(".slice(s![{i}_isize, ..]).to_owned()"),
+            View::Line(_, j) => format!(".slice(s![.., -{}_isize]).to_owned()", cols - j),
+            View::SliceAxis(k, start, end) => {
+                format!(".slice_axis(Axis({k}), Slice::from({start}..{end})).to_owned()")
+            }
+            View::IndexAxis(k, i) => {
+                format!(".index_axis(Axis({k}), {}).to_owned()", self.int(i).0)
+            }
+            View::Select(k, picks) => {
+                let picks: Vec<String> = picks.iter().map(ToString::to_string).collect();
+                format!(".select(Axis({k}), &[{}])", picks.join(", "))
+            }
+            View::Diag => ".diag().to_owned()".into(),
+            View::Flatten => ".flatten().to_owned()".into(),
+            View::Reshape { shape, to_shape } => {
+                let shape: Vec<String> = shape.iter().map(ToString::to_string).collect();
+                let shape = match shape.as_slice() {
+                    [n] => n.clone(),
+                    _ => format!("({})", shape.join(", ")),
+                };
+                match to_shape {
+                    true => format!(".to_shape({shape}).unwrap().to_owned()"),
+                    false => format!(".view().into_shape_with_order({shape}).unwrap().to_owned()"),
+                }
+            }
+            View::RemoveAxis(k) => format!(".view().remove_axis(Axis({k})).to_owned()"),
+            View::InsertAxis(k) => format!(".view().insert_axis(Axis({k})).to_owned()"),
+            View::Broadcast(r, c) => format!(".broadcast(({r}, {c})).unwrap().to_owned()"),
+            View::ReversedAxes => ".view().reversed_axes().to_owned()".into(),
+            View::PermutedAxes => ".view().permuted_axes([1, 0]).to_owned()".into(),
         }
     }
 

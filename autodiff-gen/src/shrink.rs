@@ -481,6 +481,19 @@ impl Checker {
                         .zip(index)
                         .all(|(&n, i)| self.range_of(i, false).is_some_and(|(_, hi)| hi < n))
             }
+            // Loop indices in a view's bounds stay within the array.
+            Kind::View(View::Window(start, n), a) => {
+                let hi = self.range_of(start, false).map(|(_, hi)| hi + n);
+                matches!((a.ty, hi), (Ty::Vector(m), Some(hi)) if hi <= m)
+            }
+            Kind::View(View::IndexAxis(k, i), a) => {
+                let len = match a.ty {
+                    Ty::Matrix(r, c) => [r, c][*k],
+                    Ty::Vector(n) => n,
+                    Ty::Scalar => 0,
+                };
+                self.range_of(i, false).is_some_and(|(_, hi)| hi < len)
+            }
             _ => true,
         };
         here && e.children().iter().all(|c| self.reads_ok(c))

@@ -35,11 +35,13 @@ pub mod optim;
 mod parallel;
 mod parameters;
 pub mod prim;
+mod reshape;
 pub mod special;
 mod tangent;
 pub mod trace;
 pub mod train;
 pub mod value;
+mod views;
 
 pub use activations::{relu, sigmoid, softplus, Elementwise};
 pub use dual::Dual;

@@ -22,6 +22,11 @@ pub use crate::losses::rules::{
 };
 pub use crate::matrix::rules::{det, inv, solve};
 pub use crate::moments::{std, std_axis, var, var_axis};
+pub use crate::reshape::{
+    broadcast, concatenate, flatten, insert_axis, into_shape_with_order, permuted_axes,
+    reversed_axes, stack,
+};
+pub use crate::views::{diag, index_axis, remove_axis, select, slice, slice_axis};
 
 /// A floating-point constant in the value's own type.
 #[inline(always)]

@@ -18,7 +18,7 @@
     missing_debug_implementations
 )]
 
-use autodiff::ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use autodiff::ndarray::{concatenate, stack, Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
 use autodiff::prelude::*;
 
 // --- scalars --------------------------------------------------------------------------
@@ -223,6 +223,49 @@ pub fn polar(r: f64, theta: f64) -> (f64, f64) {
 #[must_use]
 pub fn affine(w: &Array2<f64>, x: &Array1<f64>) -> (Array1<f64>, Array2<f64>) {
     (sigmoid(w.dot(x)), w.t().to_owned())
+}
+
+// --- views, gathers, reshaping and joining ----------------------------------------------
+
+/// Slices (at a loop index too), a gather, a line, a diagonal. Not ndarray's `s!`, whose
+/// expansion allows `unsafe_code`, which this crate forbids: any crate using `s!` does too.
+#[differentiable(wrt(x, e), hessian)]
+#[must_use]
+pub fn views(x: &Array1<f64>, e: &Array2<f64>, tokens: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += x.slice_axis(Axis(0), Slice::from(i..i + 2)).sum() * x[i];
+    }
+    let rows = e.select(Axis(0), tokens);
+    let part = x.slice_axis(Axis(0), Slice::from(..2)).to_owned();
+    s + rows.index_axis(Axis(1), 0).dot(
+        &x.slice_axis(Axis(0), Slice::new(0, None, -1))
+            .slice_axis(Axis(0), Slice::from(..tokens.len())),
+    ) + e.diag().sum()
+        + part.sum()
+}
+
+/// Reshaped, broadcast, joined and stacked, as an array result.
+///
+/// # Panics
+///
+/// Unless `m` is 2 × 2 and `v` has 2 elements.
+#[differentiable]
+#[must_use]
+pub fn reshaped(m: &Array2<f64>, v: &Array1<f64>) -> Array2<f64> {
+    let joined = concatenate![Axis(0), m.view(), v.broadcast((1, 2)).unwrap()];
+    let flat = joined.to_shape(6).unwrap().to_owned();
+    let pair = stack(
+        Axis(1),
+        &[v.view(), flat.slice_axis(Axis(0), Slice::from(..2))],
+    )
+    .unwrap();
+    pair.view().reversed_axes().to_owned()
+        + flat
+            .view()
+            .into_shape_with_order((2, 3))
+            .unwrap()
+            .slice_axis(Axis(1), Slice::from(1..))
 }
 
 // --- composition, across modules; visibility ------------------------------------------
@@ -559,5 +602,12 @@ mod tests {
         let (_, (dx, _), hessian) = with_items_hessian(d.view(), 2.0, d.len());
         assert_eq!((dx.len(), hessian.dim()), (2, (3, 3)));
         assert_eq!(Quadratic::twice_grad(2.0), (10.0, 12.0));
+        let (x, e) = (array![0.5, -0.5, 1.0], array![[1.0, 2.0], [3.0, 4.0]]);
+        let (value, (dx, de), hessian) = views_hessian(&x, &e, &[1, 1]);
+        assert_eq!(value, views(&x, &e, &[1, 1]));
+        assert_eq!((dx.len(), de.dim(), hessian.dim()), (3, (2, 2), (7, 7)));
+        let (value, jacobian) = reshaped_jacobian(&e, &d);
+        assert_eq!(value, reshaped(&e, &d));
+        assert_eq!(jacobian.dim(), (4, 6));
     }
 }

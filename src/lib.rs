@@ -136,5 +136,5 @@ pub mod __private {
         Traced,
     };
     pub use autodiff_runtime::value::{Arg, Map, Shape, Shaped};
-    pub use autodiff_runtime::{prim, Tangent};
+    pub use autodiff_runtime::{prim, scaled, Tangent};
 }

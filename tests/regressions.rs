@@ -1270,3 +1270,36 @@ fn macro_operands_found_by_seed_2() {
         );
     }
 }
+
+/// The CI seed's p960 once loops reading a scalar sum in any way were fused (shrunk): a loop
+/// in a `match` arm, which is not one of the function's own statements, was fused and its
+/// adjoint's names were out of scope.
+#[differentiable]
+fn sum_in_an_arm(x0: f32) -> f32 {
+    let u5 = match 2.0_f32 as usize {
+        1..=2 => {
+            let mut acc1 = 3.0_f32;
+            for _ in 0..3 {
+                acc1 += x0 * x0;
+            }
+            (1.5_f32 - acc1).tanh().exp()
+        }
+        _ => 1.0_f32,
+    };
+    u5 * u5 + x0 * u5
+}
+
+#[test]
+fn a_scalar_sum_in_an_arm() {
+    let x = 0.3_f32;
+    let (value, gradient) = sum_in_an_arm_grad(x);
+    assert_eq!(value, sum_in_an_arm(x));
+    let h = 1e-2_f32;
+    let difference = (sum_in_an_arm(x + h) - sum_in_an_arm(x - h)) / (2.0 * h);
+    assert!(
+        (gradient - difference).abs() < 1e-3 * (1.0 + difference.abs()),
+        "{gradient} {difference}"
+    );
+    let (_, tangent) = sum_in_an_arm_jvp(x, 1.0);
+    assert!((tangent - gradient).abs() < 1e-5, "{tangent} {gradient}");
+}

@@ -53,6 +53,17 @@ pub fn adjoint_sweep(
     sweep(program, start(first))
 }
 
+/// How a loop's adjoint is fused into its forward code ([`Sweep::fuses`]).
+#[derive(Clone, Copy)]
+enum Fusion {
+    /// Its carried values are summed into the result: their adjoint is the seed.
+    FromSeed,
+    /// Its one carried value is a scalar sum read in any way after the loop: the fused
+    /// adjoint runs from one, and what it contributes is multiplied by the final value's
+    /// adjoint once the adjoint sweep reaches the loop (the contributions are linear in it).
+    Scaled,
+}
+
 /// A scalar result's seed before the result exists.
 #[derive(Clone)]
 pub enum EarlySeed {
@@ -623,8 +634,8 @@ impl Sweep<'_> {
             return;
         }
         let external = self.external(&Uses::of_region(program, &lp.body), &own);
-        if self.fuses(lp) {
-            self.fuse(lp, &locals, &external);
+        if let Some(fusion) = self.fuses(lp, &external) {
+            self.fuse(lp, &locals, &external, fusion);
             return;
         }
         let accumulators = self.accumulators(&external);
@@ -731,13 +742,44 @@ impl Sweep<'_> {
     }
 
     /// Whether a loop's adjoint runs in the forward sweep: an outermost loop only summing
-    /// into the result, whose adjoint is then known before it runs.
-    fn fuses(&self, lp: &Loop) -> bool {
-        self.early.is_some()
-            && self.trace.is_none()
-            && self.loop_depth == 0
-            && lp.accumulates(self.program)
-            && lp.summed_into_result(self.program)
+    /// into its carried values, which are then summed into the result (their adjoint, the
+    /// seed, is known before the loop runs) or are one scalar sum (`total / n`,
+    /// `total.ln()` after the loop: its adjoint is a scalar known only later, by which the
+    /// fused adjoint, run from a seed of one, is scaled; see [`Fusion`]).
+    fn fuses(&self, lp: &Loop, external: &[Var]) -> Option<Fusion> {
+        // Only a loop of the function's own statements: not one inside a loop or an arm,
+        // whose adjoint runs in a scope of its own.
+        let top_level = self
+            .program
+            .stmts
+            .iter()
+            .any(|stmt| matches!(stmt, Stmt::Loop(other) if other.id == lp.id));
+        if self.early.is_none()
+            || self.trace.is_some()
+            || !top_level
+            || !lp.accumulates(self.program)
+        {
+            return None;
+        }
+        if lp.summed_into_result(self.program) {
+            return Some(Fusion::FromSeed);
+        }
+        // Scaled contributions are scalars and arrays, not structs of parameters.
+        let structured = external.iter().any(|var| match var {
+            Var::Input(k) => !self.program.inputs[*k].is_value(),
+            Var::Node(i) => matches!(self.program.nodes[*i].op, Op::Project(_)),
+            Var::Local(_) => false,
+        });
+        let mut locals = lp
+            .carried
+            .iter()
+            .filter(|(target, _)| matches!(target, Target::Local(_)));
+        match (locals.next(), locals.next()) {
+            _ if structured => None,
+            // A sum started from a number (`let mut total = 0.0;`) is a scalar.
+            (Some((_, Operand::Const { literal: true, .. })), None) => Some(Fusion::Scaled),
+            _ => None,
+        }
     }
 
     /// A loop summed into the result (`for i in 0..n { s += term(i) }`, `y = s + …`), its
@@ -745,16 +787,25 @@ impl Sweep<'_> {
     /// seed; what it adds to outside values' adjoints is kept in accumulators until the
     /// adjoint sweep reaches the loop. One run, no record of the iterations (the data-term
     /// loop of a likelihood, as a hand-written gradient computes it).
-    fn fuse(&mut self, lp: &Loop, locals: &[(Var, &Operand, &Operand)], external: &[Var]) {
+    fn fuse(
+        &mut self,
+        lp: &Loop,
+        locals: &[(Var, &Operand, &Operand)],
+        external: &[Var],
+        fusion: Fusion,
+    ) {
         let program = self.program;
         let mut before = Vec::new();
+        // The adjoints of the carried values' final values, by which a scaled fusion's
+        // contributions are multiplied.
+        let mut finals = Vec::new();
         let carried: Vec<Ident> = locals
             .iter()
             .map(|(var, ..)| {
-                self.adjoints.remove(var);
+                finals.push(self.adjoints.remove(var));
                 let adjoint = self.next_adjoint();
-                let seed = match &self.early {
-                    Some(EarlySeed::Given(seed)) => {
+                let seed = match (&self.early, fusion) {
+                    (Some(EarlySeed::Given(seed)), Fusion::FromSeed) => {
                         quote!(::autodiff::__private::Tangent::duplicate(&#seed))
                     }
                     _ => {
@@ -784,14 +835,32 @@ impl Sweep<'_> {
         let adjoint = self.body_adjoint(lp, locals, &carried, &accumulators);
         let code = crate::primal::loop_fused(program, lp, &self.plan, quote!(#(#before)*), adjoint);
         self.found.fused.insert(lp.id, code);
+        // A scaled fusion's one carried sum: its final value's adjoint (none: it is unread,
+        // and so is everything the loop contributes).
+        let scale = match fusion {
+            Fusion::FromSeed => None,
+            Fusion::Scaled => Some(finals.into_iter().flatten().next()),
+        };
         for ((var, accumulator), earlier) in accumulators.iter().zip(earlier) {
             self.adjoints.remove(var);
             if let Some(earlier) = earlier {
                 self.adjoints.insert(*var, earlier);
             }
-            self.contribute(*var, quote!(#accumulator), lp.span);
+            match &scale {
+                None => self.contribute(*var, quote!(#accumulator), lp.span),
+                Some(Some(g)) => self.contribute(
+                    *var,
+                    quote!(::autodiff::__private::scaled(#accumulator, #g)),
+                    lp.span,
+                ),
+                Some(None) => {}
+            }
         }
-        self.initial_values(locals, &carried, lp.span);
+        match scale {
+            None => self.initial_values(locals, &carried, lp.span),
+            // The initial value's adjoint is the final value's: the loop only adds to it.
+            Some(g) => self.initial_values(locals, &g.into_iter().collect::<Vec<_>>(), lp.span),
+        }
     }
 
     /// The initial values receive what the first iteration's start values did.

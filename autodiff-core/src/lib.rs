@@ -337,7 +337,9 @@ mod tests {
     }
 
     /// A loop only summed into a scalar result runs its adjoint in the forward sweep: `f_grad`
-    /// and `f_vjp` record none of its iterations; a sum read otherwise is recorded.
+    /// and `f_vjp` record none of its iterations; so does one scalar sum read in any way after
+    /// the loop (its contributions scaled by that sum's adjoint); two sums read otherwise are
+    /// recorded.
     #[test]
     fn loops_summed_into_the_result_record_nothing() {
         let reverse = |body: TokenStream| {
@@ -370,7 +372,18 @@ mod tests {
             }
             s * s
         });
-        assert!(read_twice.contains("__tape1"), "{read_twice}");
+        assert!(!read_twice.contains("__tape1"), "{read_twice}");
+        assert!(read_twice.contains("scaled"), "{read_twice}");
+        let two_sums = reverse(quote! {
+            let mut s = 0.0;
+            let mut t = 0.0;
+            for i in 0..x.len() {
+                s += x[i];
+                t += y[i];
+            }
+            s * t
+        });
+        assert!(two_sums.contains("__tape1"), "{two_sums}");
     }
 
     /// Malformed or unsupported input of every kind gives errors, never a panic.

@@ -54,7 +54,7 @@ pub use losses::{
 };
 pub use matrix::{det, inv, solve};
 pub use parameters::{leaves, LeafPair, Parameters};
-pub use tangent::Tangent;
+pub use tangent::{scaled, Scaled, Tangent};
 pub use value::{Arg, ArrayLike};
 
 /// The floating-point scalar types a differentiable function may take: `f32` and `f64`.

@@ -73,3 +73,36 @@ impl<A: Float, D: Dimension> Tangent for Array<A, D> {
         self.shape()
     }
 }
+
+/// A contribution multiplied by a scalar adjoint `g`: how the adjoint of a loop fused from a
+/// seed of one is scaled to the real seed once it is known (the contributions are linear in
+/// it). In place for arrays.
+pub trait Scaled<S> {
+    fn scaled(self, g: S) -> Self;
+}
+
+macro_rules! scalar_scaled {
+    ($($t:ty),*) => {$(
+        impl Scaled<$t> for $t {
+            #[inline(always)]
+            fn scaled(self, g: $t) -> Self {
+                self * g
+            }
+        }
+    )*};
+}
+
+scalar_scaled!(f32, f64, Dual<f32>, Dual<f64>);
+
+impl<A: Float, D: Dimension> Scaled<A> for Array<A, D> {
+    fn scaled(mut self, g: A) -> Self {
+        self.mapv_inplace(|v| v * g);
+        self
+    }
+}
+
+/// [`Scaled::scaled`] as a function, for the generated code.
+#[inline(always)]
+pub fn scaled<T: Scaled<S>, S>(contribution: T, g: S) -> T {
+    contribution.scaled(g)
+}

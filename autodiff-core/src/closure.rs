@@ -24,7 +24,9 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
     let node = &program.nodes[i];
     let closure = closure_of(program, i);
     let y = node_ident(i);
-    let partials = (0..closure.program.inputs.len()).map(|k| Closure::partial_ident(i, k));
+    let partials: Vec<_> = (0..closure.program.inputs.len())
+        .map(|k| Closure::partial_ident(i, k))
+        .collect();
     let m = closure.elements;
     let arrays = &rule_args(program, i)[..m];
     // The captured values, bound to the names the closure's program reads them by; each
@@ -67,8 +69,24 @@ pub fn forward_code(program: &Program, i: usize) -> TokenStream {
         true => quote_spanned!(node.span=> ::autodiff::__private::closure::Run::run_sum),
         false => quote_spanned!(node.span=> ::autodiff::__private::closure::Run::run),
     };
+    // A summed map keeps the partials in its elements as arrays and those in its captured
+    // values as sums (`_` for the elements' own sums, which nothing reads).
+    let binding = match closure.summed {
+        false => quote!((#y, [#(#partials),*])),
+        true => {
+            let sums = (0..closure.program.inputs.len()).map(|k| match k < closure.elements {
+                true => quote!(_),
+                false => {
+                    let partial = Closure::partial_ident(i, k);
+                    quote!(#partial)
+                }
+            });
+            let arrays = (0..closure.elements).map(|k| Closure::partial_ident(i, k));
+            quote!((#y, [#(#arrays),*], [#(#sums),*]))
+        }
+    };
     quote! {
-        let (#y, [#(#partials),*]) = {
+        let #binding = {
             #[allow(unused_imports)]
             use ::autodiff::__private::closure::{Shared as _, Unshared as _};
             #(#captures)*

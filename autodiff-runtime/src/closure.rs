@@ -55,22 +55,24 @@ pub fn forward<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>(
     (values, partials)
 }
 
-/// [`forward`] where only the sum of the results is kept: `(Σ f, partials)`, no array of
-/// values (`x.mapv(f).sum()`).
+/// [`forward`] where only sums are kept (`x.mapv(f).sum()`): `(Σ f, the partials in the
+/// elements, each an array, Σ of every partial)`. No array of values is made, and the
+/// partials in captured scalars (all but the first `M`), which are only ever summed, are
+/// summed in the pass.
 #[inline]
 #[track_caller]
 pub fn forward_sum<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>(
     xs: [ArrayView<'_, A, D>; M],
     mut f: impl FnMut([A; M]) -> (A, [A; N]),
-) -> (A, [Array<A, D>; N]) {
+) -> (A, [Array<A, D>; M], [A; N]) {
     let shape = same_shapes(&xs);
-    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(shape.clone()));
+    let mut partials: [Array<A, D>; M] = core::array::from_fn(|_| Array::zeros(shape.clone()));
     let mut ds = partials.each_mut().map(|d| {
         d.as_slice_mut()
             .expect("a fresh array is contiguous")
             .iter_mut()
     });
-    let mut sum = A::zero();
+    let (mut sum, mut sums) = (A::zero(), [A::zero(); N]);
     let mut add = |v: [A; M]| {
         let (value, d) = f(v);
         sum = sum + value;
@@ -78,6 +80,9 @@ pub fn forward_sum<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>
             if let Some(out) = out.next() {
                 *out = d;
             }
+        }
+        for (total, d) in sums.iter_mut().zip(d) {
+            *total = *total + d;
         }
     };
     match (M, xs[0].as_slice()) {
@@ -89,15 +94,15 @@ pub fn forward_sum<A: Copy + Zero, D: Dimension, const M: usize, const N: usize>
             }
         }
     }
-    (sum, partials)
+    (sum, partials, sums)
 }
 
-/// [`forward_sum`] in chunks on rayon's pool, for a long contiguous `x`: each chunk's sum,
-/// then their sum in order (the same on every run).
+/// [`forward_sum`] of one long contiguous array in chunks on rayon's pool: each chunk's
+/// sums, then their sums in order (the same on every run).
 fn forward_sum_on_cores<A, D, F, const N: usize>(
     x: ArrayView<'_, A, D>,
     f: F,
-) -> (A, [Array<A, D>; N])
+) -> (A, [Array<A, D>; 1], [A; N])
 where
     A: Copy + Zero + Send + Sync,
     D: Dimension,
@@ -107,39 +112,41 @@ where
     let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
         return forward_sum([x], |[v]| f(v));
     };
-    let mut partials: [Array<A, D>; N] = core::array::from_fn(|_| Array::zeros(x.raw_dim()));
+    let mut partial = Array::zeros(x.raw_dim());
     let chunk = len
         .div_ceil(rayon::current_num_threads())
         .max(MIN_PARALLEL_LEN / 2);
-    let mut partial_chunks = partials.each_mut().map(|d| {
-        d.as_slice_mut()
-            .expect("a fresh array is contiguous")
-            .chunks_mut(chunk)
-    });
-    let jobs: Vec<([&mut [A]; N], &[A])> = xs
-        .chunks(chunk)
-        .map(|xs| {
-            let ds = partial_chunks
-                .each_mut()
-                .map(|chunks| chunks.next().expect("as many chunks as the elements"));
-            (ds, xs)
-        })
+    let jobs: Vec<(&mut [A], &[A])> = partial
+        .as_slice_mut()
+        .expect("a fresh array is contiguous")
+        .chunks_mut(chunk)
+        .zip(xs.chunks(chunk))
         .collect();
-    let sums: Vec<A> = jobs
+    let chunks: Vec<(A, [A; N])> = jobs
         .into_par_iter()
-        .map(|(mut ds, xs)| {
-            let mut sum = A::zero();
-            for (k, &v) in xs.iter().enumerate() {
+        .map(|(ds, xs)| {
+            let (mut sum, mut sums) = (A::zero(), [A::zero(); N]);
+            for (out, &v) in ds.iter_mut().zip(xs) {
                 let (value, d) = f(v);
                 sum = sum + value;
-                for (out, d) in ds.iter_mut().zip(d) {
-                    out[k] = d;
+                *out = d[0];
+                for (total, d) in sums.iter_mut().zip(d) {
+                    *total = *total + d;
                 }
             }
-            sum
+            (sum, sums)
         })
         .collect();
-    (sums.into_iter().fold(A::zero(), |a, b| a + b), partials)
+    let (sum, sums) = chunks.into_iter().fold(
+        (A::zero(), [A::zero(); N]),
+        |(sum, mut sums), (chunk_sum, chunk_sums)| {
+            for (total, s) in sums.iter_mut().zip(chunk_sums) {
+                *total = *total + s;
+            }
+            (sum + chunk_sum, sums)
+        },
+    );
+    (sum, [partial], sums)
 }
 
 /// The arrays' common shape; a panic naming every shape where they differ.
@@ -190,12 +197,15 @@ impl<E> Unshared for &Env<'_, E> {
 /// The `M` arrays a closure maps together, one shape.
 pub type Views<'a, A, D, const M: usize> = [ArrayView<'a, A, D>; M];
 
+/// What [`forward_sum`] returns: the sum, the partials in the elements, every partial's sum.
+pub type Sums<A, D, const M: usize, const N: usize> = (A, [Array<A, D>; M], [A; N]);
+
 /// [`forward`] and [`forward_sum`] where [`Env`] decided.
 pub trait Run<A, F, const M: usize, const N: usize> {
     #[track_caller]
     fn run<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (Array<A, D>, [Array<A, D>; N]);
     #[track_caller]
-    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (A, [Array<A, D>; N]);
+    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> Sums<A, D, M, N>;
 }
 
 impl<A, F, const M: usize, const N: usize> Run<A, F, M, N> for Cores
@@ -212,9 +222,14 @@ where
         }
     }
     #[inline]
-    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (A, [Array<A, D>; N]) {
+    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> Sums<A, D, M, N> {
         match M {
-            1 => forward_sum_on_cores(xs[0].clone(), |v| f([v; M])),
+            1 => {
+                let (sum, [partial], sums) = forward_sum_on_cores(xs[0].clone(), |v| f([v; M]));
+                let mut partial = Some(partial);
+                let partials = core::array::from_fn(|_| partial.take().expect("M is 1"));
+                (sum, partials, sums)
+            }
             _ => forward_sum(xs, f),
         }
     }
@@ -230,7 +245,7 @@ where
         forward(xs, f)
     }
     #[inline]
-    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> (A, [Array<A, D>; N]) {
+    fn run_sum<D: Dimension>(self, xs: Views<'_, A, D, M>, f: F) -> Sums<A, D, M, N> {
         forward_sum(xs, f)
     }
 }
@@ -359,10 +374,10 @@ pub fn vjp_summed<A: Float + Send + Sync, D: Dimension>(
     out
 }
 
-/// Of a summed map: a captured scalar's adjoint, `g Σ ∂y/∂w`.
-#[inline]
-pub fn vjp_captured_summed<A: Float, D: Dimension>(partial: &Array<A, D>, g: A) -> A {
-    g * partial.iter().fold(A::zero(), |sum, &d| sum + d)
+/// Of a summed map: a captured scalar's adjoint, `g Σ ∂y/∂w` (the sum made in the pass).
+#[inline(always)]
+pub fn vjp_captured_summed<A: Float>(partial_sum: &A, g: A) -> A {
+    g * *partial_sum
 }
 
 /// Of a summed map: the sum's tangent from the element's, `Σ t ⊙ ∂y/∂v`.
@@ -376,9 +391,9 @@ pub fn jvp_summed<A: Float, D: Dimension>(partial: &Array<A, D>, t: Array<A, D>)
 }
 
 /// Of a summed map: the sum's tangent from a captured scalar's, `t Σ ∂y/∂w`.
-#[inline]
-pub fn jvp_captured_summed<A: Float, D: Dimension>(partial: &Array<A, D>, t: A) -> A {
-    t * partial.iter().fold(A::zero(), |sum, &d| sum + d)
+#[inline(always)]
+pub fn jvp_captured_summed<A: Float>(partial_sum: &A, t: A) -> A {
+    t * *partial_sum
 }
 
 /// A differentiated value a closure of `mapv` captures: a scalar.

@@ -1194,20 +1194,8 @@ impl Lowerer<'_> {
         }
         let mut returns = Returns(false);
         returns.visit_expr(&closure.body);
-        let params: Option<Vec<&Ident>> = closure
-            .inputs
-            .iter()
-            .map(|pattern| match pattern {
-                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(&pat.ident),
-                Pat::Type(typed) => match &*typed.pat {
-                    Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                        Some(&pat.ident)
-                    }
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect();
+        let params: Option<Vec<&Ident>> =
+            closure.inputs.iter().map(closure::pattern_ident).collect();
         let params = params.filter(|p| p.len() == call.args.len() && !returns.0)?;
         let args: Vec<Operand> = call
             .args

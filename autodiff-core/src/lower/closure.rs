@@ -40,19 +40,21 @@ impl Lowerer<'_> {
                 &synthesized
             }
             other if self.mentions_var(other) => return Operand::Poison,
-            // `let f = |v| …; x.mapv(f)`: the closure bound to `f`.
-            other if self.local_closure(other).is_some() => {
-                synthesized = self.local_closure(other).expect("just found");
-                &synthesized
-            }
-            other => {
-                let function = pretty(other);
-                self.diag.error(
-                    other,
-                    format!("`{function}` passed to `{name}` cannot be differentiated: #[differentiable] sees only a closure written in place; write `x.{name}(|v| {function}(v))` with `{function}` itself #[differentiable], or the body inline: `x.{name}(|v| ...)`"),
-                );
-                return Operand::Poison;
-            }
+            other => match self.local_closure(other) {
+                // `let f = |v| …; x.mapv(f)`: the closure bound to `f`.
+                Some(bound) => {
+                    synthesized = bound;
+                    &synthesized
+                }
+                None => {
+                    let function = pretty(other);
+                    self.diag.error(
+                        other,
+                        format!("`{function}` passed to `{name}` cannot be differentiated: #[differentiable] sees only a closure written in place; write `x.{name}(|v| {function}(v))` with `{function}` itself #[differentiable], or the body inline: `x.{name}(|v| ...)`"),
+                    );
+                    return Operand::Poison;
+                }
+            },
         };
         let array = self.expr(&call.receiver);
         // `x.map(|v| …)` (not `|&v|`) takes a reference to each element.
@@ -544,7 +546,7 @@ impl Lowerer<'_> {
 }
 
 /// The name a closure parameter binds: `v` of `v`, `&v`, `v: f64`, `&v: &f64`.
-fn pattern_ident(pattern: &Pat) -> Option<&syn::Ident> {
+pub(super) fn pattern_ident(pattern: &Pat) -> Option<&syn::Ident> {
     match pattern {
         Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(&pat.ident),
         Pat::Type(typed) => pattern_ident(&typed.pat),

@@ -183,6 +183,33 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
     }
 }
 
+/// Both arguments' contributions from node i's adjoint `g` in one call, as a pair, for the
+/// rules whose pullbacks only read it (add and sub, dot): no copy of `g` for the first.
+fn joint_pullback(program: &Program, i: usize, g: &Ident) -> Option<TokenStream> {
+    let node = &program.nodes[i];
+    let y = node_ident(i);
+    let Op::Prim(prim) = &node.op else {
+        return None;
+    };
+    match prim {
+        Primitive::Add | Primitive::Sub => {
+            let vjp = rule_fn(prim.rule().module, "vjp_both_shaped", node.span);
+            let [a, b] = [0, 1].map(|k| match &node.args[k] {
+                Operand::Var(var) => shape_of(&var_tokens(program, *var)),
+                _ => unreachable!("both arguments are variables"),
+            });
+            let y_shape = shape_of(&quote!(#y));
+            Some(quote_spanned!(node.span=> #vjp(#a, #b, #y_shape, #g)))
+        }
+        Primitive::Dot => {
+            let args = rule_args(program, i);
+            let vjp = rule_fn(prim.rule().module, "vjp_both", node.span);
+            Some(quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g)))
+        }
+        _ => None,
+    }
+}
+
 struct Sweep<'p> {
     program: &'p Program,
     live: HashSet<Var>,
@@ -248,6 +275,10 @@ impl Sweep<'_> {
         }
         let node = &program.nodes[i];
         let targets: Vec<(usize, Var)> = program.var_args(i).collect();
+        let joint = match targets.len() {
+            2 => joint_pullback(program, i, &g),
+            _ => None,
+        };
         // The last reader consumes the adjoint; the others copy it.
         let mut left = match node.op {
             // One read for all the arguments' contributions.
@@ -304,6 +335,27 @@ impl Sweep<'_> {
                 for (k, target) in targets {
                     let adjoint = if k == 0 { &array } else { &element };
                     self.contribute(target, quote!(#adjoint), node.span);
+                }
+            }
+            Op::Prim(_) if joint.is_some() => {
+                let both = joint.expect("matched");
+                // A contribution that is its target's whole adjoint is named as such.
+                let (first, second) = (targets[0].1, targets[1].1);
+                let alone = [
+                    !self.adjoints.contains_key(&first),
+                    !self.adjoints.contains_key(&second) && first != second,
+                ];
+                let names = [self.next_adjoint(), self.next_adjoint()];
+                let [a, b] = &names;
+                self.code
+                    .push(quote_spanned!(node.span=> let (#a, #b) = #both;));
+                for ((target, name), alone) in [first, second].into_iter().zip(names).zip(alone) {
+                    match alone {
+                        true => {
+                            self.adjoints.insert(target, name);
+                        }
+                        false => self.contribute(target, quote!(#name), node.span),
+                    }
                 }
             }
             Op::Prim(_) => {

@@ -2,6 +2,9 @@
 //! transcendental functions of libm are scalar calls and cost more than the matrix products
 //! of a small network. Accurate to a few units in the last place (checked against libm in the
 //! tests below); scalars keep libm, so scalar gradients stay bit-identical to the original.
+//! Where the CPU has FMA the polynomials use fused multiply-adds (a quarter fewer
+//! instructions), so results may differ from those of a CPU without it in the last bits;
+//! on one machine every array gets the same bits, however it is laid out or split.
 
 use std::mem::MaybeUninit;
 
@@ -50,18 +53,10 @@ pub enum Kernel {
 /// `kernel` applied to every element of `src`, with the widest vector instructions the
 /// machine has (AVX2 and FMA where present: four lanes instead of SSE2's two).
 pub fn map_slice(kernel: Kernel, src: &[f64]) -> Vec<f64> {
-    match kernel {
-        Kernel::Exp => dispatch(src, exp),
-        Kernel::Tanh => dispatch(src, tanh),
-        Kernel::Sigmoid => dispatch(src, sigmoid),
-    }
-}
-
-fn dispatch(src: &[f64], f: impl Fn(f64) -> f64 + Sync) -> Vec<f64> {
     // Written once, without zeroing first: the kernels' output is a pass over memory too.
     let mut out = Vec::with_capacity(src.len());
     let spare = &mut out.spare_capacity_mut()[..src.len()];
-    crate::parallel::for_each_chunk(spare, src, |out, src| apply(out, src, &f));
+    crate::parallel::for_each_chunk(spare, src, |out, src| apply(out, src, kernel));
     // SAFETY: `spare` is the first `src.len()` slots of `out`'s buffer (its capacity is at
     // least that). `for_each_chunk` hands `apply` all of `spare`, split into chunks each
     // paired with the chunk of `src` of the same length, and both of `apply`'s branches run
@@ -72,15 +67,34 @@ fn dispatch(src: &[f64], f: impl Fn(f64) -> f64 + Sync) -> Vec<f64> {
     out
 }
 
-/// `f` of every element of `src` into `out`, with AVX2 and FMA where the CPU has them.
-fn apply(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
+/// `kernel` of every element of `src` into `out`, with AVX2 and FMA where the CPU has them.
+fn apply(out: &mut [MaybeUninit<f64>], src: &[f64], kernel: Kernel) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: `fill_avx2`'s one precondition, that the CPU supports AVX2 and FMA, is
         // checked just above.
-        return unsafe { fill_avx2(out, src, f) };
+        return unsafe { fill_avx2(out, src, kernel) };
     }
-    fill(out, src, f);
+    fill(out, src, scalar::<false>(kernel));
+}
+
+/// The one-element function `map_slice` applies on this CPU: with fused multiply-adds
+/// where it has AVX2 and FMA.
+pub fn element(kernel: Kernel) -> fn(f64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return scalar::<true>(kernel);
+    }
+    scalar::<false>(kernel)
+}
+
+/// `kernel` as a function of one element, with fused multiply-adds or without.
+fn scalar<const FUSED: bool>(kernel: Kernel) -> fn(f64) -> f64 {
+    match kernel {
+        Kernel::Exp => exp_with::<FUSED>,
+        Kernel::Tanh => tanh_with::<FUSED>,
+        Kernel::Sigmoid => sigmoid_with::<FUSED>,
+    }
 }
 
 /// Whether the CPU running this has AVX2 and FMA (cached by std after the first query).
@@ -97,8 +111,13 @@ fn has_avx2_fma() -> bool {
 /// instructions it does not have. Nothing else is required: the body is safe code.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fill_avx2(out: &mut [MaybeUninit<f64>], src: &[f64], f: impl Fn(f64) -> f64) {
-    fill(out, src, f);
+unsafe fn fill_avx2(out: &mut [MaybeUninit<f64>], src: &[f64], kernel: Kernel) {
+    // One loop per kernel, each inlined here so that it is compiled with FMA.
+    match kernel {
+        Kernel::Exp => fill(out, src, exp_with::<true>),
+        Kernel::Tanh => fill(out, src, tanh_with::<true>),
+        Kernel::Sigmoid => fill(out, src, sigmoid_with::<true>),
+    }
 }
 
 /// A plain loop, everything in it inlined, so that it is compiled with the caller's target
@@ -116,9 +135,18 @@ const ROUND: f64 = 6_755_399_441_055_744.0;
 const LN2_HI: f64 = 0.693_147_180_369_123_8;
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 
+/// a · b + c, rounded once where `FUSED` (an FMA instruction under `fill_avx2`).
+#[inline(always)]
+fn madd<const FUSED: bool>(a: f64, b: f64, c: f64) -> f64 {
+    match FUSED {
+        true => a.mul_add(b, c),
+        false => a * b + c,
+    }
+}
+
 /// e^r − 1 for |r| ≤ ln 2 / 2, Taylor to degree 14 (truncation below 2⁻⁵⁶ relative).
 #[inline(always)]
-fn expm1_reduced(r: f64) -> f64 {
+fn expm1_reduced<const FUSED: bool>(r: f64) -> f64 {
     const C: [f64; 13] = [
         1.0 / 6.0,
         1.0 / 24.0,
@@ -136,10 +164,10 @@ fn expm1_reduced(r: f64) -> f64 {
     ];
     let mut p = C[12];
     for &c in C[..12].iter().rev() {
-        p = p * r + c;
+        p = madd::<FUSED>(p, r, c);
     }
     // r + r²/2 + r³ p(r)
-    r + r * r * (0.5 + r * p)
+    madd::<FUSED>(r * r, madd::<FUSED>(r, p, 0.5), r)
 }
 
 /// 2ᵏ for an integer-valued k in [−1022, 1023]: ROUND + k holds k + 2⁵¹ in its low bits, and
@@ -152,11 +180,16 @@ fn pow2(k: f64) -> f64 {
 /// eˣ, with overflow to +∞, underflow to 0 and NaN kept.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
+    exp_with::<false>(x)
+}
+
+#[inline(always)]
+fn exp_with<const FUSED: bool>(x: f64) -> f64 {
     let clamped = x.clamp(-746.0, 710.0);
     let t = clamped * core::f64::consts::LOG2_E + ROUND;
     let k = t - ROUND;
     let r = (clamped - k * LN2_HI) - k * LN2_LO;
-    let p = 1.0 + expm1_reduced(r);
+    let p = 1.0 + expm1_reduced::<FUSED>(r);
     // 2ᵏ as 2^⌊k/2⌋ · 2^(k − ⌊k/2⌋), so that both factors stay normal over the clamped
     // range; computed with float rounding and logical shifts only, which SSE2 vectorizes.
     let k1 = (k * 0.5 - 0.25 + ROUND) - ROUND;
@@ -171,18 +204,23 @@ pub fn exp(x: f64) -> f64 {
 /// eᵛ − 1 for v in [−45, 0], accurate near 0: with v = k ln 2 + r, eᵛ − 1 = 2ᵏ(eʳ − 1) + (2ᵏ − 1),
 /// both terms of one sign and 2ᵏ − 1 exact, so one polynomial serves the whole range.
 #[inline(always)]
-fn expm1_nonpositive(v: f64) -> f64 {
+fn expm1_nonpositive<const FUSED: bool>(v: f64) -> f64 {
     let k = (v * core::f64::consts::LOG2_E + ROUND) - ROUND;
     let r = (v - k * LN2_HI) - k * LN2_LO;
     let scale = pow2(k);
-    scale * expm1_reduced(r) + (scale - 1.0)
+    madd::<FUSED>(scale, expm1_reduced::<FUSED>(r), scale - 1.0)
 }
 
 /// tanh |x| = −(e^(−2|x|) − 1)/(e^(−2|x|) + 1), from expm1 so that it is accurate near 0.
 #[inline(always)]
 pub fn tanh(x: f64) -> f64 {
+    tanh_with::<false>(x)
+}
+
+#[inline(always)]
+fn tanh_with<const FUSED: bool>(x: f64) -> f64 {
     // tanh 20 rounds to 1; the clamp keeps e^(−2|x|) normal.
-    let m = expm1_nonpositive(-2.0 * x.abs().min(20.0));
+    let m = expm1_nonpositive::<FUSED>(-2.0 * x.abs().min(20.0));
     let t = -m / (m + 2.0);
     let y = t.copysign(x);
     if x.is_nan() {
@@ -195,7 +233,12 @@ pub fn tanh(x: f64) -> f64 {
 /// σ(x) = 1/(1 + e⁻ˣ) for x ≥ 0 and eˣ/(1 + eˣ) below, so that it never overflows.
 #[inline(always)]
 pub fn sigmoid(x: f64) -> f64 {
-    let e = exp(-x.abs());
+    sigmoid_with::<false>(x)
+}
+
+#[inline(always)]
+fn sigmoid_with<const FUSED: bool>(x: f64) -> f64 {
+    let e = exp_with::<FUSED>(-x.abs());
     let s = 1.0 / (1.0 + e);
     if x >= 0.0 {
         s
@@ -224,8 +267,17 @@ mod tests {
             .chain((1..300).map(|e| -(10f64.powi(-e))))
     }
 
+    /// Both variants, with fused multiply-adds (the one `map_slice` runs on a CPU with FMA;
+    /// `mul_add` is libm's correctly rounded `fma` where this test is compiled without it)
+    /// and without.
     #[test]
     fn agrees_with_libm_to_a_few_ulps() {
+        check_against_libm::<false>();
+        check_against_libm::<true>();
+    }
+
+    fn check_against_libm<const FUSED: bool>() {
+        let (exp, tanh, sigmoid) = (exp_with::<FUSED>, tanh_with::<FUSED>, sigmoid_with::<FUSED>);
         for x in points() {
             assert!(
                 ulps(exp(x), x.exp()) <= 2.0,
@@ -276,13 +328,7 @@ mod tests {
             .collect()
     }
 
-    type Scalar = fn(f64) -> f64;
-
-    const KERNELS: [(Kernel, Scalar); 3] = [
-        (Kernel::Exp, exp),
-        (Kernel::Tanh, tanh),
-        (Kernel::Sigmoid, sigmoid),
-    ];
+    const KERNELS: [Kernel; 3] = [Kernel::Exp, Kernel::Tanh, Kernel::Sigmoid];
 
     fn same_bits(a: &[f64], b: &[f64]) -> bool {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
@@ -291,7 +337,7 @@ mod tests {
     /// `map_slice` (the `set_len` in `dispatch`, and `fill_avx2` through `apply` on a CPU with
     /// AVX2 and FMA) at lengths around the vector body and the remainder tail, empty, and long
     /// enough to be split across threads into chunks of unequal length: every element is
-    /// written, with the scalar kernel's bits.
+    /// written, with the bits of the one-element function of this CPU ([`element`]).
     #[test]
     fn map_slice_writes_every_element_at_every_length() {
         let long = crate::parallel::MIN_PARALLEL_LEN;
@@ -315,8 +361,8 @@ mod tests {
         ] {
             for shift in 0..if len < 64 { 16 } else { 1 } {
                 let src = specials(len, shift);
-                for (kernel, scalar) in KERNELS {
-                    let want: Vec<f64> = src.iter().map(|&x| scalar(x)).collect();
+                for kernel in KERNELS {
+                    let want: Vec<f64> = src.iter().map(|&x| element(kernel)(x)).collect();
                     let got = map_slice(kernel, &src);
                     assert!(same_bits(&got, &want), "{kernel:?} at length {len}");
                 }
@@ -334,8 +380,9 @@ mod tests {
             .collect()
     }
 
-    /// The AVX2 + FMA loop itself against the portable one, bit for bit, into buffers that
-    /// start out holding a sentinel, so that an element left unwritten shows.
+    /// The AVX2 + FMA loop itself against the portable loop of the same fused functions, bit
+    /// for bit (vectorizing changes no result), into buffers that start out holding a
+    /// sentinel, so that an element left unwritten shows.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx2_loop_agrees_with_the_portable_one_bit_for_bit() {
@@ -347,12 +394,12 @@ mod tests {
         for len in [0, 1, 3, 4, 5, 7, 8, 9, 1023] {
             for shift in 0..16 {
                 let src = specials(len, shift);
-                for (kernel, scalar) in KERNELS {
+                for kernel in KERNELS {
                     let mut wide = vec![MaybeUninit::new(sentinel); len];
                     let mut portable = vec![MaybeUninit::new(sentinel); len];
                     // SAFETY: the CPU has AVX2 and FMA, checked at the top.
-                    unsafe { fill_avx2(&mut wide, &src, scalar) };
-                    fill(&mut portable, &src, scalar);
+                    unsafe { fill_avx2(&mut wide, &src, kernel) };
+                    fill(&mut portable, &src, scalar::<true>(kernel));
                     let (wide, portable) = (read(wide), read(portable));
                     assert!(same_bits(&wide, &portable), "{kernel:?} at length {len}");
                     assert!(

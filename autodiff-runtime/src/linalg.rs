@@ -21,10 +21,10 @@ pub trait MatMul<R>: Sized {
     /// panic if the (co)tangent they are given does not have its value's shape (a caller's
     /// `f_vjp` cotangent or `f_jvp` tangent of the wrong shape).
     #[track_caller]
-    fn pull_left(self, r: R, g: Self::Output) -> Self::LeftGrad;
+    fn pull_left(self, r: R, g: &Self::Output) -> Self::LeftGrad;
     /// The right factor's adjoint, AᵀḠ.
     #[track_caller]
-    fn pull_right(self, r: R, g: Self::Output) -> Self::RightGrad;
+    fn pull_right(self, r: R, g: &Self::Output) -> Self::RightGrad;
     /// Forward mode: the product's tangent from the left factor's, ȦB.
     #[track_caller]
     fn push_left(self, r: R, t: Self::LeftGrad) -> Self::Output;
@@ -149,11 +149,11 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView2<'a, A> {
         check_aligned(self.ncols(), b.nrows(), self.shape(), b.shape());
         mat_mat(self, b)
     }
-    fn pull_left(self, b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+    fn pull_left(self, b: ArrayView2<'b, A>, g: &Array2<A>) -> Array2<A> {
         check_cotangent(g.shape(), &[self.nrows(), b.ncols()]);
         mat_mat(g.view(), b.t())
     }
-    fn pull_right(self, b: ArrayView2<'b, A>, g: Array2<A>) -> Array2<A> {
+    fn pull_right(self, b: ArrayView2<'b, A>, g: &Array2<A>) -> Array2<A> {
         check_cotangent(g.shape(), &[self.nrows(), b.ncols()]);
         mat_mat(self.t(), g.view())
     }
@@ -175,11 +175,11 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView2<'a, A> {
         check_aligned(self.ncols(), x.len(), self.shape(), x.shape());
         mat_vec(self, x)
     }
-    fn pull_left(self, x: ArrayView1<'b, A>, g: Array1<A>) -> Array2<A> {
+    fn pull_left(self, x: ArrayView1<'b, A>, g: &Array1<A>) -> Array2<A> {
         check_cotangent(g.shape(), &[self.nrows()]);
         outer(g.view(), x)
     }
-    fn pull_right(self, _x: ArrayView1<'b, A>, g: Array1<A>) -> Array1<A> {
+    fn pull_right(self, _x: ArrayView1<'b, A>, g: &Array1<A>) -> Array1<A> {
         check_cotangent(g.shape(), &[self.nrows()]);
         mat_vec(self.t(), g.view())
     }
@@ -201,11 +201,11 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView2<'b, A>> for ArrayView1<'a, A> {
         check_aligned(self.len(), b.nrows(), self.shape(), b.shape());
         mat_vec(b.t(), self)
     }
-    fn pull_left(self, b: ArrayView2<'b, A>, g: Array1<A>) -> Array1<A> {
+    fn pull_left(self, b: ArrayView2<'b, A>, g: &Array1<A>) -> Array1<A> {
         check_cotangent(g.shape(), &[b.ncols()]);
         mat_vec(b, g.view())
     }
-    fn pull_right(self, b: ArrayView2<'b, A>, g: Array1<A>) -> Array2<A> {
+    fn pull_right(self, b: ArrayView2<'b, A>, g: &Array1<A>) -> Array2<A> {
         check_cotangent(g.shape(), &[b.ncols()]);
         outer(self, g.view())
     }
@@ -227,11 +227,11 @@ impl<'a, 'b, A: Scalar> MatMul<ArrayView1<'b, A>> for ArrayView1<'a, A> {
         check_aligned(self.len(), b.len(), self.shape(), b.shape());
         self.dot(&b)
     }
-    fn pull_left(self, b: ArrayView1<'b, A>, g: A) -> Array1<A> {
-        b.mapv(|b| g * b)
+    fn pull_left(self, b: ArrayView1<'b, A>, g: &A) -> Array1<A> {
+        b.mapv(|b| *g * b)
     }
-    fn pull_right(self, _b: ArrayView1<'b, A>, g: A) -> Array1<A> {
-        self.mapv(|a| g * a)
+    fn pull_right(self, _b: ArrayView1<'b, A>, g: &A) -> Array1<A> {
+        self.mapv(|a| *g * a)
     }
     fn push_left(self, b: ArrayView1<'b, A>, t: Array1<A>) -> A {
         check_left_tangent(t.shape(), self.shape());
@@ -255,12 +255,23 @@ pub mod dot {
     #[inline]
     #[track_caller]
     pub fn vjp0<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::LeftGrad {
-        a.pull_left(b, g)
+        a.pull_left(b, &g)
     }
     #[inline]
     #[track_caller]
     pub fn vjp1<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, g: A::Output) -> A::RightGrad {
-        a.pull_right(b, g)
+        a.pull_right(b, &g)
+    }
+    /// Both pullbacks, ḠBᵀ and AᵀḠ, reading the one adjoint in place (no copy of it).
+    #[inline]
+    #[track_caller]
+    pub fn vjp_both<A: MatMul<B> + Copy, B: Copy>(
+        a: A,
+        b: B,
+        _y: &A::Output,
+        g: A::Output,
+    ) -> (A::LeftGrad, A::RightGrad) {
+        (a.pull_left(b, &g), a.pull_right(b, &g))
     }
     #[inline]
     #[track_caller]

@@ -192,6 +192,20 @@ pub mod add {
         check_adjoint("add", g.tangent_shape(), y.dims());
         b.reduce(g)
     }
+    /// Both pullbacks from one adjoint, with no copy of it ([`super::reduce_both`]).
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp_both_shaped<SA, SB, SY, G>(a: SA, b: SB, y: SY, g: G) -> (SA::Output, SB::Output)
+    where
+        SA: ReduceTo<G> + Shape,
+        SB: ReduceTo<G> + Shape,
+        SY: Shape,
+        G: Tangent,
+    {
+        check_adjoint("add", g.tangent_shape(), y.dims());
+        let (ga, gb) = super::reduce_both(a, b, y, g);
+        (ga, gb)
+    }
     #[inline(always)]
     #[track_caller]
     pub fn jvp0<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: A::Owned) -> A::Output {
@@ -203,6 +217,28 @@ pub mod add {
     pub fn jvp1<A: Broadcast<B>, B: Map>(a: A, b: B, y: &A::Output, t: B::Owned) -> A::Output {
         check_tangent("add", t.tangent_shape(), b.value_shape());
         a.push_right(b, y, t, |_, _, _| One::one())
+    }
+}
+
+/// The adjoints of both operands of a broadcasting add, from its one adjoint `g`: the
+/// operand of the result's shape takes `g` as it is, after the other (broadcast) one is
+/// summed from it in place, so no copy is made unless both have the result's shape.
+#[inline(always)]
+fn reduce_both<SA, SB, SY, G>(a: SA, b: SB, y: SY, g: G) -> (SA::Output, SB::Output)
+where
+    SA: ReduceTo<G> + Shape,
+    SB: ReduceTo<G> + Shape,
+    SY: Shape,
+{
+    match a.dims() == y.dims() {
+        true => {
+            let gb = b.reduce_ref(&g);
+            (a.reduce(g), gb)
+        }
+        false => {
+            let ga = a.reduce_ref(&g);
+            (ga, b.reduce(g))
+        }
     }
 }
 
@@ -241,6 +277,20 @@ pub mod sub {
     pub fn vjp1_shaped<SB: ReduceTo<G>, SY: Shape, G: Tangent>(b: SB, y: SY, g: G) -> SB::Output {
         check_adjoint("sub", g.tangent_shape(), y.dims());
         b.reduce(g).negate()
+    }
+    /// Both pullbacks from one adjoint, with no copy of it ([`super::reduce_both`]).
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp_both_shaped<SA, SB, SY, G>(a: SA, b: SB, y: SY, g: G) -> (SA::Output, SB::Output)
+    where
+        SA: ReduceTo<G> + Shape,
+        SB: ReduceTo<G> + Shape,
+        SY: Shape,
+        G: Tangent,
+    {
+        check_adjoint("sub", g.tangent_shape(), y.dims());
+        let (ga, gb) = super::reduce_both(a, b, y, g);
+        (ga, gb.negate())
     }
     #[inline(always)]
     #[track_caller]

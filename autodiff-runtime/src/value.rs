@@ -107,7 +107,14 @@ impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
         match self.as_slice() {
             Some(src) => Array::from_shape_vec(self.raw_dim(), A::map_contiguous(kernel, src))
                 .expect("one result per element, in standard order"),
-            None => self.mapv(|x| A::apply(kernel, x)),
+            // Laid out in order first: the same kernel, so the same bits, as a contiguous
+            // array's.
+            None => {
+                let x = self.as_standard_layout();
+                let src = x.as_slice().expect("standard layout is contiguous");
+                Array::from_shape_vec(self.raw_dim(), A::map_contiguous(kernel, src))
+                    .expect("one result per element, in standard order")
+            }
         }
     }
     #[inline]
@@ -502,6 +509,8 @@ impl<A: Float, S: Data<Elem = A>, D: Dimension> Shaped for ArrayBase<S, D> {
 pub trait ReduceTo<G> {
     type Output: Tangent;
     fn reduce(self, g: G) -> Self::Output;
+    /// The same, reading `g` where it is: a copy only where no sum is needed.
+    fn reduce_ref(self, g: &G) -> Self::Output;
 }
 
 impl<A: Float + 'static, D: Dimension, E: Dimension> ReduceTo<Array<A, E>> for ArrayShape<A, D> {
@@ -509,6 +518,10 @@ impl<A: Float + 'static, D: Dimension, E: Dimension> ReduceTo<Array<A, E>> for A
     #[inline]
     fn reduce(self, g: Array<A, E>) -> Array<A, D> {
         unbroadcast(g, self.0)
+    }
+    #[inline]
+    fn reduce_ref(self, g: &Array<A, E>) -> Array<A, D> {
+        unbroadcast_ref(g, self.0)
     }
 }
 
@@ -540,12 +553,20 @@ macro_rules! scalar_shapes {
             fn reduce(self, g: $t) -> $t {
                 g
             }
+            #[inline(always)]
+            fn reduce_ref(self, g: &$t) -> $t {
+                *g
+            }
         }
 
         impl<E: Dimension> ReduceTo<Array<$t, E>> for ScalarShape<$t> {
             type Output = $t;
             #[inline]
             fn reduce(self, g: Array<$t, E>) -> $t {
+                g.sum()
+            }
+            #[inline]
+            fn reduce_ref(self, g: &Array<$t, E>) -> $t {
                 g.sum()
             }
         }
@@ -585,6 +606,24 @@ where
     if g.shape() == target.slice() {
         return g.into_dimensionality().expect("same shape, same rank");
     }
+    unbroadcast_ref(&g, target)
+}
+
+/// [`unbroadcast`] reading the adjoint in place: for the broadcast operand of an add whose
+/// other operand takes the adjoint itself (a copy only where the shapes are equal).
+pub fn unbroadcast_ref<A, E, D>(g: &Array<A, E>, target: D) -> Array<A, D>
+where
+    A: Float + 'static,
+    E: Dimension,
+    D: Dimension,
+{
+    if g.shape() == target.slice() {
+        return g
+            .view()
+            .into_dimensionality()
+            .expect("same shape, same rank")
+            .to_owned();
+    }
     // The common case, a bias broadcast along the batch: sum the rows of a contiguous adjoint
     // straight into the result, one vectorized pass.
     let width = target.size();
@@ -598,16 +637,18 @@ where
         }
         return Array::from_shape_vec(target, sum).expect("one sum per target element");
     }
-    let mut g = g.into_dyn();
+    // Read in place until the first sum makes an array of its own.
+    let mut g = ndarray::CowArray::from(g.view().into_dyn());
     while g.ndim() > target.ndim() {
-        g = g.sum_axis(Axis(0));
+        g = g.sum_axis(Axis(0)).into();
     }
     for (axis, &len) in target.slice().iter().enumerate() {
         if len == 1 && g.len_of(Axis(axis)) != 1 {
-            g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+            g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis)).into();
         }
     }
-    g.into_dimensionality()
+    g.into_owned()
+        .into_dimensionality()
         .expect("unbroadcast keeps the target's rank")
 }
 

@@ -139,6 +139,53 @@ fn branches_follow_the_path_taken() {
     }
 }
 
+/// A tuple bound from a branch (`let (a, b) = if … { (…) } else { (…) };`, a `match`, arms
+/// with statements of their own, and the tuple reading names the binding shadows).
+#[differentiable]
+fn rotated(x: f64, y: f64, k: usize) -> f64 {
+    let angle = x * y;
+    let (c, s) = if angle > 0.0 {
+        let (c, s) = (angle.cos(), angle.sin());
+        (c, s)
+    } else if x > 1.0 {
+        (1.0, x)
+    } else {
+        (y, 0.5)
+    };
+    let (x, y) = match k {
+        0 => (c * x - s * y, s * x + c * y),
+        1 | 2 => {
+            let scale = 2.0 * s;
+            (y * scale, x)
+        }
+        _ => (y, x),
+    };
+    x * x + 3.0 * y
+}
+
+#[test]
+fn tuples_bound_from_branches() {
+    for k in 0..4 {
+        for (x, y) in [(0.3, 0.7), (1.5, -0.4), (0.5, -0.4)] {
+            check_scalar(
+                "rotated",
+                &[x, y],
+                |p| rotated(p[0], p[1], k),
+                |p| {
+                    let (value, (dx, dy)) = rotated_grad(p[0], p[1], k);
+                    (value, vec![dx, dy])
+                },
+                |p, t| rotated_jvp(p[0], p[1], k, t[0], t[1]),
+            );
+        }
+    }
+    // The branch taken decides: at y = 0 with x > 1 the angle is zero and (c, s) = (1, x),
+    // so the result is x² + 3x².
+    let (value, (dx, _)) = rotated_grad(1.5, 0.0, 0);
+    assert_eq!(value, 1.5 * 1.5 + 3.0 * 1.5 * 1.5);
+    assert_eq!(dx, 2.0 * 1.5 + 6.0 * 1.5);
+}
+
 /// At a kink the branch taken decides: `relu` written as a branch has derivative 0 at 0
 /// (the `else` branch), as the lecture's convention has it.
 #[test]

@@ -18,6 +18,7 @@ mod control;
 mod env;
 mod join;
 mod slice;
+mod tuple;
 
 use env::Env;
 
@@ -236,9 +237,6 @@ impl Lowerer<'_> {
         let (Pat::Tuple(pattern), Some(init)) = (&local.pat, &local.init) else {
             return false;
         };
-        let Expr::Tuple(values) = strip_parens(&init.expr) else {
-            return self.constant_tuple_local(pattern, &init.expr);
-        };
         let names: Option<Vec<(&Ident, bool)>> = pattern
             .elems
             .iter()
@@ -249,6 +247,15 @@ impl Lowerer<'_> {
                 _ => None,
             })
             .collect();
+        let Expr::Tuple(values) = strip_parens(&init.expr) else {
+            return match names {
+                Some(names) if init.diverge.is_none() && self.mentions_var(&init.expr) => {
+                    self.branched_tuple_local(&names, &init.expr)
+                        || self.constant_tuple_local(pattern, &init.expr)
+                }
+                _ => self.constant_tuple_local(pattern, &init.expr),
+            };
+        };
         let Some(names) = names.filter(|names| names.len() == values.elems.len()) else {
             return false;
         };
@@ -371,7 +378,7 @@ impl Lowerer<'_> {
         if ident.is_none() {
             self.diag.error(
                 &local.pat,
-                "only `let name = ...;` and `let (a, b) = (x, y);` bindings are supported; bind each value to its own name",
+                "only `let name = ...;` and tuple bindings (`let (a, b) = (x, y);`, or from an `if` or `match` whose every arm ends in such a tuple) are supported; bind each value to its own name",
             );
         }
         let value = match &local.init {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "ba.rs"]
+mod ba;
 #[path = "hello.rs"]
 mod hello;
 #[path = "llsq.rs"]
@@ -18,7 +20,7 @@ mod llsq;
 mod lse;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["hello", "llsq", "lse"];
+pub const MODULES: &[&str] = &["ba", "hello", "llsq", "lse"];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -108,6 +110,7 @@ fn failure(id: Value, error: Failure) -> Value {
 
 fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Failure> {
     match module {
+        "ba" => ba::evaluate(function, input),
         "hello" => hello::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),

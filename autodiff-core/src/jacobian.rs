@@ -13,8 +13,9 @@ use crate::emit::{
     tuple_if_many,
 };
 use crate::forward::{jvp_block, tangent_sweep};
-use crate::ir::{Operand, Program};
+use crate::ir::{Operand, Program, Stmt};
 use crate::primal::forward_sweep;
+use crate::region::residual_ident;
 use crate::reverse::{adjoint_sweep, gradient};
 use crate::signature::{Param, Signature};
 
@@ -44,8 +45,7 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         let tangent = tangent_param(&param.ident);
         quote!(let #tangent = #zero.autodiff_basis(#column, #offset);)
     });
-    // Through branches and loops, each column runs the whole tangent sweep and each row the
-    // whole reverse sweep (the loops' tapes are consumed by one).
+    // Through branches and loops, each column runs the whole tangent sweep.
     let (tangent_code, tangent) = match program.interleaved() {
         false => tangent_sweep(program),
         true => {
@@ -58,9 +58,21 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
     let (adjoint_code, adjoints, plan) =
         adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)), None);
     let forward = forward_sweep(program, &plan);
-    let adjoint_code = match program.has_regions() {
-        false => adjoint_code,
-        true => quote!(#forward #adjoint_code),
+    let adjoint_code = match (program.has_regions(), has_loops(&program.stmts)) {
+        (false, _) => adjoint_code,
+        // A branch's record, which one sweep consumes, copied for each row's: the forward
+        // sweep runs once.
+        (true, false) => {
+            let records = program.stmts.iter().filter_map(|stmt| match stmt {
+                Stmt::Branch(branch) if plan.saved.contains_key(&branch.id) => {
+                    Some(residual_ident(branch.id))
+                }
+                _ => None,
+            });
+            quote!(#(let #records = ::core::clone::Clone::clone(&#records);)* #adjoint_code)
+        }
+        // A loop's tape is taken apart by one sweep: each row runs the forward sweep again.
+        (true, true) => quote!(#forward #adjoint_code),
     };
     let gradient = gradient(sig, program, &adjoints);
 
@@ -102,6 +114,15 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         jacobian_signature(sig),
         generated_block(body, quote!((#value, #jacobian))),
     )
+}
+
+/// Whether `stmts` loop anywhere, in branches' arms too.
+fn has_loops(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Loop(_) => true,
+        Stmt::Branch(branch) => branch.arms.iter().any(|arm| has_loops(&arm.stmts)),
+        _ => false,
+    })
 }
 
 /// The differentiated parameters laid out as one flat vector: code binding each one's zero

@@ -70,6 +70,10 @@
 //!   - `let mut a = c.to_owned(); a.tanh()` in a Hessian: the method was taken for a
 //!     mutation, whose new binding moved the constant inside the loop over columns. The
 //!     primitives' methods take `&self`.
+//! - Found by seed 32 with 400 programs (p147):
+//!   - an element write in a branch to an array from before it (`if … { acc[1] = k * k; }`):
+//!     the write moved the array, whose shape the branch's adjoint then read to start its
+//!     adjoint from zeros (E0382). A write in a branch to an array from outside copies it.
 
 mod support;
 
@@ -1302,4 +1306,46 @@ fn a_scalar_sum_in_an_arm() {
     );
     let (_, tangent) = sum_in_an_arm_jvp(x, 1.0);
     assert!((tangent - gradient).abs() < 1e-5, "{tangent} {gradient}");
+}
+
+#[differentiable]
+fn written_in_a_branch(b: &Array1<f64>, w: &Array2<f64>, k: f64) -> f64 {
+    let mut acc = b.clone();
+    if k > 0.0 {
+        acc *= k;
+    }
+    if b.sum() > 0.5 {
+        acc[1] = k * k;
+    }
+    w.dot(&acc).sum()
+}
+
+#[test]
+fn an_element_written_in_a_branch() {
+    let w = Array2::from_shape_fn((2, 3), |(i, j)| 0.3 * i as f64 - 0.2 * j as f64 + 0.1);
+    for b in [[0.4, 0.5, -0.1], [-0.4, 0.5, -0.3]] {
+        for k in [0.8, -0.6] {
+            let x: Vec<f64> = b.iter().copied().chain([k]).collect();
+            let split = |x: &[f64]| (Array1::from(x[..3].to_vec()), x[3]);
+            check_scalar(
+                "written_in_a_branch",
+                &x,
+                |x| {
+                    let (b, k) = split(x);
+                    written_in_a_branch(&b, &w, k)
+                },
+                |x| {
+                    let (b, k) = split(x);
+                    let (value, (db, dw, dk)) = written_in_a_branch_grad(&b, &w, k);
+                    assert_eq!(dw.dim(), (2, 3));
+                    (value, db.iter().copied().chain([dk]).collect())
+                },
+                |x, t| {
+                    let (b, k) = split(x);
+                    let (tb, tk) = split(t);
+                    written_in_a_branch_jvp(&b, &w, k, tb, Array2::zeros((2, 3)), tk)
+                },
+            );
+        }
+    }
 }

@@ -578,7 +578,22 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
             Stmt::Const { .. } | Stmt::Verbatim(_) => false,
         })
     }
-    if program.output_vars().any(|out| out == var) {
+    /// Whether `writer` is in an arm of a branch that reads `var` from outside: the branch's
+    /// adjoint starts `var`'s adjoint from zeros of its shape, read after the branch.
+    fn written_in_branch(program: &Program, stmts: &[Stmt], var: Var, writer: usize) -> bool {
+        stmts.iter().any(|stmt| match stmt {
+            Stmt::Branch(branch) => branch.arms.iter().any(|arm| {
+                contains(&arm.stmts, writer)
+                    && (!Uses::of(program, &arm.stmts).defined.contains(&var)
+                        || written_in_branch(program, &arm.stmts, var, writer))
+            }),
+            Stmt::Loop(lp) => written_in_branch(program, &lp.body.stmts, var, writer),
+            _ => false,
+        })
+    }
+    if program.output_vars().any(|out| out == var)
+        || written_in_branch(program, &program.stmts, var, writer)
+    {
         return false;
     }
     match var {

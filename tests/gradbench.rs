@@ -5,6 +5,10 @@
 #[path = "../examples/gradbench/tool.rs"]
 mod tool;
 
+#[path = "../examples/common/gmm.rs"]
+mod gmm;
+
+use autodiff::ndarray::{Array1, Array2};
 use serde_json::{json, Value};
 
 /// The responses to `messages`, one per message, through the tool's session loop.
@@ -139,7 +143,7 @@ fn runs_at_least_min_runs_and_min_seconds() {
 fn bad_input_gets_an_error_response_and_the_session_goes_on() {
     let responses = session(&[
         json!("not a message"),
-        json!({ "id": 1, "kind": "define", "module": "gmm" }),
+        json!({ "id": 1, "kind": "define", "module": "ba" }),
         json!({ "id": 2, "kind": "evaluate", "module": "llsq", "function": "primal", "input": { "x": "oops", "n": 4 } }),
         json!({ "id": 3, "kind": "evaluate", "module": "llsq", "function": "primal", "input": { "x": [1.0], "n": 1 } }),
         json!({ "id": 4, "kind": "evaluate", "module": "lse", "function": "hessian", "input": { "x": [1.0] } }),
@@ -164,4 +168,128 @@ fn bad_input_gets_an_error_response_and_the_session_goes_on() {
     let mut output = Vec::new();
     tool::serve("{\"id\": 1, \"kind\"\n{}\n".as_bytes(), &mut output, false).expect("in-memory io");
     assert_eq!(String::from_utf8(output).expect("UTF-8").lines().count(), 2);
+}
+
+/// Deterministic pseudo-random numbers in [−1, 1) (a 64-bit LCG's high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+
+    fn rows(&mut self, rows: usize, columns: usize) -> Vec<Vec<f64>> {
+        (0..rows)
+            .map(|_| (0..columns).map(|_| self.next()).collect())
+            .collect()
+    }
+}
+
+/// Checks `gradient` (flat) against central differences of `primal` at the flat `point`.
+fn check_against_differences(
+    name: &str,
+    point: &[f64],
+    gradient: &[f64],
+    primal: impl Fn(&[f64]) -> f64,
+) {
+    assert_eq!(gradient.len(), point.len(), "{name}");
+    for k in 0..point.len() {
+        let h = 1e-6;
+        let (mut up, mut down) = (point.to_vec(), point.to_vec());
+        up[k] += h;
+        down[k] -= h;
+        let difference = (primal(&up) - primal(&down)) / (2.0 * h);
+        assert!(
+            (gradient[k] - difference).abs() < 1e-6 * (1.0 + difference.abs()),
+            "{name} ∂/∂p{k}: {} vs {difference}",
+            gradient[k]
+        );
+    }
+}
+
+fn scalar(response: &Value) -> f64 {
+    response["output"].as_f64().expect("a number")
+}
+
+/// Rows of `columns` numbers taken off the front of `flat`.
+fn take_rows(flat: &mut &[f64], rows: usize, columns: usize) -> Vec<Vec<f64>> {
+    (0..rows)
+        .map(|_| {
+            let (row, rest) = flat.split_at(columns);
+            *flat = rest;
+            row.to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn gmm_objective_against_the_precision_matrix_form_and_its_jacobian_against_differences() {
+    let (d, k, n) = (3, 2, 4);
+    let mut rng = Lcg(15);
+    let x = rng.rows(n, d);
+    let mut input = json!({
+        "d": d, "k": k, "n": n, "x": x, "m": 2, "gamma": 1.5,
+        "alpha": rng.rows(1, k)[0], "mu": rng.rows(k, d), "q": rng.rows(k, d),
+        "l": rng.rows(k, d * (d - 1) / 2), "min_runs": 1, "min_seconds": 0,
+    });
+    let flat = |input: &Value| -> Vec<f64> {
+        ["alpha", "mu", "q", "l"]
+            .iter()
+            .flat_map(|name| match &input[name] {
+                Value::Array(items) if items[0].is_array() => {
+                    items.iter().flat_map(floats).collect::<Vec<_>>()
+                }
+                other => floats(other),
+            })
+            .collect()
+    };
+    let with = |input: &Value, p: &[f64]| -> Value {
+        let mut input = input.clone();
+        let mut p = p;
+        input["alpha"] = json!(take_rows(&mut p, 1, k)[0]);
+        input["mu"] = json!(take_rows(&mut p, k, d));
+        input["q"] = json!(take_rows(&mut p, k, d));
+        input["l"] = json!(take_rows(&mut p, k, d * (d - 1) / 2));
+        input
+    };
+    // The value against `gmm_spec` (examples/common/gmm.rs), which builds the precision
+    // matrices QₖᵀQₖ and their quadratic forms, checked in tests/gmm_loops.rs against a plain
+    // evaluation of GradBench's definition.
+    let matrix = |v: &Value| {
+        let rows: Vec<Vec<f64>> = v.as_array().unwrap().iter().map(floats).collect();
+        let columns = rows[0].len();
+        Array2::from_shape_vec((rows.len(), columns), rows.concat()).unwrap()
+    };
+    let objective = scalar(&evaluate("gmm", "objective", input.clone()));
+    let expected = gmm::gmm_spec(
+        &Array1::from(floats(&input["alpha"])),
+        &matrix(&input["mu"]),
+        &matrix(&input["q"]),
+        &matrix(&input["l"]),
+        &matrix(&input["x"]),
+        2,
+        1.5,
+    );
+    assert!(
+        (objective - expected).abs() < 1e-12 * expected.abs(),
+        "{objective} vs {expected}"
+    );
+    let jacobian = evaluate("gmm", "jacobian", input.clone())["output"].clone();
+    assert_eq!(jacobian["l"].as_array().expect("rows").len(), k);
+    let gradient = flat(&jacobian);
+    let point = flat(&input);
+    check_against_differences("gmm", &point, &gradient, |p| {
+        scalar(&evaluate("gmm", "objective", with(&input, p)))
+    });
+    // One dimension: no strictly lower part.
+    input = json!({
+        "d": 1, "k": 2, "n": 2, "x": [[0.5], [-1.0]], "m": 0, "gamma": 1.0,
+        "alpha": [0.1, -0.3], "mu": [[0.0], [1.0]], "q": [[0.2], [-0.1]], "l": [[], []],
+    });
+    let jacobian = evaluate("gmm", "jacobian", input)["output"].clone();
+    assert_eq!(jacobian["l"], json!([[], []]));
 }

@@ -293,3 +293,41 @@ fn gmm_objective_against_the_precision_matrix_form_and_its_jacobian_against_diff
     let jacobian = evaluate("gmm", "jacobian", input)["output"].clone();
     assert_eq!(jacobian["l"], json!([[], []]));
 }
+
+#[test]
+fn lstm_loss_at_zero_parameters_and_its_jacobian_against_differences() {
+    let (layers, b, c) = (2, 3, 5);
+    let mut rng = Lcg(4);
+    let sequence: Vec<Vec<f64>> = (0..c)
+        .map(|t| (0..b).map(|i| ((t + i) % 2) as f64).collect())
+        .collect();
+    let state = rng.rows(2 * layers, b);
+    // All parameters zero: every output is 0, so each ln-softmax is −ln(b + 2) (ADBench's
+    // log-sum-exp adds 2), and the loss is ln(b + 2) times the share of ones in the
+    // characters after the first.
+    let zero = json!({
+        "main_params": vec![vec![0.0; 4 * b]; 2 * layers], "extra_params": vec![vec![0.0; b]; 3],
+        "state": state, "sequence": sequence,
+    });
+    let ones: f64 = sequence[1..].iter().flatten().sum();
+    let expected = ((b + 2) as f64).ln() * ones / ((c - 1) * b) as f64;
+    let loss = scalar(&evaluate("lstm", "objective", zero));
+    assert!((loss - expected).abs() < 1e-14, "{loss} vs {expected}");
+
+    let input = json!({
+        "main_params": rng.rows(2 * layers, 4 * b), "extra_params": rng.rows(3, b),
+        "state": state, "sequence": sequence,
+    });
+    let point: Vec<f64> = ["main_params", "extra_params"]
+        .iter()
+        .flat_map(|name| input[name].as_array().unwrap().iter().flat_map(floats))
+        .collect();
+    let gradient = floats(&evaluate("lstm", "jacobian", input.clone())["output"]);
+    check_against_differences("lstm", &point, &gradient, |p| {
+        let mut input = input.clone();
+        let mut p = p;
+        input["main_params"] = json!(take_rows(&mut p, 2 * layers, 4 * b));
+        input["extra_params"] = json!(take_rows(&mut p, 3, b));
+        scalar(&evaluate("lstm", "objective", input))
+    });
+}

@@ -19,9 +19,11 @@ mod hello;
 mod llsq;
 #[path = "lse.rs"]
 mod lse;
+#[path = "lstm.rs"]
+mod lstm;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["gmm", "hello", "llsq", "lse"];
+pub const MODULES: &[&str] = &["gmm", "hello", "llsq", "lse", "lstm"];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -115,6 +117,7 @@ fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Fa
         "hello" => hello::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),
+        "lstm" => lstm::evaluate(function, input),
         other => Err(format!("autodiff has no module \"{other}\"")),
     }
 }

@@ -331,3 +331,40 @@ fn lstm_loss_at_zero_parameters_and_its_jacobian_against_differences() {
         scalar(&evaluate("lstm", "objective", input))
     });
 }
+
+#[test]
+fn ode_exact_for_four_elements_and_its_gradient_against_differences() {
+    // With four elements the solution is a polynomial of degree 4 in t, which the
+    // fourth-order Runge–Kutta method integrates exactly in any number of steps:
+    // yᵢ(2) = 2ⁱ⁺¹/(i + 1)! · x₀⋯xᵢ.
+    let x = [0.7, -1.3, 0.4, 2.1];
+    for s in [1, 3] {
+        let y = floats(&evaluate("ode", "primal", json!({ "x": x, "s": s }))["output"]);
+        let mut product = 1.0;
+        let mut factorial = 1.0;
+        for i in 0..4 {
+            product *= x[i];
+            factorial *= (i + 1) as f64;
+            let expected = 2f64.powi(i as i32 + 1) / factorial * product;
+            assert!(
+                (y[i] - expected).abs() < 1e-14,
+                "s = {s}, y{i}: {} vs {expected}",
+                y[i]
+            );
+        }
+        // ∂y₃/∂xⱼ = (2/3) Πₖ≠ⱼ xₖ.
+        let g = floats(&evaluate("ode", "gradient", json!({ "x": x, "s": s }))["output"]);
+        for (j, gj) in g.iter().enumerate() {
+            let others: f64 = (0..4).filter(|&k| k != j).map(|k| x[k]).product();
+            assert!((gj - 2.0 / 3.0 * others).abs() < 1e-14, "s = {s}, ∂/∂x{j}");
+        }
+    }
+    // Longer: against central differences of the last element.
+    let mut rng = Lcg(9);
+    let x: Vec<f64> = (0..9).map(|_| rng.next()).collect();
+    let gradient = floats(&evaluate("ode", "gradient", json!({ "x": x, "s": 7 }))["output"]);
+    check_against_differences("ode", &x, &gradient, |p| {
+        let y = floats(&evaluate("ode", "primal", json!({ "x": p, "s": 7 }))["output"]);
+        y[y.len() - 1]
+    });
+}

@@ -21,9 +21,11 @@ mod llsq;
 mod lse;
 #[path = "lstm.rs"]
 mod lstm;
+#[path = "ode.rs"]
+mod ode;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["gmm", "hello", "llsq", "lse", "lstm"];
+pub const MODULES: &[&str] = &["gmm", "hello", "llsq", "lse", "lstm", "ode"];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -118,6 +120,7 @@ fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Fa
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),
         "lstm" => lstm::evaluate(function, input),
+        "ode" => ode::evaluate(function, input),
         other => Err(format!("autodiff has no module \"{other}\"")),
     }
 }

@@ -368,3 +368,37 @@ fn ode_exact_for_four_elements_and_its_gradient_against_differences() {
         y[y.len() - 1]
     });
 }
+
+#[test]
+fn det_by_minors_against_known_determinants_and_cofactors() {
+    // det [[2, 0, 1], [1, 3, 2], [1, 1, 1]] = 2(3 − 2) − 0 + 1(1 − 3) = 0; its cofactors.
+    let a = [2.0, 0.0, 1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 1.0];
+    let input = json!({ "A": a, "ell": 3 });
+    assert_eq!(scalar(&evaluate("det", "primal", input.clone())), 0.0);
+    let g = floats(&evaluate("det", "gradient", input)["output"]);
+    assert_eq!(g, [1.0, 1.0, -2.0, 1.0, 1.0, -2.0, -3.0, -3.0, 6.0]);
+    // A random 5 × 5: A Gᵀ = det(A) I (each row expanded along its own cofactors, and along
+    // another row's to 0), and G against central differences.
+    let mut rng = Lcg(5);
+    let a: Vec<f64> = (0..25).map(|_| rng.next()).collect();
+    let det = scalar(&evaluate("det", "primal", json!({ "A": a, "ell": 5 })));
+    let g = floats(&evaluate("det", "gradient", json!({ "A": a, "ell": 5 }))["output"]);
+    for i in 0..5 {
+        for k in 0..5 {
+            let product: f64 = (0..5).map(|j| a[k * 5 + j] * g[i * 5 + j]).sum();
+            let expected = if i == k { det } else { 0.0 };
+            assert!(
+                (product - expected).abs() < 1e-12,
+                "row {k} · cofactors of row {i}"
+            );
+        }
+    }
+    check_against_differences("det", &a, &g, |p| {
+        scalar(&evaluate("det", "primal", json!({ "A": p, "ell": 5 })))
+    });
+    // One element.
+    assert_eq!(
+        scalar(&evaluate("det", "primal", json!({ "A": [-2.5], "ell": 1 }))),
+        -2.5
+    );
+}

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use autodiff::ndarray::Array2;
 use serde_json::{json, Value};
 
+#[path = "det.rs"]
+mod det;
 #[path = "gmm.rs"]
 mod gmm;
 #[path = "hello.rs"]
@@ -25,7 +27,7 @@ mod lstm;
 mod ode;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["gmm", "hello", "llsq", "lse", "lstm", "ode"];
+pub const MODULES: &[&str] = &["det", "gmm", "hello", "llsq", "lse", "lstm", "ode"];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -115,6 +117,7 @@ fn failure(id: Value, error: Failure) -> Value {
 
 fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Failure> {
     match module {
+        "det" => det::evaluate(function, input),
         "gmm" => gmm::evaluate(function, input),
         "hello" => hello::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),

@@ -5,6 +5,10 @@
 #[path = "../examples/gradbench/tool.rs"]
 mod tool;
 
+#[path = "../examples/common/gmm.rs"]
+mod gmm;
+
+use autodiff::ndarray::{Array1, Array2};
 use serde_json::{json, Value};
 
 /// The responses to `messages`, one per message, through the tool's session loop.
@@ -235,7 +239,7 @@ fn runs_at_least_min_runs_and_min_seconds() {
 fn bad_input_gets_an_error_response_and_the_session_goes_on() {
     let responses = session(&[
         json!("not a message"),
-        json!({ "id": 1, "kind": "define", "module": "gmm" }),
+        json!({ "id": 1, "kind": "define", "module": "ht" }),
         json!({ "id": 2, "kind": "evaluate", "module": "llsq", "function": "primal", "input": { "x": "oops", "n": 4 } }),
         json!({ "id": 3, "kind": "evaluate", "module": "llsq", "function": "primal", "input": { "x": [1.0], "n": 1 } }),
         json!({ "id": 4, "kind": "evaluate", "module": "lse", "function": "hessian", "input": { "x": [1.0] } }),
@@ -260,4 +264,237 @@ fn bad_input_gets_an_error_response_and_the_session_goes_on() {
     let mut output = Vec::new();
     tool::serve("{\"id\": 1, \"kind\"\n{}\n".as_bytes(), &mut output, false).expect("in-memory io");
     assert_eq!(String::from_utf8(output).expect("UTF-8").lines().count(), 2);
+}
+
+/// Deterministic pseudo-random numbers in [−1, 1) (a 64-bit LCG's high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+
+    fn rows(&mut self, rows: usize, columns: usize) -> Vec<Vec<f64>> {
+        (0..rows)
+            .map(|_| (0..columns).map(|_| self.next()).collect())
+            .collect()
+    }
+}
+
+/// Checks `gradient` (flat) against central differences of `primal` at the flat `point`.
+fn check_against_differences(
+    name: &str,
+    point: &[f64],
+    gradient: &[f64],
+    primal: impl Fn(&[f64]) -> f64,
+) {
+    assert_eq!(gradient.len(), point.len(), "{name}");
+    for k in 0..point.len() {
+        let h = 1e-6;
+        let (mut up, mut down) = (point.to_vec(), point.to_vec());
+        up[k] += h;
+        down[k] -= h;
+        let difference = (primal(&up) - primal(&down)) / (2.0 * h);
+        assert!(
+            (gradient[k] - difference).abs() < 1e-6 * (1.0 + difference.abs()),
+            "{name} ∂/∂p{k}: {} vs {difference}",
+            gradient[k]
+        );
+    }
+}
+
+fn scalar(response: &Value) -> f64 {
+    response["output"].as_f64().expect("a number")
+}
+
+/// Rows of `columns` numbers taken off the front of `flat`.
+fn take_rows(flat: &mut &[f64], rows: usize, columns: usize) -> Vec<Vec<f64>> {
+    (0..rows)
+        .map(|_| {
+            let (row, rest) = flat.split_at(columns);
+            *flat = rest;
+            row.to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn gmm_objective_against_the_precision_matrix_form_and_its_jacobian_against_differences() {
+    let (d, k, n) = (3, 2, 4);
+    let mut rng = Lcg(15);
+    let x = rng.rows(n, d);
+    let mut input = json!({
+        "d": d, "k": k, "n": n, "x": x, "m": 2, "gamma": 1.5,
+        "alpha": rng.rows(1, k)[0], "mu": rng.rows(k, d), "q": rng.rows(k, d),
+        "l": rng.rows(k, d * (d - 1) / 2), "min_runs": 1, "min_seconds": 0,
+    });
+    let flat = |input: &Value| -> Vec<f64> {
+        ["alpha", "mu", "q", "l"]
+            .iter()
+            .flat_map(|name| match &input[name] {
+                Value::Array(items) if items[0].is_array() => {
+                    items.iter().flat_map(floats).collect::<Vec<_>>()
+                }
+                other => floats(other),
+            })
+            .collect()
+    };
+    let with = |input: &Value, p: &[f64]| -> Value {
+        let mut input = input.clone();
+        let mut p = p;
+        input["alpha"] = json!(take_rows(&mut p, 1, k)[0]);
+        input["mu"] = json!(take_rows(&mut p, k, d));
+        input["q"] = json!(take_rows(&mut p, k, d));
+        input["l"] = json!(take_rows(&mut p, k, d * (d - 1) / 2));
+        input
+    };
+    // The value against `gmm_spec` (examples/common/gmm.rs), which builds the precision
+    // matrices QₖᵀQₖ and their quadratic forms, checked in tests/gmm_loops.rs against a plain
+    // evaluation of GradBench's definition.
+    let matrix = |v: &Value| {
+        let rows: Vec<Vec<f64>> = v.as_array().unwrap().iter().map(floats).collect();
+        let columns = rows[0].len();
+        Array2::from_shape_vec((rows.len(), columns), rows.concat()).unwrap()
+    };
+    let objective = scalar(&evaluate("gmm", "objective", input.clone()));
+    let expected = gmm::gmm_spec(
+        &Array1::from(floats(&input["alpha"])),
+        &matrix(&input["mu"]),
+        &matrix(&input["q"]),
+        &matrix(&input["l"]),
+        &matrix(&input["x"]),
+        2,
+        1.5,
+    );
+    assert!(
+        (objective - expected).abs() < 1e-12 * expected.abs(),
+        "{objective} vs {expected}"
+    );
+    let jacobian = evaluate("gmm", "jacobian", input.clone())["output"].clone();
+    assert_eq!(jacobian["l"].as_array().expect("rows").len(), k);
+    let gradient = flat(&jacobian);
+    let point = flat(&input);
+    check_against_differences("gmm", &point, &gradient, |p| {
+        scalar(&evaluate("gmm", "objective", with(&input, p)))
+    });
+    // One dimension: no strictly lower part.
+    input = json!({
+        "d": 1, "k": 2, "n": 2, "x": [[0.5], [-1.0]], "m": 0, "gamma": 1.0,
+        "alpha": [0.1, -0.3], "mu": [[0.0], [1.0]], "q": [[0.2], [-0.1]], "l": [[], []],
+    });
+    let jacobian = evaluate("gmm", "jacobian", input)["output"].clone();
+    assert_eq!(jacobian["l"], json!([[], []]));
+}
+
+#[test]
+fn lstm_loss_at_zero_parameters_and_its_jacobian_against_differences() {
+    let (layers, b, c) = (2, 3, 5);
+    let mut rng = Lcg(4);
+    let sequence: Vec<Vec<f64>> = (0..c)
+        .map(|t| (0..b).map(|i| ((t + i) % 2) as f64).collect())
+        .collect();
+    let state = rng.rows(2 * layers, b);
+    // All parameters zero: every output is 0, so each ln-softmax is −ln(b + 2) (ADBench's
+    // log-sum-exp adds 2), and the loss is ln(b + 2) times the share of ones in the
+    // characters after the first.
+    let zero = json!({
+        "main_params": vec![vec![0.0; 4 * b]; 2 * layers], "extra_params": vec![vec![0.0; b]; 3],
+        "state": state, "sequence": sequence,
+    });
+    let ones: f64 = sequence[1..].iter().flatten().sum();
+    let expected = ((b + 2) as f64).ln() * ones / ((c - 1) * b) as f64;
+    let loss = scalar(&evaluate("lstm", "objective", zero));
+    assert!((loss - expected).abs() < 1e-14, "{loss} vs {expected}");
+
+    let input = json!({
+        "main_params": rng.rows(2 * layers, 4 * b), "extra_params": rng.rows(3, b),
+        "state": state, "sequence": sequence,
+    });
+    let point: Vec<f64> = ["main_params", "extra_params"]
+        .iter()
+        .flat_map(|name| input[name].as_array().unwrap().iter().flat_map(floats))
+        .collect();
+    let gradient = floats(&evaluate("lstm", "jacobian", input.clone())["output"]);
+    check_against_differences("lstm", &point, &gradient, |p| {
+        let mut input = input.clone();
+        let mut p = p;
+        input["main_params"] = json!(take_rows(&mut p, 2 * layers, 4 * b));
+        input["extra_params"] = json!(take_rows(&mut p, 3, b));
+        scalar(&evaluate("lstm", "objective", input))
+    });
+}
+
+#[test]
+fn ode_exact_for_four_elements_and_its_gradient_against_differences() {
+    // With four elements the solution is a polynomial of degree 4 in t, which the
+    // fourth-order Runge–Kutta method integrates exactly in any number of steps:
+    // yᵢ(2) = 2ⁱ⁺¹/(i + 1)! · x₀⋯xᵢ.
+    let x = [0.7, -1.3, 0.4, 2.1];
+    for s in [1, 3] {
+        let y = floats(&evaluate("ode", "primal", json!({ "x": x, "s": s }))["output"]);
+        let mut product = 1.0;
+        let mut factorial = 1.0;
+        for i in 0..4 {
+            product *= x[i];
+            factorial *= (i + 1) as f64;
+            let expected = 2f64.powi(i as i32 + 1) / factorial * product;
+            assert!(
+                (y[i] - expected).abs() < 1e-14,
+                "s = {s}, y{i}: {} vs {expected}",
+                y[i]
+            );
+        }
+        // ∂y₃/∂xⱼ = (2/3) Πₖ≠ⱼ xₖ.
+        let g = floats(&evaluate("ode", "gradient", json!({ "x": x, "s": s }))["output"]);
+        for (j, gj) in g.iter().enumerate() {
+            let others: f64 = (0..4).filter(|&k| k != j).map(|k| x[k]).product();
+            assert!((gj - 2.0 / 3.0 * others).abs() < 1e-14, "s = {s}, ∂/∂x{j}");
+        }
+    }
+    // Longer: against central differences of the last element.
+    let mut rng = Lcg(9);
+    let x: Vec<f64> = (0..9).map(|_| rng.next()).collect();
+    let gradient = floats(&evaluate("ode", "gradient", json!({ "x": x, "s": 7 }))["output"]);
+    check_against_differences("ode", &x, &gradient, |p| {
+        let y = floats(&evaluate("ode", "primal", json!({ "x": p, "s": 7 }))["output"]);
+        y[y.len() - 1]
+    });
+}
+
+#[test]
+fn det_by_minors_against_known_determinants_and_cofactors() {
+    // det [[2, 0, 1], [1, 3, 2], [1, 1, 1]] = 2(3 − 2) − 0 + 1(1 − 3) = 0; its cofactors.
+    let a = [2.0, 0.0, 1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 1.0];
+    let input = json!({ "A": a, "ell": 3 });
+    assert_eq!(scalar(&evaluate("det", "primal", input.clone())), 0.0);
+    let g = floats(&evaluate("det", "gradient", input)["output"]);
+    assert_eq!(g, [1.0, 1.0, -2.0, 1.0, 1.0, -2.0, -3.0, -3.0, 6.0]);
+    // A random 5 × 5: A Gᵀ = det(A) I (each row expanded along its own cofactors, and along
+    // another row's to 0), and G against central differences.
+    let mut rng = Lcg(5);
+    let a: Vec<f64> = (0..25).map(|_| rng.next()).collect();
+    let det = scalar(&evaluate("det", "primal", json!({ "A": a, "ell": 5 })));
+    let g = floats(&evaluate("det", "gradient", json!({ "A": a, "ell": 5 }))["output"]);
+    for i in 0..5 {
+        for k in 0..5 {
+            let product: f64 = (0..5).map(|j| a[k * 5 + j] * g[i * 5 + j]).sum();
+            let expected = if i == k { det } else { 0.0 };
+            assert!(
+                (product - expected).abs() < 1e-12,
+                "row {k} · cofactors of row {i}"
+            );
+        }
+    }
+    check_against_differences("det", &a, &g, |p| {
+        scalar(&evaluate("det", "primal", json!({ "A": p, "ell": 5 })))
+    });
+    // One element.
+    assert_eq!(
+        scalar(&evaluate("det", "primal", json!({ "A": [-2.5], "ell": 1 }))),
+        -2.5
+    );
 }

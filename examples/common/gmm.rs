@@ -1,5 +1,6 @@
 //! The Gaussian-mixture objective of ADBench and GradBench, shared by `tests/gmm_loops.rs`,
-//! `benches/gmm_loops.rs` and `examples/gmm_memory.rs` (each includes this file with
+//! `benches/gmm_loops.rs`, `examples/gmm_memory.rs` and `tests/gradbench.rs` (which checks
+//! the GradBench tool's `gmm` eval against [`gmm_spec`]; each includes this file with
 //! `#[path]`; it is not part of `common/mod.rs`, so the other examples do not compile it).
 //!
 //! Four ways to compute the same objective:

@@ -8,19 +8,28 @@
 use std::io::{self, BufRead, Write};
 use std::time::{Duration, Instant};
 
+use autodiff::ndarray::Array2;
 use serde_json::{json, Value};
 
 #[path = "ba.rs"]
 mod ba;
+#[path = "det.rs"]
+mod det;
+#[path = "gmm.rs"]
+mod gmm;
 #[path = "hello.rs"]
 mod hello;
 #[path = "llsq.rs"]
 mod llsq;
 #[path = "lse.rs"]
 mod lse;
+#[path = "lstm.rs"]
+mod lstm;
+#[path = "ode.rs"]
+mod ode;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["ba", "hello", "llsq", "lse"];
+pub const MODULES: &[&str] = &["ba", "det", "gmm", "hello", "llsq", "lse", "lstm", "ode"];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -111,9 +120,13 @@ fn failure(id: Value, error: Failure) -> Value {
 fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Failure> {
     match module {
         "ba" => ba::evaluate(function, input),
+        "det" => det::evaluate(function, input),
+        "gmm" => gmm::evaluate(function, input),
         "hello" => hello::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),
+        "lstm" => lstm::evaluate(function, input),
+        "ode" => ode::evaluate(function, input),
         other => Err(format!("autodiff has no module \"{other}\"")),
     }
 }
@@ -171,6 +184,25 @@ pub fn numbers(value: &Value, name: &str) -> Result<Vec<f64>, Failure> {
                 .ok_or_else(|| format!("\"{name}\" holds {v}, not a number"))
         })
         .collect()
+}
+
+/// A JSON array of `columns`-number rows, as a matrix (rows × `columns`).
+pub fn matrix(value: &Value, name: &str, columns: usize) -> Result<Array2<f64>, Failure> {
+    let rows = value
+        .as_array()
+        .ok_or_else(|| format!("\"{name}\" must be an array of rows"))?;
+    let mut elements = Vec::with_capacity(rows.len() * columns);
+    for (i, row) in rows.iter().enumerate() {
+        let row = numbers(row, name)?;
+        if row.len() != columns {
+            return Err(format!(
+                "row {i} of \"{name}\" has {} numbers, not {columns}",
+                row.len()
+            ));
+        }
+        elements.extend(row);
+    }
+    Array2::from_shape_vec((rows.len(), columns), elements).map_err(|e| format!("\"{name}\": {e}"))
 }
 
 /// A JSON count.

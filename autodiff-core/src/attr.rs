@@ -14,7 +14,8 @@ pub struct Args {
     pub vjp: Option<syn::Path>,
     /// `jvp = path`: the user's forward-mode rule.
     pub jvp: Option<syn::Path>,
-    /// `hessian`, where it is written: also emit `f_hessian`.
+    /// `hessian`, where it is written: also emit `f_hessian`, `f_hvp` and
+    /// `f_hessian_diagonal`.
     pub hessian: Option<proc_macro2::Span>,
 }
 

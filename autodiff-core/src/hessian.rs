@@ -21,7 +21,7 @@ use crate::emit::{
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::jacobian::flat_layout;
 use crate::primal::{forward_stmt, forward_stmt_taped};
-use crate::reverse::{adjoint_sweep, gradient};
+use crate::reverse::{adjoint_sweep, gradient, EarlySeed};
 use crate::signature::{gradient_type, Output, Signature};
 
 /// Reports what `f_hessian` does not support.
@@ -320,10 +320,12 @@ pub fn sweep(sig: &Signature, program: &Program, direction: Direction) -> Sweep 
     };
     let constants = constants.into_iter().map(|stmt| forward_stmt(&dual, stmt));
     let output = result_value(&dual);
+    // A loop summed into the (scalar) result runs its adjoint in the forward sweep, as in
+    // `f_grad`: nothing recorded across its iterations, none run twice.
     let (adjoint_code, adjoints, plan) = adjoint_sweep(
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
-        None,
+        Some(EarlySeed::One),
     );
     // The loops' tapes, kept from one sweep to the next.
     let tapes = crate::region::tape_declarations(&dual.stmts, &plan);

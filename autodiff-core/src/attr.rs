@@ -66,6 +66,10 @@ impl Args {
                 return Err(meta.error("`hessian` is given twice"));
             }
             Ok(())
+        } else if meta.path.is_ident("hvp") || meta.path.is_ident("hessian_diagonal") {
+            Err(meta.error(
+                "write `hessian`: it generates `f_hvp` and `f_hessian_diagonal` beside `f_hessian`",
+            ))
         } else {
             Err(meta.error(
                 "unknown argument of #[differentiable]; the supported ones are `wrt(param, ...)`, `hessian`, and `vjp = rule, jvp = rule` for custom rules",

@@ -12,13 +12,15 @@ use serde_json::{json, Value};
 
 #[path = "hello.rs"]
 mod hello;
+#[path = "kmeans.rs"]
+mod kmeans;
 #[path = "llsq.rs"]
 mod llsq;
 #[path = "lse.rs"]
 mod lse;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["hello", "llsq", "lse"];
+pub const MODULES: &[&str] = &["hello", "kmeans", "llsq", "lse"];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -109,6 +111,7 @@ fn failure(id: Value, error: Failure) -> Value {
 fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Failure> {
     match module {
         "hello" => hello::evaluate(function, input),
+        "kmeans" => kmeans::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),
         other => Err(format!("autodiff has no module \"{other}\"")),

@@ -6,7 +6,8 @@
 //! operations and no dynamic dispatch (straight-line code stays straight-line; a loop
 //! records one entry per iteration and runs its adjoint backwards). Beside it: `f_vjp` (reverse mode seeded with a
 //! cotangent), `f_jvp` (forward mode), `f_jacobian` for array and tuple results, and with
-//! `#[differentiable(hessian)]` `f_hessian` (forward-over-reverse); for a scalar result,
+//! `#[differentiable(hessian)]` `f_hessian`, the Hessian-vector product `f_hvp` and
+//! `f_hessian_diagonal` (forward-over-reverse); for a scalar result,
 //! `f_trace`, the evaluation trace of one call as a [`Trace`] (through branches and loops:
 //! the arm taken, each iteration).
 //!
@@ -95,6 +96,11 @@ pub use autodiff_runtime::{
     softmax, softplus, ArrayLike, Elementwise, Float, Labels,
 };
 pub use autodiff_runtime::{optim, train, LeafPair, Parameters};
+
+/// A value of the same shape as `p` (a float, an array, a struct of parameters or a tuple of
+/// them) with every leaf one, hyperparameters kept: the direction along which `f_hvp` gives a
+/// Hessian's diagonal in one sweep, where the Hessian is known to be diagonal.
+pub use autodiff_runtime::leaves::one_like as ones_like;
 
 /// The evaluation trace of a call, its tables and its computational graph: see [`Trace`].
 pub use autodiff_runtime::trace;

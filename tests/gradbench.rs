@@ -498,3 +498,83 @@ fn det_by_minors_against_known_determinants_and_cofactors() {
         -2.5
     );
 }
+
+#[test]
+fn kmeans_cost_and_newton_direction_against_differences() {
+    let points: [[f64; 2]; 5] = [[0.0, 0.1], [0.2, 0.9], [1.0, 1.1], [0.9, 0.8], [0.1, -0.2]];
+    let centroids: [[f64; 2]; 2] = [[0.1, 0.2], [0.8, 1.0]];
+    let cost = |c: &[[f64; 2]; 2]| {
+        evaluate(
+            "kmeans",
+            "cost",
+            json!({ "points": points, "centroids": c, "min_runs": 1, "min_seconds": 0 }),
+        )["output"]
+            .as_f64()
+            .expect("a number")
+    };
+    // Σᵢ minⱼ ‖cⱼ − pᵢ‖², by hand.
+    let by_hand: f64 = points
+        .iter()
+        .map(|p| {
+            centroids
+                .iter()
+                .map(|c| (c[0] - p[0]).powi(2) + (c[1] - p[1]).powi(2))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .sum();
+    assert!((cost(&centroids) - by_hand).abs() < 1e-12);
+    let dir = evaluate(
+        "kmeans",
+        "dir",
+        json!({ "points": points, "centroids": centroids, "min_runs": 1, "min_seconds": 0 }),
+    );
+    let dir: Vec<Vec<f64>> = dir["output"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(floats)
+        .collect();
+    assert_eq!((dir.len(), dir[0].len()), (2, 2));
+    // J / H element by element, each from differences of the cost (a quadratic near here:
+    // the second difference is H's diagonal).
+    let h = 1e-4;
+    for j in 0..2 {
+        for l in 0..2 {
+            let (mut up, mut down) = (centroids, centroids);
+            up[j][l] += h;
+            down[j][l] -= h;
+            let (fu, f0, fd) = (cost(&up), cost(&centroids), cost(&down));
+            let expected = ((fu - fd) / (2.0 * h)) / ((fu - 2.0 * f0 + fd) / (h * h));
+            assert!(
+                (dir[j][l] - expected).abs() < 1e-5,
+                "dir[{j}][{l}] = {} vs {expected}",
+                dir[j][l]
+            );
+        }
+    }
+    // Ragged rows, centroids of another dimension, an unknown function: errors.
+    for (input, function, needle) in [
+        (
+            json!({ "points": [[0.0, 1.0], [2.0]], "centroids": [[0.0, 0.0]] }),
+            "cost",
+            "one length",
+        ),
+        (
+            json!({ "points": [[0.0, 1.0]], "centroids": [[0.0]] }),
+            "dir",
+            "dimension",
+        ),
+        (
+            json!({ "points": [[0.0]], "centroids": [[0.0]] }),
+            "hessian",
+            "hessian",
+        ),
+    ] {
+        let responses = session(&[json!({
+            "id": 1, "kind": "evaluate", "module": "kmeans", "function": function, "input": input,
+        })]);
+        assert_eq!(responses[0]["success"], false, "{}", responses[0]);
+        let error = responses[0]["error"].as_str().expect("an error");
+        assert!(error.contains(needle), "{error}");
+    }
+}

@@ -14,7 +14,8 @@ pub struct Args {
     pub vjp: Option<syn::Path>,
     /// `jvp = path`: the user's forward-mode rule.
     pub jvp: Option<syn::Path>,
-    /// `hessian`, where it is written: also emit `f_hessian`.
+    /// `hessian`, where it is written: also emit `f_hessian`, `f_hvp` and
+    /// `f_hessian_diagonal`.
     pub hessian: Option<proc_macro2::Span>,
 }
 
@@ -65,6 +66,10 @@ impl Args {
                 return Err(meta.error("`hessian` is given twice"));
             }
             Ok(())
+        } else if meta.path.is_ident("hvp") || meta.path.is_ident("hessian_diagonal") {
+            Err(meta.error(
+                "write `hessian`: it generates `f_hvp` and `f_hessian_diagonal` beside `f_hessian`",
+            ))
         } else {
             Err(meta.error(
                 "unknown argument of #[differentiable]; the supported ones are `wrt(param, ...)`, `hessian`, and `vjp = rule, jvp = rule` for custom rules",

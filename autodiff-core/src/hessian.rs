@@ -3,6 +3,10 @@
 //! x + εẋ (ε² = 0) whose tangents are the j-th basis vector, gives in its ε parts the
 //! derivative of the gradient along that vector: the Hessian's column j. The runtime's
 //! rules are generic over the float type, so the same rules serve; n sweeps for n inputs.
+//!
+//! The sweep itself ([`sweep`]: the program lifted to duals, the parameters and fields
+//! seeded along a [`Direction`], the gradient split into values and tangents) is shared with
+//! `f_hvp` and `f_hessian_diagonal` ([`crate::hvp`]), which `hessian` generates too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,11 +15,13 @@ use quote::{format_ident, quote};
 use syn::{Ident, Type};
 
 use crate::diag::Diagnostics;
-use crate::emit::{generated_block, generated_fn, hygienic, result_value, tuple_if_many};
+use crate::emit::{
+    generated_block, generated_fn, hygienic, result_value, tangent_param, tuple_if_many,
+};
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::jacobian::flat_layout;
 use crate::primal::{forward_stmt, forward_stmt_taped};
-use crate::reverse::{adjoint_sweep, gradient};
+use crate::reverse::{adjoint_sweep, gradient, EarlySeed};
 use crate::signature::{gradient_type, Output, Signature};
 
 /// Reports what `f_hessian` does not support.
@@ -147,7 +153,43 @@ fn lift_regions(stmts: &mut [Stmt], float: &Type) {
     }
 }
 
-pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
+/// How a forward-over-reverse sweep seeds the parameters' tangents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The basis vector `__column` of the flattened parameters: one sweep per column
+    /// (`f_hessian`, `f_hessian_diagonal`), `__n` of them.
+    Basis,
+    /// The caller's tangents `x_tangent`, …, one per differentiated parameter, of its
+    /// gradient entry's type (`f_hvp`): one sweep.
+    Given,
+}
+
+/// The parts of the forward-over-reverse sweep that every second-order function shares
+/// (`f_hessian`, `f_hvp`, `f_hessian_diagonal`): `f_grad`'s program on dual numbers, with
+/// the parameters seeded along a direction. Emitted once here; the functions differ only in
+/// how many sweeps they run and what they keep of each.
+pub struct Sweep {
+    /// Once, before the sweeps: imports, fallbacks, the constants, the loops' tapes, and for
+    /// [`Direction::Basis`] the flat layout, with `__n` (the number of columns) bound.
+    pub setup: TokenStream,
+    /// One sweep: seeds, forward, adjoint, and the gradient's two parts bound.
+    pub body: TokenStream,
+    /// After [`body`](Sweep::body): the function's value.
+    pub value: TokenStream,
+    /// After [`body`](Sweep::body): the gradient, in `f_grad`'s form.
+    pub gradient: TokenStream,
+    /// After [`body`](Sweep::body): the gradient's derivative along the direction, ∇²f·v,
+    /// in the gradient's form.
+    pub tangent: TokenStream,
+}
+
+/// The basis vector's index in a [`Direction::Basis`] sweep, and the number of them.
+pub fn column_idents() -> (Ident, Ident) {
+    (hygienic("__column"), hygienic("__n"))
+}
+
+/// Emits the sweep of `program` (checked by [`check`]) along `direction`.
+pub fn sweep(sig: &Signature, program: &Program, direction: Direction) -> Sweep {
     let float = &sig.ret;
     let mut dual = lifted(program, float);
     // The fields of structs of parameters that nodes read, each a dual of its own seeded in
@@ -171,56 +213,81 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
             }
         }
     }
-    let (hessian, n, column) = (hygienic("__hessian"), hygienic("__n"), hygienic("__column"));
-    let (value, value_gradient) = (hygienic("__value"), hygienic("__gradient"));
-
-    // In each sweep, every parameter shadowed by its dual seeded with the basis vector.
-    let (layout, offsets, total) = flat_layout(sig);
-    let seeds =
-        offsets
-            .iter()
-            .filter(|(param, ..)| !param.structured)
-            .map(|(param, zero, offset)| {
-                let ident = &param.ident;
-                quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
-            });
-    // A field's zero and offset once, its dual in each sweep (a skipped field's tangent 0).
+    let (column, n) = column_idents();
     let parameter_inputs: Vec<usize> = (0..program.inputs.len())
         .filter(|&k| program.inputs[k].is_parameter())
         .collect();
+
+    // In each sweep, every parameter shadowed by its dual seeded along the direction, and
+    // each field read by its own dual (a skipped field's tangent 0).
+    let mut layout = TokenStream::new();
+    let mut seeds = Vec::new();
     let mut field_layout = Vec::new();
-    let mut field_seeds = Vec::new();
-    for (j, (ident, path, root)) in &fields {
-        let (zero, offset) = (
-            format_ident!("__zf{}", j, span = Span::mixed_site()),
-            format_ident!("__of{}", j, span = Span::mixed_site()),
-        );
-        let position = parameter_inputs.iter().position(|k| k == root);
-        let Some((_, _, base)) = position.and_then(|n| offsets.get(n)) else {
-            continue;
-        };
-        let marked = hygienic("__marked");
-        let slot = crate::emit::field_slot(&quote!(#marked), path, true);
-        field_layout.push(quote! {
-            let #zero = ::autodiff::Parameters::zeros_like(&(#ident #path));
-            let #offset = ::autodiff::__private::leaves::offset_of(#ident, |#marked| {
-                ::autodiff::__private::leaves::set(
-                    #slot,
-                    ::autodiff::__private::Tangent::one_like(&(#ident #path)),
+    match direction {
+        Direction::Basis => {
+            let (code, offsets, total) = flat_layout(sig);
+            seeds.extend(offsets.iter().filter(|(param, ..)| !param.structured).map(
+                |(param, zero, offset)| {
+                    let ident = &param.ident;
+                    quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
+                },
+            ));
+            // A field's zero and offset once, its dual in each sweep.
+            for (j, (ident, path, root)) in &fields {
+                let (zero, offset) = (
+                    format_ident!("__zf{}", j, span = Span::mixed_site()),
+                    format_ident!("__of{}", j, span = Span::mixed_site()),
                 );
-            });
-        });
-        let dual_ident = &dual.inputs[*j].ident;
-        field_seeds.push(quote! {
-            let #dual_ident = (#ident #path).autodiff_seed(&match #offset {
-                ::core::option::Option::Some(#offset) => #zero.autodiff_basis(#column, #base + #offset),
-                ::core::option::Option::None => ::autodiff::Parameters::zeros_like(&#zero),
-            });
-        });
+                let position = parameter_inputs.iter().position(|k| k == root);
+                let Some((_, _, base)) = position.and_then(|n| offsets.get(n)) else {
+                    continue;
+                };
+                let marked = hygienic("__marked");
+                let slot = crate::emit::field_slot(&quote!(#marked), path, true);
+                field_layout.push(quote! {
+                    let #zero = ::autodiff::Parameters::zeros_like(&(#ident #path));
+                    let #offset = ::autodiff::__private::leaves::offset_of(#ident, |#marked| {
+                        ::autodiff::__private::leaves::set(
+                            #slot,
+                            ::autodiff::__private::Tangent::one_like(&(#ident #path)),
+                        );
+                    });
+                });
+                let dual_ident = &dual.inputs[*j].ident;
+                seeds.push(quote! {
+                    let #dual_ident = (#ident #path).autodiff_seed(&match #offset {
+                        ::core::option::Option::Some(#offset) => #zero.autodiff_basis(#column, #base + #offset),
+                        ::core::option::Option::None => ::autodiff::Parameters::zeros_like(&#zero),
+                    });
+                });
+            }
+            layout = quote!(#code let #n: usize = #total;);
+        }
+        Direction::Given => {
+            seeds.extend(
+                sig.differentiated()
+                    .filter(|param| !param.structured)
+                    .map(|param| {
+                        let (ident, tangent) = (&param.ident, tangent_param(&param.ident));
+                        quote!(let #ident = #ident.autodiff_seed(&#tangent);)
+                    }),
+            );
+            // A field's tangent is that field of its struct's tangent (zero where skipped).
+            for (j, (ident, path, root)) in &fields {
+                let tangent = tangent_param(&program.inputs[*root].ident);
+                let slot = crate::emit::field_slot(&quote!(#tangent), path, false);
+                let dual_ident = &dual.inputs[*j].ident;
+                seeds.push(quote! {
+                    let #dual_ident = (#ident #path).autodiff_seed(
+                        &::autodiff::__private::leaves::tangent(#slot, &(#ident #path)),
+                    );
+                });
+            }
+        }
     }
     let fallbacks = match fields.is_empty() {
         true => TokenStream::new(),
-        false => crate::emit::field_fallbacks(program, false, true),
+        false => crate::emit::field_fallbacks(program, direction == Direction::Given, true),
     };
 
     // The constants once, before the sweeps (they read no parameter it differentiates, and
@@ -253,10 +320,12 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     };
     let constants = constants.into_iter().map(|stmt| forward_stmt(&dual, stmt));
     let output = result_value(&dual);
+    // A loop summed into the (scalar) result runs its adjoint in the forward sweep, as in
+    // `f_grad`: nothing recorded across its iterations, none run twice.
     let (adjoint_code, adjoints, plan) = adjoint_sweep(
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
-        None,
+        Some(EarlySeed::One),
     );
     // The loops' tapes, kept from one sweep to the next.
     let tapes = crate::region::tape_declarations(&dual.stmts, &plan);
@@ -267,7 +336,7 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
     let dual_gradient = hygienic("__dual_gradient");
     // With structs of parameters, each entry's values and tangents apart (a struct's from
     // its fields' duals); otherwise the gradient on duals, split.
-    let (gradient_code, column_tangent, value_part) =
+    let (gradient_code, tangent, gradient_part) =
         match sig.differentiated().any(|param| param.structured) {
             false => {
                 let gradient_code = gradient(sig, &dual, &adjoints);
@@ -290,31 +359,53 @@ pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
             }
         };
 
-    let body = quote! {
-        #[allow(unused_imports)]
-        use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
-        #fallbacks
-        #(#constants)*
-        #layout
-        #(#field_layout)*
-        let #n: usize = #total;
-        let mut #hessian = ::autodiff::__private::matrix(#n, #n);
-        let mut #value = ::core::option::Option::None;
-        let mut #value_gradient = ::core::option::Option::None;
-        #tapes
-        // At least one sweep, for the value and gradient of a function of empty arrays.
-        for #column in 0..#n.max(1) {
+    Sweep {
+        setup: quote! {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
+            #fallbacks
+            #(#constants)*
+            #layout
+            #(#field_layout)*
+            #tapes
+        },
+        body: quote! {
             #(#seeds)*
-            #(#field_seeds)*
             #(#forward)*
             #adjoint_code
             #gradient_code
+        },
+        value: quote!((#output).autodiff_re()),
+        gradient: gradient_part,
+        tangent,
+    }
+}
+
+pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
+    let Sweep {
+        setup,
+        body,
+        value: value_part,
+        gradient: gradient_part,
+        tangent,
+    } = sweep(sig, program, Direction::Basis);
+    let (column, n) = column_idents();
+    let hessian = hygienic("__hessian");
+    let (value, value_gradient) = (hygienic("__value"), hygienic("__gradient"));
+    let body = quote! {
+        #setup
+        let mut #hessian = ::autodiff::__private::matrix(#n, #n);
+        let mut #value = ::core::option::Option::None;
+        let mut #value_gradient = ::core::option::Option::None;
+        // At least one sweep, for the value and gradient of a function of empty arrays.
+        for #column in 0..#n.max(1) {
+            #body
             if #column < #n {
-                #column_tangent.autodiff_write(#hessian.column_mut(#column));
+                #tangent.autodiff_write(#hessian.column_mut(#column));
             }
             if #column == 0 {
-                #value = ::core::option::Option::Some((#output).autodiff_re());
-                #value_gradient = ::core::option::Option::Some(#value_part);
+                #value = ::core::option::Option::Some(#value_part);
+                #value_gradient = ::core::option::Option::Some(#gradient_part);
             }
         }
     };

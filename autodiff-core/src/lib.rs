@@ -16,6 +16,7 @@ mod diag;
 mod emit;
 mod forward;
 mod hessian;
+mod hvp;
 mod ir;
 mod jacobian;
 mod lower;
@@ -47,7 +48,8 @@ pub fn derive_parameters(input: TokenStream) -> TokenStream {
 /// Expands `#[differentiable(attr)] item`: the function unchanged, then, beside `f`,
 /// `f_grad(args…) -> (value, gradient)` (for a scalar result) and `f_vjp(args…, cotangent)`
 /// (reverse mode), `f_jvp(args…, tangents…)` (forward mode), `f_jacobian(args…)` (for an
-/// array or tuple result), with `hessian`, `f_hessian(args…)` and, for a scalar result,
+/// array or tuple result), with `hessian`, `f_hessian(args…)`, `f_hvp(args…, tangents…)` and
+/// `f_hessian_diagonal(args…)` and, for a scalar result,
 /// `f_trace(args…)` (the evaluation trace as data); last, `f_source()`, the source of those
 /// functions as text. With `vjp = rule, jvp = rule` the body is not read: the rules are the
 /// derivatives.
@@ -108,7 +110,14 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 let vjp = reverse::emit_reverse(&sig, program, reverse::Seed::Cotangent);
                 let jvp = forward::emit_jvp(&sig, program);
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
-                let hessian = args.hessian.map(|_| hessian::emit_hessian(&sig, program));
+                let hessian = args.hessian.map(|_| {
+                    let (hessian, hvp, diagonal) = (
+                        hessian::emit_hessian(&sig, program),
+                        hvp::emit_hvp(&sig, program),
+                        hvp::emit_hessian_diagonal(&sig, program),
+                    );
+                    quote!(#hessian #hvp #diagonal)
+                });
                 let trace =
                     trace::traceable(&sig, program).then(|| trace::emit_trace(&sig, program));
                 (
@@ -130,7 +139,13 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let companions = is_function.then(|| call::emit_companions(&sig, None));
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
         let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
-        let hessian = args.hessian.map(|_| hessian::hessian_signature(&sig));
+        let hessian = args.hessian.into_iter().flat_map(|_| {
+            [
+                hessian::hessian_signature(&sig),
+                hvp::hvp_signature(&sig),
+                hvp::hessian_diagonal_signature(&sig),
+            ]
+        });
         let stubs = grad.into_iter().chain(jacobian).chain(hessian).chain([
             reverse::reverse_signature(&sig, reverse::Seed::Cotangent),
             forward::jvp_signature(&sig),
@@ -286,6 +301,8 @@ mod tests {
                 "f_jvp",
                 "f_jacobian",
                 "f_hessian",
+                "f_hvp",
+                "f_hessian_diagonal",
                 "f_trace",
             ] {
                 assert!(idents.iter().filter(|i| *i == generated).count() <= 1);

@@ -38,6 +38,10 @@ pub struct Case {
     pub traced: Option<Traced>,
     pub jacobian: Option<Split>,
     pub hessian: Option<Triple>,
+    /// `f_hvp` along a tangent: the gradient and H·ẋ (with `hessian`).
+    pub hvp: Option<Pair>,
+    /// `f_hessian_diagonal`: the gradient and H's diagonal (with `hessian`).
+    pub diagonal: Option<Split>,
 }
 
 /// What checking one program found.
@@ -380,6 +384,44 @@ fn check_hessian(
         return skip("Hessian out of range");
     }
     let size = h.iter().fold(tol.floor, |m, v| m.max(v.abs()));
+    // f_hvp and f_hessian_diagonal: the same sweep along ẋ and along each basis vector.
+    if let Some(hvp) = case.hvp {
+        let (hv_grad, hv) = hvp(x, xdot);
+        expect_same("f_hvp's gradient against f_grad", &hv_grad, &g, tol)?;
+        if hv.len() != n {
+            return Err(Verdict::Wrong(format!(
+                "f_hvp has {} entries, want {n}",
+                hv.len()
+            )));
+        }
+        for i in 0..n {
+            let product: f64 = (0..n).map(|k| h[i * n + k] * xdot[k]).sum();
+            // The same terms summed in another order: scaled by the largest of them.
+            let terms = (0..n).fold(tol.floor, |m, k| m.max((h[i * n + k] * xdot[k]).abs()));
+            if !agree(hv[i], product, tol.modes, terms.max(product.abs())) {
+                return Err(Verdict::Wrong(format!(
+                    "f_hvp[{i}] = {:e}, H·ẋ gives {product:e}",
+                    hv[i]
+                )));
+            }
+        }
+    }
+    if let Some(diagonal) = case.diagonal {
+        let (d_grad, d) = diagonal(x);
+        expect_same(
+            "f_hessian_diagonal's gradient against f_grad",
+            &d_grad,
+            &g,
+            tol,
+        )?;
+        let expected: Vec<f64> = (0..n).map(|i| h[i * n + i]).collect();
+        expect_same(
+            "f_hessian_diagonal against H's diagonal",
+            &d,
+            &expected,
+            tol,
+        )?;
+    }
     for i in 0..n {
         for k in 0..i {
             let (a, b) = (h[i * n + k], h[k * n + i]);

@@ -913,6 +913,14 @@ pub fn module(name: &str, program: &Program) -> String {
         ),
         false => "None".into(),
     };
+    // With `hessian`, f_hvp along the tangents and f_hessian_diagonal too.
+    let (hvp, diagonal) = match program.hessian {
+        true => (
+            format!("Some(|x, t| {{ {read} {read_t} let (_, g, hv) = f_hvp({args}, {tangents}); (flat(&g), flat(&hv)) }})"),
+            format!("Some(|x| {{ {read} let (_, g, d) = f_hessian_diagonal({args}); (flat(&g), flat(&d)) }})"),
+        ),
+        false => ("None".into(), "None".into()),
+    };
     write!(
         out,
         "pub fn case() -> Case {{
@@ -930,6 +938,8 @@ pub fn module(name: &str, program: &Program) -> String {
         traced: {traced},
         jacobian: {jacobian},
         hessian: {hessian},
+        hvp: {hvp},
+        diagonal: {diagonal},
     }}
 }}
 }}

@@ -346,6 +346,8 @@ fn kink_case(trace: bool) -> Case {
         traced: None,
         jacobian: None,
         hessian: None,
+        hvp: None,
+        diagonal: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Parameters and results as flat vectors, laid out as JAX's `ravel_pytree` does (leaves in
 //! order, each row-major): the rows and columns of generated Jacobians and Hessians.
 
-use ndarray::{Array2, ArrayViewMut1};
+use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 use num_traits::Float;
 
 use crate::parameters::Parameters;
@@ -43,6 +43,50 @@ pub trait Flat: Parameters + Sized {
             }
         });
     }
+
+    /// The element at flattened index `k`, which is below [`autodiff_len`].
+    ///
+    /// # Panics
+    /// If `k` is not below [`autodiff_len`].
+    ///
+    /// [`autodiff_len`]: Flat::autodiff_len
+    fn autodiff_entry(&self, k: usize) -> Self::Elem {
+        let (mut start, mut entry) = (0, None);
+        self.for_each_leaf(&mut |leaf| {
+            if entry.is_none() && (start..start + leaf.len()).contains(&k) {
+                entry = Some(leaf[k - start]);
+            }
+            start += leaf.len();
+        });
+        entry.unwrap_or_else(|| panic!("flattened index {k} of a value of {start} elements"))
+    }
+
+    /// A value of the same shape whose elements, in flattened order, are `flat`'s (which
+    /// has [`autodiff_len`] of them); what is not a leaf (a hyperparameter) is kept.
+    ///
+    /// # Panics
+    /// If `flat` has another length.
+    ///
+    /// [`autodiff_len`]: Flat::autodiff_len
+    fn autodiff_unflatten(&self, flat: ArrayView1<'_, Self::Elem>) -> Self {
+        assert_eq!(
+            flat.len(),
+            self.autodiff_len(),
+            "autodiff_unflatten: {} elements for a value of {}",
+            flat.len(),
+            self.autodiff_len()
+        );
+        let mut value = self.zeros_like();
+        let zeros = self.zeros_like();
+        let mut start = 0;
+        value.for_each_leaf_mut_with(&zeros, &mut |leaf, _| {
+            for (k, x) in leaf.iter_mut().enumerate() {
+                *x = flat[start + k];
+            }
+            start += leaf.len();
+        });
+        value
+    }
 }
 
 impl<P: Parameters> Flat for P {}
@@ -75,5 +119,12 @@ mod tests {
         let mut out = Array1::zeros(5);
         p.autodiff_write(out.view_mut());
         assert_eq!(out, array![2.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(p.autodiff_entry(0), 2.0);
+        assert_eq!(p.autodiff_entry(3), 3.0);
+        assert_eq!(p.autodiff_unflatten(out.view()), p);
+        assert_eq!(
+            p.autodiff_unflatten(array![0.0, 0.0, 0.0, 0.0, 9.0].view()),
+            (0.0, array![[0.0, 0.0], [0.0, 9.0]])
+        );
     }
 }

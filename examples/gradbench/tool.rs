@@ -19,6 +19,8 @@ mod det;
 mod gmm;
 #[path = "hello.rs"]
 mod hello;
+#[path = "kmeans.rs"]
+mod kmeans;
 #[path = "llsq.rs"]
 mod llsq;
 #[path = "lse.rs"]
@@ -29,7 +31,9 @@ mod lstm;
 mod ode;
 
 /// The modules this tool implements, as GradBench names them.
-pub const MODULES: &[&str] = &["ba", "det", "gmm", "hello", "llsq", "lse", "lstm", "ode"];
+pub const MODULES: &[&str] = &[
+    "ba", "det", "gmm", "hello", "kmeans", "llsq", "lse", "lstm", "ode",
+];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
 pub type Failure = String;
@@ -123,6 +127,7 @@ fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Fa
         "det" => det::evaluate(function, input),
         "gmm" => gmm::evaluate(function, input),
         "hello" => hello::evaluate(function, input),
+        "kmeans" => kmeans::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),
         "lstm" => lstm::evaluate(function, input),

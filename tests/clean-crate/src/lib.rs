@@ -558,6 +558,9 @@ mod tests {
         assert_eq!((grad.layers.len(), grad.depth), (2, 2));
         let (_, _, hessian) = layer_energy_hessian(&layer(2), &data);
         assert_eq!(hessian.dim(), (6, 6));
+        let (_, _, product) = layer_energy_hvp(&layer(2), &data, autodiff::ones_like(&layer(2)));
+        let (_, _, diagonal) = layer_energy_hessian_diagonal(&layer(2), &data);
+        assert_eq!((product.w.dim(), diagonal.b.len()), ((2, 2), 2));
 
         let (_, jacobian) = polar_jacobian(2.0, 0.0);
         assert_eq!(jacobian, array![[1.0, 0.0], [0.0, 2.0]]);
@@ -574,7 +577,10 @@ mod tests {
         let (_, (dx, dy), hessian) = Quadratic::loss_hessian(2.0, 3.0);
         assert_eq!((dx, dy), (5.0, 2.0));
         assert_eq!(hessian, array![[2.0, 1.0], [1.0, 0.0]]);
+        assert_eq!(Quadratic::loss_hvp(2.0, 3.0, 1.0, 0.0).2, (2.0, 1.0));
+        assert_eq!(Quadratic::loss_hessian_diagonal(2.0, 3.0).2, (2.0, 0.0));
         assert!(Quadratic::loss_source().contains("fn loss_hessian("));
+        assert!(Quadratic::loss_source().contains("fn loss_hvp("));
     }
 
     #[test]

@@ -60,9 +60,13 @@ fn calls(program: &Program, diag: &mut Diagnostics) {
             calls(&closure.program, diag);
         }
         if let Op::Call { path, .. } = &node.op {
+            let called = match crate::nested::display(path) {
+                (name, part) if part.is_empty() => name,
+                (name, part) => format!("{name}(…){part}"),
+            };
             diag.error_at(
                 node.span,
-                format!("`hessian` cannot differentiate through a call of `{}` yet: write its body here, or drop `hessian`", crate::text::pretty(path)),
+                format!("`hessian` cannot differentiate through a call of `{called}` yet: write its body here, or drop `hessian`"),
             );
         }
     }

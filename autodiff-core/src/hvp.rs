@@ -18,7 +18,10 @@ use crate::hessian::{column_idents, sweep, Direction, Sweep};
 use crate::ir::Program;
 use crate::signature::{gradient_type, Signature};
 
-pub fn emit_hvp(sig: &Signature, program: &Program) -> TokenStream {
+/// `f_hvp`'s body as a block, `{ …; (value, gradient, H·v) }`, reading the parameters and
+/// their tangents `x_tangent`: also what the functions differentiating `f_grad` for a caller
+/// run ([`crate::nested`]).
+pub fn hvp_block(sig: &Signature, program: &Program) -> TokenStream {
     let Sweep {
         setup,
         body,
@@ -38,6 +41,10 @@ pub fn emit_hvp(sig: &Signature, program: &Program) -> TokenStream {
         let #gradient_ident = #gradient;
         let #hvp = #tangent;
     };
+    generated_block(body, quote!((#value_ident, #gradient_ident, #hvp)))
+}
+
+pub fn emit_hvp(sig: &Signature, program: &Program) -> TokenStream {
     let doc = format!(
         "Value, gradient and Hessian-vector product of [`{name}`]: `({name}(args…), ∇{name}, \
          H·v)`, v the tangents after the arguments (one per differentiated parameter, of its \
@@ -49,11 +56,7 @@ pub fn emit_hvp(sig: &Signature, program: &Program) -> TokenStream {
          element interacting with no other), H·1 (v all ones) is its diagonal.",
         name = sig.name
     );
-    generated_fn(
-        &doc,
-        hvp_signature(sig),
-        generated_block(body, quote!((#value_ident, #gradient_ident, #hvp))),
-    )
+    generated_fn(&doc, hvp_signature(sig), hvp_block(sig, program))
 }
 
 pub fn emit_hessian_diagonal(sig: &Signature, program: &Program) -> TokenStream {

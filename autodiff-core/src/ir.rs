@@ -163,7 +163,8 @@ impl Node {
             Op::Prim(prim) => prim.rule().notation.to_string(),
             Op::Call { path, .. } => {
                 let args: Vec<String> = (0..self.args.len()).map(|k| format!("{{{k}}}")).collect();
-                format!("{}({})", crate::text::pretty(path), args.join(", "))
+                let (name, part) = crate::nested::display(path);
+                format!("{name}({}){part}", args.join(", "))
             }
             Op::Copy => "{0}".to_string(),
             Op::Map(closure) => {
@@ -193,7 +194,13 @@ impl Node {
         match &self.op {
             // Partials are listed by argument, constant ones included where later ones follow.
             Op::Prim(prim) => prim.rule().partials.get(k).unwrap_or(&"0").to_string(),
-            Op::Call { path, .. } => format!("∂{}/∂{{{k}}}", crate::text::pretty(path)),
+            Op::Call { path, .. } => {
+                let (name, part) = crate::nested::display(path);
+                match part.is_empty() {
+                    true => format!("∂{name}/∂{{{k}}}"),
+                    false => format!("∂{name}(…){part}/∂{{{k}}}"),
+                }
+            }
             Op::Copy => "1".to_string(),
             Op::Project(_) if k == 0 => "e".to_string(),
             Op::Project(_) => "0".to_string(),

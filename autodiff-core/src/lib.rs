@@ -20,6 +20,7 @@ mod hvp;
 mod ir;
 mod jacobian;
 mod lower;
+mod nested;
 mod primal;
 mod region;
 mod reverse;
@@ -130,13 +131,28 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
         };
         let source = source::emit_source(&sig, &derivatives);
-        let companions =
-            is_function.then(|| call::emit_companions(&sig, Some((&vjp_block, &jvp_block))));
+        let nested_blocks = match (&program, args.hessian) {
+            (Some(program), Some(_)) => Some((
+                reverse::reverse_block(&sig, program, reverse::Seed::One),
+                hvp::hvp_block(&sig, program),
+            )),
+            _ => None,
+        };
+        let companions = is_function.then(|| {
+            let blocks = nested_blocks.as_ref().map(|(grad, hvp)| (grad, hvp));
+            let nested = nested::emit(&sig, args.hessian.map(|_| blocks));
+            let companions = call::emit_companions(&sig, Some((&vjp_block, &jvp_block)));
+            quote!(#companions #nested)
+        });
         quote!(#func #derivatives #source #companions)
     } else {
         let errors = diag.to_compile_errors();
         let unimplemented = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
-        let companions = is_function.then(|| call::emit_companions(&sig, None));
+        let companions = is_function.then(|| {
+            let nested = nested::emit(&sig, args.hessian.map(|_| None));
+            let companions = call::emit_companions(&sig, None);
+            quote!(#companions #nested)
+        });
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
         let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));
         let hessian = args.hessian.into_iter().flat_map(|_| {

@@ -17,6 +17,7 @@ mod closure;
 mod control;
 mod env;
 mod join;
+mod nested;
 mod slice;
 mod tuple;
 
@@ -344,7 +345,7 @@ impl Lowerer<'_> {
     }
 
     fn local(&mut self, local: &Local) {
-        if self.tuple_local(local) {
+        if self.nested_local(local) || self.tuple_local(local) {
             return;
         }
         let mutable = match &local.pat {
@@ -635,7 +636,10 @@ impl Lowerer<'_> {
                 }
                 operand
             }
-            Expr::Field(field) => self.field(field, expr),
+            Expr::Field(field) => match self.nested_field(field) {
+                Some(operand) => operand,
+                None => self.field(field, expr),
+            },
             Expr::Index(index) => self.index(index, expr),
             Expr::Binary(binary) => {
                 match (compound_operator(&binary.op), Primitive::binary(&binary.op)) {

@@ -111,6 +111,21 @@ pub trait NoTangent {}
 
 impl NoTangent for Option<Constant> {}
 
+/// The marker a function calling another's generated gradient (`g_grad(x)`) passes to the
+/// hidden functions that differentiate that gradient (see the macro's `nested.rs`). They
+/// exist only where `g` has `#[differentiable(hessian)]`; elsewhere they are stubs that ask
+/// for [`SecondOrder`], which nothing implements, so the call is this error.
+#[derive(Clone, Copy, Debug)]
+pub struct Nested;
+
+/// What the stub of a gradient without second derivatives asks of [`Nested`]: never true.
+#[diagnostic::on_unimplemented(
+    message = "the function whose gradient is called here has no second derivatives: add `hessian` to its attribute, `#[differentiable(hessian)]`",
+    label = "the gradient of a function without `#[differentiable(hessian)]`",
+    note = "differentiating a function that calls `g_grad` needs the derivatives of g's gradient (its Hessian-vector products), which `#[differentiable(hessian)]` on `g` generates"
+)]
+pub trait SecondOrder {}
+
 /// A field of a struct of parameters cast to a float type (`p.n_heads as f64`): a constant,
 /// which is right only for a hyperparameter of an integer type (`#[parameters(skip)]`); the
 /// cast of a differentiated float field would drop its derivative, so it does not compile.

@@ -305,3 +305,58 @@ fn associated_functions() {
     let (_, tangent) = Spring::force_squared_jvp(x, 1.0);
     assert!((tangent - derivative).abs() < 1e-12);
 }
+
+// ---- `g_jvp` inside a differentiated function: its value g(x) and tangent ∇g(x)·t, whose
+// derivatives are ∇g, H t in x and ∇g in t.
+
+/// The slope of the energy along a direction, as a function of both (forward inside).
+#[differentiable(wrt(w, d))]
+fn directional(w: &Array1<f64>, d: &Array1<f64>, c: f64) -> f64 {
+    let (e, slope) = energy_jvp(w, c, d.clone());
+    slope * slope + e
+}
+
+fn directional_plain(x: &[f64], c: f64) -> f64 {
+    let n = x.len() / 2;
+    let (w, d) = (&x[..n], &x[n..]);
+    let g = difference_gradient(|v| energy_plain(v, c), w, 1e-5);
+    let slope: f64 = g.iter().zip(d).map(|(g, d)| g * d).sum();
+    slope * slope + energy_plain(w, c)
+}
+
+#[test]
+fn jvp_inside_in_every_mode_against_nested_differences() {
+    let c = 0.3;
+    let (w, d) = (array![0.5, -1.2, 2.0], array![0.3, 0.1, -0.7]);
+    let x: Vec<f64> = w.iter().chain(d.iter()).copied().collect();
+    let expected = difference_gradient(|v| directional_plain(v, c), &x, 1e-3);
+    let (value, (gw, gd)) = directional_grad(&w, &d, c);
+    assert!((value - directional_plain(&x, c)).abs() < 1e-6 * (1.0 + value.abs()));
+    let got: Vec<f64> = gw.iter().chain(gd.iter()).copied().collect();
+    assert_close(&got, &expected, 1e-5);
+    let (_, (vw, vd)) = directional_vjp(&w, &d, c, 0.5);
+    assert_close(&vw.to_vec(), &(&gw * 0.5).to_vec(), 1e-12);
+    assert_close(&vd.to_vec(), &(&gd * 0.5).to_vec(), 1e-12);
+    let (tw, td) = (array![1.0, 0.0, -2.0], array![0.5, 0.5, 0.25]);
+    let (_, tangent) = directional_jvp(&w, &d, c, tw.clone(), td.clone());
+    let along = gw.dot(&tw) + gd.dot(&td);
+    assert!(
+        (tangent - along).abs() < 1e-10 * (1.0 + along.abs()),
+        "{tangent} vs {along}"
+    );
+}
+
+/// Siskind and Pearlmutter's example with forward mode inside: d/dy (x + y) as `add_jvp`
+/// along (0, 1), read by field.
+#[differentiable]
+fn x_times_forward_d_add(x: f64, y: f64) -> f64 {
+    x * add_jvp(x, y, 0.0, 1.0).1
+}
+
+#[test]
+fn perturbation_confusion_forward_inside() {
+    for (x, y) in [(1.0, 2.0), (-3.0, 0.5)] {
+        assert_eq!(x_times_forward_d_add_grad(x, y), (x, (1.0, 0.0)));
+        assert_eq!(x_times_forward_d_add_jvp(x, y, 1.0, 0.0), (x, 1.0));
+    }
+}

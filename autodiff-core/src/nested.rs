@@ -38,40 +38,48 @@ pub fn gradient_name(name: &Ident, entry: Option<usize>, span: Span) -> Ident {
     }
 }
 
-/// The function whose gradient a hidden gradient function's name stands for, and the entry:
-/// `__differentiable_gradient1_g` → (`g`, Some(1)).
-pub fn gradient_of(ident: &Ident) -> Option<(String, Option<usize>)> {
+/// The hidden functions of `g_jvp`'s two results, (g(x), ∇g·t), by part (0 or 1).
+pub fn jvp_part_name(name: &Ident, part: usize, span: Span) -> Ident {
+    match part {
+        0 => format_ident!("__differentiable_jvpvalue_{}", name, span = span),
+        _ => format_ident!("__differentiable_jvptangent_{}", name, span = span),
+    }
+}
+
+/// The function a hidden function's name stands for and the part of which of its
+/// generated functions: `__differentiable_gradient1_g` → (`g_grad`, `.1.1`),
+/// `__differentiable_jvptangent_g` → (`g_jvp`, `.1`).
+fn hidden_of(ident: &Ident) -> Option<(String, String)> {
     let name = ident.to_string();
+    if let Some(function) = name.strip_prefix("__differentiable_jvpvalue_") {
+        return Some((format!("{function}_jvp"), ".0".into()));
+    }
+    if let Some(function) = name.strip_prefix("__differentiable_jvptangent_") {
+        return Some((format!("{function}_jvp"), ".1".into()));
+    }
     let rest = name.strip_prefix("__differentiable_gradient")?;
     if let Some(function) = rest.strip_prefix('_') {
-        return Some((function.to_string(), None));
+        return Some((format!("{function}_grad"), ".1".into()));
     }
     let digits = rest.find('_')?;
-    let k = rest[..digits].parse().ok()?;
-    Some((rest[digits + 1..].to_string(), Some(k)))
+    let k: usize = rest[..digits].parse().ok()?;
+    Some((format!("{}_grad", &rest[digits + 1..]), format!(".1.{k}")))
 }
 
 /// How documentation and errors write a called function, before and after its arguments:
-/// `g`, `m::g`, and a hidden gradient function as the user called it, `g_grad(…).1`,
-/// `g_grad(…).1.0` for an entry.
+/// `g`, `m::g`, and a hidden function as the user called it, `g_grad(…).1`,
+/// `g_grad(…).1.0` for an entry, `g_jvp(…).1`.
 pub fn display(path: &syn::Path) -> (String, String) {
-    let Some((function, entry)) = path
-        .segments
-        .last()
-        .and_then(|last| gradient_of(&last.ident))
+    let Some((function, part)) = path.segments.last().and_then(|last| hidden_of(&last.ident))
     else {
         return (crate::text::pretty(path), String::new());
     };
     let mut shown = path.clone();
     if let Some(last) = shown.segments.last_mut() {
-        last.ident = format_ident!("{}_grad", function);
+        last.ident = format_ident!("{}", function);
         last.arguments = syn::PathArguments::None;
     }
-    let shown = crate::text::pretty(&shown);
-    match entry {
-        None => (shown, ".1".into()),
-        Some(k) => (shown, format!(".1.{k}")),
-    }
+    (crate::text::pretty(&shown), part)
 }
 
 /// What the macro of `sig`'s function emits for callers of its gradient, with `hessian`
@@ -93,9 +101,267 @@ pub fn emit(sig: &Signature, hessian: Option<Option<(&TokenStream, &TokenStream)
             .into_iter()
             .flatten(),
     );
-    parts
+    let gradients: TokenStream = parts
         .map(|entry| emit_part(sig, &differentiated, entry, hessian))
-        .collect()
+        .collect();
+    let jvps = (0..2).map(|part| emit_jvp_part(sig, &differentiated, part, hessian));
+    quote!(#gradients #(#jvps)*)
+}
+
+/// The hidden functions of `g_jvp`'s result `part`: 0, its value g(x), or 1, its tangent
+/// ∇g(x)·t, as functions of g's arguments and the tangents `t` after them. Their
+/// derivatives: of g(x), ∇g; of ∇g(x)·t, H t in x and ∇g in t (pullbacks, each scaled by
+/// the cotangent) or (H ẋ)·t + ∇g·ṫ (the tangent along ẋ, ṫ). Float and array parameters
+/// (a struct's contribution cannot be scaled).
+fn emit_jvp_part(
+    sig: &Signature,
+    differentiated: &[usize],
+    part: usize,
+    hessian: Option<Option<(&TokenStream, &TokenStream)>>,
+) -> TokenStream {
+    let name = jvp_part_name(&sig.name, part, Span::call_site());
+    let (vjp_name, jvp_name) = (
+        format_ident!("__differentiable_vjp_{}", name),
+        format_ident!("__differentiable_jvp_{}", name),
+    );
+    let ret = &sig.ret;
+    let constant = quote!(::autodiff::__private::Constant);
+    let many = differentiated.len() > 1;
+    let entry = |value: &Ident, j: usize| match many {
+        true => {
+            let index = syn::Index::from(j);
+            quote!(#value.#index)
+        }
+        false => quote!(#value),
+    };
+    // g_jvp's arguments: g's, then one tangent `__uJ` per differentiated parameter.
+    let given = |j: usize| format_ident!("__u{}", j, span = Span::mixed_site());
+    let params: Vec<TokenStream> = sig
+        .param_list()
+        .chain(differentiated.iter().enumerate().map(|(j, &k)| {
+            let (u, ty) = (given(j), gradient_type(&sig.params[k].ty));
+            quote!(#u: #ty)
+        }))
+        .collect();
+    let contribution_types = sig
+        .params
+        .iter()
+        .map(|p| match p.differentiated {
+            true => gradient_type(&p.ty),
+            false => constant.clone(),
+        })
+        .chain(
+            differentiated
+                .iter()
+                .map(|&k| gradient_type(&sig.params[k].ty)),
+        );
+    let tangent = |k: usize| format_ident!("__t{}", k, span = Span::mixed_site());
+    let tangent_count = sig.params.len() + differentiated.len();
+    let tangent_params = (0..tangent_count).map(|k| {
+        let t = tangent(k);
+        match sig.params.get(k) {
+            Some(p) if !p.differentiated => {
+                quote!(#t: impl ::autodiff::__private::NoTangent)
+            }
+            Some(p) => {
+                let ty = gradient_type(&p.ty);
+                quote!(#t: ::core::option::Option<#ty>)
+            }
+            None => {
+                let ty = gradient_type(&sig.params[differentiated[k - sig.params.len()]].ty);
+                quote!(#t: ::core::option::Option<#ty>)
+            }
+        }
+    });
+    let cotangent = cotangent_param();
+    let (value, gradient, product, given_tangent, sum) = (
+        hygienic("__value"),
+        hygienic("__gradient"),
+        hygienic("__product"),
+        hygienic("__given"),
+        hygienic("__sum"),
+    );
+    let inner = quote!(::autodiff::__private::inner);
+    let scaled = quote!(::autodiff::__private::scale);
+    let imports = quote! {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::Arg as _;
+    };
+    // Σ ⟨a_j, t_j⟩ over the differentiated parameters, `t_j` the `Option` tangent `t(k)`
+    // of argument k (None: no term).
+    // (`of_parameters`: the parameters' tangents; otherwise those of the tangent arguments).
+    let contract = |a: &Ident, of_parameters: bool| -> TokenStream {
+        let terms = differentiated.iter().enumerate().map(|(j, &k)| {
+            let position = match of_parameters {
+                true => k,
+                false => sig.params.len() + j,
+            };
+            let (t, a_j) = (tangent(position), entry(a, j));
+            quote! {
+                if let ::core::option::Option::Some(#given_tangent) = &#t {
+                    #sum += #inner(&#a_j, #given_tangent);
+                }
+            }
+        });
+        quote!(#(#terms)*)
+    };
+    let (primal_body, vjp_body, jvp_body) = match hessian {
+        Some(Some((grad, hvp))) => {
+            // ∇g·t for the primal of part 1.
+            let along_given = differentiated.iter().enumerate().map(|(j, _)| {
+                let (u, g_j) = (given(j), entry(&gradient, j));
+                quote!(#sum += #inner(&#g_j, &#u);)
+            });
+            let along_given: Vec<TokenStream> = along_given.collect();
+            let primal = match part {
+                0 => quote!({
+                    let (#value, _) = #grad;
+                    #value
+                }),
+                _ => quote!({
+                    let (_, #gradient) = #grad;
+                    let mut #sum: #ret = ::core::default::Default::default();
+                    #(#along_given)*
+                    #sum
+                }),
+            };
+            let scale = |a: TokenStream| quote!(#scaled(#a, #cotangent));
+            let vjp = match part {
+                0 => {
+                    let contributions = sig
+                        .params
+                        .iter()
+                        .enumerate()
+                        .map(|(k, p)| match p.differentiated {
+                            false => constant.clone(),
+                            true => {
+                                let j = differentiated.iter().position(|&d| d == k).unwrap_or(0);
+                                scale(entry(&gradient, j))
+                            }
+                        })
+                        .chain((0..differentiated.len()).map(|j| {
+                            let zero = format_ident!("__z{}", j, span = Span::mixed_site());
+                            quote!(#zero)
+                        }));
+                    // The tangents' (zero) contributions before the body may move a parameter.
+                    let zeros = differentiated.iter().enumerate().map(|(j, &k)| {
+                        let zero = format_ident!("__z{}", j, span = Span::mixed_site());
+                        let zeros = param_zeros(&sig.params[k]);
+                        quote!(let #zero = #zeros;)
+                    });
+                    quote!({
+                        #imports
+                        #(#zeros)*
+                        let (#value, #gradient) = #grad;
+                        (#value, (#(#contributions,)*))
+                    })
+                }
+                _ => {
+                    let directions = differentiated.iter().enumerate().map(|(j, &k)| {
+                        let (name, u) = (tangent_param(&sig.params[k].ident), given(j));
+                        quote!(let #name = ::core::clone::Clone::clone(&#u);)
+                    });
+                    let contributions = sig
+                        .params
+                        .iter()
+                        .enumerate()
+                        .map(|(k, p)| match p.differentiated {
+                            false => constant.clone(),
+                            true => {
+                                let j = differentiated.iter().position(|&d| d == k).unwrap_or(0);
+                                scale(entry(&product, j))
+                            }
+                        })
+                        .chain((0..differentiated.len()).map(|j| scale(entry(&gradient, j))));
+                    quote!({
+                        #imports
+                        #(#directions)*
+                        let (_, #gradient, #product) = #hvp;
+                        let mut #sum: #ret = ::core::default::Default::default();
+                        #(#along_given)*
+                        (#sum, (#(#contributions,)*))
+                    })
+                }
+            };
+            let jvp = match part {
+                0 => {
+                    let terms = contract(&gradient, true);
+                    quote!({
+                        #imports
+                        let (#value, #gradient) = #grad;
+                        let mut #sum: #ret = ::core::default::Default::default();
+                        #terms
+                        (#value, #sum)
+                    })
+                }
+                _ => {
+                    // H ẋ along the parameters' tangents (zero where `None`).
+                    let defaults = differentiated.iter().map(|&k| {
+                        let param = &sig.params[k];
+                        let (t, zeros, name) =
+                            (tangent(k), param_zeros(param), tangent_param(&param.ident));
+                        quote!(let #name = match #t {
+                            ::core::option::Option::Some(#given_tangent) => #given_tangent,
+                            ::core::option::Option::None => #zeros,
+                        };)
+                    });
+                    let product_sum = hygienic("__product_sum");
+                    let hx_t = differentiated.iter().enumerate().map(|(j, _)| {
+                        let (u, p_j) = (given(j), entry(&product, j));
+                        quote!(#product_sum += #inner(&#p_j, &#u);)
+                    });
+                    let terms = contract(&gradient, false);
+                    quote!({
+                        #imports
+                        #(#defaults)*
+                        let (_, #gradient, #product) = #hvp;
+                        let mut #sum: #ret = ::core::default::Default::default();
+                        #(#along_given)*
+                        let mut #product_sum: #ret = ::core::default::Default::default();
+                        #(#hx_t)*
+                        let #value = #sum;
+                        let mut #sum = #product_sum;
+                        #terms
+                        (#value, #sum)
+                    })
+                }
+            };
+            (primal, vjp, jvp)
+        }
+        _ => {
+            let stub = match hessian {
+                Some(_) => quote!({ ::core::unimplemented!("#[differentiable] reported errors") }),
+                None => quote!({ ::core::unimplemented!("needs #[differentiable(hessian)]") }),
+            };
+            (stub.clone(), stub.clone(), stub)
+        }
+    };
+    let marker = format_ident!("__C", span = Span::mixed_site());
+    let bound = match hessian {
+        None => quote!(: ::autodiff::__private::SecondOrder),
+        Some(_) => TokenStream::new(),
+    };
+    let mut generics = sig.generics.clone();
+    generics.params.push(syn::parse_quote!(#marker #bound));
+    let (generics, _, where_clause) = generics.split_for_impl();
+    let (vis, inherited) = (&sig.vis, &sig.inherited);
+    let allows = generated_allows();
+    let attrs = quote! {
+        #[doc(hidden)]
+        #allows
+        #[allow(clippy::extra_unused_type_parameters)]
+        #(#inherited)*
+    };
+    quote_spanned! {Span::call_site()=>
+        #attrs
+        #vis fn #name #generics(#(#params),*) -> #ret #where_clause #primal_body
+        #attrs
+        #vis fn #vjp_name #generics(#(#params,)* #cotangent: #ret)
+            -> (#ret, (#(#contribution_types,)*)) #where_clause #vjp_body
+        #attrs
+        #vis fn #jvp_name #generics(#(#params,)* #(#tangent_params),*)
+            -> (#ret, #ret) #where_clause #jvp_body
+    }
 }
 
 fn emit_part(

@@ -126,6 +126,36 @@ pub struct Nested;
 )]
 pub trait SecondOrder {}
 
+/// `p` times the scalar `g`, every leaf (floats, arrays, structs of parameters, their
+/// hyperparameters kept): a contribution of a called `g_jvp`'s hidden functions, scaled by
+/// the cotangent.
+pub fn scale<P: crate::Parameters>(mut p: P, g: P::Elem) -> P {
+    let zeros = p.zeros_like();
+    p.for_each_leaf_mut_with(&zeros, &mut |leaf, _| {
+        for x in leaf {
+            *x = *x * g;
+        }
+    });
+    p
+}
+
+/// Σ aᵢ bᵢ over every leaf of two values of one gradient type (floats, arrays, structs of
+/// parameters): how the hidden functions that differentiate a called `g_jvp` contract a
+/// gradient (or H·v) with a tangent.
+pub fn inner<P: crate::Parameters>(a: &P, b: &P) -> P::Elem {
+    let mut leaves = Vec::new();
+    a.for_each_leaf(&mut |leaf| leaves.extend_from_slice(leaf));
+    let mut sum = <P::Elem as num_traits::Zero>::zero();
+    let mut k = 0;
+    b.for_each_leaf(&mut |leaf| {
+        for &x in leaf {
+            sum = sum + leaves[k] * x;
+            k += 1;
+        }
+    });
+    sum
+}
+
 /// A field of a struct of parameters cast to a float type (`p.n_heads as f64`): a constant,
 /// which is right only for a hyperparameter of an integer type (`#[parameters(skip)]`); the
 /// cast of a differentiated float field would drop its derivative, so it does not compile.

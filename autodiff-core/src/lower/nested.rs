@@ -9,17 +9,20 @@ use syn::{Expr, Pat};
 use super::{expr_span, strip_parens, Lowerer};
 use crate::ir::{Op, Operand};
 
-/// A part of `g_grad`'s result.
+/// A part of `g_grad`'s or `g_jvp`'s result.
 #[derive(Clone, Copy)]
 enum Part {
     Value,
     /// The whole gradient (`None`), or entry k of a gradient of several parameters.
     Gradient(Option<usize>),
+    /// `g_jvp`'s value (0) or tangent (1).
+    Jvp(usize),
 }
 
 impl Lowerer<'_> {
-    /// `g_grad(args…)` (by any path ending in `_grad`) on differentiated values.
-    fn nested_call<'e>(&self, expr: &'e Expr) -> Option<&'e syn::ExprCall> {
+    /// `g_grad(args…)` or `g_jvp(args…)` (by any path ending so) on differentiated values,
+    /// and whether it is `g_jvp`.
+    fn nested_call<'e>(&self, expr: &'e Expr) -> Option<(&'e syn::ExprCall, bool)> {
         let Expr::Call(call) = strip_parens(expr) else {
             return None;
         };
@@ -28,12 +31,13 @@ impl Lowerer<'_> {
         };
         let last = path.path.segments.last()?;
         let name = last.ident.to_string();
+        let jvp = name.len() > "_jvp".len() && name.ends_with("_jvp");
+        let grad = name.len() > "_grad".len() && name.ends_with("_grad");
         let ok = path.qself.is_none()
             && last.arguments.is_none()
-            && name.len() > "_grad".len()
-            && name.ends_with("_grad")
+            && (jvp || grad)
             && self.mentions_var(expr);
-        ok.then_some(call)
+        ok.then_some((call, jvp))
     }
 
     /// `let (v, d) = g_grad(x);` (either name may be `_`; `d` may be a tuple of names, one
@@ -43,7 +47,7 @@ impl Lowerer<'_> {
         let (Pat::Tuple(pattern), Some(init)) = (&local.pat, &local.init) else {
             return false;
         };
-        let Some(call) = self.nested_call(&init.expr) else {
+        let Some((call, jvp)) = self.nested_call(&init.expr) else {
             return false;
         };
         let binding = |pat: &Pat| match pat {
@@ -57,6 +61,14 @@ impl Lowerer<'_> {
         let shape_ok = pattern.elems.len() == 2 && init.diverge.is_none() && {
             let (value, gradient) = (&pattern.elems[0], &pattern.elems[1]);
             match (binding(value), gradient) {
+                (Some(value), gradient) if jvp => match binding(gradient) {
+                    Some(tangent) => {
+                        parts.extend(value.map(|name| (name, Part::Jvp(0))));
+                        parts.extend(tangent.map(|name| (name, Part::Jvp(1))));
+                        true
+                    }
+                    None => false,
+                },
                 (Some(value), Pat::Tuple(entries)) => {
                     parts.extend(value.map(|name| (name, Part::Value)));
                     let mut ok = true;
@@ -84,7 +96,7 @@ impl Lowerer<'_> {
         if !shape_ok {
             self.diag.error(
                 &local.pat,
-                "bind the value and the gradient of a generated gradient to names: `let (v, d) = g_grad(x);`, or one name per entry for several parameters, `let (v, (dx, dy)) = g_grad(x, y);`",
+                "bind the value and the gradient of a generated gradient to names: `let (v, d) = g_grad(x);`, or one name per entry for several parameters, `let (v, (dx, dy)) = g_grad(x, y);`; `let (v, t) = g_jvp(x, dx);` for a tangent",
             );
             return true;
         }
@@ -105,10 +117,11 @@ impl Lowerer<'_> {
             syn::Member::Named(_) => None,
         };
         let (call, whole, part) = match self.nested_call(&field.base) {
-            Some(call) => {
-                let part = match index(&field.member)? {
-                    0 => Part::Value,
-                    1 => Part::Gradient(None),
+            Some((call, jvp)) => {
+                let part = match (index(&field.member)?, jvp) {
+                    (k @ (0 | 1), true) => Part::Jvp(k),
+                    (0, false) => Part::Value,
+                    (1, false) => Part::Gradient(None),
                     _ => return None,
                 };
                 (call, &*field.base, part)
@@ -117,7 +130,9 @@ impl Lowerer<'_> {
                 let Expr::Field(inner) = strip_parens(&field.base) else {
                     return None;
                 };
-                let call = self.nested_call(&inner.base)?;
+                let (call, false) = self.nested_call(&inner.base)? else {
+                    return None;
+                };
                 if index(&inner.member)? != 1 {
                     return None;
                 }
@@ -152,19 +167,29 @@ impl Lowerer<'_> {
                 let mut path = func.path.clone();
                 if let Some(last) = path.segments.last_mut() {
                     let name = last.ident.to_string();
+                    let suffix = match part {
+                        Part::Jvp(_) => "_jvp".len(),
+                        _ => "_grad".len(),
+                    };
                     let function = format_ident!(
                         "{}",
-                        &name[..name.len() - "_grad".len()],
+                        &name[..name.len() - suffix],
                         span = last.ident.span()
+                    );
+                    let nested = syn::PathArguments::AngleBracketed(
+                        syn::parse_quote_spanned!(last.ident.span()=> ::<::autodiff::__private::Nested>),
                     );
                     match part {
                         Part::Value => last.ident = function,
                         Part::Gradient(entry) => {
                             let at = last.ident.span();
                             last.ident = crate::nested::gradient_name(&function, *entry, at);
-                            last.arguments = syn::PathArguments::AngleBracketed(
-                                syn::parse_quote_spanned!(at=> ::<::autodiff::__private::Nested>),
-                            );
+                            last.arguments = nested;
+                        }
+                        Part::Jvp(k) => {
+                            let at = last.ident.span();
+                            last.ident = crate::nested::jvp_part_name(&function, *k, at);
+                            last.arguments = nested;
                         }
                     }
                 }

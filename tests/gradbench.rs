@@ -578,3 +578,57 @@ fn kmeans_cost_and_newton_direction_against_differences() {
         assert!(error.contains(needle), "{error}");
     }
 }
+
+/// `particle` and `saddle`, nested AD in all four combinations of modes (outer, inner):
+/// each agrees with the eval's golden output (GradBench's tolerance is 10⁻⁴), and an
+/// unknown combination is an error.
+#[test]
+fn particle_and_saddle_in_every_combination_of_modes() {
+    for function in ["rr", "rf", "fr", "ff"] {
+        let w = evaluate(
+            "particle",
+            function,
+            json!({ "w": 0.0, "min_runs": 1, "min_seconds": 0 }),
+        )["output"]
+            .as_f64()
+            .expect("a number");
+        assert!((w - 0.2071918746486116).abs() < 1e-8, "{function}: {w}");
+        let points = floats(
+            &evaluate(
+                "saddle",
+                function,
+                json!({ "start": [1.0, 1.0], "min_runs": 1, "min_seconds": 0 }),
+            )["output"],
+        );
+        assert_eq!(points.len(), 4);
+        for p in &points {
+            assert!(
+                (p - 8.246324826140356e-6).abs() < 1e-10,
+                "{function}: {points:?}"
+            );
+        }
+        // Another start: a saddle point at the origin still.
+        let points = floats(
+            &evaluate(
+                "saddle",
+                function,
+                json!({ "start": [0.5, -0.3], "min_runs": 1, "min_seconds": 0 }),
+            )["output"],
+        );
+        assert!(
+            points.iter().all(|p| p.abs() < 1e-4),
+            "{function}: {points:?}"
+        );
+    }
+    for module in ["particle", "saddle"] {
+        let responses = session(&[json!({
+            "id": 1, "kind": "evaluate", "module": module, "function": "rx",
+            "input": { "w": 0.0, "start": [1.0, 1.0] },
+        })]);
+        assert_eq!(responses[0]["success"], false);
+        assert!(responses[0]["error"]
+            .as_str()
+            .expect("an error")
+            .contains("rr"));
+    }
+}

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 
 #[path = "ba.rs"]
 mod ba;
+#[path = "descent.rs"]
+mod descent;
 #[path = "det.rs"]
 mod det;
 #[path = "gmm.rs"]
@@ -29,10 +31,14 @@ mod lse;
 mod lstm;
 #[path = "ode.rs"]
 mod ode;
+#[path = "particle.rs"]
+mod particle;
+#[path = "saddle.rs"]
+mod saddle;
 
 /// The modules this tool implements, as GradBench names them.
 pub const MODULES: &[&str] = &[
-    "ba", "det", "gmm", "hello", "kmeans", "llsq", "lse", "lstm", "ode",
+    "ba", "det", "gmm", "hello", "kmeans", "llsq", "lse", "lstm", "ode", "particle", "saddle",
 ];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
@@ -132,6 +138,8 @@ fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Fa
         "lse" => lse::evaluate(function, input),
         "lstm" => lstm::evaluate(function, input),
         "ode" => ode::evaluate(function, input),
+        "particle" => particle::evaluate(function, input),
+        "saddle" => saddle::evaluate(function, input),
         other => Err(format!("autodiff has no module \"{other}\"")),
     }
 }

@@ -360,3 +360,56 @@ fn perturbation_confusion_forward_inside() {
         assert_eq!(x_times_forward_d_add_jvp(x, y, 1.0, 0.0), (x, 1.0));
     }
 }
+
+// ---- A struct of parameters: its gradient a struct, contracted and scaled leaf by leaf.
+
+#[derive(Parameters, Clone, Debug, PartialEq)]
+struct Pair {
+    a: f64,
+    b: Array1<f64>,
+}
+
+#[differentiable(hessian)]
+fn pair_energy(p: &Pair, x: f64) -> f64 {
+    (p.a * x).sin() + (&p.b * x).mapv(f64::exp).sum()
+}
+
+/// The energy's slope along a fixed direction of the struct, as a function of x alone.
+#[differentiable(wrt(x))]
+fn pair_slope(p: &Pair, d: &Pair, x: f64) -> f64 {
+    let (_, slope) = pair_energy_jvp(p, x, d.clone(), 1.0);
+    slope * x
+}
+
+#[test]
+fn struct_parameters_through_jvp() {
+    let p = Pair {
+        a: 0.7,
+        b: array![0.2, -0.4],
+    };
+    let d = Pair {
+        a: 1.0,
+        b: array![0.5, 2.0],
+    };
+    let x = 0.9;
+    // The slope in closed form: ∂/∂a·1 + ∂/∂b·d_b + ∂/∂x·1.
+    let slope = |x: f64| {
+        let da = (p.a * x).cos() * x;
+        let db: f64 =
+            p.b.iter()
+                .zip(&d.b)
+                .map(|(b, t)| (b * x).exp() * x * t)
+                .sum();
+        let dx = (p.a * x).cos() * p.a + p.b.iter().map(|b| (b * x).exp() * b).sum::<f64>();
+        (da * d.a + db + dx) * x
+    };
+    let expected = (slope(x + 1e-5) - slope(x - 1e-5)) / 2e-5;
+    let (value, derivative) = pair_slope_grad(&p, &d, x);
+    assert!((value - slope(x)).abs() < 1e-12);
+    assert!(
+        (derivative - expected).abs() < 1e-7,
+        "{derivative} vs {expected}"
+    );
+    let (_, tangent) = pair_slope_jvp(&p, &d, x, 1.0);
+    assert!((tangent - derivative).abs() < 1e-12);
+}

@@ -181,8 +181,16 @@ fn emit_jvp_part(
         hygienic("__given"),
         hygienic("__sum"),
     );
-    let inner = quote!(::autodiff::__private::inner);
-    let scaled = quote!(::autodiff::__private::scale);
+    // Floats and arrays by `dot` and `scaled`; structs of parameters leaf by leaf.
+    let structured = |j: usize| sig.params[differentiated[j]].structured;
+    let inner_of = |j: usize| match structured(j) {
+        true => quote!(::autodiff::__private::inner),
+        false => quote!(::autodiff::__private::dot),
+    };
+    let scaled_of = |j: usize| match structured(j) {
+        true => quote!(::autodiff::__private::scale),
+        false => quote!(::autodiff::__private::scaled),
+    };
     let imports = quote! {
         #[allow(unused_imports)]
         use ::autodiff::__private::Arg as _;
@@ -196,7 +204,7 @@ fn emit_jvp_part(
                 true => k,
                 false => sig.params.len() + j,
             };
-            let (t, a_j) = (tangent(position), entry(a, j));
+            let (t, a_j, inner) = (tangent(position), entry(a, j), inner_of(j));
             quote! {
                 if let ::core::option::Option::Some(#given_tangent) = &#t {
                     #sum += #inner(&#a_j, #given_tangent);
@@ -209,7 +217,7 @@ fn emit_jvp_part(
         Some(Some((grad, hvp))) => {
             // ∇g·t for the primal of part 1.
             let along_given = differentiated.iter().enumerate().map(|(j, _)| {
-                let (u, g_j) = (given(j), entry(&gradient, j));
+                let (u, g_j, inner) = (given(j), entry(&gradient, j), inner_of(j));
                 quote!(#sum += #inner(&#g_j, &#u);)
             });
             let along_given: Vec<TokenStream> = along_given.collect();
@@ -225,7 +233,10 @@ fn emit_jvp_part(
                     #sum
                 }),
             };
-            let scale = |a: TokenStream| quote!(#scaled(#a, #cotangent));
+            let scale = |a: TokenStream, j: usize| {
+                let scaled = scaled_of(j);
+                quote!(#scaled(#a, #cotangent))
+            };
             let vjp = match part {
                 0 => {
                     let contributions = sig
@@ -236,7 +247,7 @@ fn emit_jvp_part(
                             false => constant.clone(),
                             true => {
                                 let j = differentiated.iter().position(|&d| d == k).unwrap_or(0);
-                                scale(entry(&gradient, j))
+                                scale(entry(&gradient, j), j)
                             }
                         })
                         .chain((0..differentiated.len()).map(|j| {
@@ -269,10 +280,10 @@ fn emit_jvp_part(
                             false => constant.clone(),
                             true => {
                                 let j = differentiated.iter().position(|&d| d == k).unwrap_or(0);
-                                scale(entry(&product, j))
+                                scale(entry(&product, j), j)
                             }
                         })
-                        .chain((0..differentiated.len()).map(|j| scale(entry(&gradient, j))));
+                        .chain((0..differentiated.len()).map(|j| scale(entry(&gradient, j), j)));
                     quote!({
                         #imports
                         #(#directions)*
@@ -307,7 +318,7 @@ fn emit_jvp_part(
                     });
                     let product_sum = hygienic("__product_sum");
                     let hx_t = differentiated.iter().enumerate().map(|(j, _)| {
-                        let (u, p_j) = (given(j), entry(&product, j));
+                        let (u, p_j, inner) = (given(j), entry(&product, j), inner_of(j));
                         quote!(#product_sum += #inner(&#p_j, &#u);)
                     });
                     let terms = contract(&gradient, false);

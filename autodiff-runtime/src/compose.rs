@@ -126,6 +126,44 @@ pub struct Nested;
 )]
 pub trait SecondOrder {}
 
+/// Σ aᵢ bᵢ of two floats or two arrays of one shape: [`inner`] without the walk over
+/// leaves, for the parameters that are not structs.
+pub trait Dot {
+    type Elem;
+    fn autodiff_dot(&self, other: &Self) -> Self::Elem;
+}
+
+macro_rules! dot_scalars {
+    ($($t:ty),*) => {$(
+        impl Dot for $t {
+            type Elem = $t;
+            #[inline(always)]
+            fn autodiff_dot(&self, other: &$t) -> $t {
+                self * other
+            }
+        }
+    )*};
+}
+
+dot_scalars!(f32, f64);
+
+impl<A: Float, D: Dimension> Dot for Array<A, D> {
+    type Elem = A;
+    #[track_caller]
+    fn autodiff_dot(&self, other: &Self) -> A {
+        crate::value::same_shape("dot", self.shape(), other.shape());
+        self.iter()
+            .zip(other.iter())
+            .fold(A::zero(), |sum, (&a, &b)| sum + a * b)
+    }
+}
+
+/// [`Dot::autodiff_dot`] as a function, for the generated code.
+#[inline(always)]
+pub fn dot<T: Dot>(a: &T, b: &T) -> T::Elem {
+    a.autodiff_dot(b)
+}
+
 /// `p` times the scalar `g`, every leaf (floats, arrays, structs of parameters, their
 /// hyperparameters kept): a contribution of a called `g_jvp`'s hidden functions, scaled by
 /// the cotangent.
@@ -143,14 +181,13 @@ pub fn scale<P: crate::Parameters>(mut p: P, g: P::Elem) -> P {
 /// parameters): how the hidden functions that differentiate a called `g_jvp` contract a
 /// gradient (or H·v) with a tangent.
 pub fn inner<P: crate::Parameters>(a: &P, b: &P) -> P::Elem {
-    let mut leaves = Vec::new();
-    a.for_each_leaf(&mut |leaf| leaves.extend_from_slice(leaf));
+    // Leaf beside leaf through a copy of `b` (no allocation for a float).
+    let mut copy = b.zeros_like();
+    copy.for_each_leaf_mut_with(b, &mut |c, b| c.copy_from_slice(b));
     let mut sum = <P::Elem as num_traits::Zero>::zero();
-    let mut k = 0;
-    b.for_each_leaf(&mut |leaf| {
-        for &x in leaf {
-            sum = sum + leaves[k] * x;
-            k += 1;
+    copy.for_each_leaf_mut_with(a, &mut |b, a| {
+        for (&x, &y) in a.iter().zip(b.iter()) {
+            sum = sum + x * y;
         }
     });
     sum

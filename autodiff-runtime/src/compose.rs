@@ -111,8 +111,8 @@ pub trait NoTangent {}
 
 impl NoTangent for Option<Constant> {}
 
-/// The marker a function calling another's generated gradient (`g_grad(x)`) passes to the
-/// hidden functions that differentiate that gradient (see the macro's `nested.rs`). They
+/// The marker a function calling another's generated derivative (`g_grad(x)`, `g_jvp(x, t)`)
+/// passes to the hidden functions that differentiate it (see the macro's `nested.rs`). They
 /// exist only where `g` has `#[differentiable(hessian)]`; elsewhere they are stubs that ask
 /// for [`SecondOrder`], which nothing implements, so the call is this error.
 #[derive(Clone, Copy, Debug)]
@@ -120,9 +120,9 @@ pub struct Nested;
 
 /// What the stub of a gradient without second derivatives asks of [`Nested`]: never true.
 #[diagnostic::on_unimplemented(
-    message = "the function whose gradient is called here has no second derivatives: add `hessian` to its attribute, `#[differentiable(hessian)]`",
-    label = "the gradient of a function without `#[differentiable(hessian)]`",
-    note = "differentiating a function that calls `g_grad` needs the derivatives of g's gradient (its Hessian-vector products), which `#[differentiable(hessian)]` on `g` generates"
+    message = "the function whose generated derivative is called here has no second derivatives: add `hessian` to its attribute, `#[differentiable(hessian)]`",
+    label = "a derivative of a function without `#[differentiable(hessian)]`",
+    note = "differentiating a function that calls `g_grad` or `g_jvp` needs the derivatives of g's derivatives (its Hessian-vector products), which `#[differentiable(hessian)]` on `g` generates"
 )]
 pub trait SecondOrder {}
 

@@ -70,6 +70,12 @@
 //!   - `let mut a = c.to_owned(); a.tanh()` in a Hessian: the method was taken for a
 //!     mutation, whose new binding moved the constant inside the loop over columns. The
 //!     primitives' methods take `&self`.
+//! - Found writing GradBench's hand tracking: an array that starts as a constant and is
+//!   rebuilt in a loop by `concatenate!` (`acc = concatenate![Axis(0), acc.view(),
+//!   row.view()]`, `row` computed from `x` in the body) stayed a constant, so every
+//!   derivative was silently zero. A loop's carried names are those assigned values that
+//!   read differentiated ones, and a macro's arguments were not searched for such reads:
+//!   they are now (any identifier among the tokens counts).
 //! - Found by seed 32 with 400 programs (p147):
 //!   - an element write in a branch to an array from before it (`if … { acc[1] = k * k; }`):
 //!     the write moved the array, whose shape the branch's adjoint then read to start its
@@ -1348,4 +1354,27 @@ fn an_element_written_in_a_branch() {
             );
         }
     }
+}
+
+#[differentiable]
+fn stacked_in_a_loop(x: &Array1<f64>) -> Array1<f64> {
+    let mut acc = Array2::<f64>::zeros((0, 2));
+    for i in 0..x.len() {
+        let row = Array1::<f64>::ones(2) * x[i] * x[i];
+        acc = concatenate![Axis(0), acc.view(), row.view().insert_axis(Axis(0))];
+    }
+    acc.flatten().to_owned()
+}
+
+#[test]
+fn an_array_rebuilt_by_a_macro_in_a_loop() {
+    let v = |x: &[f64]| Array1::from(x.to_vec());
+    check_vector(
+        "stacked_in_a_loop",
+        &[2.0, -3.0, 0.5],
+        |x| stacked_in_a_loop(&v(x)).to_vec(),
+        |x| stacked_in_a_loop_jacobian(&v(x)).1,
+        |x, t| stacked_in_a_loop_jvp(&v(x), v(t)).1.to_vec(),
+        |x, c| stacked_in_a_loop_vjp(&v(x), v(c)).1.to_vec(),
+    );
 }

@@ -547,7 +547,12 @@ impl Lowerer<'_> {
                 }
             }
             _ => {
-                if self.check_constant(expr) {
+                if let Some(method) = in_place_method(expr) {
+                    self.diag.error(
+                        expr,
+                        format!("`{method}` changes a differentiated array in place, which #[differentiable] cannot follow; write its elements (`y[[i, j]] = …;`, `y[i] += …;` in a loop), or compute a new array and assign it (`y = &y + &(h * &k);`, `let rows = concatenate![Axis(0), a.view(), b.view()];`)"),
+                    );
+                } else if self.check_constant(expr) {
                     self.diag.error(
                         expr,
                         "the value of this expression is discarded; bind it with `let` or make it the function's result",
@@ -2423,4 +2428,25 @@ fn signature_float(sig: &Signature) -> Option<Type> {
         (false, true) => Some(syn::parse_quote!(f32)),
         _ => None,
     }
+}
+
+/// The name of an ndarray method that changes its receiver (or a view of it) in place, when
+/// `expr` calls one as a statement: `y.row_mut(0).assign(&x)`, `y.scaled_add(a, &k)`.
+fn in_place_method(expr: &Expr) -> Option<String> {
+    const IN_PLACE: &[&str] = &[
+        "assign",
+        "assign_to",
+        "fill",
+        "scaled_add",
+        "zip_mut_with",
+        "mapv_inplace",
+        "map_inplace",
+        "swap",
+        "invert_axis",
+    ];
+    let Expr::MethodCall(call) = strip_parens(expr) else {
+        return None;
+    };
+    let method = call.method.to_string();
+    IN_PLACE.contains(&method.as_str()).then_some(method)
 }

@@ -24,7 +24,16 @@ fn split<A: Clone, D: Dimension>(
     len: usize,
 ) -> (Array<A, D>, Array<A, D>) {
     let (first, rest) = g.split_at(axis, len);
-    (first.to_owned(), rest.to_owned())
+    (owned(first), owned(rest))
+}
+
+/// `part.to_owned()`, also for an empty part, whose strides from `split_at` ndarray's
+/// `to_owned` rejects (an array first concatenated onto with no rows).
+fn owned<A: Clone, D: Dimension>(part: ArrayView<'_, A, D>) -> Array<A, D> {
+    match part.is_empty() {
+        true => Array::from_shape_vec(part.raw_dim(), Vec::new()).expect("no elements"),
+        false => part.to_owned(),
+    }
 }
 
 /// `x.into_shape_with_order(shape).unwrap()`, `x.to_shape(shape).unwrap()`: the elements in

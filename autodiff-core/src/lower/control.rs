@@ -1004,6 +1004,18 @@ fn reads_any(expr: &Expr, names: &HashSet<String>) -> bool {
                 self.found |= self.names.contains(&ident.to_string());
             }
         }
+        /// A macro's arguments (`concatenate![Axis(0), a.view(), b.view()]`) are tokens, not
+        /// parsed expressions: any identifier among them counts as read.
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            fn mentions(tokens: TokenStream, names: &HashSet<String>) -> bool {
+                tokens.into_iter().any(|tree| match tree {
+                    proc_macro2::TokenTree::Ident(ident) => names.contains(&ident.to_string()),
+                    proc_macro2::TokenTree::Group(group) => mentions(group.stream(), names),
+                    _ => false,
+                })
+            }
+            self.found |= mentions(mac.tokens.clone(), self.names);
+        }
     }
     let mut reads = Reads {
         names,

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use super::{count, field, matrix, numbers, unknown, Evaluated, Failure};
 
 /// The hand model: constants of the objective.
-pub struct Model {
+struct Model {
     /// Each bone's parent (before it), −1 for the root.
     parents: Vec<i64>,
     /// Each bone's 4 × 4 transform relative to its parent in the base pose (bones × 4 × 4).
@@ -97,8 +97,9 @@ fn hand_objective(
     points: &Array2<f64>,
 ) -> Array1<f64> {
     let bones = model.parents.len();
-    // Each bone's Euler angles (x, z, y): bones 0 and 1 (wrist, forearm) and each finger's
-    // tip keep their base pose; finger f is bones 2 + 4f to 5 + 4f.
+    // Each bone's Euler angles (x, z, y). Bone 0 is the wrist (the root), bone 21 the
+    // forearm, finger f bones 1 + 4f to 4 + 4f: its first bone and the wrist and forearm
+    // keep their base pose, its second bends and spreads, its third and fourth bend.
     let mut pose = Array2::<f64>::zeros((bones, 3));
     for finger in 0..5 {
         let (bone, first) = (2 + 4 * finger, 6 + 4 * finger);

@@ -239,7 +239,7 @@ fn runs_at_least_min_runs_and_min_seconds() {
 fn bad_input_gets_an_error_response_and_the_session_goes_on() {
     let responses = session(&[
         json!("not a message"),
-        json!({ "id": 1, "kind": "define", "module": "ht" }),
+        json!({ "id": 1, "kind": "define", "module": "no such eval" }),
         json!({ "id": 2, "kind": "evaluate", "module": "llsq", "function": "primal", "input": { "x": "oops", "n": 4 } }),
         json!({ "id": 3, "kind": "evaluate", "module": "llsq", "function": "primal", "input": { "x": [1.0], "n": 1 } }),
         json!({ "id": 4, "kind": "evaluate", "module": "lse", "function": "hessian", "input": { "x": [1.0] } }),
@@ -630,5 +630,300 @@ fn particle_and_saddle_in_every_combination_of_modes() {
             .as_str()
             .expect("an error")
             .contains("rr"));
+    }
+}
+
+/// A 4 × 4 matrix, row-major.
+type Matrix4 = [[f64; 4]; 4];
+
+fn product4(a: &Matrix4, b: &Matrix4) -> Matrix4 {
+    let mut c = [[0.0; 4]; 4];
+    for i in 0..4 {
+        for j in 0..4 {
+            c[i][j] = (0..4).map(|k| a[i][k] * b[k][j]).sum();
+        }
+    }
+    c
+}
+
+fn product3(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let mut c = [[0.0; 3]; 3];
+    for i in 0..3 {
+        for j in 0..3 {
+            c[i][j] = (0..3).map(|k| a[i][k] * b[k][j]).sum();
+        }
+    }
+    c
+}
+
+/// A small hand of GradBench's `ht` layout: 22 bones (the wrist, five fingers of four bones
+/// each, the forearm), arbitrary transforms, `vertices` vertices with arbitrary weights.
+struct TestHand {
+    parents: Vec<i64>,
+    base_relatives: Vec<Matrix4>,
+    inverse_base_absolutes: Vec<Matrix4>,
+    base_positions: Vec<[f64; 4]>,
+    weights: Vec<Vec<f64>>,
+    triangles: Vec<[usize; 3]>,
+    is_mirrored: bool,
+}
+
+impl TestHand {
+    fn new(rng: &mut Lcg, vertices: usize, is_mirrored: bool) -> TestHand {
+        let mut parents: Vec<i64> = vec![-1];
+        for finger in 0..5 {
+            parents.extend([0, 1 + 4 * finger, 2 + 4 * finger, 3 + 4 * finger]);
+        }
+        parents.push(0);
+        let matrix = |rng: &mut Lcg| -> Matrix4 {
+            let mut m = [[0.0; 4]; 4];
+            for row in &mut m {
+                for e in row.iter_mut() {
+                    *e = rng.next();
+                }
+            }
+            m
+        };
+        let base_relatives = (0..22).map(|_| matrix(rng)).collect();
+        let inverse_base_absolutes = (0..22).map(|_| matrix(rng)).collect();
+        let base_positions = (0..vertices)
+            .map(|_| [rng.next(), rng.next(), rng.next(), 1.0 + 0.1 * rng.next()])
+            .collect();
+        let weights = (0..vertices)
+            .map(|_| (0..22).map(|_| 0.5 * (rng.next() + 1.0)).collect())
+            .collect();
+        let triangles = (0..vertices - 2).map(|v| [v, v + 2, v + 1]).collect();
+        TestHand {
+            parents,
+            base_relatives,
+            inverse_base_absolutes,
+            base_positions,
+            weights,
+            triangles,
+            is_mirrored,
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "bone_count": 22,
+            "bone_names": (0..22).map(|b| format!("bone{b}")).collect::<Vec<_>>(),
+            "parents": self.parents,
+            "base_relatives": self.base_relatives,
+            "inverse_base_absolutes": self.inverse_base_absolutes,
+            "base_positions": self.base_positions,
+            "weights": self.weights,
+            "triangles": self.triangles,
+            "is_mirrored": self.is_mirrored,
+        })
+    }
+
+    /// The errors by ADBench's definition, step by step: θ spread into a 3 × 25 matrix of
+    /// pose parameters (global rotation, scale, translation, then one column per bone),
+    /// each bone's Euler-angle rotation after its base relative transform, absolutes down
+    /// the tree, linear blend skinning, mirroring, the global transform, the errors.
+    fn errors(
+        &self,
+        theta: &[f64],
+        us: &[[f64; 2]],
+        correspondences: &[usize],
+        points: &[[f64; 3]],
+    ) -> Vec<f64> {
+        let mut pose = [[0.0; 25]; 3];
+        for i in 0..3 {
+            pose[i][0] = theta[i];
+            pose[i][1] = 1.0;
+            pose[i][2] = theta[3 + i];
+        }
+        let (mut i_theta, mut i_pose) = (6, 5);
+        for _finger in 0..5 {
+            for joint in 2..=4 {
+                pose[0][i_pose] = theta[i_theta];
+                i_theta += 1;
+                if joint == 2 {
+                    pose[1][i_pose] = theta[i_theta];
+                    i_theta += 1;
+                }
+                i_pose += 1;
+            }
+            i_pose += 1;
+        }
+        let mut absolutes: Vec<Matrix4> = Vec::new();
+        let mut transforms = Vec::new();
+        for bone in 0..22 {
+            let (tx, ty, tz) = (pose[0][bone + 3], pose[2][bone + 3], pose[1][bone + 3]);
+            let rx = [
+                [1.0, 0.0, 0.0],
+                [0.0, tx.cos(), -tx.sin()],
+                [0.0, tx.sin(), tx.cos()],
+            ];
+            let ry = [
+                [ty.cos(), 0.0, ty.sin()],
+                [0.0, 1.0, 0.0],
+                [-ty.sin(), 0.0, ty.cos()],
+            ];
+            let rz = [
+                [tz.cos(), -tz.sin(), 0.0],
+                [tz.sin(), tz.cos(), 0.0],
+                [0.0, 0.0, 1.0],
+            ];
+            let r = product3(&product3(&rz, &ry), &rx);
+            let mut tr = [[0.0; 4]; 4];
+            tr[3][3] = 1.0;
+            for i in 0..3 {
+                tr[i][..3].copy_from_slice(&r[i]);
+            }
+            let relative = product4(&self.base_relatives[bone], &tr);
+            let absolute = match self.parents[bone] {
+                -1 => relative,
+                parent => product4(&absolutes[parent as usize], &relative),
+            };
+            transforms.push(product4(&absolute, &self.inverse_base_absolutes[bone]));
+            absolutes.push(absolute);
+        }
+        let global = {
+            let (a, n) = (
+                &theta[..3],
+                theta[..3].iter().map(|v| v * v).sum::<f64>().sqrt(),
+            );
+            let (x, y, z) = (a[0] / n, a[1] / n, a[2] / n);
+            let (s, c) = (n.sin(), n.cos());
+            [
+                [
+                    x * x + (1.0 - x * x) * c,
+                    x * y * (1.0 - c) - z * s,
+                    x * z * (1.0 - c) + y * s,
+                ],
+                [
+                    x * y * (1.0 - c) + z * s,
+                    y * y + (1.0 - y * y) * c,
+                    y * z * (1.0 - c) - x * s,
+                ],
+                [
+                    x * z * (1.0 - c) - y * s,
+                    z * y * (1.0 - c) + x * s,
+                    z * z + (1.0 - z * z) * c,
+                ],
+            ]
+        };
+        let vertex = |v: usize| -> [f64; 3] {
+            let mut p = [0.0; 3];
+            for (bone, t) in transforms.iter().enumerate() {
+                for (i, pi) in p.iter_mut().enumerate() {
+                    let moved: f64 = (0..4).map(|k| t[i][k] * self.base_positions[v][k]).sum();
+                    *pi += self.weights[v][bone] * moved;
+                }
+            }
+            if self.is_mirrored {
+                p[0] = -p[0];
+            }
+            let mut q = [0.0; 3];
+            for i in 0..3 {
+                q[i] = (0..3).map(|k| global[i][k] * p[k]).sum::<f64>() + theta[3 + i];
+            }
+            q
+        };
+        let mut errors = Vec::new();
+        for (i, &c) in correspondences.iter().enumerate() {
+            let hand_point = if us.is_empty() {
+                vertex(c)
+            } else {
+                let [a, b, d] = self.triangles[c].map(vertex);
+                let u = us[i];
+                [0, 1, 2].map(|j| u[0] * a[j] + u[1] * b[j] + (1.0 - u[0] - u[1]) * d[j])
+            };
+            errors.extend((0..3).map(|j| points[i][j] - hand_point[j]));
+        }
+        errors
+    }
+}
+
+#[test]
+fn hand_tracking_errors_by_adbench_definition_and_jacobian_against_differences() {
+    let mut rng = Lcg(26);
+    for (is_mirrored, complicated) in [(false, true), (true, false)] {
+        let hand = TestHand::new(&mut rng, 7, is_mirrored);
+        let n = 4;
+        let theta: Vec<f64> = (0..26).map(|_| rng.next()).collect();
+        let correspondences: Vec<usize> = match complicated {
+            true => vec![0, 4, 2, 0],
+            false => vec![6, 1, 3, 1],
+        };
+        let points: Vec<[f64; 3]> = (0..n)
+            .map(|_| [rng.next(), rng.next(), rng.next()])
+            .collect();
+        let us: Vec<[f64; 2]> = match complicated {
+            true => (0..n)
+                .map(|_| [0.5 * (rng.next() + 1.0), 0.3 * (rng.next() + 1.0)])
+                .collect(),
+            false => Vec::new(),
+        };
+        let input = |theta: &[f64], us: &[[f64; 2]]| {
+            json!({
+                "theta": theta,
+                "us": us,
+                "data": { "model": hand.to_json(), "correspondences": correspondences, "points": points },
+                "min_runs": 1,
+                "min_seconds": 0,
+            })
+        };
+        let objective = |theta: &[f64], us: &[[f64; 2]]| {
+            floats(&evaluate("ht", "objective", input(theta, us))["output"])
+        };
+        let errors = objective(&theta, &us);
+        let expected = hand.errors(&theta, &us, &correspondences, &points);
+        assert_eq!(errors.len(), 3 * n);
+        for (k, (e, x)) in errors.iter().zip(&expected).enumerate() {
+            assert!(
+                (e - x).abs() < 1e-12 * (1.0 + x.abs()),
+                "error {k}: {e} vs {x}"
+            );
+        }
+        let jacobian: Vec<Vec<f64>> = evaluate("ht", "jacobian", input(&theta, &us))["output"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(floats)
+            .collect();
+        let us_columns = if complicated { 2 } else { 0 };
+        assert_eq!(jacobian.len(), 3 * n);
+        assert!(jacobian.iter().all(|row| row.len() == us_columns + 26));
+        let h = 1e-6;
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * (1.0 + b.abs());
+        for k in 0..26 {
+            let (mut up, mut down) = (theta.clone(), theta.clone());
+            up[k] += h;
+            down[k] -= h;
+            let (eu, ed) = (objective(&up, &us), objective(&down, &us));
+            for r in 0..3 * n {
+                let difference = (eu[r] - ed[r]) / (2.0 * h);
+                let entry = jacobian[r][us_columns + k];
+                assert!(
+                    close(entry, difference),
+                    "∂e{r}/∂θ{k}: {entry} vs {difference}"
+                );
+            }
+        }
+        // Column c of row 3i + j: the derivative by point i's own u_c (no other point's u
+        // moves it).
+        for i in 0..us.len() {
+            for c in 0..2 {
+                let (mut up, mut down) = (us.clone(), us.clone());
+                up[i][c] += h;
+                down[i][c] -= h;
+                let (eu, ed) = (objective(&theta, &up), objective(&theta, &down));
+                for r in 0..3 * n {
+                    let difference = (eu[r] - ed[r]) / (2.0 * h);
+                    match r / 3 == i {
+                        true => assert!(
+                            close(jacobian[r][c], difference),
+                            "∂e{r}/∂u{i}{c}: {} vs {difference}",
+                            jacobian[r][c]
+                        ),
+                        false => assert_eq!(difference, 0.0),
+                    }
+                }
+            }
+        }
     }
 }

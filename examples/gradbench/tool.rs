@@ -21,6 +21,8 @@ mod det;
 mod gmm;
 #[path = "hello.rs"]
 mod hello;
+#[path = "ht.rs"]
+mod ht;
 #[path = "kmeans.rs"]
 mod kmeans;
 #[path = "llsq.rs"]
@@ -38,7 +40,7 @@ mod saddle;
 
 /// The modules this tool implements, as GradBench names them.
 pub const MODULES: &[&str] = &[
-    "ba", "det", "gmm", "hello", "kmeans", "llsq", "lse", "lstm", "ode", "particle", "saddle",
+    "ba", "det", "gmm", "hello", "ht", "kmeans", "llsq", "lse", "lstm", "ode", "particle", "saddle",
 ];
 
 /// What a function evaluation failed on, reported to the eval as `"error"`.
@@ -133,6 +135,7 @@ fn evaluate(module: &str, function: &str, input: &Value) -> Result<Evaluated, Fa
         "det" => det::evaluate(function, input),
         "gmm" => gmm::evaluate(function, input),
         "hello" => hello::evaluate(function, input),
+        "ht" => ht::evaluate(function, input),
         "kmeans" => kmeans::evaluate(function, input),
         "llsq" => llsq::evaluate(function, input),
         "lse" => lse::evaluate(function, input),

@@ -76,6 +76,9 @@
 //!   derivative was silently zero. A loop's carried names are those assigned values that
 //!   read differentiated ones, and a macro's arguments were not searched for such reads:
 //!   they are now (any identifier among the tokens counts).
+//! - Found writing GradBench's hand tracking: `model.weights.dot(&t)` with `model: &Model` a
+//!   plain struct outside `wrt` bound the field to a constant by value, moving it out of the
+//!   reference (E0507, reported at the signature). A field receiver of `dot` is borrowed.
 //! - Found by seed 32 with 400 programs (p147):
 //!   - an element write in a branch to an array from before it (`if … { acc[1] = k * k; }`):
 //!     the write moved the array, whose shape the branch's adjoint then read to start its
@@ -1376,5 +1379,35 @@ fn an_array_rebuilt_by_a_macro_in_a_loop() {
         |x| stacked_in_a_loop_jacobian(&v(x)).1,
         |x, t| stacked_in_a_loop_jvp(&v(x), v(t)).1.to_vec(),
         |x, c| stacked_in_a_loop_vjp(&v(x), v(c)).1.to_vec(),
+    );
+}
+
+/// Not differentiated: a plain struct of data.
+pub struct Layer {
+    pub weights: Array2<f64>,
+    pub scale: f64,
+}
+
+#[differentiable(wrt(x))]
+fn through_a_field(layer: &Layer, x: &Array1<f64>) -> f64 {
+    (layer.weights.dot(x) * layer.scale).tanh().sum()
+}
+
+#[test]
+fn a_constant_field_as_a_receiver() {
+    let layer = Layer {
+        weights: Array2::from_shape_fn((3, 2), |(i, j)| 0.2 * i as f64 - 0.3 * j as f64 + 0.1),
+        scale: 1.5,
+    };
+    let v = |x: &[f64]| Array1::from(x.to_vec());
+    check_scalar(
+        "through_a_field",
+        &[0.4, -0.7],
+        |x| through_a_field(&layer, &v(x)),
+        |x| {
+            let (value, g) = through_a_field_grad(&layer, &v(x));
+            (value, g.to_vec())
+        },
+        |x, t| through_a_field_jvp(&layer, &v(x), v(t)),
     );
 }

@@ -1106,6 +1106,14 @@ impl Lowerer<'_> {
             .map(|(k, arg)| match (prim, k) {
                 // `&indices` as written: the rule borrows it (a `Vec` is not `Copy`).
                 (Primitive::Select, 2) if !self.mentions_var(arg) => self.constant(arg),
+                // A constant field as the receiver (`model.w.dot(&x)`, `model: &Model` not
+                // differentiated): borrowed, as the method call borrows it, not moved out.
+                (Primitive::Dot, 0)
+                    if matches!(strip_parens(arg), Expr::Field(_)) && !self.mentions_var(arg) =>
+                {
+                    let borrowed: Expr = syn::parse_quote_spanned!(arg.span()=> &#arg);
+                    self.expr(&borrowed)
+                }
                 _ => self.expr(arg),
             })
             .collect();

@@ -213,7 +213,7 @@ fn emit_jvp_part(
         });
         quote!(#(#terms)*)
     };
-    let (primal_body, vjp_body, jvp_body) = match hessian {
+    let bodies = match hessian {
         Some(Some((grad, hvp))) => {
             // ∇g·t for the primal of part 1.
             let along_given = differentiated.iter().enumerate().map(|(j, _)| {
@@ -337,42 +337,20 @@ fn emit_jvp_part(
                     })
                 }
             };
-            (primal, vjp, jvp)
+            Some((primal, vjp, jvp))
         }
-        _ => {
-            let stub = match hessian {
-                Some(_) => quote!({ ::core::unimplemented!("#[differentiable] reported errors") }),
-                None => quote!({ ::core::unimplemented!("needs #[differentiable(hessian)]") }),
-            };
-            (stub.clone(), stub.clone(), stub)
-        }
+        _ => None,
     };
-    let marker = format_ident!("__C", span = Span::mixed_site());
-    let bound = match hessian {
-        None => quote!(: ::autodiff::__private::SecondOrder),
-        Some(_) => TokenStream::new(),
-    };
-    let mut generics = sig.generics.clone();
-    generics.params.push(syn::parse_quote!(#marker #bound));
-    let (generics, _, where_clause) = generics.split_for_impl();
-    let (vis, inherited) = (&sig.vis, &sig.inherited);
-    let allows = generated_allows();
-    let attrs = quote! {
-        #[doc(hidden)]
-        #allows
-        #[allow(clippy::extra_unused_type_parameters)]
-        #(#inherited)*
-    };
-    quote_spanned! {Span::call_site()=>
-        #attrs
-        #vis fn #name #generics(#(#params),*) -> #ret #where_clause #primal_body
-        #attrs
-        #vis fn #vjp_name #generics(#(#params,)* #cotangent: #ret)
-            -> (#ret, (#(#contribution_types,)*)) #where_clause #vjp_body
-        #attrs
-        #vis fn #jvp_name #generics(#(#params,)* #(#tangent_params),*)
-            -> (#ret, #ret) #where_clause #jvp_body
-    }
+    hidden_functions(
+        sig,
+        hessian.is_some(),
+        [&name, &vjp_name, &jvp_name],
+        &params,
+        &quote!(#ret),
+        contribution_types,
+        tangent_params,
+        bodies,
+    )
 }
 
 fn emit_part(
@@ -428,7 +406,7 @@ fn emit_part(
         }
     };
     let many = differentiated.len() > 1;
-    let (primal_body, vjp_body, jvp_body) = match hessian {
+    let bodies = match hessian {
         Some(Some((grad, hvp))) => {
             let part = select(&gradient);
             let primal = quote!({
@@ -491,21 +469,49 @@ fn emit_part(
                 let (_, #gradient, #product) = #hvp;
                 (#part, #product_part)
             });
-            (primal, vjp, jvp)
+            Some((primal, vjp, jvp))
         }
-        _ => {
-            let stub = match hessian {
-                Some(_) => quote!({ ::core::unimplemented!("#[differentiable] reported errors") }),
-                None => quote!({ ::core::unimplemented!("needs #[differentiable(hessian)]") }),
-            };
-            (stub.clone(), stub.clone(), stub)
-        }
+        _ => None,
     };
-    // The marker the caller passes: bound where the call must fail.
+    hidden_functions(
+        sig,
+        hessian.is_some(),
+        [&name, &vjp_name, &jvp_name],
+        &params,
+        &part_type,
+        contribution_types,
+        tangent_params,
+        bodies,
+    )
+}
+
+/// One hidden function and its two companions (`__differentiable_vjp_…`,
+/// `__differentiable_jvp_…`), named `names`, over `params` (then the cotangent or the
+/// tangents), their value of type `ty`. Without `bodies` (no `hessian`, or errors reported)
+/// each is a stub; without `hessian` a call fails to compile at the caller, through the
+/// marker type parameter's `SecondOrder` bound, which nothing implements.
+#[allow(clippy::too_many_arguments)]
+fn hidden_functions(
+    sig: &Signature,
+    hessian: bool,
+    [name, vjp_name, jvp_name]: [&Ident; 3],
+    params: &[TokenStream],
+    ty: &TokenStream,
+    contribution_types: impl Iterator<Item = TokenStream>,
+    tangent_params: impl Iterator<Item = TokenStream>,
+    bodies: Option<(TokenStream, TokenStream, TokenStream)>,
+) -> TokenStream {
+    let (primal_body, vjp_body, jvp_body) = bodies.unwrap_or_else(|| {
+        let stub = match hessian {
+            true => quote!({ ::core::unimplemented!("#[differentiable] reported errors") }),
+            false => quote!({ ::core::unimplemented!("needs #[differentiable(hessian)]") }),
+        };
+        (stub.clone(), stub.clone(), stub)
+    });
     let marker = format_ident!("__C", span = Span::mixed_site());
     let bound = match hessian {
-        None => quote!(: ::autodiff::__private::SecondOrder),
-        Some(_) => TokenStream::new(),
+        false => quote!(: ::autodiff::__private::SecondOrder),
+        true => TokenStream::new(),
     };
     let mut generics = sig.generics.clone();
     generics.params.push(syn::parse_quote!(#marker #bound));
@@ -518,14 +524,15 @@ fn emit_part(
         #[allow(clippy::extra_unused_type_parameters)]
         #(#inherited)*
     };
+    let cotangent = cotangent_param();
     quote_spanned! {Span::call_site()=>
         #attrs
-        #vis fn #name #generics(#(#params),*) -> #part_type #where_clause #primal_body
+        #vis fn #name #generics(#(#params),*) -> #ty #where_clause #primal_body
         #attrs
-        #vis fn #vjp_name #generics(#(#params,)* #cotangent: #part_type)
-            -> (#part_type, (#(#contribution_types,)*)) #where_clause #vjp_body
+        #vis fn #vjp_name #generics(#(#params,)* #cotangent: #ty)
+            -> (#ty, (#(#contribution_types,)*)) #where_clause #vjp_body
         #attrs
         #vis fn #jvp_name #generics(#(#params,)* #(#tangent_params),*)
-            -> (#part_type, #part_type) #where_clause #jvp_body
+            -> (#ty, #ty) #where_clause #jvp_body
     }
 }

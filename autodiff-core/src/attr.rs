@@ -52,6 +52,17 @@ impl Args {
             Ok(())
         } else if meta.path.is_ident("vjp") || meta.path.is_ident("jvp") {
             let rule = meta.value()?.parse::<syn::Path>()?;
+            // `crate`, `self`, `super` alone name a module, not a function to call.
+            let last = rule
+                .segments
+                .last()
+                .map(|segment| segment.ident.to_string());
+            if matches!(last.as_deref(), Some("crate" | "self" | "super" | "Self")) {
+                return Err(syn::Error::new_spanned(
+                    &rule,
+                    "a custom rule must name a function (`vjp = my_rule`, `vjp = crate::rules::my_rule`), not a module",
+                ));
+            }
             let slot = match meta.path.is_ident("vjp") {
                 true => &mut self.vjp,
                 false => &mut self.jvp,

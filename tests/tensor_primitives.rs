@@ -280,3 +280,24 @@ fn shape_mismatches_name_the_op_and_both_shapes() {
         "dot: shapes [2, 4] and [3, 2] are not aligned (4 != 3)"
     );
 }
+
+/// `c * c` (the same value twice) has one pullback, 2c·ḡ, equal bit for bit to the two
+/// pullbacks' c·ḡ + c·ḡ it replaces; reshaping it back and forth stays exact too.
+#[differentiable(wrt(x))]
+fn squared_blocks(x: &Array2<f64>) -> f64 {
+    let c = x - 0.25;
+    let sq = (&c * &c).into_shape_with_order((2, 3, 2)).unwrap();
+    (sq.sum_axis(Axis(2)) * 1.5).sum() + (x.sum() * x.sum())
+}
+
+#[test]
+fn a_square_pulls_back_once_and_exactly() {
+    let x = Array2::from_shape_fn((2, 6), |(i, j)| (i * 6 + j) as f64 * 0.37 - 1.1);
+    let (value, gx) = squared_blocks_grad(&x);
+    assert_eq!(value, squared_blocks(&x));
+    let total = x.sum();
+    for (got, &xi) in gx.iter().zip(&x) {
+        let c = xi - 0.25;
+        assert_eq!(*got, 1.5 * c + 1.5 * c + (total + total));
+    }
+}

@@ -708,6 +708,19 @@ pub mod mul_shaped {
         check_adjoint("mul", g.tangent_shape(), y.dims());
         a.pull_right_unread(b, g, |a, _| a)
     }
+    /// `a * a`'s one pullback (`b` is `a` again), 2a·ḡ: the sum of the two above, bit for bit (doubling is
+    /// exact), in one pass and without a copy of ḡ.
+    #[inline(always)]
+    #[track_caller]
+    pub fn vjp_square<A: Broadcast<B>, B: Map, SY: Shape>(
+        a: A,
+        b: B,
+        y: SY,
+        g: A::Output,
+    ) -> A::Owned {
+        check_adjoint("mul", g.tangent_shape(), y.dims());
+        a.pull_left_unread(b, g, |_, b| b + b)
+    }
 }
 rule! { /// a / b
 div(a, b) -> y = a / b; vjp0 / d0: b.recip(); vjp1 / d1: -y / b; }

@@ -66,6 +66,26 @@ pub mod into_shape_with_order {
             .into_owned()
     }
 
+    /// [`arranged`] for an owned array, in its own buffer where its layout allows (an adjoint
+    /// fresh from the result's pullback is in row-major order).
+    fn regrouped<A: Clone, D: Dimension, E: Dimension>(
+        x: Array<A, D>,
+        dim: E,
+        order: Order,
+    ) -> Array<A, E> {
+        let contiguous = match order {
+            Order::RowMajor => x.is_standard_layout(),
+            Order::ColumnMajor => x.t().is_standard_layout(),
+            _ => false,
+        };
+        match contiguous {
+            true => x
+                .into_shape_with_order((dim, order))
+                .expect("the sizes agree and the layout is contiguous"),
+            false => arranged(x.view(), dim, order),
+        }
+    }
+
     #[track_caller]
     pub fn forward<A: Clone, D: Dimension, E: ShapeArg>(
         x: ArrayView<'_, A, D>,
@@ -85,7 +105,7 @@ pub mod into_shape_with_order {
     ) -> Array<A, D> {
         let (dim, order) = target(shape, x.shape());
         crate::value::check_adjoint("into_shape_with_order", g.shape(), dim.slice());
-        arranged(g.view(), x.raw_dim(), order)
+        regrouped(g, x.raw_dim(), order)
     }
 
     #[track_caller]

@@ -276,16 +276,10 @@ pub fn gmm_loops(
     constant + slse - n as f64 * lse_alphas + prior - k as f64 * wishart_constant(d, gamma, m)
 }
 
-/// The KD × K matrix whose column c is 1 on rows cD..(c+1)D: summing each block of D
-/// columns is a product with it.
-pub fn block_indicator(k: usize, d: usize) -> Array2<f64> {
-    Array2::from_shape_fn((k * d, k), |(row, c)| if row / d == c { 1.0 } else { 0.0 })
-}
-
 /// The K × KD matrix whose row c is 1 on columns cD..(c+1)D: μᵀ times it repeats μₖ in each
 /// column of block k.
 pub fn block_spreader(k: usize, d: usize) -> Array2<f64> {
-    block_indicator(k, d).reversed_axes()
+    Array2::from_shape_fn((k, k * d), |(c, col)| if col / d == c { 1.0 } else { 0.0 })
 }
 
 /// The vector of length `len` that is 1 on its first `d` entries: a row of icf's product
@@ -360,10 +354,10 @@ fn factors_jvp_rule(icf: &Array2<f64>, icf_tangent: Array2<f64>) -> (Array2<f64>
 
 /// The same objective on whole arrays. W = [Q₁ᵀ … Q_Kᵀ] (D × KD, [`factors`]), so XW holds
 /// Qₖxᵢ for every point and component in one matrix product; subtracting Qₖμₖ and summing the
-/// squares of each block of D columns (a product with a constant 0/1 matrix) gives
-/// ‖Qₖ(xᵢ − μₖ)‖². The log-sum-exp of each row of β is β − log_softmax(β), the same in every
-/// column, so their sum over the matrix is K times Σᵢ LSE(βᵢ). N·K·D² multiply-adds in the
-/// product, N·K²·D in the block sums.
+/// squares of each block of D columns (the N × KD matrix seen as N × K × D, summed along its
+/// last axis) gives ‖Qₖ(xᵢ − μₖ)‖². The log-sum-exp of each row of β is β − log_softmax(β),
+/// the same in every column, so their sum over the matrix is K times Σᵢ LSE(βᵢ). N·K·D²
+/// multiply-adds in the product, N·K·D additions in the block sums.
 #[differentiable(wrt(alphas, means, icf))]
 pub fn gmm_vectorized(
     alphas: &Array1<f64>,
@@ -382,7 +376,10 @@ pub fn gmm_vectorized(
     let qmu = (&w * &spread_means).sum_axis(Axis(0));
 
     let centered = x.dot(&w) - &qmu;
-    let sqnorms = (&centered * &centered).dot(&block_indicator(k, d));
+    let sqnorms = (&centered * &centered)
+        .into_shape_with_order((n, k, d))
+        .unwrap()
+        .sum_axis(Axis(2));
     let sum_qs = icf.dot(&first_columns(icf.ncols(), d));
     let beta = &sum_qs + alphas - sqnorms * 0.5;
     let slse = (&beta - &log_softmax(&beta, Axis(1))).sum() / k as f64;
@@ -425,7 +422,10 @@ pub fn gmm_vectorized_writes(
     let qmu = (&w * &spread_means).sum_axis(Axis(0));
 
     let centered = x.dot(&w) - &qmu;
-    let sqnorms = (&centered * &centered).dot(&block_indicator(k, d));
+    let sqnorms = (&centered * &centered)
+        .into_shape_with_order((n, k, d))
+        .unwrap()
+        .sum_axis(Axis(2));
     let sum_qs = icf.dot(&first_columns(icf.ncols(), d));
     let beta = &sum_qs + alphas - sqnorms * 0.5;
     let slse = (&beta - &log_softmax(&beta, Axis(1))).sum() / k as f64;

@@ -430,6 +430,9 @@ fn modules_and_visibility() {
 
 struct Model;
 
+/// `#[differentiable]` on the block too: the generated functions are associated functions,
+/// and call each other through `Self::`.
+#[differentiable]
 impl Model {
     /// The generated functions are associated functions too: `Model::loss_grad`.
     #[differentiable]
@@ -461,6 +464,7 @@ struct Net {
     b: f64,
 }
 
+#[differentiable]
 impl Net {
     /// ln(1 + eˣ), a primitive whose rules are associated functions too.
     #[differentiable(vjp = Self::soft_vjp_rule, jvp = Self::soft_jvp_rule)]

@@ -280,6 +280,7 @@ fn entries_of_a_gradient_against_nested_differences() {
 
 struct Spring;
 
+#[differentiable]
 impl Spring {
     #[differentiable(hessian)]
     fn potential(x: f64) -> f64 {

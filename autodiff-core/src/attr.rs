@@ -17,6 +17,9 @@ pub struct Args {
     /// `hessian`, where it is written: also emit `f_hessian`, `f_hvp` and
     /// `f_hessian_diagonal`.
     pub hessian: Option<proc_macro2::Span>,
+    /// Set by `#[differentiable]` on the `impl` block holding the function: the generated
+    /// functions are associated functions, and name each other `Self::f_vjp`.
+    pub in_impl: bool,
 }
 
 impl Args {

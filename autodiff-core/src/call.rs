@@ -61,11 +61,10 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
         .collect()
 }
 
-/// The two companions of the function `sig` describes, around the bodies of its `f_vjp` and
+/// The two companions of the function `sig` describes, around calls of its `f_vjp` and
 /// `f_jvp` (`vjp_block` reading the parameters and `cotangent`, `jvp_block` the parameters
-/// and their tangents `{x}_tangent`): their own copies, not calls of `f_vjp` and `f_jvp`, so
-/// that they compile as free functions and as associated functions alike. Without bodies
-/// (the function has errors), stubs.
+/// and their tangents `{x}_tangent`; see [`Signature::sibling_call`]). Without them (the
+/// function has errors), stubs.
 pub fn emit_companions(
     sig: &Signature,
     blocks: Option<(&TokenStream, &TokenStream)>,

@@ -156,6 +156,7 @@ fn element_code(closure: &Closure, element: &syn::Ident) -> TokenStream {
         output: Output::Scalar,
         inherited: Vec::new(),
         generics: syn::Generics::default(),
+        in_impl: false,
     };
     let block = crate::reverse::reverse_block(&sig, sub, crate::reverse::Seed::One);
     let partials: Vec<syn::Ident> = (0..sub.inputs.len())

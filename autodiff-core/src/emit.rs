@@ -140,9 +140,9 @@ pub fn result_value(program: &Program) -> TokenStream {
     tuple_if_many(values)
 }
 
-/// A generated derivative function: `signature` and `block`. It names no sibling item (not
-/// the original, not another generated function), so that it compiles the same as a free
-/// function and as an associated function in an `impl` block.
+/// A generated derivative function: `signature` and `block`. It never names the original;
+/// it names another generated function only through [`crate::signature::Signature::sibling_call`], which
+/// knows whether they are free or associated functions.
 pub fn generated_fn(doc: &str, signature: TokenStream, block: TokenStream) -> TokenStream {
     let allows = generated_allows();
     quote! {

@@ -17,6 +17,7 @@ mod emit;
 mod forward;
 mod hessian;
 mod hvp;
+mod impl_block;
 mod ir;
 mod jacobian;
 mod lower;
@@ -32,7 +33,7 @@ mod trace;
 mod trace_doc;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, ToTokens};
 use syn::parse::Parser;
 use syn::ItemFn;
 
@@ -57,17 +58,24 @@ pub fn derive_parameters(input: TokenStream) -> TokenStream {
 ///
 /// Anything that cannot be differentiated becomes spanned `compile_error!`s in the output,
 /// all of them in one expansion.
+///
+/// On an `impl` block, it expands each function of the block marked `#[differentiable]`, whose
+/// generated functions are then associated functions of the block ([`impl_block`]).
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand(attr, item)
+    match syn::parse2::<syn::ItemImpl>(item.clone()) {
+        Ok(block) => impl_block::expand(attr, block),
+        Err(_) => expand(attr, item, false),
+    }
 }
 
-fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+/// `#[differentiable(attr)]` on a function, free or (`in_impl`) in an `impl` block.
+fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
             let error = syn::Error::new_spanned(
                 &item,
-                "#[differentiable] applies to a function: `fn f(x: f64, ...) -> f64 { ... }`",
+                "#[differentiable] applies to a function, `fn f(x: f64, ...) -> f64 { ... }`, or to an `impl` block holding such functions",
             )
             .to_compile_error();
             return quote!(#item #error);
@@ -75,7 +83,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
 
     let mut diag = diag::Diagnostics::default();
-    let mut args = attr::Args::default();
+    let mut args = attr::Args {
+        in_impl,
+        ..attr::Args::default()
+    };
     if let Err(error) = syn::meta::parser(|meta| args.parse_meta(meta)).parse2(attr) {
         diag.push(error);
     }
@@ -103,6 +114,12 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     // they compile both as free functions and as associated functions of an `impl`.
     let func = quote!(#[allow(dead_code)] #func);
     if diag.is_empty() {
+        // The companions call `f_vjp` and `f_jvp`, with the names their bodies read.
+        let cotangent = emit::cotangent_param();
+        let tangents: Vec<TokenStream> = sig
+            .differentiated()
+            .map(|p| emit::tangent_param(&p.ident).into_token_stream())
+            .collect();
         let (derivatives, (vjp_block, jvp_block)) = match &program {
             None => (custom::emit(&sig, &args), custom::rule_blocks(&sig, &args)),
             Some(program) => {
@@ -124,17 +141,17 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 (
                     quote!(#grad #vjp #jvp #jacobian #hessian #trace),
                     (
-                        reverse::reverse_block(&sig, program, reverse::Seed::Cotangent),
-                        forward::jvp_block(program),
+                        sig.sibling_call("vjp", [quote!(#cotangent)]),
+                        sig.sibling_call("jvp", tangents.clone()),
                     ),
                 )
             }
         };
         let source = source::emit_source(&sig, &derivatives);
         let nested_blocks = match (&program, args.hessian) {
-            (Some(program), Some(_)) => Some((
-                reverse::reverse_block(&sig, program, reverse::Seed::One),
-                hvp::hvp_block(&sig, program),
+            (Some(_), Some(_)) => Some((
+                sig.sibling_call("grad", []),
+                sig.sibling_call("hvp", tangents),
             )),
             _ => None,
         };
@@ -307,10 +324,11 @@ mod tests {
                     }
                 }
             }
-            collect(expand(attr, item), &mut idents);
+            collect(differentiable(attr, item), &mut idents);
             assert!(!idents.iter().any(|ident| ident == "unsafe"));
             // `f` itself is declared once and never named again.
             assert_eq!(idents.iter().filter(|ident| *ident == "f").count(), 1);
+            let declared = |name: &str| idents.windows(2).filter(|w| w == &["fn", name]).count();
             for generated in [
                 "f_grad",
                 "f_vjp",
@@ -321,9 +339,45 @@ mod tests {
                 "f_hessian_diagonal",
                 "f_trace",
             ] {
-                assert!(idents.iter().filter(|i| *i == generated).count() <= 1);
+                assert!(declared(generated) <= 1, "{generated} declared twice");
             }
         }
+    }
+
+    /// Each sweep is compiled once, in `f_vjp` and `f_jvp` (and `f_grad`, `f_hvp` with
+    /// `hessian`); the other generated functions call them, by name beside a free function
+    /// and through `Self::` in an `impl` marked `#[differentiable]`.
+    #[test]
+    fn generated_functions_call_the_sweeps_by_the_right_name() {
+        let f = quote!(
+            #[differentiable(hessian)]
+            fn f(x: f64, y: f64) -> f64 {
+                (x * y).sin()
+            }
+        );
+        let calls = |code: &str, name: &str| code.matches(&format!("{name} (")).count();
+        let free = differentiable(
+            quote!(hessian),
+            quote!(
+                fn f(x: f64, y: f64) -> f64 {
+                    (x * y).sin()
+                }
+            ),
+        )
+        .to_string();
+        let block = differentiable(quote!(), quote!(impl M { #f })).to_string();
+        for name in ["f_vjp", "f_jvp", "f_grad", "f_hvp"] {
+            // Declared once, called by the others.
+            assert_eq!(calls(&free, &format!("fn {name}")), 1, "{name} in {free}");
+            assert!(calls(&free, name) > 1, "{name} is not called in {free}");
+            let associated = calls(&block, &format!("Self :: {name}"));
+            assert!(associated > 0, "{name} in {block}");
+            assert_eq!(calls(&block, name), associated + 1, "{name} in {block}");
+        }
+        assert_eq!(
+            block.matches("sin ()").count(),
+            free.matches("sin ()").count()
+        );
     }
 
     /// A constant is copied only where code moves it while a derivative sweep still reads
@@ -331,7 +385,7 @@ mod tests {
     #[test]
     fn constants_are_copied_only_where_a_sweep_still_reads_them() {
         let expand = |body: TokenStream| {
-            expand(
+            differentiable(
                 quote!(wrt(s)),
                 quote!(fn f(v: &Array1<f64>, s: f64) -> f64 { #body }),
             )
@@ -376,7 +430,7 @@ mod tests {
     #[test]
     fn loops_summed_into_the_result_record_nothing() {
         let reverse = |body: TokenStream| {
-            let code = expand(
+            let code = differentiable(
                 quote!(),
                 quote!(fn f(x: &Array1<f64>, y: &Array1<f64>) -> f64 { #body }),
             )
@@ -513,9 +567,9 @@ mod tests {
             ),
         ];
         for body in bodies {
-            let _ = expand(TokenStream::new(), body);
+            let _ = differentiable(TokenStream::new(), body);
         }
-        let _ = expand(
+        let _ = differentiable(
             quote!(wrt),
             quote!(
                 fn f(x: f64) -> f64 {
@@ -523,7 +577,7 @@ mod tests {
                 }
             ),
         );
-        let _ = expand(
+        let _ = differentiable(
             quote!(wrt()),
             quote!(
                 fn f(x: f64) -> f64 {
@@ -531,7 +585,7 @@ mod tests {
                 }
             ),
         );
-        let _ = expand(
+        let _ = differentiable(
             quote!(wrt(x, x)),
             quote!(
                 fn f(x: f64) -> f64 {
@@ -539,7 +593,7 @@ mod tests {
                 }
             ),
         );
-        let _ = expand(
+        let _ = differentiable(
             quote!(wrt(x) wrt(x)),
             quote!(
                 fn f(x: f64) -> f64 {

@@ -7,7 +7,7 @@
 //! For a scalar g the derivatives of ∇g are second-order: its tangent along ẋ is H ẋ and, H
 //! being symmetric, its pullback of a cotangent ḡ is H ḡ. Both are one forward-over-reverse
 //! sweep, `g_hvp`'s, which `#[differentiable(hessian)]` generates; so `hessian` on `g` emits
-//! these functions around copies of the bodies of `g_grad` and `g_hvp`:
+//! these functions around calls of `g_grad` and `g_hvp`:
 //!
 //! - `__differentiable_gradient_g::<C>(args…) -> G`, g's gradient (G: its type in `g_grad`);
 //! - `__differentiable_vjp___differentiable_gradient_g::<C>(args…, cotangent: G) -> (G,
@@ -83,11 +83,10 @@ pub fn display(path: &syn::Path) -> (String, String) {
 }
 
 /// What the macro of `sig`'s function emits for callers of its gradient, with `hessian`
-/// (`Some`): around the bodies of `g_grad` and `g_hvp` (`grad_block` reading the
+/// (`Some`): around calls of `g_grad` and `g_hvp` (`grad_block` reading the
 /// parameters, `hvp_block` them and their tangents `x_tangent`), or stubs that only
 /// type-check when the function has errors (reported already). Without `hessian` (`None`),
-/// stubs that fail at the call. Copies of the bodies, not calls of `g_grad` and `g_hvp`, so
-/// that they compile as free functions and as associated functions alike.
+/// stubs that fail at the call.
 pub fn emit(sig: &Signature, hessian: Option<Option<(&TokenStream, &TokenStream)>>) -> TokenStream {
     let differentiated: Vec<usize> = (0..sig.params.len())
         .filter(|&k| sig.params[k].differentiated)

@@ -42,9 +42,17 @@ pub fn gradient(sig: &Signature, program: &Program, adjoints: &HashMap<Var, Iden
 }
 
 /// `f_grad` and `f_vjp`: the value and the gradient with respect to every differentiated
-/// parameter, the adjoint sweep seeded with 1 or with the caller's cotangent.
+/// parameter, the adjoint sweep seeded with the caller's cotangent in `f_vjp`, and `f_grad`
+/// the call of `f_vjp` with a cotangent of 1 (the sweep is compiled once).
 pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> TokenStream {
     let signature = reverse_signature(sig, seed_kind);
+    let block = match seed_kind {
+        Seed::One => {
+            let call = sig.sibling_call("vjp", [quote!(::autodiff::__private::one())]);
+            quote!({ #call })
+        }
+        Seed::Cotangent => reverse_block(sig, program, seed_kind),
+    };
     let doc = match seed_kind {
         Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),
         Seed::Cotangent => format!(
@@ -56,7 +64,7 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             name = sig.name
         ),
     };
-    generated_fn(&doc, signature, reverse_block(sig, program, seed_kind))
+    generated_fn(&doc, signature, block)
 }
 
 /// The body of `f_grad` or `f_vjp` as a block, `{ …; (value, gradient) }`, that reads the

@@ -35,6 +35,9 @@ pub struct Signature {
     /// The original's lifetime parameters and `where` clause, which the generated functions
     /// declare too.
     pub generics: syn::Generics,
+    /// An associated function of an `impl` marked `#[differentiable]` (else a free function):
+    /// how the generated functions name each other.
+    pub in_impl: bool,
 }
 
 /// The kind of value a function returns.
@@ -62,6 +65,26 @@ impl Signature {
             quote!(#(#inherited)* #vis fn #name #generics),
             quote!(#where_clause),
         )
+    }
+
+    /// A call of the generated function `{name}_{suffix}` (`f_vjp`) with the original's
+    /// parameters and then `extra`: `f_vjp(…)` beside a free function, `Self::f_vjp(…)` in an
+    /// `impl`, spanned at the original's name (where rustc's "cannot find `f_vjp`" points when
+    /// an associated function's `impl` lacks `#[differentiable]`). The one copy of each sweep
+    /// lives in `f_vjp` and `f_jvp`; the other generated functions call them.
+    pub fn sibling_call(
+        &self,
+        suffix: &str,
+        extra: impl IntoIterator<Item = TokenStream>,
+    ) -> TokenStream {
+        let name = format_ident!("{}_{}", self.name, suffix, span = self.name.span());
+        let path = match self.in_impl {
+            true => quote!(Self::#name),
+            false => quote!(#name),
+        };
+        let args = self.params.iter().map(|p| p.ident.to_token_stream());
+        let args = args.chain(extra);
+        quote!(#path(#(#args),*))
     }
 
     /// The original's parameters as the generated functions declare them, `x: f64`.
@@ -397,6 +420,7 @@ pub fn analyze(func: &ItemFn, args: &Args, diag: &mut Diagnostics) -> Signature 
         params,
         ret,
         output,
+        in_impl: args.in_impl,
     }
 }
 

@@ -282,7 +282,7 @@ mod tests {
         ] {
             let inner: TokenStream = inner.parse().expect("tokens");
             let source = source_of(quote!(), quote!(fn f(x: f64) -> f64 { #inner x * x }));
-            assert!(source.contains("fn f_grad (x : f64)"), "{source}");
+            assert!(source.contains("fn f_vjp (x : f64"), "{source}");
             assert!(source.contains("fn f_trace (x : f64)"), "{source}");
         }
     }

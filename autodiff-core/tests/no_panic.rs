@@ -1506,8 +1506,13 @@ fn corpus_covers_the_project() {
         .functions
         .iter()
         .any(|s| s.attr.to_string().contains("vjp")));
-    assert!(corpus
+    // The attribute is removed; an `impl` block under it keeps its functions' own.
+    let (blocks, functions): (Vec<&Seed>, Vec<&Seed>) = corpus
         .functions
+        .iter()
+        .partition(|s| syn::parse2::<syn::ItemImpl>(s.item.clone()).is_ok());
+    assert!(!blocks.is_empty());
+    assert!(functions
         .iter()
         .all(|s| !s.item.to_string().contains("differentiable (")));
 }

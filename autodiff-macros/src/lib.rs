@@ -16,6 +16,9 @@ pub fn derive_parameters(input: proc_macro::TokenStream) -> proc_macro::TokenStr
 /// `f_trace(args…) -> Trace` (the evaluation trace of one call). With `vjp = rule, jvp = rule` the body is not read: the
 /// rules are the derivatives.
 ///
+/// For associated functions, mark the inherent `impl` block `#[differentiable]` too: the
+/// generated functions are then associated functions that call each other as `Self::f_vjp`.
+///
 /// See the `autodiff` crate for the contract and the supported syntax.
 #[proc_macro_attribute]
 pub fn differentiable(

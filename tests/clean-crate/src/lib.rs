@@ -360,6 +360,7 @@ pub fn margin(w: f64, x: f64) -> f64 {
 #[derive(Debug)]
 pub struct Quadratic;
 
+#[differentiable]
 impl Quadratic {
     /// (x − 1)², with `Quadratic::loss_grad` and the rest beside it.
     #[differentiable(hessian)]
@@ -498,6 +499,7 @@ where
     (&x * s).sum() * k + (s * PI).sin()
 }
 
+#[differentiable]
 impl Quadratic {
     /// Calls another associated function through `Self::`.
     #[differentiable]

@@ -5,8 +5,9 @@
 //! rules are generic over the float type, so the same rules serve; n sweeps for n inputs.
 //!
 //! The sweep itself ([`sweep`]: the program lifted to duals, the parameters and fields
-//! seeded along a [`Direction`], the gradient split into values and tangents) is shared with
-//! `f_hvp` and `f_hessian_diagonal` ([`crate::hvp`]), which `hessian` generates too.
+//! seeded along the caller's tangents, the gradient split into values and tangents) is
+//! `f_hvp`'s ([`crate::hvp`]); `f_hessian` and `f_hessian_diagonal` call `f_hvp` along each
+//! basis vector, so that it is compiled once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,7 +20,6 @@ use crate::emit::{
     generated_block, generated_fn, hygienic, result_value, tangent_param, tuple_if_many,
 };
 use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
-use crate::jacobian::flat_layout;
 use crate::primal::{forward_stmt, forward_stmt_taped};
 use crate::reverse::{adjoint_sweep, gradient, EarlySeed};
 use crate::signature::{gradient_type, Output, Signature};
@@ -157,24 +157,11 @@ fn lift_regions(stmts: &mut [Stmt], float: &Type) {
     }
 }
 
-/// How a forward-over-reverse sweep seeds the parameters' tangents.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// The basis vector `__column` of the flattened parameters: one sweep per column
-    /// (`f_hessian`, `f_hessian_diagonal`), `__n` of them.
-    Basis,
-    /// The caller's tangents `x_tangent`, …, one per differentiated parameter, of its
-    /// gradient entry's type (`f_hvp`): one sweep.
-    Given,
-}
-
-/// The parts of the forward-over-reverse sweep that every second-order function shares
-/// (`f_hessian`, `f_hvp`, `f_hessian_diagonal`): `f_grad`'s program on dual numbers, with
-/// the parameters seeded along a direction. Emitted once here; the functions differ only in
-/// how many sweeps they run and what they keep of each.
+/// The forward-over-reverse sweep of `f_hvp`, which `f_hessian` and `f_hessian_diagonal`
+/// call along each basis vector: `f_grad`'s program on dual numbers, with the parameters
+/// seeded along the caller's tangents `x_tangent`, ….
 pub struct Sweep {
-    /// Once, before the sweeps: imports, fallbacks, the constants, the loops' tapes, and for
-    /// [`Direction::Basis`] the flat layout, with `__n` (the number of columns) bound.
+    /// Before the sweep: imports, fallbacks, the constants, the loops' tapes.
     pub setup: TokenStream,
     /// One sweep: seeds, forward, adjoint, and the gradient's two parts bound.
     pub body: TokenStream,
@@ -187,13 +174,14 @@ pub struct Sweep {
     pub tangent: TokenStream,
 }
 
-/// The basis vector's index in a [`Direction::Basis`] sweep, and the number of them.
+/// The basis vector's index in `f_hessian`'s and `f_hessian_diagonal`'s loops of `f_hvp`
+/// calls, and the number of them.
 pub fn column_idents() -> (Ident, Ident) {
     (hygienic("__column"), hygienic("__n"))
 }
 
-/// Emits the sweep of `program` (checked by [`check`]) along `direction`.
-pub fn sweep(sig: &Signature, program: &Program, direction: Direction) -> Sweep {
+/// Emits the sweep of `program` (checked by [`check`]).
+pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
     let float = &sig.ret;
     let mut dual = lifted(program, float);
     // The fields of structs of parameters that nodes read, each a dual of its own seeded in
@@ -217,81 +205,33 @@ pub fn sweep(sig: &Signature, program: &Program, direction: Direction) -> Sweep 
             }
         }
     }
-    let (column, n) = column_idents();
     let parameter_inputs: Vec<usize> = (0..program.inputs.len())
         .filter(|&k| program.inputs[k].is_parameter())
         .collect();
 
-    // In each sweep, every parameter shadowed by its dual seeded along the direction, and
-    // each field read by its own dual (a skipped field's tangent 0).
-    let mut layout = TokenStream::new();
-    let mut seeds = Vec::new();
-    let mut field_layout = Vec::new();
-    match direction {
-        Direction::Basis => {
-            let (code, offsets, total) = flat_layout(sig);
-            seeds.extend(offsets.iter().filter(|(param, ..)| !param.structured).map(
-                |(param, zero, offset)| {
-                    let ident = &param.ident;
-                    quote!(let #ident = #ident.autodiff_seed(&#zero.autodiff_basis(#column, #offset));)
-                },
-            ));
-            // A field's zero and offset once, its dual in each sweep.
-            for (j, (ident, path, root)) in &fields {
-                let (zero, offset) = (
-                    format_ident!("__zf{}", j, span = Span::mixed_site()),
-                    format_ident!("__of{}", j, span = Span::mixed_site()),
-                );
-                let position = parameter_inputs.iter().position(|k| k == root);
-                let Some((_, _, base)) = position.and_then(|n| offsets.get(n)) else {
-                    continue;
-                };
-                let marked = hygienic("__marked");
-                let slot = crate::emit::field_slot(&quote!(#marked), path, true);
-                field_layout.push(quote! {
-                    let #zero = ::autodiff::Parameters::zeros_like(&(#ident #path));
-                    let #offset = ::autodiff::__private::leaves::offset_of(#ident, |#marked| {
-                        ::autodiff::__private::leaves::set(
-                            #slot,
-                            ::autodiff::__private::Tangent::one_like(&(#ident #path)),
-                        );
-                    });
-                });
-                let dual_ident = &dual.inputs[*j].ident;
-                seeds.push(quote! {
-                    let #dual_ident = (#ident #path).autodiff_seed(&match #offset {
-                        ::core::option::Option::Some(#offset) => #zero.autodiff_basis(#column, #base + #offset),
-                        ::core::option::Option::None => ::autodiff::Parameters::zeros_like(&#zero),
-                    });
-                });
-            }
-            layout = quote!(#code let #n: usize = #total;);
-        }
-        Direction::Given => {
-            seeds.extend(
-                sig.differentiated()
-                    .filter(|param| !param.structured)
-                    .map(|param| {
-                        let (ident, tangent) = (&param.ident, tangent_param(&param.ident));
-                        quote!(let #ident = #ident.autodiff_seed(&#tangent);)
-                    }),
+    // Every parameter shadowed by its dual seeded along its tangent, and each field read by
+    // its own dual, whose tangent is that field of its struct's tangent (zero where skipped).
+    let mut seeds: Vec<TokenStream> = sig
+        .differentiated()
+        .filter(|param| !param.structured)
+        .map(|param| {
+            let (ident, tangent) = (&param.ident, tangent_param(&param.ident));
+            quote!(let #ident = #ident.autodiff_seed(&#tangent);)
+        })
+        .collect();
+    for (j, (ident, path, root)) in &fields {
+        let tangent = tangent_param(&program.inputs[*root].ident);
+        let slot = crate::emit::field_slot(&quote!(#tangent), path, false);
+        let dual_ident = &dual.inputs[*j].ident;
+        seeds.push(quote! {
+            let #dual_ident = (#ident #path).autodiff_seed(
+                &::autodiff::__private::leaves::tangent(#slot, &(#ident #path)),
             );
-            // A field's tangent is that field of its struct's tangent (zero where skipped).
-            for (j, (ident, path, root)) in &fields {
-                let tangent = tangent_param(&program.inputs[*root].ident);
-                let slot = crate::emit::field_slot(&quote!(#tangent), path, false);
-                let dual_ident = &dual.inputs[*j].ident;
-                seeds.push(quote! {
-                    let #dual_ident = (#ident #path).autodiff_seed(
-                        &::autodiff::__private::leaves::tangent(#slot, &(#ident #path)),
-                    );
-                });
-            }
-        }
+        });
     }
     let fallbacks = match fields.is_empty() {
         true => TokenStream::new(),
-        false => crate::emit::field_fallbacks(program, direction == Direction::Given, true),
+        false => crate::emit::field_fallbacks(program, true, true),
     };
 
     // The constants once, before the sweeps (they read no parameter it differentiates, and
@@ -369,8 +309,6 @@ pub fn sweep(sig: &Signature, program: &Program, direction: Direction) -> Sweep 
             use ::autodiff::__private::{Flat as _, Lift as _, Seed as _, Unlift as _};
             #fallbacks
             #(#constants)*
-            #layout
-            #(#field_layout)*
             #tapes
         },
         body: quote! {
@@ -385,47 +323,23 @@ pub fn sweep(sig: &Signature, program: &Program, direction: Direction) -> Sweep 
     }
 }
 
-pub fn emit_hessian(sig: &Signature, program: &Program) -> TokenStream {
-    let Sweep {
-        setup,
-        body,
-        value: value_part,
-        gradient: gradient_part,
-        tangent,
-    } = sweep(sig, program, Direction::Basis);
+pub fn emit_hessian(sig: &Signature) -> TokenStream {
     let (column, n) = column_idents();
-    let hessian = hygienic("__hessian");
-    let (value, value_gradient) = (hygienic("__value"), hygienic("__gradient"));
-    let body = quote! {
-        #setup
-        let mut #hessian = ::autodiff::__private::matrix(#n, #n);
-        let mut #value = ::core::option::Option::None;
-        let mut #value_gradient = ::core::option::Option::None;
-        // At least one sweep, for the value and gradient of a function of empty arrays.
-        for #column in 0..#n.max(1) {
-            #body
-            if #column < #n {
-                #tangent.autodiff_write(#hessian.column_mut(#column));
-            }
-            if #column == 0 {
-                #value = ::core::option::Option::Some(#value_part);
-                #value_gradient = ::core::option::Option::Some(#gradient_part);
-            }
-        }
-    };
+    let (hessian, hv) = (hygienic("__hessian"), hygienic("__hv"));
+    let (body, value, gradient) = crate::hvp::columns(
+        sig,
+        quote!(let mut #hessian = ::autodiff::__private::matrix(#n, #n);),
+        quote!(#hv.autodiff_write(#hessian.column_mut(#column));),
+    );
     let doc = format!(
         "Value, gradient and Hessian of [`{name}`]: `({name}(args…), ∇{name}, H)` with \
          H[i, j] = ∂²{name}/∂xᵢ∂xⱼ over the flattened differentiated parameters, each array \
          row-major, in order; the gradient as [`{name}_grad`] returns it.\n\n\
-         Generated by `#[differentiable(hessian)]`, forward-over-reverse: `{name}_grad`'s \
-         program run once per parameter on dual numbers, each sweep giving one column.",
+         Generated by `#[differentiable(hessian)]`, forward-over-reverse: [`{name}_hvp`] \
+         along each basis vector of the parameters, each call giving one column.",
         name = sig.name
     );
-    let result = quote!((
-        #value.expect("one sweep at least"),
-        #value_gradient.expect("one sweep at least"),
-        #hessian
-    ));
+    let result = quote!((#value, #gradient, #hessian));
     generated_fn(&doc, hessian_signature(sig), generated_block(body, result))
 }
 

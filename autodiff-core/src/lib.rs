@@ -130,9 +130,9 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
                 let hessian = args.hessian.map(|_| {
                     let (hessian, hvp, diagonal) = (
-                        hessian::emit_hessian(&sig, program),
+                        hessian::emit_hessian(&sig),
                         hvp::emit_hvp(&sig, program),
-                        hvp::emit_hessian_diagonal(&sig, program),
+                        hvp::emit_hessian_diagonal(&sig),
                     );
                     quote!(#hessian #hvp #diagonal)
                 });

@@ -77,14 +77,20 @@ impl Signature {
         suffix: &str,
         extra: impl IntoIterator<Item = TokenStream>,
     ) -> TokenStream {
-        let name = format_ident!("{}_{}", self.name, suffix, span = self.name.span());
-        let path = match self.in_impl {
-            true => quote!(Self::#name),
-            false => quote!(#name),
-        };
+        let path = self.sibling(suffix);
         let args = self.params.iter().map(|p| p.ident.to_token_stream());
         let args = args.chain(extra);
         quote!(#path(#(#args),*))
+    }
+
+    /// The path of the generated function `{name}_{suffix}`, as [`Signature::sibling_call`]
+    /// calls it.
+    pub fn sibling(&self, suffix: &str) -> TokenStream {
+        let name = format_ident!("{}_{}", self.name, suffix, span = self.name.span());
+        match self.in_impl {
+            true => quote!(Self::#name),
+            false => quote!(#name),
+        }
     }
 
     /// The original's parameters as the generated functions declare them, `x: f64`.

@@ -282,8 +282,8 @@ mod tests {
         assert!(doc.contains("v₃ = v₂ / 2.0"), "{doc}");
     }
 
-    /// Generated code has no `unsafe`, and names no sibling item: neither the original nor
-    /// another generated function (so it compiles inside an `impl` block too).
+    /// Generated code has no `unsafe`, never names the original, and declares each generated
+    /// function once.
     #[test]
     fn generated_code_is_safe_and_self_contained() {
         let cases = [

@@ -121,3 +121,12 @@ fn moves_where_nothing_reads_after() {
         "{broadcast}"
     );
 }
+
+/// A moved right operand that does not broadcast is named second, as without the move.
+#[test]
+#[should_panic(expected = "add: shapes [3] and [5, 4] cannot be broadcast together")]
+fn a_moved_right_operand_keeps_its_place_in_the_message() {
+    let x = Array2::<f64>::zeros((5, 3));
+    let w = Array2::<f64>::zeros((3, 4));
+    let _ = broadcast_grad(&x, &w, &Array1::zeros(3));
+}

@@ -190,13 +190,13 @@ pub mod add {
     #[inline(always)]
     #[track_caller]
     pub fn forward_into_left<A: ZipInto<B>, B: Map>(a: A, b: B) -> A::Output {
-        a.zip_into(b, "add", |a, b| a + b)
+        a.zip_into(b, "add", false, |a, b| a + b)
     }
     /// [`forward`] in `b`'s buffer where it has the result's shape.
     #[inline(always)]
     #[track_caller]
     pub fn forward_into_right<A: Map, B: ZipInto<A>>(a: A, b: B) -> B::Output {
-        b.zip_into(a, "add", |b, a| a + b)
+        b.zip_into(a, "add", true, |b, a| a + b)
     }
     #[inline(always)]
     #[track_caller]
@@ -288,13 +288,13 @@ pub mod sub {
     #[inline(always)]
     #[track_caller]
     pub fn forward_into_left<A: ZipInto<B>, B: Map>(a: A, b: B) -> A::Output {
-        a.zip_into(b, "sub", |a, b| a - b)
+        a.zip_into(b, "sub", false, |a, b| a - b)
     }
     /// [`forward`] in `b`'s buffer where it has the result's shape.
     #[inline(always)]
     #[track_caller]
     pub fn forward_into_right<A: Map, B: ZipInto<A>>(a: A, b: B) -> B::Output {
-        b.zip_into(a, "sub", |b, a| a - b)
+        b.zip_into(a, "sub", true, |b, a| a - b)
     }
     #[inline(always)]
     #[track_caller]

@@ -236,7 +236,8 @@ impl<A: FastMath, D: Dimension> MapInto for Array<A, D> {
 
 /// The binary twin of [`MapInto`]: `self ⊕ r` with broadcasting, in `self`'s buffer when it
 /// has the result's shape and standard layout; the same arithmetic as
-/// [`Broadcast::zip_with`].
+/// [`Broadcast::zip_with`]. `swapped`: `self` is `op`'s right operand, named second where
+/// the shapes do not broadcast.
 pub trait ZipInto<R: Map>: Sized {
     type Output;
     #[track_caller]
@@ -244,6 +245,7 @@ pub trait ZipInto<R: Map>: Sized {
         self,
         r: R,
         op: &str,
+        swapped: bool,
         f: impl Fn(R::Elem, R::Elem) -> R::Elem + Sync + Send,
     ) -> Self::Output;
 }
@@ -295,7 +297,7 @@ macro_rules! scalar_values {
             type Output = <$t as Broadcast<R>>::Output;
             #[inline(always)]
             #[track_caller]
-            fn zip_into(self, r: R, op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
+            fn zip_into(self, r: R, op: &str, _swapped: bool, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
                 self.zip_with(r, op, f)
             }
         }
@@ -303,7 +305,7 @@ macro_rules! scalar_values {
         impl<D: Dimension> ZipInto<$t> for Array<$t, D> {
             type Output = Array<$t, D>;
             #[inline]
-            fn zip_into(mut self, r: $t, op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+            fn zip_into(mut self, r: $t, op: &str, _swapped: bool, f: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
                 if !self.is_standard_layout() {
                     return self.view().zip_with(r, op, f);
                 }
@@ -320,9 +322,12 @@ macro_rules! scalar_values {
             type Output = Array<$t, <D as DimMax<E>>::Output>;
             #[inline]
             #[track_caller]
-            fn zip_into(self, r: ArrayView<'b, $t, E>, op: &str, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
+            fn zip_into(self, r: ArrayView<'b, $t, E>, op: &str, swapped: bool, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
                 // Reused when `r` broadcasts to `self`'s shape, which is then the result's.
                 if !self.is_standard_layout() || r.broadcast(self.raw_dim()).is_none() {
+                    if swapped {
+                        broadcast_shape::<ndarray::IxDyn>(op, r.shape(), self.shape());
+                    }
                     return self.view().zip_with(r, op, f);
                 }
                 let mut out = self

@@ -21,9 +21,10 @@ use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
 use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
 use crate::primal::forward_stmts;
 use crate::region::{
-    arm_dispatch, arm_ident, residual_ident, shape_of, shape_only, shaped_zeros_of, start_ident,
+    arm_dispatch, arm_ident, residual_ident, shape_only, shaped_zeros_of, start_ident,
     tape_declarations, tape_entry, tape_ident, target_tokens, Plan, Saved,
 };
+use crate::reuse::Moves;
 use crate::rules::Primitive;
 
 /// The adjoint sweep seeded with `seed` (the result's cotangent, a tuple for a tuple): the
@@ -34,16 +35,21 @@ use crate::rules::Primitive;
 ///
 /// With `early`, the seed of a scalar result as code can read it before the result exists:
 /// a loop summed into the result then runs its adjoint in the forward sweep.
+///
+/// With `reuse`, the forward sweep moves operands' buffers into results where nothing
+/// reads them after ([`crate::reuse`]), and the pullbacks read the shapes it keeps.
 pub fn adjoint_sweep(
     program: &Program,
     seed: TokenStream,
     early: Option<EarlySeed>,
+    reuse: bool,
 ) -> (TokenStream, HashMap<Var, Ident>, Plan) {
     let start = |plan| Start {
         seed: seed.clone(),
         early: early.clone(),
         plan,
         trace: None,
+        reuse,
     };
     // Straight-line code records nothing: one pass.
     if !program.has_regions() {
@@ -80,6 +86,8 @@ struct Start {
     /// What the forward sweep records, for the forward code of regions run again.
     plan: Plan,
     trace: Option<Ident>,
+    /// Whether the forward sweep moves buffers ([`crate::reuse`]).
+    reuse: bool,
 }
 
 /// [`adjoint_sweep`], also recording in `trace` (a `::autodiff::__private::TraceRecorder`)
@@ -95,6 +103,7 @@ pub fn traced_adjoint_sweep(
         early: None,
         plan,
         trace: Some(trace.clone()),
+        reuse: false,
     };
     if !program.has_regions() {
         return sweep(program, start(Plan::default()));
@@ -109,9 +118,15 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
         early,
         plan,
         trace,
+        reuse,
     } = start;
+    let moves = match reuse {
+        true => crate::reuse::moves(program),
+        false => Moves::default(),
+    };
     let mut sweep = Sweep {
         program,
+        moves: moves.clone(),
         live: crate::ir::live(program),
         code: Vec::new(),
         adjoints: HashMap::new(),
@@ -137,15 +152,26 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
     }
     sweep.stmts(&program.stmts);
     let code = sweep.code;
-    (quote!(#(#code)*), sweep.adjoints, sweep.found)
+    let found = Plan {
+        moves,
+        ..sweep.found
+    };
+    (quote!(#(#code)*), sweep.adjoints, found)
 }
 
 /// Node i's contribution v̄ᵢ · ∂vᵢ/∂vₖ to its argument k, the adjoint v̄ᵢ being `g`: the call
 /// of its primitive's pullback (`None` for element reads and writes and for calls, which
 /// the sweep handles in place).
-pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option<TokenStream> {
+pub fn pullback(
+    program: &Program,
+    moves: &Moves,
+    i: usize,
+    k: usize,
+    g: TokenStream,
+) -> Option<TokenStream> {
     let node = &program.nodes[i];
     let y = node_ident(i);
+    let y_shape = moves.shape(program, Var::Node(i));
     match &node.op {
         Op::Prim(prim) if prim.scatters() => None,
         Op::Prim(Primitive::SetIndex)
@@ -155,7 +181,6 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
         | Op::Project(_) => None,
         Op::Prim(prim @ (Primitive::Add | Primitive::Sub | Primitive::Neg)) => {
             // Linear: the pullbacks read the operand's and the result's shapes only.
-            let y_shape = shape_of(&quote!(#y));
             let vjp = rule_fn(prim.rule().module, &format!("vjp{k}_shaped"), node.span);
             Some(match prim {
                 Primitive::Neg => quote_spanned!(node.span=> #vjp(#y_shape, #g)),
@@ -163,7 +188,7 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
                     let Operand::Var(target) = node.args.get(k)? else {
                         return None;
                     };
-                    let operand = shape_of(&var_tokens(program, *target));
+                    let operand = moves.shape(program, *target);
                     quote_spanned!(node.span=> #vjp(#operand, #y_shape, #g))
                 }
             })
@@ -171,9 +196,18 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
         Op::Prim(Primitive::Mul) => {
             // The partials are the other operand: the result's shape is all they read.
             let args = rule_args(program, i);
-            let y_shape = shape_of(&quote!(#y));
             let vjp = rule_fn("mul_shaped", &format!("vjp{k}"), node.span);
             Some(quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g)))
+        }
+        Op::Prim(Primitive::Dot) if moves.moved(i) => {
+            let args = rule_args(program, i);
+            let vjp = rule_fn("dot", &format!("vjp{k}_shaped"), node.span);
+            Some(quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g)))
+        }
+        Op::Prim(prim) if moves.arg(i).is_some() => {
+            // The argument's buffer holds the result now: the rule reads the result only.
+            let vjp = rule_fn(prim.rule().module, "vjp0_from_y", node.span);
+            Some(quote_spanned!(node.span=> #vjp((#y).autodiff_arg(), &#y, #g)))
         }
         Op::Prim(prim) => {
             let args = rule_args(program, i);
@@ -185,9 +219,10 @@ pub fn pullback(program: &Program, i: usize, k: usize, g: TokenStream) -> Option
 
 /// Both arguments' contributions from node i's adjoint `g` in one call, as a pair, for the
 /// rules whose pullbacks only read it (add and sub, dot): no copy of `g` for the first.
-fn joint_pullback(program: &Program, i: usize, g: &Ident) -> Option<TokenStream> {
+fn joint_pullback(program: &Program, moves: &Moves, i: usize, g: &Ident) -> Option<TokenStream> {
     let node = &program.nodes[i];
     let y = node_ident(i);
+    let y_shape = moves.shape(program, Var::Node(i));
     let Op::Prim(prim) = &node.op else {
         return None;
     };
@@ -195,11 +230,15 @@ fn joint_pullback(program: &Program, i: usize, g: &Ident) -> Option<TokenStream>
         Primitive::Add | Primitive::Sub => {
             let vjp = rule_fn(prim.rule().module, "vjp_both_shaped", node.span);
             let [a, b] = [0, 1].map(|k| match &node.args[k] {
-                Operand::Var(var) => shape_of(&var_tokens(program, *var)),
+                Operand::Var(var) => moves.shape(program, *var),
                 _ => unreachable!("both arguments are variables"),
             });
-            let y_shape = shape_of(&quote!(#y));
             Some(quote_spanned!(node.span=> #vjp(#a, #b, #y_shape, #g)))
+        }
+        Primitive::Dot if moves.moved(i) => {
+            let args = rule_args(program, i);
+            let vjp = rule_fn(prim.rule().module, "vjp_both_shaped", node.span);
+            Some(quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g)))
         }
         Primitive::Dot => {
             let args = rule_args(program, i);
@@ -212,7 +251,12 @@ fn joint_pullback(program: &Program, i: usize, g: &Ident) -> Option<TokenStream>
 
 /// The one contribution of a square written `a * a` to a's adjoint, 2a·ḡ in one pass (the
 /// two pullbacks' a·ḡ + a·ḡ, bit for bit), instead of a copy of ḡ and three passes.
-fn square_pullback(program: &Program, i: usize, g: &Ident) -> Option<(Var, TokenStream)> {
+fn square_pullback(
+    program: &Program,
+    moves: &Moves,
+    i: usize,
+    g: &Ident,
+) -> Option<(Var, TokenStream)> {
     let node = &program.nodes[i];
     let (Op::Prim(Primitive::Mul), [Operand::Var(a), Operand::Var(b)]) = (&node.op, &node.args[..])
     else {
@@ -222,8 +266,7 @@ fn square_pullback(program: &Program, i: usize, g: &Ident) -> Option<(Var, Token
         return None;
     }
     let args = rule_args(program, i);
-    let y = node_ident(i);
-    let y_shape = shape_of(&quote!(#y));
+    let y_shape = moves.shape(program, Var::Node(i));
     let vjp = rule_fn("mul_shaped", "vjp_square", node.span);
     Some((
         *a,
@@ -233,6 +276,8 @@ fn square_pullback(program: &Program, i: usize, g: &Ident) -> Option<(Var, Token
 
 struct Sweep<'p> {
     program: &'p Program,
+    /// The values the forward sweep moves, whose pullbacks read kept shapes.
+    moves: Moves,
     live: HashSet<Var>,
     code: Vec<TokenStream>,
     adjoints: HashMap<Var, Ident>,
@@ -295,13 +340,13 @@ impl Sweep<'_> {
             ));
         }
         let node = &program.nodes[i];
-        if let Some((target, contribution)) = square_pullback(program, i, &g) {
+        if let Some((target, contribution)) = square_pullback(program, &self.moves, i, &g) {
             self.contribute(target, contribution, node.span);
             return;
         }
         let targets: Vec<(usize, Var)> = program.var_args(i).collect();
         let joint = match targets.len() {
-            2 => joint_pullback(program, i, &g),
+            2 => joint_pullback(program, &self.moves, i, &g),
             _ => None,
         };
         // The last reader consumes the adjoint; the others copy it.
@@ -386,7 +431,7 @@ impl Sweep<'_> {
             Op::Prim(_) => {
                 for (k, target) in targets {
                     let g = take();
-                    if let Some(contribution) = pullback(program, i, k, g) {
+                    if let Some(contribution) = pullback(program, &self.moves, i, k, g) {
                         self.contribute(target, contribution, node.span);
                     }
                 }

@@ -270,6 +270,7 @@ pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
         &dual,
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
         Some(EarlySeed::One),
+        false,
     );
     // The loops' tapes, kept from one sweep to the next.
     let tapes = crate::region::tape_declarations(&dual.stmts, &plan);

@@ -332,6 +332,8 @@ pub struct Program {
     /// The constant bindings known to be `Copy` (numbers, shared references), by name: a
     /// call takes them as they are, where others are copied for the sweeps that call again.
     pub copy_constants: std::collections::HashSet<String>,
+    /// The inputs declared floats (`x: f64`), whose values are scalars.
+    pub float_inputs: std::collections::HashSet<usize>,
     /// The one float type the signature names, if it names one: the type of a carried
     /// variable that starts from a literal.
     pub float: Option<TokenStream>,

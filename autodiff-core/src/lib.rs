@@ -24,6 +24,7 @@ mod lower;
 mod nested;
 mod primal;
 mod region;
+mod reuse;
 mod reverse;
 pub mod rules;
 mod signature;

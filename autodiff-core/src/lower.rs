@@ -41,6 +41,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             outputs: Vec::new(),
             array_outputs: sig.array_outputs(),
             copy_constants: HashSet::new(),
+            float_inputs: HashSet::new(),
             float: signature_float(sig).map(|ty| ty.to_token_stream()),
             dual: false,
         },
@@ -86,6 +87,10 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
                 },
                 reference: matches!(param.ty, syn::Type::Reference(_)),
             });
+            if crate::signature::is_float(&param.ty) {
+                let k = lowerer.program.inputs.len() - 1;
+                lowerer.program.float_inputs.insert(k);
+            }
             Operand::Var(Var::Input(lowerer.program.inputs.len() - 1))
         } else {
             lowerer.consts.insert(

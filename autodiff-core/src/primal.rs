@@ -93,9 +93,29 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                     quote_spanned!(node.span=> let #ident = #set_at(#array, #index, #value);)
                 }
                 Op::Prim(prim) => {
-                    let forward = rule_fn(prim.rule().module, "forward", node.span);
-                    let args = rule_args(program, *i);
-                    quote_spanned!(node.span=> let #ident = #forward(#(#args),*);)
+                    let mut args = rule_args(program, *i);
+                    let Some(k) = taped.and_then(|plan| plan.moves.arg(*i)) else {
+                        let forward = rule_fn(prim.rule().module, "forward", node.span);
+                        return quote_spanned!(node.span=> let #ident = #forward(#(#args),*););
+                    };
+                    // The operand's buffer becomes the result's; its shape is kept for the
+                    // pullbacks that read it.
+                    let Operand::Var(Var::Node(j)) = node.args[k] else {
+                        unreachable!("only node results are moved")
+                    };
+                    let (moved, shape) = (node_ident(j), crate::reuse::shape_ident(j));
+                    args[k] = quote!(#moved);
+                    let function = match (args.len(), k) {
+                        (1, _) => "forward_into",
+                        (_, 0) => "forward_into_left",
+                        _ => "forward_into_right",
+                    };
+                    let forward = rule_fn(prim.rule().module, function, node.span);
+                    let kept = shape_of(&quote!(#moved));
+                    quote_spanned!(node.span=>
+                        let #shape = #kept;
+                        let #ident = #forward(#(#args),*);
+                    )
                 }
                 Op::Call { path, .. } => {
                     let args = call::call_args(program, *i);

@@ -27,6 +27,8 @@ pub struct Plan {
     pub rerun: HashSet<usize>,
     /// Loops whose forward code runs their adjoint too: that code.
     pub fused: HashMap<usize, TokenStream>,
+    /// The operands the forward sweep moves into results ([`crate::reuse`]).
+    pub moves: crate::reuse::Moves,
 }
 
 /// A binding a region's adjoint reads, as its forward code saves it.

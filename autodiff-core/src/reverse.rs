@@ -85,7 +85,7 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
             EarlySeed::Given(quote!(#cotangent))
         }
     });
-    let (adjoint_code, adjoints, plan) = adjoint_sweep(program, seed, early);
+    let (adjoint_code, adjoints, plan) = adjoint_sweep(program, seed, early, true);
     let forward = forward_sweep(program, &plan);
     let gradient = gradient(sig, program, &adjoints);
     generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))

@@ -160,6 +160,48 @@ mod tests {
         ));
     }
 
+    /// The forward sweep writes `x·w + b` into the product's buffer and its tanh into the
+    /// sum's, their shapes kept for the pullbacks; a value read twice is not moved.
+    #[test]
+    fn reused_buffers() {
+        let moved = source_of(
+            quote!(wrt(w, b)),
+            quote! {
+                fn layer(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+                    (x.dot(w) + b).tanh().sum()
+                }
+            },
+        );
+        for line in [
+            "let __shape1 = ::autodiff::__private::Shaped::autodiff_shape(&__v1);",
+            "prim::add::forward_into_left(__v1, (b).autodiff_arg()",
+            "let __v3 = ::autodiff::__private::prim::tanh::forward_into(__v2);",
+            "prim::tanh::vjp0_from_y(",
+            "prim::dot::vjp1_shaped(",
+        ] {
+            assert!(
+                squeeze(&moved).contains(&squeeze(line)),
+                "missing `{line}` in\n{moved}"
+            );
+        }
+        let read_twice = source_of(
+            quote!(wrt(w, b)),
+            quote! {
+                fn layer(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+                    let z = x.dot(w) + b;
+                    (z.tanh() + &z).sum()
+                }
+            },
+        );
+        assert!(!read_twice.contains("tanh::forward_into"), "{read_twice}");
+        assert!(squeeze(&read_twice).contains("prim::add::forward_into_left(__v1,"));
+    }
+
+    /// The code without whitespace, to find a line however rustfmt wrapped it.
+    fn squeeze(code: &str) -> String {
+        code.split_whitespace().collect()
+    }
+
     /// A loop over an array's elements with a branch in it.
     #[test]
     fn loop_and_branch() {

@@ -209,7 +209,13 @@ fn scalar_partial(program: &Program, i: usize, k: usize) -> Option<TokenStream> 
         Op::Prim(Primitive::Mul) => rule_args(program, i).into_iter().nth(1 - k),
         _ if scalar_edges(node) => {
             let y = node_ident(i);
-            pullback(program, i, k, quote!(#y.one_like()))
+            pullback(
+                program,
+                &crate::reuse::Moves::default(),
+                i,
+                k,
+                quote!(#y.one_like()),
+            )
         }
         _ => None,
     }

@@ -279,11 +279,14 @@ fn resolve_use(module: &Module, target: &[String]) -> Result<(String, Vec<String
 // `rule!` invocations
 
 /// `rule! { /// doc
-///     name(a, b) -> y = forward; [arrays: Kernel] vjp0 / d0: partial; vjp1 / d1: partial; }`
+///     name(a, b) -> y = forward; [arrays: Kernel] [from_y: vjp0_from_y]
+///     vjp0 / d0: partial; vjp1 / d1: partial; }`
 struct RuleInvocation {
     name: Ident,
     args: Vec<Ident>,
     kernel: bool,
+    /// The pullback from the result alone, for a rule whose partial reads only `y`.
+    from_y: Option<Ident>,
     vjps: Vec<Ident>,
 }
 
@@ -299,11 +302,18 @@ impl Parse for RuleInvocation {
         input.parse::<Token![=]>()?;
         input.parse::<Expr>()?;
         input.parse::<Token![;]>()?;
-        let kernel = input.peek(syn::token::Bracket);
-        if kernel {
+        let (mut kernel, mut from_y) = (false, None);
+        while input.peek(syn::token::Bracket) {
             let inside;
             syn::bracketed!(inside in input);
-            inside.parse::<TokenStream>()?;
+            let key: Ident = inside.parse()?;
+            inside.parse::<Token![:]>()?;
+            let value: Ident = inside.parse()?;
+            match key.to_string().as_str() {
+                "arrays" => kernel = true,
+                "from_y" => from_y = Some(value),
+                _ => return Err(syn::Error::new(key.span(), "expected `arrays` or `from_y`")),
+            }
         }
         let mut vjps = Vec::new();
         while !input.is_empty() {
@@ -318,6 +328,7 @@ impl Parse for RuleInvocation {
             name,
             args: args.into_iter().collect(),
             kernel,
+            from_y,
             vjps,
         })
     }
@@ -382,6 +393,12 @@ fn rule_fns(invocation: &RuleInvocation) -> Provided {
     for (k, vjp) in invocation.vjps.iter().enumerate() {
         fns.insert(vjp.to_string(), Some(n + 2));
         fns.insert(format!("jvp{k}"), Some(n + 2));
+    }
+    if n == 1 {
+        fns.insert("forward_into".to_string(), Some(1));
+    }
+    if let Some(from_y) = &invocation.from_y {
+        fns.insert(from_y.to_string(), Some(3));
     }
     Provided {
         fns,
@@ -729,7 +746,7 @@ fn the_reader_sees_every_shape_of_module() {
         }
         rule! { /// a · b
         mul(a, b) -> y = a * b; vjp0 / d0: b; vjp1 / d1: if a > b { a } else { b }; }
-        rule! { exp(x) -> y = x.exp(); [arrays: Exp] vjp0 / d0: y; }
+        rule! { exp(x) -> y = x.exp(); [arrays: Exp] [from_y: vjp0_from_y] vjp0 / d0: y; }
         rule! { bad(a, b) -> y = a; [arrays: K] vjp0 / d0: b; vjp1 / d1: a; }
     };
     let module = Module {
@@ -776,9 +793,11 @@ fn the_reader_sees_every_shape_of_module() {
         fns_of("exp").0,
         vec![
             some("forward", 1),
+            some("forward_into", 1),
             some("jvp0", 3),
             some("value", 1),
-            some("vjp0", 3)
+            some("vjp0", 3),
+            some("vjp0_from_y", 3)
         ]
     );
     assert_eq!(

@@ -649,6 +649,9 @@ impl<F: FastMath> FastMath for Dual<F> {
     fn map_contiguous(kernel: Kernel, src: &[Self]) -> Vec<Self> {
         src.iter().map(|&x| Self::apply(kernel, x)).collect()
     }
+    fn map_in_place(kernel: Kernel, buf: &mut [Self]) {
+        buf.iter_mut().for_each(|x| *x = Self::apply(kernel, *x));
+    }
 }
 
 mod sealed {

@@ -16,6 +16,8 @@ pub trait FastMath: Float + Send + Sync + 'static {
     fn apply(kernel: Kernel, x: Self) -> Self;
     /// `kernel` of every element of a contiguous slice.
     fn map_contiguous(kernel: Kernel, src: &[Self]) -> Vec<Self>;
+    /// [`FastMath::map_contiguous`] written over `buf` itself, with the same bits.
+    fn map_in_place(kernel: Kernel, buf: &mut [Self]);
 }
 
 impl FastMath for f64 {
@@ -30,6 +32,9 @@ impl FastMath for f64 {
     fn map_contiguous(kernel: Kernel, src: &[f64]) -> Vec<f64> {
         map_slice(kernel, src)
     }
+    fn map_in_place(kernel: Kernel, buf: &mut [f64]) {
+        crate::parallel::for_each_chunk_mut(buf, |buf| apply_in_place(buf, kernel));
+    }
 }
 
 impl FastMath for f32 {
@@ -39,6 +44,9 @@ impl FastMath for f32 {
     }
     fn map_contiguous(kernel: Kernel, src: &[f32]) -> Vec<f32> {
         src.iter().map(|&x| Self::apply(kernel, x)).collect()
+    }
+    fn map_in_place(kernel: Kernel, buf: &mut [f32]) {
+        buf.iter_mut().for_each(|x| *x = Self::apply(kernel, *x));
     }
 }
 
@@ -76,6 +84,16 @@ fn apply(out: &mut [MaybeUninit<f64>], src: &[f64], kernel: Kernel) {
         return unsafe { fill_avx2(out, src, kernel) };
     }
     fill(out, src, scalar::<false>(kernel));
+}
+
+/// [`apply`] over `buf` itself: the same loop, so the same bits.
+fn apply_in_place(buf: &mut [f64], kernel: Kernel) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: as in `apply`, AVX2 and FMA are checked just above.
+        return unsafe { fill_avx2_in_place(buf, kernel) };
+    }
+    fill_in_place(buf, scalar::<false>(kernel));
 }
 
 /// The one-element function `map_slice` applies on this CPU: with fused multiply-adds
@@ -117,6 +135,29 @@ unsafe fn fill_avx2(out: &mut [MaybeUninit<f64>], src: &[f64], kernel: Kernel) {
         Kernel::Exp => fill(out, src, exp_with::<true>),
         Kernel::Tanh => fill(out, src, tanh_with::<true>),
         Kernel::Sigmoid => fill(out, src, sigmoid_with::<true>),
+    }
+}
+
+/// [`fill_avx2`] over `buf` itself.
+///
+/// # Safety
+///
+/// As [`fill_avx2`]'s: the CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fill_avx2_in_place(buf: &mut [f64], kernel: Kernel) {
+    match kernel {
+        Kernel::Exp => fill_in_place(buf, exp_with::<true>),
+        Kernel::Tanh => fill_in_place(buf, tanh_with::<true>),
+        Kernel::Sigmoid => fill_in_place(buf, sigmoid_with::<true>),
+    }
+}
+
+/// [`fill`] over `buf` itself.
+#[inline(always)]
+fn fill_in_place(buf: &mut [f64], f: impl Fn(f64) -> f64) {
+    for x in buf {
+        *x = f(*x);
     }
 }
 

@@ -273,6 +273,28 @@ pub mod dot {
     ) -> (A::LeftGrad, A::RightGrad) {
         (a.pull_left(b, &g), a.pull_right(b, &g))
     }
+    /// The pullbacks above given the result's shape, all they read of it (nothing): for a
+    /// result whose buffer the forward sweep moved into a later value.
+    #[inline]
+    #[track_caller]
+    pub fn vjp0_shaped<A: MatMul<B>, B, SY>(a: A, b: B, _y: SY, g: A::Output) -> A::LeftGrad {
+        a.pull_left(b, &g)
+    }
+    #[inline]
+    #[track_caller]
+    pub fn vjp1_shaped<A: MatMul<B>, B, SY>(a: A, b: B, _y: SY, g: A::Output) -> A::RightGrad {
+        a.pull_right(b, &g)
+    }
+    #[inline]
+    #[track_caller]
+    pub fn vjp_both_shaped<A: MatMul<B> + Copy, B: Copy, SY>(
+        a: A,
+        b: B,
+        _y: SY,
+        g: A::Output,
+    ) -> (A::LeftGrad, A::RightGrad) {
+        (a.pull_left(b, &g), a.pull_right(b, &g))
+    }
     #[inline]
     #[track_caller]
     pub fn jvp0<A: MatMul<B>, B>(a: A, b: B, _y: &A::Output, t: A::LeftGrad) -> A::Output {

@@ -28,6 +28,18 @@ pub fn for_each_chunk<A: Send, B: Sync>(
         .for_each(|(out, src)| body(out, src));
 }
 
+/// `body` over `buf` split in chunks, on every core when it is long enough.
+pub fn for_each_chunk_mut<A: Send>(buf: &mut [A], body: impl Fn(&mut [A]) + Sync + Send) {
+    if buf.len() < MIN_PARALLEL_LEN {
+        return body(buf);
+    }
+    let chunk = buf
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .max(MIN_PARALLEL_LEN / 2);
+    buf.par_chunks_mut(chunk).for_each(body);
+}
+
 /// `$zip.$one($body)` on an ndarray `Zip` (`for_each`, `map_collect`), or its rayon twin
 /// `$zip.$all($body)` when the loop covers at least `MIN_PARALLEL_LEN` elements.
 macro_rules! zip_on_cores {

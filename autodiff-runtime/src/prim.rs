@@ -12,7 +12,9 @@
 
 use num_traits::Float;
 
-use crate::value::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape};
+use crate::value::{
+    check_adjoint, check_tangent, Broadcast, Map, MapInto, ReduceTo, Shape, ZipInto,
+};
 use crate::Tangent;
 
 pub use crate::functions::rules::{amax, amax_axis, amin, amin_axis, norm, outer, trace};
@@ -53,16 +55,27 @@ fn sign<T: Float>(x: T) -> T {
 macro_rules! rule {
     ($(#[$doc:meta])* $name:ident $args:tt -> $y:ident = $forward:expr;
      $([arrays: $kernel:ident])?
+     $([from_y: $from_y:ident])?
      $($vjp:ident / $partial_fn:ident: $partial:expr;)+) => {
         $(#[$doc])*
         pub mod $name {
             #[allow(unused_imports)]
-            use super::{check_adjoint, check_tangent, lit, sign, Broadcast, Map, Tangent};
+            use super::{check_adjoint, check_tangent, lit, sign, Broadcast, Map, MapInto, Tangent};
             use num_traits::Float;
 
             rule!(@scalar $args $forward);
             $(rule!(@partial $args $y $partial_fn $partial);)+
             rule!(@apply $name $args [$($kernel)?] $($vjp / $partial_fn)+);
+            $(rule!(@from_y $from_y);)?
+        }
+    };
+    // The pullback of a rule whose partial reads only the result: `x` may be gone (its
+    // buffer moved into `y`), and `y` stands in for it, which the partial ignores.
+    (@from_y $from_y:ident) => {
+        #[inline(always)]
+        #[track_caller]
+        pub fn $from_y<X: Map>(y_arg: X, y: &X::Owned, g: X::Owned) -> X::Owned {
+            vjp0(y_arg, y, g)
         }
     };
     (@scalar ($($arg:ident),+) $forward:expr) => {
@@ -84,6 +97,11 @@ macro_rules! rule {
         pub fn forward<X: Map>(x: X) -> X::Owned {
             rule!(@map x [$($kernel)?])
         }
+        /// [`forward`] in `x`'s own buffer (see [`MapInto`]).
+        #[inline(always)]
+        pub fn forward_into<X: MapInto>(x: X) -> X {
+            x.map_into(value, rule!(@kernel [$($kernel)?]))
+        }
         #[inline(always)]
         #[track_caller]
         pub fn $vjp<X: Map>(x: X, y: &X::Owned, g: X::Owned) -> X::Owned {
@@ -101,6 +119,8 @@ macro_rules! rule {
     // An elementwise value: the vectorized kernel on arrays where the rule names one.
     (@map $x:ident []) => { $x.map(value) };
     (@map $x:ident [$kernel:ident]) => { $x.map_kernel(value, crate::fast::Kernel::$kernel) };
+    (@kernel []) => { None };
+    (@kernel [$kernel:ident]) => { Some(crate::fast::Kernel::$kernel) };
     // Three arguments: scalars only (`mul_add` has no array form in ndarray).
     (@apply $name:ident ($a:ident, $b:ident, $c:ident) []
      $vjp0:ident / $p0:ident $vjp1:ident / $p1:ident $vjp2:ident / $p2:ident) => {
@@ -158,13 +178,25 @@ macro_rules! rule {
 
 /// a + b: the adjoint passes through, summed back over broadcast axes.
 pub mod add {
-    use super::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape, Tangent};
+    use super::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape, Tangent, ZipInto};
     use num_traits::One;
 
     #[inline(always)]
     #[track_caller]
     pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
         a.zip_with(b, "add", |a, b| a + b)
+    }
+    /// [`forward`] in `a`'s buffer where it has the result's shape (see [`ZipInto`]).
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward_into_left<A: ZipInto<B>, B: Map>(a: A, b: B) -> A::Output {
+        a.zip_into(b, "add", false, |a, b| a + b)
+    }
+    /// [`forward`] in `b`'s buffer where it has the result's shape.
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward_into_right<A: Map, B: ZipInto<A>>(a: A, b: B) -> B::Output {
+        b.zip_into(a, "add", true, |b, a| a + b)
     }
     #[inline(always)]
     #[track_caller]
@@ -244,13 +276,25 @@ where
 
 /// a − b
 pub mod sub {
-    use super::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape, Tangent};
+    use super::{check_adjoint, check_tangent, Broadcast, Map, ReduceTo, Shape, Tangent, ZipInto};
     use num_traits::One;
 
     #[inline(always)]
     #[track_caller]
     pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
         a.zip_with(b, "sub", |a, b| a - b)
+    }
+    /// [`forward`] in `a`'s buffer where it has the result's shape (see [`ZipInto`]).
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward_into_left<A: ZipInto<B>, B: Map>(a: A, b: B) -> A::Output {
+        a.zip_into(b, "sub", false, |a, b| a - b)
+    }
+    /// [`forward`] in `b`'s buffer where it has the result's shape.
+    #[inline(always)]
+    #[track_caller]
+    pub fn forward_into_right<A: Map, B: ZipInto<A>>(a: A, b: B) -> B::Output {
+        b.zip_into(a, "sub", true, |b, a| a - b)
     }
     #[inline(always)]
     #[track_caller]
@@ -308,11 +352,16 @@ pub mod sub {
 
 /// −a
 pub mod neg {
-    use super::{check_adjoint, check_tangent, Map, Shape, Tangent};
+    use super::{check_adjoint, check_tangent, Map, MapInto, Shape, Tangent};
 
     #[inline(always)]
     pub fn forward<X: Map>(x: X) -> X::Owned {
         x.map(|x| -x)
+    }
+    /// [`forward`] in `x`'s own buffer (see [`MapInto`]).
+    #[inline(always)]
+    pub fn forward_into<X: MapInto>(x: X) -> X {
+        x.map_into(|x| -x, None)
     }
     #[inline(always)]
     #[track_caller]
@@ -732,20 +781,20 @@ log2(x) -> y = x.log2(); vjp0 / d0: (x * lit::<T>(core::f64::consts::LN_2)).reci
 rule! { /// log₁₀ x
 log10(x) -> y = x.log10(); vjp0 / d0: (x * lit::<T>(core::f64::consts::LN_10)).recip(); }
 rule! { /// eˣ
-exp(x) -> y = x.exp(); [arrays: Exp] vjp0 / d0: y; }
+exp(x) -> y = x.exp(); [arrays: Exp] [from_y: vjp0_from_y] vjp0 / d0: y; }
 rule! { /// 2ˣ
-exp2(x) -> y = x.exp2(); vjp0 / d0: y * lit::<T>(core::f64::consts::LN_2); }
+exp2(x) -> y = x.exp2(); [from_y: vjp0_from_y] vjp0 / d0: y * lit::<T>(core::f64::consts::LN_2); }
 rule! { /// ln(1 + x)
 ln_1p(x) -> y = x.ln_1p(); vjp0 / d0: (T::one() + x).recip(); }
 rule! { /// eˣ − 1
-exp_m1(x) -> y = x.exp_m1(); vjp0 / d0: y + T::one(); }
+exp_m1(x) -> y = x.exp_m1(); [from_y: vjp0_from_y] vjp0 / d0: y + T::one(); }
 
 rule! { /// sin x
 sin(x) -> y = x.sin(); vjp0 / d0: x.cos(); }
 rule! { /// cos x
 cos(x) -> y = x.cos(); vjp0 / d0: -x.sin(); }
 rule! { /// tan x
-tan(x) -> y = x.tan(); vjp0 / d0: T::one() + y * y; }
+tan(x) -> y = x.tan(); [from_y: vjp0_from_y] vjp0 / d0: T::one() + y * y; }
 rule! { /// arcsin x
 asin(x) -> y = x.asin(); vjp0 / d0: (T::one() - x * x).sqrt().recip(); }
 rule! { /// arccos x
@@ -759,19 +808,19 @@ sinh(x) -> y = x.sinh(); vjp0 / d0: x.cosh(); }
 rule! { /// cosh x
 cosh(x) -> y = x.cosh(); vjp0 / d0: x.sinh(); }
 rule! { /// tanh x
-tanh(x) -> y = x.tanh(); [arrays: Tanh] vjp0 / d0: T::one() - y * y; }
+tanh(x) -> y = x.tanh(); [arrays: Tanh] [from_y: vjp0_from_y] vjp0 / d0: T::one() - y * y; }
 
 rule! { /// √x
-sqrt(x) -> y = x.sqrt(); vjp0 / d0: (y + y).recip(); }
+sqrt(x) -> y = x.sqrt(); [from_y: vjp0_from_y] vjp0 / d0: (y + y).recip(); }
 rule! { /// ∛x
-cbrt(x) -> y = x.cbrt(); vjp0 / d0: (lit::<T>(3.0) * y * y).recip(); }
+cbrt(x) -> y = x.cbrt(); [from_y: vjp0_from_y] vjp0 / d0: (lit::<T>(3.0) * y * y).recip(); }
 rule! { /// xᵖ for a float exponent; ∂/∂p is taken as 0 at x = 0, its limit for p > 0
     powf(x, p) -> y = x.powf(p);
     vjp0 / d0: p * x.powf(p - T::one());
     vjp1 / d1: if x == T::zero() { T::zero() } else { y * x.ln() };
 }
 rule! { /// 1/x
-recip(x) -> y = x.recip(); vjp0 / d0: -y * y; }
+recip(x) -> y = x.recip(); [from_y: vjp0_from_y] vjp0 / d0: -y * y; }
 rule! { /// |x|, with derivative 0 at 0
 abs(x) -> y = x.abs(); vjp0 / d0: sign(x); }
 rule! { /// √(a² + b²); its derivative at the origin is taken as 0
@@ -793,7 +842,7 @@ rule! { /// a·b + c with one rounding
 mul_add(a, b, c) -> y = a.mul_add(b, c); vjp0 / d0: b; vjp1 / d1: a; vjp2 / d2: T::one(); }
 
 rule! { /// σ(x) = 1/(1 + e⁻ˣ)
-sigmoid(x) -> y = crate::activations::scalar::sigmoid(x); [arrays: Sigmoid] vjp0 / d0: y * (T::one() - y); }
+sigmoid(x) -> y = crate::activations::scalar::sigmoid(x); [arrays: Sigmoid] [from_y: vjp0_from_y] vjp0 / d0: y * (T::one() - y); }
 rule! { /// max(x, 0), with relu′(0) = 0 as in the lectures; NaN passes through both
 relu(x) -> y = crate::activations::scalar::relu(x); vjp0 / d0: crate::activations::scalar::relu_derivative(x); }
 rule! { /// ln(1 + eˣ); its derivative is σ(x)

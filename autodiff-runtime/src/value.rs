@@ -210,6 +210,46 @@ pub trait Broadcast<R: Map>: Map<Elem = R::Elem> {
     fn reduce_right(r: R, g: Self::Output) -> R::Owned;
 }
 
+/// An owned operand an elementwise primitive writes its result into, when the generated
+/// code has no later use for its value: an array's own buffer where it is laid out in
+/// standard order (as a fresh result would be), a fresh result otherwise. The same
+/// arithmetic, element by element, as [`Map::map`] and [`Map::map_kernel`].
+pub trait MapInto: Sized {
+    type Elem: FastMath;
+    /// `f` (or `kernel`, for an array) applied to every element.
+    fn map_into(self, f: impl Fn(Self::Elem) -> Self::Elem, kernel: Option<Kernel>) -> Self;
+}
+
+impl<A: FastMath, D: Dimension> MapInto for Array<A, D> {
+    type Elem = A;
+    #[inline]
+    fn map_into(mut self, f: impl Fn(A) -> A, kernel: Option<Kernel>) -> Array<A, D> {
+        match (self.as_slice_mut(), kernel) {
+            (Some(buf), Some(kernel)) => A::map_in_place(kernel, buf),
+            (Some(_), None) => self.mapv_inplace(f),
+            (None, Some(kernel)) => return self.view().map_kernel(f, kernel),
+            (None, None) => return self.view().map(f),
+        }
+        self
+    }
+}
+
+/// The binary twin of [`MapInto`]: `self ⊕ r` with broadcasting, in `self`'s buffer when it
+/// has the result's shape and standard layout; the same arithmetic as
+/// [`Broadcast::zip_with`]. `swapped`: `self` is `op`'s right operand, named second where
+/// the shapes do not broadcast.
+pub trait ZipInto<R: Map>: Sized {
+    type Output;
+    #[track_caller]
+    fn zip_into(
+        self,
+        r: R,
+        op: &str,
+        swapped: bool,
+        f: impl Fn(R::Elem, R::Elem) -> R::Elem + Sync + Send,
+    ) -> Self::Output;
+}
+
 macro_rules! scalar_values {
     ($($t:ty),*) => {$(
         impl Arg for $t {
@@ -242,6 +282,61 @@ macro_rules! scalar_values {
             #[inline(always)]
             fn value_shape(&self) -> &[usize] {
                 &[]
+            }
+        }
+
+        impl MapInto for $t {
+            type Elem = $t;
+            #[inline(always)]
+            fn map_into(self, f: impl Fn($t) -> $t, _kernel: Option<Kernel>) -> $t {
+                f(self)
+            }
+        }
+
+        impl<R: Map<Elem = $t>> ZipInto<R> for $t where $t: Broadcast<R> {
+            type Output = <$t as Broadcast<R>>::Output;
+            #[inline(always)]
+            #[track_caller]
+            fn zip_into(self, r: R, op: &str, _swapped: bool, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
+                self.zip_with(r, op, f)
+            }
+        }
+
+        impl<D: Dimension> ZipInto<$t> for Array<$t, D> {
+            type Output = Array<$t, D>;
+            #[inline]
+            fn zip_into(mut self, r: $t, op: &str, _swapped: bool, f: impl Fn($t, $t) -> $t + Sync + Send) -> Array<$t, D> {
+                if !self.is_standard_layout() {
+                    return self.view().zip_with(r, op, f);
+                }
+                self.mapv_inplace(|a| f(a, r));
+                self
+            }
+        }
+
+        impl<'b, D, E> ZipInto<ArrayView<'b, $t, E>> for Array<$t, D>
+        where
+            D: Dimension + DimMax<E>,
+            E: Dimension,
+        {
+            type Output = Array<$t, <D as DimMax<E>>::Output>;
+            #[inline]
+            #[track_caller]
+            fn zip_into(self, r: ArrayView<'b, $t, E>, op: &str, swapped: bool, f: impl Fn($t, $t) -> $t + Sync + Send) -> Self::Output {
+                // Reused when `r` broadcasts to `self`'s shape, which is then the result's.
+                if !self.is_standard_layout() || r.broadcast(self.raw_dim()).is_none() {
+                    if swapped {
+                        broadcast_shape::<ndarray::IxDyn>(op, r.shape(), self.shape());
+                    }
+                    return self.view().zip_with(r, op, f);
+                }
+                let mut out = self
+                    .into_dimensionality::<<D as DimMax<E>>::Output>()
+                    .expect("the broadcast has the rank of the larger operand");
+                let len = out.len();
+                zip_on_cores!(Zip::from(&mut out).and_broadcast(&r), len, for_each / par_for_each,
+                    |a, &b| *a = f(*a, b));
+                out
             }
         }
 

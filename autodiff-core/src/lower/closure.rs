@@ -418,6 +418,8 @@ impl Lowerer<'_> {
         float: &syn::Type,
     ) -> Option<Program> {
         let sub = Program {
+            // A closure's parameters and captures are the elements' scalars.
+            float_inputs: (0..inputs.len()).collect(),
             inputs,
             nodes: Vec::new(),
             locals: Vec::new(),

@@ -1,0 +1,155 @@
+//! Buffer reuse in reverse mode's forward sweep: an elementwise node (`a + b`, `a - b`,
+//! `-a`, `tanh a`, …) writes its result into an operand's array where nothing reads that
+//! operand's value afterwards: no other forward code (the node is its only reader, and it
+//! is no output), and no pullback but through its shape, which the forward sweep keeps
+//! before the move (`__shapeN`). Only nodes at the function's top level move; regions keep
+//! allocating.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::emit::var_tokens;
+use crate::ir::{LoopHead, Op, Operand, Program, Stmt, Uses, Var};
+use crate::region::shape_of;
+use crate::rules::{Primitive, Returns};
+
+/// Which argument each node takes by move, and the nodes whose values are moved.
+#[derive(Clone, Default)]
+pub struct Moves {
+    consumers: HashMap<usize, usize>,
+    moved: HashSet<usize>,
+}
+
+impl Moves {
+    /// The argument node i writes its result into, if any.
+    pub fn arg(&self, i: usize) -> Option<usize> {
+        self.consumers.get(&i).copied()
+    }
+
+    /// Whether node j's value is moved into a later node's result.
+    pub fn moved(&self, j: usize) -> bool {
+        self.moved.contains(&j)
+    }
+
+    /// `var`'s shape for a pullback: read from the value, or from the shape kept before
+    /// the value was moved (a shape is its own shape).
+    pub fn shape(&self, program: &Program, var: Var) -> TokenStream {
+        match var {
+            Var::Node(j) if self.moved(j) => {
+                let kept = shape_ident(j);
+                shape_of(&quote!(#kept))
+            }
+            _ => shape_of(&var_tokens(program, var)),
+        }
+    }
+}
+
+/// `__shapeN`: node N−1's shape, kept before its value is moved.
+pub fn shape_ident(j: usize) -> Ident {
+    format_ident!("__shape{}", j + 1, span = Span::mixed_site())
+}
+
+/// Whether the rule's pullback reads only its result, not its argument (which the rule's
+/// `vjp0_from_y` does not take).
+pub fn reads_result_only(prim: Primitive) -> bool {
+    use Primitive::*;
+    matches!(
+        prim,
+        Exp | Exp2 | ExpM1 | Tan | Tanh | Sqrt | Cbrt | Recip | Sigmoid
+    )
+}
+
+/// Whether node j's result is owned (a scalar or an array) and its own pullback reads no
+/// more of it than its shape (add's, sub's, neg's and mul's; dot's reads nothing).
+fn movable_value(program: &Program, j: usize) -> bool {
+    use Primitive::*;
+    matches!(program.nodes[j].op, Op::Prim(Add | Sub | Neg | Mul | Dot))
+}
+
+/// The moves of reverse mode's forward sweep; none in the Hessian's dual program.
+pub fn moves(program: &Program) -> Moves {
+    let mut moves = Moves::default();
+    if program.dual {
+        return moves;
+    }
+    let uses = Uses::of(program, &program.stmts);
+    let readers = |var: Var| {
+        uses.read.iter().filter(|read| **read == var).count()
+            + program.output_vars().filter(|out| *out == var).count()
+            + const_reads(&program.stmts, var)
+    };
+    for stmt in &program.stmts {
+        let Stmt::Node(i) = stmt else { continue };
+        let node = &program.nodes[*i];
+        // Arguments whose pullbacks here read only their shapes (add, sub, neg), or none
+        // whose pullback reads the argument (the rules of `reads_result_only`).
+        let positions: &[usize] = match node.op {
+            Op::Prim(Primitive::Add | Primitive::Sub) => &[0, 1],
+            Op::Prim(Primitive::Neg) => &[0],
+            Op::Prim(prim) if reads_result_only(prim) => &[0],
+            _ => &[],
+        };
+        let found = positions.iter().copied().find(|&k| match node.args.get(k) {
+            Some(Operand::Var(Var::Node(j))) => {
+                movable_value(program, *j)
+                    && !scalar(program, Var::Node(*j))
+                    && readers(Var::Node(*j)) == 1
+            }
+            _ => false,
+        });
+        if let (Some(k), Some(Operand::Var(Var::Node(j)))) = (found, found.map(|k| &node.args[k])) {
+            moves.consumers.insert(*i, k);
+            moves.moved.insert(*j);
+        }
+    }
+    moves
+}
+
+/// Whether `var` is known to be a scalar, which gains nothing by a move: a float input, a
+/// reduction, or elementwise on scalars only.
+fn scalar(program: &Program, var: Var) -> bool {
+    match var {
+        Var::Input(k) => program.float_inputs.contains(&k),
+        Var::Local(_) => false,
+        Var::Node(i) => match program.nodes[i].op {
+            Op::Prim(prim) => match prim.returns() {
+                Returns::Scalar => true,
+                Returns::Elementwise => program.nodes[i].args.iter().all(|arg| match arg {
+                    Operand::Var(var) => scalar(program, *var),
+                    Operand::Const { literal, .. } => *literal,
+                    Operand::Poison => true,
+                }),
+                Returns::Array | Returns::Depends => false,
+            },
+            _ => false,
+        },
+    }
+}
+
+/// How many constant statements (anywhere) read `var`.
+fn const_reads(stmts: &[Stmt], var: Var) -> usize {
+    stmts
+        .iter()
+        .map(|stmt| match stmt {
+            Stmt::Const { reads, .. } => reads.iter().filter(|(_, read)| *read == var).count(),
+            Stmt::Branch(branch) => branch
+                .arms
+                .iter()
+                .map(|arm| const_reads(&arm.stmts, var))
+                .sum(),
+            Stmt::Loop(lp) => {
+                let head = match &lp.head {
+                    LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => {
+                        const_reads(stmts, var)
+                    }
+                    LoopHead::Loop => 0,
+                };
+                head + const_reads(&lp.body.stmts, var)
+            }
+            Stmt::Node(_) | Stmt::Verbatim(_) => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,132 @@
+//! Functions whose forward sweep writes results into operands' buffers (a product into the
+//! sum that reads it, the sum into its tanh), or must not (a value read twice), or can only
+//! where a broadcast operand has the result's shape: value and gradient bit for bit those of
+//! `f_trace`, whose sweeps allocate every value as before, the value close to the original's
+//! (whose array `tanh` is libm's, not the runtime's kernel), the gradient close to central
+//! finite differences.
+
+use autodiff::check::{central_difference, close};
+use autodiff::ndarray::{Array1, Array2};
+use autodiff::prelude::*;
+
+#[differentiable(wrt(w, b))]
+fn layer(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    (x.dot(w) + b).tanh().sum()
+}
+
+#[differentiable(wrt(w, b))]
+fn sigmoid_layer(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    sigmoid(x.dot(w) - b).mean().unwrap()
+}
+
+#[differentiable(wrt(w, b))]
+fn scaled_difference(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let d = (x.dot(w) - b) * 2.0;
+    (-(d + 1.0)).exp().sum()
+}
+
+/// `z` is read by the tanh and by the sum: neither may take its buffer.
+#[differentiable(wrt(w, b))]
+fn read_twice(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let z = x.dot(w) + b;
+    (z.tanh() + &z).sum()
+}
+
+/// The moved operand on the right; then a vector on the left of a matrix, whose buffer is
+/// too small for the result (allocated as before).
+#[differentiable(wrt(w, b))]
+fn broadcast(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let right = b + x.dot(w);
+    let small = (b * 3.0) + x.dot(w);
+    (right * small).sum()
+}
+
+type Grad = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> (f64, (Array2<f64>, Array1<f64>));
+type Value = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> f64;
+type Traced = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> autodiff::trace::Trace;
+
+fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+fn check(name: &str, f: Value, grad: Grad, traced: Traced) {
+    let x = Array2::from_shape_fn((5, 3), |(i, j)| ((i * 3 + j) as f64 * 0.37).sin());
+    let w = Array2::from_shape_fn((3, 4), |(i, j)| ((i * 4 + j) as f64 * 0.53).cos() * 0.5);
+    let b = Array1::from_shape_fn(4, |j| j as f64 * 0.1 - 0.15);
+    let (value, (gw, gb)) = grad(&x, &w, &b);
+    let trace = traced(&x, &w, &b);
+    let output = trace.output_node().unwrap().value.data();
+    assert_eq!(bits(&[value]), bits(output), "{name}: value");
+    let adjoint = |index| trace.adjoint(index).unwrap().data();
+    assert_eq!(
+        bits(gw.as_slice().unwrap()),
+        bits(adjoint(-1)),
+        "{name}: ∂/∂w"
+    );
+    assert_eq!(
+        bits(gb.as_slice().unwrap()),
+        bits(adjoint(0)),
+        "{name}: ∂/∂b"
+    );
+    assert!(close(value, f(&x, &w, &b), 1e-14), "{name}: value");
+    let flat: Vec<f64> = w.iter().chain(b.iter()).copied().collect();
+    let numeric = central_difference(
+        |p| {
+            let w = Array2::from_shape_vec((3, 4), p[..12].to_vec()).unwrap();
+            let b = Array1::from_vec(p[12..].to_vec());
+            f(&x, &w, &b)
+        },
+        &flat,
+        1e-6,
+    );
+    for (k, (exact, numeric)) in gw.iter().chain(gb.iter()).zip(&numeric).enumerate() {
+        assert!(
+            close(*exact, *numeric, 1e-6),
+            "{name}: ∂/∂p{k} = {exact}, numerically {numeric}"
+        );
+    }
+}
+
+#[test]
+fn gradients_and_values_with_reused_buffers() {
+    check("layer", layer, layer_grad, layer_trace);
+    check(
+        "sigmoid_layer",
+        sigmoid_layer,
+        sigmoid_layer_grad,
+        sigmoid_layer_trace,
+    );
+    check(
+        "scaled_difference",
+        scaled_difference,
+        scaled_difference_grad,
+        scaled_difference_trace,
+    );
+    check("read_twice", read_twice, read_twice_grad, read_twice_trace);
+    check("broadcast", broadcast, broadcast_grad, broadcast_trace);
+}
+
+/// The emitted forward sweeps move where the analysis allows, and only there.
+#[test]
+fn moves_where_nothing_reads_after() {
+    let squeeze = |code: &str| code.split_whitespace().collect::<String>();
+    let layer = squeeze(layer_source());
+    assert!(layer.contains("add::forward_into_left(__v1,"), "{layer}");
+    assert!(layer.contains("tanh::forward_into(__v2)"), "{layer}");
+    let twice = squeeze(read_twice_source());
+    assert!(!twice.contains("tanh::forward_into"), "{twice}");
+    let broadcast = squeeze(broadcast_source());
+    assert!(
+        broadcast.contains("add::forward_into_right((b).autodiff_arg(),__v1"),
+        "{broadcast}"
+    );
+}
+
+/// A moved right operand that does not broadcast is named second, as without the move.
+#[test]
+#[should_panic(expected = "add: shapes [3] and [5, 4] cannot be broadcast together")]
+fn a_moved_right_operand_keeps_its_place_in_the_message() {
+    let x = Array2::<f64>::zeros((5, 3));
+    let w = Array2::<f64>::zeros((3, 4));
+    let _ = broadcast_grad(&x, &w, &Array1::zeros(3));
+}

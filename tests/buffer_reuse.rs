@@ -6,7 +6,7 @@
 //! finite differences.
 
 use autodiff::check::{central_difference, close};
-use autodiff::ndarray::{Array1, Array2};
+use autodiff::ndarray::{Array1, Array2, Axis};
 use autodiff::prelude::*;
 
 #[differentiable(wrt(w, b))]
@@ -39,6 +39,15 @@ fn broadcast(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
     let right = b + x.dot(w);
     let small = (b * 3.0) + x.dot(w);
     (right * small).sum()
+}
+
+/// A square reshaped (the GMM's block sums): the reshape takes the square's array whole,
+/// with no copy, and its pullback reads the shape kept before.
+#[differentiable(wrt(w, b))]
+fn reshaped(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let c = x.dot(w) - b;
+    let blocks = (&c * &c).into_shape_with_order((5, 2, 2)).unwrap();
+    blocks.sum_axis(Axis(2)).mapv(f64::sqrt).sum()
 }
 
 type Grad = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> (f64, (Array2<f64>, Array1<f64>));
@@ -104,6 +113,7 @@ fn gradients_and_values_with_reused_buffers() {
     );
     check("read_twice", read_twice, read_twice_grad, read_twice_trace);
     check("broadcast", broadcast, broadcast_grad, broadcast_trace);
+    check("reshaped", reshaped, reshaped_grad, reshaped_trace);
 }
 
 /// The emitted forward sweeps move where the analysis allows, and only there.
@@ -119,6 +129,15 @@ fn moves_where_nothing_reads_after() {
     assert!(
         broadcast.contains("add::forward_into_right((b).autodiff_arg(),__v1"),
         "{broadcast}"
+    );
+    let reshaped = squeeze(reshaped_source());
+    assert!(
+        reshaped.contains("into_shape_with_order::forward_into(__v3,"),
+        "{reshaped}"
+    );
+    assert!(
+        reshaped.contains("vjp0_shaped(::autodiff::__private::Shaped::autodiff_shape(&__shape3)"),
+        "{reshaped}"
     );
 }
 

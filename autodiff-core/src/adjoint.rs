@@ -204,6 +204,16 @@ pub fn pullback(
             let vjp = rule_fn("dot", &format!("vjp{k}_shaped"), node.span);
             Some(quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g)))
         }
+        Op::Prim(Primitive::IntoShape) if moves.arg(i).is_some() => {
+            // The argument's array is the result's now: its pullback reads the kept shape.
+            let Operand::Var(x) = node.args[0] else {
+                return None;
+            };
+            let shape = rule_args(program, i).swap_remove(1);
+            let vjp = rule_fn(Primitive::IntoShape.rule().module, "vjp0_shaped", node.span);
+            let x_shape = moves.shape(program, x);
+            Some(quote_spanned!(node.span=> #vjp(#x_shape, #shape, &#y, #g)))
+        }
         Op::Prim(prim) if moves.arg(i).is_some() => {
             // The argument's buffer holds the result now: the rule reads the result only.
             let vjp = rule_fn(prim.rule().module, "vjp0_from_y", node.span);

@@ -105,9 +105,9 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                     };
                     let (moved, shape) = (node_ident(j), crate::reuse::shape_ident(j));
                     args[k] = quote!(#moved);
-                    let function = match (args.len(), k) {
-                        (1, _) => "forward_into",
-                        (_, 0) => "forward_into_left",
+                    let function = match (prim, args.len(), k) {
+                        (Primitive::IntoShape, ..) | (_, 1, _) => "forward_into",
+                        (_, _, 0) => "forward_into_left",
                         _ => "forward_into_right",
                     };
                     let forward = rule_fn(prim.rule().module, function, node.span);

@@ -1,5 +1,6 @@
 //! Buffer reuse in reverse mode's forward sweep: an elementwise node (`a + b`, `a - b`,
-//! `-a`, `tanh a`, …) writes its result into an operand's array where nothing reads that
+//! `-a`, `tanh a`, …) or a reshape (`into_shape_with_order`, `to_shape`, which then copies
+//! nothing) writes its result into an operand's array where nothing reads that
 //! operand's value afterwards: no other forward code (the node is its only reader, and it
 //! is no output), and no pullback but through its shape, which the forward sweep keeps
 //! before the move (`__shapeN`). Only nodes at the function's top level move; regions keep
@@ -88,7 +89,7 @@ pub fn moves(program: &Program) -> Moves {
         // whose pullback reads the argument (the rules of `reads_result_only`).
         let positions: &[usize] = match node.op {
             Op::Prim(Primitive::Add | Primitive::Sub) => &[0, 1],
-            Op::Prim(Primitive::Neg) => &[0],
+            Op::Prim(Primitive::Neg | Primitive::IntoShape) => &[0],
             Op::Prim(prim) if reads_result_only(prim) => &[0],
             _ => &[],
         };

@@ -40,6 +40,9 @@ fn owned<A: Clone, D: Dimension>(part: ArrayView<'_, A, D>) -> Array<A, D> {
 /// row-major order (or the order given with the shape) in a new shape.
 pub mod into_shape_with_order {
     use ndarray::{Array, ArrayView, Dimension, Order, ShapeArg};
+    use num_traits::Float;
+
+    use crate::value::{ArrayShape, Shape};
 
     /// The shape and the order, checked against the argument's size.
     #[track_caller]
@@ -93,6 +96,30 @@ pub mod into_shape_with_order {
     ) -> Array<A, E::Dim> {
         let (dim, order) = target(shape, x.shape());
         arranged(x, dim, order)
+    }
+
+    /// [`forward`] of an array the generated code has no later use for: in its own buffer
+    /// where its layout allows.
+    #[track_caller]
+    pub fn forward_into<A: Clone, D: Dimension, E: ShapeArg>(
+        x: Array<A, D>,
+        shape: E,
+    ) -> Array<A, E::Dim> {
+        let (dim, order) = target(shape, x.shape());
+        regrouped(x, dim, order)
+    }
+
+    /// [`vjp0`] from the argument's shape, kept before its array was moved into the result.
+    #[track_caller]
+    pub fn vjp0_shaped<A: Float, D: Dimension, E: ShapeArg>(
+        x: ArrayShape<A, D>,
+        shape: E,
+        _y: &Array<A, E::Dim>,
+        g: Array<A, E::Dim>,
+    ) -> Array<A, D> {
+        let (dim, order) = target(shape, x.dims());
+        crate::value::check_adjoint("into_shape_with_order", g.shape(), dim.slice());
+        regrouped(g, x.raw_dim(), order)
     }
 
     /// The adjoint in the argument's shape, read in the same order.

@@ -557,6 +557,13 @@ where
 /// The shape of an array of `A`: its dimension.
 pub struct ArrayShape<A, D>(D, core::marker::PhantomData<A>);
 
+impl<A, D: Clone> ArrayShape<A, D> {
+    /// The dimension, as ndarray's constructors take it.
+    pub fn raw_dim(&self) -> D {
+        self.0.clone()
+    }
+}
+
 impl<A, D: Clone> Clone for ArrayShape<A, D> {
     #[inline(always)]
     fn clone(&self) -> Self {

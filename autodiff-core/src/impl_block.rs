@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{ImplItem, ItemImpl};
 
-pub fn expand(attr: TokenStream, block: ItemImpl) -> TokenStream {
+pub fn expand(attr: TokenStream, mut block: ItemImpl) -> TokenStream {
     let mut errors = TokenStream::new();
     if !attr.is_empty() {
         errors.extend(syn::Error::new_spanned(
@@ -18,22 +18,20 @@ pub fn expand(attr: TokenStream, block: ItemImpl) -> TokenStream {
         .to_compile_error());
     }
     // A trait's `impl` keeps its functions as written: the one error is this one.
-    let in_trait_impl = block.trait_.as_ref().map(|(_, path, _)| {
+    let in_trait_impl = block.trait_.is_some();
+    if let Some((_, path, _)) = &block.trait_ {
         errors.extend(syn::Error::new_spanned(
             path,
             "#[differentiable] applies to an inherent `impl` (`impl Model { … }`): a trait's `impl` can hold only the trait's items, not the generated functions; write the differentiable function in an inherent `impl` or as a free function and call it from the trait's",
         )
         .to_compile_error());
-    });
-    let mut block = block;
+    }
     let items = std::mem::take(&mut block.items);
     let items: Vec<TokenStream> = items
         .into_iter()
         .map(|item| match item {
             ImplItem::Fn(mut func) => match take_attribute(&mut func.attrs) {
-                Some(args) if in_trait_impl.is_none() => {
-                    crate::expand(args, func.into_token_stream(), true)
-                }
+                Some(args) if !in_trait_impl => crate::expand(args, func.into_token_stream(), true),
                 _ => func.into_token_stream(),
             },
             other => other.into_token_stream(),

@@ -50,6 +50,16 @@ fn reshaped(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
     blocks.sum_axis(Axis(2)).mapv(f64::sqrt).sum()
 }
 
+/// Products with a number and a quotient by one take their operand's array; a product that
+/// did is not itself moved into the tanh after it (its pullback reads its result).
+#[differentiable(wrt(w, b))]
+fn scaled(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let half = (x.dot(w) - b) * 0.5;
+    let triple = 3.0 * (x.dot(w) + b);
+    let quarter = (x.dot(w) + b) / 4.0;
+    (half + triple + quarter).tanh().sum() + ((x.dot(w) * 2.0).tanh() / 3.0).sum()
+}
+
 type Grad = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> (f64, (Array2<f64>, Array1<f64>));
 type Value = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> f64;
 type Traced = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> autodiff::trace::Trace;
@@ -114,6 +124,7 @@ fn gradients_and_values_with_reused_buffers() {
     check("read_twice", read_twice, read_twice_grad, read_twice_trace);
     check("broadcast", broadcast, broadcast_grad, broadcast_trace);
     check("reshaped", reshaped, reshaped_grad, reshaped_trace);
+    check("scaled", scaled, scaled_grad, scaled_trace);
 }
 
 /// The emitted forward sweeps move where the analysis allows, and only there.
@@ -130,6 +141,21 @@ fn moves_where_nothing_reads_after() {
         broadcast.contains("add::forward_into_right((b).autodiff_arg(),__v1"),
         "{broadcast}"
     );
+    let scaled = squeeze(scaled_source());
+    assert!(
+        scaled.contains("mul::forward_into_left(__v2,0.5)"),
+        "{scaled}"
+    );
+    assert!(
+        scaled.contains("mul::forward_into_right(3.0,__v5)"),
+        "{scaled}"
+    );
+    assert!(
+        scaled.contains("div::forward_into_left(__v8,4.0)"),
+        "{scaled}"
+    );
+    // The sum's tanh moves; the product's does not.
+    assert_eq!(scaled.matches("tanh::forward_into(").count(), 1, "{scaled}");
     let reshaped = squeeze(reshaped_source());
     assert!(
         reshaped.contains("into_shape_with_order::forward_into(__v3,"),

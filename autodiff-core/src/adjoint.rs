@@ -195,9 +195,15 @@ pub fn pullback(
         }
         Op::Prim(Primitive::Mul) => {
             // The partials are the other operand: the result's shape is all they read.
-            let args = rule_args(program, i);
+            let args = moved_args(program, moves, i);
             let vjp = rule_fn("mul_shaped", &format!("vjp{k}"), node.span);
             Some(quote_spanned!(node.span=> #vjp(#(#args,)* #y_shape, #g)))
+        }
+        Op::Prim(Primitive::Div) if moves.arg(i).is_some() => {
+            // A quotient by a number: its pullback reads the number only.
+            let args = moved_args(program, moves, i);
+            let vjp = rule_fn("div", &format!("vjp{k}"), node.span);
+            Some(quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g)))
         }
         Op::Prim(Primitive::Dot) if moves.moved(i) => {
             let args = rule_args(program, i);
@@ -225,6 +231,18 @@ pub fn pullback(
             Some(quote_spanned!(node.span=> #vjp(#(#args,)* &#y, #g)))
         }
     }
+}
+
+/// Node i's arguments for its pullbacks, the one whose array the forward sweep moved into
+/// the result (a product with a number, a quotient by one) replaced by the result: of its
+/// type and shape, and unread by the pullback, which reads the number only.
+fn moved_args(program: &Program, moves: &Moves, i: usize) -> Vec<TokenStream> {
+    let mut args = rule_args(program, i);
+    if let Some(k) = moves.arg(i) {
+        let y = node_ident(i);
+        args[k] = quote!((#y).autodiff_arg());
+    }
+    args
 }
 
 /// Both arguments' contributions from node i's adjoint `g` in one call, as a pair, for the

@@ -86,16 +86,24 @@ pub fn moves(program: &Program) -> Moves {
         let Stmt::Node(i) = stmt else { continue };
         let node = &program.nodes[*i];
         // Arguments whose pullbacks here read only their shapes (add, sub, neg), or none
-        // whose pullback reads the argument (the rules of `reads_result_only`).
+        // whose pullback reads the argument (the rules of `reads_result_only`; a product
+        // with a number, or a quotient by one, whose pullback reads only the number).
+        let literal =
+            |k: usize| matches!(node.args.get(k), Some(Operand::Const { literal: true, .. }));
         let positions: &[usize] = match node.op {
             Op::Prim(Primitive::Add | Primitive::Sub) => &[0, 1],
             Op::Prim(Primitive::Neg | Primitive::IntoShape) => &[0],
             Op::Prim(prim) if reads_result_only(prim) => &[0],
+            Op::Prim(Primitive::Mul | Primitive::Div) if literal(1) => &[0],
+            Op::Prim(Primitive::Mul) if literal(0) => &[1],
             _ => &[],
         };
         let found = positions.iter().copied().find(|&k| match node.args.get(k) {
             Some(Operand::Var(Var::Node(j))) => {
                 movable_value(program, *j)
+                    // A product that took an operand's array reads its result in its pullback.
+                    && !(moves.consumers.contains_key(j)
+                        && matches!(program.nodes[*j].op, Op::Prim(Primitive::Mul)))
                     && !scalar(program, Var::Node(*j))
                     && readers(Var::Node(*j)) == 1
             }

@@ -60,7 +60,9 @@ macro_rules! rule {
         $(#[$doc])*
         pub mod $name {
             #[allow(unused_imports)]
-            use super::{check_adjoint, check_tangent, lit, sign, Broadcast, Map, MapInto, Tangent};
+            use super::{
+                check_adjoint, check_tangent, lit, sign, Broadcast, Map, MapInto, Tangent, ZipInto,
+            };
             use num_traits::Float;
 
             rule!(@scalar $args $forward);
@@ -148,6 +150,18 @@ macro_rules! rule {
         #[track_caller]
         pub fn forward<A: Broadcast<B>, B: Map>(a: A, b: B) -> A::Output {
             a.zip_with(b, stringify!($name), value)
+        }
+        /// [`forward`] in `a`'s buffer where it has the result's shape (see [`ZipInto`]).
+        #[inline(always)]
+        #[track_caller]
+        pub fn forward_into_left<A: ZipInto<B>, B: Map>(a: A, b: B) -> A::Output {
+            a.zip_into(b, stringify!($name), false, value)
+        }
+        /// [`forward`] in `b`'s buffer where it has the result's shape.
+        #[inline(always)]
+        #[track_caller]
+        pub fn forward_into_right<A: Map, B: ZipInto<A>>(a: A, b: B) -> B::Output {
+            b.zip_into(a, stringify!($name), true, |b, a| value(a, b))
         }
         #[inline(always)]
         #[track_caller]

@@ -11,7 +11,7 @@
 //!   parameter `g` does not differentiate).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::emit::tangent_param;
 use crate::emit::{
@@ -62,13 +62,8 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
 }
 
 /// The two companions of the function `sig` describes, around calls of its `f_vjp` and
-/// `f_jvp` (`vjp_block` reading the parameters and `cotangent`, `jvp_block` the parameters
-/// and their tangents `{x}_tangent`; see [`Signature::sibling_call`]). Without them (the
-/// function has errors), stubs.
-pub fn emit_companions(
-    sig: &Signature,
-    blocks: Option<(&TokenStream, &TokenStream)>,
-) -> TokenStream {
+/// `f_jvp` ([`Signature::sibling_call`]); stubs when the function has errors (`!valid`).
+pub fn emit_companions(sig: &Signature, valid: bool) -> TokenStream {
     let (name, ret) = (&sig.name, &sig.ret);
     let params: Vec<TokenStream> = sig.param_list().collect();
     let (vjp_companion, jvp_companion) = (
@@ -132,10 +127,17 @@ pub fn emit_companions(
         };)
     });
 
-    let (vjp_body, jvp_body) = match blocks {
-        Some((vjp_block, jvp_block)) => (
+    let vjp_call = sig.sibling_call("vjp", [cotangent.to_token_stream()]);
+    let jvp_call = sig.sibling_call(
+        "jvp",
+        differentiated
+            .iter()
+            .map(|&k| tangent_param(&sig.params[k].ident).into_token_stream()),
+    );
+    let (vjp_body, jvp_body) = match valid {
+        true => (
             quote!({
-                let (#value, #gradient) = #vjp_block;
+                let (#value, #gradient) = #vjp_call;
                 let #pattern = #gradient;
                 (#value, (#(#entries,)*))
             }),
@@ -143,10 +145,10 @@ pub fn emit_companions(
                 #[allow(unused_imports)]
                 use ::autodiff::__private::Arg as _;
                 #(#defaults)*
-                #jvp_block
+                #jvp_call
             }),
         ),
-        None => {
+        false => {
             let stub = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
             (stub.clone(), stub)
         }

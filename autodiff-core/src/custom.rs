@@ -76,25 +76,6 @@ pub fn check(sig: &Signature, args: &Args, diag: &mut Diagnostics) {
     }
 }
 
-/// The calls of the user's rules that `f_vjp` and `f_jvp` (and their companions) make, as
-/// blocks reading the parameters and `cotangent`, or the tangents `{x}_tangent`.
-pub fn rule_blocks(sig: &Signature, args: &Args) -> (TokenStream, TokenStream) {
-    let (Some(vjp), Some(jvp)) = (&args.vjp, &args.jvp) else {
-        unreachable!("checked before");
-    };
-    let idents: Vec<_> = sig.params.iter().map(|p| &p.ident).collect();
-    let tangents: Vec<_> = sig
-        .differentiated()
-        .map(|p| tangent_param(&p.ident))
-        .collect();
-    let cotangent = cotangent_param();
-    // Spanned at the rule: where a rule with the wrong signature is reported.
-    (
-        quote_spanned!(vjp.span()=> { #vjp(#(#idents,)* #cotangent) }),
-        quote_spanned!(jvp.span()=> { #jvp(#(#idents,)* #(#tangents),*) }),
-    )
-}
-
 /// `f_grad` (for a scalar result), `f_vjp` and `f_jvp`, each calling the user's rule.
 pub fn emit(sig: &Signature, args: &Args) -> TokenStream {
     let (Some(vjp), Some(jvp)) = (&args.vjp, &args.jvp) else {
@@ -117,7 +98,14 @@ pub fn emit(sig: &Signature, args: &Args) -> TokenStream {
             #signature #body
         }
     };
-    let (vjp_block, jvp_block) = rule_blocks(sig, args);
+    let tangents: Vec<_> = sig
+        .differentiated()
+        .map(|p| tangent_param(&p.ident))
+        .collect();
+    let cotangent = cotangent_param();
+    // Spanned at the rule: where a rule with the wrong signature is reported.
+    let vjp_block = quote_spanned!(vjp.span()=> { #vjp(#(#idents,)* #cotangent) });
+    let jvp_block = quote_spanned!(jvp.span()=> { #jvp(#(#idents,)* #(#tangents),*) });
     let grad = (sig.output == Output::Scalar).then(|| {
         let ret = &sig.ret;
         let one = quote!(::autodiff::__private::one::<#ret>());

@@ -34,7 +34,7 @@ mod trace;
 mod trace_doc;
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::quote;
 use syn::parse::Parser;
 use syn::ItemFn;
 
@@ -115,14 +115,8 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
     // they compile both as free functions and as associated functions of an `impl`.
     let func = quote!(#[allow(dead_code)] #func);
     if diag.is_empty() {
-        // The companions call `f_vjp` and `f_jvp`, with the names their bodies read.
-        let cotangent = emit::cotangent_param();
-        let tangents: Vec<TokenStream> = sig
-            .differentiated()
-            .map(|p| emit::tangent_param(&p.ident).into_token_stream())
-            .collect();
-        let (derivatives, (vjp_block, jvp_block)) = match &program {
-            None => (custom::emit(&sig, &args), custom::rule_blocks(&sig, &args)),
+        let derivatives = match &program {
+            None => custom::emit(&sig, &args),
             Some(program) => {
                 let grad =
                     has_gradient.then(|| reverse::emit_reverse(&sig, program, reverse::Seed::One));
@@ -139,27 +133,14 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
                 });
                 let trace =
                     trace::traceable(&sig, program).then(|| trace::emit_trace(&sig, program));
-                (
-                    quote!(#grad #vjp #jvp #jacobian #hessian #trace),
-                    (
-                        sig.sibling_call("vjp", [quote!(#cotangent)]),
-                        sig.sibling_call("jvp", tangents.clone()),
-                    ),
-                )
+                quote!(#grad #vjp #jvp #jacobian #hessian #trace)
             }
         };
         let source = source::emit_source(&sig, &derivatives);
-        let nested_blocks = match (&program, args.hessian) {
-            (Some(_), Some(_)) => Some((
-                sig.sibling_call("grad", []),
-                sig.sibling_call("hvp", tangents),
-            )),
-            _ => None,
-        };
+        // (`hessian` with custom rules is an error: here it has a body.)
         let companions = is_function.then(|| {
-            let blocks = nested_blocks.as_ref().map(|(grad, hvp)| (grad, hvp));
-            let nested = nested::emit(&sig, args.hessian.map(|_| blocks));
-            let companions = call::emit_companions(&sig, Some((&vjp_block, &jvp_block)));
+            let nested = nested::emit(&sig, args.hessian.map(|_| true));
+            let companions = call::emit_companions(&sig, true);
             quote!(#companions #nested)
         });
         quote!(#func #derivatives #source #companions)
@@ -167,8 +148,8 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
         let errors = diag.to_compile_errors();
         let unimplemented = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
         let companions = is_function.then(|| {
-            let nested = nested::emit(&sig, args.hessian.map(|_| None));
-            let companions = call::emit_companions(&sig, None);
+            let nested = nested::emit(&sig, args.hessian.map(|_| false));
+            let companions = call::emit_companions(&sig, false);
             quote!(#companions #nested)
         });
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));

@@ -24,7 +24,7 @@
 //! `g_grad` without `hessian` on g is that trait's error, "add `hessian`", at the call.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::Ident;
 
 use crate::emit::{cotangent_param, generated_allows, hygienic, param_zeros, tangent_param};
@@ -83,11 +83,10 @@ pub fn display(path: &syn::Path) -> (String, String) {
 }
 
 /// What the macro of `sig`'s function emits for callers of its gradient, with `hessian`
-/// (`Some`): around calls of `g_grad` and `g_hvp` (`grad_block` reading the
-/// parameters, `hvp_block` them and their tangents `x_tangent`), or stubs that only
-/// type-check when the function has errors (reported already). Without `hessian` (`None`),
-/// stubs that fail at the call.
-pub fn emit(sig: &Signature, hessian: Option<Option<(&TokenStream, &TokenStream)>>) -> TokenStream {
+/// (`Some`): around calls of `g_grad` and `g_hvp` ([`calls`]), or, when the function has
+/// errors (reported already, `Some(false)`), stubs that only type-check. Without `hessian`
+/// (`None`), stubs that fail at the call.
+pub fn emit(sig: &Signature, hessian: Option<bool>) -> TokenStream {
     let differentiated: Vec<usize> = (0..sig.params.len())
         .filter(|&k| sig.params[k].differentiated)
         .collect();
@@ -107,6 +106,18 @@ pub fn emit(sig: &Signature, hessian: Option<Option<(&TokenStream, &TokenStream)
     quote!(#gradients #(#jvps)*)
 }
 
+/// The calls the hidden functions' bodies make: `g_grad` of the parameters, and `g_hvp` of
+/// them and their tangents `x_tangent`, which the bodies bind.
+fn calls(sig: &Signature) -> (TokenStream, TokenStream) {
+    let tangents = sig
+        .differentiated()
+        .map(|p| tangent_param(&p.ident).into_token_stream());
+    (
+        sig.sibling_call("grad", []),
+        sig.sibling_call("hvp", tangents),
+    )
+}
+
 /// The hidden functions of `g_jvp`'s result `part`: 0, its value g(x), or 1, its tangent
 /// ∇g(x)·t, as functions of g's arguments and the tangents `t` after them. Their
 /// derivatives: of g(x), ∇g; of ∇g(x)·t, H t in x and ∇g in t (pullbacks, each scaled by
@@ -116,7 +127,7 @@ fn emit_jvp_part(
     sig: &Signature,
     differentiated: &[usize],
     part: usize,
-    hessian: Option<Option<(&TokenStream, &TokenStream)>>,
+    hessian: Option<bool>,
 ) -> TokenStream {
     let name = jvp_part_name(&sig.name, part, Span::call_site());
     let (vjp_name, jvp_name) = (
@@ -213,7 +224,8 @@ fn emit_jvp_part(
         quote!(#(#terms)*)
     };
     let bodies = match hessian {
-        Some(Some((grad, hvp))) => {
+        Some(true) => {
+            let (grad, hvp) = calls(sig);
             // ∇g·t for the primal of part 1.
             let along_given = differentiated.iter().enumerate().map(|(j, _)| {
                 let (u, g_j, inner) = (given(j), entry(&gradient, j), inner_of(j));
@@ -356,7 +368,7 @@ fn emit_part(
     sig: &Signature,
     differentiated: &[usize],
     entry: Option<usize>,
-    hessian: Option<Option<(&TokenStream, &TokenStream)>>,
+    hessian: Option<bool>,
 ) -> TokenStream {
     let name = gradient_name(&sig.name, entry, Span::call_site());
     let (vjp_name, jvp_name) = (
@@ -406,7 +418,8 @@ fn emit_part(
     };
     let many = differentiated.len() > 1;
     let bodies = match hessian {
-        Some(Some((grad, hvp))) => {
+        Some(true) => {
+            let (grad, hvp) = calls(sig);
             let part = select(&gradient);
             let primal = quote!({
                 let (_, #gradient) = #grad;

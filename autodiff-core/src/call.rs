@@ -12,6 +12,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::Ident;
 
 use crate::emit::tangent_param;
 use crate::emit::{
@@ -61,6 +62,48 @@ pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
         .collect()
 }
 
+/// A jvp companion's tangent of argument k, `__tK`: an `Option` of the tangent.
+pub fn companion_tangent(k: usize) -> Ident {
+    format_ident!("__t{}", k, span = Span::mixed_site())
+}
+
+/// A jvp companion's tangent parameters, one per argument: an `Option` of the tangent for a
+/// differentiated parameter, a `NoTangent` for the others.
+pub fn tangent_params(sig: &Signature) -> Vec<TokenStream> {
+    let params = sig.params.iter().enumerate().map(|(k, p)| {
+        let tangent = companion_tangent(k);
+        match p.differentiated {
+            true => {
+                let ty = gradient_type(&p.ty);
+                quote!(#tangent: ::core::option::Option<#ty>)
+            }
+            false => quote!(#tangent: impl ::autodiff::__private::NoTangent),
+        }
+    });
+    params.collect()
+}
+
+/// `let x_tangent = …;` for each differentiated parameter, from its companion tangent: the
+/// tangent given, or zero (a missing tangent is zero).
+pub fn tangent_defaults(sig: &Signature) -> Vec<TokenStream> {
+    let given = hygienic("__given");
+    let defaults = sig
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.differentiated);
+    defaults
+        .map(|(k, param)| {
+            let (tangent, zeros) = (companion_tangent(k), param_zeros(param));
+            let name = tangent_param(&param.ident);
+            quote!(let #name = match #tangent {
+                ::core::option::Option::Some(#given) => #given,
+                ::core::option::Option::None => #zeros,
+            };)
+        })
+        .collect()
+}
+
 /// The two companions of the function `sig` describes, around calls of its `f_vjp` and
 /// `f_jvp` ([`Signature::sibling_call`]); stubs when the function has errors (`!valid`).
 pub fn emit_companions(sig: &Signature, valid: bool) -> TokenStream {
@@ -104,28 +147,8 @@ pub fn emit_companions(sig: &Signature, valid: bool) -> TokenStream {
         cotangent_param(),
     );
 
-    // jvp: a missing tangent is zero.
-    let tangent = |k: usize| format_ident!("__t{}", k, span = Span::mixed_site());
-    let tangent_params = sig.params.iter().enumerate().map(|(k, p)| {
-        let tangent = tangent(k);
-        match p.differentiated {
-            true => {
-                let ty = gradient_type(&p.ty);
-                quote!(#tangent: ::core::option::Option<#ty>)
-            }
-            false => quote!(#tangent: impl ::autodiff::__private::NoTangent),
-        }
-    });
-    let given = hygienic("__given");
-    let defaults = differentiated.iter().map(|&k| {
-        let param = &sig.params[k];
-        let (tangent, zeros) = (tangent(k), param_zeros(param));
-        let name = tangent_param(&param.ident);
-        quote!(let #name = match #tangent {
-            ::core::option::Option::Some(#given) => #given,
-            ::core::option::Option::None => #zeros,
-        };)
-    });
+    let tangent_params = tangent_params(sig);
+    let defaults = tangent_defaults(sig);
 
     let vjp_call = sig.sibling_call("vjp", [cotangent.to_token_stream()]);
     let jvp_call = sig.sibling_call(

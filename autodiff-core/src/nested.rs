@@ -165,7 +165,7 @@ fn emit_jvp_part(
                 .iter()
                 .map(|&k| gradient_type(&sig.params[k].ty)),
         );
-    let tangent = |k: usize| format_ident!("__t{}", k, span = Span::mixed_site());
+    let tangent = crate::call::companion_tangent;
     let tangent_count = sig.params.len() + differentiated.len();
     let tangent_params = (0..tangent_count).map(|k| {
         let t = tangent(k);
@@ -318,15 +318,7 @@ fn emit_jvp_part(
                 }
                 _ => {
                     // H ẋ along the parameters' tangents (zero where `None`).
-                    let defaults = differentiated.iter().map(|&k| {
-                        let param = &sig.params[k];
-                        let (t, zeros, name) =
-                            (tangent(k), param_zeros(param), tangent_param(&param.ident));
-                        quote!(let #name = match #t {
-                            ::core::option::Option::Some(#given_tangent) => #given_tangent,
-                            ::core::option::Option::None => #zeros,
-                        };)
-                    });
+                    let defaults = crate::call::tangent_defaults(sig);
                     let product_sum = hygienic("__product_sum");
                     let hx_t = differentiated.iter().enumerate().map(|(j, _)| {
                         let (u, p_j, inner) = (given(j), entry(&product, j), inner_of(j));
@@ -359,7 +351,7 @@ fn emit_jvp_part(
         &params,
         &quote!(#ret),
         contribution_types,
-        tangent_params,
+        tangent_params.into_iter(),
         bodies,
     )
 }
@@ -391,24 +383,10 @@ fn emit_part(
         false => constant.clone(),
     });
     let params: Vec<TokenStream> = sig.param_list().collect();
-    let tangent = |k: usize| format_ident!("__t{}", k, span = Span::mixed_site());
-    let tangent_params = sig.params.iter().enumerate().map(|(k, p)| {
-        let tangent = tangent(k);
-        match p.differentiated {
-            true => {
-                let ty = gradient_type(&p.ty);
-                quote!(#tangent: ::core::option::Option<#ty>)
-            }
-            false => quote!(#tangent: impl ::autodiff::__private::NoTangent),
-        }
-    });
+    let tangent_params = crate::call::tangent_params(sig);
     let cotangent = cotangent_param();
 
-    let (gradient, product, given) = (
-        hygienic("__gradient"),
-        hygienic("__product"),
-        hygienic("__given"),
-    );
+    let (gradient, product) = (hygienic("__gradient"), hygienic("__product"));
     let select = |value: &Ident| match entry {
         None => quote!(#value),
         Some(k) => {
@@ -463,16 +441,7 @@ fn emit_part(
                 let (_, #gradient, #product) = #hvp;
                 (#part, (#(#contributions,)*))
             });
-            // A missing tangent is zero.
-            let defaults = differentiated.iter().map(|&k| {
-                let param = &sig.params[k];
-                let (t, zeros, name) =
-                    (tangent(k), param_zeros(param), tangent_param(&param.ident));
-                quote!(let #name = match #t {
-                    ::core::option::Option::Some(#given) => #given,
-                    ::core::option::Option::None => #zeros,
-                };)
-            });
+            let defaults = crate::call::tangent_defaults(sig);
             let product_part = select(&product);
             let jvp = quote!({
                 #[allow(unused_imports)]
@@ -492,7 +461,7 @@ fn emit_part(
         &params,
         &part_type,
         contribution_types,
-        tangent_params,
+        tangent_params.into_iter(),
         bodies,
     )
 }

@@ -143,5 +143,5 @@ pub mod __private {
         Traced,
     };
     pub use autodiff_runtime::value::{Arg, Map, Shape, Shaped};
-    pub use autodiff_runtime::{prim, scaled, Tangent};
+    pub use autodiff_runtime::{elements, on_pool, prim, scaled, Tangent};
 }

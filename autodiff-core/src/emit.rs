@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::Ident;
 
 use crate::ir::{Input, InputKind, Op, Operand, Program, Step, Var};
-use crate::signature::{gradient_type, Param};
+use crate::signature::{gradient_type, Param, Signature};
 
 /// The runtime function `function` (`forward`, `vjp0`, `jvp1`, …) of a primitive's rules,
 /// `::autodiff::__private::prim::<module>::<function>`, every token at `span`, the span of
@@ -180,6 +180,21 @@ pub fn generated_block(body: TokenStream, result: TokenStream) -> TokenStream {
         use ::autodiff::__private::{Arg as _, Pass as _};
         #body
         #result
+    })
+}
+
+/// The body `block` of `f_vjp` or `f_jvp`, run on rayon's pool when the array arguments are
+/// large (`autodiff::__private::on_pool`) and the signature lets it move there
+/// ([`Signature::pool_arrays`]).
+pub fn on_pool(sig: &Signature, block: TokenStream) -> TokenStream {
+    let Some(arrays) = sig.pool_arrays() else {
+        return block;
+    };
+    quote!({
+        ::autodiff::__private::on_pool(
+            #(::autodiff::__private::elements(&#arrays))+*,
+            move || #block,
+        )
     })
 }
 

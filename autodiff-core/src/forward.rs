@@ -145,7 +145,8 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
          computed beside it in one forward sweep.",
         name = sig.name
     );
-    generated_fn(&doc, jvp_signature(sig), jvp_block(program))
+    let block = crate::emit::on_pool(sig, jvp_block(program));
+    generated_fn(&doc, jvp_signature(sig), block)
 }
 
 /// The body of `f_jvp` as a block, `{ …; (value, tangent) }`, that reads the parameters and

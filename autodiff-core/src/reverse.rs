@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::emit::{
-    cotangent_param, field_slot, generated_block, generated_fn, hygienic, param_zeros,
+    cotangent_param, field_slot, generated_block, generated_fn, hygienic, on_pool, param_zeros,
     result_value, tuple_if_many,
 };
 use crate::ir::{pullbacks, Input, InputKind, Program, Var};
@@ -51,7 +51,7 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             let call = sig.sibling_call("vjp", [quote!(::autodiff::__private::one())]);
             quote!({ #call })
         }
-        Seed::Cotangent => reverse_block(sig, program, seed_kind),
+        Seed::Cotangent => on_pool(sig, reverse_block(sig, program, seed_kind)),
     };
     let doc = match seed_kind {
         Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),

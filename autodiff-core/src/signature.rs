@@ -93,6 +93,25 @@ impl Signature {
         }
     }
 
+    /// The array parameters whose elements decide whether `f_vjp` and `f_jvp` run on rayon's
+    /// pool (`autodiff::__private::on_pool`), when there are some and every parameter can be
+    /// moved to another thread as it is: floats, arrays of floats and integers, none `mut`,
+    /// no type parameters. (A struct of parameters or a user's type might not be `Send`.)
+    pub fn pool_arrays(&self) -> Option<Vec<&Ident>> {
+        if self.generics.type_params().next().is_some() {
+            return None;
+        }
+        let mut arrays = Vec::new();
+        for param in &self.params {
+            if array_of_floats(&param.ty).is_some() && !param.mutable {
+                arrays.push(&param.ident);
+            } else if param.mutable || !(is_float(&param.ty) || is_plain_number(&param.ty)) {
+                return None;
+            }
+        }
+        (!arrays.is_empty()).then_some(arrays)
+    }
+
     /// The original's parameters as the generated functions declare them, `x: f64`.
     pub fn param_list(&self) -> impl Iterator<Item = TokenStream> + '_ {
         self.params.iter().map(|p| {
@@ -110,6 +129,17 @@ pub fn is_float(ty: &Type) -> bool {
         }
         Type::Group(group) => is_float(&group.elem),
         Type::Paren(paren) => is_float(&paren.elem),
+        _ => false,
+    }
+}
+
+/// Whether `ty` is written as an integer type or `bool`.
+fn is_plain_number(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| PLAIN_NUMBERS.contains(&ident.to_string().as_str())),
         _ => false,
     }
 }
@@ -171,11 +201,13 @@ impl Param {
     }
 }
 
-/// Types that hold no parameters, recognized by their last path segment.
-const CONSTANT_TYPES: &[&str] = &[
+/// The integer types and `bool`.
+const PLAIN_NUMBERS: &[&str] = &[
     "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
-    "char", "str", "String", "Vec", "Option", "Axis", "Range",
 ];
+
+/// Other types that hold no parameters, recognized by their last path segment.
+const CONSTANT_TYPES: &[&str] = &["char", "str", "String", "Vec", "Option", "Axis", "Range"];
 
 /// The struct a parameter of type `ty` names, behind any `&`, if it may be a struct of
 /// parameters (`&Mlp`, `Model<f64>`): a path type that is not a float, an array or a type
@@ -189,7 +221,8 @@ fn parameter_struct(ty: &Type) -> Option<&Type> {
         Type::Paren(paren) => parameter_struct(&paren.elem),
         Type::Path(path) if path.qself.is_none() => {
             let last = path.path.segments.last()?.ident.to_string();
-            let known = CONSTANT_TYPES.contains(&last.as_str())
+            let known = PLAIN_NUMBERS.contains(&last.as_str())
+                || CONSTANT_TYPES.contains(&last.as_str())
                 || OWNED_ARRAYS.contains(&last.as_str())
                 || VIEWS.contains(&last.as_str())
                 || is_float(ty);

@@ -53,6 +53,8 @@ pub use losses::{
     bce, bce_with_logits, cross_entropy, log_softmax, logsumexp, mse, softmax, Labels,
 };
 pub use matrix::{det, inv, solve};
+#[doc(hidden)] // for the generated code, through `autodiff::__private`
+pub use parallel::{elements, on_pool};
 pub use parameters::{leaves, LeafPair, Parameters};
 pub use tangent::{scaled, Scaled, Tangent};
 pub use value::{Arg, ArrayLike};

@@ -1,6 +1,7 @@
 //! Functions whose forward sweep writes results into operands' buffers (a product into the
-//! sum that reads it, the sum into its tanh), or must not (a value read twice), or can only
-//! where a broadcast operand has the result's shape: value and gradient bit for bit those of
+//! sum that reads it, the sum into its tanh, both in one pass), or must not (a value read
+//! twice), or can only where a broadcast operand has the result's shape, at widths that
+//! chain the sum and the tanh row by row or not: value and gradient bit for bit those of
 //! `f_trace`, whose sweeps allocate every value as before, the value close to the original's
 //! (whose array `tanh` is libm's, not the runtime's kernel), the gradient close to central
 //! finite differences.
@@ -60,6 +61,15 @@ fn scaled(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
     (half + triple + quarter).tanh().sum() + ((x.dot(w) * 2.0).tanh() / 3.0).sum()
 }
 
+/// Chains with the moved operand on either side of a subtraction, and a sum of a number.
+#[differentiable(wrt(w, b))]
+fn chains(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let left = sigmoid(x.dot(w) - b);
+    let right = (b - x.dot(w)).tanh();
+    let number = (x.dot(w) + 0.5).exp();
+    (left * right + number).sum()
+}
+
 type Grad = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> (f64, (Array2<f64>, Array1<f64>));
 type Value = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> f64;
 type Traced = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> autodiff::trace::Trace;
@@ -68,10 +78,13 @@ fn bits(values: &[f64]) -> Vec<u64> {
     values.iter().map(|v| v.to_bits()).collect()
 }
 
-fn check(name: &str, f: Value, grad: Grad, traced: Traced) {
+/// `width`: the columns of the products, 4, or 40 for rows the runtime chains one by one.
+fn check(name: &str, f: Value, grad: Grad, traced: Traced, width: usize) {
     let x = Array2::from_shape_fn((5, 3), |(i, j)| ((i * 3 + j) as f64 * 0.37).sin());
-    let w = Array2::from_shape_fn((3, 4), |(i, j)| ((i * 4 + j) as f64 * 0.53).cos() * 0.5);
-    let b = Array1::from_shape_fn(4, |j| j as f64 * 0.1 - 0.15);
+    let w = Array2::from_shape_fn((3, width), |(i, j)| {
+        ((i * width + j) as f64 * 0.53).cos() * 0.5
+    });
+    let b = Array1::from_shape_fn(width, |j| (j % 4) as f64 * 0.1 - 0.15);
     let (value, (gw, gb)) = grad(&x, &w, &b);
     let trace = traced(&x, &w, &b);
     let output = trace.output_node().unwrap().value.data();
@@ -91,8 +104,8 @@ fn check(name: &str, f: Value, grad: Grad, traced: Traced) {
     let flat: Vec<f64> = w.iter().chain(b.iter()).copied().collect();
     let numeric = central_difference(
         |p| {
-            let w = Array2::from_shape_vec((3, 4), p[..12].to_vec()).unwrap();
-            let b = Array1::from_vec(p[12..].to_vec());
+            let w = Array2::from_shape_vec((3, width), p[..3 * width].to_vec()).unwrap();
+            let b = Array1::from_vec(p[3 * width..].to_vec());
             f(&x, &w, &b)
         },
         &flat,
@@ -108,23 +121,40 @@ fn check(name: &str, f: Value, grad: Grad, traced: Traced) {
 
 #[test]
 fn gradients_and_values_with_reused_buffers() {
-    check("layer", layer, layer_grad, layer_trace);
-    check(
-        "sigmoid_layer",
-        sigmoid_layer,
-        sigmoid_layer_grad,
-        sigmoid_layer_trace,
-    );
-    check(
-        "scaled_difference",
-        scaled_difference,
-        scaled_difference_grad,
-        scaled_difference_trace,
-    );
-    check("read_twice", read_twice, read_twice_grad, read_twice_trace);
-    check("broadcast", broadcast, broadcast_grad, broadcast_trace);
-    check("reshaped", reshaped, reshaped_grad, reshaped_trace);
-    check("scaled", scaled, scaled_grad, scaled_trace);
+    for width in [4, 40] {
+        check("layer", layer, layer_grad, layer_trace, width);
+        check(
+            "sigmoid_layer",
+            sigmoid_layer,
+            sigmoid_layer_grad,
+            sigmoid_layer_trace,
+            width,
+        );
+        check(
+            "scaled_difference",
+            scaled_difference,
+            scaled_difference_grad,
+            scaled_difference_trace,
+            width,
+        );
+        check(
+            "read_twice",
+            read_twice,
+            read_twice_grad,
+            read_twice_trace,
+            width,
+        );
+        check(
+            "broadcast",
+            broadcast,
+            broadcast_grad,
+            broadcast_trace,
+            width,
+        );
+        check("scaled", scaled, scaled_grad, scaled_trace, width);
+        check("chains", chains, chains_grad, chains_trace, width);
+    }
+    check("reshaped", reshaped, reshaped_grad, reshaped_trace, 4);
 }
 
 /// The emitted forward sweeps move where the analysis allows, and only there.
@@ -132,8 +162,19 @@ fn gradients_and_values_with_reused_buffers() {
 fn moves_where_nothing_reads_after() {
     let squeeze = |code: &str| code.split_whitespace().collect::<String>();
     let layer = squeeze(layer_source());
-    assert!(layer.contains("add::forward_into_left(__v1,"), "{layer}");
-    assert!(layer.contains("tanh::forward_into(__v2)"), "{layer}");
+    assert!(
+        layer.contains("tanh::forward_after(__v1,(b).autodiff_arg(),\"add\",false,|m,o|m+o"),
+        "{layer}"
+    );
+    assert!(!layer.contains("add::forward_into"), "{layer}");
+    let chains = squeeze(chains_source());
+    for chained in [
+        "sigmoid::forward_after(__v1,(b).autodiff_arg(),\"sub\",false,|m,o|m-o",
+        "tanh::forward_after(__v4,(b).autodiff_arg(),\"sub\",true,|m,o|o-m",
+        "exp::forward_after(__v7,0.5,\"add\",false,|m,o|m+o",
+    ] {
+        assert!(chains.contains(chained), "{chained} in {chains}");
+    }
     let twice = squeeze(read_twice_source());
     assert!(!twice.contains("tanh::forward_into"), "{twice}");
     let broadcast = squeeze(broadcast_source());
@@ -154,8 +195,13 @@ fn moves_where_nothing_reads_after() {
         scaled.contains("div::forward_into_left(__v8,4.0)"),
         "{scaled}"
     );
-    // The sum's tanh moves; the product's does not.
-    assert_eq!(scaled.matches("tanh::forward_into(").count(), 1, "{scaled}");
+    // The sum's tanh moves, chained; the product's does not.
+    assert_eq!(
+        scaled.matches("tanh::forward_after(").count(),
+        1,
+        "{scaled}"
+    );
+    assert_eq!(scaled.matches("tanh::forward_into(").count(), 0, "{scaled}");
     let reshaped = squeeze(reshaped_source());
     assert!(
         reshaped.contains("into_shape_with_order::forward_into(__v3,"),

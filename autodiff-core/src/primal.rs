@@ -104,6 +104,21 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                         unreachable!("only node results are moved")
                     };
                     let (moved, shape) = (node_ident(j), crate::reuse::shape_ident(j));
+                    let kept = shape_of(&quote!(#moved));
+                    let moves = &taped.expect("moves are planned").moves;
+                    if moves.chained(*i) {
+                        // Computed by the node that takes the result, in the same pass.
+                        return quote_spanned!(node.span=> let #shape = #kept;);
+                    }
+                    if let Some(head) = moves.chain_head(*i) {
+                        let forward = chained_forward(program, *prim, head, moves, node.span);
+                        let result = shape_of(&quote!(#ident));
+                        // The head's result had this node's shape.
+                        return quote_spanned!(node.span=>
+                            let #ident = #forward;
+                            let #shape = #result;
+                        );
+                    }
                     args[k] = quote!(#moved);
                     let function = match (prim, args.len(), k) {
                         (Primitive::IntoShape, ..) | (_, 1, _) => "forward_into",
@@ -111,7 +126,6 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                         _ => "forward_into_right",
                     };
                     let forward = rule_fn(prim.rule().module, function, node.span);
-                    let kept = shape_of(&quote!(#moved));
                     quote_spanned!(node.span=>
                         let #shape = #kept;
                         let #ident = #forward(#(#args),*);
@@ -138,6 +152,36 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
             }
         }
     }
+}
+
+/// `prim` (tanh, exp, …) of the add or sub `head` in one pass over the operand whose buffer
+/// the head takes: `prim::tanh::forward_after(moved, other, op, swapped, arithmetic)`.
+fn chained_forward(
+    program: &Program,
+    prim: Primitive,
+    head: usize,
+    moves: &crate::reuse::Moves,
+    span: proc_macro2::Span,
+) -> TokenStream {
+    let node = &program.nodes[head];
+    let k = moves
+        .arg(head)
+        .expect("a chain's head takes an operand's buffer");
+    let mut args = rule_args(program, head);
+    let Operand::Var(Var::Node(j)) = node.args[k] else {
+        unreachable!("only node results are moved")
+    };
+    let moved = node_ident(j);
+    let other = args.swap_remove(1 - k);
+    let (op, arithmetic) = match (&node.op, k) {
+        (Op::Prim(Primitive::Add), 0) => ("add", quote!(|m, o| m + o)),
+        (Op::Prim(Primitive::Add), _) => ("add", quote!(|m, o| o + m)),
+        (_, 0) => ("sub", quote!(|m, o| m - o)),
+        _ => ("sub", quote!(|m, o| o - m)),
+    };
+    let swapped = k == 1;
+    let forward = rule_fn(prim.rule().module, "forward_after", span);
+    quote_spanned!(span=> #forward(#moved, #other, #op, #swapped, #arithmetic))
 }
 
 /// The array an element write (node i) replaces an element of, owned: moved in when

@@ -4,7 +4,8 @@
 //! operand's value afterwards: no other forward code (the node is its only reader, and it
 //! is no output), and no pullback but through its shape, which the forward sweep keeps
 //! before the move (`__shapeN`). Only nodes at the function's top level move; regions keep
-//! allocating.
+//! allocating. An add or sub moved into such a function is computed with it in one pass
+//! over the buffer (`Moves::chain_head`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,9 +23,23 @@ use crate::rules::{Primitive, Returns};
 pub struct Moves {
     consumers: HashMap<usize, usize>,
     moved: HashSet<usize>,
+    /// Chains computed in one pass, by the later node: a function whose pullback reads its
+    /// result only (`tanh`) of an add or sub moved into it, the first node's `forward_into`
+    /// folded into the second's (`(x.dot(&w) + &b).tanh()`).
+    chains: HashMap<usize, usize>,
 }
 
 impl Moves {
+    /// The add or sub whose result node i takes in the same pass, if any.
+    pub fn chain_head(&self, i: usize) -> Option<usize> {
+        self.chains.get(&i).copied()
+    }
+
+    /// Whether node j's forward code is folded into the node that takes its result.
+    pub fn chained(&self, j: usize) -> bool {
+        self.chains.values().any(|&head| head == j)
+    }
+
     /// The argument node i writes its result into, if any.
     pub fn arg(&self, i: usize) -> Option<usize> {
         self.consumers.get(&i).copied()
@@ -112,6 +127,15 @@ pub fn moves(program: &Program) -> Moves {
         if let (Some(k), Some(Operand::Var(Var::Node(j)))) = (found, found.map(|k| &node.args[k])) {
             moves.consumers.insert(*i, k);
             moves.moved.insert(*j);
+            let chains = matches!(node.op, Op::Prim(prim) if reads_result_only(prim))
+                && matches!(
+                    program.nodes[*j].op,
+                    Op::Prim(Primitive::Add | Primitive::Sub)
+                )
+                && moves.consumers.contains_key(j);
+            if chains {
+                moves.chains.insert(*i, *j);
+            }
         }
     }
     moves

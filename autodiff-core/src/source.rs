@@ -160,8 +160,8 @@ mod tests {
         ));
     }
 
-    /// The forward sweep writes `x·w + b` into the product's buffer and its tanh into the
-    /// sum's, their shapes kept for the pullbacks; a value read twice is not moved.
+    /// The forward sweep writes `tanh(x·w + b)` into the product's buffer in one pass, the
+    /// shapes kept for the pullbacks; a value read twice is not moved, nor chained.
     #[test]
     fn reused_buffers() {
         let moved = source_of(
@@ -174,8 +174,8 @@ mod tests {
         );
         for line in [
             "let __shape1 = ::autodiff::__private::Shaped::autodiff_shape(&__v1);",
-            "prim::add::forward_into_left(__v1, (b).autodiff_arg()",
-            "let __v3 = ::autodiff::__private::prim::tanh::forward_into(__v2);",
+            "let __v3 = ::autodiff::__private::prim::tanh::forward_after(__v1, (b).autodiff_arg(), \"add\", false, |m, o| m + o",
+            "let __shape2 = ::autodiff::__private::Shaped::autodiff_shape(&__v3);",
             "prim::tanh::vjp0_from_y(",
             "prim::dot::vjp1_shaped(",
         ] {
@@ -194,6 +194,7 @@ mod tests {
             },
         );
         assert!(!read_twice.contains("tanh::forward_into"), "{read_twice}");
+        assert!(!read_twice.contains("forward_after"), "{read_twice}");
         assert!(squeeze(&read_twice).contains("prim::add::forward_into_left(__v1,"));
     }
 

@@ -104,6 +104,23 @@ macro_rules! rule {
         pub fn forward_into<X: MapInto>(x: X) -> X {
             x.map_into(value, rule!(@kernel [$($kernel)?]))
         }
+        /// [`forward_into`] of `moved ⊕ other` (add's or sub's `forward_into_left` or
+        /// `_right`: `f` is its arithmetic, `moved` first), in one pass over `moved`'s buffer
+        /// where `other` broadcasts along its rows ([`ZipInto::zip_into_map`]).
+        #[inline(always)]
+        #[track_caller]
+        pub fn forward_after<M: ZipInto<O>, O: Map>(
+            moved: M,
+            other: O,
+            op: &str,
+            swapped: bool,
+            f: impl Fn(O::Elem, O::Elem) -> O::Elem + Sync + Send,
+        ) -> M::Output
+        where
+            M::Output: MapInto<Elem = O::Elem>,
+        {
+            moved.zip_into_map(other, op, swapped, f, value, rule!(@kernel [$($kernel)?]))
+        }
         #[inline(always)]
         #[track_caller]
         pub fn $vjp<X: Map>(x: X, y: &X::Owned, g: X::Owned) -> X::Owned {

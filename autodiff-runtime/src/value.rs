@@ -248,6 +248,26 @@ pub trait ZipInto<R: Map>: Sized {
         swapped: bool,
         f: impl Fn(R::Elem, R::Elem) -> R::Elem + Sync + Send,
     ) -> Self::Output;
+
+    /// [`ZipInto::zip_into`], then [`MapInto::map_into`] of its result with `g` (or `kernel`),
+    /// with the same bits. Where `r` broadcasts along the rows of `self`'s buffer, in one pass:
+    /// each row zipped and then mapped while it is in cache (the chain a user writes as
+    /// `(x.dot(&w) + &b).tanh()`).
+    #[track_caller]
+    fn zip_into_map(
+        self,
+        r: R,
+        op: &str,
+        swapped: bool,
+        f: impl Fn(R::Elem, R::Elem) -> R::Elem + Sync + Send,
+        g: impl Fn(R::Elem) -> R::Elem + Sync + Send,
+        kernel: Option<Kernel>,
+    ) -> Self::Output
+    where
+        Self::Output: MapInto<Elem = R::Elem>,
+    {
+        self.zip_into(r, op, swapped, f).map_into(g, kernel)
+    }
 }
 
 macro_rules! scalar_values {
@@ -336,6 +356,41 @@ macro_rules! scalar_values {
                 let len = out.len();
                 zip_on_cores!(Zip::from(&mut out).and_broadcast(&r), len, for_each / par_for_each,
                     |a, &b| *a = f(*a, b));
+                out
+            }
+            #[inline]
+            #[track_caller]
+            fn zip_into_map(
+                self,
+                r: ArrayView<'b, $t, E>,
+                op: &str,
+                swapped: bool,
+                f: impl Fn($t, $t) -> $t + Sync + Send,
+                g: impl Fn($t) -> $t + Sync + Send,
+                kernel: Option<Kernel>,
+            ) -> Self::Output {
+                // Rows shorter than a few vectors cost more in per-row calls than the second
+                // pass they save.
+                let short = self.shape().last().map_or(true, |&len| len < 32);
+                if self.ndim() < 2 || short || !self.is_standard_layout() || r.broadcast(self.raw_dim()).is_none() {
+                    return self.zip_into(r, op, swapped, f).map_into(g, kernel);
+                }
+                let mut out = self
+                    .into_dimensionality::<<D as DimMax<E>>::Output>()
+                    .expect("the broadcast has the rank of the larger operand");
+                let r = r.broadcast(out.raw_dim()).expect("checked above");
+                let len = out.len();
+                // Rows of a buffer in standard order are contiguous: the kernel's loop runs on
+                // each, as it would on the whole buffer.
+                let row = |mut row: ndarray::ArrayViewMut1<$t>, r: ndarray::ArrayView1<$t>| {
+                    Zip::from(&mut row).and(&r).for_each(|a, &b| *a = f(*a, b));
+                    let row = row.into_slice().expect("a row in standard order is contiguous");
+                    match kernel {
+                        Some(kernel) => <$t as FastMath>::map_in_place(kernel, row),
+                        None => row.iter_mut().for_each(|x| *x = g(*x)),
+                    }
+                };
+                zip_on_cores!(Zip::from(out.rows_mut()).and(r.rows()), len, for_each / par_for_each, row);
                 out
             }
         }
@@ -823,7 +878,68 @@ pub(crate) fn len_as<A: Float>(n: usize) -> A {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{array, Array3, Ix0, Ix1, Ix2};
+    use ndarray::{array, Array1, Array2, Array3, Ix0, Ix1, Ix2};
+
+    /// The chain in one pass over rows has the bits of the zip and then the map, for every
+    /// operand layout: a row, a column and a matrix broadcast, a scalar, a transposed buffer,
+    /// a vector, long enough for every core or not; with a kernel and without; f32 too.
+    #[test]
+    fn zip_into_map_has_the_bits_of_the_zip_then_the_map() {
+        use crate::prim::{sqrt, tanh};
+        fn same<A: Float>(a: &[A], b: &[A]) -> bool {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+        }
+        for (n, m) in [(3, 5), (700, 100)] {
+            let x =
+                Array2::from_shape_fn((n, m), |(i, j)| ((i * 7 + j * 3) as f64 * 0.37).sin() * 4.0);
+            let row = Array1::from_shape_fn(m, |j| j as f64 * 0.1 - 2.0);
+            let column = Array2::from_shape_fn((n, 1), |(i, _)| i as f64 * 0.01);
+            let sub = |a: f64, b: f64| a - b;
+            let rsub = |a: f64, b: f64| b - a;
+            let check = |fused: Array2<f64>, unfused: Array2<f64>| {
+                assert_eq!(fused.shape(), unfused.shape());
+                assert!(same(fused.as_slice().unwrap(), unfused.as_slice().unwrap()));
+            };
+            check(
+                tanh::forward_after(x.clone(), row.view(), "sub", false, sub),
+                tanh::forward_into(x.clone().zip_into(row.view(), "sub", false, sub)),
+            );
+            check(
+                tanh::forward_after(x.clone(), column.view(), "sub", true, rsub),
+                tanh::forward_into(x.clone().zip_into(column.view(), "sub", true, rsub)),
+            );
+            check(
+                sqrt::forward_after(x.clone(), x.view(), "add", false, |a, b| a + b),
+                sqrt::forward_into(&x + &x),
+            );
+            check(
+                tanh::forward_after(x.clone(), 0.5, "add", false, |a, b| a + b),
+                tanh::forward_into(&x + 0.5),
+            );
+            let transposed = x.t().to_owned().reversed_axes();
+            let fused =
+                tanh::forward_after(transposed.clone(), row.view(), "add", false, |a, b| a + b);
+            let unfused = tanh::forward_into(&transposed + &row);
+            assert_eq!(fused, unfused);
+            let v = row.clone();
+            assert!(same(
+                tanh::forward_after(v.clone(), v.view(), "add", false, |a, b| a + b)
+                    .as_slice()
+                    .unwrap(),
+                tanh::forward_into(&v + &v).as_slice().unwrap(),
+            ));
+            let x32 = x.mapv(|v| v as f32);
+            let row32 = row.mapv(|v| v as f32);
+            let fused = tanh::forward_after(x32.clone(), row32.view(), "add", false, |a, b| a + b);
+            assert!(same(
+                fused.as_slice().unwrap(),
+                tanh::forward_into(&x32 + &row32).as_slice().unwrap()
+            ));
+        }
+    }
 
     #[test]
     fn unbroadcast_sums_over_the_broadcast_axes() {

@@ -58,6 +58,43 @@ pub enum Kernel {
     Sigmoid,
 }
 
+/// eᵛ of every element, in place: with the vectorized kernel where the elements are `f64`,
+/// libm's `exp` per element otherwise (`f32` and dual numbers, as before). For the
+/// normalizations generic over their element (`logsumexp`, `softmax`, `log_softmax`, …),
+/// whose exponentials cost more than the rest of them.
+pub fn exp_in_place<A: Float + 'static>(values: &mut [A]) {
+    if std::any::TypeId::of::<A>() == std::any::TypeId::of::<f64>() {
+        // SAFETY: `A` is `f64` (the same `TypeId`), so `[A]` is `[f64]`: same layout,
+        // same validity, and the borrow is the same one.
+        let values = unsafe { &mut *(values as *mut [A] as *mut [f64]) };
+        return f64::map_in_place(Kernel::Exp, values);
+    }
+    values.iter_mut().for_each(|v| *v = v.exp());
+}
+
+/// Σ e^(v − shift) over `values`, the exponentials [`exp_in_place`]'s, taken in chunks on
+/// the stack and summed into four running sums (element k into sum k mod 4), so that the
+/// additions are not one chain of dependent latencies.
+pub fn sum_exp_shifted<A: Float + 'static>(values: impl Iterator<Item = A>, shift: A) -> A {
+    let mut values = values.map(|v| v - shift);
+    let mut chunk = [A::zero(); 256];
+    let mut sums = [A::zero(); 4];
+    loop {
+        let n = chunk
+            .iter_mut()
+            .zip(values.by_ref())
+            .map(|(c, v)| *c = v)
+            .count();
+        exp_in_place(&mut chunk[..n]);
+        for (k, &e) in chunk[..n].iter().enumerate() {
+            sums[k % 4] = sums[k % 4] + e;
+        }
+        if n < chunk.len() {
+            return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+        }
+    }
+}
+
 /// `kernel` applied to every element of `src`, with the widest vector instructions the
 /// machine has (AVX2 and FMA where present: four lanes instead of SSE2's two).
 pub fn map_slice(kernel: Kernel, src: &[f64]) -> Vec<f64> {
@@ -449,6 +486,34 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// `exp_in_place` is the kernel for f64 and libm for f32; `sum_exp_shifted` sums the
+    /// same exponentials, element k into running sum k mod 4 across its chunks (256 long).
+    #[test]
+    fn exponentials_of_generic_elements() {
+        let src = specials(600, 3);
+        let mut wide = src.clone();
+        exp_in_place(&mut wide);
+        assert!(same_bits(&wide, &map_slice(Kernel::Exp, &src)));
+        let narrow: Vec<f32> = src.iter().map(|&x| x as f32).collect();
+        let mut got = narrow.clone();
+        exp_in_place(&mut got);
+        assert!(got
+            .iter()
+            .zip(&narrow)
+            .all(|(g, x)| g.to_bits() == x.exp().to_bits()));
+        for len in [0, 1, 255, 256, 257, 600] {
+            let values: Vec<f64> = (0..len).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+            let shifted: Vec<f64> = values.iter().map(|v| v - 0.5).collect();
+            let mut sums = [0.0; 4];
+            for (k, e) in map_slice(Kernel::Exp, &shifted).iter().enumerate() {
+                sums[k % 4] += e;
+            }
+            let want = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+            let sum = sum_exp_shifted(values.iter().copied(), 0.5);
+            assert_eq!(sum.to_bits(), want.to_bits(), "length {len}");
         }
     }
 

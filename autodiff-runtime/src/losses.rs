@@ -4,10 +4,13 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array, ArrayView, ArrayView2, Axis, Dimension, RemoveAxis, Zip};
+use ndarray::{
+    Array, ArrayView, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Dimension, RemoveAxis, Zip,
+};
 use num_traits::Float;
 
 use crate::activations::scalar::{sigmoid, softplus};
+use crate::fast::{exp_in_place, sum_exp_shifted};
 use crate::value::{
     check_adjoint, check_axis, check_tangent, len_as as count, same_shape, ArrayLike,
 };
@@ -41,7 +44,7 @@ fn pair<'p, 'y, A, D: Dimension>(
 #[track_caller]
 pub fn mse<A, D, P, Y>(prediction: P, target: Y) -> A
 where
-    A: Float,
+    A: Float + 'static,
     D: Dimension,
     P: ArrayLike<Elem = A, Dim = D>,
     Y: ArrayLike<Elem = A, Dim = D>,
@@ -67,7 +70,7 @@ where
 #[track_caller]
 pub fn bce<A, D, P, Y>(prediction: P, target: Y) -> A
 where
-    A: Float,
+    A: Float + 'static,
     D: Dimension,
     P: ArrayLike<Elem = A, Dim = D>,
     Y: ArrayLike<Elem = A, Dim = D>,
@@ -82,7 +85,7 @@ where
 /// w · ln(…) with 0 · ln 0 = 0, its limit (SciPy's `xlogy`): a saturated prediction (a sigmoid
 /// that rounded to exactly 0 or 1) that matches its label costs 0 rather than 0 · −∞ = NaN.
 /// For w ≠ 0 it is the product, NaN and ±∞ included.
-fn weighted<A: Float>(w: A, log: A) -> A {
+fn weighted<A: Float + 'static>(w: A, log: A) -> A {
     if w == A::zero() {
         A::zero()
     } else {
@@ -105,7 +108,7 @@ fn weighted<A: Float>(w: A, log: A) -> A {
 #[track_caller]
 pub fn bce_with_logits<A, D, P, Y>(logits: P, target: Y) -> A
 where
-    A: Float,
+    A: Float + 'static,
     D: Dimension,
     P: ArrayLike<Elem = A, Dim = D>,
     Y: ArrayLike<Elem = A, Dim = D>,
@@ -127,7 +130,7 @@ where
 #[track_caller]
 pub fn logsumexp<A, D, X>(x: X) -> A
 where
-    A: Float,
+    A: Float + 'static,
     D: Dimension,
     X: ArrayLike<Elem = A, Dim = D>,
 {
@@ -141,7 +144,7 @@ where
 /// The largest element of a lane, or NaN if it holds one (`Float::max` skips NaN, which would
 /// let `logsumexp([NaN])` return −∞ and `logsumexp([∞, NaN])` return ∞); −∞ for an empty
 /// lane.
-fn lane_max<A: Float>(lane: impl Iterator<Item = A>) -> A {
+fn lane_max<A: Float + 'static>(lane: impl Iterator<Item = A>) -> A {
     lane.fold(A::neg_infinity(), |max, v| {
         if max.is_nan() || v <= max {
             max
@@ -152,15 +155,25 @@ fn lane_max<A: Float>(lane: impl Iterator<Item = A>) -> A {
 }
 
 /// ln Σ exp over a lane, shifted by its maximum; −∞ stays −∞, +∞ stays +∞, NaN stays NaN.
-fn lse<A: Float>(lane: impl Iterator<Item = A> + Clone) -> A {
+fn lse<A: Float + 'static>(lane: impl Iterator<Item = A> + Clone) -> A {
     let max = lane_max(lane.clone());
     if !max.is_finite() {
         return max;
     }
-    max + lane
-        .map(|v| (v - max).exp())
-        .fold(A::zero(), |s, e| s + e)
-        .ln()
+    max + sum_exp_shifted(lane, max).ln()
+}
+
+/// e^(v − shift) for every element of `lane`, in place, by [`exp_in_place`] (through
+/// `scratch` where the lane is not contiguous).
+fn exp_shifted<A: Float + 'static>(mut lane: ArrayViewMut1<'_, A>, shift: A, scratch: &mut Vec<A>) {
+    lane.mapv_inplace(|v| v - shift);
+    if let Some(values) = lane.as_slice_mut() {
+        return exp_in_place(values);
+    }
+    scratch.clear();
+    scratch.extend(lane.iter().copied());
+    exp_in_place(scratch);
+    lane.assign(&ArrayView1::from(&scratch[..]));
 }
 
 /// The log of the softmax along `axis`: xᵢ − ln Σⱼ e^xⱼ, computed stably.
@@ -175,7 +188,7 @@ fn lse<A: Float>(lane: impl Iterator<Item = A> + Clone) -> A {
 #[track_caller]
 pub fn log_softmax<A, D, X>(x: X, axis: Axis) -> Array<A, D>
 where
-    A: Float,
+    A: Float + 'static,
     D: Dimension,
     X: ArrayLike<Elem = A, Dim = D>,
 {
@@ -200,16 +213,17 @@ where
 #[track_caller]
 pub fn softmax<A, D, X>(x: X, axis: Axis) -> Array<A, D>
 where
-    A: Float,
+    A: Float + 'static,
     D: Dimension,
     X: ArrayLike<Elem = A, Dim = D>,
 {
     let x = x.as_view();
     check_axis("softmax", axis, x.shape());
     let mut out = x.to_owned();
+    let mut scratch = Vec::new();
     for mut lane in out.lanes_mut(axis) {
         let max = lane_max(lane.iter().copied());
-        lane.mapv_inplace(|v| (v - max).exp());
+        exp_shifted(lane.view_mut(), max, &mut scratch);
         let sum = lane.sum();
         lane.mapv_inplace(|e| e / sum);
     }
@@ -295,7 +309,7 @@ fn check_labels<A>(logits: &ArrayView2<'_, A>, labels: &[usize]) {
 #[track_caller]
 pub fn cross_entropy<A, X, L>(logits: X, labels: L) -> A
 where
-    A: Float,
+    A: Float + 'static,
     X: ArrayLike<Elem = A, Dim = ndarray::Ix2>,
     L: Labels,
 {
@@ -321,7 +335,7 @@ pub mod rules {
     macro_rules! jvps_of_a_pair_loss {
         ($op:literal) => {
             #[track_caller]
-            pub fn jvp0<A: Float, D: Dimension>(
+            pub fn jvp0<A: Float + 'static, D: Dimension>(
                 p: ArrayView<'_, A, D>,
                 y: ArrayView<'_, A, D>,
                 out: &A,
@@ -331,7 +345,7 @@ pub mod rules {
                 inner(vjp0(p, y, out, A::one()), t)
             }
             #[track_caller]
-            pub fn jvp1<A: Float, D: Dimension>(
+            pub fn jvp1<A: Float + 'static, D: Dimension>(
                 p: ArrayView<'_, A, D>,
                 y: ArrayView<'_, A, D>,
                 out: &A,
@@ -345,7 +359,7 @@ pub mod rules {
 
     /// Forward mode for a scalar loss: its directional derivative ⟨∇, t⟩ (the callers check
     /// that `t` has the gradient's shape).
-    fn inner<A: Float, D: Dimension>(gradient: Array<A, D>, t: Array<A, D>) -> A {
+    fn inner<A: Float + 'static, D: Dimension>(gradient: Array<A, D>, t: Array<A, D>) -> A {
         Zip::from(&gradient)
             .and(&t)
             .fold(A::zero(), |sum, &g, &t| sum + g * t)
@@ -356,13 +370,13 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, D: Dimension>(
+        pub fn forward<A: Float + 'static, D: Dimension>(
             p: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
         ) -> A {
             super::super::mse(p, y)
         }
-        pub fn vjp0<A: Float, D: Dimension>(
+        pub fn vjp0<A: Float + 'static, D: Dimension>(
             p: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
             _out: &A,
@@ -371,7 +385,7 @@ pub mod rules {
             let scale = (g + g) / count(p.len());
             Zip::from(&p).and(&y).map_collect(|&p, &y| scale * (p - y))
         }
-        pub fn vjp1<A: Float, D: Dimension>(
+        pub fn vjp1<A: Float + 'static, D: Dimension>(
             p: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
             out: &A,
@@ -387,13 +401,13 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, D: Dimension>(
+        pub fn forward<A: Float + 'static, D: Dimension>(
             p: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
         ) -> A {
             super::super::bce(p, y)
         }
-        pub fn vjp0<A: Float, D: Dimension>(
+        pub fn vjp0<A: Float + 'static, D: Dimension>(
             p: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
             _out: &A,
@@ -412,7 +426,7 @@ pub mod rules {
                 }
             })
         }
-        pub fn vjp1<A: Float, D: Dimension>(
+        pub fn vjp1<A: Float + 'static, D: Dimension>(
             p: ArrayView<'_, A, D>,
             _y: ArrayView<'_, A, D>,
             _out: &A,
@@ -429,13 +443,13 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, D: Dimension>(
+        pub fn forward<A: Float + 'static, D: Dimension>(
             z: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
         ) -> A {
             super::super::bce_with_logits(z, y)
         }
-        pub fn vjp0<A: Float, D: Dimension>(
+        pub fn vjp0<A: Float + 'static, D: Dimension>(
             z: ArrayView<'_, A, D>,
             y: ArrayView<'_, A, D>,
             _out: &A,
@@ -446,7 +460,7 @@ pub mod rules {
                 .and(&y)
                 .map_collect(|&z, &y| scale * (sigmoid(z) - y))
         }
-        pub fn vjp1<A: Float, D: Dimension>(
+        pub fn vjp1<A: Float + 'static, D: Dimension>(
             z: ArrayView<'_, A, D>,
             _y: ArrayView<'_, A, D>,
             _out: &A,
@@ -463,14 +477,26 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>) -> A {
+        pub fn forward<A: Float + 'static, D: Dimension>(x: ArrayView<'_, A, D>) -> A {
             super::super::logsumexp(x)
         }
-        pub fn vjp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, g: A) -> Array<A, D> {
-            x.mapv(|x| g * (x - *y).exp())
+        pub fn vjp0<A: Float + 'static, D: Dimension>(
+            x: ArrayView<'_, A, D>,
+            y: &A,
+            g: A,
+        ) -> Array<A, D> {
+            let mut e = x.mapv(|x| x - *y);
+            let values = e.as_slice_mut().expect("a fresh array is contiguous");
+            exp_in_place(values);
+            values.iter_mut().for_each(|e| *e = g * *e);
+            e
         }
         #[track_caller]
-        pub fn jvp0<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, y: &A, t: Array<A, D>) -> A {
+        pub fn jvp0<A: Float + 'static, D: Dimension>(
+            x: ArrayView<'_, A, D>,
+            y: &A,
+            t: Array<A, D>,
+        ) -> A {
             check_tangent("logsumexp", t.shape(), x.shape());
             inner(vjp0(x, y, A::one()), t)
         }
@@ -481,11 +507,14 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, axis: Axis) -> Array<A, D> {
+        pub fn forward<A: Float + 'static, D: Dimension>(
+            x: ArrayView<'_, A, D>,
+            axis: Axis,
+        ) -> Array<A, D> {
             super::super::softmax(x, axis)
         }
         #[track_caller]
-        pub fn vjp0<A: Float, D: RemoveAxis>(
+        pub fn vjp0<A: Float + 'static, D: RemoveAxis>(
             _x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
@@ -505,7 +534,7 @@ pub mod rules {
         /// The Jacobian diag(y) − y yᵀ of each lane is symmetric: the tangent is the same
         /// product as the adjoint.
         #[track_caller]
-        pub fn jvp0<A: Float, D: RemoveAxis>(
+        pub fn jvp0<A: Float + 'static, D: RemoveAxis>(
             x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
@@ -521,30 +550,37 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, D: Dimension>(x: ArrayView<'_, A, D>, axis: Axis) -> Array<A, D> {
+        pub fn forward<A: Float + 'static, D: Dimension>(
+            x: ArrayView<'_, A, D>,
+            axis: Axis,
+        ) -> Array<A, D> {
             super::super::log_softmax(x, axis)
         }
         #[track_caller]
-        pub fn vjp0<A: Float, D: RemoveAxis>(
+        pub fn vjp0<A: Float + 'static, D: RemoveAxis>(
             _x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
             mut g: Array<A, D>,
         ) -> Array<A, D> {
             check_adjoint("log_softmax", g.shape(), y.shape());
+            let mut softmax = Vec::new();
             Zip::from(g.lanes_mut(axis))
                 .and(y.lanes(axis))
                 .for_each(|mut g, y| {
                     let total = g.sum();
+                    softmax.clear();
+                    softmax.extend(y.iter().copied());
+                    exp_in_place(&mut softmax);
                     Zip::from(&mut g)
-                        .and(&y)
-                        .for_each(|g, &y| *g = *g - y.exp() * total);
+                        .and(&ArrayView1::from(&softmax[..]))
+                        .for_each(|g, &e| *g = *g - e * total);
                 });
             g
         }
         /// ẏ = ẋ − Σ_axis softmax(x) ∘ ẋ.
         #[track_caller]
-        pub fn jvp0<A: Float, D: RemoveAxis>(
+        pub fn jvp0<A: Float + 'static, D: RemoveAxis>(
             x: ArrayView<'_, A, D>,
             axis: Axis,
             y: &Array<A, D>,
@@ -568,10 +604,10 @@ pub mod rules {
         use super::*;
 
         #[track_caller]
-        pub fn forward<A: Float, L: Labels>(z: ArrayView2<'_, A>, labels: L) -> A {
+        pub fn forward<A: Float + 'static, L: Labels>(z: ArrayView2<'_, A>, labels: L) -> A {
             super::super::cross_entropy(z, labels)
         }
-        pub fn vjp0<A: Float, L: Labels>(
+        pub fn vjp0<A: Float + 'static, L: Labels>(
             z: ArrayView2<'_, A>,
             labels: L,
             _out: &A,
@@ -580,15 +616,17 @@ pub mod rules {
             let labels = labels.labels();
             let scale = g / count(labels.len());
             let mut grad = z.to_owned();
+            let mut scratch = Vec::new();
             for (mut row, &l) in grad.rows_mut().into_iter().zip(labels.iter()) {
                 let shift = lse(row.iter().copied());
-                row.mapv_inplace(|z| scale * (z - shift).exp());
+                exp_shifted(row.view_mut(), shift, &mut scratch);
+                row.mapv_inplace(|e| scale * e);
                 row[l] = row[l] - scale;
             }
             grad
         }
         #[track_caller]
-        pub fn jvp0<A: Float, L: Labels>(
+        pub fn jvp0<A: Float + 'static, L: Labels>(
             z: ArrayView2<'_, A>,
             labels: L,
             out: &A,

@@ -175,6 +175,10 @@ fn moves_where_nothing_reads_after() {
     ] {
         assert!(chains.contains(chained), "{chained} in {chains}");
     }
+    // The pullbacks of the first two chains reach the sums' operands in one call each; the
+    // third's sum has a constant operand, and runs its own pullback.
+    assert_eq!(chains.matches("::vjp_after(").count(), 2, "{chains}");
+    assert!(chains.contains("add::vjp0_shaped("), "{chains}");
     let twice = squeeze(read_twice_source());
     assert!(!twice.contains("tanh::forward_into"), "{twice}");
     let broadcast = squeeze(broadcast_source());

@@ -277,6 +277,33 @@ fn joint_pullback(program: &Program, moves: &Moves, i: usize, g: &Ident) -> Opti
     }
 }
 
+/// Both operands' contributions of the add or sub chained into node i (`Moves::chain_head`),
+/// from node i's adjoint `g` in one call (`prim::tanh::vjp_after`), with the operands they
+/// go to; none where an operand is a constant (the two nodes' pullbacks then run apart).
+fn chained_pullback(
+    program: &Program,
+    moves: &Moves,
+    i: usize,
+    g: &Ident,
+) -> Option<(TokenStream, Var, Var)> {
+    let head = &program.nodes[moves.pulled_head(program, i)?];
+    let [Operand::Var(a), Operand::Var(b)] = head.args[..] else {
+        unreachable!("both operands are variables")
+    };
+    let node = &program.nodes[i];
+    let Op::Prim(prim) = node.op else {
+        return None;
+    };
+    let y = node_ident(i);
+    let [a_shape, b_shape] = [a, b].map(|var| moves.shape(program, var));
+    let subtract = matches!(head.op, Op::Prim(Primitive::Sub));
+    let vjp = rule_fn(prim.rule().module, "vjp_after", node.span);
+    let both = quote_spanned!(node.span=>
+        #vjp((#y).autodiff_arg(), &#y, #a_shape, #b_shape, #subtract, #g)
+    );
+    Some((both, a, b))
+}
+
 /// The one contribution of a square written `a * a` to a's adjoint, 2a·ḡ in one pass (the
 /// two pullbacks' a·ḡ + a·ḡ, bit for bit), instead of a copy of ḡ and three passes.
 fn square_pullback(
@@ -372,6 +399,11 @@ impl Sweep<'_> {
             self.contribute(target, contribution, node.span);
             return;
         }
+        if let Some((both, first, second)) = chained_pullback(program, &self.moves, i, &g) {
+            // The chained add or sub gets no adjoint of its own: its node is skipped.
+            self.pair(both, first, second, node.span);
+            return;
+        }
         let targets: Vec<(usize, Var)> = program.var_args(i).collect();
         let joint = match targets.len() {
             2 => joint_pullback(program, &self.moves, i, &g),
@@ -437,24 +469,7 @@ impl Sweep<'_> {
             }
             Op::Prim(_) if joint.is_some() => {
                 let both = joint.expect("matched");
-                // A contribution that is its target's whole adjoint is named as such.
-                let (first, second) = (targets[0].1, targets[1].1);
-                let alone = [
-                    !self.adjoints.contains_key(&first),
-                    !self.adjoints.contains_key(&second) && first != second,
-                ];
-                let names = [self.next_adjoint(), self.next_adjoint()];
-                let [a, b] = &names;
-                self.code
-                    .push(quote_spanned!(node.span=> let (#a, #b) = #both;));
-                for ((target, name), alone) in [first, second].into_iter().zip(names).zip(alone) {
-                    match alone {
-                        true => {
-                            self.adjoints.insert(target, name);
-                        }
-                        false => self.contribute(target, quote!(#name), node.span),
-                    }
-                }
+                self.pair(both, targets[0].1, targets[1].1, node.span);
             }
             Op::Prim(_) => {
                 for (k, target) in targets {
@@ -526,6 +541,26 @@ impl Sweep<'_> {
                         node.span,
                     );
                 }
+            }
+        }
+    }
+
+    /// The two contributions `both` computes, a pair, to `first` and `second`.
+    fn pair(&mut self, both: TokenStream, first: Var, second: Var, span: Span) {
+        // A contribution that is its target's whole adjoint is named as such.
+        let alone = [
+            !self.adjoints.contains_key(&first),
+            !self.adjoints.contains_key(&second) && first != second,
+        ];
+        let names = [self.next_adjoint(), self.next_adjoint()];
+        let [a, b] = &names;
+        self.code.push(quote_spanned!(span=> let (#a, #b) = #both;));
+        for ((target, name), alone) in [first, second].into_iter().zip(names).zip(alone) {
+            match alone {
+                true => {
+                    self.adjoints.insert(target, name);
+                }
+                false => self.contribute(target, quote!(#name), span),
             }
         }
     }

@@ -112,8 +112,11 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                     }
                     if let Some(head) = moves.chain_head(*i) {
                         let forward = chained_forward(program, *prim, head, moves, node.span);
+                        if moves.pulled_head(program, *i).is_some() {
+                            return quote_spanned!(node.span=> let #ident = #forward;);
+                        }
+                        // The head's own pullback reads its result's shape, this node's.
                         let result = shape_of(&quote!(#ident));
-                        // The head's result had this node's shape.
                         return quote_spanned!(node.span=>
                             let #ident = #forward;
                             let #shape = #result;

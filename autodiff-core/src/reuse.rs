@@ -35,6 +35,18 @@ impl Moves {
         self.chains.get(&i).copied()
     }
 
+    /// The chained add or sub of node i whose two operands' adjoints node i's pullback
+    /// computes too, in the same pass: one whose operands are both variables (with a
+    /// constant, the two pullbacks run apart).
+    pub fn pulled_head(&self, program: &Program, i: usize) -> Option<usize> {
+        let head = self.chain_head(i)?;
+        let both = matches!(
+            program.nodes[head].args[..],
+            [Operand::Var(_), Operand::Var(_)]
+        );
+        both.then_some(head)
+    }
+
     /// Whether node j's forward code is folded into the node that takes its result.
     pub fn chained(&self, j: usize) -> bool {
         self.chains.values().any(|&head| head == j)

@@ -79,6 +79,29 @@ macro_rules! rule {
         pub fn $from_y<X: Map>(y_arg: X, y: &X::Owned, g: X::Owned) -> X::Owned {
             vjp0(y_arg, y, g)
         }
+        /// The pullbacks of the add (or, `subtract`, sub) computed with this rule by
+        /// [`forward_after`], from the adjoint of this rule's result: `vjp0_from_y` and then
+        /// `add::vjp_both_shaped`, with their bits, in one pass where it can
+        /// ([`super::chained_pullback`]).
+        #[inline(always)]
+        #[track_caller]
+        pub fn vjp_after<X, SA, SB>(
+            y_arg: X,
+            y: &X::Owned,
+            a: SA,
+            b: SB,
+            subtract: bool,
+            g: X::Owned,
+        ) -> (SA::Output, SB::Output)
+        where
+            X: Map,
+            X::Owned: crate::value::Shaped,
+            SA: super::ReduceTo<X::Owned> + super::Shape,
+            SB: super::ReduceTo<X::Owned> + super::Shape,
+        {
+            check_adjoint(stringify!($name), g.tangent_shape(), y.tangent_shape());
+            super::chained_pullback(y_arg, y, a, b, subtract, g, d0)
+        }
     };
     (@scalar ($($arg:ident),+) $forward:expr) => {
         /// The value, for one element.
@@ -302,6 +325,54 @@ where
             let ga = a.reduce_ref(&g);
             (ga, b.reduce(g))
         }
+    }
+}
+
+/// The pullbacks of `a + b` (or `a − b`) through the rule after it, whose partial reads
+/// that rule's result `y` only, from the adjoint `g` of `y`: ḡ·f′(y), then both operands'
+/// adjoints as [`add::vjp_both_shaped`] (or `sub`'s) gives them, with the same bits. Where
+/// one operand has `y`'s shape and the other is a bias broadcast along the rows of a matrix,
+/// the product and the bias's sum are one pass ([`Map::pull_summing_rows`]).
+#[track_caller]
+pub(crate) fn chained_pullback<X, SA, SB>(
+    y_arg: X,
+    y: &X::Owned,
+    a: SA,
+    b: SB,
+    subtract: bool,
+    mut g: X::Owned,
+    partial: impl Fn(X::Elem, X::Elem) -> X::Elem + Sync + Send,
+) -> (SA::Output, SB::Output)
+where
+    X: Map,
+    X::Owned: crate::value::Shaped,
+    SA: ReduceTo<X::Owned> + Shape,
+    SB: ReduceTo<X::Owned> + Shape,
+{
+    let shape = crate::value::Shaped::autodiff_shape(y);
+    let dims = y.tangent_shape();
+    let full_a = a.dims() == dims;
+    let bias = if full_a { b.dims() } else { a.dims() };
+    // A bias of one row's shape (`[1, width]` is summed by `sum_axis`, in another order).
+    let is_bias = (full_a || b.dims() == dims) && dims.len() == 2 && bias == &dims[1..];
+    let sum = match is_bias {
+        true => y_arg.pull_summing_rows(y, &mut g, &partial),
+        false => None,
+    };
+    let Some(sum) = sum else {
+        let g = y_arg.pull(y, g, partial);
+        return match subtract {
+            true => sub::vjp_both_shaped(a, b, shape, g),
+            false => add::vjp_both_shaped(a, b, shape, g),
+        };
+    };
+    let (ga, gb) = match full_a {
+        true => (a.reduce(g), b.reduce(sum)),
+        false => (a.reduce(sum), b.reduce(g)),
+    };
+    match subtract {
+        true => (ga, gb.negate()),
+        false => (ga, gb),
     }
 }
 

@@ -89,6 +89,18 @@ pub trait Map: Sized {
         g: Self::Owned,
         partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
     ) -> Self::Owned;
+    /// [`Map::pull`] in `g` and, in the same pass, the sum of the result's rows, as a one-row
+    /// array of its rank: for a matrix in standard order with rows of at least 32 elements,
+    /// in blocks of [`ROWS_PER_SUM`] rows on every core, summed in [`unbroadcast_ref`]'s
+    /// order. `None`, and `g` untouched, for anything else.
+    fn pull_summing_rows(
+        &self,
+        _y: &Self::Owned,
+        _g: &mut Self::Owned,
+        _partial: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync + Send,
+    ) -> Option<Self::Owned> {
+        None
+    }
     /// A zero of the same shape: the gradient of an input the result does not depend on.
     fn zeros(self) -> Self::Owned;
     /// The shape of an array, `[]` for a scalar.
@@ -132,6 +144,60 @@ impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
             |g, &x, &y| { *g = *g * partial(x, y) }
         );
         g
+    }
+    fn pull_summing_rows(
+        &self,
+        y: &Array<A, D>,
+        g: &mut Array<A, D>,
+        partial: impl Fn(A, A) -> A + Sync + Send,
+    ) -> Option<Array<A, D>> {
+        use rayon::prelude::*;
+        let width = y.shape().last().copied().unwrap_or(0);
+        let (x, y) = (self.as_slice()?, y.as_slice()?);
+        let mut row = g.raw_dim();
+        let gs = g.as_slice_mut()?;
+        if row.ndim() != 2 || width < 32 || x.len() != gs.len() || y.len() != gs.len() {
+            return None;
+        }
+        let block = width * ROWS_PER_SUM;
+        // Each row's products added to the block's sum as they are made: one pass.
+        let pull_and_sum = |((g, x), y): ((&mut [A], &[A]), &[A])| {
+            let mut rows = g
+                .chunks_exact_mut(width)
+                .zip(x.chunks_exact(width).zip(y.chunks_exact(width)));
+            let (first, (x0, y0)) = rows.next().expect("a block has a row");
+            let mut sum = Vec::with_capacity(width);
+            for (g, (&x, &y)) in first.iter_mut().zip(x0.iter().zip(y0)) {
+                *g = *g * partial(x, y);
+                sum.push(*g);
+            }
+            for (g, (x, y)) in rows {
+                for ((g, s), (&x, &y)) in g.iter_mut().zip(&mut sum).zip(x.iter().zip(y)) {
+                    *g = *g * partial(x, y);
+                    *s = *s + *g;
+                }
+            }
+            sum
+        };
+        let sums: Vec<Vec<A>> = match gs.len() >= crate::parallel::MIN_PARALLEL_LEN {
+            true => gs
+                .par_chunks_mut(block)
+                .zip(x.par_chunks(block))
+                .zip(y.par_chunks(block))
+                .map(pull_and_sum)
+                .collect(),
+            false => gs
+                .chunks_mut(block)
+                .zip(x.chunks(block))
+                .zip(y.chunks(block))
+                .map(pull_and_sum)
+                .collect(),
+        };
+        let mut sums = sums.into_iter();
+        let mut sum = sums.next()?;
+        sums.for_each(|block| add_rows(&mut sum, &block));
+        row[0] = 1;
+        Some(Array::from_shape_vec(row, sum).expect("one sum per column"))
     }
     #[inline]
     fn zeros(self) -> Array<A, D> {
@@ -766,6 +832,21 @@ where
     unbroadcast_ref(&g, target)
 }
 
+/// How many rows a bias adjoint sums before adding the block to the total: its order of
+/// additions, fixed whatever the number of threads ([`Map::pull_summing_rows`] sums blocks
+/// on several, with the same bits).
+pub(crate) const ROWS_PER_SUM: usize = 64;
+
+/// `sum += row` for each row of `rows` (rows of `sum.len()` elements), in order.
+#[inline]
+pub(crate) fn add_rows<A: Float>(sum: &mut [A], rows: &[A]) {
+    for row in rows.chunks_exact(sum.len()) {
+        for (s, &r) in sum.iter_mut().zip(row) {
+            *s = *s + r;
+        }
+    }
+}
+
 /// [`unbroadcast`] reading the adjoint in place: for the broadcast operand of an add whose
 /// other operand takes the adjoint itself (a copy only where the shapes are equal).
 pub fn unbroadcast_ref<A, E, D>(g: &Array<A, E>, target: D) -> Array<A, D>
@@ -786,12 +867,13 @@ where
     let width = target.size();
     let trailing = g.shape().ends_with(target.slice()) && width > 0 && g.len() >= width;
     if let (true, Some(rows)) = (trailing, g.as_slice()) {
-        let mut sum = rows[..width].to_vec();
-        for row in rows.chunks_exact(width).skip(1) {
-            for (s, &r) in sum.iter_mut().zip(row) {
-                *s = *s + r;
-            }
-        }
+        let mut blocks = rows.chunks(width * ROWS_PER_SUM).map(|block| {
+            let mut sum = block[..width].to_vec();
+            add_rows(&mut sum, &block[width..]);
+            sum
+        });
+        let mut sum = blocks.next().expect("at least one row");
+        blocks.for_each(|block| add_rows(&mut sum, &block));
         return Array::from_shape_vec(target, sum).expect("one sum per target element");
     }
     // Read in place until the first sum makes an array of its own.
@@ -938,6 +1020,69 @@ mod tests {
                 fused.as_slice().unwrap(),
                 tanh::forward_into(&x32 + &row32).as_slice().unwrap()
             ));
+        }
+    }
+
+    /// The chain's pullback in one pass has the bits of the rule's pullback and then add's or
+    /// sub's, with the bias on either side, its rows more than one block and enough for every
+    /// core or not, and where it does not apply (a column, same shapes, a short row).
+    #[test]
+    fn chained_pullbacks_have_the_bits_of_the_two() {
+        use crate::prim::{add, sub, tanh};
+        for (n, m) in [(3, 40), (130, 40), (700, 100), (9, 5)] {
+            let y = tanh::forward(
+                Array2::from_shape_fn((n, m), |(i, j)| ((i * 7 + j * 3) as f64 * 0.37).sin())
+                    .view(),
+            );
+            let g = Array2::from_shape_fn((n, m), |(i, j)| ((i + 2 * j) as f64 * 0.11).cos());
+            let shape =
+                |dims: &[usize]| Array::<f64, _>::zeros(ndarray::IxDyn(dims)).autodiff_shape();
+            let full = y.autodiff_shape();
+            for other in [shape(&[m]), shape(&[1, m]), shape(&[n, 1]), shape(&[n, m])] {
+                for subtract in [false, true] {
+                    let pulled = tanh::vjp0_from_y(y.view(), &y, g.clone());
+                    let (a, b) = match subtract {
+                        true => sub::vjp_both_shaped(
+                            full.clone(),
+                            other.clone(),
+                            full.clone(),
+                            pulled.clone(),
+                        ),
+                        false => add::vjp_both_shaped(
+                            full.clone(),
+                            other.clone(),
+                            full.clone(),
+                            pulled.clone(),
+                        ),
+                    };
+                    let (fa, fb) = tanh::vjp_after(
+                        y.view(),
+                        &y,
+                        full.clone(),
+                        other.clone(),
+                        subtract,
+                        g.clone(),
+                    );
+                    assert_eq!((&fa, &fb), (&a, &b), "{n} × {m}, {:?}", other.dims());
+                    let (b, a) = match subtract {
+                        true => {
+                            sub::vjp_both_shaped(other.clone(), full.clone(), full.clone(), pulled)
+                        }
+                        false => {
+                            add::vjp_both_shaped(other.clone(), full.clone(), full.clone(), pulled)
+                        }
+                    };
+                    let (fb, fa) = tanh::vjp_after(
+                        y.view(),
+                        &y,
+                        other.clone(),
+                        full.clone(),
+                        subtract,
+                        g.clone(),
+                    );
+                    assert_eq!((&fa, &fb), (&a, &b), "{n} × {m}, {:?} first", other.dims());
+                }
+            }
         }
     }
 

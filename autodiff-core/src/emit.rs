@@ -183,16 +183,18 @@ pub fn generated_block(body: TokenStream, result: TokenStream) -> TokenStream {
     })
 }
 
-/// The body `block` of `f_vjp` or `f_jvp`, run on rayon's pool when the array arguments are
-/// large (`autodiff::__private::on_pool`) and the signature lets it move there
+/// The body `block` of `f_vjp` or `f_jvp`, run on rayon's pool when the work is large
+/// (`autodiff::__private::on_pool`), estimated as the array arguments' elements times the
+/// program's primitive operations, and the signature lets it move there
 /// ([`Signature::pool_arrays`]).
-pub fn on_pool(sig: &Signature, block: TokenStream) -> TokenStream {
+pub fn on_pool(sig: &Signature, program: &Program, block: TokenStream) -> TokenStream {
     let Some(arrays) = sig.pool_arrays() else {
         return block;
     };
+    let operations = program.nodes.len();
     quote!({
         ::autodiff::__private::on_pool(
-            #(::autodiff::__private::elements(&#arrays))+*,
+            (#(::autodiff::__private::elements(&#arrays))+*) * #operations,
             move || #block,
         )
     })

@@ -145,7 +145,7 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
          computed beside it in one forward sweep.",
         name = sig.name
     );
-    let block = crate::emit::on_pool(sig, jvp_block(program));
+    let block = crate::emit::on_pool(sig, program, jvp_block(program));
     generated_fn(&doc, jvp_signature(sig), block)
 }
 

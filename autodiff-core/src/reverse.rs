@@ -51,7 +51,7 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             let call = sig.sibling_call("vjp", [quote!(::autodiff::__private::one())]);
             quote!({ #call })
         }
-        Seed::Cotangent => on_pool(sig, reverse_block(sig, program, seed_kind)),
+        Seed::Cotangent => on_pool(sig, program, reverse_block(sig, program, seed_kind)),
     };
     let doc = match seed_kind {
         Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),

@@ -40,8 +40,13 @@ pub fn for_each_chunk_mut<A: Send>(buf: &mut [A], body: impl Fn(&mut [A]) + Sync
     buf.par_chunks_mut(chunk).for_each(body);
 }
 
-/// `body`, run on a thread of rayon's pool when its arguments hold at least
-/// `MIN_PARALLEL_LEN` elements and the pool has several threads; where it is, here.
+/// Below this much work (elements of the arguments times primitive operations, as the
+/// generated code estimates it) a sweep runs where it is called: the hand-off to the pool
+/// costs about 20 µs on a two-core machine.
+pub(crate) const MIN_POOL_WORK: usize = 1 << 18;
+
+/// `body`, run on a thread of rayon's pool when `work` is at least `MIN_POOL_WORK` and the
+/// pool has several threads; where it is, here.
 ///
 /// A generated gradient on large arrays runs its products and long loops on the pool. Called
 /// from outside it, each of them is handed to the pool and back (a wake-up and a wait per
@@ -49,8 +54,8 @@ pub fn for_each_chunk_mut<A: Send>(buf: &mut [A], body: impl Fn(&mut [A]) + Sync
 /// them. Inside the pool, the operations split their work from a worker thread and the
 /// caller sleeps: measured 9 % faster for the lectures' network at N = 1024 on two cores.
 /// A panic in `body` reaches the caller as it would have.
-pub fn on_pool<R: Send>(elements: usize, body: impl FnOnce() -> R + Send) -> R {
-    if elements < MIN_PARALLEL_LEN
+pub fn on_pool<R: Send>(work: usize, body: impl FnOnce() -> R + Send) -> R {
+    if work < MIN_POOL_WORK
         || rayon::current_thread_index().is_some()
         || rayon::current_num_threads() < 2
     {
@@ -92,13 +97,11 @@ mod tests {
         let here = super::on_pool(10, rayon::current_thread_index);
         assert_eq!(here, None);
         if rayon::current_num_threads() >= 2 {
-            let there = super::on_pool(super::MIN_PARALLEL_LEN, rayon::current_thread_index);
+            let there = super::on_pool(super::MIN_POOL_WORK, rayon::current_thread_index);
             assert!(there.is_some());
         }
         let panic = std::panic::catch_unwind(|| {
-            super::on_pool(super::MIN_PARALLEL_LEN, || {
-                panic!("add: shapes [2] and [3]")
-            })
+            super::on_pool(super::MIN_POOL_WORK, || panic!("add: shapes [2] and [3]"))
         });
         let message = panic.unwrap_err();
         assert_eq!(

@@ -70,6 +70,34 @@ fn chains(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
     (left * right + number).sum()
 }
 
+/// Something between the sum and its tanh (it reads `b` too): the two are computed apart, so
+/// that `b`'s adjoint is summed in the order of the unchained sweep.
+#[differentiable(wrt(w, b))]
+fn between(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let z = x.dot(w) + b;
+    let q = (b * 3.7).sum();
+    let t = z.tanh();
+    t.sum() + q + (b * b).sum()
+}
+
+/// Constants named as a chain's closure would name its parameters, were they not hygienic
+/// (`|m, o| m + o` would read these as patterns).
+#[allow(non_upper_case_globals)]
+const m: f64 = 2.0;
+#[allow(non_upper_case_globals)]
+const o: f64 = 0.5;
+
+#[differentiable(wrt(w, b))]
+fn named_like_the_closure(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    (x.dot(w) + b).tanh().sum() * o + m
+}
+
+/// An array result, for a cotangent of the wrong shape.
+#[differentiable(wrt(w, b))]
+fn activations(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> Array2<f64> {
+    (x.dot(w) + b).tanh()
+}
+
 type Grad = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> (f64, (Array2<f64>, Array1<f64>));
 type Value = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> f64;
 type Traced = fn(&Array2<f64>, &Array2<f64>, &Array1<f64>) -> autodiff::trace::Trace;
@@ -153,6 +181,14 @@ fn gradients_and_values_with_reused_buffers() {
         );
         check("scaled", scaled, scaled_grad, scaled_trace, width);
         check("chains", chains, chains_grad, chains_trace, width);
+        check("between", between, between_grad, between_trace, width);
+        check(
+            "named_like_the_closure",
+            named_like_the_closure,
+            named_like_the_closure_grad,
+            named_like_the_closure_trace,
+            width,
+        );
     }
     check("reshaped", reshaped, reshaped_grad, reshaped_trace, 4);
 }
@@ -163,15 +199,18 @@ fn moves_where_nothing_reads_after() {
     let squeeze = |code: &str| code.split_whitespace().collect::<String>();
     let layer = squeeze(layer_source());
     assert!(
-        layer.contains("tanh::forward_after(__v1,(b).autodiff_arg(),\"add\",false,|m,o|m+o"),
+        layer
+            .contains("tanh::forward_after(__v1,(b).autodiff_arg(),\"add\",false,|__m,__o|__m+__o"),
         "{layer}"
     );
     assert!(!layer.contains("add::forward_into"), "{layer}");
+    let between = squeeze(between_source());
+    assert!(!between.contains("forward_after"), "{between}");
     let chains = squeeze(chains_source());
     for chained in [
-        "sigmoid::forward_after(__v1,(b).autodiff_arg(),\"sub\",false,|m,o|m-o",
-        "tanh::forward_after(__v4,(b).autodiff_arg(),\"sub\",true,|m,o|o-m",
-        "exp::forward_after(__v7,0.5,\"add\",false,|m,o|m+o",
+        "sigmoid::forward_after(__v1,(b).autodiff_arg(),\"sub\",false,|__m,__o|__m-__o",
+        "tanh::forward_after(__v4,(b).autodiff_arg(),\"sub\",true,|__m,__o|__o-__m",
+        "exp::forward_after(__v7,0.5,\"add\",false,|__m,__o|__m+__o",
     ] {
         assert!(chains.contains(chained), "{chained} in {chains}");
     }
@@ -215,6 +254,15 @@ fn moves_where_nothing_reads_after() {
         reshaped.contains("vjp0_shaped(::autodiff::__private::Shaped::autodiff_shape(&__shape3)"),
         "{reshaped}"
     );
+}
+
+/// The chained pullback names its rule, as the rule's own pullback does.
+#[test]
+#[should_panic(expected = "tanh: a cotangent of shape [4, 40] for a result of shape [5, 40]")]
+fn a_chained_pullback_names_its_rule() {
+    let x = Array2::<f64>::zeros((5, 3));
+    let (w, b) = (Array2::<f64>::zeros((3, 40)), Array1::zeros(40));
+    let _ = activations_vjp(&x, &w, &b, Array2::zeros((4, 40)));
 }
 
 /// A moved right operand that does not broadcast is named second, as without the move.

@@ -194,7 +194,7 @@ pub fn on_pool(sig: &Signature, program: &Program, block: TokenStream) -> TokenS
     let operations = program.nodes.len();
     quote!({
         ::autodiff::__private::on_pool(
-            #(::autodiff::__private::elements(&#arrays))+*,
+            &[#(::autodiff::__private::elements(&#arrays)),*],
             #operations,
             move || #block,
         )

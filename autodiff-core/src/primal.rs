@@ -176,11 +176,13 @@ fn chained_forward(
     };
     let moved = node_ident(j);
     let other = args.swap_remove(1 - k);
+    // Named where the user's constants are not (a `const o` would make `o` a pattern).
+    let [m, o] = ["__m", "__o"].map(|name| syn::Ident::new(name, proc_macro2::Span::mixed_site()));
     let (op, arithmetic) = match (&node.op, k) {
-        (Op::Prim(Primitive::Add), 0) => ("add", quote!(|m, o| m + o)),
-        (Op::Prim(Primitive::Add), _) => ("add", quote!(|m, o| o + m)),
-        (_, 0) => ("sub", quote!(|m, o| m - o)),
-        _ => ("sub", quote!(|m, o| o - m)),
+        (Op::Prim(Primitive::Add), 0) => ("add", quote!(|#m, #o| #m + #o)),
+        (Op::Prim(Primitive::Add), _) => ("add", quote!(|#m, #o| #o + #m)),
+        (_, 0) => ("sub", quote!(|#m, #o| #m - #o)),
+        _ => ("sub", quote!(|#m, #o| #o - #m)),
     };
     let swapped = k == 1;
     let forward = rule_fn(prim.rule().module, "forward_after", span);

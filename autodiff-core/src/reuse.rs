@@ -109,7 +109,7 @@ pub fn moves(program: &Program) -> Moves {
             + program.output_vars().filter(|out| *out == var).count()
             + const_reads(&program.stmts, var)
     };
-    for stmt in &program.stmts {
+    for (position, stmt) in program.stmts.iter().enumerate() {
         let Stmt::Node(i) = stmt else { continue };
         let node = &program.nodes[*i];
         // Arguments whose pullbacks here read only their shapes (add, sub, neg), or none
@@ -139,12 +139,17 @@ pub fn moves(program: &Program) -> Moves {
         if let (Some(k), Some(Operand::Var(Var::Node(j)))) = (found, found.map(|k| &node.args[k])) {
             moves.consumers.insert(*i, k);
             moves.moved.insert(*j);
+            // Only a sum computed just before: with nothing between the two, running the sum
+            // at the function and its operands' pullbacks at the function's changes no order
+            // (of additions into an adjoint, or of panics).
             let chains = matches!(node.op, Op::Prim(prim) if reads_result_only(prim))
                 && matches!(
                     program.nodes[*j].op,
                     Op::Prim(Primitive::Add | Primitive::Sub)
                 )
-                && moves.consumers.contains_key(j);
+                && moves.consumers.contains_key(j)
+                && position > 0
+                && matches!(program.stmts[position - 1], Stmt::Node(h) if h == *j);
             if chains {
                 moves.chains.insert(*i, *j);
             }

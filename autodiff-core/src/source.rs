@@ -174,7 +174,7 @@ mod tests {
         );
         for line in [
             "let __shape1 = ::autodiff::__private::Shaped::autodiff_shape(&__v1);",
-            "let __v3 = ::autodiff::__private::prim::tanh::forward_after(__v1, (b).autodiff_arg(), \"add\", false, |m, o| m + o",
+            "let __v3 = ::autodiff::__private::prim::tanh::forward_after(__v1, (b).autodiff_arg(), \"add\", false, |__m, __o| __m + __o",
             "prim::tanh::vjp_after((__v3).autodiff_arg(), &__v3, ::autodiff::__private::Shaped::autodiff_shape(&__shape1),",
             "prim::dot::vjp1_shaped(",
         ] {

@@ -486,9 +486,12 @@ pub mod rules {
             g: A,
         ) -> Array<A, D> {
             let mut e = x.mapv(|x| x - *y);
-            let values = e.as_slice_mut().expect("a fresh array is contiguous");
-            exp_in_place(values);
-            values.iter_mut().for_each(|e| *e = g * *e);
+            // `mapv` keeps a view's memory order (transposed, reversed): any order will do.
+            match e.as_slice_memory_order_mut() {
+                Some(values) => exp_in_place(values),
+                None => e.mapv_inplace(A::exp),
+            }
+            e.mapv_inplace(|e| g * e);
             e
         }
         #[track_caller]
@@ -635,5 +638,25 @@ pub mod rules {
             check_tangent("cross_entropy", t.shape(), z.shape());
             inner(vjp0(z, labels, out, A::one()), t)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rules::logsumexp;
+    use ndarray::Array2;
+
+    /// The pullback of a view in another memory order (transposed, reversed): the same
+    /// adjoint as of the same values in standard order.
+    #[test]
+    fn logsumexp_pullback_of_views_in_any_order() {
+        let a = Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f64 * 0.3 - 1.0);
+        let standard = a.t().to_owned();
+        let y = logsumexp::forward(standard.view());
+        let want = logsumexp::vjp0(standard.view(), &y, 2.0);
+        assert_eq!(logsumexp::vjp0(a.t(), &y, 2.0), want);
+        let reversed = standard.slice(ndarray::s![..;-1, ..;-1]);
+        let flipped = logsumexp::vjp0(reversed, &y, 2.0);
+        assert_eq!(flipped.slice(ndarray::s![..;-1, ..;-1]), want);
     }
 }

@@ -68,12 +68,12 @@ macro_rules! rule {
             rule!(@scalar $args $forward);
             $(rule!(@partial $args $y $partial_fn $partial);)+
             rule!(@apply $name $args [$($kernel)?] $($vjp / $partial_fn)+);
-            $(rule!(@from_y $from_y);)?
+            $(rule!(@from_y $name $from_y);)?
         }
     };
     // The pullback of a rule whose partial reads only the result: `x` may be gone (its
     // buffer moved into `y`), and `y` stands in for it, which the partial ignores.
-    (@from_y $from_y:ident) => {
+    (@from_y $name:ident $from_y:ident) => {
         #[inline(always)]
         #[track_caller]
         pub fn $from_y<X: Map>(y_arg: X, y: &X::Owned, g: X::Owned) -> X::Owned {

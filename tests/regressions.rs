@@ -83,6 +83,11 @@
 //!   - an element write in a branch to an array from before it (`if … { acc[1] = k * k; }`):
 //!     the write moved the array, whose shape the branch's adjoint then read to start its
 //!     adjoint from zeros (E0382). A write in a branch to an array from outside copies it.
+//! - Found by seed 131 with 300 programs: a `while` loop reading an element of an array
+//!   (`a[0]`) that reaches the result through a condition only, with a loop after it carrying
+//!   that array. The later loop gave it a zero adjoint, which the `while`'s adjoint moved into
+//!   its body and never carried out (E0425, E0382). The result does not depend on the array:
+//!   contributions to what it does not depend on are dropped.
 
 mod support;
 
@@ -1410,4 +1415,47 @@ fn a_constant_field_as_a_receiver() {
         },
         |x, t| through_a_field_jvp(&layer, &v(x), v(t)),
     );
+}
+
+// --- an element of an array the result does not depend on ------------------------------
+
+/// `s` and `a` reach the result through a condition only (seed 131): the loop after the
+/// `while` gave them zero adjoints, and the `while`'s adjoint moved `a`'s into its body,
+/// where nothing carried it out (E0425 in `f_vjp`, E0382 in `f_trace`). Contributions to
+/// what the result does not depend on are dropped.
+#[differentiable]
+fn element_of_an_unread_array(x: &Array1<f64>, y: f64) -> f64 {
+    let mut a = x.exp();
+    let mut s = 0.0;
+    let mut k = 0;
+    while k < 3 {
+        k += 1;
+        s -= (a[0] - y).sin();
+    }
+    let mut b = y * y;
+    for i in 0..x.len() {
+        if s > 0.5 {
+            b *= 1.5;
+        }
+        s = (s + b).cos();
+        a[i] = y * 2.0;
+    }
+    b.powi(2) + x.sum()
+}
+
+#[test]
+fn an_element_of_an_array_the_result_does_not_depend_on() {
+    let v = |x: &[f64]| Array1::from(x[..2].to_vec());
+    check_scalar(
+        "element_of_an_unread_array",
+        &[0.4, -0.7, 1.3],
+        |x| element_of_an_unread_array(&v(x), x[2]),
+        |x| {
+            let (value, (gx, gy)) = element_of_an_unread_array_grad(&v(x), x[2]);
+            (value, [gx.to_vec(), vec![gy]].concat())
+        },
+        |x, t| element_of_an_unread_array_jvp(&v(x), x[2], v(t), t[2]),
+    );
+    let trace = element_of_an_unread_array_trace(&v(&[0.4, -0.7]), 1.3);
+    assert!(!trace.to_string().is_empty());
 }

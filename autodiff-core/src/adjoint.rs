@@ -359,6 +359,11 @@ impl Sweep<'_> {
 
     /// v̄ += contribution, as a fresh `let`.
     fn contribute(&mut self, target: Var, contribution: TokenStream, span: Span) {
+        // A variable the result does not depend on has a zero adjoint: its contributions
+        // are dropped, so none is moved into a region where nothing carries it out.
+        if !self.live.contains(&target) {
+            return;
+        }
         let adjoint = self.next_adjoint();
         self.code.push(match self.adjoints.get(&target) {
             None => quote!(let #adjoint = #contribution;),
@@ -425,7 +430,10 @@ impl Sweep<'_> {
         match &node.op {
             Op::Prim(prim) if prim.scatters() => {
                 // One element's (or line's) adjoint, added in place.
-                let Some(&(_, target)) = targets.first() else {
+                let Some(&(_, target)) = targets
+                    .first()
+                    .filter(|(_, target)| self.live.contains(target))
+                else {
                     return;
                 };
                 let add_at = rule_fn(prim.rule().module, "add_at", node.span);
@@ -487,7 +495,10 @@ impl Sweep<'_> {
             }
             Op::Project(_) => {
                 // Added in place to the same part of the parameter's adjoint.
-                let Some(&(_, target)) = targets.first() else {
+                let Some(&(_, target)) = targets
+                    .first()
+                    .filter(|(_, target)| self.live.contains(target))
+                else {
                     return;
                 };
                 let g = take();

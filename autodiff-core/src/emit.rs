@@ -192,11 +192,22 @@ pub fn on_pool(sig: &Signature, program: &Program, block: TokenStream) -> TokenS
         return block;
     };
     let operations = program.nodes.len();
+    // The body takes the parameters as a closure's arguments, not as captures: references
+    // passed as arguments are known not to alias what the body writes, so the arrays'
+    // shapes and strides stay in registers through its loops.
+    let (idents, types): (Vec<&Ident>, Vec<&syn::Type>) = sig
+        .params
+        .iter()
+        .map(|param| (&param.ident, &param.ty))
+        .unzip();
     quote!({
         ::autodiff::__private::on_pool(
             &[#(::autodiff::__private::elements(&#arrays)),*],
             #operations,
-            move || #block,
+            move || {
+                let __body = |#(#idents: #types),*| #block;
+                __body(#(#idents),*)
+            },
         )
     })
 }

@@ -138,6 +138,7 @@ pub mod __private {
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};
     pub use autodiff_runtime::leaves;
+    pub use autodiff_runtime::tape::record;
     pub use autodiff_runtime::trace::{
         scalar_partial, traced_constant, Trace, TraceArg, TraceKey, TraceRecorder, TraceSource,
         Traced,

@@ -183,32 +183,60 @@ pub fn generated_block(body: TokenStream, result: TokenStream) -> TokenStream {
     })
 }
 
-/// The body `block` of `f_vjp` or `f_jvp`, run on rayon's pool when the work is large
-/// (`autodiff::__private::on_pool`), estimated as the array arguments' elements times the
-/// program's primitive operations, and the signature lets it move there
+/// The body `block` of `f_vjp` or `f_jvp` (whose parameters beyond the original's are
+/// `extra`, and whose declaration is `params` and `ret`), run on rayon's pool when the work
+/// is large (`autodiff::__private::on_pool`), estimated as the array arguments' elements
+/// times the program's primitive operations, and the signature lets it move there
 /// ([`Signature::pool_arrays`]).
-pub fn on_pool(sig: &Signature, program: &Program, block: TokenStream) -> TokenStream {
+///
+/// The body is a function of its own, never inlined, taking the parameters as arguments:
+/// rustc tells LLVM that a reference argument aliases nothing the function writes, so the
+/// arrays' shapes and strides stay in registers through the body's loops. Read through a
+/// closure's captures, or once inlined into rayon's job, they are loaded again after every
+/// write to an adjoint or a record (a quarter of a loop-written gradient's instructions). A
+/// body naming `Self` (in an `impl`) cannot be a nested function: a closure takes the
+/// arguments then.
+pub fn on_pool(
+    sig: &Signature,
+    program: &Program,
+    (params, ret): (Vec<TokenStream>, TokenStream),
+    extra: &[Ident],
+    block: TokenStream,
+) -> TokenStream {
     let Some(arrays) = sig.pool_arrays() else {
         return block;
     };
     let operations = program.nodes.len();
-    // The body takes the parameters as a closure's arguments, not as captures: references
-    // passed as arguments are known not to alias what the body writes, so the arrays'
-    // shapes and strides stay in registers through its loops.
-    let (idents, types): (Vec<&Ident>, Vec<&syn::Type>) = sig
-        .params
-        .iter()
-        .map(|param| (&param.ident, &param.ty))
-        .unzip();
+    let body = hygienic("__body");
+    let args: Vec<&Ident> = sig.params.iter().map(|p| &p.ident).chain(extra).collect();
+    let declaration = match names_self(&block) {
+        false => {
+            let (generics, _, where_clause) = sig.generics.split_for_impl();
+            let allows = generated_allows();
+            quote! {
+                #allows
+                #[inline(never)]
+                fn #body #generics (#(#params),*) -> #ret #where_clause #block
+            }
+        }
+        true => quote!(let #body = |#(#params),*| -> #ret #block;),
+    };
     quote!({
+        #declaration
         ::autodiff::__private::on_pool(
             &[#(::autodiff::__private::elements(&#arrays)),*],
             #operations,
-            move || {
-                let __body = |#(#idents: #types),*| #block;
-                __body(#(#idents),*)
-            },
+            move || #body(#(#args),*),
         )
+    })
+}
+
+/// Whether `tokens` name `Self` or `self`.
+fn names_self(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self" || ident == "self",
+        proc_macro2::TokenTree::Group(group) => names_self(&group.stream()),
+        _ => false,
     })
 }
 

@@ -145,7 +145,11 @@ pub fn emit_jvp(sig: &Signature, program: &Program) -> TokenStream {
          computed beside it in one forward sweep.",
         name = sig.name
     );
-    let block = crate::emit::on_pool(sig, program, jvp_block(program));
+    let tangents: Vec<Ident> = sig
+        .differentiated()
+        .map(|p| tangent_param(&p.ident))
+        .collect();
+    let block = crate::emit::on_pool(sig, program, jvp_params(sig), &tangents, jvp_block(program));
     generated_fn(&doc, jvp_signature(sig), block)
 }
 
@@ -239,14 +243,23 @@ fn project_tangent(program: &Program, i: usize, var: Var) -> TokenStream {
 /// `vis fn f_jvp(params, tangents) -> (ret, ret)`, also used by the stub emitted on errors.
 pub fn jvp_signature(sig: &Signature) -> TokenStream {
     let name = format_ident!("{}_jvp", sig.name);
-    let params = sig.param_list();
+    let (params, ret) = jvp_params(sig);
+    let (head, where_clause) = sig.declare(&name);
+    quote!(#head(#(#params),*) -> #ret #where_clause)
+}
+
+/// The parameters and the result type of `f_jvp`: the original's parameters, then a tangent
+/// of each differentiated one.
+fn jvp_params(sig: &Signature) -> (Vec<TokenStream>, TokenStream) {
     let tangents = sig.differentiated().map(|p| {
         let (ident, ty) = (tangent_param(&p.ident), gradient_type(&p.ty));
         quote!(#ident: #ty)
     });
     let ret = &sig.ret;
-    let (head, where_clause) = sig.declare(&name);
-    quote!(#head(#(#params,)* #(#tangents),*) -> (#ret, #ret) #where_clause)
+    (
+        sig.param_list().chain(tangents).collect(),
+        quote!((#ret, #ret)),
+    )
 }
 
 /// [`jvp_block`] for a body with branches or loops: each value's tangent beside it, and a

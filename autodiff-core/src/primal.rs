@@ -288,7 +288,6 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
         let next = next_values(program, lp);
         move |k| next[k].clone()
     });
-    let tape = tape_ident(lp.id);
     // A loop with no adjoint records nothing.
     let taped = taped.filter(|plan| plan.tapes(lp.id));
     let (record, saved) = match taped.map(|plan| plan.saved.get(&lp.id)) {
@@ -298,12 +297,15 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
             let mut later = updates.clone();
             later.extend(lp.carried.iter().map(|(target, _)| target_tokens(target)));
             let values = save(&saved[0], &later);
-            (TokenStream::new(), quote!(#tape.push((#(#values,)*));))
+            (TokenStream::new(), push(lp, &quote!((#(#values,)*))))
         }
         Some(None) => {
             let (values, item) = tape_entry(lp);
             let item = item.map(|item| quote!(::core::clone::Clone::clone(&#item)));
-            let record = quote!(#tape.push(((#(::core::clone::Clone::clone(&#values),)*), #item)););
+            let record = push(
+                lp,
+                &quote!(((#(::core::clone::Clone::clone(&#values),)*), #item)),
+            );
             (record, TokenStream::new())
         }
     };
@@ -315,6 +317,49 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
         taped.is_some(),
     );
     quote!(#declarations #looped)
+}
+
+/// `entry` appended to loop `lp`'s tape. A loop over a range reserved room for all its
+/// iterations: its entries are written with no reallocation in the loop (see
+/// `autodiff_runtime::tape::record`).
+fn push(lp: &Loop, entry: &TokenStream) -> TokenStream {
+    let tape = tape_ident(lp.id);
+    match over_a_range(lp) {
+        true => quote!(::autodiff::__private::record(&mut #tape, #entry);),
+        false => quote!(#tape.push(#entry);),
+    }
+}
+
+/// Whether `lp` is a `for` over a range written as one (`a..b`, `a..=b`, `(a..b).rev()`,
+/// `(a..b).step_by(k)`), whose `size_hint` is exact.
+fn over_a_range(lp: &Loop) -> bool {
+    fn range(expr: &syn::Expr) -> bool {
+        match expr {
+            syn::Expr::Range(range) => range.start.is_some() && range.end.is_some(),
+            syn::Expr::Paren(inner) => range(&inner.expr),
+            syn::Expr::Group(inner) => range(&inner.expr),
+            // A bound reading a parameter: `{ let __p0 = &x; 0..(*__p0).len() }`.
+            syn::Expr::Block(block) => match block.block.stmts.last() {
+                Some(syn::Stmt::Expr(last, None)) => range(last),
+                _ => false,
+            },
+            syn::Expr::MethodCall(call) => {
+                matches!(call.method.to_string().as_str(), "rev" | "step_by")
+                    && range(&call.receiver)
+            }
+            _ => false,
+        }
+    }
+    let LoopHead::For { stmts, iter, .. } = &lp.head else {
+        return false;
+    };
+    let iter = iter.to_string();
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Const { ident, expr, .. } if *ident == iter => {
+            syn::parse2::<syn::Expr>(expr.clone()).is_ok_and(|expr| range(&expr))
+        }
+        _ => false,
+    })
 }
 
 /// A loop summed into the result, each iteration running its adjoint (`adjoint`) after its

@@ -51,7 +51,13 @@ pub fn emit_reverse(sig: &Signature, program: &Program, seed_kind: Seed) -> Toke
             let call = sig.sibling_call("vjp", [quote!(::autodiff::__private::one())]);
             quote!({ #call })
         }
-        Seed::Cotangent => on_pool(sig, program, reverse_block(sig, program, seed_kind)),
+        Seed::Cotangent => on_pool(
+            sig,
+            program,
+            reverse_params(sig, seed_kind),
+            &[cotangent_param()],
+            reverse_block(sig, program, seed_kind),
+        ),
     };
     let doc = match seed_kind {
         Seed::One => trace_doc::grad_doc(sig, program, &pullbacks(program)),
@@ -152,19 +158,23 @@ fn gradient_entry(
 /// `vis fn f_grad(params) -> (ret, gradient type)` or `vis fn f_vjp(params, cotangent: ret)
 /// -> (ret, gradient type)`, also used by the stubs emitted on errors.
 pub fn reverse_signature(sig: &Signature, seed: Seed) -> TokenStream {
-    let ret = &sig.ret;
-    let (name, cotangent) = match seed {
-        Seed::One => (format_ident!("{}_grad", sig.name), None),
-        Seed::Cotangent => {
-            let cotangent = cotangent_param();
-            (
-                format_ident!("{}_vjp", sig.name),
-                Some(quote!(#cotangent: #ret)),
-            )
-        }
+    let name = match seed {
+        Seed::One => format_ident!("{}_grad", sig.name),
+        Seed::Cotangent => format_ident!("{}_vjp", sig.name),
     };
-    let params = sig.param_list().chain(cotangent);
-    let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
+    let (params, ret) = reverse_params(sig, seed);
     let (head, where_clause) = sig.declare(&name);
-    quote!(#head(#(#params),*) -> (#ret, #gradient) #where_clause)
+    quote!(#head(#(#params),*) -> #ret #where_clause)
+}
+
+/// The parameters and the result type of `f_grad` or `f_vjp`.
+fn reverse_params(sig: &Signature, seed: Seed) -> (Vec<TokenStream>, TokenStream) {
+    let ret = &sig.ret;
+    let cotangent = (seed == Seed::Cotangent).then(|| {
+        let cotangent = cotangent_param();
+        quote!(#cotangent: #ret)
+    });
+    let params = sig.param_list().chain(cotangent).collect();
+    let gradient = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
+    (params, quote!((#ret, #gradient)))
 }

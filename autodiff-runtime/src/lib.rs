@@ -38,6 +38,7 @@ pub mod prim;
 mod reshape;
 pub mod special;
 mod tangent;
+pub mod tape;
 pub mod trace;
 pub mod train;
 pub mod value;

@@ -502,7 +502,7 @@ impl Tangents<'_> {
 
     fn lp(&self, lp: &crate::ir::Loop) -> TokenStream {
         let program = self.program;
-        let declarations = crate::region::carried_declarations(program, lp);
+        let declarations = crate::region::carried_declarations(program, lp, |_| false);
         // The live carried locals' tangents, mutable beside their values.
         let live: Vec<(usize, usize)> = lp
             .carried

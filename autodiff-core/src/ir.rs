@@ -529,6 +529,108 @@ pub fn live(program: &Program) -> std::collections::HashSet<Var> {
     live
 }
 
+/// The regions whose records could read `var` after node `writer` (an element write) moved
+/// it: for a local the loop carrying it reassigns at the end of every iteration, that loop
+/// and the regions inside it (a record made after the loop reads the reassigned binding);
+/// `None` for any other variable (every region's record counts).
+pub fn write_scope(program: &Program, var: Var, writer: usize) -> Option<Vec<usize>> {
+    fn regions(stmts: &[Stmt], out: &mut Vec<usize>) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Branch(branch) => {
+                    out.push(branch.id);
+                    for arm in &branch.arms {
+                        regions(&arm.stmts, out);
+                    }
+                }
+                Stmt::Loop(lp) => {
+                    out.push(lp.id);
+                    regions(&lp.body.stmts, out);
+                }
+                Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+            }
+        }
+    }
+    let Var::Local(k) = var else {
+        return None;
+    };
+    let lp = carrying_loop(&program.stmts, k, writer)?;
+    let mut out = vec![lp.id];
+    regions(&lp.body.stmts, &mut out);
+    Some(out)
+}
+
+/// The loop carrying local `k` whose body holds node `writer`, the innermost such.
+fn carrying_loop(stmts: &[Stmt], k: usize, writer: usize) -> Option<&Loop> {
+    stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Branch(branch) => branch
+            .arms
+            .iter()
+            .find_map(|arm| carrying_loop(&arm.stmts, k, writer)),
+        Stmt::Loop(lp) => carrying_loop(&lp.body.stmts, k, writer).or_else(|| {
+            let carries = lp
+                .carried
+                .iter()
+                .any(|(target, _)| matches!(target, Target::Local(j) if *j == k));
+            (carries && contains_node(&lp.body.stmts, writer)).then_some(lp)
+        }),
+        Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => None,
+    })
+}
+
+fn contains_node(stmts: &[Stmt], node: usize) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Node(i) => *i == node,
+        Stmt::Branch(branch) => branch
+            .arms
+            .iter()
+            .any(|arm| contains_node(&arm.stmts, node)),
+        Stmt::Loop(lp) => contains_node(&lp.body.stmts, node),
+        Stmt::Const { .. } | Stmt::Verbatim(_) => false,
+    })
+}
+
+/// Whether `var` is read once in all (by a node, a loop's initial values, a region's yields
+/// or a constant) and is no output: an element write's result or a local, whose value no
+/// pullback reads (a node's own pullback may read its result, `&y`).
+pub fn read_once(program: &Program, var: Var) -> bool {
+    fn constant_reads(stmts: &[Stmt], var: Var) -> usize {
+        stmts
+            .iter()
+            .map(|stmt| match stmt {
+                Stmt::Const { reads, .. } => reads.iter().filter(|(_, v)| *v == var).count(),
+                Stmt::Branch(branch) => branch
+                    .arms
+                    .iter()
+                    .map(|arm| constant_reads(&arm.stmts, var))
+                    .sum(),
+                Stmt::Loop(lp) => {
+                    let head = match &lp.head {
+                        LoopHead::While { stmts, .. } | LoopHead::For { stmts, .. } => {
+                            constant_reads(stmts, var)
+                        }
+                        LoopHead::Loop => 0,
+                    };
+                    head + constant_reads(&lp.body.stmts, var)
+                }
+                Stmt::Node(_) | Stmt::Verbatim(_) => 0,
+            })
+            .sum()
+    }
+    let kind = match var {
+        Var::Node(j) => matches!(program.nodes[j].op, Op::Prim(Primitive::SetIndex)),
+        Var::Local(_) => true,
+        Var::Input(_) => false,
+    };
+    let reads = Uses::of(program, &program.stmts)
+        .read
+        .iter()
+        .filter(|v| **v == var)
+        .count();
+    kind && reads + constant_reads(&program.stmts, var) == 1
+        && program.output_vars().all(|out| out != var)
+}
+
 /// Whether node `writer` (an element write) may take `var`, its array, by move: nothing else
 /// reads the value it had. A loop-carried local counts only the readers inside its loop,
 /// where the write happens: after the loop, its name holds the final value.
@@ -549,50 +651,25 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
         }
         count
     }
-    /// The body of the loop carrying `k` that contains node `writer`.
-    fn carrying_body(stmts: &[Stmt], k: usize, writer: usize) -> Option<&[Stmt]> {
-        for stmt in stmts {
-            match stmt {
-                Stmt::Branch(branch) => {
-                    if let Some(found) = branch
-                        .arms
-                        .iter()
-                        .find_map(|arm| carrying_body(&arm.stmts, k, writer))
-                    {
-                        return Some(found);
-                    }
+    /// The element reads of `var` among `body`'s own statements before node `writer`.
+    fn reads_before(program: &Program, body: &[Stmt], var: Var, writer: usize) -> usize {
+        body.iter()
+            .take_while(|stmt| !matches!(stmt, Stmt::Node(i) if *i == writer))
+            .filter(|stmt| match stmt {
+                Stmt::Node(i) => {
+                    matches!(program.nodes[*i].op, Op::Prim(Primitive::Index))
+                        && matches!(program.nodes[*i].args.first(), Some(Operand::Var(v)) if *v == var)
                 }
-                Stmt::Loop(lp) => {
-                    if let Some(found) = carrying_body(&lp.body.stmts, k, writer) {
-                        return Some(found);
-                    }
-                    let carries = lp
-                        .carried
-                        .iter()
-                        .any(|(target, _)| matches!(target, Target::Local(j) if *j == k));
-                    if carries && contains(&lp.body.stmts, writer) {
-                        return Some(&lp.body.stmts);
-                    }
-                }
-                Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
-            }
-        }
-        None
-    }
-    fn contains(stmts: &[Stmt], node: usize) -> bool {
-        stmts.iter().any(|stmt| match stmt {
-            Stmt::Node(i) => *i == node,
-            Stmt::Branch(branch) => branch.arms.iter().any(|arm| contains(&arm.stmts, node)),
-            Stmt::Loop(lp) => contains(&lp.body.stmts, node),
-            Stmt::Const { .. } | Stmt::Verbatim(_) => false,
-        })
+                _ => false,
+            })
+            .count()
     }
     /// Whether `writer` is in an arm of a branch that reads `var` from outside: the branch's
     /// adjoint starts `var`'s adjoint from zeros of its shape, read after the branch.
     fn written_in_branch(program: &Program, stmts: &[Stmt], var: Var, writer: usize) -> bool {
         stmts.iter().any(|stmt| match stmt {
             Stmt::Branch(branch) => branch.arms.iter().any(|arm| {
-                contains(&arm.stmts, writer)
+                contains_node(&arm.stmts, writer)
                     && (!Uses::of(program, &arm.stmts).defined.contains(&var)
                         || written_in_branch(program, &arm.stmts, var, writer))
             }),
@@ -612,8 +689,14 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
             matches!(program.nodes[j].op, Op::Prim(Primitive::SetIndex))
                 && readers(program, &program.stmts, var) == 1
         }
-        Var::Local(k) => match carrying_body(&program.stmts, k, writer) {
-            Some(body) => readers(program, body, var) == 1,
+        // In the loop carrying it, element reads before the write (`z[r] += t`, which reads
+        // `z[r]` first) have taken their elements already, and their pullbacks add to the
+        // array's adjoint, which the write's pullback, run before theirs, has given it.
+        Var::Local(k) => match carrying_loop(&program.stmts, k, writer) {
+            Some(lp) => {
+                let body = &lp.body.stmts;
+                readers(program, body, var) == 1 + reads_before(program, body, var, writer)
+            }
             None => readers(program, &program.stmts, var) == 1,
         },
     }

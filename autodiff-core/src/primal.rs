@@ -195,18 +195,19 @@ fn chained_forward(
 pub fn written_array(program: &Program, i: usize, taped: Option<&Plan>) -> TokenStream {
     let array = &program.nodes[i].args[0];
     let value = operand_tokens(program, array);
-    let recorded = || {
+    let recorded = |var: Var| {
         let name = value.to_string();
+        let scope = crate::ir::write_scope(program, var, i);
         taped.is_some_and(|plan| {
             plan.saved
-                .values()
-                .flatten()
-                .flatten()
+                .iter()
+                .filter(|(id, _)| scope.as_ref().map_or(true, |scope| scope.contains(id)))
+                .flat_map(|(_, saved)| saved.iter().flatten())
                 .any(|saved| saved.ident == name)
         })
     };
     match array {
-        Operand::Var(var) if crate::ir::movable(program, *var, i) && !recorded() => value,
+        Operand::Var(var) if crate::ir::movable(program, *var, i) && !recorded(*var) => value,
         _ => owned(&value),
     }
 }
@@ -280,7 +281,7 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
     if let Some(fused) = taped.and_then(|plan| plan.fused.get(&lp.id)) {
         return fused.clone();
     }
-    let declarations = carried_declarations(program, lp);
+    let declarations = carried_declarations(program, lp, |var| initial_moves(program, var, taped));
     // A body the adjoint runs again records nothing now: its run there records.
     let stored = taped.is_some_and(|plan| plan.saved.contains_key(&lp.id));
     let body = forward_stmts(program, &lp.body.stmts, taped.filter(|_| stored));
@@ -317,6 +318,21 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
         taped.is_some(),
     );
     quote!(#declarations #looped)
+}
+
+/// Whether a loop takes its initial value `var` by move: an element write's result or a
+/// local that nothing else reads (`let mut z = …; z[0] = v; for … { z[r] += … }`), nor
+/// a record of `taped` saves.
+fn initial_moves(program: &Program, var: Var, taped: Option<&Plan>) -> bool {
+    let name = var_tokens(program, var).to_string();
+    let saved = taped.is_some_and(|plan| {
+        plan.saved
+            .values()
+            .flatten()
+            .flatten()
+            .any(|saved| saved.ident == name)
+    });
+    !saved && crate::ir::read_once(program, var)
 }
 
 /// `entry` appended to loop `lp`'s tape. A loop over a range reserved room for all its
@@ -371,7 +387,8 @@ pub fn loop_fused(
     before: TokenStream,
     adjoint: TokenStream,
 ) -> TokenStream {
-    let declarations = carried_declarations(program, lp);
+    let declarations =
+        carried_declarations(program, lp, |var| initial_moves(program, var, Some(plan)));
     let tapes = tape_declarations(&lp.body.stmts, plan);
     let body = forward_stmts(program, &lp.body.stmts, Some(plan));
     let updates = carried_updates(lp, {

@@ -226,6 +226,8 @@ pub fn yield_value(
                 quote!(::core::clone::Clone::clone(&#value))
             }
         }
+        // A local the region defines (a loop's or a branch's inside it) is its own.
+        Operand::Var(var @ Var::Local(_)) if inside.contains(var) && moved.insert(*var) => value,
         Operand::Var(Var::Local(_)) => quote!(::core::clone::Clone::clone(&#value)),
         Operand::Const { .. } | Operand::Poison => value,
     }
@@ -260,13 +262,18 @@ pub fn arm_dispatch(id: usize, arms: Vec<TokenStream>) -> TokenStream {
 }
 
 /// The declarations before a loop: each carried variable, mutable, holding its initial
-/// value (an owned copy for a value of the trace).
-pub fn carried_declarations(program: &Program, lp: &Loop) -> TokenStream {
+/// value (an owned copy for a value of the trace, but for one `moves` lets it take).
+pub fn carried_declarations(
+    program: &Program,
+    lp: &Loop,
+    moves: impl Fn(Var) -> bool,
+) -> TokenStream {
     let decls = lp.carried.iter().map(|(target, init)| {
         let name = target_tokens(target);
         match target {
             Target::Local(_) => {
                 let value = match init {
+                    Operand::Var(var) if moves(*var) => operand_tokens(program, init),
                     Operand::Var(_) => owned(&operand_tokens(program, init)),
                     _ => operand_tokens(program, init),
                 };

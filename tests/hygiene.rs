@@ -651,3 +651,27 @@ fn items_lifetimes_and_where_clauses() {
         |v, t| with_lifetime_jvp(array![v[0], v[1]].view(), v[2], array![t[0], t[1]], t[2]),
     );
 }
+
+/// A generic `impl` (found by review): the sweep's body, a function of its own where the
+/// parameters allow the pool, could not see the impl's lifetime or constant parameters.
+struct Window<'a, const N: usize>(ArrayView1<'a, f64>);
+
+#[differentiable]
+impl<'a, const N: usize> Window<'a, N> {
+    #[differentiable]
+    fn weighted(w: ArrayView1<'a, f64>, x: &Array1<f64>) -> f64 {
+        w.dot(x) * N as f64
+    }
+}
+
+#[test]
+fn generic_impls() {
+    let (w, x) = (Array1::from(vec![0.5, -1.0]), Array1::from(vec![2.0, 3.0]));
+    let (value, (gw, gx)) = Window::<3>::weighted_grad(w.view(), &x);
+    assert_eq!(value, -6.0);
+    assert_eq!(
+        (gw.to_vec(), gx.to_vec()),
+        (vec![6.0, 9.0], vec![1.5, -3.0])
+    );
+    let _ = Window::<3>(w.view()).0;
+}

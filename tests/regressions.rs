@@ -1459,3 +1459,68 @@ fn an_element_of_an_array_the_result_does_not_depend_on() {
     let trace = element_of_an_unread_array_trace(&v(&[0.4, -0.7]), 1.3);
     assert!(!trace.to_string().is_empty());
 }
+
+// --- found by review: values moved into loops ------------------------------------------
+
+/// A loop in one arm of a branch takes the array written before the branch as its initial
+/// value: the branch's adjoint reads that array's shape afterwards, so it is copied.
+#[differentiable]
+fn loop_in_an_arm(x: &Array1<f64>, c: f64) -> f64 {
+    let mut z = x.mapv(|v| v * v);
+    z[0] = c;
+    if c > 0.0 {
+        for i in 1..x.len() {
+            z[i] += z[i - 1] * c;
+        }
+    } else {
+        z = x.mapv(|v| v.sin());
+    }
+    z.sum()
+}
+
+/// An array the result does not depend on, written in a loop around another loop (whose
+/// adjoint runs the body again): no adjoint is kept for it, whose zeros would read the array
+/// the run moved.
+#[differentiable]
+fn unread_array_in_a_checkpoint(x: &Array1<f64>) -> f64 {
+    let n = x.len();
+    let mut z = x.mapv(|v| v * v);
+    let mut s = 0.0;
+    for i in 0..n {
+        z[i] += x[i];
+        for j in 0..n {
+            s = (s + x[i] * x[j]).sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn values_moved_into_loops() {
+    let v = |x: &[f64]| Array1::from(x[..3].to_vec());
+    for c in [0.7, -0.7] {
+        check_scalar(
+            "loop_in_an_arm",
+            &[0.4, -0.3, 1.2, c],
+            |x| loop_in_an_arm(&v(x), x[3]),
+            |x| {
+                let (value, (gx, gc)) = loop_in_an_arm_grad(&v(x), x[3]);
+                (value, [gx.to_vec(), vec![gc]].concat())
+            },
+            |x, t| loop_in_an_arm_jvp(&v(x), x[3], v(t), t[3]),
+        );
+    }
+    check_scalar(
+        "unread_array_in_a_checkpoint",
+        &[0.4, -0.3, 1.2],
+        |x| unread_array_in_a_checkpoint(&v(x)),
+        |x| {
+            let (value, g) = unread_array_in_a_checkpoint_grad(&v(x));
+            (value, g.to_vec())
+        },
+        |x, t| unread_array_in_a_checkpoint_jvp(&v(x), v(t)),
+    );
+    assert!(!unread_array_in_a_checkpoint_trace(&v(&[0.4, -0.3, 1.2]))
+        .to_string()
+        .is_empty());
+}

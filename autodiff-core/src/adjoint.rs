@@ -814,7 +814,9 @@ impl Sweep<'_> {
 
     fn lp(&mut self, lp: &Loop) {
         let program = self.program;
-        // The carried locals: each with its initial value and its next value.
+        // The carried locals the result depends on: each with its initial value and its next
+        // value. (The others' adjoints are zero: none is kept, whose zeros would read a value
+        // the loop's forward code may have moved.)
         let locals: Vec<(Var, &Operand, &Operand)> = lp
             .carried
             .iter()
@@ -823,6 +825,7 @@ impl Sweep<'_> {
                 Target::Local(k) => Some((Var::Local(*k), init, next)),
                 Target::Const(_) => None,
             })
+            .filter(|(var, ..)| self.live.contains(var))
             .collect();
         let own: Vec<Var> = locals.iter().map(|(var, ..)| *var).collect();
         // With no adjoint from the code after the loop, nothing inside matters.

@@ -194,8 +194,8 @@ pub fn generated_block(body: TokenStream, result: TokenStream) -> TokenStream {
 /// arrays' shapes and strides stay in registers through the body's loops. Read through a
 /// closure's captures, or once inlined into rayon's job, they are loaded again after every
 /// write to an adjoint or a record (a quarter of a loop-written gradient's instructions). A
-/// body naming `Self` (in an `impl`) cannot be a nested function: a closure takes the
-/// arguments then.
+/// function of an `impl` (which may name `Self` or the impl's generic parameters) or naming
+/// `self` cannot be a nested function: a closure takes the arguments then.
 pub fn on_pool(
     sig: &Signature,
     program: &Program,
@@ -209,7 +209,8 @@ pub fn on_pool(
     let operations = program.nodes.len();
     let body = hygienic("__body");
     let args: Vec<&Ident> = sig.params.iter().map(|p| &p.ident).chain(extra).collect();
-    let declaration = match names_self(&block) {
+    // In an `impl`, a nested function could not see the impl's generic parameters.
+    let declaration = match sig.in_impl || names_self(&block) {
         false => {
             let (generics, _, where_clause) = sig.generics.split_for_impl();
             let allows = generated_allows();

@@ -578,6 +578,35 @@ fn carrying_loop(stmts: &[Stmt], k: usize, writer: usize) -> Option<&Loop> {
     })
 }
 
+/// Whether what `holds` finds (an element write, a loop) is in an arm of a branch that reads
+/// `var` from outside: the branch's adjoint starts `var`'s adjoint from zeros of its shape,
+/// read after the branch, so the value must not be moved there.
+fn taken_in_branch(
+    program: &Program,
+    stmts: &[Stmt],
+    var: Var,
+    holds: &dyn Fn(&[Stmt]) -> bool,
+) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Branch(branch) => branch.arms.iter().any(|arm| {
+            holds(&arm.stmts)
+                && (!Uses::of(program, &arm.stmts).defined.contains(&var)
+                    || taken_in_branch(program, &arm.stmts, var, holds))
+        }),
+        Stmt::Loop(lp) => taken_in_branch(program, &lp.body.stmts, var, holds),
+        _ => false,
+    })
+}
+
+/// Whether `stmts` hold loop `id`, in regions too.
+fn contains_loop(stmts: &[Stmt], id: usize) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Loop(lp) => lp.id == id || contains_loop(&lp.body.stmts, id),
+        Stmt::Branch(branch) => branch.arms.iter().any(|arm| contains_loop(&arm.stmts, id)),
+        Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => false,
+    })
+}
+
 fn contains_node(stmts: &[Stmt], node: usize) -> bool {
     stmts.iter().any(|stmt| match stmt {
         Stmt::Node(i) => *i == node,
@@ -590,10 +619,11 @@ fn contains_node(stmts: &[Stmt], node: usize) -> bool {
     })
 }
 
-/// Whether `var` is read once in all (by a node, a loop's initial values, a region's yields
-/// or a constant) and is no output: an element write's result or a local, whose value no
-/// pullback reads (a node's own pullback may read its result, `&y`).
-pub fn read_once(program: &Program, var: Var) -> bool {
+/// Whether loop `id` may take its initial value `var` by move: `var` is read once in all (by
+/// a node, a loop's initial values, a region's yields or a constant), is no output, is an
+/// element write's result or a local, whose value no pullback reads (a node's own pullback
+/// may read its result, `&y`), and the loop is in no branch's arm reading it from outside.
+pub fn initial_value_moves(program: &Program, var: Var, id: usize) -> bool {
     fn constant_reads(stmts: &[Stmt], var: Var) -> usize {
         stmts
             .iter()
@@ -629,6 +659,9 @@ pub fn read_once(program: &Program, var: Var) -> bool {
         .count();
     kind && reads + constant_reads(&program.stmts, var) == 1
         && program.output_vars().all(|out| out != var)
+        && !taken_in_branch(program, &program.stmts, var, &|stmts| {
+            contains_loop(stmts, id)
+        })
 }
 
 /// Whether node `writer` (an element write) may take `var`, its array, by move: nothing else
@@ -664,21 +697,10 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
             })
             .count()
     }
-    /// Whether `writer` is in an arm of a branch that reads `var` from outside: the branch's
-    /// adjoint starts `var`'s adjoint from zeros of its shape, read after the branch.
-    fn written_in_branch(program: &Program, stmts: &[Stmt], var: Var, writer: usize) -> bool {
-        stmts.iter().any(|stmt| match stmt {
-            Stmt::Branch(branch) => branch.arms.iter().any(|arm| {
-                contains_node(&arm.stmts, writer)
-                    && (!Uses::of(program, &arm.stmts).defined.contains(&var)
-                        || written_in_branch(program, &arm.stmts, var, writer))
-            }),
-            Stmt::Loop(lp) => written_in_branch(program, &lp.body.stmts, var, writer),
-            _ => false,
-        })
-    }
     if program.output_vars().any(|out| out == var)
-        || written_in_branch(program, &program.stmts, var, writer)
+        || taken_in_branch(program, &program.stmts, var, &|stmts| {
+            contains_node(stmts, writer)
+        })
     {
         return false;
     }

@@ -281,7 +281,8 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
     if let Some(fused) = taped.and_then(|plan| plan.fused.get(&lp.id)) {
         return fused.clone();
     }
-    let declarations = carried_declarations(program, lp, |var| initial_moves(program, var, taped));
+    let declarations =
+        carried_declarations(program, lp, |var| initial_moves(program, lp, var, taped));
     // A body the adjoint runs again records nothing now: its run there records.
     let stored = taped.is_some_and(|plan| plan.saved.contains_key(&lp.id));
     let body = forward_stmts(program, &lp.body.stmts, taped.filter(|_| stored));
@@ -323,7 +324,7 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
 /// Whether a loop takes its initial value `var` by move: an element write's result or a
 /// local that nothing else reads (`let mut z = …; z[0] = v; for … { z[r] += … }`), nor
 /// a record of `taped` saves.
-fn initial_moves(program: &Program, var: Var, taped: Option<&Plan>) -> bool {
+fn initial_moves(program: &Program, lp: &Loop, var: Var, taped: Option<&Plan>) -> bool {
     let name = var_tokens(program, var).to_string();
     let saved = taped.is_some_and(|plan| {
         plan.saved
@@ -332,7 +333,7 @@ fn initial_moves(program: &Program, var: Var, taped: Option<&Plan>) -> bool {
             .flatten()
             .any(|saved| saved.ident == name)
     });
-    !saved && crate::ir::read_once(program, var)
+    !saved && crate::ir::initial_value_moves(program, var, lp.id)
 }
 
 /// `entry` appended to loop `lp`'s tape. A loop over a range reserved room for all its
@@ -369,13 +370,16 @@ fn over_a_range(lp: &Loop) -> bool {
     let LoopHead::For { stmts, iter, .. } = &lp.head else {
         return false;
     };
+    // The last constant of that name: the one the loop iterates.
     let iter = iter.to_string();
-    stmts.iter().any(|stmt| match stmt {
-        Stmt::Const { ident, expr, .. } if *ident == iter => {
-            syn::parse2::<syn::Expr>(expr.clone()).is_ok_and(|expr| range(&expr))
-        }
-        _ => false,
-    })
+    stmts
+        .iter()
+        .rev()
+        .find_map(|stmt| match stmt {
+            Stmt::Const { ident, expr, .. } if *ident == iter => Some(expr),
+            _ => None,
+        })
+        .is_some_and(|expr| syn::parse2::<syn::Expr>(expr.clone()).is_ok_and(|e| range(&e)))
 }
 
 /// A loop summed into the result, each iteration running its adjoint (`adjoint`) after its
@@ -387,8 +391,9 @@ pub fn loop_fused(
     before: TokenStream,
     adjoint: TokenStream,
 ) -> TokenStream {
-    let declarations =
-        carried_declarations(program, lp, |var| initial_moves(program, var, Some(plan)));
+    let declarations = carried_declarations(program, lp, |var| {
+        initial_moves(program, lp, var, Some(plan))
+    });
     let tapes = tape_declarations(&lp.body.stmts, plan);
     let body = forward_stmts(program, &lp.body.stmts, Some(plan));
     let updates = carried_updates(lp, {

@@ -733,18 +733,28 @@ pub mod set_index {
     use ndarray::{Array, ArrayView, Dimension, NdIndex};
     use num_traits::Zero;
 
+    /// One bounds check; the panic's message made from a copy of the shape, so that the
+    /// array's address reaches no call (LLVM then keeps an adjoint's shape and strides in
+    /// registers through a loop, and its moves from binding to binding cost nothing).
+    #[inline(always)]
     #[track_caller]
     fn slot<A, D: Dimension, I: NdIndex<D> + Copy + Debug>(
         array: &mut Array<A, D>,
         index: I,
     ) -> &mut A {
         if array.get(index).is_none() {
-            panic!(
-                "set_index: index {index:?} is out of bounds for an array of shape {:?}",
-                array.shape()
-            );
+            out_of_bounds(index, array.raw_dim());
         }
-        &mut array[index]
+        // SAFETY: `get` has just found an element at `index` in this array, unchanged since.
+        unsafe { array.uget_mut(index) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn out_of_bounds<I: Debug, D: Dimension>(index: I, dim: D) -> ! {
+        let shape = dim.slice();
+        panic!("set_index: index {index:?} is out of bounds for an array of shape {shape:?}")
     }
 
     /// `array[index] = value`, in the array's own buffer.
@@ -1075,5 +1085,37 @@ pub mod powi {
     pub fn jvp0<X: Map>(x: X, n: i32, y: &X::Owned, t: X::Owned) -> X::Owned {
         check_tangent("powi", t.tangent_shape(), x.value_shape());
         times_derivative(x, n, y, t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{array, Array2};
+
+    use super::{index, set_index};
+
+    #[test]
+    fn element_writes_check_their_index() {
+        let written = set_index::set_at(Array2::<f64>::zeros((2, 3)), [1, 2], 5.0);
+        assert_eq!(written[[1, 2]], 5.0);
+        let mut adjoint = array![1.0, 2.0, 3.0];
+        assert_eq!(set_index::take_at(&mut adjoint, 1), 2.0);
+        assert_eq!(adjoint, array![1.0, 0.0, 3.0]);
+        index::add_at(&mut adjoint, 1, 0.5);
+        assert_eq!(adjoint, array![1.0, 0.5, 3.0]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "set_index: index [2, 0] is out of bounds for an array of shape [2, 3]"
+    )]
+    fn an_element_write_out_of_bounds_names_the_shape() {
+        let _ = set_index::set_at(Array2::<f64>::zeros((2, 3)), [2, 0], 5.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "set_index: index 3 is out of bounds for an array of shape [3]")]
+    fn a_taken_element_out_of_bounds_names_the_shape() {
+        let _ = set_index::take_at(&mut array![1.0, 2.0, 3.0], 3);
     }
 }

@@ -357,21 +357,17 @@ pub fn jvp_captured<A: Float, D: Dimension>(partial: &Array<A, D>, t: A) -> Arra
 }
 
 /// Of a summed map (`x.mapv(f).sum()`), whose adjoint `g` is a scalar: the element's
-/// adjoint `g ∂y/∂v`.
+/// adjoint `g ∂y/∂v`, in the partials' buffer (nothing else reads them).
 #[inline]
 pub fn vjp_summed<A: Float + Send + Sync, D: Dimension>(
-    partial: &Array<A, D>,
+    mut partial: Array<A, D>,
     g: A,
 ) -> Array<A, D> {
-    let mut out = Array::zeros(partial.raw_dim());
-    let len = out.len();
-    zip_on_cores!(
-        Zip::from(&mut out).and(partial),
-        len,
-        for_each / par_for_each,
-        |o, &d| *o = d * g
-    );
-    out
+    let len = partial.len();
+    zip_on_cores!(Zip::from(&mut partial), len, for_each / par_for_each, |d| {
+        *d = *d * g
+    });
+    partial
 }
 
 /// Of a summed map: a captured scalar's adjoint, `g Σ ∂y/∂w` (the sum made in the pass).

@@ -128,6 +128,9 @@ rows! { (a, b, s, wa, wb) =>
     clamp: ((a * s).clamp(0.1, 0.4) * wa).sum();
     amax: amax(a) * s + amax(a * wa);
     amin: amin(b) * s + amin(a * wa);
+    // `a` and `b` already have adjoints (from the sums) when the extremes' pullbacks run:
+    // added in place at one element.
+    extremes_beside_sums: (a * wa).sum() + amax(a) * s - amin(b) + b.sum() * 0.5 + amin(a);
     amax_axis_0: (amax_axis(a, Axis(0)) * wb).sum();
     amax_axis_1: (amax_axis(a * wa, Axis(1)) * wa.column(2)).sum();
     amin_axis: (amin_axis(a, Axis(1)) * wa.column(0)).sum() + (amin_axis(a, Axis(0)) * b).sum();

@@ -440,25 +440,10 @@ impl Sweep<'_> {
                 // The constant arguments: the index, the axis, the slice.
                 let index = rule_args(program, i).split_off(1);
                 let g = take();
-                // Added in place to a mutable adjoint (an accumulator); anything else is
-                // moved into one first.
-                if let Some(current) = self
-                    .adjoints
-                    .get(&target)
-                    .filter(|adjoint| self.mutable.contains(*adjoint))
-                {
-                    self.code
-                        .push(quote_spanned!(node.span=> #add_at(&mut #current, #(#index,)* #g);));
-                    return;
-                }
-                let adjoint = self.next_adjoint();
-                let start = self.current_or_zeros(target);
-                self.code.push(quote_spanned!(node.span=>
-                    let mut #adjoint = #start;
-                    #add_at(&mut #adjoint, #(#index,)* #g);
-                ));
-                self.mutable.insert(adjoint.clone());
-                self.adjoints.insert(target, adjoint);
+                self.add_in_place(
+                    target,
+                    |adjoint| quote_spanned!(node.span=> #add_at(&mut #adjoint, #(#index,)* #g);),
+                );
             }
             Op::Prim(Primitive::SetIndex) => {
                 // The written element's adjoint goes to the value; the rest to the array.
@@ -474,6 +459,22 @@ impl Sweep<'_> {
                     let adjoint = if k == 0 { &array } else { &element };
                     self.contribute(target, quote!(#adjoint), node.span);
                 }
+            }
+            // The adjoint of an array's extreme goes to one element: added in place to the
+            // adjoint the array has already, with no array of zeros beside it.
+            Op::Prim(prim @ (Primitive::Amax | Primitive::Amin))
+                if targets
+                    .first()
+                    .is_some_and(|(_, target)| self.adjoints.contains_key(target)) =>
+            {
+                let add_at = rule_fn(prim.rule().module, "add_at", node.span);
+                let x = rule_args(program, i).swap_remove(0);
+                let y = node_ident(i);
+                let g = take();
+                self.add_in_place(
+                    targets[0].1,
+                    |adjoint| quote_spanned!(node.span=> #add_at(&mut #adjoint, #x, &#y, #g);),
+                );
             }
             Op::Prim(_) if joint.is_some() => {
                 let both = joint.expect("matched");
@@ -554,6 +555,26 @@ impl Sweep<'_> {
                 }
             }
         }
+    }
+
+    /// `add` (an `add_at` of `adjoint`) applied to `target`'s adjoint in place: a mutable one
+    /// (an accumulator) as it is, anything else (zeros where it has none) moved into one
+    /// first.
+    fn add_in_place(&mut self, target: Var, add: impl FnOnce(&Ident) -> TokenStream) {
+        if let Some(current) = self
+            .adjoints
+            .get(&target)
+            .filter(|adjoint| self.mutable.contains(*adjoint))
+        {
+            self.code.push(add(current));
+            return;
+        }
+        let adjoint = self.next_adjoint();
+        let start = self.current_or_zeros(target);
+        let added = add(&adjoint);
+        self.code.push(quote!(let mut #adjoint = #start; #added));
+        self.mutable.insert(adjoint.clone());
+        self.adjoints.insert(target, adjoint);
     }
 
     /// The two contributions `both` computes, a pair, to `first` and `second`.

@@ -312,6 +312,21 @@ pub mod rules {
             ) -> Array<A, D> {
                 one_hot(&x, extreme_position(stringify!($op), &x, $greater), g)
             }
+            /// `g` added in place at the extreme element of `adjoint` (of x's shape): the
+            /// contribution of [`vjp0`] to an adjoint x already has, with no array of zeros.
+            #[track_caller]
+            pub fn add_at<A: Float, D: Dimension>(
+                adjoint: &mut Array<A, D>,
+                x: ArrayView<'_, A, D>,
+                _y: &A,
+                g: A,
+            ) {
+                check_adjoint(stringify!($op), adjoint.shape(), x.shape());
+                let k = extreme_position(stringify!($op), &x, $greater);
+                if let Some(element) = adjoint.iter_mut().nth(k) {
+                    *element = *element + g;
+                }
+            }
             #[track_caller]
             pub fn jvp0<A: Float, D: Dimension>(
                 x: ArrayView<'_, A, D>,

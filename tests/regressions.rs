@@ -1524,3 +1524,23 @@ fn values_moved_into_loops() {
         .to_string()
         .is_empty());
 }
+
+// --- found by the CI seed: a summed map in a function with several results ---------------
+
+/// `f_jacobian` runs the adjoint sweep once per entry of the result over the same forward
+/// values: a summed map's partials, read by every sweep, must not be moved by the first
+/// (E0382 when its pullback took them by value to scale them in place).
+#[differentiable]
+fn summed_map_beside_an_array(x: &Array1<f64>) -> (f64, Array1<f64>) {
+    (x.iter().map(|&v| v.powi(3)).sum::<f64>(), x * 2.0)
+}
+
+#[test]
+fn a_summed_map_in_every_row_of_a_jacobian() {
+    let x = Array1::from(vec![0.5, -1.5]);
+    let (_, rows) = summed_map_beside_an_array_jacobian(&x);
+    assert_eq!(
+        rows,
+        Array2::from_shape_vec((3, 2), vec![0.75, 6.75, 2.0, 0.0, 0.0, 2.0]).unwrap()
+    );
+}

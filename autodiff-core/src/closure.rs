@@ -184,8 +184,7 @@ pub fn pullbacks(program: &Program, i: usize, g: &TokenStream) -> Vec<(Var, Toke
                 arrays.push((var, partial));
                 continue;
             }
-            // Read by this pullback alone: scaled in its own buffer.
-            (true, true) => quote!(vjp_summed(#partial, #g)),
+            (true, true) => quote!(vjp_summed(&#partial, #g)),
             (false, false) => quote!(vjp_captured(&#partial, &#g)),
             (false, true) => quote!(vjp_captured_summed(&#partial, #g)),
         };

@@ -357,17 +357,21 @@ pub fn jvp_captured<A: Float, D: Dimension>(partial: &Array<A, D>, t: A) -> Arra
 }
 
 /// Of a summed map (`x.mapv(f).sum()`), whose adjoint `g` is a scalar: the element's
-/// adjoint `g ∂y/∂v`, in the partials' buffer (nothing else reads them).
+/// adjoint `g ∂y/∂v`.
 #[inline]
 pub fn vjp_summed<A: Float + Send + Sync, D: Dimension>(
-    mut partial: Array<A, D>,
+    partial: &Array<A, D>,
     g: A,
 ) -> Array<A, D> {
-    let len = partial.len();
-    zip_on_cores!(Zip::from(&mut partial), len, for_each / par_for_each, |d| {
-        *d = *d * g
-    });
-    partial
+    let mut out = Array::zeros(partial.raw_dim());
+    let len = out.len();
+    zip_on_cores!(
+        Zip::from(&mut out).and(partial),
+        len,
+        for_each / par_for_each,
+        |o, &d| *o = d * g
+    );
+    out
 }
 
 /// Of a summed map: a captured scalar's adjoint, `g Σ ∂y/∂w` (the sum made in the pass).

@@ -430,10 +430,7 @@ impl Sweep<'_> {
         match &node.op {
             Op::Prim(prim) if prim.scatters() => {
                 // One element's (or line's) adjoint, added in place.
-                let Some(&(_, target)) = targets
-                    .first()
-                    .filter(|(_, target)| self.live.contains(target))
-                else {
+                let Some(&(_, target)) = targets.first() else {
                     return;
                 };
                 let add_at = rule_fn(prim.rule().module, "add_at", node.span);
@@ -496,34 +493,15 @@ impl Sweep<'_> {
             }
             Op::Project(_) => {
                 // Added in place to the same part of the parameter's adjoint.
-                let Some(&(_, target)) = targets
-                    .first()
-                    .filter(|(_, target)| self.live.contains(target))
-                else {
+                let Some(&(_, target)) = targets.first() else {
                     return;
                 };
                 let g = take();
                 let add_to = quote_spanned!(node.span=> ::autodiff::__private::leaves::add_to);
-                if let Some(current) = self
-                    .adjoints
-                    .get(&target)
-                    .filter(|adjoint| self.mutable.contains(*adjoint))
-                    .cloned()
-                {
-                    let part = crate::emit::projected(program, i, &quote!(#current));
-                    self.code
-                        .push(quote_spanned!(node.span=> #add_to(&mut #part, &#g);));
-                    return;
-                }
-                let adjoint = self.next_adjoint();
-                let start = self.current_or_zeros(target);
-                let part = crate::emit::projected(program, i, &quote!(#adjoint));
-                self.code.push(quote_spanned!(node.span=>
-                    let mut #adjoint = #start;
-                    #add_to(&mut #part, &#g);
-                ));
-                self.mutable.insert(adjoint.clone());
-                self.adjoints.insert(target, adjoint);
+                self.add_in_place(target, |adjoint| {
+                    let part = crate::emit::projected(program, i, &quote!(#adjoint));
+                    quote_spanned!(node.span=> #add_to(&mut #part, &#g);)
+                });
             }
             Op::Copy => {
                 if let Some(&(_, target)) = targets.first() {
@@ -559,8 +537,11 @@ impl Sweep<'_> {
 
     /// `add` (an `add_at` of `adjoint`) applied to `target`'s adjoint in place: a mutable one
     /// (an accumulator) as it is, anything else (zeros where it has none) moved into one
-    /// first.
+    /// first; nothing for a variable the result does not depend on (see [`Self::contribute`]).
     fn add_in_place(&mut self, target: Var, add: impl FnOnce(&Ident) -> TokenStream) {
+        if !self.live.contains(&target) {
+            return;
+        }
         if let Some(current) = self
             .adjoints
             .get(&target)

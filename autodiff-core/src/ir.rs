@@ -619,46 +619,50 @@ fn contains_node(stmts: &[Stmt], node: usize) -> bool {
     })
 }
 
+/// Every read of `var` in the program (`uses` of its statements): by nodes, loops' initial
+/// values, regions' yields, constants, and the result.
+pub fn reads(program: &Program, uses: &Uses, var: Var) -> usize {
+    uses.read.iter().filter(|read| **read == var).count()
+        + program.output_vars().filter(|out| *out == var).count()
+        + const_reads(&program.stmts, var)
+}
+
+/// How many constant statements (anywhere) read `var`.
+fn const_reads(stmts: &[Stmt], var: Var) -> usize {
+    stmts
+        .iter()
+        .map(|stmt| match stmt {
+            Stmt::Const { reads, .. } => reads.iter().filter(|(_, read)| *read == var).count(),
+            Stmt::Branch(branch) => branch
+                .arms
+                .iter()
+                .map(|arm| const_reads(&arm.stmts, var))
+                .sum(),
+            Stmt::Loop(lp) => {
+                let head = match &lp.head {
+                    LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => {
+                        const_reads(stmts, var)
+                    }
+                    LoopHead::Loop => 0,
+                };
+                head + const_reads(&lp.body.stmts, var)
+            }
+            Stmt::Node(_) | Stmt::Verbatim(_) => 0,
+        })
+        .sum()
+}
+
 /// Whether loop `id` may take its initial value `var` by move: `var` is read once in all (by
-/// a node, a loop's initial values, a region's yields or a constant), is no output, is an
+/// a node, a loop's initial values, a region's yields, a constant or the result), is an
 /// element write's result or a local, whose value no pullback reads (a node's own pullback
 /// may read its result, `&y`), and the loop is in no branch's arm reading it from outside.
 pub fn initial_value_moves(program: &Program, var: Var, id: usize) -> bool {
-    fn constant_reads(stmts: &[Stmt], var: Var) -> usize {
-        stmts
-            .iter()
-            .map(|stmt| match stmt {
-                Stmt::Const { reads, .. } => reads.iter().filter(|(_, v)| *v == var).count(),
-                Stmt::Branch(branch) => branch
-                    .arms
-                    .iter()
-                    .map(|arm| constant_reads(&arm.stmts, var))
-                    .sum(),
-                Stmt::Loop(lp) => {
-                    let head = match &lp.head {
-                        LoopHead::While { stmts, .. } | LoopHead::For { stmts, .. } => {
-                            constant_reads(stmts, var)
-                        }
-                        LoopHead::Loop => 0,
-                    };
-                    head + constant_reads(&lp.body.stmts, var)
-                }
-                Stmt::Node(_) | Stmt::Verbatim(_) => 0,
-            })
-            .sum()
-    }
     let kind = match var {
         Var::Node(j) => matches!(program.nodes[j].op, Op::Prim(Primitive::SetIndex)),
         Var::Local(_) => true,
         Var::Input(_) => false,
     };
-    let reads = Uses::of(program, &program.stmts)
-        .read
-        .iter()
-        .filter(|v| **v == var)
-        .count();
-    kind && reads + constant_reads(&program.stmts, var) == 1
-        && program.output_vars().all(|out| out != var)
+    kind && reads(program, &Uses::of(program, &program.stmts), var) == 1
         && !taken_in_branch(program, &program.stmts, var, &|stmts| {
             contains_loop(stmts, id)
         })

@@ -196,15 +196,8 @@ pub fn written_array(program: &Program, i: usize, taped: Option<&Plan>) -> Token
     let array = &program.nodes[i].args[0];
     let value = operand_tokens(program, array);
     let recorded = |var: Var| {
-        let name = value.to_string();
         let scope = crate::ir::write_scope(program, var, i);
-        taped.is_some_and(|plan| {
-            plan.saved
-                .iter()
-                .filter(|(id, _)| scope.as_ref().map_or(true, |scope| scope.contains(id)))
-                .flat_map(|(_, saved)| saved.iter().flatten())
-                .any(|saved| saved.ident == name)
-        })
+        taped.is_some_and(|plan| plan.saves(&value.to_string(), scope.as_deref()))
     };
     match array {
         Operand::Var(var) if crate::ir::movable(program, *var, i) && !recorded(*var) => value,
@@ -326,14 +319,8 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
 /// a record of `taped` saves.
 fn initial_moves(program: &Program, lp: &Loop, var: Var, taped: Option<&Plan>) -> bool {
     let name = var_tokens(program, var).to_string();
-    let saved = taped.is_some_and(|plan| {
-        plan.saved
-            .values()
-            .flatten()
-            .flatten()
-            .any(|saved| saved.ident == name)
-    });
-    !saved && crate::ir::initial_value_moves(program, var, lp.id)
+    !taped.is_some_and(|plan| plan.saves(&name, None))
+        && crate::ir::initial_value_moves(program, var, lp.id)
 }
 
 /// `entry` appended to loop `lp`'s tape. A loop over a range reserved room for all its

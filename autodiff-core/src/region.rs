@@ -86,6 +86,16 @@ pub fn shape_only(tokens: &TokenStream) -> HashSet<String> {
 }
 
 impl Plan {
+    /// Whether a record of the regions in `scope` (of any region: `None`) saves the binding
+    /// `name`, which the forward code must then not move away.
+    pub fn saves(&self, name: &str, scope: Option<&[usize]>) -> bool {
+        self.saved
+            .iter()
+            .filter(|(id, _)| scope.map_or(true, |scope| scope.contains(id)))
+            .flat_map(|(_, saved)| saved.iter().flatten())
+            .any(|saved| saved.ident == name)
+    }
+
     /// Whether loop `id` records an entry per iteration.
     pub fn tapes(&self, id: usize) -> bool {
         self.saved.contains_key(&id) || self.rerun.contains(&id)

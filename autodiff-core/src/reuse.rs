@@ -14,7 +14,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::emit::var_tokens;
-use crate::ir::{LoopHead, Op, Operand, Program, Stmt, Uses, Var};
+use crate::ir::{Op, Operand, Program, Stmt, Uses, Var};
 use crate::region::shape_of;
 use crate::rules::{Primitive, Returns};
 
@@ -104,11 +104,7 @@ pub fn moves(program: &Program) -> Moves {
         return moves;
     }
     let uses = Uses::of(program, &program.stmts);
-    let readers = |var: Var| {
-        uses.read.iter().filter(|read| **read == var).count()
-            + program.output_vars().filter(|out| *out == var).count()
-            + const_reads(&program.stmts, var)
-    };
+    let readers = |var: Var| crate::ir::reads(program, &uses, var);
     for (position, stmt) in program.stmts.iter().enumerate() {
         let Stmt::Node(i) = stmt else { continue };
         let node = &program.nodes[*i];
@@ -177,29 +173,4 @@ fn scalar(program: &Program, var: Var) -> bool {
             _ => false,
         },
     }
-}
-
-/// How many constant statements (anywhere) read `var`.
-fn const_reads(stmts: &[Stmt], var: Var) -> usize {
-    stmts
-        .iter()
-        .map(|stmt| match stmt {
-            Stmt::Const { reads, .. } => reads.iter().filter(|(_, read)| *read == var).count(),
-            Stmt::Branch(branch) => branch
-                .arms
-                .iter()
-                .map(|arm| const_reads(&arm.stmts, var))
-                .sum(),
-            Stmt::Loop(lp) => {
-                let head = match &lp.head {
-                    LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => {
-                        const_reads(stmts, var)
-                    }
-                    LoopHead::Loop => 0,
-                };
-                head + const_reads(&lp.body.stmts, var)
-            }
-            Stmt::Node(_) | Stmt::Verbatim(_) => 0,
-        })
-        .sum()
 }

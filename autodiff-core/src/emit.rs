@@ -209,8 +209,10 @@ pub fn on_pool(
     let operations = program.nodes.len();
     let body = hygienic("__body");
     let args: Vec<&Ident> = sig.params.iter().map(|p| &p.ident).chain(extra).collect();
-    // In an `impl`, a nested function could not see the impl's generic parameters.
-    let declaration = match sig.in_impl || names_self(&block) {
+    // A nested function could not see an `impl`'s generic parameters, nor `self`.
+    let names = crate::region::idents(&block);
+    let in_impl = sig.in_impl || names.contains("self") || names.contains("Self");
+    let declaration = match in_impl {
         false => {
             let (generics, _, where_clause) = sig.generics.split_for_impl();
             let allows = generated_allows();
@@ -229,15 +231,6 @@ pub fn on_pool(
             #operations,
             move || #body(#(#args),*),
         )
-    })
-}
-
-/// Whether `tokens` name `Self` or `self`.
-fn names_self(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|tree| match tree {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Self" || ident == "self",
-        proc_macro2::TokenTree::Group(group) => names_self(&group.stream()),
-        _ => false,
     })
 }
 

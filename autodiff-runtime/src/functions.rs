@@ -96,6 +96,68 @@ fn extreme_position<A: Float, D: Dimension>(
     .0
 }
 
+/// The element [`extreme_position`] picks. A contiguous array is scanned in eight lanes at a
+/// time, which the compiler vectorizes; the ordered scan decides where lanes cannot: a NaN
+/// (the first one is the result) and a zero extreme (the first zero gives its sign).
+#[track_caller]
+fn extreme_value<A: Float, D: Dimension, const GREATER: bool>(
+    op: &str,
+    x: &ArrayView<'_, A, D>,
+) -> A {
+    if let Some(value) = x.as_slice().and_then(lanes_extreme::<A, GREATER>) {
+        return value;
+    }
+    let k = extreme_position(op, x, GREATER);
+    x.iter()
+        .nth(k)
+        .copied()
+        .expect("the position is within the array")
+}
+
+/// The largest (`GREATER`) or smallest value of `values` by eight running extremes, or
+/// `None` if it is empty, holds a NaN or its extreme is zero (±0 tie: the order decides).
+fn lanes_extreme<A: Float, const GREATER: bool>(values: &[A]) -> Option<A> {
+    const LANES: usize = 8;
+    let first = *values.first()?;
+    let beats = |v: A, best: A| if GREATER { v > best } else { v < best };
+    let (mut best, mut nan) = ([first; LANES], [false; LANES]);
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for lane in 0..LANES {
+            let v = chunk[lane];
+            nan[lane] |= v.is_nan();
+            best[lane] = if beats(v, best[lane]) { v } else { best[lane] };
+        }
+    }
+    let mut extreme = first;
+    for &v in best.iter().chain(rest) {
+        if v.is_nan() {
+            return None;
+        }
+        extreme = if beats(v, extreme) { v } else { extreme };
+    }
+    (!nan.contains(&true) && !extreme.is_zero()).then_some(extreme)
+}
+
+/// The logical position of `y`, the value [`extreme_value`] found: its first occurrence
+/// (the first NaN if it is NaN), found by an ordered search that stops there, without the
+/// comparisons of a scan for the extreme.
+#[track_caller]
+fn position_of<A: Float, D: Dimension>(
+    op: &str,
+    x: &ArrayView<'_, A, D>,
+    y: A,
+    greater: bool,
+) -> usize {
+    let found = match x.as_slice() {
+        Some(values) if y.is_nan() => values.iter().position(|v| v.is_nan()),
+        Some(values) => values.iter().position(|&v| v == y),
+        None => None,
+    };
+    found.unwrap_or_else(|| extreme_position(op, x, greater))
+}
+
 /// The index of the first largest (`greater`) or smallest element, as the array indexes.
 #[track_caller]
 fn extreme_index<A: Float, D: Dimension>(
@@ -123,12 +185,7 @@ fn extreme_index<A: Float, D: Dimension>(
 /// If the array is empty.
 #[track_caller]
 pub fn amax<A: Float, X: ArrayLike<Elem = A>>(x: X) -> A {
-    let x = x.as_view();
-    let k = extreme_position("amax", &x, true);
-    x.iter()
-        .nth(k)
-        .copied()
-        .expect("the position is within the array")
+    extreme_value::<A, _, true>("amax", &x.as_view())
 }
 
 /// The smallest element of an array (NaN if it holds one); its derivative goes to the first
@@ -138,12 +195,7 @@ pub fn amax<A: Float, X: ArrayLike<Elem = A>>(x: X) -> A {
 /// If the array is empty.
 #[track_caller]
 pub fn amin<A: Float, X: ArrayLike<Elem = A>>(x: X) -> A {
-    let x = x.as_view();
-    let k = extreme_position("amin", &x, false);
-    x.iter()
-        .nth(k)
-        .copied()
-        .expect("the position is within the array")
+    extreme_value::<A, _, false>("amin", &x.as_view())
 }
 
 /// The index of the first largest element (of the first NaN, if there is one): a `usize` for
@@ -307,10 +359,10 @@ pub mod rules {
             #[track_caller]
             pub fn vjp0<A: Float, D: Dimension>(
                 x: ArrayView<'_, A, D>,
-                _y: &A,
+                y: &A,
                 g: A,
             ) -> Array<A, D> {
-                one_hot(&x, extreme_position(stringify!($op), &x, $greater), g)
+                one_hot(&x, position_of(stringify!($op), &x, *y, $greater), g)
             }
             /// `g` added in place at the extreme element of `adjoint` (of x's shape): the
             /// contribution of [`vjp0`] to an adjoint x already has, with no array of zeros.
@@ -318,11 +370,11 @@ pub mod rules {
             pub fn add_at<A: Float, D: Dimension>(
                 adjoint: &mut Array<A, D>,
                 x: ArrayView<'_, A, D>,
-                _y: &A,
+                y: &A,
                 g: A,
             ) {
                 check_adjoint(stringify!($op), adjoint.shape(), x.shape());
-                let k = extreme_position(stringify!($op), &x, $greater);
+                let k = position_of(stringify!($op), &x, *y, $greater);
                 if let Some(element) = adjoint.iter_mut().nth(k) {
                     *element = *element + g;
                 }
@@ -330,11 +382,11 @@ pub mod rules {
             #[track_caller]
             pub fn jvp0<A: Float, D: Dimension>(
                 x: ArrayView<'_, A, D>,
-                _y: &A,
+                y: &A,
                 t: Array<A, D>,
             ) -> A {
                 check_tangent(stringify!($op), t.shape(), x.shape());
-                let k = extreme_position(stringify!($op), &x, $greater);
+                let k = position_of(stringify!($op), &x, *y, $greater);
                 t.iter()
                     .nth(k)
                     .copied()
@@ -515,5 +567,87 @@ pub mod rules {
             check_tangent("trace", t.shape(), m.shape());
             forward(t.view())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::s;
+
+    /// The element the ordered scan picks, bit for bit, and its position.
+    fn by_scan(x: &Array1<f64>, greater: bool) -> (u64, usize) {
+        let k = extreme_position("scan", &x.view(), greater);
+        (x[k].to_bits(), k)
+    }
+
+    /// Arrays of every length up to 40 drawn from a few values that make ties, both zeros,
+    /// infinities and NaN, by a fixed linear congruential sequence.
+    fn arrays() -> impl Iterator<Item = Array1<f64>> {
+        const VALUES: [f64; 9] = [
+            -0.0,
+            0.0,
+            1.5,
+            -2.0,
+            1.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -7.25,
+        ];
+        let mut state = 12345_u64;
+        (0..2000).map(move |case| {
+            let len = case % 41;
+            // Mostly plain values; a NaN, an infinity or a zero in some of the arrays.
+            let palette = 2 + case % VALUES.len();
+            Array1::from_shape_fn(len, |_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let pick = (state >> 33) as usize % palette;
+                VALUES[(pick + case / 41) % VALUES.len()]
+            })
+        })
+    }
+
+    /// The lanes and the search for the value's first occurrence pick what the ordered scan
+    /// picks: the same bits (the first NaN, the first zero's sign) at the same position, in
+    /// a contiguous array and in a reversed view (no slice: the scan itself).
+    #[test]
+    fn lanes_and_search_agree_with_the_ordered_scan() {
+        for x in arrays().filter(|x| !x.is_empty()) {
+            for greater in [true, false] {
+                let (bits, k) = by_scan(&x, greater);
+                let value = if greater { amax(&x) } else { amin(&x) };
+                assert_eq!(value.to_bits(), bits, "{x} greater={greater}");
+                assert_eq!(position_of("search", &x.view(), value, greater), k, "{x}");
+                let reversed = x.slice(s![..;-1]).to_owned();
+                let flipped = x.slice(s![..;-1]);
+                let value = if greater {
+                    amax(flipped)
+                } else {
+                    amin(flipped)
+                };
+                assert_eq!(value.to_bits(), by_scan(&reversed, greater).0, "{x}");
+            }
+        }
+    }
+
+    /// The pullbacks put the adjoint at the first extreme element, as `argmax` finds it.
+    #[test]
+    fn pullbacks_at_the_first_extreme() {
+        let x = Array1::from(vec![1.0, 9.0, -3.0, 9.0, 2.0, 0.5, 9.0, 1.0, 4.0, 9.0]);
+        let y = amax(&x);
+        let g = rules::amax::vjp0(x.view(), &y, 2.0);
+        assert_eq!(g[1], 2.0);
+        assert_eq!(g.sum(), 2.0);
+        let mut adjoint = Array1::ones(10);
+        rules::amax::add_at(&mut adjoint, x.view(), &y, 3.0);
+        assert_eq!(adjoint[1], 4.0);
+        let y = amin(&x);
+        assert_eq!(
+            rules::amin::jvp0(x.view(), &y, Array1::range(0.0, 10.0, 1.0)),
+            2.0
+        );
     }
 }

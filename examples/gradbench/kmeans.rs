@@ -1,9 +1,16 @@
-//! `kmeans`: the k-means cost f(P, C) = Σᵢ minⱼ ‖Cⱼ − Pᵢ‖², written as the specification
-//! loops. `cost` is the function itself; `dir` is the Newton direction J·H⁻¹ with respect to
-//! the centroids, J the gradient and H the Hessian, which is diagonal (each centroid's
-//! coordinates interact with no other: H = 2 · |points nearest Cⱼ| on Cⱼ's coordinates).
-//! So its diagonal is H·1, and the generated `kmeans_hvp` along a matrix of ones gives the
-//! gradient and that diagonal in one forward-over-reverse sweep.
+//! `kmeans`: the k-means cost f(P, C) = Σᵢ minⱼ ‖Cⱼ − Pᵢ‖², written as k-means code is:
+//! each point's nearest centroid found by comparing distances, then that centroid's squared
+//! distance added to the cost. `cost` is the function itself; `dir` is the Newton direction
+//! J·H⁻¹ with respect to the centroids, J the gradient and H the Hessian, which is diagonal
+//! (each centroid's coordinates interact with no other: H = 2 · |points nearest Cⱼ| on Cⱼ's
+//! coordinates). So its diagonal is H·1, and the generated `kmeans_hvp` along a matrix of
+//! ones gives the gradient and that diagonal in one forward-over-reverse sweep.
+//!
+//! The search only compares distances, so no derivative flows through it: the generated
+//! code runs it as the cost does, with nothing recorded, and differentiates one distance per
+//! point. Written as the formula reads, `closest = closest.min(distance)` summed, every
+//! distance is differentiated and swept back (the `min` sends a zero adjoint to all but
+//! one), 4–5× slower here (BENCHMARKS.md, "GradBench: PyTorch beside us").
 
 use autodiff::ndarray::Array2;
 use autodiff::prelude::*;
@@ -16,6 +23,7 @@ fn kmeans(points: &Array2<f64>, centroids: &Array2<f64>) -> f64 {
     let (n, k, d) = (points.nrows(), centroids.nrows(), points.ncols());
     let mut cost = 0.0;
     for i in 0..n {
+        let mut nearest = 0;
         let mut closest = f64::INFINITY;
         for j in 0..k {
             let mut distance = 0.0;
@@ -23,9 +31,15 @@ fn kmeans(points: &Array2<f64>, centroids: &Array2<f64>) -> f64 {
                 let d = centroids[[j, l]] - points[[i, l]];
                 distance += d * d;
             }
-            closest = closest.min(distance);
+            if distance < closest {
+                closest = distance;
+                nearest = j;
+            }
         }
-        cost += closest;
+        for l in 0..d {
+            let d = centroids[[nearest, l]] - points[[i, l]];
+            cost += d * d;
+        }
     }
     cost
 }

@@ -1544,3 +1544,74 @@ fn a_summed_map_in_every_row_of_a_jacobian() {
         Array2::from_shape_vec((3, 2), vec![0.75, 6.75, 2.0, 0.0, 0.0, 2.0]).unwrap()
     );
 }
+
+/// `f_vjp` runs its sweep once, so there a summed map's element adjoint is scaled in its
+/// partials' own buffer: at the top level, in every iteration of a loop (each iteration's
+/// partials recorded and consumed by its own adjoint) and in a branch; `f_jacobian` and
+/// `f_hessian`, whose sweeps read the partials again, keep reading them in place.
+#[differentiable(hessian)]
+fn summed_maps_in_loops_and_branches(x: &Array1<f64>, s: f64) -> f64 {
+    let mut total = x.mapv(|v| (v * s).sin()).sum();
+    let mut y = x * 1.0;
+    for _ in 0..3 {
+        total = total * s + y.mapv(|v| v * v * s).sum();
+        y = &y * s;
+    }
+    if total > 0.0 {
+        total + x.mapv(|v| (v * s).exp()).sum()
+    } else {
+        total - y.mapv(|v| v.tanh()).sum()
+    }
+}
+
+#[test]
+fn summed_maps_scaled_in_place_once_and_read_again_by_the_hessian() {
+    let split = |p: &[f64]| (Array1::from(p[..3].to_vec()), p[3]);
+    let f = |p: &[f64]| {
+        let (x, s) = split(p);
+        summed_maps_in_loops_and_branches(&x, s)
+    };
+    // The first point takes the `if`, the second the `else`.
+    for point in [[0.4, -0.3, 1.2, 0.7], [0.4, 0.3, 1.2, -0.5]] {
+        check_scalar(
+            "summed maps",
+            &point,
+            f,
+            |p| {
+                let (x, s) = split(p);
+                let (value, (gx, gs)) = summed_maps_in_loops_and_branches_grad(&x, s);
+                let mut g = gx.to_vec();
+                g.push(gs);
+                (value, g)
+            },
+            |p, t| {
+                let (x, s) = split(p);
+                summed_maps_in_loops_and_branches_jvp(&x, s, Array1::from(t[..3].to_vec()), t[3])
+            },
+        );
+        // Each column of the Hessian against central differences of the gradient.
+        let (x, s) = split(&point);
+        let hessian = summed_maps_in_loops_and_branches_hessian(&x, s);
+        let gradient = |p: &[f64]| {
+            let (x, s) = split(p);
+            let (_, (gx, gs)) = summed_maps_in_loops_and_branches_grad(&x, s);
+            let mut g = gx.to_vec();
+            g.push(gs);
+            g
+        };
+        for column in 0..4 {
+            let (mut up, mut down) = (point, point);
+            up[column] += 1e-5;
+            down[column] -= 1e-5;
+            let (gu, gd) = (gradient(&up), gradient(&down));
+            for row in 0..4 {
+                let fd = (gu[row] - gd[row]) / 2e-5;
+                assert!(
+                    (hessian.2[[row, column]] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+                    "H[{row}, {column}] = {}, differences {fd}",
+                    hessian.2[[row, column]]
+                );
+            }
+        }
+    }
+}

@@ -36,8 +36,9 @@ use crate::rules::Primitive;
 /// With `early`, the seed of a scalar result as code can read it before the result exists:
 /// a loop summed into the result then runs its adjoint in the forward sweep.
 ///
-/// With `reuse`, the forward sweep moves operands' buffers into results where nothing
-/// reads them after ([`crate::reuse`]), and the pullbacks read the shapes it keeps.
+/// With `reuse` (the sweep runs once, as in `f_vjp`), the forward sweep moves operands'
+/// buffers into results where nothing reads them after ([`crate::reuse`]), the pullbacks
+/// read the shapes it keeps, and a pullback may consume forward values only it reads.
 pub fn adjoint_sweep(
     program: &Program,
     seed: TokenStream,
@@ -127,6 +128,7 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
     let mut sweep = Sweep {
         program,
         moves: moves.clone(),
+        once: reuse,
         live: crate::ir::live(program),
         code: Vec::new(),
         adjoints: HashMap::new(),
@@ -333,6 +335,8 @@ struct Sweep<'p> {
     program: &'p Program,
     /// The values the forward sweep moves, whose pullbacks read kept shapes.
     moves: Moves,
+    /// Whether the sweep runs once over the forward values ([`adjoint_sweep`]'s `reuse`).
+    once: bool,
     live: HashSet<Var>,
     code: Vec<TokenStream>,
     adjoints: HashMap<Var, Ident>,
@@ -487,7 +491,7 @@ impl Sweep<'_> {
             }
             Op::Map(_) => {
                 let g = take();
-                for (target, contribution) in crate::closure::pullbacks(program, i, &g) {
+                for (target, contribution) in crate::closure::pullbacks(program, i, &g, self.once) {
                     self.contribute(target, contribution, node.span);
                 }
             }

@@ -171,7 +171,14 @@ fn element_code(closure: &Closure, element: &syn::Ident) -> TokenStream {
 /// Node i's adjoint `g` passed to its arguments: each captured scalar's contribution
 /// Σ g ⊙ ∂y/∂w (reading g), then the element's, g ⊙ ∂y/∂v (in g's buffer); in argument
 /// order as `(argument, contribution)`.
-pub fn pullbacks(program: &Program, i: usize, g: &TokenStream) -> Vec<(Var, TokenStream)> {
+/// With `once` (the sweep runs once, as in `f_vjp`), a summed map's element partials, read
+/// by this pullback alone, are scaled in their own buffer.
+pub fn pullbacks(
+    program: &Program,
+    i: usize,
+    g: &TokenStream,
+    once: bool,
+) -> Vec<(Var, TokenStream)> {
     let span = program.nodes[i].span;
     let closure = closure_of(program, i);
     let mut out = Vec::new();
@@ -184,6 +191,7 @@ pub fn pullbacks(program: &Program, i: usize, g: &TokenStream) -> Vec<(Var, Toke
                 arrays.push((var, partial));
                 continue;
             }
+            (true, true) if once => quote!(vjp_summed_in_place(#partial, #g)),
             (true, true) => quote!(vjp_summed(&#partial, #g)),
             (false, false) => quote!(vjp_captured(&#partial, &#g)),
             (false, true) => quote!(vjp_captured_summed(&#partial, #g)),

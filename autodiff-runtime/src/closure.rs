@@ -374,6 +374,20 @@ pub fn vjp_summed<A: Float + Send + Sync, D: Dimension>(
     out
 }
 
+/// [`vjp_summed`] written in the partials' own buffer, for a sweep that reads them once
+/// (`f_vjp`; a Jacobian's or a Hessian's sweeps read them again).
+#[inline]
+pub fn vjp_summed_in_place<A: Float + Send + Sync, D: Dimension>(
+    mut partial: Array<A, D>,
+    g: A,
+) -> Array<A, D> {
+    let len = partial.len();
+    zip_on_cores!(Zip::from(&mut partial), len, for_each / par_for_each, |d| {
+        *d = *d * g
+    });
+    partial
+}
+
 /// Of a summed map: a captured scalar's adjoint, `g Σ ∂y/∂w` (the sum made in the pass).
 #[inline(always)]
 pub fn vjp_captured_summed<A: Float>(partial_sum: &A, g: A) -> A {

@@ -10,7 +10,7 @@
 //! code runs it as the cost does, with nothing recorded, and differentiates one distance per
 //! point. Written as the formula reads, `closest = closest.min(distance)` summed, every
 //! distance is differentiated and swept back (the `min` sends a zero adjoint to all but
-//! one), 4–5× slower here (BENCHMARKS.md, "GradBench: PyTorch beside us").
+//! one): 3–8× slower (BENCHMARKS.md, "GradBench: PyTorch and JAX beside us").
 
 use autodiff::ndarray::Array2;
 use autodiff::prelude::*;

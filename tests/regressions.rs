@@ -1615,3 +1615,29 @@ fn summed_maps_scaled_in_place_once_and_read_again_by_the_hessian() {
         }
     }
 }
+
+// --- found by review: a tied maximum on dual numbers --------------------------------------
+
+/// `f_hessian` runs the program on dual numbers, which compare their values only: `amax`
+/// must return the first of tied elements with its own tangent, wherever its eight lanes met
+/// the copies (here the second copy sits in an earlier lane than the first), or the Hessian
+/// is not symmetric.
+#[differentiable(hessian)]
+fn tied_maximum_squared(x: &Array1<f64>) -> f64 {
+    let m = amax(x);
+    m * m
+}
+
+#[test]
+fn a_tied_maximum_has_a_symmetric_hessian() {
+    let mut x = Array1::from_elem(16, 0.5);
+    x[2] = 1.0;
+    x[9] = 1.0;
+    let (_, gradient, hessian) = tied_maximum_squared_hessian(&x);
+    let mut want = Array1::zeros(16);
+    want[2] = 2.0;
+    assert_eq!(gradient, want);
+    let mut h = Array2::zeros((16, 16));
+    h[[2, 2]] = 2.0;
+    assert_eq!(hessian, h);
+}

@@ -96,9 +96,9 @@ fn extreme_position<A: Float, D: Dimension>(
     .0
 }
 
-/// The element [`extreme_position`] picks. A contiguous array is scanned in eight lanes at a
-/// time, which the compiler vectorizes; the ordered scan decides where lanes cannot: a NaN
-/// (the first one is the result) and a zero extreme (the first zero gives its sign).
+/// The element [`extreme_position`] picks. A contiguous array is scanned eight elements at a
+/// time, which the compiler vectorizes; the ordered scan decides where there is a NaN (the
+/// first one is the result).
 #[track_caller]
 fn extreme_value<A: Float, D: Dimension, const GREATER: bool>(
     op: &str,
@@ -114,8 +114,9 @@ fn extreme_value<A: Float, D: Dimension, const GREATER: bool>(
         .expect("the position is within the array")
 }
 
-/// The largest (`GREATER`) or smallest value of `values` by eight running extremes, or
-/// `None` if it is empty, holds a NaN or its extreme is zero (±0 tie: the order decides).
+/// The first largest (`GREATER`) or smallest element of `values`, or `None` if it is empty
+/// or holds a NaN: the extreme value by eight running extremes, then its first occurrence
+/// (equal values may differ in their bits: ±0, or dual numbers, which compare their values).
 fn lanes_extreme<A: Float, const GREATER: bool>(values: &[A]) -> Option<A> {
     const LANES: usize = 8;
     let first = *values.first()?;
@@ -137,7 +138,26 @@ fn lanes_extreme<A: Float, const GREATER: bool>(values: &[A]) -> Option<A> {
         }
         extreme = if beats(v, extreme) { v } else { extreme };
     }
-    (!nan.contains(&true) && !extreme.is_zero()).then_some(extreme)
+    if nan.contains(&true) {
+        return None;
+    }
+    first_equal(values, extreme).map(|k| values[k])
+}
+
+/// The position of the first element equal to `y`, eight at a time.
+fn first_equal<A: Float>(values: &[A], y: A) -> Option<usize> {
+    const LANES: usize = 8;
+    let chunks = values.chunks_exact(LANES);
+    let rest = values.len() - chunks.remainder().len();
+    for (c, chunk) in chunks.enumerate() {
+        if chunk.iter().fold(false, |any, &v| any | (v == y)) {
+            return chunk.iter().position(|&v| v == y).map(|k| c * LANES + k);
+        }
+    }
+    values[rest..]
+        .iter()
+        .position(|&v| v == y)
+        .map(|k| rest + k)
 }
 
 /// The logical position of `y`, the value [`extreme_value`] found: its first occurrence
@@ -152,7 +172,7 @@ fn position_of<A: Float, D: Dimension>(
 ) -> usize {
     let found = match x.as_slice() {
         Some(values) if y.is_nan() => values.iter().position(|v| v.is_nan()),
-        Some(values) => values.iter().position(|&v| v == y),
+        Some(values) => first_equal(values, y),
         None => None,
     };
     found.unwrap_or_else(|| extreme_position(op, x, greater))
@@ -349,7 +369,9 @@ pub mod rules {
     }
 
     /// The rules of a whole-array extreme (`amax`, `amin`): the adjoint `g` at the first
-    /// extreme element, the tangent's element there.
+    /// extreme element, the tangent's element there. The pullbacks find that element as the
+    /// first occurrence of `y`, which must be the forward value (as the generated code
+    /// passes it).
     macro_rules! extreme_rules {
         ($op:ident, $greater:literal) => {
             #[track_caller]
@@ -621,15 +643,42 @@ mod tests {
                 let value = if greater { amax(&x) } else { amin(&x) };
                 assert_eq!(value.to_bits(), bits, "{x} greater={greater}");
                 assert_eq!(position_of("search", &x.view(), value, greater), k, "{x}");
+                // The same values reversed: a contiguous copy (lanes) against the view
+                // (no slice: the ordered scan).
                 let reversed = x.slice(s![..;-1]).to_owned();
-                let flipped = x.slice(s![..;-1]);
-                let value = if greater {
-                    amax(flipped)
-                } else {
-                    amin(flipped)
+                let (lanes, scan) = match greater {
+                    true => (amax(&reversed), amax(x.slice(s![..;-1]))),
+                    false => (amin(&reversed), amin(x.slice(s![..;-1]))),
                 };
-                assert_eq!(value.to_bits(), by_scan(&reversed, greater).0, "{x}");
+                assert_eq!(lanes.to_bits(), scan.to_bits(), "{x} reversed");
+                let (bits, k) = by_scan(&reversed, greater);
+                assert_eq!(lanes.to_bits(), bits, "{x} reversed");
+                assert_eq!(
+                    position_of("search", &reversed.view(), lanes, greater),
+                    k,
+                    "{x} reversed"
+                );
             }
+        }
+    }
+
+    /// Dual numbers compare their values only: among tied values the first element, with its
+    /// own tangent, is the extreme, wherever the lanes met the tied copies.
+    #[test]
+    fn ties_of_dual_numbers_go_to_the_first() {
+        use crate::dual::Dual;
+        for (len, first, second) in [(16, 2, 9), (16, 9, 10), (20, 1, 17), (9, 0, 8)] {
+            let x = Array1::from_shape_fn(len, |i| Dual {
+                re: if i == first || i == second { 1.0 } else { 0.5 },
+                eps: i as f64,
+            });
+            assert_eq!(
+                amax(&x).eps,
+                first as f64,
+                "len {len}, tied at {first} and {second}"
+            );
+            let y = x.mapv(|v| -v);
+            assert_eq!(amin(&y).eps, -(first as f64));
         }
     }
 

@@ -1,6 +1,6 @@
 //! `kmeans`: the k-means cost f(P, C) = Σᵢ minⱼ ‖Cⱼ − Pᵢ‖², written as k-means code is:
-//! each point's nearest centroid found by comparing distances, then that centroid's squared
-//! distance added to the cost. `cost` is the function itself; `dir` is the Newton direction
+//! each point's nearest centroid found by comparing distances, then the squared distance to
+//! that centroid added to the cost, coordinate by coordinate. `cost` is the function itself; `dir` is the Newton direction
 //! J·H⁻¹ with respect to the centroids, J the gradient and H the Hessian, which is diagonal
 //! (each centroid's coordinates interact with no other: H = 2 · |points nearest Cⱼ| on Cⱼ's
 //! coordinates). So its diagonal is H·1, and the generated `kmeans_hvp` along a matrix of

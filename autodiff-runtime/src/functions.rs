@@ -161,8 +161,8 @@ fn first_equal<A: Float>(values: &[A], y: A) -> Option<usize> {
 }
 
 /// The logical position of `y`, the value [`extreme_value`] found: its first occurrence
-/// (the first NaN if it is NaN), found by an ordered search that stops there, without the
-/// comparisons of a scan for the extreme.
+/// (the first NaN if it is NaN), found by a search that stops there instead of a scan for
+/// the extreme.
 #[track_caller]
 fn position_of<A: Float, D: Dimension>(
     op: &str,

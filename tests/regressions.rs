@@ -1571,39 +1571,28 @@ fn summed_maps_scaled_in_place_once_and_read_again_by_the_hessian() {
         let (x, s) = split(p);
         summed_maps_in_loops_and_branches(&x, s)
     };
+    // The value and the gradient, flat.
+    let grad = |p: &[f64]| {
+        let (x, s) = split(p);
+        let (value, (gx, gs)) = summed_maps_in_loops_and_branches_grad(&x, s);
+        let mut g = gx.to_vec();
+        g.push(gs);
+        (value, g)
+    };
     // The first point takes the `if`, the second the `else`.
     for point in [[0.4, -0.3, 1.2, 0.7], [0.4, 0.3, 1.2, -0.5]] {
-        check_scalar(
-            "summed maps",
-            &point,
-            f,
-            |p| {
-                let (x, s) = split(p);
-                let (value, (gx, gs)) = summed_maps_in_loops_and_branches_grad(&x, s);
-                let mut g = gx.to_vec();
-                g.push(gs);
-                (value, g)
-            },
-            |p, t| {
-                let (x, s) = split(p);
-                summed_maps_in_loops_and_branches_jvp(&x, s, Array1::from(t[..3].to_vec()), t[3])
-            },
-        );
+        check_scalar("summed maps", &point, f, grad, |p, t| {
+            let (x, s) = split(p);
+            summed_maps_in_loops_and_branches_jvp(&x, s, Array1::from(t[..3].to_vec()), t[3])
+        });
         // Each column of the Hessian against central differences of the gradient.
         let (x, s) = split(&point);
         let hessian = summed_maps_in_loops_and_branches_hessian(&x, s);
-        let gradient = |p: &[f64]| {
-            let (x, s) = split(p);
-            let (_, (gx, gs)) = summed_maps_in_loops_and_branches_grad(&x, s);
-            let mut g = gx.to_vec();
-            g.push(gs);
-            g
-        };
         for column in 0..4 {
             let (mut up, mut down) = (point, point);
             up[column] += 1e-5;
             down[column] -= 1e-5;
-            let (gu, gd) = (gradient(&up), gradient(&down));
+            let (gu, gd) = (grad(&up).1, grad(&down).1);
             for row in 0..4 {
                 let fd = (gu[row] - gd[row]) / 2e-5;
                 assert!(

@@ -1,13 +1,17 @@
 //! `gmm`: the log posterior of a Gaussian mixture with a Wishart prior on its precision
-//! matrices, written from the "Implementation" section of GradBench's specification with
-//! loops: βᵢₖ = αₖ − ½‖Qₖ(xᵢ − μₖ)‖² + Σⱼ qₖⱼ, each row of Qₖ(xᵢ − μₖ) summed along Qₖ's row
-//! (exp qₖᵣ on the diagonal, lₖ below it column by column), a streaming log-sum-exp over the
-//! components of each point; `jacobian` is the generated gradient with respect to α, μ, q
-//! and l.
-
+//! matrices, written on whole arrays from the "Implementation" section of GradBench's
+//! specification, as its JAX and PyTorch tools are: βᵢₖ = αₖ − ½‖Qₖ(xᵢ − μₖ)‖² + Σⱼ qₖⱼ for
+//! every point and component at once (one matrix product X·W with W = [Q₁ᵀ … Q_Kᵀ], written
+//! element by element from q and l), then a max-shifted log-sum-exp of each row of β;
+//! `jacobian` is the generated gradient with respect to α, μ, q and l.
+//!
+//! The same objective written with loops over points, components and the rows of Qₖ, as
+//! ADBench's C++ reference is, is `examples/common/gmm.rs`'s `gmm_loops` (benchmarked in
+//! `benches/gmm_loops.rs`): 3–15× slower here, since each of its N·K·D²/2 multiply-adds
+//! is recorded and swept back one by one.
 use std::f64::consts::PI;
 
-use autodiff::ndarray::{Array1, Array2};
+use autodiff::ndarray::{Array1, Array2, Axis};
 use autodiff::prelude::*;
 use serde_json::{json, Value};
 
@@ -36,67 +40,49 @@ fn gmm(
     let d = x.ncols();
     let k = alpha.len();
     let diagonals = q.exp();
-
-    // Σᵢ logsumexp(βᵢ), each by a streaming log-sum-exp: the largest term so far and
-    // Σ exp(term − largest).
-    let mut log_likelihood = 0.0;
-    for i in 0..n {
-        let mut largest = 0.0;
-        let mut sum = 0.0;
-        for c in 0..k {
-            let mut beta = alpha[c];
-            let mut sqnorm = 0.0;
-            for r in 0..d {
-                beta += q[[c, r]];
-                // Row r of Qₖ: l at (r, col) for col < r, then exp qₖᵣ; column col of the
-                // strictly lower part starts at col(2d − col − 1)/2 in lₖ.
-                let mut z = diagonals[[c, r]] * (x[[i, r]] - mu[[c, r]]);
-                for col in 0..r {
-                    let index = col * (2 * d - col - 1) / 2 + r - col - 1;
-                    z += l[[c, index]] * (x[[i, col]] - mu[[c, col]]);
-                }
-                sqnorm += z * z;
-            }
-            beta -= 0.5 * sqnorm;
-            if c == 0 {
-                largest = beta;
-                sum = 1.0;
-            } else if beta > largest {
-                sum = sum * (largest - beta).exp() + 1.0;
-                largest = beta;
-            } else {
-                sum += (beta - largest).exp();
+    // Every Qₖᵀ side by side: w[[col, c·D + row]] = Qₖ[row, col].
+    let mut w = Array2::<f64>::zeros((d, k * d));
+    for c in 0..k {
+        let mut index = 0;
+        for col in 0..d {
+            w[[col, c * d + col]] = diagonals[[c, col]];
+            for row in col + 1..d {
+                w[[col, c * d + row]] = l[[c, index]];
+                index += 1;
             }
         }
-        log_likelihood += largest + sum.ln();
     }
-
-    let mut largest = alpha[0];
-    for c in 1..k {
-        largest = largest.max(alpha[c]);
-    }
-    let mut sum = 0.0;
-    for c in 0..k {
-        sum += (alpha[c] - largest).exp();
-    }
-    let lse_alpha = largest + sum.ln();
+    // μₖ repeated down block k's columns, so that summing (W ⊙ that) over rows gives Qₖμₖ.
+    let spread = mu
+        .t()
+        .insert_axis(Axis(2))
+        .broadcast((d, k, d))
+        .unwrap()
+        .to_shape((d, k * d))
+        .unwrap()
+        .to_owned();
+    let qmu = (&w * &spread).sum_axis(Axis(0));
+    // Row i, block k of X·W − (Q₁μ₁, …, Q_Kμ_K) is Qₖ(xᵢ − μₖ); its squares summed by block.
+    let centered = x.dot(&w) - &qmu;
+    let sqnorms = (&centered * &centered)
+        .into_shape_with_order((n, k, d))
+        .unwrap()
+        .sum_axis(Axis(2));
+    let sum_qs = q.sum_axis(Axis(1));
+    let beta = &(alpha + &sum_qs) - &(sqnorms * 0.5);
+    // Σᵢ logsumexp(βᵢ), each row shifted by its largest term.
+    let largest = amax_axis(&beta, Axis(1));
+    let shifted = &beta - &largest.view().insert_axis(Axis(1));
+    let log_likelihood = (largest + shifted.exp().sum_axis(Axis(1)).ln()).sum();
 
     // The Wishart prior with V = I/γ² and n = D + m + 1 degrees of freedom:
     // K(nD ln(γ/√2) − ln Γ_D(n/2)) − ½γ² Σₖ ‖Qₖ‖²_F + m Σₖ Σⱼ qₖⱼ.
     let nu = d + m + 1;
-    let mut log_prior = k as f64
-        * (nu as f64 * d as f64 * (gamma / 2f64.sqrt()).ln() - ln_multigamma(0.5 * nu as f64, d));
-    for c in 0..k {
-        for j in 0..d {
-            log_prior +=
-                -0.5 * gamma * gamma * diagonals[[c, j]] * diagonals[[c, j]] + m as f64 * q[[c, j]];
-        }
-        for j in 0..l.ncols() {
-            log_prior += -0.5 * gamma * gamma * l[[c, j]] * l[[c, j]];
-        }
-    }
-
-    log_likelihood - n as f64 * (0.5 * d as f64 * (2.0 * PI).ln() + lse_alpha) + log_prior
+    let log_prior = k as f64
+        * (nu as f64 * d as f64 * (gamma / 2f64.sqrt()).ln() - ln_multigamma(0.5 * nu as f64, d))
+        - 0.5 * gamma * gamma * ((&diagonals * &diagonals).sum() + (l * l).sum())
+        + m as f64 * sum_qs.sum();
+    log_likelihood - n as f64 * (0.5 * d as f64 * (2.0 * PI).ln() + logsumexp(alpha)) + log_prior
 }
 
 pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, Failure> {

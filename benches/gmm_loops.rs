@@ -5,8 +5,9 @@
 //!   the macro;
 //! - `vectorized`: `gmm_vectorized`, on whole arrays (one matrix product for every component,
 //!   the factors gathered by a primitive with its own rules);
-//! - `vectorized_writes`: the same with the factors written element by element in the
-//!   function (each write records a copy of the factor matrix for the reverse sweep);
+//! - `vectorized_writes`: on whole arrays as a user first writes it, with no rule of its own:
+//!   the factors written element by element in the function, the means spread by a
+//!   broadcast, each row's log-sum-exp shifted by its largest term (GradBench's `gmm` form);
 //! - `by_hand`: the objective and gradient written by hand in plain Rust (the baseline).
 //!
 //! `cargo bench --bench gmm_loops`; the figures in BENCHMARKS.md come from this file. At the

@@ -1630,3 +1630,62 @@ fn a_tied_maximum_has_a_symmetric_hessian() {
     h[[2, 2]] = 2.0;
     assert_eq!(hessian, h);
 }
+
+// --- a matrix filled in nested loops -----------------------------------------------------
+
+/// A matrix written element by element in nested loops, from differentiated values, then
+/// used whole: GradBench's `gmm` builds its factors so. The outer loop carries the matrix,
+/// so it is no checkpoint (each would copy the matrix) and the inner loop takes it by move
+/// at every outer iteration; its adjoint reads only the written positions.
+#[differentiable(hessian, wrt(q, l))]
+fn lower_factor_product(q: &Array1<f64>, l: &Array1<f64>, x: &Array2<f64>) -> f64 {
+    let d = q.len();
+    let mut w = Array2::<f64>::zeros((d, d));
+    let mut index = 0;
+    for col in 0..d {
+        w[[col, col]] = q[col].exp();
+        for row in (col + 1)..d {
+            w[[row, col]] = l[index] * q[row];
+            index += 1;
+        }
+    }
+    let z = x.dot(&w);
+    (&z * &z).sum() + w[[d - 1, 0]]
+}
+
+#[test]
+fn a_matrix_filled_in_nested_loops_in_every_mode() {
+    let x = Array2::from_shape_fn((4, 3), |(i, j)| 0.3 * i as f64 - 0.2 * j as f64 + 0.1);
+    let split = |p: &[f64]| (Array1::from(p[..3].to_vec()), Array1::from(p[3..].to_vec()));
+    let f = |p: &[f64]| {
+        let (q, l) = split(p);
+        lower_factor_product(&q, &l, &x)
+    };
+    let grad = |p: &[f64]| {
+        let (q, l) = split(p);
+        let (value, (gq, gl)) = lower_factor_product_grad(&q, &l, &x);
+        (value, flat(gq.iter().chain(&gl)))
+    };
+    let point = [0.2, -0.4, 0.3, 0.7, -1.1, 0.5];
+    check_scalar("lower factor", &point, f, grad, |p, t| {
+        let (q, l) = split(p);
+        let (tq, tl) = split(t);
+        lower_factor_product_jvp(&q, &l, &x, tq, tl)
+    });
+    let (q, l) = split(&point);
+    let (_, _, hessian) = lower_factor_product_hessian(&q, &l, &x);
+    for column in 0..6 {
+        let (mut up, mut down) = (point, point);
+        up[column] += 1e-5;
+        down[column] -= 1e-5;
+        let (gu, gd) = (grad(&up).1, grad(&down).1);
+        for row in 0..6 {
+            let fd = (gu[row] - gd[row]) / 2e-5;
+            assert!(
+                (hessian[[row, column]] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+                "H[{row}, {column}] = {}, differences {fd}",
+                hessian[[row, column]]
+            );
+        }
+    }
+}

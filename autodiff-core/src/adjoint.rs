@@ -863,12 +863,16 @@ impl Sweep<'_> {
             format_ident!("__entry{}", lp.id, span = Span::mixed_site()),
         );
         // Each recorded iteration, last first: the values its adjoint reads restored, then
-        // the adjoint. An outermost loop around other loops is a checkpoint instead: it
-        // records its start values and runs each iteration again, so that its inner loops'
-        // records live for one of its iterations only (memory of one iteration's work, not
-        // of the whole nest's).
+        // the adjoint. An outermost loop around other loops that carries scalars only is a
+        // checkpoint instead: it records its start values and runs each iteration again, so
+        // that its inner loops' records live for one of its iterations only (memory of one
+        // iteration's work, not of the whole nest's). One carrying an array is not: each
+        // checkpoint would copy the array (a matrix filled element by element, K copies of
+        // it for K rows), and its adjoint may not need its values at all.
         let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
-        let checkpoint = self.loop_depth == 0 && contains_loop(&lp.body.stmts);
+        let checkpoint = self.loop_depth == 0
+            && contains_loop(&lp.body.stmts)
+            && carries_scalars_only(program, lp);
         let start = start_ident(lp.id);
         let saved = self.saved(&lp.body.stmts, &bindings, &adjoint);
         if let Some((saved, prelude)) = saved.filter(|_| !checkpoint) {
@@ -1084,6 +1088,19 @@ impl Sweep<'_> {
 }
 
 /// Whether statements contain a loop, in branches too.
+/// Whether every differentiated value `lp` carries is known to be a scalar: started from a
+/// number (`let mut total = 0.0;`) or from a scalar value. Constants it carries (indices,
+/// flags) do not count.
+fn carries_scalars_only(program: &Program, lp: &Loop) -> bool {
+    lp.carried
+        .iter()
+        .all(|(target, start)| match (target, start) {
+            (Target::Const(_), _) | (_, Operand::Poison) => true,
+            (_, Operand::Const { literal, .. }) => *literal,
+            (_, Operand::Var(var)) => program.known_scalar(*var),
+        })
+}
+
 fn contains_loop(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|stmt| match stmt {
         Stmt::Loop(_) => true,

@@ -11,7 +11,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::Ident;
 
-use crate::rules::Primitive;
+use crate::rules::{Primitive, Returns};
 
 mod sums;
 
@@ -343,6 +343,27 @@ pub struct Program {
 }
 
 impl Program {
+    /// Whether `var` is known to be a scalar: a float input, a reduction, or elementwise on
+    /// scalars only.
+    pub fn known_scalar(&self, var: Var) -> bool {
+        match var {
+            Var::Input(k) => self.float_inputs.contains(&k),
+            Var::Local(_) => false,
+            Var::Node(i) => match self.nodes[i].op {
+                Op::Prim(prim) => match prim.returns() {
+                    Returns::Scalar => true,
+                    Returns::Elementwise => self.nodes[i].args.iter().all(|arg| match arg {
+                        Operand::Var(var) => self.known_scalar(*var),
+                        Operand::Const { literal, .. } => *literal,
+                        Operand::Poison => true,
+                    }),
+                    Returns::Array | Returns::Depends => false,
+                },
+                _ => false,
+            },
+        }
+    }
+
     /// Whether the tangent sweep must run beside the values, statement by statement: the
     /// body branches or loops, or writes array elements (which move arrays along).
     pub fn interleaved(&self) -> bool {
@@ -656,16 +677,56 @@ fn const_reads(stmts: &[Stmt], var: Var) -> usize {
 /// a node, a loop's initial values, a region's yields, a constant or the result), is an
 /// element write's result or a local, whose value no pullback reads (a node's own pullback
 /// may read its result, `&y`), and the loop is in no branch's arm reading it from outside.
+/// A local that a loop around loop `id` carries counts only the reads in that loop: after
+/// it, its name holds the final value (`for c in 0..k { for col in 0..d { w[..] = … } }`
+/// takes `w` into the inner loop by move at every `c`).
 pub fn initial_value_moves(program: &Program, var: Var, id: usize) -> bool {
     let kind = match var {
         Var::Node(j) => matches!(program.nodes[j].op, Op::Prim(Primitive::SetIndex)),
         Var::Local(_) => true,
         Var::Input(_) => false,
     };
-    kind && reads(program, &Uses::of(program, &program.stmts), var) == 1
+    let readers = match carrier(&program.stmts, var, id) {
+        Some(lp) => loop_reads(program, lp, var),
+        None => reads(program, &Uses::of(program, &program.stmts), var),
+    };
+    kind && readers == 1
         && !taken_in_branch(program, &program.stmts, var, &|stmts| {
             contains_loop(stmts, id)
         })
+}
+
+/// The innermost loop around loop `id` that carries the local `var`.
+fn carrier(stmts: &[Stmt], var: Var, id: usize) -> Option<&Loop> {
+    stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Loop(lp) if lp.id != id && contains_loop(&lp.body.stmts, id) => {
+            carrier(&lp.body.stmts, var, id).or_else(|| {
+                let carries = lp.carried.iter().any(
+                |(target, _)| matches!((target, var), (Target::Local(k), Var::Local(v)) if *k == v),
+            );
+                carries.then_some(lp)
+            })
+        }
+        Stmt::Branch(branch) => branch
+            .arms
+            .iter()
+            .find_map(|arm| carrier(&arm.stmts, var, id)),
+        _ => None,
+    })
+}
+
+/// How many times loop `lp` reads `var`: in its head, its body and its yields.
+fn loop_reads(program: &Program, lp: &Loop, var: Var) -> usize {
+    let head = match &lp.head {
+        LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts.as_slice(),
+        LoopHead::Loop => &[],
+    };
+    let uses = [Uses::of(program, head), Uses::of_region(program, &lp.body)];
+    uses.iter()
+        .map(|uses| uses.read.iter().filter(|read| **read == var).count())
+        .sum::<usize>()
+        + const_reads(head, var)
+        + const_reads(&lp.body.stmts, var)
 }
 
 /// Whether node `writer` (an element write) may take `var`, its array, by move: nothing else

@@ -16,7 +16,7 @@ use syn::Ident;
 use crate::emit::var_tokens;
 use crate::ir::{Op, Operand, Program, Stmt, Uses, Var};
 use crate::region::shape_of;
-use crate::rules::{Primitive, Returns};
+use crate::rules::Primitive;
 
 /// Which argument each node takes by move, and the nodes whose values are moved.
 #[derive(Clone, Default)]
@@ -127,7 +127,7 @@ pub fn moves(program: &Program) -> Moves {
                     // A product that took an operand's array reads its result in its pullback.
                     && !(moves.consumers.contains_key(j)
                         && matches!(program.nodes[*j].op, Op::Prim(Primitive::Mul)))
-                    && !scalar(program, Var::Node(*j))
+                    && !program.known_scalar(Var::Node(*j))
                     && readers(Var::Node(*j)) == 1
             }
             _ => false,
@@ -152,25 +152,4 @@ pub fn moves(program: &Program) -> Moves {
         }
     }
     moves
-}
-
-/// Whether `var` is known to be a scalar, which gains nothing by a move: a float input, a
-/// reduction, or elementwise on scalars only.
-fn scalar(program: &Program, var: Var) -> bool {
-    match var {
-        Var::Input(k) => program.float_inputs.contains(&k),
-        Var::Local(_) => false,
-        Var::Node(i) => match program.nodes[i].op {
-            Op::Prim(prim) => match prim.returns() {
-                Returns::Scalar => true,
-                Returns::Elementwise => program.nodes[i].args.iter().all(|arg| match arg {
-                    Operand::Var(var) => scalar(program, *var),
-                    Operand::Const { literal, .. } => *literal,
-                    Operand::Poison => true,
-                }),
-                Returns::Array | Returns::Depends => false,
-            },
-            _ => false,
-        },
-    }
 }

@@ -199,6 +199,35 @@ mod tests {
         assert!(squeeze(&read_twice).contains("prim::add::forward_into_left(__v1,"));
     }
 
+    /// A matrix filled in nested loops: the outer loop carries it, so it is no checkpoint
+    /// (which would record a copy of the matrix per iteration and run the iteration again),
+    /// and the inner loop takes it by move at every outer iteration, not a copy.
+    #[test]
+    fn a_matrix_filled_in_nested_loops() {
+        let source = source_of(
+            quote!(wrt(q)),
+            quote! {
+                fn filled(q: &Array1<f64>, x: &Array2<f64>) -> f64 {
+                    let d = q.len();
+                    let mut w = Array2::<f64>::zeros((d, d));
+                    for col in 0..d {
+                        for row in col..d {
+                            w[[row, col]] = q[row];
+                        }
+                    }
+                    x.dot(&w).sum()
+                }
+            },
+        );
+        let vjp =
+            &source[source.find("fn filled_vjp").unwrap()..source.find("fn filled_jvp").unwrap()];
+        let squeezed = squeeze(vjp);
+        assert!(squeezed.contains("letmut__l2=__l1;"), "{vjp}");
+        assert!(!squeezed.contains("Clone::clone(&__l1)"), "{vjp}");
+        // Its forward code runs once: one element write per element written.
+        assert_eq!(squeezed.matches("set_index::set_at(").count(), 1, "{vjp}");
+    }
+
     /// The code without whitespace, to find a line however rustfmt wrapped it.
     fn squeeze(code: &str) -> String {
         code.split_whitespace().collect()

@@ -1585,22 +1585,26 @@ fn summed_maps_scaled_in_place_once_and_read_again_by_the_hessian() {
             let (x, s) = split(p);
             summed_maps_in_loops_and_branches_jvp(&x, s, Array1::from(t[..3].to_vec()), t[3])
         });
-        // Each column of the Hessian against central differences of the gradient.
         let (x, s) = split(&point);
         let hessian = summed_maps_in_loops_and_branches_hessian(&x, s);
-        for column in 0..4 {
-            let (mut up, mut down) = (point, point);
-            up[column] += 1e-5;
-            down[column] -= 1e-5;
-            let (gu, gd) = (grad(&up).1, grad(&down).1);
-            for row in 0..4 {
-                let fd = (gu[row] - gd[row]) / 2e-5;
-                assert!(
-                    (hessian.2[[row, column]] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
-                    "H[{row}, {column}] = {}, differences {fd}",
-                    hessian.2[[row, column]]
-                );
-            }
+        check_hessian_columns(&point, &hessian.2, |p| grad(p).1);
+    }
+}
+
+/// Each column of `hessian` at `point` against central differences of the gradient.
+fn check_hessian_columns(point: &[f64], hessian: &Array2<f64>, grad: impl Fn(&[f64]) -> Vec<f64>) {
+    for column in 0..point.len() {
+        let (mut up, mut down) = (point.to_vec(), point.to_vec());
+        up[column] += 1e-5;
+        down[column] -= 1e-5;
+        let (gu, gd) = (grad(&up), grad(&down));
+        for row in 0..point.len() {
+            let fd = (gu[row] - gd[row]) / 2e-5;
+            assert!(
+                (hessian[[row, column]] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+                "H[{row}, {column}] = {}, differences {fd}",
+                hessian[[row, column]]
+            );
         }
     }
 }
@@ -1674,18 +1678,5 @@ fn a_matrix_filled_in_nested_loops_in_every_mode() {
     });
     let (q, l) = split(&point);
     let (_, _, hessian) = lower_factor_product_hessian(&q, &l, &x);
-    for column in 0..6 {
-        let (mut up, mut down) = (point, point);
-        up[column] += 1e-5;
-        down[column] -= 1e-5;
-        let (gu, gd) = (grad(&up).1, grad(&down).1);
-        for row in 0..6 {
-            let fd = (gu[row] - gd[row]) / 2e-5;
-            assert!(
-                (hessian[[row, column]] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
-                "H[{row}, {column}] = {}, differences {fd}",
-                hessian[[row, column]]
-            );
-        }
-    }
+    check_hessian_columns(&point, &hessian, |p| grad(p).1);
 }

@@ -1,6 +1,6 @@
-//! `lse`: LogSumExp by the max trick, a + ln Σ exp(xᵢ − a), written with its primitive
-//! elements (the maximum, a summed elementwise closure); `gradient` is the generated
-//! gradient (the softmax of x).
+//! `lse`: LogSumExp by the max trick, a + ln Σ exp(xᵢ − a), written on the whole array as
+//! GradBench's JAX and PyTorch tools write it (the maximum, x − a, its exponentials, their
+//! sum); `gradient` is the generated gradient (the softmax of x).
 
 use autodiff::ndarray::Array1;
 use autodiff::prelude::*;
@@ -11,7 +11,7 @@ use super::{field, numbers, unknown, Evaluated, Failure};
 #[differentiable]
 fn lse(x: &Array1<f64>) -> f64 {
     let a = amax(x);
-    a + x.mapv(|v| (v - a).exp()).sum().ln()
+    a + (x - a).exp().sum().ln()
 }
 
 pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, Failure> {

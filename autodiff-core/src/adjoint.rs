@@ -1087,7 +1087,6 @@ impl Sweep<'_> {
     }
 }
 
-/// Whether statements contain a loop, in branches too.
 /// Whether every differentiated value `lp` carries is known to be a scalar: started from a
 /// number (`let mut total = 0.0;`) or from a scalar value. Constants it carries (indices,
 /// flags) do not count.
@@ -1101,6 +1100,7 @@ fn carries_scalars_only(program: &Program, lp: &Loop) -> bool {
         })
 }
 
+/// Whether statements contain a loop, in branches too.
 fn contains_loop(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|stmt| match stmt {
         Stmt::Loop(_) => true,

@@ -698,14 +698,17 @@ pub fn initial_value_moves(program: &Program, var: Var, id: usize) -> bool {
 
 /// The innermost loop around loop `id` that carries the local `var`.
 fn carrier(stmts: &[Stmt], var: Var, id: usize) -> Option<&Loop> {
+    let Var::Local(local) = var else {
+        return None;
+    };
+    let carries = |lp: &Loop| {
+        lp.carried
+            .iter()
+            .any(|(target, _)| matches!(target, Target::Local(k) if *k == local))
+    };
     stmts.iter().find_map(|stmt| match stmt {
         Stmt::Loop(lp) if lp.id != id && contains_loop(&lp.body.stmts, id) => {
-            carrier(&lp.body.stmts, var, id).or_else(|| {
-                let carries = lp.carried.iter().any(
-                |(target, _)| matches!((target, var), (Target::Local(k), Var::Local(v)) if *k == v),
-            );
-                carries.then_some(lp)
-            })
+            carrier(&lp.body.stmts, var, id).or_else(|| carries(lp).then_some(lp))
         }
         Stmt::Branch(branch) => branch
             .arms

@@ -390,11 +390,30 @@ fn spread<A: Float, D: Dimension>(
     g: Array<A, D::Smaller>,
     scale: A,
 ) -> Array<A, D> {
-    let g = g.insert_axis(axis);
-    let spread = g
-        .broadcast(x.raw_dim())
-        .expect("a reduction's adjoint broadcasts back to the input's shape");
-    spread.mapv(|g| g * scale)
+    let len = x.len_of(axis);
+    let inner: usize = x.shape()[axis.index() + 1..].iter().product();
+    match g.as_slice() {
+        // In row-major order the result is each block of `inner` elements of g (one per
+        // index of the axes before `axis`) repeated `len` times: written in that order,
+        // where a broadcast view would be visited element by element.
+        Some(g) if inner > 0 && g.len() * len == x.len() => {
+            let mut out = Vec::with_capacity(x.len());
+            for block in g.chunks(inner) {
+                match block {
+                    [v] => out.extend(std::iter::repeat(*v * scale).take(len)),
+                    _ => (0..len).for_each(|_| out.extend(block.iter().map(|&v| v * scale))),
+                }
+            }
+            Array::from_shape_vec(x.raw_dim(), out).expect("the result has x's elements")
+        }
+        _ => {
+            let g = g.insert_axis(axis);
+            let spread = g
+                .broadcast(x.raw_dim())
+                .expect("a reduction's adjoint broadcasts back to the input's shape");
+            spread.mapv(|g| g * scale)
+        }
+    }
 }
 
 /// `a.sum_axis(Axis(k))`
@@ -493,12 +512,36 @@ pub mod mean_axis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{s, Array2};
+    use ndarray::{s, Array2, ShapeBuilder};
 
     fn matrix<A: Scalar>(rows: usize, cols: usize, seed: usize) -> Array2<A> {
         Array2::from_shape_fn((rows, cols), |(i, j)| {
             A::from((i * 31 + j * 17 + seed) % 23).unwrap() / A::from(7.0).unwrap() - A::one()
         })
+    }
+
+    /// A reduction's adjoint, written block by block, is the broadcast of g along the axis
+    /// scaled: along every axis of a 3-D array, for g in row-major order or not, empty
+    /// shapes included.
+    #[test]
+    fn spread_repeats_g_along_the_axis() {
+        for shape in [[2, 3, 4], [1, 5, 1], [3, 0, 2], [4, 1, 3]] {
+            let x = Array::from_shape_fn(shape, |(i, j, k)| (i + 2 * j + 3 * k) as f64);
+            for axis in 0..3 {
+                let g = x.sum_axis(Axis(axis)) - 1.5;
+                let want = g
+                    .clone()
+                    .insert_axis(Axis(axis))
+                    .broadcast(x.raw_dim())
+                    .unwrap()
+                    .mapv(|v| v * 0.5);
+                assert_eq!(spread(&x.view(), Axis(axis), g.clone(), 0.5), want);
+                // The same g in column-major order.
+                let mut g_f = Array::zeros(g.raw_dim().f());
+                g_f.assign(&g);
+                assert_eq!(spread(&x.view(), Axis(axis), g_f, 0.5), want);
+            }
+        }
     }
 
     /// The textbook triple loop, the reference for every layout.

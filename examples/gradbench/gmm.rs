@@ -7,8 +7,9 @@
 //!
 //! The same objective written with loops over points, components and the rows of Qₖ, as
 //! ADBench's C++ reference is, is `examples/common/gmm.rs`'s `gmm_loops` (benchmarked in
-//! `benches/gmm_loops.rs`): 3–15× slower here, since each of its N·K·D²/2 multiply-adds
+//! `benches/gmm_loops.rs`): 2–15× slower here, since each of its N·K·D²/2 multiply-adds
 //! is recorded and swept back one by one.
+
 use std::f64::consts::PI;
 
 use autodiff::ndarray::{Array1, Array2, Axis};

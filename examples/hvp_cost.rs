@@ -1,10 +1,12 @@
 //! What the second-order functions cost, against the gradient: `f_hvp` (one
 //! forward-over-reverse sweep), `f_hessian_diagonal` and `f_hessian` (n sweeps each), on
-//! Rosenbrock's function in n dimensions, and on k-means' cost (whose Hessian is diagonal:
-//! `f_hvp` along ones is it). Minimum wall time of repeated calls, one thread.
+//! Rosenbrock's function in n dimensions, on k-means' cost (whose Hessian is diagonal:
+//! `f_hvp` along ones is it), and on a two-layer network's squared output (matrix products
+//! on dual numbers). Minimum wall time of repeated calls; run it with `RAYON_NUM_THREADS=1`
+//! for one thread.
 //!
 //! ```sh
-//! cargo run --release --example hvp_cost
+//! RAYON_NUM_THREADS=1 cargo run --release --example hvp_cost
 //! ```
 
 use std::hint::black_box;
@@ -39,6 +41,14 @@ fn kmeans(points: &Array2<f64>, centroids: &Array2<f64>) -> f64 {
         cost += closest;
     }
     cost
+}
+
+/// A two-layer network's squared output, summed: its Hessian's sweeps multiply matrices of
+/// dual numbers.
+#[differentiable(hessian, wrt(w1, w2))]
+fn network(w1: &Array2<f64>, w2: &Array2<f64>, x: &Array2<f64>) -> f64 {
+    let y = x.dot(w1).tanh().dot(w2);
+    (&y * &y).sum()
 }
 
 /// The minimum time of `f` over repeated calls, for at least 0.3 s and 3 calls.
@@ -111,5 +121,21 @@ fn main() {
                 grad,
             );
         }
+    }
+    for (n, h) in [(256, 64), (1024, 128)] {
+        let mut matrix = |rows, cols, scale: f64| {
+            Array2::from_shape_simple_fn((rows, cols), || scale * (uniform() - 0.5))
+        };
+        let (x, w1, w2) = (matrix(n, h, 1.0), matrix(h, h, 0.3), matrix(h, 10, 0.3));
+        let (v1, v2) = (matrix(h, h, 1.0), matrix(h, 10, 1.0));
+        println!("network, {n} × {h} inputs, {h} hidden, 10 outputs");
+        let grad = time(|| network_grad(&w1, &w2, &x));
+        row("f (the original)", time(|| network(&w1, &w2, &x)), grad);
+        row("f_grad", grad, grad);
+        row(
+            "f_hvp",
+            time(|| network_hvp(&w1, &w2, &x, v1.clone(), v2.clone())),
+            grad,
+        );
     }
 }

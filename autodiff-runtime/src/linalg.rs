@@ -8,6 +8,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2, Axis, Dimension};
 use num_traits::Float;
 
+use crate::dual::Dual;
+
 /// The products `a.dot(&b)` of ndarray: matrix·matrix, matrix·vector, vector·matrix and
 /// vector·vector.
 pub trait MatMul<R>: Sized {
@@ -78,6 +80,12 @@ fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     check_aligned(k, b.nrows(), a.shape(), b.shape());
     let kernel_for = |t| TypeId::of::<A>() == t;
+    // Dual products of a few thousand multiply-adds stay generic: splitting them costs more.
+    if m * k * n >= 1 << 12 && kernel_for(TypeId::of::<Dual<f64>>()) {
+        // SAFETY: `A` is `Dual<f64>` (the same `TypeId`): the views, and the product
+        // returned, are of the same types either way.
+        return unsafe { same_type(dual_mat_mat(same_type(a), same_type(b))) };
+    }
     if m == 0
         || n == 0
         || k == 0
@@ -121,6 +129,32 @@ fn mat_mat<A: Scalar>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
         );
         out.assume_init()
     }
+}
+
+/// The product of dual matrices from three products of floats on the kernels above:
+/// (A + εA′)(B + εB′) = AB + ε(A′B + AB′). ndarray's generic product would multiply the
+/// dual numbers one by one (the Hessian's sweeps run on them).
+fn dual_mat_mat(a: ArrayView2<Dual<f64>>, b: ArrayView2<Dual<f64>>) -> Array2<Dual<f64>> {
+    let (a_re, a_eps) = (a.mapv(|v| v.re), a.mapv(|v| v.eps));
+    let (b_re, b_eps) = (b.mapv(|v| v.re), b.mapv(|v| v.eps));
+    let re = mat_mat(a_re.view(), b_re.view());
+    let mut eps = mat_mat(a_eps.view(), b_re.view());
+    eps += &mat_mat(a_re.view(), b_eps.view());
+    ndarray::Zip::from(&re)
+        .and(&eps)
+        .map_collect(|&re, &eps| Dual::new(re, eps))
+}
+
+/// `value` as the type `T` that its type `S` is.
+///
+/// # Safety
+///
+/// `S` and `T` must be the same type (checked by the caller, by `TypeId`).
+unsafe fn same_type<S, T>(value: S) -> T {
+    let value = std::mem::ManuallyDrop::new(value);
+    // SAFETY: the caller guarantees `S` is `T`: same size, layout and validity; the original
+    // is not dropped, so ownership moves to the copy.
+    unsafe { std::mem::transmute_copy::<S, T>(&value) }
 }
 
 /// A·x into a new vector.
@@ -558,6 +592,35 @@ mod tests {
                 (*g - *w).abs() <= tol * (A::one() + w.abs()),
                 "{g:?} vs {w:?}"
             );
+        }
+    }
+
+    /// Dual matrices: three float products agree with the dual numbers multiplied one by
+    /// one, in both parts, transposed and reversed too.
+    #[test]
+    fn dual_products_agree_with_the_definition() {
+        for (m, k, n) in [(1, 1, 1), (2, 0, 3), (7, 5, 1), (40, 33, 17), (16, 16, 16)] {
+            let dual = |rows, cols, seed| {
+                let (re, eps) = (
+                    matrix::<f64>(rows, cols, seed),
+                    matrix::<f64>(rows, cols, seed + 5),
+                );
+                ndarray::Zip::from(&re)
+                    .and(&eps)
+                    .map_collect(|&re, &eps| Dual::new(re, eps))
+            };
+            let (a, b) = (dual(m, k, 1), dual(k, n, 2));
+            let parts = |d: &Array2<Dual<f64>>| (d.mapv(|v| v.re), d.mapv(|v| v.eps));
+            let check = |got: Array2<Dual<f64>>, want: Array2<Dual<f64>>| {
+                let ((g_re, g_eps), (w_re, w_eps)) = (parts(&got), parts(&want));
+                assert_close(&g_re, &w_re, 1e-12);
+                assert_close(&g_eps, &w_eps, 1e-12);
+            };
+            check(mat_mat(a.view(), b.view()), naive(a.view(), b.view()));
+            let (at, bt) = (a.t().to_owned(), b.t().to_owned());
+            check(mat_mat(at.t(), bt.t()), naive(a.view(), b.view()));
+            let flipped = a.slice(s![..;-1, ..]);
+            check(mat_mat(flipped, b.view()), naive(flipped, b.view()));
         }
     }
 

@@ -462,7 +462,21 @@ pub mod sum_axis {
         axis: Axis,
     ) -> Array<A, D::Smaller> {
         crate::value::check_axis("sum_axis", axis, x.shape());
-        x.sum_axis(axis)
+        let len = x.len_of(axis);
+        match x.as_slice() {
+            // Along the last axis of a row-major array each sum is a run of the slice: summed
+            // as ndarray sums a lane (in order from zero below eight elements, its unrolled
+            // fold from eight), the same bits, without its per-lane views.
+            Some(values) if axis.index() + 1 == x.ndim() && len > 0 => {
+                let sums = values.chunks_exact(len).map(|lane| match lane.len() {
+                    ..=7 => lane.iter().fold(A::zero(), |sum, &v| sum + v),
+                    _ => ndarray::ArrayView1::from(lane).sum(),
+                });
+                Array::from_shape_vec(x.raw_dim().remove_axis(axis), sums.collect())
+                    .expect("one sum per lane")
+            }
+            _ => x.sum_axis(axis),
+        }
     }
     #[inline]
     #[track_caller]
@@ -552,6 +566,29 @@ mod tests {
         Array2::from_shape_fn((rows, cols), |(i, j)| {
             A::from((i * 31 + j * 17 + seed) % 23).unwrap() / A::from(7.0).unwrap() - A::one()
         })
+    }
+
+    /// `sum_axis` along the last axis, lane by lane from the slice, has ndarray's bits:
+    /// lanes of 1 to 20 elements, with signed zeros, infinities and NaN among them.
+    #[test]
+    fn sums_along_the_last_axis_have_ndarrays_bits() {
+        let specials = [-0.0, 0.0, f64::INFINITY, f64::NAN, 1e300, -1e-300];
+        for len in 1..=20 {
+            let x = Array::from_shape_fn((3, 4, len), |(i, j, k)| {
+                let n = i * 131 + j * 17 + k * 7;
+                if n % 11 == 0 {
+                    specials[n % specials.len()]
+                } else {
+                    (n as f64 * 0.731).sin() * 10f64.powi((n % 7) as i32 - 3)
+                }
+            });
+            for axis in 0..3 {
+                let got = sum_axis::forward(x.view(), Axis(axis));
+                let want = x.sum_axis(Axis(axis));
+                let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "len {len}, axis {axis}");
+            }
+        }
     }
 
     /// A reduction's adjoint, written block by block, is the broadcast of g along the axis

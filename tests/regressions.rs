@@ -1680,3 +1680,102 @@ fn a_matrix_filled_in_nested_loops_in_every_mode() {
     let (_, _, hessian) = lower_factor_product_hessian(&q, &l, &x);
     check_hessian_columns(&point, &hessian, |p| grad(p).1);
 }
+
+// --- found by review: a move into code whose adjoint gives nothing back ---------------------
+
+/// The outer loops carry `w` and run their bodies again in their adjoints (`p.t()` is a view
+/// of a differentiated parameter, which they cannot record). There, what `w` was moved into
+/// (the inner loop, the element write) does not reach the result, so `w`'s adjoint
+/// restarted from zeros of its shape, read after the move (E0382). Such a `w` is copied.
+#[differentiable]
+fn dead_inner_loop_after_a_move(x: &Array1<f64>, p: &Array2<f64>) -> f64 {
+    let mut w = x.clone();
+    for i in 0..x.len() {
+        for j in 0..x.len() {
+            w[j] = x[i];
+        }
+        w = p.t().dot(x) * x[i];
+    }
+    w.sum()
+}
+
+#[differentiable]
+fn inner_loop_read_by_a_condition_only(x: &Array1<f64>, p: &Array2<f64>) -> f64 {
+    let mut w = x.clone();
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        for j in 0..x.len() {
+            w[j] += x[i] * x[j];
+        }
+        if w.sum() > 1.0 {
+            total += x[i];
+        }
+        w = p.t().dot(x);
+    }
+    total + w.sum()
+}
+
+#[differentiable]
+fn dead_write_after_a_move(x: &Array1<f64>, p: &Array2<f64>) -> f64 {
+    let mut w = x.clone();
+    for i in 0..x.len() {
+        w[0] = x[i];
+        w = p.t().dot(x) * x[i];
+    }
+    w.sum()
+}
+
+#[test]
+fn moves_into_code_whose_adjoint_gives_nothing_back() {
+    type Value = fn(&Array1<f64>, &Array2<f64>) -> f64;
+    type Grad = fn(&Array1<f64>, &Array2<f64>) -> (f64, (Array1<f64>, Array2<f64>));
+    type Jvp = fn(&Array1<f64>, &Array2<f64>, Array1<f64>, Array2<f64>) -> (f64, f64);
+    let cases: [(&str, Value, Grad, Jvp); 3] = [
+        (
+            "dead inner loop",
+            dead_inner_loop_after_a_move,
+            dead_inner_loop_after_a_move_grad,
+            dead_inner_loop_after_a_move_jvp,
+        ),
+        (
+            "condition only",
+            inner_loop_read_by_a_condition_only,
+            inner_loop_read_by_a_condition_only_grad,
+            inner_loop_read_by_a_condition_only_jvp,
+        ),
+        (
+            "dead write",
+            dead_write_after_a_move,
+            dead_write_after_a_move_grad,
+            dead_write_after_a_move_jvp,
+        ),
+    ];
+    // x (3) then p (3 × 3), flat.
+    let split = |v: &[f64]| {
+        let p = Array2::from_shape_vec((3, 3), v[3..].to_vec()).unwrap();
+        (Array1::from(v[..3].to_vec()), p)
+    };
+    let point: Vec<f64> = [0.3, -0.7, 1.1]
+        .into_iter()
+        .chain((0..9).map(|k| 0.4 * (k / 3) as f64 - 0.3 * (k % 3) as f64 + 0.2))
+        .collect();
+    for (name, f, grad, jvp) in cases {
+        check_scalar(
+            name,
+            &point,
+            |v| {
+                let (x, p) = split(v);
+                f(&x, &p)
+            },
+            |v| {
+                let (x, p) = split(v);
+                let (value, (gx, gp)) = grad(&x, &p);
+                (value, flat(gx.iter().chain(&gp)))
+            },
+            |v, t| {
+                let ((x, p), (tx, tp)) = (split(v), split(t));
+                jvp(&x, &p, tx, tp)
+            },
+        );
+    }
+}

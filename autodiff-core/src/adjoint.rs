@@ -863,16 +863,16 @@ impl Sweep<'_> {
             format_ident!("__entry{}", lp.id, span = Span::mixed_site()),
         );
         // Each recorded iteration, last first: the values its adjoint reads restored, then
-        // the adjoint. An outermost loop around other loops that carries scalars only is a
-        // checkpoint instead: it records its start values and runs each iteration again, so
-        // that its inner loops' records live for one of its iterations only (memory of one
-        // iteration's work, not of the whole nest's). One carrying an array is not: each
+        // the adjoint. An outermost loop around other loops is a checkpoint instead: it
+        // records its start values and runs each iteration again, so that its inner loops'
+        // records live for one of its iterations only (memory of one iteration's work, not
+        // of the whole nest's). Unless it carries an array whose elements it writes: each
         // checkpoint would copy the array (a matrix filled element by element, K copies of
-        // it for K rows), and its adjoint may not need its values at all.
+        // it for K rows), where the writes' adjoints record only their indices.
         let bindings = region_bindings(program, &lp.body.stmts, &loop_bindings(lp));
         let checkpoint = self.loop_depth == 0
             && contains_loop(&lp.body.stmts)
-            && carries_scalars_only(program, lp);
+            && (carries_scalars_only(program, lp) || !writes_elements(program, &lp.body.stmts));
         let start = start_ident(lp.id);
         let saved = self.saved(&lp.body.stmts, &bindings, &adjoint);
         if let Some((saved, prelude)) = saved.filter(|_| !checkpoint) {
@@ -1098,6 +1098,19 @@ fn carries_scalars_only(program: &Program, lp: &Loop) -> bool {
             (_, Operand::Const { literal, .. }) => *literal,
             (_, Operand::Var(var)) => program.known_scalar(*var),
         })
+}
+
+/// Whether statements write array elements (`a[i] = v`, `a[i] += v`), in regions too.
+fn writes_elements(program: &Program, stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        Stmt::Node(i) => matches!(program.nodes[*i].op, Op::Prim(Primitive::SetIndex)),
+        Stmt::Loop(lp) => writes_elements(program, &lp.body.stmts),
+        Stmt::Branch(branch) => branch
+            .arms
+            .iter()
+            .any(|arm| writes_elements(program, &arm.stmts)),
+        Stmt::Const { .. } | Stmt::Verbatim(_) => false,
+    })
 }
 
 /// Whether statements contain a loop, in branches too.

@@ -8,6 +8,8 @@
 //! [`Local`]s (a branch's results, a loop's carried variables), so every emitter walks the
 //! same tree and never needs a control-flow graph.
 
+use std::collections::HashSet;
+
 use proc_macro2::{Span, TokenStream};
 use syn::Ident;
 
@@ -575,25 +577,30 @@ pub fn write_scope(program: &Program, var: Var, writer: usize) -> Option<Vec<usi
     let Var::Local(k) = var else {
         return None;
     };
-    let lp = carrying_loop(&program.stmts, k, writer)?;
+    let lp = carrying_loop(&program.stmts, k, &|body| contains_node(body, writer))?;
     let mut out = vec![lp.id];
     regions(&lp.body.stmts, &mut out);
     Some(out)
 }
 
-/// The loop carrying local `k` whose body holds node `writer`, the innermost such.
-fn carrying_loop(stmts: &[Stmt], k: usize, writer: usize) -> Option<&Loop> {
+/// The innermost loop carrying local `k` whose body `holds` what is looked for (an element
+/// write, a loop).
+fn carrying_loop<'p>(
+    stmts: &'p [Stmt],
+    k: usize,
+    holds: &dyn Fn(&[Stmt]) -> bool,
+) -> Option<&'p Loop> {
     stmts.iter().find_map(|stmt| match stmt {
         Stmt::Branch(branch) => branch
             .arms
             .iter()
-            .find_map(|arm| carrying_loop(&arm.stmts, k, writer)),
-        Stmt::Loop(lp) => carrying_loop(&lp.body.stmts, k, writer).or_else(|| {
+            .find_map(|arm| carrying_loop(&arm.stmts, k, holds)),
+        Stmt::Loop(lp) => carrying_loop(&lp.body.stmts, k, holds).or_else(|| {
             let carries = lp
                 .carried
                 .iter()
                 .any(|(target, _)| matches!(target, Target::Local(j) if *j == k));
-            (carries && contains_node(&lp.body.stmts, writer)).then_some(lp)
+            (carries && holds(&lp.body.stmts)).then_some(lp)
         }),
         Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => None,
     })
@@ -686,7 +693,11 @@ pub fn initial_value_moves(program: &Program, var: Var, id: usize) -> bool {
         Var::Local(_) => true,
         Var::Input(_) => false,
     };
-    let readers = match carrier(&program.stmts, var, id) {
+    let carrier = match var {
+        Var::Local(k) => carrying_loop(&program.stmts, k, &|body| contains_loop(body, id)),
+        _ => None,
+    };
+    let readers = match carrier {
         Some(lp) => loop_reads(program, lp, var),
         None => reads(program, &Uses::of(program, &program.stmts), var),
     };
@@ -694,27 +705,40 @@ pub fn initial_value_moves(program: &Program, var: Var, id: usize) -> bool {
         && !taken_in_branch(program, &program.stmts, var, &|stmts| {
             contains_loop(stmts, id)
         })
+        && (carrier.is_none()
+            || adjoint_flows_back(program, var, &|live| starts_live(program, id, var, live)))
 }
 
-/// The innermost loop around loop `id` that carries the local `var`.
-fn carrier(stmts: &[Stmt], var: Var, id: usize) -> Option<&Loop> {
-    let Var::Local(local) = var else {
-        return None;
-    };
-    let carries = |lp: &Loop| {
-        lp.carried
-            .iter()
-            .any(|(target, _)| matches!(target, Target::Local(k) if *k == local))
-    };
+/// Whether a value loop `id` carries from the start value `var` reaches the result.
+fn starts_live(program: &Program, id: usize, var: Var, live: &HashSet<Var>) -> bool {
+    find_loop(&program.stmts, id).is_some_and(|lp| {
+        lp.carried.iter().any(|(target, start)| {
+            matches!(start, Operand::Var(v) if *v == var)
+                && matches!(target, Target::Local(k) if live.contains(&Var::Local(*k)))
+        })
+    })
+}
+
+/// Whether a carried local `var`, taken by move, gets its adjoint back from what took it
+/// (`took_live` of the live set), or has none: a loop that runs its body again in its
+/// adjoint starts a dead taker's contribution from zeros of `var`'s shape, read after the
+/// move.
+fn adjoint_flows_back(
+    program: &Program,
+    var: Var,
+    took_live: &dyn Fn(&HashSet<Var>) -> bool,
+) -> bool {
+    let live = live(program);
+    !live.contains(&var) || took_live(&live)
+}
+
+/// Loop `id`, wherever it is.
+fn find_loop(stmts: &[Stmt], id: usize) -> Option<&Loop> {
     stmts.iter().find_map(|stmt| match stmt {
-        Stmt::Loop(lp) if lp.id != id && contains_loop(&lp.body.stmts, id) => {
-            carrier(&lp.body.stmts, var, id).or_else(|| carries(lp).then_some(lp))
-        }
-        Stmt::Branch(branch) => branch
-            .arms
-            .iter()
-            .find_map(|arm| carrier(&arm.stmts, var, id)),
-        _ => None,
+        Stmt::Loop(lp) if lp.id == id => Some(lp),
+        Stmt::Loop(lp) => find_loop(&lp.body.stmts, id),
+        Stmt::Branch(branch) => branch.arms.iter().find_map(|arm| find_loop(&arm.stmts, id)),
+        Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => None,
     })
 }
 
@@ -782,13 +806,18 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
         // In the loop carrying it, element reads before the write (`z[r] += t`, which reads
         // `z[r]` first) have taken their elements already, and their pullbacks add to the
         // array's adjoint, which the write's pullback, run before theirs, has given it.
-        Var::Local(k) => match carrying_loop(&program.stmts, k, writer) {
-            Some(lp) => {
-                let body = &lp.body.stmts;
-                readers(program, body, var) == 1 + reads_before(program, body, var, writer)
+        Var::Local(k) => {
+            match carrying_loop(&program.stmts, k, &|body| contains_node(body, writer)) {
+                Some(lp) => {
+                    let body = &lp.body.stmts;
+                    readers(program, body, var) == 1 + reads_before(program, body, var, writer)
+                        && adjoint_flows_back(program, var, &|live| {
+                            live.contains(&Var::Node(writer))
+                        })
+                }
+                None => readers(program, &program.stmts, var) == 1,
             }
-            None => readers(program, &program.stmts, var) == 1,
-        },
+        }
     }
 }
 

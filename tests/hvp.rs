@@ -249,6 +249,52 @@ fn structs_of_parameters() {
 
 /// k-means' cost Σᵢ minⱼ ‖pᵢ − cⱼ‖²: separable in the centroids' coordinates, so its Hessian
 /// is diagonal and H·1 is that diagonal.
+/// A two-layer network: its sweeps on dual numbers multiply dual matrices, large enough here
+/// (20 × 16 by 16 × 16) to run as three float products.
+#[differentiable(hessian, wrt(w1, w2))]
+fn network(w1: &Array2<f64>, w2: &Array2<f64>, x: &Array2<f64>) -> f64 {
+    let y = x.dot(w1).tanh().dot(w2);
+    (&y * &y).sum()
+}
+
+#[test]
+fn matrix_products_on_dual_numbers() {
+    let entries = |rows: usize, cols: usize, seed: usize, scale: f64| {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            scale * (((i * 37 + j * 11 + seed) % 29) as f64 / 14.0 - 1.0)
+        })
+    };
+    let (x, w1, w2) = (
+        entries(20, 16, 1, 1.0),
+        entries(16, 16, 2, 0.3),
+        entries(16, 3, 3, 0.3),
+    );
+    let (v1, v2) = (entries(16, 16, 4, 1.0), entries(16, 3, 5, 1.0));
+    let split = |p: &[f64]| {
+        (
+            Array2::from_shape_vec((16, 16), p[..256].to_vec()).unwrap(),
+            Array2::from_shape_vec((16, 3), p[256..].to_vec()).unwrap(),
+        )
+    };
+    let point = flat(&(w1.clone(), w2.clone()));
+    let direction = flat(&(v1.clone(), v2.clone()));
+    let (_, gradient, hv) = network_hvp(&w1, &w2, &x, v1, v2);
+    let grad = |p: &[f64]| {
+        let (w1, w2) = split(p);
+        flat(&network_grad(&w1, &w2, &x).1)
+    };
+    assert_close("gradient", &flat(&gradient), &grad(&point), 1e-12);
+    let differences = gradient_difference(grad, &point, &direction);
+    assert_close("H·v", &flat(&hv), &differences, 1e-6);
+    let (_, _, hessian) = network_hessian(&w1, &w2, &x);
+    assert_close(
+        "H·v, dense",
+        &flat(&hv),
+        &times(&hessian, &direction),
+        1e-10,
+    );
+}
+
 #[differentiable(hessian, wrt(centroids))]
 fn kmeans(points: &Array2<f64>, centroids: &Array2<f64>) -> f64 {
     let mut cost = 0.0;

@@ -329,6 +329,68 @@ fn a_separable_function_s_diagonal_in_one_product() {
     assert_eq!(flat(&d), diagonal(&h));
 }
 
+/// A search whose distances are only compared, which `f_hvp`'s sweep runs on real numbers,
+/// beside values on duals: a float parameter read both by the comparison (`distance * scale`)
+/// and by the result, and a difference both compared and differentiated (`shifted`).
+#[differentiable(hessian, wrt(centroids, scale))]
+fn nearest_scaled(points: &Array2<f64>, centroids: &Array2<f64>, scale: f64) -> f64 {
+    let mut cost = 0.0;
+    for i in 0..points.nrows() {
+        let mut nearest = 0;
+        let mut closest = f64::INFINITY;
+        for j in 0..centroids.nrows() {
+            let mut distance = 0.0;
+            for l in 0..points.ncols() {
+                let d = centroids[[j, l]] - points[[i, l]];
+                distance += d * d;
+            }
+            if distance * scale < closest {
+                closest = distance * scale;
+                nearest = j;
+            }
+        }
+        let shifted = centroids[[nearest, 0]] - points[[i, 0]];
+        cost += if shifted > 0.0 {
+            scale * shifted.powi(3)
+        } else {
+            shifted.sin() * centroids[[nearest, 1]]
+        };
+    }
+    cost
+}
+
+#[test]
+fn a_search_on_real_numbers_beside_values_on_duals() {
+    let points = array![[0.0, 0.1], [0.2, 0.9], [1.0, 1.1], [0.9, 0.8], [0.1, -0.2]];
+    let centroids = array![[0.3, 0.2], [1.2, 0.7], [0.05, 0.6]];
+    let (scale, v_scale) = (1.7, -0.6);
+    let v_centroids = array![[1.0, -0.5], [0.25, 2.0], [-1.5, 0.75]];
+    let (value, gradient) = nearest_scaled_grad(&points, &centroids, scale);
+    let (hv_value, hv_gradient, (hc, hs)) =
+        nearest_scaled_hvp(&points, &centroids, scale, v_centroids.clone(), v_scale);
+    assert_eq!(hv_value, value);
+    assert_close("gradient", &flat(&hv_gradient), &flat(&gradient), 1e-15);
+    let v: Vec<f64> = v_centroids.iter().copied().chain([v_scale]).collect();
+    let hv: Vec<f64> = hc.iter().copied().chain([hs]).collect();
+    let point: Vec<f64> = centroids.iter().copied().chain([scale]).collect();
+    let grad = |p: &[f64]| {
+        let centroids = Array2::from_shape_vec((3, 2), p[..6].to_vec()).unwrap();
+        let (_, (gc, gs)) = nearest_scaled_grad(&points, &centroids, p[6]);
+        gc.iter().copied().chain([gs]).collect()
+    };
+    assert_close(
+        "H·v by differences",
+        &hv,
+        &gradient_difference(grad, &point, &v),
+        1e-6,
+    );
+    let (_, _, h) = nearest_scaled_hessian(&points, &centroids, scale);
+    assert_close("H·v, dense", &hv, &times(&h, &v), 1e-12);
+    let (_, _, (dc, ds)) = nearest_scaled_hessian_diagonal(&points, &centroids, scale);
+    let d: Vec<f64> = dc.iter().copied().chain([ds]).collect();
+    assert_eq!(d, diagonal(&h));
+}
+
 #[test]
 fn h_times_ones_is_not_the_diagonal_of_a_coupled_function() {
     // The seed function couples x1 and x2 (H[0, 1] = 1): H·1 is the rows' sums.

@@ -19,7 +19,7 @@ use crate::diag::Diagnostics;
 use crate::emit::{
     generated_block, generated_fn, hygienic, result_value, tangent_param, tuple_if_many,
 };
-use crate::ir::{InputKind, Op, Operand, Program, Stmt, Target, Var};
+use crate::ir::{real_input_ident, InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::primal::{forward_stmt, forward_stmt_taped};
 use crate::reverse::{adjoint_sweep, gradient, EarlySeed};
 use crate::signature::{gradient_type, Output, Signature};
@@ -73,15 +73,34 @@ fn calls(program: &Program, diag: &mut Diagnostics) {
 }
 
 /// The program with every constant it computes with lifted to a dual number with tangent
-/// zero (a literal in the function's float type `float`), so that it meets the dual inputs.
-fn lifted(program: &Program, float: &Type) -> Program {
+/// zero (a literal in the function's float type `float`), so that it meets the dual inputs;
+/// but for the values it computes on real numbers all the same ([`real_values`]; none in a
+/// closure's program, whose inputs are elements).
+fn lifted(program: &Program, float: &Type, closure: bool) -> Program {
     let mut program = program.clone();
-    for node in &mut program.nodes {
+    if !closure {
+        program.reals = real_values(&program);
+    }
+    for (i, node) in program.nodes.iter_mut().enumerate() {
+        if program.reals.contains(&Var::Node(i)) {
+            // A parameter read as it was passed.
+            for arg in &mut node.args {
+                if let Operand::Var(Var::Input(k)) = *arg {
+                    let ident = real_input_ident(k);
+                    *arg = Operand::Const {
+                        tokens: quote!(#ident),
+                        display: program.inputs[k].display.clone(),
+                        literal: false,
+                    };
+                }
+            }
+            continue;
+        }
         let (constant_args, float_constants) = match &mut node.op {
             Op::Prim(prim) => (prim.rule().constant_args, prim.float_constants()),
             // The closure's program on duals too, and a constant array it maps lifted.
             Op::Map(closure) => {
-                closure.program = lifted(&closure.program, float);
+                closure.program = lifted(&closure.program, float, true);
                 (&[][..], &[][..])
             }
             Op::Call { .. } | Op::Copy | Op::Project(_) => continue,
@@ -102,7 +121,7 @@ fn lifted(program: &Program, float: &Type) -> Program {
             }
         }
     }
-    lift_regions(&mut program.stmts, float);
+    lift_regions(&mut program.stmts, &program.reals, float);
     program.dual = true;
     program.float = Some(quote!(::autodiff::__private::Dual<#float>));
     for output in &mut program.outputs {
@@ -117,16 +136,82 @@ fn lifted(program: &Program, float: &Type) -> Program {
     program
 }
 
-/// A constant that a branch or a loop hands to a value of the trace, lifted too.
-fn lift_regions(stmts: &mut [Stmt], float: &Type) {
-    let lift = |operand: &mut Operand| {
+/// The values the Hessian's sweep computes on real numbers: those the result does not
+/// depend on (a search's distances, only compared), made only of constants, of each other and
+/// (for nodes) of parameters passed by reference or as floats, and read by no value on
+/// duals. They cost half as much, and read no dual copy of a parameter. The parameters so
+/// read are in the set too, bound as they were passed ([`real_input_ident`]).
+fn real_values(program: &Program) -> HashSet<Var> {
+    let deps = crate::ir::dependencies(program);
+    let live = crate::ir::live(program);
+    let mut real: HashSet<Var> = (0..program.inputs.len())
+        .filter(|&k| {
+            matches!(program.inputs[k].kind, InputKind::Value)
+                && (program.inputs[k].reference || program.float_inputs.contains(&k))
+        })
+        .map(Var::Input)
+        .collect();
+    real.extend(deps.keys().filter(|var| !live.contains(var)));
+    loop {
+        // Made from a value on duals, or read by one: on duals.
+        let dual: Vec<Var> = deps
+            .iter()
+            .flat_map(|(var, args)| match real.contains(var) {
+                true => {
+                    let readable = |arg: &Var| {
+                        real.contains(arg)
+                            && (matches!(var, Var::Node(_)) || !matches!(arg, Var::Input(_)))
+                    };
+                    match args.iter().all(readable) {
+                        true => Vec::new(),
+                        false => vec![*var],
+                    }
+                }
+                false => args
+                    .iter()
+                    .filter(|arg| !matches!(arg, Var::Input(_)) && real.contains(arg))
+                    .copied()
+                    .collect(),
+            })
+            .collect();
+        if dual.is_empty() {
+            break;
+        }
+        for var in dual {
+            real.remove(&var);
+        }
+    }
+    // A parameter only where it is read so.
+    let read_by_nodes: HashSet<Var> = deps
+        .iter()
+        .filter(|(var, _)| matches!(var, Var::Node(_)) && real.contains(var))
+        .flat_map(|(_, args)| args.iter().copied())
+        .collect();
+    real.retain(|var| {
+        !matches!(var, Var::Input(_))
+            || read_by_nodes.contains(var)
+            || crate::ir::const_reads(&program.stmts, *var) > 0
+    });
+    real
+}
+
+/// A constant that a branch or a loop hands to a value of the trace, lifted too (a literal
+/// handed to a value on real numbers typed as the real float).
+fn lift_regions(stmts: &mut [Stmt], reals: &HashSet<Var>, float: &Type) {
+    let lift = |target: &Target, operand: &mut Operand| {
+        let Target::Local(k) = target else { return };
+        let real = reals.contains(&Var::Local(*k));
         if let Operand::Const {
             tokens, literal, ..
         } = operand
         {
-            *tokens = match literal {
-                true => quote!(::autodiff::__private::Dual::<#float>::constant(#tokens)),
-                false => quote!((#tokens).autodiff_lift()),
+            *tokens = match (real, *literal) {
+                (true, false) => return,
+                (true, true) => {
+                    quote!(::autodiff::__private::Dual::<#float>::constant(#tokens).autodiff_re())
+                }
+                (false, true) => quote!(::autodiff::__private::Dual::<#float>::constant(#tokens)),
+                (false, false) => quote!((#tokens).autodiff_lift()),
             };
             *literal = false;
         }
@@ -135,21 +220,17 @@ fn lift_regions(stmts: &mut [Stmt], float: &Type) {
         match stmt {
             Stmt::Branch(branch) => {
                 for arm in &mut branch.arms {
-                    lift_regions(&mut arm.stmts, float);
+                    lift_regions(&mut arm.stmts, reals, float);
                     for (target, value) in branch.results.iter().zip(&mut arm.yields) {
-                        if let Target::Local(_) = target {
-                            lift(value);
-                        }
+                        lift(target, value);
                     }
                 }
             }
             Stmt::Loop(lp) => {
-                lift_regions(&mut lp.body.stmts, float);
+                lift_regions(&mut lp.body.stmts, reals, float);
                 for ((target, init), next) in lp.carried.iter_mut().zip(&mut lp.body.yields) {
-                    if let Target::Local(_) = target {
-                        lift(init);
-                        lift(next);
-                    }
+                    lift(target, init);
+                    lift(target, next);
                 }
             }
             Stmt::Const { .. } | Stmt::Verbatim(_) | Stmt::Node(_) => {}
@@ -183,7 +264,7 @@ pub fn column_idents() -> (Ident, Ident) {
 /// Emits the sweep of `program` (checked by [`check`]).
 pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
     let float = &sig.ret;
-    let mut dual = lifted(program, float);
+    let mut dual = lifted(program, float, false);
     // The fields of structs of parameters that nodes read, each a dual of its own seeded in
     // every sweep (the struct itself holds no duals): read as `__hfJ` by the program.
     let read: HashSet<usize> = program
@@ -211,12 +292,21 @@ pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
 
     // Every parameter shadowed by its dual seeded along its tangent, and each field read by
     // its own dual, whose tangent is that field of its struct's tangent (zero where skipped).
-    let mut seeds: Vec<TokenStream> = sig
-        .differentiated()
-        .filter(|param| !param.structured)
-        .map(|param| {
+    // (Kept as passed first, where values on real numbers may read it.)
+    let mut seeds: Vec<TokenStream> = parameter_inputs
+        .iter()
+        .zip(sig.differentiated())
+        .filter(|(_, param)| !param.structured)
+        .map(|(&k, param)| {
             let (ident, tangent) = (&param.ident, tangent_param(&param.ident));
-            quote!(let #ident = #ident.autodiff_seed(&#tangent);)
+            let real = match dual.reals.contains(&Var::Input(k)) {
+                true => {
+                    let real = real_input_ident(k);
+                    quote!(let #real = #ident;)
+                }
+                false => TokenStream::new(),
+            };
+            quote!(#real let #ident = #ident.autodiff_seed(&#tangent);)
         })
         .collect();
     for (j, (ident, path, root)) in &fields {

@@ -8,7 +8,7 @@
 //! [`Local`]s (a branch's results, a loop's carried variables), so every emitter walks the
 //! same tree and never needs a control-flow graph.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use syn::Ident;
@@ -342,6 +342,15 @@ pub struct Program {
     /// Whether the values are dual numbers (the Hessian's program), whose constants read
     /// only the real parts.
     pub dual: bool,
+    /// In the Hessian's program, the values computed on real numbers all the same (no
+    /// derivative reaches them), and the parameters bound as they were passed, before their
+    /// seeding, as [`real_input_ident`] names them.
+    pub reals: HashSet<Var>,
+}
+
+/// Parameter k as it was passed, before the Hessian's sweep seeds it along its tangent.
+pub fn real_input_ident(k: usize) -> Ident {
+    quote::format_ident!("__real{}", k, span = Span::mixed_site())
 }
 
 impl Program {
@@ -489,29 +498,24 @@ impl Uses {
     }
 }
 
-/// The variables the result depends on (through any path, around loops too): only they
-/// need tangents or adjoints.
-pub fn live(program: &Program) -> std::collections::HashSet<Var> {
-    let mut deps: std::collections::HashMap<Var, Vec<Var>> = std::collections::HashMap::new();
-    fn collect(
-        program: &Program,
-        stmts: &[Stmt],
-        deps: &mut std::collections::HashMap<Var, Vec<Var>>,
-    ) {
-        let vars = |operands: &[&Operand]| -> Vec<Var> {
-            operands
-                .iter()
-                .filter_map(|operand| match operand {
-                    Operand::Var(var) => Some(*var),
-                    _ => None,
-                })
-                .collect()
-        };
+/// Each value's operands: a node's arguments, a branch result's yields, a loop-carried
+/// variable's initial and next values (constants' reads carry no derivative and are left out).
+pub fn dependencies(program: &Program) -> HashMap<Var, Vec<Var>> {
+    fn vars<'a>(operands: impl IntoIterator<Item = &'a Operand>) -> Vec<Var> {
+        operands
+            .into_iter()
+            .filter_map(|operand| match operand {
+                Operand::Var(var) => Some(*var),
+                _ => None,
+            })
+            .collect()
+    }
+    fn collect(program: &Program, stmts: &[Stmt], deps: &mut HashMap<Var, Vec<Var>>) {
         for stmt in stmts {
             match stmt {
                 Stmt::Node(i) => {
-                    let args: Vec<&Operand> = program.nodes[*i].args.iter().collect();
-                    deps.entry(Var::Node(*i)).or_default().extend(vars(&args));
+                    let args = vars(&program.nodes[*i].args);
+                    deps.entry(Var::Node(*i)).or_default().extend(args);
                 }
                 Stmt::Branch(branch) => {
                     for arm in &branch.arms {
@@ -520,18 +524,21 @@ pub fn live(program: &Program) -> std::collections::HashSet<Var> {
                             if let Target::Local(k) = target {
                                 deps.entry(Var::Local(*k))
                                     .or_default()
-                                    .extend(vars(&[value]));
+                                    .extend(vars([value]));
                             }
                         }
                     }
                 }
                 Stmt::Loop(lp) => {
+                    if let LoopHead::While { stmts, .. } | LoopHead::For { stmts, .. } = &lp.head {
+                        collect(program, stmts, deps);
+                    }
                     collect(program, &lp.body.stmts, deps);
                     for ((target, init), next) in lp.carried.iter().zip(&lp.body.yields) {
                         if let Target::Local(k) = target {
                             deps.entry(Var::Local(*k))
                                 .or_default()
-                                .extend(vars(&[init, next]));
+                                .extend(vars([init, next]));
                         }
                     }
                 }
@@ -539,8 +546,16 @@ pub fn live(program: &Program) -> std::collections::HashSet<Var> {
             }
         }
     }
+    let mut deps = HashMap::new();
     collect(program, &program.stmts, &mut deps);
-    let mut live: std::collections::HashSet<Var> = program.output_vars().collect();
+    deps
+}
+
+/// The variables the result depends on (through any path, around loops too): only they
+/// need tangents or adjoints.
+pub fn live(program: &Program) -> HashSet<Var> {
+    let deps = dependencies(program);
+    let mut live: HashSet<Var> = program.output_vars().collect();
     let mut work: Vec<Var> = live.iter().copied().collect();
     while let Some(var) = work.pop() {
         for dep in deps.get(&var).into_iter().flatten() {
@@ -656,7 +671,7 @@ pub fn reads(program: &Program, uses: &Uses, var: Var) -> usize {
 }
 
 /// How many constant statements (anywhere) read `var`.
-fn const_reads(stmts: &[Stmt], var: Var) -> usize {
+pub fn const_reads(stmts: &[Stmt], var: Var) -> usize {
     stmts
         .iter()
         .map(|stmt| match stmt {

@@ -44,6 +44,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
             float_inputs: HashSet::new(),
             float: signature_float(sig).map(|ty| ty.to_token_stream()),
             dual: false,
+            reals: HashSet::new(),
         },
         regions: 0,
         loop_depth: 0,

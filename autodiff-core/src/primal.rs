@@ -64,6 +64,11 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                 let value = var_tokens(program, *var);
                 match (*var, program.dual) {
                     (_, false) => quote!(let #placeholder = &#value;),
+                    (Var::Input(k), true) if program.reals.contains(var) => {
+                        let real = crate::ir::real_input_ident(k);
+                        quote!(let #placeholder = &#real;)
+                    }
+                    (_, true) if program.reals.contains(var) => quote!(let #placeholder = &#value;),
                     // A field the Hessian's sweeps do not seed (read by constants only).
                     (Var::Input(k), true)
                         if matches!(&program.inputs[k].kind, InputKind::Field { path, .. } if !path.is_empty()) =>

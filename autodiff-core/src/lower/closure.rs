@@ -429,6 +429,7 @@ impl Lowerer<'_> {
             copy_constants: HashSet::new(),
             float: Some(float.to_token_stream()),
             dual: false,
+            reals: HashSet::new(),
         };
         let outer_env = self.env.clone();
         let outer_program = std::mem::replace(&mut self.program, sub);

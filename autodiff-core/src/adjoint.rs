@@ -139,6 +139,7 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
         mutable: HashSet::new(),
         trace,
         early,
+        fusing: Vec::new(),
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -353,6 +354,20 @@ struct Sweep<'p> {
     trace: Option<Ident>,
     /// The seed as code before the result exists: loops summed into it fuse (`fuse`).
     early: Option<EarlySeed>,
+    /// The fused loops whose bodies are being swept, innermost last.
+    fusing: Vec<Fusing>,
+}
+
+/// A fused loop whose body is being swept: the loops of its own statements that only add to
+/// its sums fuse too ([`Sweep::fuses_within`]).
+struct Fusing {
+    fusion: Fusion,
+    /// The ids of the loops among its body's statements.
+    direct: HashSet<usize>,
+    /// The values its carried sums pass through ([`Loop::sums`]).
+    sums: HashSet<Var>,
+    /// The accumulators its adjoint adds to, declared before it runs.
+    accumulators: HashSet<Ident>,
 }
 
 impl Sweep<'_> {
@@ -956,6 +971,9 @@ impl Sweep<'_> {
     /// `total.ln()` after the loop: its adjoint is a scalar known only later, by which the
     /// fused adjoint, run from a seed of one, is scaled; see [`Fusion`]).
     fn fuses(&self, lp: &Loop, external: &[Var]) -> Option<Fusion> {
+        if let Some(outer) = self.fusing.last() {
+            return self.fuses_within(outer, lp);
+        }
         // Only a loop of the function's own statements: not one inside a loop or an arm,
         // whose adjoint runs in a scope of its own.
         let top_level = self
@@ -989,6 +1007,22 @@ impl Sweep<'_> {
             (Some((_, Operand::Const { literal: true, .. })), None) => Some(Fusion::Scaled),
             _ => None,
         }
+    }
+
+    /// Whether a loop among the statements of a fused loop's body fuses too: each carried
+    /// value the result depends on starts from one of that loop's sums and is only added
+    /// to, so its adjoint is the fused loop's, known before it runs (`for i { for l { s +=
+    /// t } }`: no record of the inner iterations either).
+    fn fuses_within(&self, outer: &Fusing, lp: &Loop) -> Option<Fusion> {
+        let program = self.program;
+        let starts_from_sums = lp.carried.iter().all(|(target, init)| match target {
+            Target::Local(k) if self.live.contains(&Var::Local(*k)) => {
+                matches!(init, Operand::Var(var) if outer.sums.contains(var))
+            }
+            _ => true,
+        });
+        (outer.direct.contains(&lp.id) && starts_from_sums && lp.accumulates(program))
+            .then_some(outer.fusion)
     }
 
     /// A loop summed into the result (`for i in 0..n { s += term(i) }`, `y = s + …`), its
@@ -1026,6 +1060,17 @@ impl Sweep<'_> {
                 adjoint
             })
             .collect();
+        // Inside a fused loop, an adjoint that is one of its accumulators takes the
+        // contributions as they come; the others are kept in accumulators of this loop's own.
+        let within = self.fusing.last().map(|outer| &outer.accumulators);
+        let (shared, external): (Vec<Var>, Vec<Var>) = external.iter().partition(|var| {
+            within.is_some_and(|accumulators| {
+                self.adjoints
+                    .get(var)
+                    .is_some_and(|adjoint| accumulators.contains(adjoint))
+            })
+        });
+        let nested = within.is_some();
         let earlier: Vec<Option<Ident>> = external
             .iter()
             .map(|var| self.adjoints.remove(var))
@@ -1041,12 +1086,41 @@ impl Sweep<'_> {
                 (var, accumulator)
             })
             .collect();
-        let adjoint = self.body_adjoint(lp, locals, &carried, &accumulators);
-        let code = crate::primal::loop_fused(program, lp, &self.plan, quote!(#(#before)*), adjoint);
+        let shared: Vec<(Var, Ident)> = shared
+            .into_iter()
+            .map(|var| (var, self.adjoints[&var].clone()))
+            .collect();
+        self.fusing.push(Fusing {
+            fusion,
+            direct: lp
+                .body
+                .stmts
+                .iter()
+                .filter_map(|stmt| match stmt {
+                    Stmt::Loop(inner) => Some(inner.id),
+                    _ => None,
+                })
+                .collect(),
+            sums: lp.sums(program),
+            accumulators: accumulators
+                .iter()
+                .chain(&shared)
+                .map(|(_, accumulator)| accumulator.clone())
+                .collect(),
+        });
+        let all: Vec<(Var, Ident)> = accumulators.iter().chain(&shared).cloned().collect();
+        let adjoint = self.body_adjoint(lp, locals, &carried, &all);
+        self.fusing.pop();
+        // The loops fused inside it as this sweep fused them.
+        let mut plan = self.plan.clone();
+        plan.fused.extend(self.found.fused.clone());
+        let code = crate::primal::loop_fused(program, lp, &plan, quote!(#(#before)*), adjoint);
         self.found.fused.insert(lp.id, code);
         // A scaled fusion's one carried sum: its final value's adjoint (none: it is unread,
-        // and so is everything the loop contributes).
+        // and so is everything the loop contributes). A loop fused inside another adds to
+        // what that one scales.
         let scale = match fusion {
+            _ if nested => None,
             Fusion::FromSeed => None,
             Fusion::Scaled => Some(finals.into_iter().flatten().next()),
         };

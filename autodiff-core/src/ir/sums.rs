@@ -32,6 +32,21 @@ impl Loop {
             })
     }
 
+    /// The values of the body that the carried variables' sums pass through (the carried
+    /// variables themselves, each `s + t`, and what branches and inner loops carry of them),
+    /// for a loop that [`accumulates`](Loop::accumulates).
+    pub fn sums(&self, program: &Program) -> HashSet<Var> {
+        let mut sums = HashSet::new();
+        for (target, _) in &self.carried {
+            if let Target::Local(k) = target {
+                let mut chain = HashSet::from([Var::Local(*k)]);
+                summed_through(program, &self.body.stmts, &mut chain, Var::Local(*k));
+                sums.extend(chain);
+            }
+        }
+        sums
+    }
+
     /// Whether the final value of each carried variable of the trace reaches the result (a
     /// single one) only by being summed into, read by nothing else: its adjoint is the seed.
     /// (For a loop of `program.stmts`.)

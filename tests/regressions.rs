@@ -1779,3 +1779,138 @@ fn moves_into_code_whose_adjoint_gives_nothing_back() {
         );
     }
 }
+
+// --- loops fused inside fused loops ------------------------------------------------------
+
+/// A double sum: the inner loop only adds to the outer's sum, so it runs its adjoint beside
+/// its forward code as the outer does (nothing recorded), adding into the outer's
+/// accumulators.
+#[differentiable(hessian, wrt(x, w))]
+fn double_sum(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        for j in 0..w.len() {
+            s += x[i] * (w[j] * x[i]).sin();
+        }
+        // After the inner loop, w's adjoint gets more in the same iteration.
+        s += w[i].powi(2) * x[i];
+    }
+    s
+}
+
+/// The outer sum read after the loop (`(s / n).ln()`: its fused adjoint is scaled), a
+/// triangular inner range, and a third level with a branch.
+#[differentiable(hessian, wrt(x, w))]
+fn scaled_nest(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let t = x[i].exp();
+        for j in 0..i {
+            s += (x[i] - x[j]).powi(2) * w[j];
+            for k in 0..w.len() {
+                if w[k] > t * 0.5 {
+                    s += t * w[k];
+                } else {
+                    s -= w[k] * w[k] * x[j];
+                }
+            }
+        }
+    }
+    (s / x.len() as f64 + 10.0).ln()
+}
+
+/// Inner loops carrying values of their own beside the outer's sum: a sum of its own that is
+/// squared after it (its adjoint is not the outer's: not fused), and a product.
+#[differentiable(hessian, wrt(x, w))]
+fn nest_with_own_state(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let mut q = 0.0;
+        for j in 0..w.len() {
+            q += w[j] * x[i];
+            s += x[j] * w[j];
+        }
+        s += q * q;
+        let mut p = 1.0;
+        for j in 0..w.len() {
+            p = p * w[j] + x[i];
+        }
+        s += p;
+    }
+    s
+}
+
+#[test]
+fn loops_fused_inside_fused_loops_in_every_mode() {
+    type Grad = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>));
+    type Jvp = fn(&Array1<f64>, &Array1<f64>, Array1<f64>, Array1<f64>) -> (f64, f64);
+    type Vjp = fn(&Array1<f64>, &Array1<f64>, f64) -> (f64, (Array1<f64>, Array1<f64>));
+    type Hessian = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>), Array2<f64>);
+    #[allow(clippy::type_complexity)]
+    let cases: [(
+        &str,
+        fn(&Array1<f64>, &Array1<f64>) -> f64,
+        Grad,
+        Jvp,
+        Vjp,
+        Hessian,
+    ); 3] = [
+        (
+            "double sum",
+            double_sum,
+            double_sum_grad,
+            double_sum_jvp,
+            double_sum_vjp,
+            double_sum_hessian,
+        ),
+        (
+            "scaled nest",
+            scaled_nest,
+            scaled_nest_grad,
+            scaled_nest_jvp,
+            scaled_nest_vjp,
+            scaled_nest_hessian,
+        ),
+        (
+            "own state",
+            nest_with_own_state,
+            nest_with_own_state_grad,
+            nest_with_own_state_jvp,
+            nest_with_own_state_vjp,
+            nest_with_own_state_hessian,
+        ),
+    ];
+    let split = |v: &[f64]| (Array1::from(v[..3].to_vec()), Array1::from(v[3..].to_vec()));
+    let point = [0.3, -0.7, 1.1, 0.9, -0.4, 0.6];
+    for (name, f, grad, jvp, vjp, hessian) in cases {
+        let flat_grad = |v: &[f64]| {
+            let (x, w) = split(v);
+            let (value, (gx, gw)) = grad(&x, &w);
+            (value, flat(gx.iter().chain(&gw)))
+        };
+        check_scalar(
+            name,
+            &point,
+            |v| {
+                let (x, w) = split(v);
+                f(&x, &w)
+            },
+            flat_grad,
+            |v, t| {
+                let ((x, w), (tx, tw)) = (split(v), split(t));
+                jvp(&x, &w, tx, tw)
+            },
+        );
+        let (x, w) = split(&point);
+        // A cotangent other than one reaches the fused loops' seed.
+        let (_, (gx, gw)) = vjp(&x, &w, -2.5);
+        let scaled: Vec<f64> = flat_grad(&point).1.iter().map(|g| -2.5 * g).collect();
+        for (got, want) in flat(gx.iter().chain(&gw)).iter().zip(&scaled) {
+            assert!(
+                (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                "{name}: vjp"
+            );
+        }
+        check_hessian_columns(&point, &hessian(&x, &w).2, |p| flat_grad(p).1);
+    }
+}

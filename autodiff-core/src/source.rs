@@ -265,6 +265,31 @@ mod tests {
         assert!(!hvp.contains("(c).autodiff_re()"), "{hvp}");
     }
 
+    /// A double sum summed into the result: both loops run their adjoints beside their
+    /// forward code, recording nothing, the inner one adding into the outer's accumulator.
+    #[test]
+    fn a_double_sum_records_nothing() {
+        let source = source_of(
+            quote!(wrt(x)),
+            quote! {
+                fn pairs(x: &Array1<f64>) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() {
+                        for j in 0..i {
+                            s += (x[i] - x[j]).powi(2);
+                        }
+                    }
+                    s
+                }
+            },
+        );
+        let vjp =
+            &source[source.find("fn pairs_vjp").unwrap()..source.find("fn pairs_jvp").unwrap()];
+        assert!(!vjp.contains("record(") && !vjp.contains("__tape"), "{vjp}");
+        // One accumulator of x's adjoint, declared once, before the loops.
+        assert_eq!(squeeze(vjp).matches("autodiff_zeros(").count(), 1, "{vjp}");
+    }
+
     /// The code without whitespace, to find a line however rustfmt wrapped it.
     fn squeeze(code: &str) -> String {
         code.split_whitespace().collect()

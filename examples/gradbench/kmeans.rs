@@ -1,18 +1,22 @@
 //! `kmeans`: the k-means cost f(P, C) = Σᵢ minⱼ ‖Cⱼ − Pᵢ‖², written as k-means code is:
 //! each point's nearest centroid found by comparing distances, then the squared distance to
-//! that centroid added to the cost, coordinate by coordinate. `cost` is the function itself; `dir` is the Newton direction
+//! that centroid added to the cost, coordinate by coordinate. The distances compared are
+//! ‖Cⱼ‖² − 2 Pᵢ·Cⱼ (‖Pᵢ‖² is the same for every j), the products of a block of points with
+//! every centroid one matrix product, as JAX's and PyTorch's tools compute them.
+//! `cost` is the function itself; `dir` is the Newton direction
 //! J·H⁻¹ with respect to the centroids, J the gradient and H the Hessian, which is diagonal
 //! (each centroid's coordinates interact with no other: H = 2 · |points nearest Cⱼ| on Cⱼ's
 //! coordinates). So its diagonal is H·1, and the generated `kmeans_hvp` along a matrix of
 //! ones gives the gradient and that diagonal in one forward-over-reverse sweep.
 //!
 //! The search only compares distances, so no derivative flows through it: the generated
-//! code runs it as the cost does, with nothing recorded, and differentiates one distance per
-//! point. Written as the formula reads, `closest = closest.min(distance)` summed, every
-//! distance is differentiated and swept back (the `min` sends a zero adjoint to all but
-//! one): 3–8× slower (BENCHMARKS.md, "GradBench: PyTorch and JAX beside us").
+//! code runs it as the cost does, on real numbers (the products too), with nothing recorded,
+//! and differentiates one distance per point. Written as the formula reads, `closest =
+//! closest.min(distance)` summed, every distance is differentiated and swept back (the
+//! `min` sends a zero adjoint to all but one): 3–8× slower (BENCHMARKS.md, "GradBench:
+//! PyTorch and JAX beside us").
 
-use autodiff::ndarray::Array2;
+use autodiff::ndarray::{s, Array2, Axis};
 use autodiff::prelude::*;
 use serde_json::{json, Value};
 
@@ -21,28 +25,35 @@ use super::{field, numbers, unknown, Evaluated, Failure};
 #[differentiable(hessian, wrt(centroids))]
 fn kmeans(points: &Array2<f64>, centroids: &Array2<f64>) -> f64 {
     let (n, k, d) = (points.nrows(), centroids.nrows(), points.ncols());
+    // ‖cⱼ − pᵢ‖² = ‖cⱼ‖² − 2 pᵢ·cⱼ + ‖pᵢ‖², the last the same for every j: the products of
+    // a block of points with every centroid in one matrix product, small enough to stay in
+    // cache.
+    let squares = (centroids * centroids).sum_axis(Axis(1));
     let mut cost = 0.0;
-    for i in 0..n {
-        let mut nearest = 0;
-        let mut closest = f64::INFINITY;
-        for j in 0..k {
-            let mut distance = 0.0;
+    for start in (0..n).step_by(BLOCK) {
+        let block = points.slice(s![start..n.min(start + BLOCK), ..]);
+        let products = block.dot(&centroids.t());
+        for i in 0..block.nrows() {
+            let mut nearest = 0;
+            let mut closest = f64::INFINITY;
+            for j in 0..k {
+                let distance = squares[j] - 2.0 * products[[i, j]];
+                if distance < closest {
+                    closest = distance;
+                    nearest = j;
+                }
+            }
             for l in 0..d {
-                let d = centroids[[j, l]] - points[[i, l]];
-                distance += d * d;
+                let d = centroids[[nearest, l]] - block[[i, l]];
+                cost += d * d;
             }
-            if distance < closest {
-                closest = distance;
-                nearest = j;
-            }
-        }
-        for l in 0..d {
-            let d = centroids[[nearest, l]] - points[[i, l]];
-            cost += d * d;
         }
     }
     cost
 }
+
+/// Points per matrix product: 256 × 1 000 products are 2 MB.
+const BLOCK: usize = 256;
 
 /// J·H⁻¹: the gradient over the Hessian's diagonal, element by element.
 fn direction(points: &Array2<f64>, centroids: &Array2<f64>) -> Array2<f64> {

@@ -11,7 +11,7 @@ use num_traits::{Float, Zero};
 
 use rayon::prelude::*;
 
-use crate::parallel::{zip_on_cores, MIN_PARALLEL_LEN};
+use crate::parallel::{split, zip_on_cores, MIN_PARALLEL_LEN};
 use crate::value::check_tangent;
 
 /// The result of `f` over every element of the `M` arrays `xs` (one shape; `M` is 1 for
@@ -109,7 +109,7 @@ where
     F: Fn(A) -> (A, [A; N]) + Sync,
 {
     let len = x.len();
-    let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
+    let Some(xs) = x.as_slice().filter(|_| split(len)) else {
         return forward_sum([x], |[v]| f(v));
     };
     let mut partial = Array::zeros(x.raw_dim());
@@ -264,7 +264,7 @@ where
     F: Fn(A) -> (A, [A; N]) + Sync,
 {
     let len = x.len();
-    let Some(xs) = x.as_slice().filter(|_| len >= MIN_PARALLEL_LEN) else {
+    let Some(xs) = x.as_slice().filter(|_| split(len)) else {
         return forward([x], |[v]| f(v));
     };
     let mut values = Array::zeros(x.raw_dim());

@@ -179,7 +179,7 @@ impl<'a, A: FastMath, D: Dimension> Map for ArrayView<'a, A, D> {
             }
             sum
         };
-        let sums: Vec<Vec<A>> = match gs.len() >= crate::parallel::MIN_PARALLEL_LEN {
+        let sums: Vec<Vec<A>> = match crate::parallel::split(gs.len()) {
             true => gs
                 .par_chunks_mut(block)
                 .zip(x.par_chunks(block))

@@ -391,6 +391,46 @@ fn a_search_on_real_numbers_beside_values_on_duals() {
     assert_eq!(d, diagonal(&h));
 }
 
+/// A sum read after its loop, whose adjoint the Hessian's sweep runs beside its forward
+/// code from one and scales; inside it, a loop adding to it (fused too).
+#[differentiable(hessian)]
+fn log_of_mean(x: &Array1<f64>, s: f64) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        total += (x[i] * s).sin() * x[i];
+        for j in 0..i {
+            total += x[i] * x[j] * s;
+        }
+    }
+    (total / x.len() as f64 + 3.0).ln() * s
+}
+
+#[test]
+fn a_scaled_sum_through_the_hessians_sweep() {
+    let (x, s) = (array![0.3, -0.8, 1.1, 0.4], 0.7);
+    let v = [1.0, -0.5, 0.25, 2.0, -1.5];
+    let (value, (gx, gs)) = log_of_mean_grad(&x, s);
+    let (hv_value, (hx, hs), (px, ps)) =
+        log_of_mean_hvp(&x, s, Array1::from(v[..4].to_vec()), v[4]);
+    assert_eq!(hv_value, value);
+    let gradient: Vec<f64> = gx.iter().copied().chain([gs]).collect();
+    assert_close("gradient", &flat(&(hx, hs)), &gradient, 1e-14);
+    let point: Vec<f64> = x.iter().copied().chain([s]).collect();
+    let grad = |p: &[f64]| {
+        let (_, (gx, gs)) = log_of_mean_grad(&Array1::from(p[..4].to_vec()), p[4]);
+        gx.iter().copied().chain([gs]).collect()
+    };
+    let hv: Vec<f64> = px.iter().copied().chain([ps]).collect();
+    assert_close(
+        "H·v by differences",
+        &hv,
+        &gradient_difference(grad, &point, &v),
+        1e-6,
+    );
+    let (_, _, h) = log_of_mean_hessian(&x, s);
+    assert_close("H·v, dense", &hv, &times(&h, &v), 1e-12);
+}
+
 #[test]
 fn h_times_ones_is_not_the_diagonal_of_a_coupled_function() {
     // The seed function couples x1 and x2 (H[0, 1] = 1): H·1 is the rows' sums.

@@ -205,15 +205,21 @@ fn lift_regions(stmts: &mut [Stmt], reals: &HashSet<Var>, float: &Type) {
             tokens, literal, ..
         } = operand
         {
-            *tokens = match (real, *literal) {
+            let (lifted, number) = match (real, *literal) {
                 (true, false) => return,
-                (true, true) => {
-                    quote!(::autodiff::__private::Dual::<#float>::constant(#tokens).autodiff_re())
-                }
-                (false, true) => quote!(::autodiff::__private::Dual::<#float>::constant(#tokens)),
-                (false, false) => quote!((#tokens).autodiff_lift()),
+                (true, true) => (
+                    quote!(::autodiff::__private::Dual::<#float>::constant(#tokens).autodiff_re()),
+                    false,
+                ),
+                // Still a number to the adjoint sweep (a sum started from a number may fuse,
+                // scaled), typed by the carried variable's declaration.
+                (false, true) => (
+                    quote!(::autodiff::__private::Dual::<#float>::constant(#tokens)),
+                    true,
+                ),
+                (false, false) => (quote!((#tokens).autodiff_lift()), false),
             };
-            *literal = false;
+            (*tokens, *literal) = (lifted, number);
         }
     };
     for stmt in stmts {

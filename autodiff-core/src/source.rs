@@ -290,6 +290,29 @@ mod tests {
         assert_eq!(squeeze(vjp).matches("autodiff_zeros(").count(), 1, "{vjp}");
     }
 
+    /// A sum read after its loop (`(s / n).ln()`): in `f_hvp`'s sweep on dual numbers too,
+    /// the loop runs its adjoint beside its forward code from one and scales what it added
+    /// (its start, a dual constant, still counts as a number), recording nothing.
+    #[test]
+    fn a_scaled_sum_records_nothing_in_the_hessians_sweep() {
+        let source = source_of(
+            quote!(hessian),
+            quote! {
+                fn mean_log(x: &Array1<f64>) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() {
+                        s += x[i].sin() * x[i];
+                    }
+                    (s / x.len() as f64 + 2.0).ln()
+                }
+            },
+        );
+        let hvp = &source[source.find("fn mean_log_hvp").unwrap()..];
+        let hvp = &hvp[..hvp.find("\n}\n").unwrap()];
+        assert!(!hvp.contains("record(") && !hvp.contains("__tape"), "{hvp}");
+        assert!(hvp.contains("scaled("), "{hvp}");
+    }
+
     /// The code without whitespace, to find a line however rustfmt wrapped it.
     fn squeeze(code: &str) -> String {
         code.split_whitespace().collect()

@@ -6,7 +6,7 @@
 //! product with a vector of ones.
 
 use autodiff::check::close;
-use autodiff::ndarray::{array, Array1, Array2};
+use autodiff::ndarray::{array, Array1, Array2, ArrayView2};
 use autodiff::prelude::*;
 
 /// A gradient-shaped value (a float, an array, a struct or a tuple of them) as a flat vector,
@@ -389,6 +389,46 @@ fn a_search_on_real_numbers_beside_values_on_duals() {
     let (_, _, (dc, ds)) = nearest_scaled_hessian_diagonal(&points, &centroids, scale);
     let d: Vec<f64> = dc.iter().copied().chain([ds]).collect();
     assert_eq!(d, diagonal(&h));
+}
+
+/// The same search over centroids passed as a view, which the sweep reads as passed too.
+#[differentiable(hessian, wrt(centroids))]
+fn nearest_in_view(points: &Array2<f64>, centroids: ArrayView2<f64>) -> f64 {
+    let mut cost = 0.0;
+    for i in 0..points.nrows() {
+        let mut nearest = 0;
+        let mut closest = f64::INFINITY;
+        for j in 0..centroids.nrows() {
+            let d = &centroids.row(j) - &points.row(i);
+            let distance = d.dot(&d);
+            if distance < closest {
+                closest = distance;
+                nearest = j;
+            }
+        }
+        let d = &centroids.row(nearest) - &points.row(i);
+        cost += d.dot(&d).sqrt();
+    }
+    cost
+}
+
+#[test]
+fn a_search_over_a_view() {
+    let points = array![[0.0, 0.1], [0.2, 0.9], [1.0, 1.1], [0.9, 0.8], [0.1, -0.2]];
+    let centroids = array![[0.3, 0.2], [1.2, 0.7], [0.05, 0.6]];
+    let v = array![[1.0, -0.5], [0.25, 2.0], [-1.5, 0.75]];
+    let (value, gradient) = nearest_in_view_grad(&points, centroids.view());
+    let (hv_value, hv_gradient, hv) = nearest_in_view_hvp(&points, centroids.view(), v.clone());
+    assert_eq!(hv_value, value);
+    assert_close("gradient", &flat(&hv_gradient), &flat(&gradient), 1e-15);
+    let grad = |p: &[f64]| {
+        let centroids = Array2::from_shape_vec((3, 2), p.to_vec()).unwrap();
+        flat(&nearest_in_view_grad(&points, centroids.view()).1)
+    };
+    let point: Vec<f64> = centroids.iter().copied().collect();
+    let direction: Vec<f64> = v.iter().copied().collect();
+    let differences = gradient_difference(grad, &point, &direction);
+    assert_close("H·v by differences", &flat(&hv), &differences, 1e-6);
 }
 
 /// A sum read after its loop, whose adjoint the Hessian's sweep runs beside its forward

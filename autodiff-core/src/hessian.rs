@@ -22,7 +22,7 @@ use crate::emit::{
 use crate::ir::{real_input_ident, InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::primal::{forward_stmt, forward_stmt_taped};
 use crate::reverse::{adjoint_sweep, gradient, EarlySeed};
-use crate::signature::{gradient_type, Output, Signature};
+use crate::signature::{gradient_type, is_float, is_view, Output, Signature};
 
 /// Reports what `f_hessian` does not support.
 pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut Diagnostics) {
@@ -74,12 +74,13 @@ fn calls(program: &Program, diag: &mut Diagnostics) {
 
 /// The program with every constant it computes with lifted to a dual number with tangent
 /// zero (a literal in the function's float type `float`), so that it meets the dual inputs;
-/// but for the values it computes on real numbers all the same ([`real_values`]; none in a
-/// closure's program, whose inputs are elements).
-fn lifted(program: &Program, float: &Type, closure: bool) -> Program {
+/// but for the values it computes on real numbers all the same ([`real_values`], which may
+/// read the inputs `passed` as they were passed; none in a closure's program, whose inputs
+/// are elements).
+fn lifted(program: &Program, float: &Type, passed: Option<&HashSet<usize>>) -> Program {
     let mut program = program.clone();
-    if !closure {
-        program.reals = real_values(&program);
+    if let Some(passed) = passed {
+        program.reals = real_values(&program, passed);
     }
     for (i, node) in program.nodes.iter_mut().enumerate() {
         if program.reals.contains(&Var::Node(i)) {
@@ -100,7 +101,7 @@ fn lifted(program: &Program, float: &Type, closure: bool) -> Program {
             Op::Prim(prim) => (prim.rule().constant_args, prim.float_constants()),
             // The closure's program on duals too, and a constant array it maps lifted.
             Op::Map(closure) => {
-                closure.program = lifted(&closure.program, float, true);
+                closure.program = lifted(&closure.program, float, None);
                 (&[][..], &[][..])
             }
             Op::Call { .. } | Op::Copy | Op::Project(_) => continue,
@@ -138,19 +139,13 @@ fn lifted(program: &Program, float: &Type, closure: bool) -> Program {
 
 /// The values the Hessian's sweep computes on real numbers: those the result does not
 /// depend on (a search's distances, only compared), made only of constants, of each other and
-/// (for nodes) of parameters passed by reference or as floats, and read by no value on
-/// duals. They cost half as much, and read no dual copy of a parameter. The parameters so
-/// read are in the set too, bound as they were passed ([`real_input_ident`]).
-fn real_values(program: &Program) -> HashSet<Var> {
+/// (for nodes) of the parameters `passed`, and read by no value on duals. They cost half as
+/// much, and read no dual copy of a parameter. The parameters so read are in the set too,
+/// bound as they were passed ([`real_input_ident`]).
+fn real_values(program: &Program, passed: &HashSet<usize>) -> HashSet<Var> {
     let deps = crate::ir::dependencies(program);
     let live = crate::ir::live(program);
-    let mut real: HashSet<Var> = (0..program.inputs.len())
-        .filter(|&k| {
-            matches!(program.inputs[k].kind, InputKind::Value)
-                && (program.inputs[k].reference || program.float_inputs.contains(&k))
-        })
-        .map(Var::Input)
-        .collect();
+    let mut real: HashSet<Var> = passed.iter().map(|&k| Var::Input(k)).collect();
     real.extend(deps.keys().filter(|var| !live.contains(var)));
     loop {
         // Made from a value on duals, or read by one: on duals.
@@ -270,7 +265,21 @@ pub fn column_idents() -> (Ident, Ident) {
 /// Emits the sweep of `program` (checked by [`check`]).
 pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
     let float = &sig.ret;
-    let mut dual = lifted(program, float, false);
+    let parameter_inputs: Vec<usize> = (0..program.inputs.len())
+        .filter(|&k| program.inputs[k].is_parameter())
+        .collect();
+    // The parameters that can be read as they were passed, bound before their seeding:
+    // references, floats and views, all `Copy`.
+    let passed: HashSet<usize> = parameter_inputs
+        .iter()
+        .zip(sig.differentiated())
+        .filter(|(&k, param)| {
+            !param.structured
+                && (program.inputs[k].reference || is_float(&param.ty) || is_view(&param.ty))
+        })
+        .map(|(&k, _)| k)
+        .collect();
+    let mut dual = lifted(program, float, Some(&passed));
     // The fields of structs of parameters that nodes read, each a dual of its own seeded in
     // every sweep (the struct itself holds no duals): read as `__hfJ` by the program.
     let read: HashSet<usize> = program
@@ -292,9 +301,6 @@ pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
             }
         }
     }
-    let parameter_inputs: Vec<usize> = (0..program.inputs.len())
-        .filter(|&k| program.inputs[k].is_parameter())
-        .collect();
 
     // Every parameter shadowed by its dual seeded along its tangent, and each field read by
     // its own dual, whose tangent is that field of its struct's tangent (zero where skipped).

@@ -233,36 +233,39 @@ mod tests {
     /// of it for `c.nrows()`), and the one distance the result depends on on duals.
     #[test]
     fn a_search_on_real_numbers_in_the_hessians_sweep() {
-        let source = source_of(
-            quote!(hessian, wrt(c)),
-            quote! {
-                fn nearest(p: &Array1<f64>, c: &Array2<f64>) -> f64 {
-                    let mut best = 0;
-                    let mut closest = f64::INFINITY;
-                    for j in 0..c.nrows() {
-                        let mut distance = 0.0;
+        // The centroids by reference, then as a view: either is read as it was passed.
+        for centroids in [quote!(&Array2<f64>), quote!(ArrayView2<f64>)] {
+            let source = source_of(
+                quote!(hessian, wrt(c)),
+                quote! {
+                    fn nearest(p: &Array1<f64>, c: #centroids) -> f64 {
+                        let mut best = 0;
+                        let mut closest = f64::INFINITY;
+                        for j in 0..c.nrows() {
+                            let mut distance = 0.0;
+                            for l in 0..p.len() {
+                                distance += (c[[j, l]] - p[l]).powi(2);
+                            }
+                            if distance < closest {
+                                closest = distance;
+                                best = j;
+                            }
+                        }
+                        let mut cost = 0.0;
                         for l in 0..p.len() {
-                            distance += (c[[j, l]] - p[l]).powi(2);
+                            cost += (c[[best, l]] - p[l]).powi(2);
                         }
-                        if distance < closest {
-                            closest = distance;
-                            best = j;
-                        }
+                        cost
                     }
-                    let mut cost = 0.0;
-                    for l in 0..p.len() {
-                        cost += (c[[best, l]] - p[l]).powi(2);
-                    }
-                    cost
-                }
-            },
-        );
-        let hvp = &source[source.find("fn nearest_hvp").unwrap()..];
-        let hvp = squeeze(&hvp[..hvp.find("\n}\n").unwrap()]);
-        assert!(hvp.contains("let__real0=c;letc=c.autodiff_seed"), "{hvp}");
-        assert_eq!(hvp.matches("index::forward((__real0)").count(), 1, "{hvp}");
-        assert_eq!(hvp.matches("index::forward((c)").count(), 1, "{hvp}");
-        assert!(!hvp.contains("(c).autodiff_re()"), "{hvp}");
+                },
+            );
+            let hvp = &source[source.find("fn nearest_hvp").unwrap()..];
+            let hvp = squeeze(&hvp[..hvp.find("\n}\n").unwrap()]);
+            assert!(hvp.contains("let__real0=c;letc=c.autodiff_seed"), "{hvp}");
+            assert_eq!(hvp.matches("index::forward((__real0)").count(), 1, "{hvp}");
+            assert_eq!(hvp.matches("index::forward((c)").count(), 1, "{hvp}");
+            assert!(!hvp.contains("(c).autodiff_re()"), "{hvp}");
+        }
     }
 
     /// A double sum summed into the result: both loops run their adjoints beside their

@@ -265,13 +265,30 @@ fn jvp_params(sig: &Signature) -> (Vec<TokenStream>, TokenStream) {
 /// [`jvp_block`] for a body with branches or loops: each value's tangent beside it, and a
 /// region's tangents handed out beside its values.
 fn region_jvp_block(program: &Program) -> TokenStream {
+    // How many times each tangent is read: by nodes, regions' yields and initial values,
+    // and the result.
+    let mut reads: HashMap<Var, usize> = HashMap::new();
+    let uses = crate::ir::Uses::of(program, &program.stmts);
+    for var in uses.read.iter().copied().chain(program.output_vars()) {
+        *reads.entry(var).or_default() += 1;
+    }
     let tangents = Tangents {
         program,
         live: crate::ir::live(program),
+        top: program
+            .stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Node(i) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+        reads,
     };
     let body = tangents.stmts(&program.stmts);
+    // The result reads its tangents last: moved where read nowhere else.
     let outputs = program.outputs.iter().map(|output| match output {
-        Operand::Var(var) => tangent_of(program, *var, true),
+        Operand::Var(var) => tangent_of(program, *var, tangents.reads.get(var) != Some(&1)),
         _ => {
             let value = operand_tokens(program, output);
             quote!(::autodiff::__private::Map::zeros((#value).autodiff_arg()))
@@ -286,10 +303,15 @@ fn region_jvp_block(program: &Program) -> TokenStream {
 }
 
 /// The tangent sweep through regions. Tangents read by nodes are copied (a loop reads them
-/// again); a region's own values' tangents leave it by move.
+/// again), but by a node of the function's own statements that is their only reader; a
+/// region's own values' tangents leave it by move.
 struct Tangents<'p> {
     program: &'p Program,
     live: HashSet<Var>,
+    /// The nodes among the function's own statements, in no region: each runs once.
+    top: HashSet<usize>,
+    /// How many times each tangent is read ([`region_jvp_block`]).
+    reads: HashMap<Var, usize>,
 }
 
 impl Tangents<'_> {
@@ -317,7 +339,9 @@ impl Tangents<'_> {
         let program = self.program;
         let node = &program.nodes[i];
         let ident = tangent_ident(i);
-        let tangent = |var: Var| tangent_of(program, var, true);
+        let once = self.top.contains(&i);
+        let tangent =
+            |var: Var| tangent_of(program, var, !(once && self.reads.get(&var) == Some(&1)));
         match &node.op {
             Op::Prim(prim) if prim.scatters() => {
                 // The tangent's element (or line), read in place.

@@ -316,6 +316,37 @@ mod tests {
         assert!(hvp.contains("scaled("), "{hvp}");
     }
 
+    /// `f_jvp` through regions: a tangent read once, by a node in no loop (in an `if`'s arm
+    /// or not), is moved into it; one that a loop reads too is copied.
+    #[test]
+    fn tangents_read_once_outside_loops_are_moved() {
+        let source = source_of(
+            quote!(wrt(x)),
+            quote! {
+                fn after(x: &Array1<f64>) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() {
+                        s += x[i];
+                    }
+                    let y = x * s;
+                    if s > 0.0 {
+                        (&y * 2.0).sum()
+                    } else {
+                        0.0
+                    }
+                }
+            },
+        );
+        let jvp = &source[source.find("fn after_jvp").unwrap()..];
+        let jvp = squeeze(&jvp[..jvp.find("\n}\n").unwrap()]);
+        // y's tangent and the product's, in the arm; x's, read by the loop too, copied.
+        assert!(
+            jvp.contains("&__v4,__t3,)") && jvp.contains("&__v5,__t4,)"),
+            "{jvp}"
+        );
+        assert!(jvp.contains("duplicate(&x_tangent)"), "{jvp}");
+    }
+
     /// The code without whitespace, to find a line however rustfmt wrapped it.
     fn squeeze(code: &str) -> String {
         code.split_whitespace().collect()

@@ -143,7 +143,8 @@ pub mod into_shape_with_order {
         t: Array<A, D>,
     ) -> Array<A, E::Dim> {
         crate::value::check_tangent("into_shape_with_order", t.shape(), x.shape());
-        forward(t.view(), shape)
+        let (dim, order) = target(shape, t.shape());
+        regrouped(t, dim, order)
     }
 }
 
@@ -175,7 +176,15 @@ pub mod flatten {
         t: Array<A, D>,
     ) -> Array1<A> {
         crate::value::check_tangent("flatten", t.shape(), x.shape());
-        forward(t.view())
+        // In the tangent's own buffer where it is in row-major order already.
+        match t.is_standard_layout() {
+            true => {
+                let len = t.len();
+                t.into_shape_with_order(len)
+                    .expect("a row-major array has a row-major vector of its elements")
+            }
+            false => forward(t.view()),
+        }
     }
 }
 
@@ -529,5 +538,37 @@ pub mod stack {
     ) -> Array<A, D::Larger> {
         crate::value::check_tangent("stack", t.shape(), b.shape());
         forward(axis, Array::zeros(a.raw_dim()).view(), t.view())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{array, Array2, Order};
+
+    /// A reshape's and a flatten's tangent, taken in its own buffer where it can be: the
+    /// same elements as reshaping a copy, in either order, from a row-major tangent and from
+    /// a transposed one.
+    #[test]
+    fn reshaped_tangents_are_the_tangents_reshaped() {
+        let x = Array2::<f64>::zeros((2, 3));
+        let row_major = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let transposed = array![[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]].reversed_axes();
+        for t in [row_major, transposed] {
+            for order in [Order::RowMajor, Order::ColumnMajor] {
+                let y = super::into_shape_with_order::forward(x.view(), ((3, 2), order));
+                let got =
+                    super::into_shape_with_order::jvp0(x.view(), ((3, 2), order), &y, t.clone());
+                let want = t.to_shape(((3, 2), order)).unwrap().into_owned();
+                assert_eq!(
+                    got,
+                    want,
+                    "{order:?}, standard layout {}",
+                    t.is_standard_layout()
+                );
+            }
+            let y = super::flatten::forward(x.view());
+            let got = super::flatten::jvp0(x.view(), &y, t.clone());
+            assert_eq!(got, t.flatten().into_owned());
+        }
     }
 }

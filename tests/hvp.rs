@@ -391,7 +391,28 @@ fn a_search_on_real_numbers_beside_values_on_duals() {
     assert_eq!(d, diagonal(&h));
 }
 
-/// The same search over centroids passed as a view, which the sweep reads as passed too.
+/// The same search over centroids passed as a view, and owned, which the sweep reads as
+/// passed too.
+#[differentiable(hessian, wrt(centroids))]
+fn nearest_owned(points: &Array2<f64>, centroids: Array2<f64>) -> f64 {
+    let mut cost = 0.0;
+    for i in 0..points.nrows() {
+        let mut nearest = 0;
+        let mut closest = f64::INFINITY;
+        for j in 0..centroids.nrows() {
+            let distance = (centroids[[j, 0]] - points[[i, 0]]).powi(2)
+                + (centroids[[j, 1]] - points[[i, 1]]).powi(2);
+            if distance < closest {
+                closest = distance;
+                nearest = j;
+            }
+        }
+        let d = &centroids.row(nearest) - &points.row(i);
+        cost += d.dot(&d).sqrt();
+    }
+    cost
+}
+
 #[differentiable(hessian, wrt(centroids))]
 fn nearest_in_view(points: &Array2<f64>, centroids: ArrayView2<f64>) -> f64 {
     let mut cost = 0.0;
@@ -413,7 +434,7 @@ fn nearest_in_view(points: &Array2<f64>, centroids: ArrayView2<f64>) -> f64 {
 }
 
 #[test]
-fn a_search_over_a_view() {
+fn a_search_over_a_view_and_an_owned_array() {
     let points = array![[0.0, 0.1], [0.2, 0.9], [1.0, 1.1], [0.9, 0.8], [0.1, -0.2]];
     let centroids = array![[0.3, 0.2], [1.2, 0.7], [0.05, 0.6]];
     let v = array![[1.0, -0.5], [0.25, 2.0], [-1.5, 0.75]];
@@ -429,6 +450,14 @@ fn a_search_over_a_view() {
     let direction: Vec<f64> = v.iter().copied().collect();
     let differences = gradient_difference(grad, &point, &direction);
     assert_close("H·v by differences", &flat(&hv), &differences, 1e-6);
+    let (_, owned_gradient, owned_hv) = nearest_owned_hvp(&points, centroids.clone(), v);
+    assert_close(
+        "owned: gradient",
+        &flat(&owned_gradient),
+        &flat(&gradient),
+        1e-14,
+    );
+    assert_close("owned: H·v", &flat(&owned_hv), &flat(&hv), 1e-12);
 }
 
 /// A sum read after its loop, whose adjoint the Hessian's sweep runs beside its forward

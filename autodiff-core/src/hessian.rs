@@ -22,7 +22,7 @@ use crate::emit::{
 use crate::ir::{real_input_ident, InputKind, Op, Operand, Program, Stmt, Target, Var};
 use crate::primal::{forward_stmt, forward_stmt_taped};
 use crate::reverse::{adjoint_sweep, gradient, EarlySeed};
-use crate::signature::{gradient_type, is_float, is_view, Output, Signature};
+use crate::signature::{gradient_type, Output, Signature};
 
 /// Reports what `f_hessian` does not support.
 pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut Diagnostics) {
@@ -268,15 +268,12 @@ pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
     let parameter_inputs: Vec<usize> = (0..program.inputs.len())
         .filter(|&k| program.inputs[k].is_parameter())
         .collect();
-    // The parameters that can be read as they were passed, bound before their seeding:
-    // references, floats and views, all `Copy`.
+    // The parameters that can be read as they were passed (a reference to each, taken before
+    // its seeding shadows it): all but structs, whose fields are seeded one by one.
     let passed: HashSet<usize> = parameter_inputs
         .iter()
         .zip(sig.differentiated())
-        .filter(|(&k, param)| {
-            !param.structured
-                && (program.inputs[k].reference || is_float(&param.ty) || is_view(&param.ty))
-        })
+        .filter(|(_, param)| !param.structured)
         .map(|(&k, _)| k)
         .collect();
     let mut dual = lifted(program, float, Some(&passed));
@@ -314,7 +311,7 @@ pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
             let real = match dual.reals.contains(&Var::Input(k)) {
                 true => {
                     let real = real_input_ident(k);
-                    quote!(let #real = #ident;)
+                    quote!(let #real = &#ident;)
                 }
                 false => TokenStream::new(),
             };

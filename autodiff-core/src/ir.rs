@@ -348,7 +348,8 @@ pub struct Program {
     pub reals: HashSet<Var>,
 }
 
-/// Parameter k as it was passed, before the Hessian's sweep seeds it along its tangent.
+/// A reference to parameter k as it was passed, taken before the Hessian's sweep seeds it
+/// along its tangent.
 pub fn real_input_ident(k: usize) -> Ident {
     quote::format_ident!("__real{}", k, span = Span::mixed_site())
 }

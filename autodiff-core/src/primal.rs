@@ -64,9 +64,10 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                 let value = var_tokens(program, *var);
                 match (*var, program.dual) {
                     (_, false) => quote!(let #placeholder = &#value;),
+                    // A reference to the parameter as passed, as `&x` is.
                     (Var::Input(k), true) if program.reals.contains(var) => {
                         let real = crate::ir::real_input_ident(k);
-                        quote!(let #placeholder = &#real;)
+                        quote!(let #placeholder = #real;)
                     }
                     (_, true) if program.reals.contains(var) => quote!(let #placeholder = &#value;),
                     // A field the Hessian's sweeps do not seed (read by constants only).

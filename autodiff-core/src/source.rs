@@ -233,8 +233,12 @@ mod tests {
     /// of it for `c.nrows()`), and the one distance the result depends on on duals.
     #[test]
     fn a_search_on_real_numbers_in_the_hessians_sweep() {
-        // The centroids by reference, then as a view: either is read as it was passed.
-        for centroids in [quote!(&Array2<f64>), quote!(ArrayView2<f64>)] {
+        // The centroids by reference, as a view, owned: each is read as it was passed.
+        for centroids in [
+            quote!(&Array2<f64>),
+            quote!(ArrayView2<f64>),
+            quote!(Array2<f64>),
+        ] {
             let source = source_of(
                 quote!(hessian, wrt(c)),
                 quote! {
@@ -261,7 +265,7 @@ mod tests {
             );
             let hvp = &source[source.find("fn nearest_hvp").unwrap()..];
             let hvp = squeeze(&hvp[..hvp.find("\n}\n").unwrap()]);
-            assert!(hvp.contains("let__real0=c;letc=c.autodiff_seed"), "{hvp}");
+            assert!(hvp.contains("let__real0=&c;letc=c.autodiff_seed"), "{hvp}");
             assert_eq!(hvp.matches("index::forward((__real0)").count(), 1, "{hvp}");
             assert_eq!(hvp.matches("index::forward((c)").count(), 1, "{hvp}");
             assert!(!hvp.contains("(c).autodiff_re()"), "{hvp}");

@@ -460,6 +460,29 @@ fn a_search_over_a_view_and_an_owned_array() {
     assert_close("owned: H·v", &flat(&owned_hv), &flat(&hv), 1e-12);
 }
 
+/// A condition on a closure capturing a differentiated float: computed on real numbers, the
+/// closure captures the float as passed (seed 233 of the random programs: a reference to it
+/// was captured, E0277).
+#[differentiable(hessian)]
+fn branch_on_a_closure(x: &Array1<f64>, s: f64) -> f64 {
+    let m = x.mapv(|v| (v + s).sin()).sum();
+    if m > 0.0 {
+        (x * s).sum()
+    } else {
+        (x * x).sum() * s
+    }
+}
+
+#[test]
+fn a_condition_on_a_closure_capturing_a_float() {
+    for (x, s) in [(array![0.3, 0.2], 0.5), (array![-2.0, -1.5], 0.1)] {
+        let (value, (gx, gs)) = branch_on_a_closure_grad(&x, s);
+        let (_, (hx, hs), _) = branch_on_a_closure_hvp(&x, s, array![1.0, 0.0], 0.0);
+        assert_eq!(value, branch_on_a_closure(&x, s));
+        assert_close("gradient", &flat(&(hx, hs)), &flat(&(gx, gs)), 1e-15);
+    }
+}
+
 /// A sum read after its loop, whose adjoint the Hessian's sweep runs beside its forward
 /// code from one and scales; inside it, a loop adding to it (fused too).
 #[differentiable(hessian)]

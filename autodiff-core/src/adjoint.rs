@@ -1120,9 +1120,8 @@ impl Sweep<'_> {
         // and so is everything the loop contributes). A loop fused inside another adds to
         // what that one scales.
         let scale = match fusion {
-            _ if nested => None,
-            Fusion::FromSeed => None,
-            Fusion::Scaled => Some(finals.into_iter().flatten().next()),
+            Fusion::Scaled if !nested => Some(finals.into_iter().flatten().next()),
+            Fusion::Scaled | Fusion::FromSeed => None,
         };
         for ((var, accumulator), earlier) in accumulators.iter().zip(earlier) {
             self.adjoints.remove(var);

@@ -219,8 +219,7 @@ mod tests {
                 }
             },
         );
-        let vjp =
-            &source[source.find("fn filled_vjp").unwrap()..source.find("fn filled_jvp").unwrap()];
+        let vjp = generated(&source, "filled_vjp");
         let squeezed = squeeze(vjp);
         assert!(squeezed.contains("letmut__l2=__l1;"), "{vjp}");
         assert!(!squeezed.contains("Clone::clone(&__l1)"), "{vjp}");
@@ -263,8 +262,7 @@ mod tests {
                     }
                 },
             );
-            let hvp = &source[source.find("fn nearest_hvp").unwrap()..];
-            let hvp = squeeze(&hvp[..hvp.find("\n}\n").unwrap()]);
+            let hvp = squeeze(generated(&source, "nearest_hvp"));
             assert!(hvp.contains("let__real0=&c;letc=c.autodiff_seed"), "{hvp}");
             assert_eq!(
                 hvp.matches("index::forward(((*__real0))").count(),
@@ -294,8 +292,7 @@ mod tests {
                 }
             },
         );
-        let vjp =
-            &source[source.find("fn pairs_vjp").unwrap()..source.find("fn pairs_jvp").unwrap()];
+        let vjp = generated(&source, "pairs_vjp");
         assert!(!vjp.contains("record(") && !vjp.contains("__tape"), "{vjp}");
         // One accumulator of x's adjoint, declared once, before the loops.
         assert_eq!(squeeze(vjp).matches("autodiff_zeros(").count(), 1, "{vjp}");
@@ -318,8 +315,7 @@ mod tests {
                 }
             },
         );
-        let hvp = &source[source.find("fn mean_log_hvp").unwrap()..];
-        let hvp = &hvp[..hvp.find("\n}\n").unwrap()];
+        let hvp = generated(&source, "mean_log_hvp");
         assert!(!hvp.contains("record(") && !hvp.contains("__tape"), "{hvp}");
         assert!(hvp.contains("scaled("), "{hvp}");
     }
@@ -345,14 +341,22 @@ mod tests {
                 }
             },
         );
-        let jvp = &source[source.find("fn after_jvp").unwrap()..];
-        let jvp = squeeze(&jvp[..jvp.find("\n}\n").unwrap()]);
+        let jvp = squeeze(generated(&source, "after_jvp"));
         // y's tangent and the product's, in the arm; x's, read by the loop too, copied.
         assert!(
             jvp.contains("&__v4,__t3,)") && jvp.contains("&__v5,__t4,)"),
             "{jvp}"
         );
         assert!(jvp.contains("duplicate(&x_tangent)"), "{jvp}");
+    }
+
+    /// The generated function `name` in `source`, from `fn name` to its closing brace.
+    fn generated<'s>(source: &'s str, name: &str) -> &'s str {
+        let start = source
+            .find(&format!("fn {name}("))
+            .expect("the function is generated");
+        let code = &source[start..];
+        &code[..code.find("\n}\n").expect("its closing brace") + 2]
     }
 
     /// The code without whitespace, to find a line however rustfmt wrapped it.

@@ -1840,21 +1840,63 @@ fn nest_with_own_state(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
     s
 }
 
+type Grad2 = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>));
+type Jvp2 = fn(&Array1<f64>, &Array1<f64>, Array1<f64>, Array1<f64>) -> (f64, f64);
+type Vjp2 = fn(&Array1<f64>, &Array1<f64>, f64) -> (f64, (Array1<f64>, Array1<f64>));
+type Hessian2 = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>), Array2<f64>);
+
+/// A function of two arrays of three and its generated gradient, jvp, vjp and Hessian.
+type InEveryMode = (
+    &'static str,
+    fn(&Array1<f64>, &Array1<f64>) -> f64,
+    Grad2,
+    Jvp2,
+    Vjp2,
+    Hessian2,
+);
+
+/// Each function's gradient and jvp against differences, its vjp with a cotangent of −2.5
+/// (which reaches a fused loop's seed) against the gradient scaled, and its Hessian's
+/// columns against differences of the gradient.
+fn check_in_every_mode(cases: &[InEveryMode]) {
+    let split = |v: &[f64]| (Array1::from(v[..3].to_vec()), Array1::from(v[3..].to_vec()));
+    // w has a negative entry: both arms of a branch on its sign run.
+    let point = [0.3, -0.7, 1.1, 0.9, -0.4, 0.6];
+    for &(name, f, grad, jvp, vjp, hessian) in cases {
+        let flat_grad = |v: &[f64]| {
+            let (x, w) = split(v);
+            let (value, (gx, gw)) = grad(&x, &w);
+            (value, flat(gx.iter().chain(&gw)))
+        };
+        check_scalar(
+            name,
+            &point,
+            |v| {
+                let (x, w) = split(v);
+                f(&x, &w)
+            },
+            flat_grad,
+            |v, t| {
+                let ((x, w), (tx, tw)) = (split(v), split(t));
+                jvp(&x, &w, tx, tw)
+            },
+        );
+        let (x, w) = split(&point);
+        let (_, (gx, gw)) = vjp(&x, &w, -2.5);
+        let scaled: Vec<f64> = flat_grad(&point).1.iter().map(|g| -2.5 * g).collect();
+        for (got, want) in flat(gx.iter().chain(&gw)).iter().zip(&scaled) {
+            assert!(
+                (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                "{name}: vjp"
+            );
+        }
+        check_hessian_columns(&point, &hessian(&x, &w).2, |p| flat_grad(p).1);
+    }
+}
+
 #[test]
 fn loops_fused_inside_fused_loops_in_every_mode() {
-    type Grad = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>));
-    type Jvp = fn(&Array1<f64>, &Array1<f64>, Array1<f64>, Array1<f64>) -> (f64, f64);
-    type Vjp = fn(&Array1<f64>, &Array1<f64>, f64) -> (f64, (Array1<f64>, Array1<f64>));
-    type Hessian = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>), Array2<f64>);
-    #[allow(clippy::type_complexity)]
-    let cases: [(
-        &str,
-        fn(&Array1<f64>, &Array1<f64>) -> f64,
-        Grad,
-        Jvp,
-        Vjp,
-        Hessian,
-    ); 3] = [
+    check_in_every_mode(&[
         (
             "double sum",
             double_sum,
@@ -1879,38 +1921,81 @@ fn loops_fused_inside_fused_loops_in_every_mode() {
             nest_with_own_state_vjp,
             nest_with_own_state_hessian,
         ),
-    ];
-    let split = |v: &[f64]| (Array1::from(v[..3].to_vec()), Array1::from(v[3..].to_vec()));
-    let point = [0.3, -0.7, 1.1, 0.9, -0.4, 0.6];
-    for (name, f, grad, jvp, vjp, hessian) in cases {
-        let flat_grad = |v: &[f64]| {
-            let (x, w) = split(v);
-            let (value, (gx, gw)) = grad(&x, &w);
-            (value, flat(gx.iter().chain(&gw)))
-        };
-        check_scalar(
-            name,
-            &point,
-            |v| {
-                let (x, w) = split(v);
-                f(&x, &w)
-            },
-            flat_grad,
-            |v, t| {
-                let ((x, w), (tx, tw)) = (split(v), split(t));
-                jvp(&x, &w, tx, tw)
-            },
-        );
-        let (x, w) = split(&point);
-        // A cotangent other than one reaches the fused loops' seed.
-        let (_, (gx, gw)) = vjp(&x, &w, -2.5);
-        let scaled: Vec<f64> = flat_grad(&point).1.iter().map(|g| -2.5 * g).collect();
-        for (got, want) in flat(gx.iter().chain(&gw)).iter().zip(&scaled) {
-            assert!(
-                (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
-                "{name}: vjp"
-            );
+    ]);
+}
+
+/// Loops only summing, inside loops that record (a running maximum, a running product): a
+/// packed index carried beside the sum, a branch and a `break` in the body, a `while` on a
+/// carried counter. Their adjoints run them again instead of reading records.
+#[differentiable(hessian, wrt(x, w))]
+fn replayed_sums(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut largest = -10.0;
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        let mut z = x[i] * 0.5;
+        let mut index = i;
+        for j in 0..w.len() {
+            if w[j] > 0.0 {
+                z += w[j] * x[index % x.len()];
+            } else {
+                z -= w[j] * w[j];
+            }
+            index += j + 1;
         }
-        check_hessian_columns(&point, &hessian(&x, &w).2, |p| flat_grad(p).1);
+        let mut k = 0;
+        let mut q = 0.0;
+        while k < w.len() {
+            q += (w[k] * x[i]).sin();
+            k += 1;
+            if k == 2 {
+                break;
+            }
+        }
+        if z > largest {
+            largest = z;
+        }
+        total += z * z + q * largest;
     }
+    total + largest
+}
+
+/// A sum inside a loop carrying a product, inside a loop carrying a sum read after it in a
+/// product (three levels, as the GMM objective's loops over points, components and rows).
+#[differentiable(hessian, wrt(x, w))]
+fn replayed_three_deep(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let mut p = 1.0;
+        for j in 0..w.len() {
+            let mut dot = w[j];
+            for k in 0..j + 1 {
+                dot += w[k] * x[(i + k) % x.len()];
+            }
+            p = p * dot.tanh() + x[i];
+        }
+        s += p;
+    }
+    s * s
+}
+
+#[test]
+fn sums_replayed_inside_recording_loops_in_every_mode() {
+    check_in_every_mode(&[
+        (
+            "replayed sums",
+            replayed_sums,
+            replayed_sums_grad,
+            replayed_sums_jvp,
+            replayed_sums_vjp,
+            replayed_sums_hessian,
+        ),
+        (
+            "three deep",
+            replayed_three_deep,
+            replayed_three_deep_grad,
+            replayed_three_deep_jvp,
+            replayed_three_deep_vjp,
+            replayed_three_deep_hessian,
+        ),
+    ]);
 }

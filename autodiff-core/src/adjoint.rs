@@ -25,7 +25,7 @@ use crate::region::{
     tape_declarations, tape_entry, tape_ident, target_tokens, Plan, Saved,
 };
 use crate::reuse::Moves;
-use crate::rules::Primitive;
+use crate::rules::{Primitive, Returns};
 
 /// The adjoint sweep seeded with `seed` (the result's cotangent, a tuple for a tuple): the
 /// code, and the name holding each variable's adjoint at its end.
@@ -140,6 +140,7 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
         trace,
         early,
         fusing: Vec::new(),
+        replayed: HashSet::new(),
     };
     let seeds: Vec<Ident> = program
         .outputs
@@ -356,6 +357,9 @@ struct Sweep<'p> {
     early: Option<EarlySeed>,
     /// The fused loops whose bodies are being swept, innermost last.
     fusing: Vec<Fusing>,
+    /// The head constants of the loops whose adjoint runs them again ([`Sweep::replay`]):
+    /// read there, but not from a record.
+    replayed: HashSet<String>,
 }
 
 /// A fused loop whose body is being swept: the loops of its own statements that only add to
@@ -752,6 +756,7 @@ impl Sweep<'_> {
         } = bindings;
         let shapes = shape_only(adjoint);
         let mut needed = ordered_idents(adjoint);
+        needed.retain(|name| !self.replayed.contains(name));
         // Each constant of the region made of its other bindings by arithmetic, read by the
         // adjoint, whose reads that nothing else needs saved are fewer than its elements.
         let mut recomputed = vec![false; stmts.len()];
@@ -856,6 +861,10 @@ impl Sweep<'_> {
         let external = self.external(&Uses::of_region(program, &lp.body), &own);
         if let Some(fusion) = self.fuses(lp, &external) {
             self.fuse(lp, &locals, &external, fusion);
+            return;
+        }
+        if self.replays(lp) {
+            self.replay(lp, &locals, &external);
             return;
         }
         let accumulators = self.accumulators(&external);
@@ -1145,6 +1154,59 @@ impl Sweep<'_> {
         }
     }
 
+    /// Whether a loop's adjoint runs its forward code again, first iteration first, rather
+    /// than reading a record: a loop only summing into its carried values (`z += l[k] *
+    /// x[j]`), whose
+    /// adjoint is therefore the same in every iteration and known once the adjoint sweep
+    /// reaches it, and whose body is cheaper to run again than to record and read back
+    /// (arithmetic on elements and scalars; no loop, call, element write or new array
+    /// inside; nothing run for its effects).
+    fn replays(&self, lp: &Loop) -> bool {
+        fn plain(program: &Program, stmts: &[Stmt]) -> bool {
+            stmts.iter().all(|stmt| match stmt {
+                // Arithmetic on elements and scalars: no call, no new array.
+                Stmt::Node(i) => match program.nodes[*i].op {
+                    Op::Prim(Primitive::SetIndex) => false,
+                    Op::Prim(prim) => {
+                        matches!(prim.returns(), Returns::Scalar | Returns::Elementwise)
+                    }
+                    Op::Project(_) => true,
+                    Op::Call { .. } | Op::Copy | Op::Map(_) => false,
+                },
+                Stmt::Const { .. } => true,
+                Stmt::Verbatim(tokens) => binds_only(tokens),
+                Stmt::Branch(branch) => branch.arms.iter().all(|arm| plain(program, &arm.stmts)),
+                Stmt::Loop(_) => false,
+            })
+        }
+        let program = self.program;
+        self.trace.is_none() && plain(program, &lp.body.stmts) && lp.accumulates(program)
+    }
+
+    /// A loop only summing into its carried values ([`Sweep::replays`]): nothing recorded; its adjoint
+    /// runs its forward code again, each iteration followed by that iteration's adjoint,
+    /// from the final values' adjoints (every iteration's, as the loop only adds to them).
+    fn replay(&mut self, lp: &Loop, locals: &[(Var, &Operand, &Operand)], external: &[Var]) {
+        let program = self.program;
+        let accumulators = self.accumulators(external);
+        let carried: Vec<Ident> = locals
+            .iter()
+            .map(|&(var, ..)| {
+                let last = self.current_or_zeros(var);
+                let adjoint = self.next_adjoint();
+                self.code.push(quote!(let mut #adjoint = #last;));
+                adjoint
+            })
+            .collect();
+        let adjoint = self.body_adjoint(lp, locals, &carried, &accumulators);
+        let code = crate::primal::loop_fused(program, lp, &self.plan, TokenStream::new(), adjoint);
+        // In a block: the carried values it declares again do not shadow the forward sweep's.
+        self.code.push(quote!({ #code }));
+        self.replayed.extend(head_bindings(lp));
+        self.found.replayed.insert(lp.id);
+        self.initial_values(locals, &carried, lp.span);
+    }
+
     /// The initial values receive what the first iteration's start values did.
     fn initial_values(
         &mut self,
@@ -1341,6 +1403,19 @@ fn loop_bindings(lp: &Loop) -> Vec<Ident> {
     names
 }
 
+/// The constants a loop's head binds (`let __c16 = 0..r;`): code running the loop again
+/// binds them anew.
+fn head_bindings(lp: &Loop) -> impl Iterator<Item = String> + '_ {
+    let stmts: &[Stmt] = match &lp.head {
+        LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts,
+        LoopHead::Loop => &[],
+    };
+    stmts.iter().filter_map(|stmt| match stmt {
+        Stmt::Const { ident, .. } => Some(ident.to_string()),
+        _ => None,
+    })
+}
+
 /// The names a `match` arm's patterns bind (none for `if`).
 fn branch_bindings(branch: &Branch) -> Vec<Ident> {
     match &branch.head {
@@ -1393,6 +1468,29 @@ fn let_bindings(tokens: &TokenStream) -> Vec<Ident> {
         }
     }
     out
+}
+
+/// Whether kept code only binds names and changes them (`let mut __c21 = __c17; __c21 +=
+/// d - col - 2;`): running it again changes nothing else.
+fn binds_only(tokens: &TokenStream) -> bool {
+    let bound: HashSet<String> = let_bindings(tokens).iter().map(Ident::to_string).collect();
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    trees
+        .split(|tree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'))
+        .filter(|stmt| !stmt.is_empty())
+        .all(|stmt| {
+            // An attribute (`#[allow(unused_mut)]`) before it.
+            let stmt = match stmt {
+                [proc_macro2::TokenTree::Punct(hash), proc_macro2::TokenTree::Group(_), rest @ ..]
+                    if hash.as_char() == '#' =>
+                {
+                    rest
+                }
+                _ => stmt,
+            };
+            matches!(stmt.first(), Some(proc_macro2::TokenTree::Ident(first))
+                if first == "let" || bound.contains(&first.to_string()))
+        })
 }
 
 /// The binding of a region's result.

@@ -325,7 +325,7 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
 /// a record of `taped` saves.
 fn initial_moves(program: &Program, lp: &Loop, var: Var, taped: Option<&Plan>) -> bool {
     let name = var_tokens(program, var).to_string();
-    !taped.is_some_and(|plan| plan.saves(&name, None))
+    !taped.is_some_and(|plan| plan.saves(&name, None) || plan.replayed.contains(&lp.id))
         && crate::ir::initial_value_moves(program, var, lp.id)
 }
 

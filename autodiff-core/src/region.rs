@@ -27,6 +27,9 @@ pub struct Plan {
     pub rerun: HashSet<usize>,
     /// Loops whose forward code runs their adjoint too: that code.
     pub fused: HashMap<usize, TokenStream>,
+    /// Loops whose adjoint runs their forward code again from their initial values, which
+    /// the forward sweep must therefore keep.
+    pub replayed: HashSet<usize>,
     /// The operands the forward sweep moves into results ([`crate::reuse`]).
     pub moves: crate::reuse::Moves,
 }

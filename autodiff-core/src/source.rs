@@ -298,6 +298,39 @@ mod tests {
         assert_eq!(squeeze(vjp).matches("autodiff_zeros(").count(), 1, "{vjp}");
     }
 
+    /// A sum inside a loop that records (`z` squared after its loop, in a running maximum):
+    /// the inner loop records nothing; its adjoint runs it again, the packed index it
+    /// carries too.
+    #[test]
+    fn a_sum_inside_a_recording_loop_is_run_again() {
+        let source = source_of(
+            quote!(wrt(x)),
+            quote! {
+                fn packed(x: &Array1<f64>, d: usize) -> f64 {
+                    let mut largest = 0.0;
+                    for r in 0..d {
+                        let mut z = x[r];
+                        let mut index = d + r;
+                        for col in 0..r {
+                            z += x[index] * x[col];
+                            index += d - col - 2;
+                        }
+                        largest = largest.max(z * z);
+                    }
+                    largest
+                }
+            },
+        );
+        let vjp = squeeze(generated(&source, "packed_vjp"));
+        // One tape: the outer loop's (a checkpoint: its start values).
+        assert_eq!(vjp.matches("record(").count(), 1, "{vjp}");
+        assert_eq!(vjp.matches("drain(").count(), 1, "{vjp}");
+        assert!(!vjp.contains("__tape1"), "{vjp}");
+        // The inner loop runs in the forward sweep, in the checkpoint's run again, and in
+        // its own adjoint.
+        assert_eq!(vjp.matches("for__item1in__item1").count(), 3, "{vjp}");
+    }
+
     /// A sum read after its loop (`(s / n).ln()`): in `f_hvp`'s sweep on dual numbers too,
     /// the loop runs its adjoint beside its forward code from one and scales what it added
     /// (its start, a dual constant, still counts as a number), recording nothing.

@@ -492,10 +492,18 @@ fn det_by_minors_against_known_determinants_and_cofactors() {
     check_against_differences("det", &a, &g, |p| {
         scalar(&evaluate("det", "primal", json!({ "A": p, "ell": 5 })))
     });
-    // One element.
+    // One element, and two by two.
     assert_eq!(
         scalar(&evaluate("det", "primal", json!({ "A": [-2.5], "ell": 1 }))),
         -2.5
+    );
+    let one = json!({ "A": [-2.5], "ell": 1 });
+    assert_eq!(floats(&evaluate("det", "gradient", one)["output"]), [1.0]);
+    let two = json!({ "A": [1.0, 2.0, 3.0, 4.0], "ell": 2 });
+    assert_eq!(scalar(&evaluate("det", "primal", two.clone())), -2.0);
+    assert_eq!(
+        floats(&evaluate("det", "gradient", two)["output"]),
+        [4.0, -3.0, -2.0, 1.0]
     );
 }
 

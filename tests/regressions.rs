@@ -1855,42 +1855,63 @@ type InEveryMode = (
     Hessian2,
 );
 
-/// Each function's gradient and jvp against differences, its vjp with a cotangent of −2.5
-/// (which reaches a fused loop's seed) against the gradient scaled, and its Hessian's
-/// columns against differences of the gradient.
-fn check_in_every_mode(cases: &[InEveryMode]) {
-    let split = |v: &[f64]| (Array1::from(v[..3].to_vec()), Array1::from(v[3..].to_vec()));
-    // w has a negative entry: both arms of a branch on its sign run.
-    let point = [0.3, -0.7, 1.1, 0.9, -0.4, 0.6];
-    for &(name, f, grad, jvp, vjp, hessian) in cases {
-        let flat_grad = |v: &[f64]| {
+/// The point every two-array check differentiates at: x, then w (with a negative entry, so
+/// that both arms of a branch on its sign run).
+const POINT: [f64; 6] = [0.3, -0.7, 1.1, 0.9, -0.4, 0.6];
+
+fn split(v: &[f64]) -> (Array1<f64>, Array1<f64>) {
+    (Array1::from(v[..3].to_vec()), Array1::from(v[3..].to_vec()))
+}
+
+/// A function's gradient and jvp against differences, and its vjp with a cotangent of −2.5
+/// (which reaches a fused loop's seed) against the gradient scaled.
+fn check_first_order(
+    name: &str,
+    f: fn(&Array1<f64>, &Array1<f64>) -> f64,
+    grad: Grad2,
+    jvp: Jvp2,
+    vjp: Vjp2,
+) {
+    let flat_grad = |v: &[f64]| {
+        let (x, w) = split(v);
+        let (value, (gx, gw)) = grad(&x, &w);
+        (value, flat(gx.iter().chain(&gw)))
+    };
+    check_scalar(
+        name,
+        &POINT,
+        |v| {
             let (x, w) = split(v);
-            let (value, (gx, gw)) = grad(&x, &w);
-            (value, flat(gx.iter().chain(&gw)))
-        };
-        check_scalar(
-            name,
-            &point,
-            |v| {
-                let (x, w) = split(v);
-                f(&x, &w)
-            },
-            flat_grad,
-            |v, t| {
-                let ((x, w), (tx, tw)) = (split(v), split(t));
-                jvp(&x, &w, tx, tw)
-            },
+            f(&x, &w)
+        },
+        flat_grad,
+        |v, t| {
+            let ((x, w), (tx, tw)) = (split(v), split(t));
+            jvp(&x, &w, tx, tw)
+        },
+    );
+    let (x, w) = split(&POINT);
+    let (_, (gx, gw)) = vjp(&x, &w, -2.5);
+    let scaled: Vec<f64> = flat_grad(&POINT).1.iter().map(|g| -2.5 * g).collect();
+    for (got, want) in flat(gx.iter().chain(&gw)).iter().zip(&scaled) {
+        assert!(
+            (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+            "{name}: vjp"
         );
-        let (x, w) = split(&point);
-        let (_, (gx, gw)) = vjp(&x, &w, -2.5);
-        let scaled: Vec<f64> = flat_grad(&point).1.iter().map(|g| -2.5 * g).collect();
-        for (got, want) in flat(gx.iter().chain(&gw)).iter().zip(&scaled) {
-            assert!(
-                (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
-                "{name}: vjp"
-            );
-        }
-        check_hessian_columns(&point, &hessian(&x, &w).2, |p| flat_grad(p).1);
+    }
+}
+
+/// Each function's first-order derivatives ([`check_first_order`]) and its Hessian's columns
+/// against differences of the gradient.
+fn check_in_every_mode(cases: &[InEveryMode]) {
+    for &(name, f, grad, jvp, vjp, hessian) in cases {
+        check_first_order(name, f, grad, jvp, vjp);
+        let (x, w) = split(&POINT);
+        check_hessian_columns(&POINT, &hessian(&x, &w).2, |p| {
+            let (x, w) = split(p);
+            let (gx, gw) = grad(&x, &w).1;
+            flat(gx.iter().chain(&gw))
+        });
     }
 }
 
@@ -1998,4 +2019,52 @@ fn sums_replayed_inside_recording_loops_in_every_mode() {
             replayed_three_deep_hessian,
         ),
     ]);
+}
+
+/// Calls itself in its own loop, summed into its result: where the call's cotangent is known
+/// where it is made (a product by earlier values, a quotient by one), its adjoint runs there,
+/// adding to the caller's accumulators of both parameters in place; where its value is read
+/// otherwise (twice, in a loop inside), the call's adjoint runs in the adjoint sweep as any
+/// call's.
+#[differentiable(wrt(x, w))]
+fn expand(x: &Array1<f64>, w: &Array1<f64>, depth: usize, removed: u64) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        if removed & (1 << i) == 0 {
+            if depth == 0 {
+                total += (x[i] * w[i]).sin();
+            } else if (i + depth) % 4 == 0 {
+                total += w[i] * x[i] * expand(x, w, depth - 1, removed | (1 << i));
+            } else if (i + depth) % 4 == 1 {
+                let k = 2.0 + w[i] * w[i];
+                total -= expand(x, w, depth - 1, removed | (1 << i)) / k;
+            } else if (i + depth) % 4 == 2 {
+                let m = expand(x, w, depth - 1, removed | (1 << i));
+                total += 0.1 * m * m + (x[i] - m);
+            } else {
+                // Read in a loop inside: its cotangent is not one product.
+                let m = expand(x, w, depth - 1, removed | (1 << i));
+                for _ in 0..3 {
+                    total += 0.5 * m;
+                }
+            }
+        }
+    }
+    total
+}
+
+#[differentiable]
+fn expanded(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    expand(x, w, 2, 0)
+}
+
+#[test]
+fn a_function_calling_itself() {
+    check_first_order(
+        "expanded",
+        expanded,
+        expanded_grad,
+        expanded_jvp,
+        expanded_vjp,
+    );
 }

@@ -39,11 +39,16 @@ use crate::rules::{Primitive, Returns};
 /// With `reuse` (the sweep runs once, as in `f_vjp`), the forward sweep moves operands'
 /// buffers into results where nothing reads them after ([`crate::reuse`]), the pullbacks
 /// read the shapes it keeps, and a pullback may consume forward values only it reads.
+///
+/// With `self_calls` (a function calling itself), each such call in a loop fused from the
+/// seed runs its adjoint where the call is ([`Sweep::calls_at_site`]); with its `given`
+/// accumulators, the sweep adds the parameters' adjoints to them.
 pub fn adjoint_sweep(
     program: &Program,
     seed: TokenStream,
     early: Option<EarlySeed>,
     reuse: bool,
+    self_calls: Option<&SelfCalls>,
 ) -> (TokenStream, HashMap<Var, Ident>, Plan) {
     let start = |plan| Start {
         seed: seed.clone(),
@@ -51,6 +56,7 @@ pub fn adjoint_sweep(
         plan,
         trace: None,
         reuse,
+        self_calls: self_calls.cloned(),
     };
     // Straight-line code records nothing: one pass.
     if !program.has_regions() {
@@ -80,6 +86,20 @@ pub enum EarlySeed {
     Given(TokenStream),
 }
 
+/// A function that calls itself (`det_of_minor` expanding a minor into smaller ones), and
+/// has the hidden companion `__differentiable_vjp_into_f(args…, cotangent, into) -> (value,
+/// into + cotangent · gradient)`: a call whose cotangent is known where it is made runs
+/// that instead of the primal now and the vjp (the primal again, a fresh gradient) later.
+#[derive(Clone)]
+pub struct SelfCalls {
+    pub name: Ident,
+    /// Whether each parameter is differentiated.
+    pub differentiated: Vec<bool>,
+    /// In the companion itself: the accumulator each differentiated parameter's adjoint
+    /// starts from, by input.
+    pub given: Vec<(Var, Ident)>,
+}
+
 /// What a sweep starts from.
 struct Start {
     seed: TokenStream,
@@ -89,6 +109,7 @@ struct Start {
     trace: Option<Ident>,
     /// Whether the forward sweep moves buffers ([`crate::reuse`]).
     reuse: bool,
+    self_calls: Option<SelfCalls>,
 }
 
 /// [`adjoint_sweep`], also recording in `trace` (a `::autodiff::__private::TraceRecorder`)
@@ -105,6 +126,7 @@ pub fn traced_adjoint_sweep(
         plan,
         trace: Some(trace.clone()),
         reuse: false,
+        self_calls: None,
     };
     if !program.has_regions() {
         return sweep(program, start(Plan::default()));
@@ -120,6 +142,7 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
         plan,
         trace,
         reuse,
+        self_calls,
     } = start;
     let moves = match reuse {
         true => crate::reuse::moves(program),
@@ -141,7 +164,13 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
         early,
         fusing: Vec::new(),
         replayed: HashSet::new(),
+        at_site: HashSet::new(),
+        self_calls,
     };
+    // The companion's accumulators, the parameters' adjoints before any contribution.
+    for (var, given) in sweep.self_calls.iter().flat_map(|calls| &calls.given) {
+        sweep.adjoints.insert(*var, given.clone());
+    }
     let seeds: Vec<Ident> = program
         .outputs
         .iter()
@@ -360,6 +389,9 @@ struct Sweep<'p> {
     /// The head constants of the loops whose adjoint runs them again ([`Sweep::replay`]):
     /// read there, but not from a record.
     replayed: HashSet<String>,
+    /// The calls whose adjoint their forward code runs ([`Sweep::calls_at_site`]).
+    at_site: HashSet<usize>,
+    self_calls: Option<SelfCalls>,
 }
 
 /// A fused loop whose body is being swept: the loops of its own statements that only add to
@@ -414,6 +446,10 @@ impl Sweep<'_> {
         let Some(g) = self.adjoints.remove(&Var::Node(i)) else {
             return;
         };
+        // Its contributions were added where the call is.
+        if self.at_site.contains(&i) {
+            return;
+        }
         let program = self.program;
         if let Some(trace) = &self.trace {
             // `Traced` is in scope in `f_trace`'s body (see crate::trace).
@@ -599,6 +635,14 @@ impl Sweep<'_> {
                 false => self.contribute(target, quote!(#name), span),
             }
         }
+    }
+
+    /// Whether `adjoint` is one the sweep was given to add to ([`SelfCalls::given`]).
+    fn given(&self, adjoint: &Ident) -> bool {
+        self.self_calls
+            .iter()
+            .flat_map(|calls| &calls.given)
+            .any(|(_, given)| given == adjoint)
     }
 
     /// The variable's adjoint now, or a zero of its value's kind.
@@ -1080,16 +1124,27 @@ impl Sweep<'_> {
             })
         });
         let nested = within.is_some();
-        let earlier: Vec<Option<Ident>> = external
+        let mut earlier: Vec<Option<Ident>> = external
             .iter()
             .map(|var| self.adjoints.remove(var))
             .collect();
         let accumulators: Vec<(Var, Ident)> = external
             .iter()
-            .map(|&var| {
+            .zip(&mut earlier)
+            .map(|(&var, earlier)| {
                 let accumulator = self.next_adjoint();
-                let zeros = shaped_zeros_of(&var_tokens(program, var));
-                before.push(quote!(#[allow(unused_mut)] let mut #accumulator = #zeros;));
+                // A companion's accumulator that no contribution reached yet (this loop is
+                // one of the function's own, run in the forward sweep before any adjoint
+                // code): the loop adds to it in place, and it is the parameter's adjoint.
+                let given = matches!(fusion, Fusion::FromSeed)
+                    && !nested
+                    && earlier.as_ref().is_some_and(|earlier| self.given(earlier));
+                let start = match given {
+                    true => earlier.take().map(|given| quote!(#given)),
+                    false => None,
+                };
+                let start = start.unwrap_or_else(|| shaped_zeros_of(&var_tokens(program, var)));
+                before.push(quote!(#[allow(unused_mut)] let mut #accumulator = #start;));
                 self.adjoints.insert(var, accumulator.clone());
                 self.mutable.insert(accumulator.clone());
                 (var, accumulator)
@@ -1118,11 +1173,17 @@ impl Sweep<'_> {
                 .collect(),
         });
         let all: Vec<(Var, Ident)> = accumulators.iter().chain(&shared).cloned().collect();
+        let at_site = match (fusion, carried.first()) {
+            (Fusion::FromSeed, Some(seed)) => self.calls_at_site(&lp.body.stmts, lp, seed),
+            _ => HashMap::new(),
+        };
+        self.at_site.extend(at_site.keys());
         let adjoint = self.body_adjoint(lp, locals, &carried, &all);
         self.fusing.pop();
         // The loops fused inside it as this sweep fused them.
         let mut plan = self.plan.clone();
         plan.fused.extend(self.found.fused.clone());
+        plan.at_site.extend(at_site);
         let code = crate::primal::loop_fused(program, lp, &plan, quote!(#(#before)*), adjoint);
         self.found.fused.insert(lp.id, code);
         // A scaled fusion's one carried sum: its final value's adjoint (none: it is unread,
@@ -1207,6 +1268,94 @@ impl Sweep<'_> {
         self.initial_values(locals, &carried, lp.span);
     }
 
+    /// The forward code, by node, of the calls of the function itself among `stmts` (a
+    /// fused loop's body, its branches' arms too) whose cotangent is known where they are:
+    /// the loop's seed times the factors on the way from the call to the loop's sum
+    /// (`det += sign * a[[row, col]] * det_of_minor(…)`: seed · sign · a[row, col]). Each
+    /// runs `__differentiable_vjp_into_f` there, which adds its contributions to the loop's
+    /// accumulators in place and returns the value: one run of the callee, where the primal
+    /// now and the vjp later would run it twice and make a fresh gradient.
+    fn calls_at_site(
+        &self,
+        stmts: &[Stmt],
+        lp: &Loop,
+        seed: &Ident,
+    ) -> HashMap<usize, TokenStream> {
+        let program = self.program;
+        let (Some(calls), Some(fusing)) = (&self.self_calls, self.fusing.last()) else {
+            return HashMap::new();
+        };
+        let mut found = HashMap::new();
+        for stmt in stmts {
+            let i = match stmt {
+                Stmt::Node(i) => *i,
+                Stmt::Branch(branch) => {
+                    for arm in &branch.arms {
+                        found.extend(self.calls_at_site(&arm.stmts, lp, seed));
+                    }
+                    continue;
+                }
+                Stmt::Loop(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => continue,
+            };
+            let node = &program.nodes[i];
+            let Op::Call { path, .. } = &node.op else {
+                continue;
+            };
+            if path.leading_colon.is_some()
+                || path.segments.len() != 1
+                || path.segments[0].ident != calls.name
+                || !path.segments[0].arguments.is_empty()
+            {
+                continue;
+            }
+            // Each differentiated argument's adjoint is one of the loop's accumulators.
+            let accumulators: Option<Vec<Ident>> = node
+                .args
+                .iter()
+                .zip(&calls.differentiated)
+                .filter(|(_, differentiated)| **differentiated)
+                .map(|(arg, _)| match arg {
+                    Operand::Var(var) => self
+                        .adjoints
+                        .get(var)
+                        .filter(|adjoint| fusing.accumulators.contains(*adjoint))
+                        .cloned(),
+                    _ => None,
+                })
+                .collect();
+            let (Some(accumulators), Some(cotangent)) =
+                (accumulators, call_cotangent(program, lp, i, seed))
+            else {
+                continue;
+            };
+            let companion = call::companion(path, "vjp_into");
+            let args = call::call_args(program, i);
+            let (value, added) = (
+                node_ident(i),
+                format_ident!("__into{}", i + 1, span = Span::mixed_site()),
+            );
+            let pattern = crate::emit::tuple_if_many(
+                (0..accumulators.len())
+                    .map(|k| {
+                        let name = format_ident!("{}_{}", added, k);
+                        quote!(#name)
+                    })
+                    .collect(),
+            );
+            let names = (0..accumulators.len()).map(|k| format_ident!("{}_{}", added, k));
+            let into =
+                crate::emit::tuple_if_many(accumulators.iter().map(|a| quote!(#a)).collect());
+            found.insert(
+                i,
+                quote_spanned!(node.span=>
+                    let (#value, #pattern) = #companion(#(#args,)* #cotangent, #into);
+                    #(#accumulators = #names;)*
+                ),
+            );
+        }
+        found
+    }
+
     /// The initial values receive what the first iteration's start values did.
     fn initial_values(
         &mut self,
@@ -1220,6 +1369,88 @@ impl Sweep<'_> {
             }
         }
     }
+}
+
+/// The cotangent of call node `call` in fused loop `lp`'s body as code before the call: the
+/// seed (`seed`, the adjoint of the loop's sums) times the factors the call's value is
+/// multiplied by on its way to a sum (`s += k * f(…)`, `s -= f(…) / k`, through sums and
+/// negations), each a value computed before the call. `None` where the value is read in any
+/// other way.
+fn call_cotangent(program: &Program, lp: &Loop, call: usize, seed: &Ident) -> Option<TokenStream> {
+    let sums = lp.sums(program);
+    // The nodes that run once per iteration: not those of a loop inside.
+    let once = crate::ir::outside_loops(&lp.body.stmts);
+    let mut factors = vec![quote!(#seed)];
+    let mut negated = false;
+    let mut current = Var::Node(call);
+    loop {
+        // Read by one node, and by no yield of a region.
+        let mut readers = program
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| program.var_args(*i).any(|(_, var)| var == current));
+        let (Some((reader, node)), None) = (readers.next(), readers.next()) else {
+            return None;
+        };
+        if yielded(&lp.body.stmts, &lp.body.yields, current) || !once.contains(&reader) {
+            return None;
+        }
+        let position = program.var_args(reader).find(|(_, var)| *var == current)?.0;
+        let other = node.args.get(1 - position.min(1));
+        // A factor computed before the call: a constant, a parameter, an earlier node.
+        let before = |operand: &Operand| match operand {
+            Operand::Const { .. } => true,
+            Operand::Var(Var::Input(_)) => true,
+            Operand::Var(Var::Node(j)) => *j < call,
+            Operand::Var(Var::Local(_)) | Operand::Poison => false,
+        };
+        match (&node.op, position, other) {
+            (Op::Prim(Primitive::Neg), 0, _) => negated = !negated,
+            (Op::Prim(Primitive::Add), _, _) => {}
+            (Op::Prim(Primitive::Sub), 0, _) => {}
+            (Op::Prim(Primitive::Sub), 1, _) => negated = !negated,
+            (Op::Prim(Primitive::Mul), _, Some(other)) if before(other) && !is(other, current) => {
+                let factor = crate::emit::operand_tokens(program, other);
+                factors.push(quote!(* (#factor)));
+            }
+            (Op::Prim(Primitive::Div), 0, Some(other)) if before(other) => {
+                let factor = crate::emit::operand_tokens(program, other);
+                factors.push(quote!(/ (#factor)));
+            }
+            _ => return None,
+        }
+        if sums.contains(&Var::Node(reader)) {
+            let product = quote!(#(#factors)*);
+            return Some(match negated {
+                true => quote!(-(#product)),
+                false => product,
+            });
+        }
+        current = Var::Node(reader);
+    }
+}
+
+/// Whether `operand` is `var`.
+fn is(operand: &Operand, var: Var) -> bool {
+    matches!(operand, Operand::Var(v) if *v == var)
+}
+
+/// Whether a region's statements or yields hand `var` out of an arm or a loop's body.
+fn yielded(stmts: &[Stmt], yields: &[Operand], var: Var) -> bool {
+    let holds = |operands: &[Operand]| operands.iter().any(|operand| is(operand, var));
+    holds(yields)
+        || stmts.iter().any(|stmt| match stmt {
+            Stmt::Branch(branch) => branch
+                .arms
+                .iter()
+                .any(|arm| yielded(&arm.stmts, &arm.yields, var)),
+            Stmt::Loop(inner) => {
+                inner.carried.iter().any(|(_, init)| is(init, var))
+                    || yielded(&inner.body.stmts, &inner.body.yields, var)
+            }
+            Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => false,
+        })
 }
 
 /// Whether every differentiated value `lp` carries is known to be a scalar: started from a

@@ -275,7 +275,7 @@ fn region_jvp_block(program: &Program) -> TokenStream {
     let tangents = Tangents {
         program,
         live: crate::ir::live(program),
-        once: outside_loops(&program.stmts),
+        once: crate::ir::outside_loops(&program.stmts),
         reads,
     };
     let body = tangents.stmts(&program.stmts);
@@ -295,32 +295,13 @@ fn region_jvp_block(program: &Program) -> TokenStream {
     generated_block(body, quote!((#value, #result_tangent)))
 }
 
-/// The nodes in no loop (in branches' arms or not): each runs once at most.
-fn outside_loops(stmts: &[Stmt]) -> HashSet<usize> {
-    let mut nodes = HashSet::new();
-    for stmt in stmts {
-        match stmt {
-            Stmt::Node(i) => {
-                nodes.insert(*i);
-            }
-            Stmt::Branch(branch) => {
-                for arm in &branch.arms {
-                    nodes.extend(outside_loops(&arm.stmts));
-                }
-            }
-            Stmt::Loop(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
-        }
-    }
-    nodes
-}
-
 /// The tangent sweep through regions. Tangents read by nodes are copied (a loop reads them
 /// again), but by a node in no loop that is their only reader; a region's own values'
 /// tangents leave it by move.
 struct Tangents<'p> {
     program: &'p Program,
     live: HashSet<Var>,
-    /// The nodes in no loop ([`outside_loops`]).
+    /// The nodes in no loop ([`crate::ir::outside_loops`]).
     once: HashSet<usize>,
     /// How many times each tangent is read ([`region_jvp_block`]).
     reads: HashMap<Var, usize>,

@@ -371,6 +371,7 @@ pub fn sweep(sig: &Signature, program: &Program) -> Sweep {
         quote!(::autodiff::__private::Tangent::one_like(&#output)),
         Some(EarlySeed::One),
         false,
+        None,
     );
     // The loops' tapes, kept from one sweep to the next.
     let tapes = crate::region::tape_declarations(&dual.stmts, &plan);

@@ -868,3 +868,22 @@ pub fn pullbacks(program: &Program) -> Vec<Pullback> {
     }
     sweep
 }
+
+/// The nodes in no loop (in branches' arms or not): each runs once at most.
+pub fn outside_loops(stmts: &[Stmt]) -> HashSet<usize> {
+    let mut nodes = HashSet::new();
+    for stmt in stmts {
+        match stmt {
+            Stmt::Node(i) => {
+                nodes.insert(*i);
+            }
+            Stmt::Branch(branch) => {
+                for arm in &branch.arms {
+                    nodes.extend(outside_loops(&arm.stmts));
+                }
+            }
+            Stmt::Loop(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+        }
+    }
+    nodes
+}

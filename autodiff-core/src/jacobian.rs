@@ -55,8 +55,13 @@ pub fn emit_jacobian(sig: &Signature, program: &Program) -> TokenStream {
         }
     };
     // Reverse: row i is the gradient of the result's i-th element.
-    let (adjoint_code, adjoints, plan) =
-        adjoint_sweep(program, quote!(#zeros.autodiff_basis(#row, 0)), None, false);
+    let (adjoint_code, adjoints, plan) = adjoint_sweep(
+        program,
+        quote!(#zeros.autodiff_basis(#row, 0)),
+        None,
+        false,
+        None,
+    );
     let forward = forward_sweep(program, &plan);
     let adjoint_code = match (program.has_regions(), has_loops(&program.stmts)) {
         (false, _) => adjoint_code,

@@ -121,6 +121,9 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
                 let grad =
                     has_gradient.then(|| reverse::emit_reverse(&sig, program, reverse::Seed::One));
                 let vjp = reverse::emit_reverse(&sig, program, reverse::Seed::Cotangent);
+                let vjp_into = is_function
+                    .then(|| reverse::emit_vjp_into(&sig, program))
+                    .flatten();
                 let jvp = forward::emit_jvp(&sig, program);
                 let jacobian = has_jacobian.then(|| jacobian::emit_jacobian(&sig, program));
                 let hessian = args.hessian.map(|_| {
@@ -133,7 +136,7 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
                 });
                 let trace =
                     trace::traceable(&sig, program).then(|| trace::emit_trace(&sig, program));
-                quote!(#grad #vjp #jvp #jacobian #hessian #trace)
+                quote!(#grad #vjp #vjp_into #jvp #jacobian #hessian #trace)
             }
         };
         let source = source::emit_source(&sig, &derivatives);

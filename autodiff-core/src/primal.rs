@@ -88,6 +88,9 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
         Stmt::Loop(lp) => loop_forward(program, lp, taped),
         Stmt::Verbatim(tokens) => tokens.clone(),
         Stmt::Node(i) => {
+            if let Some(code) = taped.and_then(|plan| plan.at_site.get(i)) {
+                return code.clone();
+            }
             let node = &program.nodes[*i];
             let ident = node_ident(*i);
             match &node.op {

@@ -30,6 +30,9 @@ pub struct Plan {
     /// Loops whose adjoint runs their forward code again from their initial values, which
     /// the forward sweep must therefore keep.
     pub replayed: HashSet<usize>,
+    /// Nodes whose forward code is other than their primal's: calls that run their adjoint
+    /// where they are made (`Sweep::calls_at_site`).
+    pub at_site: HashMap<usize, TokenStream>,
     /// The operands the forward sweep moves into results ([`crate::reuse`]).
     pub moves: crate::reuse::Moves,
 }

@@ -4,15 +4,16 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
+use crate::adjoint::SelfCalls;
 use crate::emit::{
     cotangent_param, field_slot, generated_block, generated_fn, hygienic, on_pool, param_zeros,
     result_value, tuple_if_many,
 };
-use crate::ir::{pullbacks, Input, InputKind, Program, Var};
+use crate::ir::{pullbacks, Input, InputKind, Op, Program, Var};
 use crate::primal::forward_sweep;
 use crate::signature::{gradient_type, Output, Param, Signature};
 use crate::trace_doc;
@@ -91,10 +92,75 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
             EarlySeed::Given(quote!(#cotangent))
         }
     });
-    let (adjoint_code, adjoints, plan) = adjoint_sweep(program, seed, early, true);
+    let self_calls = self_calls(sig, program, Vec::new());
+    let (adjoint_code, adjoints, plan) =
+        adjoint_sweep(program, seed, early, true, self_calls.as_ref());
     let forward = forward_sweep(program, &plan);
     let gradient = gradient(sig, program, &adjoints);
     generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))
+}
+
+/// For a function that calls itself with a scalar result and arrays or numbers as
+/// parameters: how the sweep calls it ([`SelfCalls`]), adding to `given`.
+fn self_calls(sig: &Signature, program: &Program, given: Vec<(Var, Ident)>) -> Option<SelfCalls> {
+    let calls_itself = program.nodes.iter().any(|node| {
+        matches!(&node.op, Op::Call { path, .. }
+            if path.leading_colon.is_none()
+                && path.segments.len() == 1
+                && path.segments[0].ident == sig.name
+                && path.segments[0].arguments.is_empty())
+    });
+    let plain = program.inputs.iter().all(Input::is_value);
+    (calls_itself && plain && !sig.in_impl && sig.output == Output::Scalar).then(|| SelfCalls {
+        name: sig.name.clone(),
+        differentiated: sig.params.iter().map(|p| p.differentiated).collect(),
+        given,
+    })
+}
+
+/// The hidden companion of a function that calls itself (see [`SelfCalls`]):
+/// `__differentiable_vjp_into_f(args…, cotangent, into) -> (value, gradient)`, `f_vjp`
+/// whose gradient is added to `into` (of the gradient's type) in place. Calls of the
+/// function in its own loops run it where they are made.
+pub fn emit_vjp_into(sig: &Signature, program: &Program) -> Option<TokenStream> {
+    self_calls(sig, program, Vec::new())?;
+    let into = hygienic("__into");
+    let given: Vec<(Var, Ident)> = program
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| input.is_parameter())
+        .map(|(k, _)| {
+            (
+                Var::Input(k),
+                format_ident!("__into_{}", k, span = Span::mixed_site()),
+            )
+        })
+        .collect();
+    let names: Vec<&Ident> = given.iter().map(|(_, name)| name).collect();
+    let unpack = tuple_if_many(names.iter().map(|name| quote!(mut #name)).collect());
+    let calls = self_calls(sig, program, given.clone());
+    let cotangent = cotangent_param();
+    let early = Some(EarlySeed::Given(quote!(#cotangent)));
+    let (adjoint_code, adjoints, plan) =
+        adjoint_sweep(program, quote!(#cotangent), early, true, calls.as_ref());
+    let forward = forward_sweep(program, &plan);
+    let gradient = gradient(sig, program, &adjoints);
+    let value = result_value(program);
+    let block = generated_block(
+        quote!(#[allow(unused_mut)] let #unpack = #into; #forward #adjoint_code),
+        quote!((#value, #gradient)),
+    );
+    let (params, ret) = reverse_params(sig, Seed::Cotangent);
+    let gradient_type = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());
+    let name = format_ident!("__differentiable_vjp_into_{}", sig.name);
+    let (head, where_clause) = sig.declare(&name);
+    let allows = crate::emit::generated_allows();
+    Some(quote! {
+        #[doc(hidden)]
+        #allows
+        #head(#(#params,)* #into: #gradient_type) -> #ret #where_clause #block
+    })
 }
 
 /// The gradient entry of parameter `k`: its adjoint; zeros if it has none; for a struct of

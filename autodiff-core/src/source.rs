@@ -331,6 +331,41 @@ mod tests {
         assert_eq!(vjp.matches("for__item1in__item1").count(), 3, "{vjp}");
     }
 
+    /// A function calling itself in its own loop summed into the result, each call's
+    /// cotangent known where it is made: the call runs the hidden companion that adds into
+    /// the loop's accumulator in place, and neither the primal nor the vjp is called.
+    #[test]
+    fn a_call_of_itself_runs_its_adjoint_where_it_is_made() {
+        let source = source_of(
+            quote!(wrt(a)),
+            quote! {
+                fn minor(a: &Array2<f64>, row: usize) -> f64 {
+                    let mut det = 0.0;
+                    for col in 0..a.ncols() {
+                        if row + 1 == a.nrows() {
+                            det += a[[row, col]];
+                        } else {
+                            det += a[[row, col]] * minor(a, row + 1);
+                        }
+                    }
+                    det
+                }
+            },
+        );
+        for name in ["minor_vjp", "__differentiable_vjp_into_minor"] {
+            let code = squeeze(generated(&source, name));
+            assert!(code.contains("=__differentiable_vjp_into_minor("), "{code}");
+            assert!(
+                !code.contains("=minor(") && !code.contains("__differentiable_vjp_minor("),
+                "{code}"
+            );
+            assert!(!code.contains("record("), "{code}");
+        }
+        // The companion adds to the accumulator it is given: no zeros of `a`'s shape.
+        let into = squeeze(generated(&source, "__differentiable_vjp_into_minor"));
+        assert!(!into.contains("autodiff_shape(&a)"), "{into}");
+    }
+
     /// A sum read after its loop (`(s / n).ln()`): in `f_hvp`'s sweep on dual numbers too,
     /// the loop runs its adjoint beside its forward code from one and scales what it added
     /// (its start, a dual constant, still counts as a number), recording nothing.

@@ -8,19 +8,28 @@ use serde_json::{json, Value};
 
 use super::{count, field, numbers, unknown, Evaluated, Failure};
 
-/// The determinant of the minor of `a` made of rows `row..` and the columns not in `removed`.
+/// The determinant of the minor of `a` made of rows `row..` and the columns not in `removed`,
+/// expanded along its first row; a 2 × 2 minor's last row is read where it is expanded.
+///
+/// Written as one loop summed into the result (no early return around it): the generated
+/// gradient runs each recursive call's adjoint where the call is made, its cotangent
+/// (`sign · a[row, col]` times the caller's) known there, adding into the caller's gradient
+/// in place — one run of each minor, not its primal and then its vjp.
 #[differentiable(wrt(a))]
 fn det_of_minor(a: &Array2<f64>, row: usize, removed: u64) -> f64 {
     let n = a.nrows();
-    if row + 1 == n {
-        // One column is left.
-        return a[[row, (!removed).trailing_zeros() as usize]];
-    }
-    let mut det = 0.0;
+    let mut det = if n == 1 { a[[0, 0]] } else { 0.0 };
     let mut sign = 1.0;
     for col in 0..n {
-        if removed & (1 << col) == 0 {
-            det += sign * a[[row, col]] * det_of_minor(a, row + 1, removed | (1 << col));
+        if n > 1 && removed & (1 << col) == 0 {
+            let rest = removed | (1 << col);
+            if row + 2 == n {
+                // The one column left in the last row.
+                let last = (!rest).trailing_zeros() as usize;
+                det += sign * a[[row, col]] * a[[row + 1, last]];
+            } else {
+                det += sign * a[[row, col]] * det_of_minor(a, row + 1, rest);
+            }
             sign = -sign;
         }
     }

@@ -2024,8 +2024,8 @@ fn sums_replayed_inside_recording_loops_in_every_mode() {
 /// Calls itself in its own loop, summed into its result: where the call's cotangent is known
 /// where it is made (a product by earlier values, a quotient by one), its adjoint runs there,
 /// adding to the caller's accumulators of both parameters in place; where its value is read
-/// otherwise (twice, in a loop inside), the call's adjoint runs in the adjoint sweep as any
-/// call's.
+/// otherwise (twice, in a loop inside, by a factor bound after it), the call's adjoint runs
+/// in the adjoint sweep as any call's.
 #[differentiable(wrt(x, w))]
 fn expand(x: &Array1<f64>, w: &Array1<f64>, depth: usize, removed: u64) -> f64 {
     let mut total = 0.0;
@@ -2033,14 +2033,19 @@ fn expand(x: &Array1<f64>, w: &Array1<f64>, depth: usize, removed: u64) -> f64 {
         if removed & (1 << i) == 0 {
             if depth == 0 {
                 total += (x[i] * w[i]).sin();
-            } else if (i + depth) % 4 == 0 {
+            } else if (i + depth) % 5 == 0 {
                 total += w[i] * x[i] * expand(x, w, depth - 1, removed | (1 << i));
-            } else if (i + depth) % 4 == 1 {
+            } else if (i + depth) % 5 == 1 {
                 let k = 2.0 + w[i] * w[i];
                 total -= expand(x, w, depth - 1, removed | (1 << i)) / k;
-            } else if (i + depth) % 4 == 2 {
+            } else if (i + depth) % 5 == 2 {
                 let m = expand(x, w, depth - 1, removed | (1 << i));
                 total += 0.1 * m * m + (x[i] - m);
+            } else if (i + depth) % 5 == 3 {
+                // A factor bound after the call: not known where the call is.
+                let m = expand(x, w, depth - 1, removed | (1 << i));
+                let k = (i + 1) as f64;
+                total += k * m;
             } else {
                 // Read in a loop inside: its cotangent is not one product.
                 let m = expand(x, w, depth - 1, removed | (1 << i));
@@ -2055,7 +2060,7 @@ fn expand(x: &Array1<f64>, w: &Array1<f64>, depth: usize, removed: u64) -> f64 {
 
 #[differentiable]
 fn expanded(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
-    expand(x, w, 2, 0)
+    expand(x, w, 3, 0)
 }
 
 #[test]

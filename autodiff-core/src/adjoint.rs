@@ -1380,6 +1380,9 @@ fn call_cotangent(program: &Program, lp: &Loop, call: usize, seed: &Ident) -> Op
     let sums = lp.sums(program);
     // The nodes that run once per iteration: not those of a loop inside.
     let once = crate::ir::outside_loops(&lp.body.stmts);
+    // The constants the body binds after the call, which code at the call cannot read.
+    let mut later = HashSet::new();
+    bound_after(&lp.body.stmts, call, &mut false, &mut later);
     let mut factors = vec![quote!(#seed)];
     let mut negated = false;
     let mut current = Var::Node(call);
@@ -1400,7 +1403,7 @@ fn call_cotangent(program: &Program, lp: &Loop, call: usize, seed: &Ident) -> Op
         let other = node.args.get(1 - position.min(1));
         // A factor computed before the call: a constant, a parameter, an earlier node.
         let before = |operand: &Operand| match operand {
-            Operand::Const { .. } => true,
+            Operand::Const { tokens, .. } => crate::region::idents(tokens).is_disjoint(&later),
             Operand::Var(Var::Input(_)) => true,
             Operand::Var(Var::Node(j)) => *j < call,
             Operand::Var(Var::Local(_)) | Operand::Poison => false,
@@ -1428,6 +1431,29 @@ fn call_cotangent(program: &Program, lp: &Loop, call: usize, seed: &Ident) -> Op
             });
         }
         current = Var::Node(reader);
+    }
+}
+
+/// The names `stmts` bind as constants after node `call` (`seen`: it was reached), in
+/// branches' arms and loops too.
+fn bound_after(stmts: &[Stmt], call: usize, seen: &mut bool, names: &mut HashSet<String>) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Node(i) => *seen |= *i == call,
+            Stmt::Const { ident, .. } if *seen => {
+                names.insert(ident.to_string());
+            }
+            Stmt::Verbatim(tokens) if *seen => {
+                names.extend(let_bindings(tokens).iter().map(Ident::to_string));
+            }
+            Stmt::Branch(branch) => {
+                for arm in &branch.arms {
+                    bound_after(&arm.stmts, call, seen, names);
+                }
+            }
+            Stmt::Loop(inner) => bound_after(&inner.body.stmts, call, seen, names),
+            Stmt::Const { .. } | Stmt::Verbatim(_) => {}
+        }
     }
 }
 

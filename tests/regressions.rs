@@ -2073,3 +2073,94 @@ fn a_function_calling_itself() {
         expanded_vjp,
     );
 }
+
+/// A function calling itself where the at-site adjoint must not apply: the value added to
+/// itself (`m + m`, one node reading it twice), one array passed to both differentiated
+/// parameters (one accumulator cannot be handed over twice), and an arm whose forward code
+/// the adjoint runs again (it binds a view of a temporary: no record holds it).
+#[differentiable(wrt(x, w))]
+fn guarded(x: &Array1<f64>, w: &Array1<f64>, data: &Array1<f64>, n: usize) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        if n == 0 {
+            total += (x[i] * w[i]).sin();
+        } else if i == 0 {
+            let m = guarded(x, w, data, n - 1);
+            total += m + m;
+        } else if i == 1 {
+            total += 0.5 * guarded(x, x, data, n - 1);
+        } else {
+            total += (&data.view() * w).sum() * 0.1;
+            total += x[i] * guarded(x, w, data, n - 1);
+        }
+    }
+    total
+}
+
+#[differentiable]
+fn guarded_at(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let data = Array1::linspace(0.5, -0.5, 3);
+    guarded(x, w, &data, 2)
+}
+
+/// The next number of a generator kept in a `Cell`, advancing it: a constant computed for
+/// its effect, which no adjoint may compute again.
+fn next_number(state: &std::cell::Cell<u64>) -> f64 {
+    let next = state
+        .get()
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    state.set(next);
+    (next >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Two sums in a loop drawing a number per iteration: the loop records (its adjoint reads
+/// the numbers drawn), it does not run again.
+#[differentiable(wrt(x, w))]
+fn drawn(x: &Array1<f64>, w: &Array1<f64>, state: &std::cell::Cell<u64>) -> f64 {
+    let mut s = 0.0;
+    let mut t = 0.0;
+    for j in 0..w.len() {
+        let r = next_number(state);
+        s += w[j] * x[j] * r;
+        t += x[j] * (1.0 - r);
+    }
+    s * t
+}
+
+#[test]
+fn calls_and_loops_that_must_not_run_their_adjoint_elsewhere() {
+    check_first_order(
+        "guarded",
+        guarded_at,
+        guarded_at_grad,
+        guarded_at_jvp,
+        guarded_at_vjp,
+    );
+    // Each evaluation from the same state. (Through a call, a derivative would run the
+    // callee again on the state as the primal left it.)
+    let seven = || std::cell::Cell::new(7);
+    check_scalar(
+        "drawn",
+        &POINT,
+        |v| {
+            let (x, w) = split(v);
+            drawn(&x, &w, &seven())
+        },
+        |v| {
+            let (x, w) = split(v);
+            let (value, (gx, gw)) = drawn_grad(&x, &w, &seven());
+            (value, flat(gx.iter().chain(&gw)))
+        },
+        |v, t| {
+            let ((x, w), (tx, tw)) = (split(v), split(t));
+            drawn_jvp(&x, &w, &seven(), tx, tw)
+        },
+    );
+    // The gradient draws as many numbers as the function.
+    let (x, w) = split(&POINT);
+    let (state, again) = (seven(), seven());
+    drawn(&x, &w, &state);
+    let _ = drawn_grad(&x, &w, &again);
+    assert_eq!(state.get(), again.get());
+}

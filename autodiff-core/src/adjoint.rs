@@ -1225,6 +1225,8 @@ impl Sweep<'_> {
     fn replays(&self, lp: &Loop) -> bool {
         fn plain(program: &Program, stmts: &[Stmt]) -> bool {
             stmts.iter().all(|stmt| match stmt {
+                // Nothing that may run for its effects (`next(&rng)`) runs twice.
+                Stmt::Const { expr, .. } => calls_nothing(expr),
                 // Arithmetic on elements and scalars: no call, no new array.
                 Stmt::Node(i) => match program.nodes[*i].op {
                     Op::Prim(Primitive::SetIndex) => false,
@@ -1234,14 +1236,20 @@ impl Sweep<'_> {
                     Op::Project(_) => true,
                     Op::Call { .. } | Op::Copy | Op::Map(_) => false,
                 },
-                Stmt::Const { .. } => true,
-                Stmt::Verbatim(tokens) => binds_only(tokens),
+                Stmt::Verbatim(tokens) => binds_only(tokens) && calls_nothing(tokens),
                 Stmt::Branch(branch) => branch.arms.iter().all(|arm| plain(program, &arm.stmts)),
                 Stmt::Loop(_) => false,
             })
         }
         let program = self.program;
-        self.trace.is_none() && plain(program, &lp.body.stmts) && lp.accumulates(program)
+        let head: &[Stmt] = match &lp.head {
+            LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts,
+            LoopHead::Loop => &[],
+        };
+        self.trace.is_none()
+            && plain(program, head)
+            && plain(program, &lp.body.stmts)
+            && lp.accumulates(program)
     }
 
     /// A loop only summing into its carried values ([`Sweep::replays`]): nothing recorded; its adjoint
@@ -1290,8 +1298,19 @@ impl Sweep<'_> {
             let i = match stmt {
                 Stmt::Node(i) => *i,
                 Stmt::Branch(branch) => {
+                    // Not in an arm that may run again in the adjoint sweep (one binding a
+                    // view, which its record cannot hold): its forward code there is the
+                    // primal's, without this plan.
                     for arm in &branch.arms {
-                        found.extend(self.calls_at_site(&arm.stmts, lp, seed));
+                        let bindings =
+                            region_bindings(program, &arm.stmts, &branch_bindings(branch));
+                        let views = bindings
+                            .names
+                            .values()
+                            .any(|binding| matches!(binding, Binding::View(_)));
+                        if !views {
+                            found.extend(self.calls_at_site(&arm.stmts, lp, seed));
+                        }
                     }
                     continue;
                 }
@@ -1323,9 +1342,15 @@ impl Sweep<'_> {
                     _ => None,
                 })
                 .collect();
-            let (Some(accumulators), Some(cotangent)) =
-                (accumulators, call_cotangent(program, lp, i, seed))
-            else {
+            // One value passed to two differentiated parameters (`f(x, x)`) would hand one
+            // accumulator over twice.
+            let distinct = |accumulators: &Vec<Ident>| {
+                accumulators.iter().collect::<HashSet<_>>().len() == accumulators.len()
+            };
+            let (Some(accumulators), Some(cotangent)) = (
+                accumulators.filter(distinct),
+                call_cotangent(program, lp, i, seed),
+            ) else {
                 continue;
             };
             let companion = call::companion(path, "vjp_into");
@@ -1399,7 +1424,11 @@ fn call_cotangent(program: &Program, lp: &Loop, call: usize, seed: &Ident) -> Op
         if yielded(&lp.body.stmts, &lp.body.yields, current) || !once.contains(&reader) {
             return None;
         }
-        let position = program.var_args(reader).find(|(_, var)| *var == current)?.0;
+        // Read once by it (`m + m` is 2m).
+        let mut reads = program.var_args(reader).filter(|(_, var)| *var == current);
+        let (Some((position, _)), None) = (reads.next(), reads.next()) else {
+            return None;
+        };
         let other = node.args.get(1 - position.min(1));
         // A factor computed before the call: a constant, a parameter, an earlier node.
         let before = |operand: &Operand| match operand {
@@ -1725,6 +1754,86 @@ fn let_bindings(tokens: &TokenStream) -> Vec<Ident> {
         }
     }
     out
+}
+
+/// Functions and methods that only compute a value: shapes, bits, arithmetic, copies, views,
+/// ranges' adaptors.
+const PURE: &[&str] = &[
+    "clone",
+    "len",
+    "nrows",
+    "ncols",
+    "dim",
+    "shape",
+    "ndim",
+    "is_empty",
+    "trailing_zeros",
+    "leading_zeros",
+    "count_ones",
+    "abs",
+    "min",
+    "max",
+    "pow",
+    "powi",
+    "powf",
+    "sqrt",
+    "exp",
+    "ln",
+    "sin",
+    "cos",
+    "floor",
+    "ceil",
+    "round",
+    "signum",
+    "to_owned",
+    "view",
+    "t",
+    "row",
+    "column",
+    "rows",
+    "columns",
+    "slice",
+    "iter",
+    "into_iter",
+    "rev",
+    "step_by",
+    "zip",
+    "enumerate",
+    "wrapping_add",
+    "wrapping_sub",
+    "saturating_sub",
+    "from",
+];
+
+/// Whether code calls nothing but [`PURE`] functions and no macro but `s!` (`x[[i, col]]`,
+/// `d - col - 2`, `n as f64`, `x.len()`), so that running it again changes nothing.
+fn calls_nothing(tokens: &TokenStream) -> bool {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().all(|(k, tree)| match tree {
+        proc_macro2::TokenTree::Group(group) => {
+            let before = k.checked_sub(1).map(|j| &trees[j]);
+            let pure_call = match before {
+                _ if group.delimiter() != proc_macro2::Delimiter::Parenthesis => true,
+                // A call of a name, or a macro `name!(…)`.
+                Some(proc_macro2::TokenTree::Ident(name)) => {
+                    PURE.contains(&name.to_string().as_str())
+                        || matches!(
+                            name.to_string().as_str(),
+                            "in" | "as" | "if" | "match" | "return"
+                        )
+                }
+                Some(proc_macro2::TokenTree::Punct(punct)) => punct.as_char() != '!',
+                // A call of a call's result or of a closure, `f(a)(b)`, `(g)(x)`.
+                Some(proc_macro2::TokenTree::Group(_)) => false,
+                Some(proc_macro2::TokenTree::Literal(_)) | None => true,
+            };
+            let macro_call = k >= 2
+                && matches!(&trees[k - 1], proc_macro2::TokenTree::Punct(p) if p.as_char() == '!')
+                && !matches!(&trees[k - 2], proc_macro2::TokenTree::Ident(name) if name == "s");
+            pure_call && !macro_call && calls_nothing(&group.stream())
+        }
+        _ => true,
+    })
 }
 
 /// Whether kept code only binds names and changes them (`let mut __c21 = __c17; __c21 +=

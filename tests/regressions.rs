@@ -2164,3 +2164,35 @@ fn calls_and_loops_that_must_not_run_their_adjoint_elsewhere() {
     let _ = drawn_grad(&x, &w, &again);
     assert_eq!(state.get(), again.get());
 }
+
+/// One sample's squared error under a quadratic model with coefficients `p`.
+#[differentiable(wrt(p))]
+fn sample_loss(p: &Array1<f64>, xi: f64, yi: f64) -> f64 {
+    let prediction = p[0] + p[1] * xi + p[2] * xi * xi;
+    (prediction - yi).powi(2)
+}
+
+/// Calls of another function in a loop summed into the result, their cotangents known where
+/// they are made (a weight read before, a quotient by a number): each runs its vjp there,
+/// its contributions added to the loop's accumulators, and its primal is not run apart.
+#[differentiable]
+fn weighted_samples(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let mut loss = 0.0;
+    for i in 0..x.len() {
+        let xi = i as f64 * 0.5 - 0.3;
+        loss += w[i] * sample_loss(x, xi, 1.0 - xi);
+        loss -= sample_loss(w, xi, xi) / 4.0;
+    }
+    loss
+}
+
+#[test]
+fn calls_in_a_summed_loop_run_their_vjp_where_they_are_made() {
+    check_first_order(
+        "weighted samples",
+        weighted_samples,
+        weighted_samples_grad,
+        weighted_samples_jvp,
+        weighted_samples_vjp,
+    );
+}

@@ -1276,13 +1276,14 @@ impl Sweep<'_> {
         self.initial_values(locals, &carried, lp.span);
     }
 
-    /// The forward code, by node, of the calls of the function itself among `stmts` (a
-    /// fused loop's body, its branches' arms too) whose cotangent is known where they are:
-    /// the loop's seed times the factors on the way from the call to the loop's sum
-    /// (`det += sign * a[[row, col]] * det_of_minor(…)`: seed · sign · a[row, col]). Each
-    /// runs `__differentiable_vjp_into_f` there, which adds its contributions to the loop's
-    /// accumulators in place and returns the value: one run of the callee, where the primal
-    /// now and the vjp later would run it twice and make a fresh gradient.
+    /// The forward code, by node, of the calls among `stmts` (a fused loop's body, its
+    /// branches' arms too) whose cotangent is known where they are: the loop's seed times
+    /// the factors on the way from the call to the loop's sum (`det += sign · a[[row, col]]
+    /// · det_of_minor(…)`: seed · sign · a[row, col]), and whose variable arguments' adjoints
+    /// are the loop's accumulators. Each runs its adjoint there and takes its value from it,
+    /// instead of the primal now and the vjp (the primal again) in the adjoint: a call of the
+    /// function itself through `__differentiable_vjp_into_f`, which adds into the
+    /// accumulators in place; another through its vjp, whose contributions are added to them.
     fn calls_at_site(
         &self,
         stmts: &[Stmt],
@@ -1290,95 +1291,114 @@ impl Sweep<'_> {
         seed: &Ident,
     ) -> HashMap<usize, TokenStream> {
         let program = self.program;
-        let (Some(calls), Some(fusing)) = (&self.self_calls, self.fusing.last()) else {
+        let Some(fusing) = self.fusing.last() else {
             return HashMap::new();
         };
         let mut found = HashMap::new();
         for stmt in stmts {
             let i = match stmt {
                 Stmt::Node(i) => *i,
-                Stmt::Branch(branch) => {
-                    // Not in an arm that may run again in the adjoint sweep (one binding a
-                    // view, which its record cannot hold): its forward code there is the
-                    // primal's, without this plan.
+                // Not in a branch that may run again in the adjoint sweep (an arm of it, or
+                // of a branch inside, binds a view, which no record can hold): its forward
+                // code there is the primal's, without this plan.
+                Stmt::Branch(branch) if !binds_views(program, branch) => {
                     for arm in &branch.arms {
-                        let bindings =
-                            region_bindings(program, &arm.stmts, &branch_bindings(branch));
-                        let views = bindings
-                            .names
-                            .values()
-                            .any(|binding| matches!(binding, Binding::View(_)));
-                        if !views {
-                            found.extend(self.calls_at_site(&arm.stmts, lp, seed));
-                        }
+                        found.extend(self.calls_at_site(&arm.stmts, lp, seed));
                     }
                     continue;
                 }
+                Stmt::Branch(_) => continue,
                 Stmt::Loop(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => continue,
             };
             let node = &program.nodes[i];
             let Op::Call { path, .. } = &node.op else {
                 continue;
             };
-            if path.leading_colon.is_some()
-                || path.segments.len() != 1
-                || path.segments[0].ident != calls.name
-                || !path.segments[0].arguments.is_empty()
-            {
+            let Some(cotangent) = call_cotangent(program, lp, i, seed) else {
                 continue;
-            }
-            // Each differentiated argument's adjoint is one of the loop's accumulators.
-            let accumulators: Option<Vec<Ident>> = node
+            };
+            // The adjoint of each argument that is a variable: one of the loop's
+            // accumulators, by the argument's position.
+            let accumulators: Option<Vec<(usize, Ident)>> = node
                 .args
                 .iter()
-                .zip(&calls.differentiated)
-                .filter(|(_, differentiated)| **differentiated)
-                .map(|(arg, _)| match arg {
-                    Operand::Var(var) => self
-                        .adjoints
-                        .get(var)
-                        .filter(|adjoint| fusing.accumulators.contains(*adjoint))
-                        .cloned(),
+                .enumerate()
+                .filter_map(|(k, arg)| match arg {
+                    Operand::Var(var) => Some((k, self.adjoints.get(var))),
                     _ => None,
                 })
+                .map(|(k, adjoint)| {
+                    adjoint
+                        .filter(|adjoint| fusing.accumulators.contains(*adjoint))
+                        .map(|adjoint| (k, adjoint.clone()))
+                })
                 .collect();
-            // One value passed to two differentiated parameters (`f(x, x)`) would hand one
-            // accumulator over twice.
-            let distinct = |accumulators: &Vec<Ident>| {
-                accumulators.iter().collect::<HashSet<_>>().len() == accumulators.len()
-            };
-            let (Some(accumulators), Some(cotangent)) = (
-                accumulators.filter(distinct),
-                call_cotangent(program, lp, i, seed),
-            ) else {
+            let Some(accumulators) = accumulators else {
                 continue;
             };
-            let companion = call::companion(path, "vjp_into");
             let args = call::call_args(program, i);
-            let (value, added) = (
-                node_ident(i),
-                format_ident!("__into{}", i + 1, span = Span::mixed_site()),
-            );
-            let pattern = crate::emit::tuple_if_many(
-                (0..accumulators.len())
-                    .map(|k| {
-                        let name = format_ident!("{}_{}", added, k);
-                        quote!(#name)
-                    })
-                    .collect(),
-            );
-            let names = (0..accumulators.len()).map(|k| format_ident!("{}_{}", added, k));
-            let into =
-                crate::emit::tuple_if_many(accumulators.iter().map(|a| quote!(#a)).collect());
-            found.insert(
-                i,
-                quote_spanned!(node.span=>
-                    let (#value, #pattern) = #companion(#(#args,)* #cotangent, #into);
-                    #(#accumulators = #names;)*
-                ),
-            );
+            let value = node_ident(i);
+            let code = match self.given_accumulators(path, &accumulators) {
+                // The function itself: its companion adds into the accumulators in place.
+                Some(into) => {
+                    let companion = call::companion(path, "vjp_into");
+                    let added: Vec<Ident> = (0..into.len())
+                        .map(|k| format_ident!("__into{}_{}", i + 1, k, span = Span::mixed_site()))
+                        .collect();
+                    let pattern =
+                        crate::emit::tuple_if_many(added.iter().map(|a| quote!(#a)).collect());
+                    let given =
+                        crate::emit::tuple_if_many(into.iter().map(|a| quote!(#a)).collect());
+                    quote_spanned!(node.span=>
+                        let (#value, #pattern) = #companion(#(#args,)* #cotangent, #given);
+                        #(#into = #added;)*
+                    )
+                }
+                // Another function: its vjp, its contributions added to the accumulators.
+                None => {
+                    let companion = call::companion(path, "vjp");
+                    let contributions = format_ident!("__p{}", i + 1, span = Span::mixed_site());
+                    let adds = accumulators.iter().map(|(k, accumulator)| {
+                        let index = syn::Index::from(*k);
+                        let contribution =
+                            quote!(::autodiff::__private::differentiated(#contributions.#index));
+                        let sum = accumulate(&quote!(#accumulator), &contribution, node.span);
+                        quote!(#accumulator = #sum;)
+                    });
+                    quote_spanned!(node.span=>
+                        let (#value, #contributions) = #companion(#(#args,)* #cotangent);
+                        #(#adds)*
+                    )
+                }
+            };
+            found.insert(i, code);
         }
         found
+    }
+
+    /// For a call of the function itself that has its `vjp_into` companion ([`SelfCalls`]):
+    /// the accumulators to hand it, one per differentiated parameter, when each such
+    /// argument is a variable with an accumulator of its own (`f(x, x)` would hand one over
+    /// twice).
+    fn given_accumulators(
+        &self,
+        path: &syn::Path,
+        accumulators: &[(usize, Ident)],
+    ) -> Option<Vec<Ident>> {
+        let calls = self.self_calls.as_ref()?;
+        let itself = path.leading_colon.is_none()
+            && path.segments.len() == 1
+            && path.segments[0].ident == calls.name
+            && path.segments[0].arguments.is_empty();
+        let into: Option<Vec<Ident>> = (calls.differentiated.iter().enumerate())
+            .filter(|(_, differentiated)| **differentiated)
+            .map(|(k, _)| {
+                let found = accumulators.iter().find(|(position, _)| *position == k);
+                found.map(|(_, accumulator)| accumulator.clone())
+            })
+            .collect();
+        let into = into.filter(|into| into.iter().collect::<HashSet<_>>().len() == into.len())?;
+        itself.then_some(into)
     }
 
     /// The initial values receive what the first iteration's start values did.
@@ -1484,6 +1504,21 @@ fn bound_after(stmts: &[Stmt], call: usize, seen: &mut bool, names: &mut HashSet
             Stmt::Const { .. } | Stmt::Verbatim(_) => {}
         }
     }
+}
+
+/// Whether an arm of `branch`, or of a branch in one of its arms, binds a view.
+fn binds_views(program: &Program, branch: &Branch) -> bool {
+    branch.arms.iter().any(|arm| {
+        let bindings = region_bindings(program, &arm.stmts, &branch_bindings(branch));
+        bindings
+            .names
+            .values()
+            .any(|binding| matches!(binding, Binding::View(_)))
+            || arm.stmts.iter().any(|stmt| match stmt {
+                Stmt::Branch(inner) => binds_views(program, inner),
+                _ => false,
+            })
+    })
 }
 
 /// Whether `operand` is `var`.

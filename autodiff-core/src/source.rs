@@ -366,6 +366,31 @@ mod tests {
         assert!(!into.contains("autodiff_shape(&a)"), "{into}");
     }
 
+    /// A call of another function in a loop summed into the result, its cotangent known
+    /// where it is made: its vjp runs there (the value with it), and the primal does not.
+    #[test]
+    fn a_call_in_a_summed_loop_runs_its_vjp_where_it_is_made() {
+        let source = source_of(
+            quote!(),
+            quote! {
+                fn total(p: &Array1<f64>, x: &Array1<f64>) -> f64 {
+                    let mut loss = 0.0;
+                    for i in 0..x.len() {
+                        loss += x[i] * sample(p, i);
+                    }
+                    loss
+                }
+            },
+        );
+        let vjp = squeeze(generated(&source, "total_vjp"));
+        assert_eq!(
+            vjp.matches("__differentiable_vjp_sample(").count(),
+            1,
+            "{vjp}"
+        );
+        assert!(!vjp.contains("=sample("), "{vjp}");
+    }
+
     /// A sum read after its loop (`(s / n).ln()`): in `f_hvp`'s sweep on dual numbers too,
     /// the loop runs its adjoint beside its forward code from one and scales what it added
     /// (its start, a dual constant, still counts as a number), recording nothing.

@@ -234,3 +234,52 @@ fn sub_structs_bound_to_locals() {
     let (p, (x, y)) = (net(), data());
     assert_eq!(through_a_local_grad(&p, &x, &y), net_loss_grad(&p, &x, &y));
 }
+
+/// One sample's loss under a layer.
+#[differentiable(wrt(p))]
+fn layer_loss(p: &Layer, x: &Array1<f64>, y: f64) -> f64 {
+    ((p.w.dot(x) + &p.b).sum() - y).powi(2)
+}
+
+/// A struct of parameters passed to a call in a loop summed into the result, its cotangent
+/// known there (a weight): the call's vjp runs where it is made, its contribution added to
+/// the struct's accumulator.
+#[differentiable(wrt(p))]
+fn weighted_layer_losses(p: &Layer, xs: &Array2<f64>, weights: &Array1<f64>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.nrows() {
+        let x = xs.row(i).to_owned();
+        total += weights[i] * layer_loss(p, &x, i as f64);
+    }
+    total
+}
+
+#[test]
+fn a_struct_passed_to_calls_in_a_summed_loop() {
+    let p = Layer {
+        w: array![[0.3, -0.2], [0.1, 0.4]],
+        b: array![0.05, -0.1],
+    };
+    let xs = array![[1.0, 2.0], [-0.5, 0.7], [0.2, -1.1]];
+    let weights = array![0.5, -1.5, 2.0];
+    let (_, grad) = weighted_layer_losses_grad(&p, &xs, &weights);
+    // Against differences in each leaf.
+    let loss = |p: &Layer| weighted_layer_losses(p, &xs, &weights);
+    for (r, c) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let (mut up, mut down) = (p.clone(), p.clone());
+        up.w[[r, c]] += 1e-6;
+        down.w[[r, c]] -= 1e-6;
+        let fd = (loss(&up) - loss(&down)) / 2e-6;
+        assert!(
+            (grad.w[[r, c]] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+            "w[{r}, {c}]"
+        );
+    }
+    for k in 0..2 {
+        let (mut up, mut down) = (p.clone(), p.clone());
+        up.b[k] += 1e-6;
+        down.b[k] -= 1e-6;
+        let fd = (loss(&up) - loss(&down)) / 2e-6;
+        assert!((grad.b[k] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "b[{k}]");
+    }
+}

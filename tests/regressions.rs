@@ -2172,9 +2172,17 @@ fn sample_loss(p: &Array1<f64>, xi: f64, yi: f64) -> f64 {
     (prediction - yi).powi(2)
 }
 
-/// Calls of another function in a loop summed into the result, their cotangents known where
+/// ln(1 + v²).
+#[differentiable]
+fn bump(v: f64) -> f64 {
+    (v * v + 1.0).ln()
+}
+
+/// Calls of other functions in a loop summed into the result, their cotangents known where
 /// they are made (a weight read before, a quotient by a number): each runs its vjp there,
-/// its contributions added to the loop's accumulators, and its primal is not run apart.
+/// its contributions added to the loop's accumulators (parameters) or passed on when the
+/// adjoint sweep reaches the call (values of the body, through an arm's record too), and its
+/// primal is not run apart.
 #[differentiable]
 fn weighted_samples(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
     let mut loss = 0.0;
@@ -2182,6 +2190,11 @@ fn weighted_samples(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
         let xi = i as f64 * 0.5 - 0.3;
         loss += w[i] * sample_loss(x, xi, 1.0 - xi);
         loss -= sample_loss(w, xi, xi) / 4.0;
+        let r = x[i] - w[i];
+        loss += 0.5 * bump(r);
+        if x[i] > 0.0 {
+            loss -= w[i] * bump(x[i] * w[i]);
+        }
     }
     loss
 }

@@ -164,7 +164,7 @@ fn sweep(program: &Program, start: Start) -> (TokenStream, HashMap<Var, Ident>, 
         early,
         fusing: Vec::new(),
         replayed: HashSet::new(),
-        at_site: HashSet::new(),
+        at_site: HashMap::new(),
         self_calls,
     };
     // The companion's accumulators, the parameters' adjoints before any contribution.
@@ -389,8 +389,9 @@ struct Sweep<'p> {
     /// The head constants of the loops whose adjoint runs them again ([`Sweep::replay`]):
     /// read there, but not from a record.
     replayed: HashSet<String>,
-    /// The calls whose adjoint their forward code runs ([`Sweep::calls_at_site`]).
-    at_site: HashSet<usize>,
+    /// The calls whose adjoint their forward code runs ([`Sweep::calls_at_site`]), with the
+    /// arguments (position, variable) whose contributions the adjoint sweep still passes on.
+    at_site: HashMap<usize, Vec<(usize, Var)>>,
     self_calls: Option<SelfCalls>,
 }
 
@@ -446,8 +447,16 @@ impl Sweep<'_> {
         let Some(g) = self.adjoints.remove(&Var::Node(i)) else {
             return;
         };
-        // Its contributions were added where the call is.
-        if self.at_site.contains(&i) {
+        // Its vjp ran where the call is, adding to the loop's accumulators; the contributions
+        // to values of the loop's body are passed on here.
+        if let Some(deferred) = self.at_site.get(&i).cloned() {
+            let contributions = at_site_contributions(i);
+            for (k, var) in deferred {
+                let index = syn::Index::from(k);
+                let contribution =
+                    quote!(::autodiff::__private::differentiated(#contributions.#index));
+                self.contribute(var, contribution, self.program.nodes[i].span);
+            }
             return;
         }
         let program = self.program;
@@ -1177,13 +1186,18 @@ impl Sweep<'_> {
             (Fusion::FromSeed, Some(seed)) => self.calls_at_site(&lp.body.stmts, lp, seed),
             _ => HashMap::new(),
         };
-        self.at_site.extend(at_site.keys());
+        self.at_site.extend(
+            at_site
+                .iter()
+                .map(|(i, (_, deferred))| (*i, deferred.clone())),
+        );
         let adjoint = self.body_adjoint(lp, locals, &carried, &all);
         self.fusing.pop();
         // The loops fused inside it as this sweep fused them.
         let mut plan = self.plan.clone();
         plan.fused.extend(self.found.fused.clone());
-        plan.at_site.extend(at_site);
+        plan.at_site
+            .extend(at_site.into_iter().map(|(i, (code, _))| (i, code)));
         let code = crate::primal::loop_fused(program, lp, &plan, quote!(#(#before)*), adjoint);
         self.found.fused.insert(lp.id, code);
         // A scaled fusion's one carried sum: its final value's adjoint (none: it is unread,
@@ -1279,17 +1293,18 @@ impl Sweep<'_> {
     /// The forward code, by node, of the calls among `stmts` (a fused loop's body, its
     /// branches' arms too) whose cotangent is known where they are: the loop's seed times
     /// the factors on the way from the call to the loop's sum (`det += sign · a[[row, col]]
-    /// · det_of_minor(…)`: seed · sign · a[row, col]), and whose variable arguments' adjoints
-    /// are the loop's accumulators. Each runs its adjoint there and takes its value from it,
-    /// instead of the primal now and the vjp (the primal again) in the adjoint: a call of the
-    /// function itself through `__differentiable_vjp_into_f`, which adds into the
-    /// accumulators in place; another through its vjp, whose contributions are added to them.
+    /// · det_of_minor(…)`: seed · sign · a[row, col]). Each runs its adjoint there and takes
+    /// its value from it, instead of the primal now and the vjp (the primal again) in the
+    /// adjoint: a call of the function itself whose arguments are the function's parameters
+    /// through `__differentiable_vjp_into_f`, which adds into the loop's accumulators in
+    /// place; another through its vjp, whose contributions are added to the accumulators of
+    /// arguments from outside the loop, and kept for those made in its body.
     fn calls_at_site(
         &self,
         stmts: &[Stmt],
         lp: &Loop,
         seed: &Ident,
-    ) -> HashMap<usize, TokenStream> {
+    ) -> HashMap<usize, (TokenStream, Vec<(usize, Var)>)> {
         let program = self.program;
         let Some(fusing) = self.fusing.last() else {
             return HashMap::new();
@@ -1317,28 +1332,31 @@ impl Sweep<'_> {
             let Some(cotangent) = call_cotangent(program, lp, i, seed) else {
                 continue;
             };
-            // The adjoint of each argument that is a variable: one of the loop's
-            // accumulators, by the argument's position.
-            let accumulators: Option<Vec<(usize, Ident)>> = node
-                .args
-                .iter()
-                .enumerate()
-                .filter_map(|(k, arg)| match arg {
-                    Operand::Var(var) => Some((k, self.adjoints.get(var))),
-                    _ => None,
-                })
-                .map(|(k, adjoint)| {
-                    adjoint
-                        .filter(|adjoint| fusing.accumulators.contains(*adjoint))
-                        .map(|adjoint| (k, adjoint.clone()))
-                })
-                .collect();
-            let Some(accumulators) = accumulators else {
+            // Each argument that is a variable: from outside the loop, its adjoint is one of
+            // the loop's accumulators, added to here; made in the body, it has none yet, and
+            // its contribution is passed on when the adjoint sweep reaches the call.
+            let (mut accumulators, mut deferred) = (Vec::new(), Vec::new());
+            let mut other = false;
+            for (k, arg) in node.args.iter().enumerate() {
+                let Operand::Var(var) = arg else { continue };
+                match self.adjoints.get(var) {
+                    Some(adjoint) if fusing.accumulators.contains(adjoint) => {
+                        accumulators.push((k, adjoint.clone()))
+                    }
+                    None => deferred.push((k, *var)),
+                    Some(_) => other = true,
+                }
+            }
+            if other {
                 continue;
-            };
+            }
             let args = call::call_args(program, i);
             let value = node_ident(i);
-            let code = match self.given_accumulators(path, &accumulators) {
+            let given = match deferred.is_empty() {
+                true => self.given_accumulators(path, &accumulators),
+                false => None,
+            };
+            let code = match given {
                 // The function itself: its companion adds into the accumulators in place.
                 Some(into) => {
                     let companion = call::companion(path, "vjp_into");
@@ -1357,7 +1375,7 @@ impl Sweep<'_> {
                 // Another function: its vjp, its contributions added to the accumulators.
                 None => {
                     let companion = call::companion(path, "vjp");
-                    let contributions = format_ident!("__p{}", i + 1, span = Span::mixed_site());
+                    let contributions = at_site_contributions(i);
                     let adds = accumulators.iter().map(|(k, accumulator)| {
                         let index = syn::Index::from(*k);
                         let contribution =
@@ -1371,7 +1389,7 @@ impl Sweep<'_> {
                     )
                 }
             };
-            found.insert(i, code);
+            found.insert(i, (code, deferred));
         }
         found
     }
@@ -1414,6 +1432,11 @@ impl Sweep<'_> {
             }
         }
     }
+}
+
+/// The contributions of call node `i`'s vjp run where the call is ([`Sweep::calls_at_site`]).
+pub fn at_site_contributions(i: usize) -> Ident {
+    format_ident!("__q{}", i + 1, span = Span::mixed_site())
 }
 
 /// The cotangent of call node `call` in fused loop `lp`'s body as code before the call: the
@@ -1611,6 +1634,8 @@ fn region_bindings(program: &Program, stmts: &[Stmt], extra: &[Ident]) -> Bindin
                             .map(|k| crate::ir::Closure::partial_ident(*i, k)),
                     );
                 }
+                // A call run where it is made keeps its contributions for the adjoint.
+                Op::Call { .. } => values.extend([node_ident(*i), at_site_contributions(*i)]),
                 _ => values.push(node_ident(*i)),
             },
             Stmt::Const { ident, borrows, .. } => {

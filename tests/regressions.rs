@@ -91,7 +91,9 @@
 
 mod support;
 
-use autodiff::ndarray::{concatenate, s, stack, Array1, Array2, ArrayView1, ArrayView2, Axis};
+use autodiff::ndarray::{
+    array, concatenate, s, stack, Array1, Array2, ArrayView1, ArrayView2, Axis,
+};
 use autodiff::prelude::*;
 use support::{check_scalar, check_vector, flat};
 
@@ -2208,4 +2210,39 @@ fn calls_in_a_summed_loop_run_their_vjp_where_they_are_made() {
         weighted_samples_jvp,
         weighted_samples_vjp,
     );
+}
+
+/// A loop's range read from the array the loop then carries (`for i in 0..acc.len()`), a
+/// constant one (the random programs' seed 263, p1197: the range read the array after the
+/// carried variable's declaration had moved it, E0382) and a differentiated one.
+#[differentiable(wrt(x))]
+fn ranges_of_carried_arrays(x: &Array1<f64>, data: &Array1<f64>) -> (f64, Array1<f64>) {
+    let mut constant = data.to_owned();
+    constant *= data;
+    for i in 0..constant.len() {
+        constant[i] += 1.0;
+    }
+    let mut acc = x * 2.0;
+    for i in 0..acc.len() {
+        acc[i] += x[i] * x[i];
+    }
+    ((&acc * &constant).sum(), constant.to_owned())
+}
+
+#[test]
+fn loop_ranges_read_values_from_before_the_loop() {
+    let (x, data) = (array![0.5, -1.0, 2.0], array![1.0, 2.0, 3.0]);
+    let (value, constant) = ranges_of_carried_arrays(&x, &data);
+    assert_eq!(constant, array![2.0, 5.0, 10.0]);
+    // Σ (2x + x²)(data² + 1).
+    let expected: f64 = (0..3)
+        .map(|i| (2.0 * x[i] + x[i] * x[i]) * constant[i])
+        .sum();
+    assert!((value - expected).abs() < 1e-12);
+    let (_, jacobian) = ranges_of_carried_arrays_jacobian(&x, &data);
+    for i in 0..3 {
+        // ∂/∂xᵢ of the sum: (2 + 2xᵢ)(dataᵢ² + 1); the constant's rows are zero.
+        assert!((jacobian[[0, i]] - (2.0 + 2.0 * x[i]) * constant[i]).abs() < 1e-12);
+        assert!((1..4).all(|row| jacobian[[row, i]] == 0.0));
+    }
 }

@@ -571,13 +571,13 @@ impl Tangents<'_> {
                 (Some(pair), None) | (None, Some(pair)) => Some(pair.clone()),
                 (None, None) => None,
             });
-        let looped = crate::region::loop_head(
+        crate::region::loop_head(
             lp,
             crate::primal::head_stmts(program, lp),
+            quote!(#declarations #(#tangent_declarations)*),
             TokenStream::new(),
             quote!(#body #updates),
             false,
-        );
-        quote!(#declarations #(#tangent_declarations)* #looped)
+        )
     }
 }

@@ -313,14 +313,14 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
             (record, TokenStream::new())
         }
     };
-    let looped = loop_head(
+    loop_head(
         lp,
         head_stmts(program, lp),
+        declarations,
         record,
         quote!(#body #saved #updates),
         taped.is_some(),
-    );
-    quote!(#declarations #looped)
+    )
 }
 
 /// Whether a loop takes its initial value `var` by move: an element write's result or a
@@ -396,14 +396,14 @@ pub fn loop_fused(
         let next = next_values(program, lp);
         move |k| next[k].clone()
     });
-    let looped = loop_head(
+    loop_head(
         lp,
         head_stmts(program, lp),
+        quote!(#declarations #before #tapes),
         TokenStream::new(),
         quote!(#body #adjoint #updates),
         false,
-    );
-    quote!(#declarations #before #tapes #looped)
+    )
 }
 
 /// The statements of a loop's head: those computing the iterated value or the condition.

@@ -349,12 +349,13 @@ pub fn next_values(program: &Program, lp: &Loop) -> Vec<Option<(TokenStream, Tok
 }
 
 /// A loop around `body`: `for pattern in iter`, `while cond`, or `loop`, `head` computing
-/// the iterated value (before the loop) or the condition (each iteration), with `record`
-/// run at the start of every iteration (before the pattern binds the item, which it may
-/// read as `__itemN`).
+/// the iterated value (before the loop) or the condition (each iteration), `before` (the
+/// carried variables' declarations) just before the loop, and `record` run at the start of
+/// every iteration (before the pattern binds the item, which it may read as `__itemN`).
 pub fn loop_head(
     lp: &Loop,
     head: TokenStream,
+    before: TokenStream,
     record: TokenStream,
     body: TokenStream,
     taped: bool,
@@ -368,8 +369,11 @@ pub fn loop_head(
             // once the tape has grown to the largest execution.
             let reserve =
                 taped.then(|| quote!(#tape.reserve(::core::iter::Iterator::size_hint(&#item).0);));
+            // The iterated value first: it reads the values from before the loop, which the
+            // carried variables' declarations (`before`) may move (`for i in 0..a.len()`).
             quote! {
                 #head
+                #before
                 let #item = ::core::iter::IntoIterator::into_iter(#iter);
                 #tape_decl
                 #reserve
@@ -382,6 +386,7 @@ pub fn loop_head(
         }
         LoopHead::While { cond, .. } => {
             quote! {
+                #before
                 #tape_decl
                 loop {
                     #head
@@ -393,6 +398,7 @@ pub fn loop_head(
         }
         LoopHead::Loop => {
             quote! {
+                #before
                 #tape_decl
                 loop {
                     #record

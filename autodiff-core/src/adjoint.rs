@@ -1403,11 +1403,10 @@ impl Sweep<'_> {
         path: &syn::Path,
         accumulators: &[(usize, Ident)],
     ) -> Option<Vec<Ident>> {
-        let calls = self.self_calls.as_ref()?;
-        let itself = path.leading_colon.is_none()
-            && path.segments.len() == 1
-            && path.segments[0].ident == calls.name
-            && path.segments[0].arguments.is_empty();
+        let calls = self
+            .self_calls
+            .as_ref()
+            .filter(|calls| call::calls_itself(path, &calls.name))?;
         let into: Option<Vec<Ident>> = (calls.differentiated.iter().enumerate())
             .filter(|(_, differentiated)| **differentiated)
             .map(|(k, _)| {
@@ -1415,8 +1414,7 @@ impl Sweep<'_> {
                 found.map(|(_, accumulator)| accumulator.clone())
             })
             .collect();
-        let into = into.filter(|into| into.iter().collect::<HashSet<_>>().len() == into.len())?;
-        itself.then_some(into)
+        into.filter(|into| into.iter().collect::<HashSet<_>>().len() == into.len())
     }
 
     /// The initial values receive what the first iteration's start values did.

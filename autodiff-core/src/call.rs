@@ -37,6 +37,15 @@ pub fn companion(path: &syn::Path, mode: &str) -> syn::Path {
     path
 }
 
+/// Whether a call by `path` calls the function `name` itself: the bare name, as its own
+/// body calls it.
+pub fn calls_itself(path: &syn::Path, name: &Ident) -> bool {
+    path.leading_colon.is_none()
+        && path.segments.len() == 1
+        && path.segments[0].ident == *name
+        && path.segments[0].arguments.is_empty()
+}
+
 /// Node i's arguments as the called function takes them: values of the trace through
 /// `Pass`, which lends, copies or views them as the parameter's type asks; literals and
 /// `Copy` constants as written (so that `&[1, 2]` coerces to `&[usize]` as in the

@@ -104,11 +104,7 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
 /// parameters: how the sweep calls it ([`SelfCalls`]), adding to `given`.
 fn self_calls(sig: &Signature, program: &Program, given: Vec<(Var, Ident)>) -> Option<SelfCalls> {
     let calls_itself = program.nodes.iter().any(|node| {
-        matches!(&node.op, Op::Call { path, .. }
-            if path.leading_colon.is_none()
-                && path.segments.len() == 1
-                && path.segments[0].ident == sig.name
-                && path.segments[0].arguments.is_empty())
+        matches!(&node.op, Op::Call { path, .. } if crate::call::calls_itself(path, &sig.name))
     });
     let plain = program.inputs.iter().all(Input::is_value);
     (calls_itself && plain && !sig.in_impl && sig.output == Output::Scalar).then(|| SelfCalls {

@@ -425,28 +425,36 @@ fn check_hessian(
             tol,
         )?;
     }
+    // H·ẋ against central differences of the gradient along ẋ. Where those are unreliable
+    // (an ill-conditioned point), nothing is compared, the symmetry neither. The symmetry
+    // within the differences' tolerance, not the modes': H[i, k] and H[k, i] come from two
+    // sweeps whose rounding an ill-conditioned point magnifies (seed 269's p934, near a pole
+    // of 1/cos²: they differ by 3 · 10⁻⁸ of their size, both right to the differences' 10⁻⁵).
+    let (numeric, error) = directional(|p| grad(p).1, x, xdot, 1e-4);
+    let row_scales: Vec<f64> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|k| (h[i * n + k] * xdot[k]).abs())
+                .sum::<f64>()
+                .max(1.0)
+        })
+        .collect();
+    if (0..n).any(|i| error[i] > 1e-3 * (numeric[i].abs() + row_scales[i])) {
+        return skip("differences of the gradient unreliable here");
+    }
     for i in 0..n {
         for k in 0..i {
             let (a, b) = (h[i * n + k], h[k * n + i]);
-            if !agree(a, b, tol.modes, size) {
+            if !agree(a, b, tol.differences, size) {
                 return Err(Verdict::Wrong(format!(
                     "Hessian not symmetric: H[{i}, {k}] = {a:e}, H[{k}, {i}] = {b:e}"
                 )));
             }
         }
     }
-    // H·ẋ against central differences of the gradient along ẋ.
-    let (numeric, error) = directional(|p| grad(p).1, x, xdot, 1e-4);
     for i in 0..n {
         let hv: f64 = (0..n).map(|k| h[i * n + k] * xdot[k]).sum();
-        let row_scale: f64 = (0..n)
-            .map(|k| (h[i * n + k] * xdot[k]).abs())
-            .sum::<f64>()
-            .max(1.0);
-        if error[i] > 1e-3 * (numeric[i].abs() + row_scale) {
-            return skip("differences of the gradient unreliable here");
-        }
-        let allowed = 20.0 * error[i] + tol.differences * (row_scale + 1.0);
+        let allowed = 20.0 * error[i] + tol.differences * (row_scales[i] + 1.0);
         if (hv - numeric[i]).abs() > allowed {
             return Err(Verdict::Wrong(format!(
                 "(H·ẋ)[{i}] = {hv:e}, central differences of f_grad give {:e}",

@@ -1231,11 +1231,10 @@ impl Sweep<'_> {
 
     /// Whether a loop's adjoint runs its forward code again, first iteration first, rather
     /// than reading a record: a loop only summing into its carried values (`z += l[k] *
-    /// x[j]`), whose
-    /// adjoint is therefore the same in every iteration and known once the adjoint sweep
-    /// reaches it, and whose body is cheaper to run again than to record and read back
-    /// (arithmetic on elements and scalars; no loop, call, element write or new array
-    /// inside; nothing run for its effects).
+    /// x[j]`), whose adjoint is therefore the same in every iteration and known once the
+    /// adjoint sweep reaches it, and whose body is cheaper to run again than to record and
+    /// read back (arithmetic on elements and scalars; no loop, call, element write or new
+    /// array inside; nothing run for its effects).
     fn replays(&self, lp: &Loop) -> bool {
         fn plain(program: &Program, stmts: &[Stmt]) -> bool {
             stmts.iter().all(|stmt| match stmt {
@@ -1256,19 +1255,16 @@ impl Sweep<'_> {
             })
         }
         let program = self.program;
-        let head: &[Stmt] = match &lp.head {
-            LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts,
-            LoopHead::Loop => &[],
-        };
         self.trace.is_none()
-            && plain(program, head)
+            && plain(program, lp.head.stmts())
             && plain(program, &lp.body.stmts)
             && lp.accumulates(program)
     }
 
-    /// A loop only summing into its carried values ([`Sweep::replays`]): nothing recorded; its adjoint
-    /// runs its forward code again, each iteration followed by that iteration's adjoint,
-    /// from the final values' adjoints (every iteration's, as the loop only adds to them).
+    /// A loop only summing into its carried values ([`Sweep::replays`]): nothing recorded;
+    /// its adjoint runs its forward code again, each iteration followed by that iteration's
+    /// adjoint, from the final values' adjoints (every iteration's, as the loop only adds to
+    /// them).
     fn replay(&mut self, lp: &Loop, locals: &[(Var, &Operand, &Operand)], external: &[Var]) {
         let program = self.program;
         let accumulators = self.accumulators(external);
@@ -1750,11 +1746,7 @@ fn loop_bindings(lp: &Loop) -> Vec<Ident> {
 /// The constants a loop's head binds (`let __c16 = 0..r;`): code running the loop again
 /// binds them anew.
 fn head_bindings(lp: &Loop) -> impl Iterator<Item = String> + '_ {
-    let stmts: &[Stmt] = match &lp.head {
-        LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts,
-        LoopHead::Loop => &[],
-    };
-    stmts.iter().filter_map(|stmt| match stmt {
+    lp.head.stmts().iter().filter_map(|stmt| match stmt {
         Stmt::Const { ident, .. } => Some(ident.to_string()),
         _ => None,
     })
@@ -1866,31 +1858,30 @@ const PURE: &[&str] = &[
 /// Whether code calls nothing but [`PURE`] functions and no macro but `s!` (`x[[i, col]]`,
 /// `d - col - 2`, `n as f64`, `x.len()`), so that running it again changes nothing.
 fn calls_nothing(tokens: &TokenStream) -> bool {
-    let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
-    trees.iter().enumerate().all(|(k, tree)| match tree {
-        proc_macro2::TokenTree::Group(group) => {
-            let before = k.checked_sub(1).map(|j| &trees[j]);
-            let pure_call = match before {
-                _ if group.delimiter() != proc_macro2::Delimiter::Parenthesis => true,
-                // A call of a name, or a macro `name!(…)`.
-                Some(proc_macro2::TokenTree::Ident(name)) => {
-                    PURE.contains(&name.to_string().as_str())
-                        || matches!(
-                            name.to_string().as_str(),
-                            "in" | "as" | "if" | "match" | "return"
-                        )
-                }
-                Some(proc_macro2::TokenTree::Punct(punct)) => punct.as_char() != '!',
-                // A call of a call's result or of a closure, `f(a)(b)`, `(g)(x)`.
-                Some(proc_macro2::TokenTree::Group(_)) => false,
-                Some(proc_macro2::TokenTree::Literal(_)) | None => true,
-            };
-            let macro_call = k >= 2
-                && matches!(&trees[k - 1], proc_macro2::TokenTree::Punct(p) if p.as_char() == '!')
-                && !matches!(&trees[k - 2], proc_macro2::TokenTree::Ident(name) if name == "s");
-            pure_call && !macro_call && calls_nothing(&group.stream())
-        }
-        _ => true,
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().all(|(k, tree)| {
+        let TokenTree::Group(group) = tree else {
+            return true;
+        };
+        let before = |back: usize| k.checked_sub(back).map(|j| &trees[j]);
+        let allowed = match (before(1), before(2)) {
+            // A macro, `name!(…)`, `name![…]`.
+            (Some(TokenTree::Punct(bang)), name) if bang.as_char() == '!' => {
+                matches!(name, Some(TokenTree::Ident(name)) if name == "s")
+            }
+            _ if group.delimiter() != proc_macro2::Delimiter::Parenthesis => true,
+            // A call of a name (not `if (…)`, `x as (…)`), of a call's result or of a
+            // closure (`f(a)(b)`, `(g)(x)`).
+            (Some(TokenTree::Ident(name)), _) => {
+                let name = name.to_string();
+                PURE.contains(&name.as_str())
+                    || matches!(name.as_str(), "in" | "as" | "if" | "match" | "return")
+            }
+            (Some(TokenTree::Group(_)), _) => false,
+            (Some(TokenTree::Punct(_) | TokenTree::Literal(_)) | None, _) => true,
+        };
+        allowed && calls_nothing(&group.stream())
     })
 }
 

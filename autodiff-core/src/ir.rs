@@ -312,6 +312,16 @@ pub enum LoopHead {
     Loop,
 }
 
+impl LoopHead {
+    /// The statements computing the iterated value or the condition (none for `loop`).
+    pub fn stmts(&self) -> &[Stmt] {
+        match self {
+            LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts,
+            LoopHead::Loop => &[],
+        }
+    }
+}
+
 /// A named variable of the generated code ([`Var::Local`]).
 #[derive(Clone)]
 pub struct Local {
@@ -760,15 +770,14 @@ fn find_loop(stmts: &[Stmt], id: usize) -> Option<&Loop> {
 
 /// How many times loop `lp` reads `var`: in its head, its body and its yields.
 fn loop_reads(program: &Program, lp: &Loop, var: Var) -> usize {
-    let head = match &lp.head {
-        LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => stmts.as_slice(),
-        LoopHead::Loop => &[],
-    };
-    let uses = [Uses::of(program, head), Uses::of_region(program, &lp.body)];
+    let uses = [
+        Uses::of(program, lp.head.stmts()),
+        Uses::of_region(program, &lp.body),
+    ];
     uses.iter()
         .map(|uses| uses.read.iter().filter(|read| **read == var).count())
         .sum::<usize>()
-        + const_reads(head, var)
+        + const_reads(lp.head.stmts(), var)
         + const_reads(&lp.body.stmts, var)
 }
 

@@ -408,10 +408,5 @@ pub fn loop_fused(
 
 /// The statements of a loop's head: those computing the iterated value or the condition.
 pub fn head_stmts(program: &Program, lp: &Loop) -> TokenStream {
-    match &lp.head {
-        LoopHead::For { stmts, .. } | LoopHead::While { stmts, .. } => {
-            forward_stmts(program, stmts, None)
-        }
-        LoopHead::Loop => TokenStream::new(),
-    }
+    forward_stmts(program, lp.head.stmts(), None)
 }

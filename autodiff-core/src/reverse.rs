@@ -93,11 +93,28 @@ pub fn reverse_block(sig: &Signature, program: &Program, seed_kind: Seed) -> Tok
         }
     });
     let self_calls = self_calls(sig, program, Vec::new());
+    sweeps_block(sig, program, seed, early, self_calls, TokenStream::new())
+}
+
+/// `{ prelude; forward sweep; adjoint sweep; (value, gradient) }`: the body of `f_vjp` and of
+/// its `vjp_into` companion.
+fn sweeps_block(
+    sig: &Signature,
+    program: &Program,
+    seed: TokenStream,
+    early: Option<EarlySeed>,
+    self_calls: Option<SelfCalls>,
+    prelude: TokenStream,
+) -> TokenStream {
+    let value = result_value(program);
     let (adjoint_code, adjoints, plan) =
         adjoint_sweep(program, seed, early, true, self_calls.as_ref());
     let forward = forward_sweep(program, &plan);
     let gradient = gradient(sig, program, &adjoints);
-    generated_block(quote!(#forward #adjoint_code), quote!((#value, #gradient)))
+    generated_block(
+        quote!(#prelude #forward #adjoint_code),
+        quote!((#value, #gradient)),
+    )
 }
 
 /// For a function that calls itself with a scalar result and arrays or numbers as
@@ -119,7 +136,6 @@ fn self_calls(sig: &Signature, program: &Program, given: Vec<(Var, Ident)>) -> O
 /// whose gradient is added to `into` (of the gradient's type) in place. Calls of the
 /// function in its own loops run it where they are made.
 pub fn emit_vjp_into(sig: &Signature, program: &Program) -> Option<TokenStream> {
-    self_calls(sig, program, Vec::new())?;
     let into = hygienic("__into");
     let given: Vec<(Var, Ident)> = program
         .inputs
@@ -133,19 +149,17 @@ pub fn emit_vjp_into(sig: &Signature, program: &Program) -> Option<TokenStream> 
             )
         })
         .collect();
-    let names: Vec<&Ident> = given.iter().map(|(_, name)| name).collect();
-    let unpack = tuple_if_many(names.iter().map(|name| quote!(mut #name)).collect());
-    let calls = self_calls(sig, program, given.clone());
+    let unpack = tuple_if_many(given.iter().map(|(_, name)| quote!(mut #name)).collect());
+    let calls = self_calls(sig, program, given)?;
     let cotangent = cotangent_param();
     let early = Some(EarlySeed::Given(quote!(#cotangent)));
-    let (adjoint_code, adjoints, plan) =
-        adjoint_sweep(program, quote!(#cotangent), early, true, calls.as_ref());
-    let forward = forward_sweep(program, &plan);
-    let gradient = gradient(sig, program, &adjoints);
-    let value = result_value(program);
-    let block = generated_block(
-        quote!(#[allow(unused_mut)] let #unpack = #into; #forward #adjoint_code),
-        quote!((#value, #gradient)),
+    let block = sweeps_block(
+        sig,
+        program,
+        quote!(#cotangent),
+        early,
+        Some(calls),
+        quote!(#[allow(unused_mut)] let #unpack = #into;),
     );
     let (params, ret) = reverse_params(sig, Seed::Cotangent);
     let gradient_type = tuple_if_many(sig.differentiated().map(|p| gradient_type(&p.ty)).collect());

@@ -132,8 +132,8 @@ struct ReadmeExamples;
 pub mod __private {
     pub use autodiff_runtime::closure;
     pub use autodiff_runtime::compose::{
-        differentiated, dot, hyperparameter, inner, like, one, scale, Constant, Contribution,
-        Nested, NoTangent, Pass, SecondOrder,
+        differentiated, dot, dual_pullback, hyperparameter, inner, like, one, scale, CalledTwice,
+        Constant, Contribution, DualPullback, Nested, NoTangent, Pass, SecondOrder,
     };
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};

@@ -320,3 +320,80 @@ fn elementwise_closures() {
     );
     assert_hessian("mapped", &h, &differences, 1e-6);
 }
+
+#[differentiable(hessian)]
+fn softplus(t: f64) -> f64 {
+    (1.0 + t.exp()).ln()
+}
+
+#[differentiable(hessian)]
+fn pair(x: f64, y: f64) -> f64 {
+    x * y.sin() + x.powi(3) * y
+}
+
+#[differentiable(hessian, wrt(w))]
+fn quadratic(w: &Array1<f64>, a: &Array2<f64>) -> f64 {
+    0.5 * w.dot(&a.dot(w)) + w.mapv(f64::cos).sum()
+}
+
+/// Calls of differentiable functions: of an array's function with a constant argument,
+/// in a loop summed into the result, in a loop carrying a product, in a branch, with a
+/// literal passed to a differentiated parameter.
+#[differentiable(hessian, wrt(w, s))]
+fn calling(w: &Array1<f64>, s: f64, a: &Array2<f64>) -> f64 {
+    let mut total = quadratic(&(w * s), a);
+    for i in 0..w.len() {
+        total += softplus(w[i] * s) * pair(w[i], s);
+    }
+    let mut product = 1.0;
+    for i in 0..w.len() {
+        product *= softplus(w[i] - s);
+    }
+    if s > 0.0 {
+        total += pair(s, 2.0);
+    } else {
+        total -= softplus(s);
+    }
+    total + product
+}
+
+#[test]
+fn calls_of_functions_with_hessian() {
+    let a = array![[2.0, 0.5, 0.1], [0.5, 1.0, -0.3], [0.1, -0.3, 3.0]];
+    for (w, s) in [
+        (array![0.3, -0.7, 1.1], 0.8),
+        (array![-0.2, 0.4, 0.9], -0.6),
+    ] {
+        let (value, (gw, gs), h) = calling_hessian(&w, s, &a);
+        let (v, (dw, ds)) = calling_grad(&w, s, &a);
+        assert!(close(value, calling(&w, s, &a), 1e-14) && close(value, v, 1e-14));
+        let mut flat = dw.to_vec();
+        flat.push(ds);
+        let gradient: Vec<f64> = gw.iter().copied().chain([gs]).collect();
+        for (x, y) in gradient.iter().zip(&flat) {
+            assert!(
+                close(*x, *y, 1e-13),
+                "gradient {gradient:?} against {flat:?}"
+            );
+        }
+        let grad = |x: &[f64]| {
+            let (_, (dw, ds)) = calling_grad(&Array1::from(x[..3].to_vec()), x[3], &a);
+            dw.iter().copied().chain([ds]).collect()
+        };
+        let x: Vec<f64> = w.iter().copied().chain([s]).collect();
+        assert_hessian("calling", &h, &hessian_by_differences(grad, &x), 1e-6);
+        // H·v in one sweep, against the dense Hessian.
+        let (dw, ds) = (array![0.5, -1.0, 2.0], 0.25);
+        let (_, _, (hw, hs)) = calling_hvp(&w, s, &a, dw.clone(), ds);
+        let v: Vec<f64> = dw.iter().copied().chain([ds]).collect();
+        let hv: Vec<f64> = hw.iter().copied().chain([hs]).collect();
+        for (i, row) in h.rows().into_iter().enumerate() {
+            let expected: f64 = row.iter().zip(&v).map(|(a, b)| a * b).sum();
+            assert!(
+                close(hv[i], expected, 1e-12),
+                "H·v[{i}] = {}, H v = {expected}",
+                hv[i]
+            );
+        }
+    }
+}

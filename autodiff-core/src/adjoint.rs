@@ -577,13 +577,11 @@ impl Sweep<'_> {
                     self.contribute(target, g, node.span);
                 }
             }
-            Op::Call { path, arg_spans } => {
+            Op::Call { arg_spans, .. } => {
                 let contributions = format_ident!("__p{}", i + 1, span = Span::mixed_site());
-                let companion = call::companion(path, "vjp");
-                let args = call::call_args(program, i);
-                let g = take();
+                let call = call::vjp_call(program, i, take());
                 self.code.push(quote_spanned!(node.span=>
-                    let (_, #contributions) = #companion(#(#args,)* #g);
+                    let (_, #contributions) = #call;
                 ));
                 for (k, target) in targets {
                     let index = syn::Index::from(k);
@@ -1346,9 +1344,9 @@ impl Sweep<'_> {
             if other {
                 continue;
             }
-            let args = call::call_args(program, i);
             let value = node_ident(i);
-            let given = match deferred.is_empty() {
+            // (Not on dual numbers, where the companion adding in place has no twin.)
+            let given = match deferred.is_empty() && !program.dual {
                 true => self.given_accumulators(path, &accumulators),
                 false => None,
             };
@@ -1356,6 +1354,7 @@ impl Sweep<'_> {
                 // The function itself: its companion adds into the accumulators in place.
                 Some(into) => {
                     let companion = call::companion(path, "vjp_into");
+                    let args = call::call_args(program, i);
                     let added: Vec<Ident> = (0..into.len())
                         .map(|k| format_ident!("__into{}_{}", i + 1, k, span = Span::mixed_site()))
                         .collect();
@@ -1370,7 +1369,7 @@ impl Sweep<'_> {
                 }
                 // Another function: its vjp, its contributions added to the accumulators.
                 None => {
-                    let companion = call::companion(path, "vjp");
+                    let call = call::vjp_call(program, i, cotangent);
                     let contributions = at_site_contributions(i);
                     let adds = accumulators.iter().map(|(k, accumulator)| {
                         let index = syn::Index::from(*k);
@@ -1380,7 +1379,7 @@ impl Sweep<'_> {
                         quote!(#accumulator = #sum;)
                     });
                     quote_spanned!(node.span=>
-                        let (#value, #contributions) = #companion(#(#args,)* #cotangent);
+                        let (#value, #contributions) = #call;
                         #(#adds)*
                     )
                 }

@@ -18,7 +18,7 @@ use crate::emit::tangent_param;
 use crate::emit::{
     cotangent_param, generated_allows, hygienic, operand_tokens, param_zeros, tuple_if_many,
 };
-use crate::ir::{Operand, Program};
+use crate::ir::{Op, Operand, Program};
 use crate::signature::{gradient_type, Signature};
 
 /// The companion of the function at `path` for `mode` (`vjp` or `jvp`): `m::g` →
@@ -51,24 +51,49 @@ pub fn calls_itself(path: &syn::Path, name: &Ident) -> bool {
 /// `Copy` constants as written (so that `&[1, 2]` coerces to `&[usize]` as in the
 /// original); other constants copied, as the derivative sweeps make the call again.
 pub fn call_args(program: &Program, node: usize) -> Vec<TokenStream> {
-    program.nodes[node]
-        .args
-        .iter()
-        .map(|arg| {
-            let value = operand_tokens(program, arg);
-            match arg {
-                Operand::Var(_) => quote!((#value).autodiff_pass()),
-                Operand::Const { literal: true, .. } => value,
-                Operand::Const { tokens, .. }
-                    if program.copy_constants.contains(&tokens.to_string()) =>
-                {
-                    value
-                }
-                // Copied, as the call is made again by the derivative sweeps.
-                _ => quote!(::core::clone::Clone::clone(&#value)),
-            }
-        })
-        .collect()
+    let args = program.nodes[node].args.iter();
+    args.map(|arg| call_arg(program, arg)).collect()
+}
+
+/// One argument as [`call_args`] passes it.
+pub fn call_arg(program: &Program, arg: &Operand) -> TokenStream {
+    let value = operand_tokens(program, arg);
+    match arg {
+        Operand::Var(_) => quote!((#value).autodiff_pass()),
+        Operand::Const { literal: true, .. } => value,
+        Operand::Const { tokens, .. } if program.copy_constants.contains(&tokens.to_string()) => {
+            value
+        }
+        // Copied, as the call is made again by the derivative sweeps.
+        _ => quote!(::core::clone::Clone::clone(&#value)),
+    }
+}
+
+/// The call making node i's value: `g(args…)`; in the Hessian's sweep on dual numbers,
+/// through g's jvp companion ([`crate::hessian_call`]).
+pub fn value_call(program: &Program, node: usize) -> TokenStream {
+    if crate::hessian_call::on_duals(program, node) {
+        return crate::hessian_call::value_call(program, node);
+    }
+    let Op::Call { path, .. } = &program.nodes[node].op else {
+        unreachable!("a call node")
+    };
+    let args = call_args(program, node);
+    quote_spanned!(program.nodes[node].span=> #path(#(#args),*))
+}
+
+/// The call of node i's vjp companion with `cotangent`: an expression of `(value, (c₀, c₁,
+/// …))`; in the Hessian's sweep, of its companion on dual numbers.
+pub fn vjp_call(program: &Program, node: usize, cotangent: TokenStream) -> TokenStream {
+    if crate::hessian_call::on_duals(program, node) {
+        return crate::hessian_call::vjp_call(program, node, cotangent);
+    }
+    let Op::Call { path, .. } = &program.nodes[node].op else {
+        unreachable!("a call node")
+    };
+    let companion = companion(path, "vjp");
+    let args = call_args(program, node);
+    quote_spanned!(program.nodes[node].span=> #companion(#(#args,)* #cotangent))
 }
 
 /// A jvp companion's tangent of argument k, `__tK`: an `Option` of the tangent.

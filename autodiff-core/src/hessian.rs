@@ -50,23 +50,41 @@ pub fn check(sig: &Signature, program: Option<&Program>, span: Span, diag: &mut 
             "`hessian` cannot read a `Vec` of layers (`p.layers[i]`) yet: give the layers fields of their own, or drop `hessian`",
         );
     }
-    calls(program, diag);
+    calls(program, false, diag);
 }
 
-/// Reports each call, in closures too: `f_hessian` cannot differentiate through one.
-fn calls(program: &Program, diag: &mut Diagnostics) {
+/// Reports the calls `f_hessian` cannot differentiate through: of another function's
+/// generated derivative (that would take third derivatives), with a struct of parameters or
+/// a field of one as an argument, and any call in a closure. Other calls go through the
+/// called function's second-order companion ([`crate::hessian_call`]).
+fn calls(program: &Program, in_closure: bool, diag: &mut Diagnostics) {
     for node in &program.nodes {
         if let Op::Map(closure) = &node.op {
-            calls(&closure.program, diag);
+            calls(&closure.program, true, diag);
         }
-        if let Op::Call { path, .. } = &node.op {
-            let called = match crate::nested::display(path) {
-                (name, part) if part.is_empty() => name,
-                (name, part) => format!("{name}(…){part}"),
-            };
+        let Op::Call { path, arg_spans } = &node.op else {
+            continue;
+        };
+        let (called, part) = crate::nested::display(path);
+        if !part.is_empty() {
+            let called = format!("{called}(…){part}");
             diag.error_at(
                 node.span,
-                format!("`hessian` cannot differentiate through a call of `{called}` yet: write its body here, or drop `hessian`"),
+                format!("`hessian` cannot differentiate through `{called}`: that would take third derivatives; drop `hessian`"),
+            );
+        } else if in_closure {
+            diag.error_at(
+                node.span,
+                format!("`hessian` cannot differentiate through a call of `{called}` in a closure yet: make the call outside the closure, or drop `hessian`"),
+            );
+        }
+        let structs = node.args.iter().zip(arg_spans).filter(|(arg, _)| {
+            matches!(arg, Operand::Var(Var::Input(k)) if !matches!(program.inputs[*k].kind, InputKind::Value))
+        });
+        for (_, span) in structs {
+            diag.error_at(
+                *span,
+                format!("`hessian` cannot differentiate through a call of `{called}` taking a struct of parameters or a field of one yet: pass arrays or floats computed from it, or drop `hessian`"),
             );
         }
     }

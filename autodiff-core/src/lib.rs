@@ -16,6 +16,7 @@ mod diag;
 mod emit;
 mod forward;
 mod hessian;
+mod hessian_call;
 mod hvp;
 mod impl_block;
 mod ir;
@@ -143,8 +144,9 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
         // (`hessian` with custom rules is an error: here it has a body.)
         let companions = is_function.then(|| {
             let nested = nested::emit(&sig, args.hessian.map(|_| true));
+            let dual_vjp = hessian_call::emit(&sig, args.hessian.map(|_| true));
             let companions = call::emit_companions(&sig, true);
-            quote!(#companions #nested)
+            quote!(#companions #nested #dual_vjp)
         });
         quote!(#func #derivatives #source #companions)
     } else {
@@ -152,8 +154,9 @@ fn expand(attr: TokenStream, item: TokenStream, in_impl: bool) -> TokenStream {
         let unimplemented = quote!({ ::core::unimplemented!("#[differentiable] reported errors") });
         let companions = is_function.then(|| {
             let nested = nested::emit(&sig, args.hessian.map(|_| false));
+            let dual_vjp = hessian_call::emit(&sig, args.hessian.map(|_| false));
             let companions = call::emit_companions(&sig, false);
-            quote!(#companions #nested)
+            quote!(#companions #nested #dual_vjp)
         });
         let grad = has_gradient.then(|| reverse::reverse_signature(&sig, reverse::Seed::One));
         let jacobian = has_jacobian.then(|| jacobian::jacobian_signature(&sig));

@@ -489,31 +489,42 @@ fn hidden_functions(
         };
         (stub.clone(), stub.clone(), stub)
     });
+    let bound = (!hessian).then(|| quote!(::autodiff::__private::SecondOrder));
+    let (head, where_clause) = hidden_head(sig, name, bound.clone());
+    let (vjp_head, _) = hidden_head(sig, vjp_name, bound.clone());
+    let (jvp_head, _) = hidden_head(sig, jvp_name, bound);
+    let cotangent = cotangent_param();
+    quote_spanned! {Span::call_site()=>
+        #head(#(#params),*) -> #ty #where_clause #primal_body
+        #vjp_head(#(#params,)* #cotangent: #ty)
+            -> (#ty, (#(#contribution_types,)*)) #where_clause #vjp_body
+        #jvp_head(#(#params,)* #(#tangent_params),*)
+            -> (#ty, #ty) #where_clause #jvp_body
+    }
+}
+
+/// The head of a hidden function of `sig`'s named `name`, up to its parameters: attributes,
+/// visibility, name and generics with the marker type parameter `__C`, bounded by `bound`
+/// (a trait nothing implements) where the function is a stub that no call may reach; and
+/// its `where` clause.
+pub fn hidden_head(
+    sig: &Signature,
+    name: &Ident,
+    bound: Option<TokenStream>,
+) -> (TokenStream, TokenStream) {
     let marker = format_ident!("__C", span = Span::mixed_site());
-    let bound = match hessian {
-        false => quote!(: ::autodiff::__private::SecondOrder),
-        true => TokenStream::new(),
-    };
+    let bound = bound.map(|bound| quote!(: #bound));
     let mut generics = sig.generics.clone();
     generics.params.push(syn::parse_quote!(#marker #bound));
     let (generics, _, where_clause) = generics.split_for_impl();
     let (vis, inherited) = (&sig.vis, &sig.inherited);
     let allows = generated_allows();
-    let attrs = quote! {
+    let head = quote_spanned! {Span::call_site()=>
         #[doc(hidden)]
         #allows
         #[allow(clippy::extra_unused_type_parameters)]
         #(#inherited)*
+        #vis fn #name #generics
     };
-    let cotangent = cotangent_param();
-    quote_spanned! {Span::call_site()=>
-        #attrs
-        #vis fn #name #generics(#(#params),*) -> #ty #where_clause #primal_body
-        #attrs
-        #vis fn #vjp_name #generics(#(#params,)* #cotangent: #ty)
-            -> (#ty, (#(#contribution_types,)*)) #where_clause #vjp_body
-        #attrs
-        #vis fn #jvp_name #generics(#(#params,)* #(#tangent_params),*)
-            -> (#ty, #ty) #where_clause #jvp_body
-    }
+    (head, where_clause.to_token_stream())
 }

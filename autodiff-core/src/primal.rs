@@ -143,9 +143,9 @@ fn forward_stmt_in(program: &Program, stmt: &Stmt, taped: Option<&Plan>) -> Toke
                         let #ident = #forward(#(#args),*);
                     )
                 }
-                Op::Call { path, .. } => {
-                    let args = call::call_args(program, *i);
-                    quote_spanned!(node.span=> let #ident = #path(#(#args),*);)
+                Op::Call { .. } => {
+                    let call = call::value_call(program, *i);
+                    quote_spanned!(node.span=> let #ident = #call;)
                 }
                 Op::Map(_) => crate::closure::forward_code(program, *i),
                 Op::Project(_) => {

@@ -473,10 +473,9 @@ impl Expr {
         1 + ints + self.children().iter().map(|c| c.size()).sum::<usize>()
     }
 
-    /// Whether the expression calls a generated callee or a custom rule (no Hessian then).
-    pub fn calls(&self) -> bool {
-        matches!(self.kind, Kind::Call(..) | Kind::Custom(..))
-            || self.children().iter().any(|c| c.calls())
+    /// Whether the expression calls a custom rule (which has no second derivatives).
+    pub fn calls_custom(&self) -> bool {
+        matches!(self.kind, Kind::Custom(..)) || self.children().iter().any(|c| c.calls_custom())
     }
 
     /// Every variable name read.
@@ -1177,8 +1176,8 @@ impl Program {
         out
     }
 
-    pub fn calls(&self) -> bool {
-        self.exprs().into_iter().any(Expr::calls)
+    pub fn calls_custom(&self) -> bool {
+        self.exprs().into_iter().any(Expr::calls_custom)
     }
 
     /// Whether the body has branches or loops.

@@ -69,6 +69,8 @@ impl Features {
 pub struct Callee {
     pub arity: usize,
     pub bound: f64,
+    /// With `hessian`: a caller with `hessian` may call it.
+    pub hessian: bool,
 }
 
 /// The shapes of the support crate's struct of parameters (`Params`).
@@ -230,9 +232,12 @@ fn build(
         g.use_outputs(&mut program);
     }
     program.explicit_wrt = g.rng.chance(0.2);
-    // `hessian` takes float and array parameters (not yet structs), and no calls.
+    // `hessian` takes float and array parameters (not yet structs), and calls of callees
+    // that have `hessian` too (not of custom rules). Callees call nothing.
+    let callees_with_hessian = program.callees().iter().all(|&k| g.callees[k].hessian);
     program.hessian = program.scalar_result()
-        && !program.calls()
+        && !program.calls_custom()
+        && callees_with_hessian
         && shape != Shape::Struct
         && g.rng.chance(match program.has_control() {
             // Through loops, the Hessian's code is large: fewer of them, for compile time.

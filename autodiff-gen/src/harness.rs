@@ -231,6 +231,7 @@ pub fn program_with(seed: u64, index: usize, callees: &[Program], features: Feat
         .map(|c| Callee {
             arity: c.params.len(),
             bound: c.result[0].bound.min(1e3),
+            hessian: c.hessian,
         })
         .collect();
     let (float, shape) = match rng.unit() {

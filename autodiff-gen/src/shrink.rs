@@ -447,7 +447,8 @@ pub fn valid(program: &Program) -> bool {
         }
     }
     if !program.params.iter().any(Param::is_differentiated)
-        || (program.hessian && (!program.scalar_result() || program.calls() || c.struct_param))
+        || (program.hessian
+            && (!program.scalar_result() || program.calls_custom() || c.struct_param))
     {
         return false;
     }

@@ -94,6 +94,15 @@ impl<A: Float, D: Dimension> Contribution for Array<A, D> {
     }
 }
 
+/// On dual numbers, in a caller's Hessian (a called function's `dual_vjp` companion; an
+/// array of them is an array of floats).
+impl<F: crate::dual::Real> Contribution for crate::dual::Dual<F> {
+    type Value = Self;
+    fn into_value(self) -> Self {
+        self
+    }
+}
+
 /// The called function's contribution to one of its arguments.
 #[inline(always)]
 pub fn differentiated<C: Contribution>(contribution: C) -> C::Value {
@@ -125,6 +134,52 @@ pub struct Nested;
     note = "differentiating a function that calls `g_grad` or `g_jvp` needs the derivatives of g's derivatives (its Hessian-vector products), which `#[differentiable(hessian)]` on `g` generates"
 )]
 pub trait SecondOrder {}
+
+/// What the stub of a function without second derivatives asks of [`Nested`] when the
+/// Hessian of a caller goes through a call of it: never true.
+#[diagnostic::on_unimplemented(
+    message = "`hessian` differentiates through this call twice, and the called function has no second derivatives: add `hessian` to its attribute, `#[differentiable(hessian)]`",
+    label = "a call of a function without `#[differentiable(hessian)]`",
+    note = "the caller's Hessian needs the called function's Hessian-vector products, which `#[differentiable(hessian)]` on it generates (a function with custom rules, or with a struct of parameters, has none to offer here)"
+)]
+pub trait CalledTwice {}
+
+/// A called function's contribution to one argument on dual numbers, in the caller's
+/// Hessian: its gradient entry `g` and that entry of its Hessian-vector product `h` along the
+/// arguments' tangents, pulled back from the cotangent c = cᵣ + ε cₑ: cᵣ g + ε (cₑ g + cᵣ h),
+/// the derivative of c ∇g along the tangents.
+pub trait DualPullback: Sized {
+    type Elem;
+    type Lifted;
+    fn autodiff_dual_pullback(self, h: Self, c: crate::dual::Dual<Self::Elem>) -> Self::Lifted;
+}
+
+impl<F: crate::dual::Real> DualPullback for F {
+    type Elem = F;
+    type Lifted = crate::dual::Dual<F>;
+    #[inline(always)]
+    fn autodiff_dual_pullback(self, h: F, c: crate::dual::Dual<F>) -> crate::dual::Dual<F> {
+        crate::dual::Dual::new(c.re * self, c.eps * self + c.re * h)
+    }
+}
+
+impl<F: crate::dual::Real, D: Dimension> DualPullback for Array<F, D> {
+    type Elem = F;
+    type Lifted = Array<crate::dual::Dual<F>, D>;
+    #[track_caller]
+    fn autodiff_dual_pullback(self, h: Self, c: crate::dual::Dual<F>) -> Self::Lifted {
+        crate::value::same_shape("dual pullback", self.shape(), h.shape());
+        ndarray::Zip::from(&self)
+            .and(&h)
+            .map_collect(|&g, &h| g.autodiff_dual_pullback(h, c))
+    }
+}
+
+/// [`DualPullback::autodiff_dual_pullback`] as a function, for the generated code.
+#[inline(always)]
+pub fn dual_pullback<G: DualPullback>(g: G, h: G, c: crate::dual::Dual<G::Elem>) -> G::Lifted {
+    g.autodiff_dual_pullback(h, c)
+}
 
 /// Σ aᵢ bᵢ of two floats or two arrays of one shape: [`inner`] without the walk over
 /// leaves, for the parameters that are not structs.

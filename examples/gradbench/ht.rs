@@ -29,10 +29,14 @@ struct Model {
     base_relatives: Array3<f64>,
     /// The inverse of each bone's absolute transform in the base pose (bones × 4 × 4).
     inverse_base_absolutes: Array3<f64>,
-    /// Each vertex's homogeneous base position (vertices × 4).
-    base_positions: Array2<f64>,
     /// Each vertex's skinning weight of each bone (vertices × bones).
     weights: Array2<f64>,
+    /// Each vertex's base coordinate j under the three entries of a transform's column j
+    /// (vertices × 12): a blended transform times this, its entries summed by
+    /// `column_sums`, is the vertex skinned.
+    repeated_bases: Array2<f64>,
+    /// The 12 × 3 matrix summing a row of 12 (a transform's columns) into its 3 rows.
+    column_sums: Array2<f64>,
     /// Each triangle's three vertices.
     triangles: Vec<[usize; 3]>,
     /// Whether the model is of a left hand, mirrored in x.
@@ -84,16 +88,17 @@ fn axis_angle_rotation(r0: f64, r1: f64, r2: f64) -> Array2<f64> {
 }
 
 /// The errors between the observed `points` (N × 3) and the posed hand's points, point by
-/// point: vertex `correspondences[i]`, or with `us` (N × 2, not empty) the point of triangle
-/// `correspondences[i]` at barycentric coordinates (u₀, u₁, 1 − u₀ − u₁). θ: global rotation
-/// (3), translation (3), then each of five fingers' first joint's bend and spread and its
-/// second and third joints' bends.
+/// point: a vertex, or with `us` (N × 2, not empty) the point of a triangle at barycentric
+/// coordinates (u₀, u₁, 1 − u₀ − u₁); `corners` are where the coordinates of each point's
+/// vertex (of each of its triangle's corners) lie in the positions ([`Model::corners`]).
+/// θ: global rotation (3), translation (3), then each of five fingers' first joint's bend
+/// and spread and its second and third joints' bends.
 #[differentiable(wrt(theta, us))]
 fn hand_objective(
     theta: ArrayView1<f64>,
     us: ArrayView2<f64>,
     model: &Model,
-    correspondences: &[usize],
+    corners: &[Vec<usize>],
     points: &Array2<f64>,
 ) -> Array1<f64> {
     let bones = model.parents.len();
@@ -136,44 +141,38 @@ fn hand_objective(
         }
     }
     // Each vertex's transform, its bones' blended by the skinning weights (vertices × 12),
-    // applied to its homogeneous base position: vertices × 3.
-    let blended = model.weights.view().dot(&transforms);
-    let base = &model.base_positions;
-    let skinned = &blended.slice(s![.., 0..3]) * &base.slice(s![.., 0..1])
-        + &blended.slice(s![.., 3..6]) * &base.slice(s![.., 1..2])
-        + &blended.slice(s![.., 6..9]) * &base.slice(s![.., 2..3])
-        + &blended.slice(s![.., 9..12]) * &base.slice(s![.., 3..4]);
-    // Mirrored for a left hand, then the global rotation and translation (vertices × 3).
+    // applied to its homogeneous base position: each entry times its column's base
+    // coordinate, then each row's three sums, mirrored for a left hand and rotated by the
+    // global rotation in the same product, then translated (vertices × 3).
+    let blended = model.weights.view().dot(&transforms) * &model.repeated_bases;
     let mut mirror = Array2::<f64>::eye(3);
     if model.is_mirrored {
         mirror[[0, 0]] = -1.0;
     }
     let global = axis_angle_rotation(theta[0], theta[1], theta[2]).dot(&mirror);
-    let positions = skinned.dot(&global.t()) + theta.slice(s![3..6]);
+    let positions = blended.dot(&model.column_sums.dot(&global.t())) + theta.slice(s![3..6]);
     // The hand points (N × 3), each coordinate gathered from the positions' elements.
-    let (coordinates, n) = (positions.flatten(), correspondences.len());
+    let (coordinates, n) = (positions.flatten(), points.nrows());
     let hand_points = if us.nrows() == 0 {
-        let vertices = model.coordinates(correspondences, None);
         coordinates
-            .select(Axis(0), &vertices)
+            .select(Axis(0), &corners[0])
             .into_shape_with_order((n, 3))
             .unwrap()
     } else {
-        let corner = |k| model.coordinates(correspondences, Some(k));
-        let (first, second, third) = (corner(0), corner(1), corner(2));
+        let (first, second, third) = (&corners[0], &corners[1], &corners[2]);
         let (u0, u1) = (us.slice(s![.., 0..1]), us.slice(s![.., 1..2]));
         coordinates
-            .select(Axis(0), &first)
+            .select(Axis(0), first)
             .into_shape_with_order((n, 3))
             .unwrap()
             * u0
             + coordinates
-                .select(Axis(0), &second)
+                .select(Axis(0), second)
                 .into_shape_with_order((n, 3))
                 .unwrap()
                 * u1
             + coordinates
-                .select(Axis(0), &third)
+                .select(Axis(0), third)
                 .into_shape_with_order((n, 3))
                 .unwrap()
                 * (1.0 - &u0 - u1)
@@ -183,8 +182,18 @@ fn hand_objective(
 
 impl Model {
     /// Where the coordinates of each corresponding point lie in the positions flattened
-    /// (vertices × 3, row-major): vertex `correspondences[i]`'s, or with `Some(k)` the k-th
-    /// corner's of triangle `correspondences[i]`; three per point.
+    /// (vertices × 3, row-major), three per point: of vertex `correspondences[i]`, or with
+    /// `triangles` of each corner of triangle `correspondences[i]` (three lists).
+    fn corners(&self, correspondences: &[usize], triangles: bool) -> Vec<Vec<usize>> {
+        match triangles {
+            false => vec![self.coordinates(correspondences, None)],
+            true => (0..3)
+                .map(|k| self.coordinates(correspondences, Some(k)))
+                .collect(),
+        }
+    }
+
+    /// [`Model::corners`]' list of vertices, or of the k-th corners (`Some(k)`).
     fn coordinates(&self, correspondences: &[usize], corner: Option<usize>) -> Vec<usize> {
         let mut indices = Vec::with_capacity(3 * correspondences.len());
         for &c in correspondences {
@@ -300,8 +309,13 @@ impl Problem {
                 parents,
                 base_relatives,
                 inverse_base_absolutes,
-                base_positions,
                 weights,
+                repeated_bases: Array2::from_shape_fn((vertices, 12), |(v, entry)| {
+                    base_positions[[v, entry / 3]]
+                }),
+                column_sums: Array2::from_shape_fn((12, 3), |(entry, row)| {
+                    f64::from(u8::from(entry % 3 == row))
+                }),
                 triangles,
                 is_mirrored,
             },
@@ -312,12 +326,18 @@ impl Problem {
         })
     }
 
+    /// The corners of the points' coordinates ([`Model::corners`]).
+    fn corners(&self) -> Vec<Vec<usize>> {
+        self.model
+            .corners(&self.correspondences, self.us.nrows() > 0)
+    }
+
     fn objective(&self) -> Array1<f64> {
         hand_objective(
             self.theta.view(),
             self.us.view(),
             &self.model,
-            &self.correspondences,
+            &self.corners(),
             &self.points,
         )
     }
@@ -329,6 +349,7 @@ impl Problem {
         let columns = us_columns + self.theta.len();
         // Built column by column, each a row of this array: the Jacobian is its transpose.
         let mut transposed = Array2::zeros((columns, 3 * self.correspondences.len()));
+        let corners = self.corners();
         for column in 0..columns {
             let mut theta_tangent = Array1::zeros(self.theta.len());
             let mut us_tangent = Array2::zeros(self.us.dim());
@@ -341,7 +362,7 @@ impl Problem {
                 self.theta.view(),
                 self.us.view(),
                 &self.model,
-                &self.correspondences,
+                &corners,
                 &self.points,
                 theta_tangent,
                 us_tangent,

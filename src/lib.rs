@@ -133,7 +133,8 @@ pub mod __private {
     pub use autodiff_runtime::closure;
     pub use autodiff_runtime::compose::{
         differentiated, dot, dual_pullback, hyperparameter, inner, like, one, scale, CalledTwice,
-        Constant, Contribution, DualPullback, Nested, NoTangent, Pass, SecondOrder,
+        CalledTwiceForScalars, Constant, Contribution, DualPullback, Nested, NoTangent, Pass,
+        SecondOrder,
     };
     pub use autodiff_runtime::dual::{Dual, Lift, Seed, Unlift};
     pub use autodiff_runtime::flat::{matrix, Flat};

@@ -3,7 +3,7 @@
 //! the Rosenbrock function in n dimensions and on logistic regression.
 
 use autodiff::check::close;
-use autodiff::ndarray::{array, Array1, Array2, Axis};
+use autodiff::ndarray::{array, Array1, Array2, ArrayView1, Axis};
 use autodiff::prelude::*;
 
 /// Column j of the Hessian by central differences of the gradient `grad` (flat in, flat
@@ -395,5 +395,59 @@ fn calls_of_functions_with_hessian() {
                 hv[i]
             );
         }
+    }
+}
+
+#[differentiable(hessian)]
+fn sines(w: ArrayView1<f64>) -> f64 {
+    w.mapv(f64::sin).sum()
+}
+
+#[derive(Parameters, Clone)]
+struct Line {
+    w: Array1<f64>,
+    b: f64,
+}
+
+#[differentiable(hessian)]
+fn predict(p: &Line, x: &Array1<f64>) -> f64 {
+    p.w.dot(x) + p.b
+}
+
+/// A call whose value is only compared, its argument a view of a parameter (computed on
+/// real numbers in the Hessian's sweep, the view kept: it was E0308), and a struct of
+/// parameters passed as a constant to a function that differentiates it.
+#[differentiable(hessian, wrt(x))]
+fn compared_and_constant(x: &Array1<f64>, line: &Line) -> f64 {
+    let e = sines(x.view());
+    let fit = predict(line, x).powi(2);
+    if e > 0.0 {
+        fit * x.dot(x)
+    } else {
+        fit - x.sum()
+    }
+}
+
+#[test]
+fn calls_compared_or_given_constants() {
+    let line = Line {
+        w: array![0.5, -1.5, 0.25],
+        b: 0.3,
+    };
+    for x in [array![0.4, 0.9, -0.2], array![-0.8, -0.3, -1.1]] {
+        let (_, g, h) = compared_and_constant_hessian(&x, &line);
+        let (_, dx) = compared_and_constant_grad(&x, &line);
+        assert!(g.iter().zip(&dx).all(|(a, b)| close(*a, *b, 1e-13)));
+        let grad = |v: &[f64]| {
+            compared_and_constant_grad(&Array1::from(v.to_vec()), &line)
+                .1
+                .to_vec()
+        };
+        assert_hessian(
+            "compared_and_constant",
+            &h,
+            &hessian_by_differences(grad, &x.to_vec()),
+            1e-6,
+        );
     }
 }

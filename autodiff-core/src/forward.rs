@@ -436,9 +436,10 @@ impl Tangents<'_> {
         moved: &mut HashSet<Var>,
     ) -> Option<TokenStream> {
         match value {
+            // A value the region computed (or a local of a region inside it), read nowhere
+            // else, as `yield_value` moves the value.
             Operand::Var(var) if self.has_tangent(*var) => {
-                let first =
-                    inside.contains(var) && !matches!(var, Var::Local(_)) && moved.insert(*var);
+                let first = inside.contains(var) && moved.insert(*var);
                 Some(tangent_of(self.program, *var, !first))
             }
             _ => None,
@@ -519,7 +520,10 @@ impl Tangents<'_> {
 
     fn lp(&self, lp: &crate::ir::Loop) -> TokenStream {
         let program = self.program;
-        let declarations = crate::region::carried_declarations(program, lp, |_| false);
+        // An initial value nothing else reads is moved in, its tangent too (an array written
+        // element by element in nested loops is not copied at each outer iteration).
+        let moves = |var: Var| crate::ir::initial_value_moves(program, var, lp.id);
+        let declarations = crate::region::carried_declarations(program, lp, moves);
         // The live carried locals' tangents, mutable beside their values.
         let live: Vec<(usize, usize)> = lp
             .carried
@@ -533,7 +537,9 @@ impl Tangents<'_> {
         let tangent_declarations = live.iter().map(|&(j, k)| {
             let tangent = crate::emit::local_tangent_ident(k);
             let start = match &lp.carried[j].1 {
-                Operand::Var(var) if self.has_tangent(*var) => tangent_of(program, *var, true),
+                Operand::Var(var) if self.has_tangent(*var) => {
+                    tangent_of(program, *var, !moves(*var))
+                }
                 _ => {
                     let value = crate::emit::local_ident(k);
                     crate::region::zeros_of(&quote!(#value))

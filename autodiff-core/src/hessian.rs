@@ -103,12 +103,17 @@ fn lifted(program: &Program, float: &Type, passed: Option<&HashSet<usize>>) -> P
     for (i, node) in program.nodes.iter_mut().enumerate() {
         if program.reals.contains(&Var::Node(i)) {
             // A parameter read as it was passed (through the reference taken to it, the
-            // value itself: a float a closure captures is a float).
+            // value itself: a float a closure captures is a float), to a call as its
+            // parameter takes it (lent, viewed, copied).
+            let call = matches!(node.op, Op::Call { .. });
             for arg in &mut node.args {
                 if let Operand::Var(Var::Input(k)) = *arg {
                     let ident = real_input_ident(k);
                     *arg = Operand::Const {
-                        tokens: quote!((*#ident)),
+                        tokens: match call {
+                            true => quote!((*#ident).autodiff_pass()),
+                            false => quote!((*#ident)),
+                        },
                         display: program.inputs[k].display.clone(),
                         literal: false,
                     };

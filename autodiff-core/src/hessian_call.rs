@@ -19,7 +19,7 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::call::{call_arg, companion, tangent_defaults, tangent_params};
 use crate::emit::{cotangent_param, hygienic, operand_tokens, tangent_param};
 use crate::ir::{Op, Operand, Program, Var};
-use crate::signature::{gradient_type, Signature};
+use crate::signature::{gradient_type, Output, Signature};
 
 /// Whether node i, a call, is made on dual numbers: in the Hessian's program, its value not
 /// one of those computed on real numbers.
@@ -83,7 +83,7 @@ pub fn vjp_call(program: &Program, node: usize, cotangent: TokenStream) -> Token
     let mut dual_vjp = companion(path(program, node), "dual_vjp");
     if let Some(last) = dual_vjp.segments.last_mut() {
         last.arguments = syn::PathArguments::AngleBracketed(
-            syn::parse_quote_spanned!(last.ident.span()=> ::<::autodiff::__private::Nested>),
+            syn::parse_quote_spanned!(last.ident.span()=> ::<::autodiff::__private::Nested, _>),
         );
     }
     quote_spanned!(program.nodes[node].span=> {
@@ -104,11 +104,9 @@ pub fn emit(sig: &Signature, hessian: Option<bool>) -> TokenStream {
     }
     let name = format_ident!("__differentiable_dual_vjp_{}", sig.name);
     let ret = &sig.ret;
-    let dual = quote!(::autodiff::__private::Dual<#ret>);
     let constant = quote!(::autodiff::__private::Constant);
-    let usable = hessian == Some(true) && !sig.differentiated().any(|p| p.structured);
-    // A stub's too, so that a call of it is one error (but a struct's, whose calls are
-    // reported by the caller's macro).
+    // A struct of parameters is passed as a constant (the caller's macro reports one on
+    // duals): its contribution is none.
     let contribution_types = sig
         .params
         .iter()
@@ -119,14 +117,17 @@ pub fn emit(sig: &Signature, hessian: Option<bool>) -> TokenStream {
             }
             false => constant.clone(),
         });
-    let body = match usable {
-        true => {
+    let contribution_types = quote!((#(#contribution_types,)*));
+    let cotangent = cotangent_param();
+    let params = sig.param_list();
+    let tangent_params = tangent_params(sig);
+    match hessian {
+        Some(true) => {
             let (value, gradient, product) = (
                 hygienic("__value"),
                 hygienic("__gradient"),
                 hygienic("__product"),
             );
-            let cotangent = cotangent_param();
             let tangents: Vec<_> = sig
                 .differentiated()
                 .map(|p| tangent_param(&p.ident))
@@ -145,45 +146,79 @@ pub fn emit(sig: &Signature, hessian: Option<bool>) -> TokenStream {
                     quote!(#whole.#index)
                 }
             };
-            let slope = tangents.iter().enumerate().map(|(j, t)| {
-                let entry = part(&gradient, j);
-                quote!(::autodiff::__private::dot(&#entry, &#t))
-            });
+            let slope = sig
+                .differentiated()
+                .zip(&tangents)
+                .enumerate()
+                .map(|(j, (p, t))| {
+                    let entry = part(&gradient, j);
+                    match p.structured {
+                        true => quote!(::autodiff::__private::inner(&#entry, &#t)),
+                        false => quote!(::autodiff::__private::dot(&#entry, &#t)),
+                    }
+                });
             let mut j = 0;
             let contributions = sig.params.iter().map(|p| match p.differentiated {
                 false => constant.clone(),
                 true => {
                     let (entry, hv) = (part(&gradient, j), part(&product, j));
                     j += 1;
-                    quote!(::autodiff::__private::dual_pullback(#entry, #hv, #cotangent))
+                    match p.structured {
+                        true => constant.clone(),
+                        false => {
+                            quote!(::autodiff::__private::dual_pullback(#entry, #hv, #cotangent))
+                        }
+                    }
                 }
             });
             let contributions: Vec<TokenStream> = contributions.collect();
             let defaults = tangent_defaults(sig);
             let slope_ident = hygienic("__slope");
-            quote!({
-                #[allow(unused_imports)]
-                use ::autodiff::__private::Arg as _;
-                #(#defaults)*
-                let (#value, #gradient, #product) = #hvp;
-                let #slope_ident: #ret = #(#slope)+*;
-                (
-                    ::autodiff::__private::Dual::new(#value, #slope_ident),
-                    (#(#contributions,)*),
-                )
-            })
+            let dual = quote!(::autodiff::__private::Dual<#ret>);
+            // (The cotangent's type a parameter, as the stub's: the caller names two.)
+            let cotangent_type = format_ident!("__V", span = Span::mixed_site());
+            let (head, where_clause) = crate::nested::hidden_head(
+                sig,
+                &name,
+                None,
+                &[quote!(#cotangent_type: ::core::convert::Into<#dual>)],
+            );
+            quote_spanned! {Span::call_site()=>
+                #head(#(#params,)* #(#tangent_params,)* #cotangent: #cotangent_type)
+                    -> (#dual, #contribution_types) #where_clause
+                {
+                    #[allow(unused_imports)]
+                    use ::autodiff::__private::Arg as _;
+                    let #cotangent: #dual = #cotangent.into();
+                    #(#defaults)*
+                    let (#value, #gradient, #product) = #hvp;
+                    let #slope_ident: #ret = #(#slope)+*;
+                    (
+                        ::autodiff::__private::Dual::new(#value, #slope_ident),
+                        (#(#contributions,)*),
+                    )
+                }
+            }
         }
-        false => quote!({ ::core::unimplemented!("needs #[differentiable(hessian)]") }),
-    };
-    // With `hessian` but errors reported, a stub any call may reach: the errors say why.
-    let reported = hessian == Some(false);
-    let bound = (!usable && !reported).then(|| quote!(::autodiff::__private::CalledTwice));
-    let (head, where_clause) = crate::nested::hidden_head(sig, &name, bound);
-    let params = sig.param_list();
-    let tangent_params = tangent_params(sig);
-    let cotangent = cotangent_param();
-    quote_spanned! {Span::call_site()=>
-        #head(#(#params,)* #(#tangent_params,)* #cotangent: #dual)
-            -> (#dual, (#(#contribution_types,)*)) #where_clause #body
+        // A stub, its value of whatever type the caller's sweep has there (so that a call
+        // is one error): with `hessian` but errors reported, any call may reach it (the
+        // errors say why); otherwise none may.
+        _ => {
+            let bound = match (hessian, sig.output) {
+                (Some(_), _) => None,
+                (None, Output::Scalar) => Some(quote!(::autodiff::__private::CalledTwice)),
+                (None, _) => Some(quote!(::autodiff::__private::CalledTwiceForScalars)),
+            };
+            let value = format_ident!("__V", span = Span::mixed_site());
+            let (head, where_clause) =
+                crate::nested::hidden_head(sig, &name, bound, &[quote!(#value)]);
+            quote_spanned! {Span::call_site()=>
+                #head(#(#params,)* #(#tangent_params,)* #cotangent: #value)
+                    -> (#value, #contribution_types) #where_clause
+                {
+                    ::core::unimplemented!("needs #[differentiable(hessian)]")
+                }
+            }
+        }
     }
 }

@@ -490,9 +490,9 @@ fn hidden_functions(
         (stub.clone(), stub.clone(), stub)
     });
     let bound = (!hessian).then(|| quote!(::autodiff::__private::SecondOrder));
-    let (head, where_clause) = hidden_head(sig, name, bound.clone());
-    let (vjp_head, _) = hidden_head(sig, vjp_name, bound.clone());
-    let (jvp_head, _) = hidden_head(sig, jvp_name, bound);
+    let (head, where_clause) = hidden_head(sig, name, bound.clone(), &[]);
+    let (vjp_head, _) = hidden_head(sig, vjp_name, bound.clone(), &[]);
+    let (jvp_head, _) = hidden_head(sig, jvp_name, bound, &[]);
     let cotangent = cotangent_param();
     quote_spanned! {Span::call_site()=>
         #head(#(#params),*) -> #ty #where_clause #primal_body
@@ -505,17 +505,21 @@ fn hidden_functions(
 
 /// The head of a hidden function of `sig`'s named `name`, up to its parameters: attributes,
 /// visibility, name and generics with the marker type parameter `__C`, bounded by `bound`
-/// (a trait nothing implements) where the function is a stub that no call may reach; and
-/// its `where` clause.
+/// (a trait nothing implements) where the function is a stub that no call may reach, then
+/// the type parameters `more`; and its `where` clause.
 pub fn hidden_head(
     sig: &Signature,
     name: &Ident,
     bound: Option<TokenStream>,
+    more: &[TokenStream],
 ) -> (TokenStream, TokenStream) {
     let marker = format_ident!("__C", span = Span::mixed_site());
     let bound = bound.map(|bound| quote!(: #bound));
     let mut generics = sig.generics.clone();
     generics.params.push(syn::parse_quote!(#marker #bound));
+    for param in more {
+        generics.params.push(syn::parse_quote!(#param));
+    }
     let (generics, _, where_clause) = generics.split_for_impl();
     let (vis, inherited) = (&sig.vis, &sig.inherited);
     let allows = generated_allows();

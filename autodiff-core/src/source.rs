@@ -331,6 +331,32 @@ mod tests {
         assert_eq!(vjp.matches("for__item1in__item1").count(), 3, "{vjp}");
     }
 
+    /// An array written element by element in nested loops, in forward mode: the inner
+    /// loop takes the array and its tangent by move and hands them back by move, so that
+    /// each outer iteration copies nothing (it copied both twice: O(n²) for n rows).
+    #[test]
+    fn forward_mode_moves_a_written_array_through_nested_loops() {
+        let source = source_of(
+            quote!(wrt(c)),
+            quote! {
+                fn gather(c: &Array1<f64>, idx: &[usize], n: usize) -> Array1<f64> {
+                    let mut out = Array1::<f64>::zeros(3 * n);
+                    for i in 0..n {
+                        for r in 0..3 {
+                            out[3 * i + r] = 2.0 * c[idx[3 * i + r]];
+                        }
+                    }
+                    out
+                }
+            },
+        );
+        let jvp = squeeze(generated(&source, "gather_jvp"));
+        assert!(jvp.contains("letmut__l2=__l1;letmut__lt2=__lt1;"), "{jvp}");
+        assert!(jvp.contains("(__lt1,__l1)=(__lt2,__l2);"), "{jvp}");
+        // The result's tangent, once.
+        assert_eq!(jvp.matches("duplicate(&__lt").count(), 1, "{jvp}");
+    }
+
     /// A function calling itself in its own loop summed into the result, each call's
     /// cotangent known where it is made: the call runs the hidden companion that adds into
     /// the loop's accumulator in place, and neither the primal nor the vjp is called.

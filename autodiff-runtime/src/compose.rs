@@ -144,6 +144,15 @@ pub trait SecondOrder {}
 )]
 pub trait CalledTwice {}
 
+/// What the stub of a function with an array or tuple result asks of [`Nested`] when the
+/// Hessian of a caller goes through a call of it: never true.
+#[diagnostic::on_unimplemented(
+    message = "`hessian` differentiates through a call twice only when the called function returns a scalar; this one returns an array or a tuple",
+    label = "a call of a function with an array or tuple result",
+    note = "the caller's Hessian needs the called function's Hessian-vector products, which only a function with a scalar result has (`#[differentiable(hessian)]`); write that part of the computation in the caller, or drop `hessian`"
+)]
+pub trait CalledTwiceForScalars {}
+
 /// A called function's contribution to one argument on dual numbers, in the caller's
 /// Hessian: its gradient entry `g` and that entry of its Hessian-vector product `h` along the
 /// arguments' tangents, pulled back from the cotangent c = cᵣ + ε cₑ: cᵣ g + ε (cₑ g + cᵣ h),

@@ -151,33 +151,31 @@ fn hand_objective(
     }
     let global = axis_angle_rotation(theta[0], theta[1], theta[2]).dot(&mirror);
     let positions = blended.dot(&model.column_sums.dot(&global.t())) + theta.slice(s![3..6]);
-    // The hand points (N × 3), each coordinate gathered from the positions' elements.
+    // The errors, point by point (x y z): the observed coordinate minus the hand point's,
+    // read from the positions' elements (with `us`, the corners' weighted by u₀, u₁, 1 − u₀ − u₁).
     let (coordinates, n) = (positions.flatten(), points.nrows());
-    let hand_points = if us.nrows() == 0 {
-        coordinates
-            .select(Axis(0), &corners[0])
-            .into_shape_with_order((n, 3))
-            .unwrap()
+    let mut errors = Array1::<f64>::zeros(3 * n);
+    if us.nrows() == 0 {
+        for i in 0..n {
+            for r in 0..3 {
+                let k = 3 * i + r;
+                errors[k] = points[[i, r]] - coordinates[corners[0][k]];
+            }
+        }
     } else {
-        let (first, second, third) = (&corners[0], &corners[1], &corners[2]);
-        let (u0, u1) = (us.slice(s![.., 0..1]), us.slice(s![.., 1..2]));
-        coordinates
-            .select(Axis(0), first)
-            .into_shape_with_order((n, 3))
-            .unwrap()
-            * u0
-            + coordinates
-                .select(Axis(0), second)
-                .into_shape_with_order((n, 3))
-                .unwrap()
-                * u1
-            + coordinates
-                .select(Axis(0), third)
-                .into_shape_with_order((n, 3))
-                .unwrap()
-                * (1.0 - &u0 - u1)
-    };
-    (points - hand_points).flatten().to_owned()
+        for i in 0..n {
+            let (u0, u1) = (us[[i, 0]], us[[i, 1]]);
+            let u2 = 1.0 - u0 - u1;
+            for r in 0..3 {
+                let k = 3 * i + r;
+                let hand = u0 * coordinates[corners[0][k]]
+                    + u1 * coordinates[corners[1][k]]
+                    + u2 * coordinates[corners[2][k]];
+                errors[k] = points[[i, r]] - hand;
+            }
+        }
+    }
+    errors
 }
 
 impl Model {

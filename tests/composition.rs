@@ -154,3 +154,31 @@ fn constants_passed_by_value_and_constant_results() {
         array![[36.0], [0.0], [0.0]]
     );
 }
+
+mod mine {
+    use autodiff::prelude::*;
+
+    /// A function of the user's named like the runtime's `softplus`, computing something
+    /// else.
+    #[differentiable]
+    pub fn softplus(x: f64) -> f64 {
+        3.0 * x * x
+    }
+}
+
+/// Called by its path, a function of the user's named like a runtime function is the
+/// user's (it was read as the runtime's `softplus`, whose derivative differs).
+#[differentiable]
+fn through_a_namesake(x: f64) -> f64 {
+    mine::softplus(x) + self::mine::softplus(2.0 * x)
+}
+
+#[test]
+fn a_namesake_of_a_runtime_function_called_by_its_path() {
+    let x = 0.7;
+    assert!(close(through_a_namesake(x), 15.0 * x * x, 1e-15));
+    let (_, dx) = through_a_namesake_grad(x);
+    assert!(close(dx, 30.0 * x, 1e-14), "{dx}");
+    let (_, t) = through_a_namesake_jvp(x, 1.0);
+    assert!(close(t, 30.0 * x, 1e-14), "{t}");
+}

@@ -322,7 +322,7 @@ fn elementwise_closures() {
 }
 
 #[differentiable(hessian)]
-fn softplus(t: f64) -> f64 {
+fn log_one_plus_exp(t: f64) -> f64 {
     (1.0 + t.exp()).ln()
 }
 
@@ -343,16 +343,16 @@ fn quadratic(w: &Array1<f64>, a: &Array2<f64>) -> f64 {
 fn calling(w: &Array1<f64>, s: f64, a: &Array2<f64>) -> f64 {
     let mut total = quadratic(&(w * s), a);
     for i in 0..w.len() {
-        total += softplus(w[i] * s) * pair(w[i], s);
+        total += log_one_plus_exp(w[i] * s) * pair(w[i], s);
     }
     let mut product = 1.0;
     for i in 0..w.len() {
-        product *= softplus(w[i] - s);
+        product *= log_one_plus_exp(w[i] - s);
     }
     if s > 0.0 {
         total += pair(s, 2.0);
     } else {
-        total -= softplus(s);
+        total -= log_one_plus_exp(s);
     }
     total + product
 }

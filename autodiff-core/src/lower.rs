@@ -2271,10 +2271,16 @@ fn call_primitive_of(func: &Expr) -> Option<Primitive> {
         .iter()
         .map(|s| s.ident.to_string())
         .collect();
+    // A path into another module of the user's (`self::softplus`, `layers::outer`) names
+    // the user's function, which may differ from the runtime's of that name.
+    const RUNTIME_ROOTS: [&str; 4] = ["autodiff", "autodiff_runtime", "libm", "ndarray"];
     match segments.as_slice() {
         [float, method] if float == "f64" || float == "f32" => Primitive::method(method),
-        [.., function] => Primitive::function(function),
-        [] => None,
+        [function] => Primitive::function(function),
+        [root, .., function] if RUNTIME_ROOTS.contains(&root.as_str()) => {
+            Primitive::function(function)
+        }
+        _ => None,
     }
 }
 

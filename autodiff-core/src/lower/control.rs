@@ -786,11 +786,18 @@ impl Lowerer<'_> {
     /// expression that reads one, directly or through other names assigned in the body.
     fn tainted(&self, body: &Block, names: &[String]) -> HashSet<String> {
         let assignments = assignments(body);
+        // Values, and closures reading them (a call of one is a value).
         let mut tainted: HashSet<String> = self
             .env
             .names()
             .into_iter()
-            .filter(|name| matches!(self.env.get(name), Some(Operand::Var(_) | Operand::Poison)))
+            .filter(|name| match self.env.get(name) {
+                Some(Operand::Var(_) | Operand::Poison) => true,
+                Some(Operand::Const { tokens, .. }) => {
+                    self.capturing.contains_key(&tokens.to_string())
+                }
+                None => false,
+            })
             .collect();
         loop {
             let before = tainted.len();

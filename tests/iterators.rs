@@ -6,7 +6,7 @@
 
 mod support;
 
-use autodiff::ndarray::{array, concatenate, s, Array1, Array2, Axis, Zip};
+use autodiff::ndarray::{array, Array1, Array2, Zip};
 use autodiff::prelude::*;
 use support::{check_scalar, flat};
 
@@ -110,56 +110,6 @@ fn closures_bound_with_let() {
             let_closures_jvp(&x, w, tx, tw)
         },
     );
-}
-
-/// Closures reading differentiated values (`w`, `x`), bound with `let`: each call inlined,
-/// in a loop carrying an array (a Runge–Kutta step's right-hand side), in a branch, and one
-/// passed by name to `mapv`.
-#[differentiable]
-fn capturing_closures(x: &Array1<f64>, w: f64) -> f64 {
-    let n = x.len();
-    let shifted = |y: &Array1<f64>| {
-        let products = &x.slice(s![1..]) * &y.slice(s![..n - 1]);
-        concatenate![Axis(0), x.slice(s![..1]), products.view()]
-    };
-    let scaled = |t: f64| w * t.tanh();
-    let mut y = Array1::<f64>::zeros(n);
-    for _ in 0..3 {
-        let k = shifted(&y);
-        y = &y + &(&shifted(&(&y + &(&k * 0.25))) * 0.5);
-    }
-    let bump = if w > 0.0 {
-        scaled(y.sum())
-    } else {
-        scaled(-y.sum())
-    };
-    bump + x.mapv(scaled).sum()
-}
-
-#[test]
-fn closures_reading_differentiated_values() {
-    let parts = |p: &[f64]| (Array1::from(p[..3].to_vec()), p[3]);
-    for point in [[0.3, -1.2, 0.8, 0.6], [0.9, 0.4, -0.7, -0.5]] {
-        check_scalar(
-            "capturing_closures",
-            &point,
-            |p| {
-                let (x, w) = parts(p);
-                capturing_closures(&x, w)
-            },
-            |p| {
-                let (x, w) = parts(p);
-                let (value, (gx, gw)) = capturing_closures_grad(&x, w);
-                let mut g = flat(&gx);
-                g.push(gw);
-                (value, g)
-            },
-            |p, t| {
-                let ((x, w), (tx, tw)) = (parts(p), parts(t));
-                capturing_closures_jvp(&x, w, tx, tw)
-            },
-        );
-    }
 }
 
 #[test]

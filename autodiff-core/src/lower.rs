@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
@@ -50,7 +50,6 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         loop_depth: 0,
         outer_consts: HashSet::new(),
         local_closures: HashMap::new(),
-        capturing: HashMap::new(),
         fresh: 0,
         consts: HashMap::new(),
         pinned: HashSet::new(),
@@ -166,10 +165,6 @@ struct Lowerer<'a> {
     /// Closures bound with `let` (`let cdf = |x: f64| …;`), by the constant binding each
     /// name is bound to: a call of one on differentiated values is its body, inlined.
     local_closures: HashMap<String, syn::ExprClosure>,
-    /// Of those, the ones reading differentiated values, by the same key: each name the
-    /// body reads and the value it is bound to where the closure is made, which a call
-    /// inlines the body with.
-    pub(super) capturing: HashMap<String, Vec<(String, Var)>>,
 }
 
 impl Lowerer<'_> {
@@ -416,9 +411,6 @@ impl Lowerer<'_> {
                                 .insert(tokens.to_string(), closure.clone());
                         }
                         value
-                    }
-                    Some(ident) if matches!(strip_parens(&init.expr), Expr::Closure(_)) => {
-                        self.capturing_closure(ident, strip_parens(&init.expr))
                     }
                     _ => self.expr(&init.expr),
                 })
@@ -717,13 +709,8 @@ impl Lowerer<'_> {
                     Operand::Poison
                 }
                 Some(prim) => self.call_primitive(prim, call.args.iter(), expr, expr_span(expr)),
-                // A local bound to something already reported (but a closure reading
-                // differentiated values, inlined).
-                None if self.mentions_var(&call.func)
-                    && self.local_closure(&call.func).is_none() =>
-                {
-                    Operand::Poison
-                }
+                // A local bound to something already reported, such as a closure.
+                None if self.mentions_var(&call.func) => Operand::Poison,
                 None => self.call_function(call, expr),
             },
             Expr::Cast(cast) => {
@@ -1144,8 +1131,8 @@ impl Lowerer<'_> {
     fn call_function(&mut self, call: &syn::ExprCall, whole: &Expr) -> Operand {
         // A local called as a function: a closure bound with `let`, inlined.
         if let Some(ident) = single_ident(&call.func) {
-            if let Some((closure, captured)) = self.local_closure(&call.func) {
-                if let Some(value) = self.inline_closure(&closure, &captured, call) {
+            if let Some(closure) = self.local_closure(&call.func) {
+                if let Some(value) = self.inline_closure(&closure, call) {
                     return value;
                 }
             }
@@ -1192,16 +1179,11 @@ impl Lowerer<'_> {
     }
 
     /// The closure a local name is bound to now (`let f = |x: f64| …;`), if it is one.
-    fn local_closure(&self, expr: &Expr) -> Option<(syn::ExprClosure, Vec<(String, Var)>)> {
+    fn local_closure(&self, expr: &Expr) -> Option<syn::ExprClosure> {
         let ident = single_ident(expr)?;
         match self.env.get(&ident.to_string()) {
             Some(Operand::Const { tokens, .. }) => {
-                let key = tokens.to_string();
-                let closure = self.local_closures.get(&key).cloned()?;
-                Some((
-                    closure,
-                    self.capturing.get(&key).cloned().unwrap_or_default(),
-                ))
+                self.local_closures.get(&tokens.to_string()).cloned()
             }
             _ => None,
         }
@@ -1225,66 +1207,14 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `let f = |t| x * t;` reading differentiated values (`x`): nothing is computed where
-    /// it is made; each call is its body, inlined ([`Lowerer::inline_closure`]). Anything
-    /// else done with `f` is a compile error that says so.
-    fn capturing_closure(&mut self, ident: &Ident, expr: &Expr) -> Operand {
-        let Expr::Closure(closure) = expr else {
-            unreachable!("a closure")
-        };
-        struct Names(Vec<String>);
-        impl<'ast> Visit<'ast> for Names {
-            fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
-                if let Some(ident) = path.path.get_ident() {
-                    self.0.push(ident.to_string());
-                }
-            }
-        }
-        let mut names = Names(Vec::new());
-        names.visit_expr(&closure.body);
-        let captured = names
-            .0
-            .into_iter()
-            .filter_map(|name| match self.env.get(&name) {
-                Some(Operand::Var(var)) => Some((name, *var)),
-                _ => None,
-            })
-            .collect();
-        // (Its number in the function keeps two such closures' markers apart.)
-        let message = format!(
-            "`{ident}` is a closure reading differentiated values (the function's closure number {} of that kind), which #[differentiable] inlines where it is called: it cannot be passed on or stored; call it (`{ident}(…)`), or make it a function of its own with #[differentiable]",
-            self.capturing.len() + 1
-        );
-        let tokens = quote_spanned!(expr.span()=> ::core::compile_error!(#message));
-        let key = tokens.to_string();
-        self.local_closures.insert(key.clone(), closure.clone());
-        self.capturing.insert(key, captured);
-        Operand::Const {
-            tokens,
-            display: ident.to_string(),
-            literal: false,
-        }
-    }
-
     /// `f(a, b)` of a closure `let f = |x, y| body;`: `body` with `x`, `y` bound to the
     /// arguments, in a scope of its own (`None` where the closure cannot be inlined: its
     /// parameters are not plain names, one for each argument, or its body returns).
     fn inline_closure(
         &mut self,
         closure: &syn::ExprClosure,
-        captured: &[(String, Var)],
         call: &syn::ExprCall,
     ) -> Option<Operand> {
-        // The body reads what its names were bound to where the closure was made.
-        if let Some((name, _)) = captured.iter().find(
-            |(name, var)| !matches!(self.env.get(name), Some(Operand::Var(now)) if now == var),
-        ) {
-            self.diag.error(
-                &call.func,
-                format!("this closure reads `{name}`, bound again since the closure was made: #[differentiable] inlines the closure's body where it is called, which would read the new `{name}`; make the closure after that binding, or give the new value another name"),
-            );
-            return Some(Operand::Poison);
-        }
         struct Returns(bool);
         impl<'ast> Visit<'ast> for Returns {
             fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
@@ -1680,7 +1610,6 @@ impl Lowerer<'_> {
     fn mentions_var(&self, expr: &Expr) -> bool {
         struct Finder<'a> {
             env: &'a Env,
-            capturing: &'a HashMap<String, Vec<(String, Var)>>,
             found: bool,
             shadowed: Vec<String>,
         }
@@ -1689,14 +1618,8 @@ impl Lowerer<'_> {
                 if let Some(ident) = path.path.get_ident() {
                     let name = ident.to_string();
                     if path.qself.is_none() && !self.shadowed.contains(&name) {
-                        // A value, or a closure reading values.
-                        self.found |= match self.env.get(&name) {
-                            Some(Operand::Var(_) | Operand::Poison) => true,
-                            Some(Operand::Const { tokens, .. }) => {
-                                self.capturing.contains_key(&tokens.to_string())
-                            }
-                            _ => false,
-                        };
+                        let bound = self.env.get(&name);
+                        self.found |= matches!(bound, Some(Operand::Var(_) | Operand::Poison));
                     }
                 }
             }
@@ -1715,7 +1638,6 @@ impl Lowerer<'_> {
         }
         let mut finder = Finder {
             env: &self.env,
-            capturing: &self.capturing,
             found: false,
             shadowed: Vec::new(),
         };

@@ -39,14 +39,13 @@ impl Lowerer<'_> {
                 synthesized = syn::parse_quote_spanned!(path.span()=> |#v| #path(#v));
                 &synthesized
             }
+            other if self.mentions_var(other) => return Operand::Poison,
             other => match self.local_closure(other) {
-                // `let f = |v| …; x.mapv(f)`: the closure bound to `f` (reading
-                // differentiated values or not), as if written here.
-                Some((bound, _)) => {
+                // `let f = |v| …; x.mapv(f)`: the closure bound to `f`.
+                Some(bound) => {
                     synthesized = bound;
                     &synthesized
                 }
-                None if self.mentions_var(other) => return Operand::Poison,
                 None => {
                     let function = pretty(other);
                     self.diag.error(

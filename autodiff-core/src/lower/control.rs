@@ -786,18 +786,11 @@ impl Lowerer<'_> {
     /// expression that reads one, directly or through other names assigned in the body.
     fn tainted(&self, body: &Block, names: &[String]) -> HashSet<String> {
         let assignments = assignments(body);
-        // Values, and closures reading them (a call of one is a value).
         let mut tainted: HashSet<String> = self
             .env
             .names()
             .into_iter()
-            .filter(|name| match self.env.get(name) {
-                Some(Operand::Var(_) | Operand::Poison) => true,
-                Some(Operand::Const { tokens, .. }) => {
-                    self.capturing.contains_key(&tokens.to_string())
-                }
-                None => false,
-            })
+            .filter(|name| matches!(self.env.get(name), Some(Operand::Var(_) | Operand::Poison)))
             .collect();
         loop {
             let before = tainted.len();

@@ -50,6 +50,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         loop_depth: 0,
         outer_consts: HashSet::new(),
         local_closures: HashMap::new(),
+        closure_reads: HashMap::new(),
         fresh: 0,
         consts: HashMap::new(),
         pinned: HashSet::new(),
@@ -165,6 +166,9 @@ struct Lowerer<'a> {
     /// Closures bound with `let` (`let cdf = |x: f64| …;`), by the constant binding each
     /// name is bound to: a call of one on differentiated values is its body, inlined.
     local_closures: HashMap<String, syn::ExprClosure>,
+    /// Of each of those, the names its body reads and what each was bound to where the
+    /// closure was made: an inlined call must read the same.
+    closure_reads: HashMap<String, Vec<(String, String)>>,
 }
 
 impl Lowerer<'_> {
@@ -407,6 +411,8 @@ impl Lowerer<'_> {
                         if let (Expr::Closure(closure), Operand::Const { tokens, .. }) =
                             (strip_parens(&init.expr), &value)
                         {
+                            let reads = self.bindings_read(closure);
+                            self.closure_reads.insert(tokens.to_string(), reads);
                             self.local_closures
                                 .insert(tokens.to_string(), closure.clone());
                         }
@@ -1189,6 +1195,58 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether the closure bound to the name `func` would read, inlined here, what its names
+    /// were bound to where it was made; if not, reports the first name bound again since.
+    pub(super) fn reads_as_made(&mut self, func: &Expr) -> bool {
+        let key = match single_ident(func).and_then(|ident| self.env.get(&ident.to_string())) {
+            Some(Operand::Const { tokens, .. }) => tokens.to_string(),
+            _ => return true,
+        };
+        let rebound = self.closure_reads.get(&key).and_then(|reads| {
+            reads
+                .iter()
+                .find(|(name, was)| self.env.get(name).map(binding_key).as_ref() != Some(was))
+        });
+        let Some((name, _)) = rebound else {
+            return true;
+        };
+        self.diag.error(
+            func,
+            format!("this closure reads `{name}`, bound again since the closure was made: #[differentiable] inlines the closure's body where it is used on differentiated values, which would read the new `{name}`; make the closure after that binding, or give the new value another name"),
+        );
+        false
+    }
+
+    /// The names a closure's body reads from around it (macro operands too; not its own
+    /// parameters or `let`s), each with what it is bound to now.
+    fn bindings_read(&self, closure: &syn::ExprClosure) -> Vec<(String, String)> {
+        struct Names(Vec<String>);
+        impl<'ast> Visit<'ast> for Names {
+            fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+                if let Some(ident) = path.path.get_ident() {
+                    self.0.push(ident.to_string());
+                }
+            }
+            fn visit_expr_macro(&mut self, mac: &'ast syn::ExprMacro) {
+                for expr in macro_operands(&mac.mac) {
+                    self.visit_expr(&expr);
+                }
+            }
+        }
+        let own = closure_params(closure);
+        let mut names = Names(Vec::new());
+        names.visit_expr(&closure.body);
+        names.0.sort();
+        names.0.dedup();
+        let bound = names.0.into_iter().filter(|name| !own.contains(name));
+        bound
+            .filter_map(|name| {
+                let key = binding_key(self.env.get(&name)?);
+                Some((name, key))
+            })
+            .collect()
+    }
+
     /// The struct parameter `arg` names (`p`, `&p`), passed whole to another function.
     fn whole_struct(&self, arg: &Expr) -> Option<Operand> {
         let mut arg = strip_parens(arg);
@@ -1221,6 +1279,9 @@ impl Lowerer<'_> {
                 self.0 = true;
             }
             fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        }
+        if !self.reads_as_made(&call.func) {
+            return Some(Operand::Poison);
         }
         let mut returns = Returns(false);
         returns.visit_expr(&closure.body);
@@ -2356,6 +2417,15 @@ fn field_root(field: &syn::ExprField) -> &Expr {
 
 /// The names a closure binds: its parameters (`|&v|`, `|(a, b)|`, `|x: f64|`) and every
 /// name its body binds (`let t = …;`), which read inside it are not the function's.
+/// What a name is bound to, comparable: a value of the trace or a constant's tokens.
+fn binding_key(operand: &Operand) -> String {
+    match operand {
+        Operand::Var(var) => format!("{var:?}"),
+        Operand::Const { tokens, .. } => tokens.to_string(),
+        Operand::Poison => String::new(),
+    }
+}
+
 fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
     struct Names(Vec<String>);
     impl<'ast> Visit<'ast> for Names {

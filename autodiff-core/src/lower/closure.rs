@@ -42,6 +42,7 @@ impl Lowerer<'_> {
             other if self.mentions_var(other) => return Operand::Poison,
             other => match self.local_closure(other) {
                 // `let f = |v| …; x.mapv(f)`: the closure bound to `f`.
+                Some(_) if !self.reads_as_made(other) => return Operand::Poison,
                 Some(bound) => {
                     synthesized = bound;
                     &synthesized

@@ -1684,9 +1684,11 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            // Only the parameters hide a name in the whole body: a `let` inside may come
+            // after a read of the outer value (`|t| { let u = t * w; let w = u * u; w }`).
             fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
                 let depth = self.shadowed.len();
-                self.shadowed.extend(closure_params(closure));
+                self.shadowed.extend(closure_inputs(closure));
                 self.visit_expr(&closure.body);
                 self.shadowed.truncate(depth);
             }
@@ -2426,7 +2428,17 @@ fn binding_key(operand: &Operand) -> String {
     }
 }
 
+/// The names a closure's parameters bind.
+fn closure_inputs(closure: &syn::ExprClosure) -> Vec<String> {
+    bound_names(closure, false)
+}
+
+/// The names a closure binds: its parameters, and its body's `let`s.
 fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
+    bound_names(closure, true)
+}
+
+fn bound_names(closure: &syn::ExprClosure, body: bool) -> Vec<String> {
     struct Names(Vec<String>);
     impl<'ast> Visit<'ast> for Names {
         fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
@@ -2438,7 +2450,9 @@ fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
     for input in &closure.inputs {
         names.visit_pat(input);
     }
-    names.visit_expr(&closure.body);
+    if body {
+        names.visit_expr(&closure.body);
+    }
     names.0
 }
 

@@ -112,6 +112,38 @@ fn closures_bound_with_let() {
     );
 }
 
+/// A `let` closure given a literal beside a differentiated value: the literal takes the
+/// parameter's type (`2.0.sin()` had none: "ambiguous numeric type").
+#[differentiable]
+fn closure_given_literals(x: &Array1<f64>, w: f64) -> f64 {
+    let f = |t: f64, s: f64| t.sin() * s;
+    f(2.0, w) + f(x[0], 3.0) + x.sum()
+}
+
+#[test]
+fn closures_given_literals() {
+    let parts = |p: &[f64]| (Array1::from(p[..3].to_vec()), p[3]);
+    check_scalar(
+        "closure_given_literals",
+        &[0.5, 1.5, -2.0, 0.7],
+        |p| {
+            let (x, w) = parts(p);
+            closure_given_literals(&x, w)
+        },
+        |p| {
+            let (x, w) = parts(p);
+            let (value, (gx, gw)) = closure_given_literals_grad(&x, w);
+            let mut g = flat(&gx);
+            g.push(gw);
+            (value, g)
+        },
+        |p, t| {
+            let ((x, w), (tx, tw)) = (parts(p), parts(t));
+            closure_given_literals_jvp(&x, w, tx, tw)
+        },
+    );
+}
+
 #[test]
 fn zipped_and_iterated_closures_against_differences() {
     let (a, b) = (array![0.3, -1.2, 0.8], array![0.5, 0.1, -0.4]);

@@ -1291,9 +1291,16 @@ impl Lowerer<'_> {
         let args: Vec<Operand> = call
             .args
             .iter()
-            .map(|arg| match self.mentions_var(arg) {
-                true => self.expr(arg),
-                false => self.constant(arg),
+            .zip(&closure.inputs)
+            .map(|(arg, input)| match (self.mentions_var(arg), input) {
+                (true, _) => self.expr(arg),
+                // A constant for a float parameter, typed as it (a literal `2.0` read as
+                // `t.sin()` would have no type).
+                (false, Pat::Type(typed)) if is_float_type(&typed.ty) => {
+                    let ty = &typed.ty;
+                    self.constant(&syn::parse_quote!((#arg as #ty)))
+                }
+                (false, _) => self.constant(arg),
             })
             .collect();
         self.env.push();

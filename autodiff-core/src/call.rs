@@ -69,15 +69,21 @@ pub fn call_arg(program: &Program, arg: &Operand) -> TokenStream {
     }
 }
 
+/// The path node i, a call, calls.
+pub fn called_path(program: &Program, node: usize) -> &syn::Path {
+    match &program.nodes[node].op {
+        Op::Call { path, .. } => path,
+        _ => unreachable!("a call node"),
+    }
+}
+
 /// The call making node i's value: `g(args…)`; in the Hessian's sweep on dual numbers,
 /// through g's jvp companion ([`crate::hessian_call`]).
 pub fn value_call(program: &Program, node: usize) -> TokenStream {
     if crate::hessian_call::on_duals(program, node) {
         return crate::hessian_call::value_call(program, node);
     }
-    let Op::Call { path, .. } = &program.nodes[node].op else {
-        unreachable!("a call node")
-    };
+    let path = called_path(program, node);
     let args = call_args(program, node);
     quote_spanned!(program.nodes[node].span=> #path(#(#args),*))
 }
@@ -88,10 +94,7 @@ pub fn vjp_call(program: &Program, node: usize, cotangent: TokenStream) -> Token
     if crate::hessian_call::on_duals(program, node) {
         return crate::hessian_call::vjp_call(program, node, cotangent);
     }
-    let Op::Call { path, .. } = &program.nodes[node].op else {
-        unreachable!("a call node")
-    };
-    let companion = companion(path, "vjp");
+    let companion = companion(called_path(program, node), "vjp");
     let args = call_args(program, node);
     quote_spanned!(program.nodes[node].span=> #companion(#(#args,)* #cotangent))
 }
@@ -151,9 +154,7 @@ pub fn emit_companions(sig: &Signature, valid: bool) -> TokenStream {
 
     // vjp: the gradient's entries spread over every parameter's position.
     let entry = |k: usize| format_ident!("__g{}", k, span = Span::mixed_site());
-    let differentiated: Vec<usize> = (0..sig.params.len())
-        .filter(|&k| sig.params[k].differentiated)
-        .collect();
+    let differentiated = sig.differentiated_positions();
     let pattern = tuple_if_many(
         differentiated
             .iter()

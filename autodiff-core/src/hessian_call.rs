@@ -5,18 +5,20 @@
 //!   dual.
 //! - The pullback of a dual cotangent c = cᵣ + ε cₑ is c ∇g(x + εẋ) = cᵣ ∇g + ε (cₑ ∇g + cᵣ H ẋ):
 //!   one sweep of `g_hvp` along the arguments' tangents, behind a hidden companion of g's,
-//!   `__differentiable_dual_vjp_g::<C>(args…, t₀, t₁, …, cotangent) -> (value, (c₀, c₁,
+//!   `__differentiable_dual_vjp_g::<C, _>(args…, t₀, t₁, …, cotangent) -> (value, (c₀, c₁,
 //!   …))`, the arguments and tangents as g's jvp companion takes them, each cₖ on duals or
 //!   `Constant`.
 //!
-//! `#[differentiable(hessian)]` makes that companion; every other function (and one with
-//! a struct of parameters) gets a stub that asks the caller's marker for `CalledTwice`,
-//! which nothing implements: the call is that trait's error, "add `hessian`", at the call.
+//! `#[differentiable(hessian)]` makes that companion (a struct of parameters in it is passed
+//! as a constant: the caller's macro rejects one on duals); every other function gets a
+//! stub that asks the caller's marker for `CalledTwice` (`CalledTwiceForScalars` for an
+//! array or tuple result), which nothing implements: the call is that trait's error, "add
+//! `hessian`", at the call.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::call::{call_arg, companion, tangent_defaults, tangent_params};
+use crate::call::{call_arg, called_path, companion, tangent_defaults, tangent_params};
 use crate::emit::{cotangent_param, hygienic, operand_tokens, tangent_param};
 use crate::ir::{Op, Operand, Program, Var};
 use crate::signature::{gradient_type, Output, Signature};
@@ -57,17 +59,10 @@ fn split_args(program: &Program, node: usize) -> (TokenStream, Vec<TokenStream>,
     (quote!(#(#bindings)*), args, tangents)
 }
 
-fn path(program: &Program, node: usize) -> &syn::Path {
-    match &program.nodes[node].op {
-        Op::Call { path, .. } => path,
-        _ => unreachable!("a call node"),
-    }
-}
-
 /// Node i's value on duals: g's value and its tangent along the arguments' tangents.
 pub fn value_call(program: &Program, node: usize) -> TokenStream {
     let (bindings, args, tangents) = split_args(program, node);
-    let jvp = companion(path(program, node), "jvp");
+    let jvp = companion(called_path(program, node), "jvp");
     let (value, tangent) = (hygienic("__value"), hygienic("__tangent"));
     quote_spanned!(program.nodes[node].span=> {
         #bindings
@@ -80,7 +75,7 @@ pub fn value_call(program: &Program, node: usize) -> TokenStream {
 /// companion.
 pub fn vjp_call(program: &Program, node: usize, cotangent: TokenStream) -> TokenStream {
     let (bindings, args, tangents) = split_args(program, node);
-    let mut dual_vjp = companion(path(program, node), "dual_vjp");
+    let mut dual_vjp = companion(called_path(program, node), "dual_vjp");
     if let Some(last) = dual_vjp.segments.last_mut() {
         last.arguments = syn::PathArguments::AngleBracketed(
             syn::parse_quote_spanned!(last.ident.span()=> ::<::autodiff::__private::Nested, _>),
@@ -96,9 +91,7 @@ pub fn vjp_call(program: &Program, node: usize, cotangent: TokenStream) -> Token
 /// derivatives were emitted), a stub otherwise; nothing for a function differentiating no
 /// parameter (its calls are on real numbers).
 pub fn emit(sig: &Signature, hessian: Option<bool>) -> TokenStream {
-    let differentiated: Vec<usize> = (0..sig.params.len())
-        .filter(|&k| sig.params[k].differentiated)
-        .collect();
+    let differentiated = sig.differentiated_positions();
     if differentiated.is_empty() {
         return TokenStream::new();
     }

@@ -50,7 +50,6 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         loop_depth: 0,
         outer_consts: HashSet::new(),
         local_closures: HashMap::new(),
-        closure_reads: HashMap::new(),
         fresh: 0,
         consts: HashMap::new(),
         pinned: HashSet::new(),
@@ -164,11 +163,10 @@ struct Lowerer<'a> {
     /// last expression (or final `return`) is its result.
     function_tail: bool,
     /// Closures bound with `let` (`let cdf = |x: f64| …;`), by the constant binding each
-    /// name is bound to: a call of one on differentiated values is its body, inlined.
-    local_closures: HashMap<String, syn::ExprClosure>,
-    /// Of each of those, the names its body reads and what each was bound to where the
-    /// closure was made: an inlined call must read the same.
-    closure_reads: HashMap<String, Vec<(String, String)>>,
+    /// name is bound to: a call of one on differentiated values is its body, inlined. Beside
+    /// each, the names its body reads and what each was bound to where the closure was
+    /// made: an inlined call must read the same.
+    local_closures: HashMap<String, (syn::ExprClosure, Vec<(String, String)>)>,
 }
 
 impl Lowerer<'_> {
@@ -412,9 +410,8 @@ impl Lowerer<'_> {
                             (strip_parens(&init.expr), &value)
                         {
                             let reads = self.bindings_read(closure);
-                            self.closure_reads.insert(tokens.to_string(), reads);
                             self.local_closures
-                                .insert(tokens.to_string(), closure.clone());
+                                .insert(tokens.to_string(), (closure.clone(), reads));
                         }
                         value
                     }
@@ -1189,7 +1186,8 @@ impl Lowerer<'_> {
         let ident = single_ident(expr)?;
         match self.env.get(&ident.to_string()) {
             Some(Operand::Const { tokens, .. }) => {
-                self.local_closures.get(&tokens.to_string()).cloned()
+                let (closure, _) = self.local_closures.get(&tokens.to_string())?;
+                Some(closure.clone())
             }
             _ => None,
         }
@@ -1202,7 +1200,7 @@ impl Lowerer<'_> {
             Some(Operand::Const { tokens, .. }) => tokens.to_string(),
             _ => return true,
         };
-        let rebound = self.closure_reads.get(&key).and_then(|reads| {
+        let rebound = self.local_closures.get(&key).and_then(|(_, reads)| {
             reads
                 .iter()
                 .find(|(name, was)| self.env.get(name).map(binding_key).as_ref() != Some(was))
@@ -2424,8 +2422,6 @@ fn field_root(field: &syn::ExprField) -> &Expr {
     base
 }
 
-/// The names a closure binds: its parameters (`|&v|`, `|(a, b)|`, `|x: f64|`) and every
-/// name its body binds (`let t = …;`), which read inside it are not the function's.
 /// What a name is bound to, comparable: a value of the trace or a constant's tokens.
 fn binding_key(operand: &Operand) -> String {
     match operand {
@@ -2435,12 +2431,13 @@ fn binding_key(operand: &Operand) -> String {
     }
 }
 
-/// The names a closure's parameters bind.
+/// The names a closure's parameters bind (`|&v|`, `|(a, b)|`, `|x: f64|`).
 fn closure_inputs(closure: &syn::ExprClosure) -> Vec<String> {
     bound_names(closure, false)
 }
 
-/// The names a closure binds: its parameters, and its body's `let`s.
+/// The names a closure binds: its parameters and every name its body binds (`let t = …;`),
+/// which read inside it are not the function's.
 fn closure_params(closure: &syn::ExprClosure) -> Vec<String> {
     bound_names(closure, true)
 }

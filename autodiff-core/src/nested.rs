@@ -87,9 +87,7 @@ pub fn display(path: &syn::Path) -> (String, String) {
 /// errors (reported already, `Some(false)`), stubs that only type-check. Without `hessian`
 /// (`None`), stubs that fail at the call.
 pub fn emit(sig: &Signature, hessian: Option<bool>) -> TokenStream {
-    let differentiated: Vec<usize> = (0..sig.params.len())
-        .filter(|&k| sig.params[k].differentiated)
-        .collect();
+    let differentiated = sig.differentiated_positions();
     if differentiated.is_empty() {
         return TokenStream::new();
     }

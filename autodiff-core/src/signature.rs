@@ -56,6 +56,13 @@ impl Signature {
         self.params.iter().filter(|p| p.differentiated)
     }
 
+    /// The positions of the differentiated parameters among all of them.
+    pub fn differentiated_positions(&self) -> Vec<usize> {
+        (0..self.params.len())
+            .filter(|&k| self.params[k].differentiated)
+            .collect()
+    }
+
     /// `vis fn name<'a>`, and the `where` clause, as the generated function `name` declares
     /// them, with the original's `cfg` and `allow` attributes.
     pub fn declare(&self, name: &Ident) -> (TokenStream, TokenStream) {

@@ -2246,3 +2246,31 @@ fn loop_ranges_read_values_from_before_the_loop() {
         assert!((1..4).all(|row| jacobian[[row, i]] == 0.0));
     }
 }
+
+/// A view of a temporary computed from a differentiated array's shape
+/// (`((x.len() as f64) / d).slice(..).to_owned().view()`), joined with a value: it was read
+/// as written, the view outliving its array (E0716; random programs, seed 307, p1201).
+#[differentiable(wrt(x, w))]
+fn joined_view_of_a_shape_constant(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let d = Array1::<f64>::ones(2) * 2.0;
+    let joined = concatenate(
+        Axis(0),
+        &[
+            (x * w).view(),
+            ((x.len() as f64) / &d).slice(s![0..1]).to_owned().view(),
+        ],
+    )
+    .unwrap();
+    joined.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn a_view_of_a_shape_constant_joined_with_a_value() {
+    check_first_order(
+        "joined view of a shape constant",
+        joined_view_of_a_shape_constant,
+        joined_view_of_a_shape_constant_grad,
+        joined_view_of_a_shape_constant_jvp,
+        joined_view_of_a_shape_constant_vjp,
+    );
+}

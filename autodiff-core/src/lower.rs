@@ -629,7 +629,9 @@ impl Lowerer<'_> {
             return self.constant(expr);
         }
         if self.constant_valued(expr) {
-            return self.read_constant(expr);
+            // A view of a temporary reading shapes of values (`(n / d).to_owned().view()`,
+            // `n = x.ncols()`): the array itself, as above.
+            return self.read_constant(viewed_temporary(expr).unwrap_or(expr));
         }
         match expr {
             Expr::Paren(paren) => self.expr(&paren.expr),

@@ -2274,3 +2274,43 @@ fn a_view_of_a_shape_constant_joined_with_a_value() {
         joined_view_of_a_shape_constant_vjp,
     );
 }
+
+/// An array two nested loops add into (`qx[r] += …`), inside a loop that records (it writes
+/// `terms`): the inner loop takes the array by move at every outer iteration, and the
+/// record after the nest reads the binding the middle loop handed back (the array was
+/// copied at every iteration of the middle loop; ADBench's GMM as its C++ code is written).
+#[differentiable(wrt(x, w))]
+fn packed_lower_products(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let d = x.len();
+    let mut terms = Array1::<f64>::zeros(2);
+    for c in 0..2 {
+        let mut qx = Array1::<f64>::zeros(d);
+        for j in 0..d {
+            qx[j] = w[j] * x[j] + c as f64;
+        }
+        let mut idx = 0;
+        for col in 0..d {
+            for r in col + 1..d {
+                qx[r] += w[idx] * x[col];
+                idx += 1;
+            }
+        }
+        let mut s = 0.0;
+        for j in 0..d {
+            s += qx[j] * qx[j];
+        }
+        terms[c] = s.sqrt();
+    }
+    terms[0] * terms[1]
+}
+
+#[test]
+fn an_array_added_into_by_a_nest_inside_a_recording_loop() {
+    check_first_order(
+        "packed lower products",
+        packed_lower_products,
+        packed_lower_products_grad,
+        packed_lower_products_jvp,
+        packed_lower_products_vjp,
+    );
+}

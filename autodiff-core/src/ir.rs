@@ -583,6 +583,16 @@ pub fn live(program: &Program) -> HashSet<Var> {
 /// and the regions inside it (a record made after the loop reads the reassigned binding);
 /// `None` for any other variable (every region's record counts).
 pub fn write_scope(program: &Program, var: Var, writer: usize) -> Option<Vec<usize>> {
+    move_scope(program, var, &|body| contains_node(body, writer))
+}
+
+/// As [`write_scope`], for `var` taken as loop `id`'s initial value.
+pub fn initial_value_scope(program: &Program, var: Var, id: usize) -> Option<Vec<usize>> {
+    move_scope(program, var, &|body| contains_loop(body, id))
+}
+
+/// The regions whose records could read `var` after what `holds` finds moved it.
+fn move_scope(program: &Program, var: Var, holds: &dyn Fn(&[Stmt]) -> bool) -> Option<Vec<usize>> {
     fn regions(stmts: &[Stmt], out: &mut Vec<usize>) {
         for stmt in stmts {
             match stmt {
@@ -603,7 +613,7 @@ pub fn write_scope(program: &Program, var: Var, writer: usize) -> Option<Vec<usi
     let Var::Local(k) = var else {
         return None;
     };
-    let lp = carrying_loop(&program.stmts, k, &|body| contains_node(body, writer))?;
+    let lp = carrying_loop(&program.stmts, k, holds)?;
     let mut out = vec![lp.id];
     regions(&lp.body.stmts, &mut out);
     Some(out)

@@ -325,10 +325,12 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
 
 /// Whether a loop takes its initial value `var` by move: an element write's result or a
 /// local that nothing else reads (`let mut z = …; z[0] = v; for … { z[r] += … }`), nor
-/// a record of `taped` saves.
+/// a record of `taped` saves while the name holds the moved value (a record after the loop
+/// that carries the local around `lp` reads the value that loop handed back).
 fn initial_moves(program: &Program, lp: &Loop, var: Var, taped: Option<&Plan>) -> bool {
     let name = var_tokens(program, var).to_string();
-    !taped.is_some_and(|plan| plan.saves(&name, None) || plan.replayed.contains(&lp.id))
+    let scope = crate::ir::initial_value_scope(program, var, lp.id);
+    !taped.is_some_and(|plan| plan.saves(&name, scope.as_deref()) || plan.replayed.contains(&lp.id))
         && crate::ir::initial_value_moves(program, var, lp.id)
 }
 

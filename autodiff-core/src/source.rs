@@ -357,6 +357,41 @@ mod tests {
         assert_eq!(jvp.matches("duplicate(&__lt").count(), 1, "{jvp}");
     }
 
+    /// An array two nested loops add into (`qx[r] += …`), inside a loop that records it
+    /// after them (the loop writing `terms` carries an array, so it records; the squares'
+    /// adjoint reads `qx`): the inner loop still takes it by move at every outer iteration,
+    /// the record reading the binding the outer loop reassigned (it copied it: O(d²)).
+    #[test]
+    fn reverse_mode_moves_an_array_into_an_inner_loop_of_a_recorded_nest() {
+        let source = source_of(
+            quote!(wrt(l)),
+            quote! {
+                fn terms(l: &Array2<f64>, x: &Array1<f64>) -> f64 {
+                    let d = x.len();
+                    let mut terms = Array1::<f64>::zeros(l.nrows());
+                    for c in 0..l.nrows() {
+                        let mut qx = Array1::<f64>::zeros(d);
+                        let mut idx = 0;
+                        for col in 0..d {
+                            for r in col + 1..d {
+                                qx[r] += l[[c, idx]] * x[col];
+                                idx += 1;
+                            }
+                        }
+                        let mut s = 0.0;
+                        for j in 0..d {
+                            s += qx[j] * qx[j];
+                        }
+                        terms[c] = s;
+                    }
+                    terms.sum()
+                }
+            },
+        );
+        let vjp = squeeze(generated(&source, "terms_vjp"));
+        assert!(!vjp.contains("Map::map("), "{vjp}");
+    }
+
     /// A function calling itself in its own loop summed into the result, each call's
     /// cotangent known where it is made: the call runs the hidden companion that adds into
     /// the loop's accumulator in place, and neither the primal nor the vjp is called.

@@ -92,6 +92,31 @@ fn by_match(x: f64, k: usize) -> f64 {
     scaled * 2.0
 }
 
+/// Arms whose patterns bind names the arm reads (`n if n < 3`, `n @ 1..=2`, `n`), at the top
+/// level and in a loop that records: the adjoint runs such an arm again with its names bound
+/// again (they were missing: E0425 at the pattern).
+#[differentiable]
+fn by_bound_match(x: f64) -> f64 {
+    let k = x.abs().floor() as i32;
+    let first = match k {
+        0 => x * x,
+        n if n < 3 => x.exp() / n as f64,
+        _ => x.ln_1p() * 3.0,
+    };
+    let second = match k {
+        n @ 1..=2 => x.sin() * n as f64,
+        n => x.cos() + n as f64,
+    };
+    let mut product = 1.0;
+    for i in 0..4 {
+        product *= match (i + k) % 3 {
+            0 => x,
+            m => x.powi(m) / (m as f64 + 1.0),
+        };
+    }
+    first + second + product
+}
+
 #[derive(Clone, Copy)]
 enum Activation {
     Tanh,
@@ -129,6 +154,12 @@ fn branches_follow_the_path_taken() {
         assert!((g - expected).abs() < 1e-12, "k = {k}: {g} != {expected}");
         assert!((by_match_jvp(0.7, k, 1.0).1 - expected).abs() < 1e-12);
     }
+    check_scalar_fn!(
+        by_bound_match,
+        by_bound_match_grad,
+        by_bound_match_jvp,
+        [0.4, 1.3, -2.6, 3.7]
+    );
     for (activation, x, expected) in [
         (Activation::Tanh, 0.5, 1.0 - 0.5_f64.tanh().powi(2)),
         (Activation::Relu, 0.5, 1.0),

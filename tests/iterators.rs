@@ -252,3 +252,29 @@ fn fold_in_f32_and_a_hessian() {
         assert!((h - e).abs() < 1e-12, "{hessian} vs {expected}");
     }
 }
+
+/// Iterating constant data held in slices (no `autodiff_arg` for `[f64]`: the
+/// generated code failed to compile, E0599).
+#[differentiable]
+fn over_constant_slices(x: &[f64], y: &[f64], w: f64) -> f64 {
+    x.iter().map(|v| (v * w).sin()).sum::<f64>()
+        + x.iter()
+            .zip(y.iter())
+            .map(|(a, b)| a * b * w * w)
+            .sum::<f64>()
+}
+
+#[test]
+fn iterators_over_constant_slices() {
+    let (x, y) = ([0.5, 1.5, -2.0], vec![0.25, -1.0, 3.0]);
+    check_scalar(
+        "over_constant_slices",
+        &[0.3],
+        |p| over_constant_slices(&x, &y, p[0]),
+        |p| {
+            let (value, g) = over_constant_slices_grad(&x, &y, p[0]);
+            (value, vec![g])
+        },
+        |p, t| over_constant_slices_jvp(&x, &y, p[0], t[0]),
+    );
+}

@@ -2314,3 +2314,44 @@ fn an_array_added_into_by_a_nest_inside_a_recording_loop() {
         packed_lower_products_vjp,
     );
 }
+
+/// Inner loops adding into arrays element by element (`+=`, `-=`, two arrays and a scalar
+/// sum in one loop, an array added into twice), inside loops that record: their adjoint runs
+/// them again instead of reading a record, leaving the arrays out.
+#[differentiable(wrt(x, w))]
+fn arrays_added_into_by_inner_loops(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let d = x.len();
+    let mut outs = Array1::<f64>::zeros(2);
+    for c in 0..2 {
+        let mut up = Array1::<f64>::from_elem(d, 0.5);
+        let mut down = x.mapv(|v| v * v);
+        let mut total = 0.0;
+        for col in 0..d {
+            let mut k = col;
+            for r in 0..d {
+                up[r] += w[k % d] * x[col] + c as f64;
+                down[r] -= x[col] * w[r];
+                total += w[r] * x[col];
+                up[(r + 1) % d] += 0.25 * x[r];
+                k += 2;
+            }
+        }
+        // Not an increment: this loop records.
+        for r in 0..d {
+            down[r] *= 1.0 + 0.1 * w[r];
+        }
+        outs[c] = (&up * &down).sum() + total.sin();
+    }
+    outs[0] * outs[1]
+}
+
+#[test]
+fn arrays_added_into_by_inner_loops_run_again_in_the_adjoint() {
+    check_first_order(
+        "arrays added into by inner loops",
+        arrays_added_into_by_inner_loops,
+        arrays_added_into_by_inner_loops_grad,
+        arrays_added_into_by_inner_loops_jvp,
+        arrays_added_into_by_inner_loops_vjp,
+    );
+}

@@ -18,7 +18,9 @@ use syn::Ident;
 
 use crate::call;
 use crate::emit::{accumulate, node_ident, rule_args, rule_fn, var_tokens};
-use crate::ir::{Branch, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var};
+use crate::ir::{
+    Branch, Increments, Loop, LoopHead, Op, Operand, Program, Stmt, Target, Uses, Var,
+};
 use crate::primal::forward_stmts;
 use crate::region::{
     arm_dispatch, arm_ident, residual_ident, shape_only, shaped_zeros_of, start_ident,
@@ -779,10 +781,12 @@ impl Sweep<'_> {
                     .arms
                     .iter()
                     .zip(adjoints)
-                    .map(|(arm, adjoint)| {
+                    .enumerate()
+                    .map(|(k, (arm, adjoint))| {
+                        let bindings = arm_pattern_bindings(branch, k);
                         let tapes = tape_declarations(&arm.stmts, &self.plan);
                         let forward = forward_stmts(program, &arm.stmts, Some(&self.plan));
-                        quote!(#tapes #forward #adjoint)
+                        quote!(#bindings #tapes #forward #adjoint)
                     })
                     .collect();
                 arm_dispatch(branch.id, arms)
@@ -1229,18 +1233,21 @@ impl Sweep<'_> {
 
     /// Whether a loop's adjoint runs its forward code again, first iteration first, rather
     /// than reading a record: a loop only summing into its carried values (`z += l[k] *
-    /// x[j]`), whose adjoint is therefore the same in every iteration and known once the
-    /// adjoint sweep reaches it, and whose body is cheaper to run again than to record and
-    /// read back (arithmetic on elements and scalars; no loop, call, element write or new
-    /// array inside; nothing run for its effects).
+    /// x[j]`) or adding into carried arrays element by element (`q[r] += l[k] * x[j]`),
+    /// whose adjoint is therefore the same in every iteration and known once the adjoint
+    /// sweep reaches it ([`Loop::increments`]), and whose body is cheaper to run again than
+    /// to record and read back (arithmetic on elements and scalars; no loop, call, other
+    /// element write or new array inside; nothing run for its effects).
     fn replays(&self, lp: &Loop) -> bool {
-        fn plain(program: &Program, stmts: &[Stmt]) -> bool {
+        fn plain(program: &Program, stmts: &[Stmt], increments: &Increments) -> bool {
             stmts.iter().all(|stmt| match stmt {
                 // Nothing that may run for its effects (`next(&rng)`) runs twice.
                 Stmt::Const { expr, .. } => calls_nothing(expr),
                 // Arithmetic on elements and scalars: no call, no new array.
                 Stmt::Node(i) => match program.nodes[*i].op {
-                    Op::Prim(Primitive::SetIndex) => false,
+                    Op::Prim(Primitive::SetIndex) => {
+                        increments.nodes.iter().any(|inc| inc.write == *i)
+                    }
                     Op::Prim(prim) => {
                         matches!(prim.returns(), Returns::Scalar | Returns::Elementwise)
                     }
@@ -1248,15 +1255,20 @@ impl Sweep<'_> {
                     Op::Call { .. } | Op::Copy | Op::Map(_) => false,
                 },
                 Stmt::Verbatim(tokens) => binds_only(tokens) && calls_nothing(tokens),
-                Stmt::Branch(branch) => branch.arms.iter().all(|arm| plain(program, &arm.stmts)),
+                Stmt::Branch(branch) => branch
+                    .arms
+                    .iter()
+                    .all(|arm| plain(program, &arm.stmts, increments)),
                 Stmt::Loop(_) => false,
             })
         }
         let program = self.program;
+        let Some(increments) = lp.increments(program) else {
+            return false;
+        };
         self.trace.is_none()
-            && plain(program, lp.head.stmts())
-            && plain(program, &lp.body.stmts)
-            && lp.accumulates(program)
+            && plain(program, lp.head.stmts(), &increments)
+            && plain(program, &lp.body.stmts, &increments)
     }
 
     /// A loop only summing into its carried values ([`Sweep::replays`]): nothing recorded;
@@ -1276,7 +1288,8 @@ impl Sweep<'_> {
             })
             .collect();
         let adjoint = self.body_adjoint(lp, locals, &carried, &accumulators);
-        let code = crate::primal::loop_fused(program, lp, &self.plan, TokenStream::new(), adjoint);
+        let increments = lp.increments(program).unwrap_or_default();
+        let code = crate::primal::loop_replayed(program, lp, &self.plan, &increments, adjoint);
         // In a block: the carried values it declares again do not shadow the forward sweep's.
         self.code.push(quote!({ #code }));
         self.replayed.extend(head_bindings(lp));
@@ -1751,6 +1764,27 @@ fn head_bindings(lp: &Loop) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// Where arm `k` of a `match` runs again in the adjoint, the names its pattern binds
+/// (`n if n < 3 =>`), bound again from the scrutinee (the arm is the one it matched).
+fn arm_pattern_bindings(branch: &Branch, k: usize) -> TokenStream {
+    match &branch.head {
+        crate::ir::BranchHead::Match {
+            scrutinee,
+            patterns,
+            ..
+        } if !pattern_idents(&patterns[k]).is_empty() => {
+            let pattern = &patterns[k];
+            quote! {
+                #[allow(irrefutable_let_patterns, unused_parens)]
+                let (#pattern) = ::core::clone::Clone::clone(&#scrutinee) else {
+                    ::core::unreachable!()
+                };
+            }
+        }
+        _ => TokenStream::new(),
+    }
+}
+
 /// The names a `match` arm's patterns bind (none for `if`).
 fn branch_bindings(branch: &Branch) -> Vec<Ident> {
     match &branch.head {
@@ -1778,7 +1812,7 @@ fn pattern_idents(pattern: &TokenStream) -> Vec<Ident> {
     out.retain(|ident| {
         let name = ident.to_string();
         !name.starts_with(|c: char| c.is_uppercase())
-            && !["mut", "ref", "if", "_"].contains(&name.as_str())
+            && !["mut", "ref", "if", "_", "true", "false"].contains(&name.as_str())
     });
     out
 }

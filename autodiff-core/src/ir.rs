@@ -17,6 +17,8 @@ use crate::rules::{Primitive, Returns};
 
 mod sums;
 
+pub use sums::Increments;
+
 /// A value the derivative depends on.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Var {
@@ -276,10 +278,12 @@ pub struct Branch {
 pub enum BranchHead {
     /// `if cond { arms[0] } else { arms[1] }`, `cond` a constant `bool`.
     If(TokenStream),
-    /// `match scrutinee { patterns[k] => arms[k], … }`; each pattern with its guard.
+    /// `match scrutinee { patterns[k] guards[k] => arms[k], … }`, a guard written
+    /// `if cond`.
     Match {
         scrutinee: TokenStream,
         patterns: Vec<TokenStream>,
+        guards: Vec<Option<TokenStream>>,
     },
 }
 
@@ -833,10 +837,15 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
     }
     match var {
         Var::Input(_) => false,
-        // A node's own pullback reads its value (`&y`), but for another write's.
+        // A node's own pullback reads its value (`&y`), but for another write's. Element
+        // reads before the write (`z[r + 1] += t` after `z[r] = …`), as for a local below.
         Var::Node(j) => {
+            let before = body_holding(&program.stmts, writer)
+                .map_or(0, |body| reads_before(program, body, var, writer));
             matches!(program.nodes[j].op, Op::Prim(Primitive::SetIndex))
-                && readers(program, &program.stmts, var) == 1
+                && readers(program, &program.stmts, var) == 1 + before
+                && (before == 0
+                    || adjoint_flows_back(program, var, &|live| live.contains(&Var::Node(writer))))
         }
         // In the loop carrying it, element reads before the write (`z[r] += t`, which reads
         // `z[r]` first) have taken their elements already, and their pullbacks add to the
@@ -854,6 +863,24 @@ pub fn movable(program: &Program, var: Var, writer: usize) -> bool {
             }
         }
     }
+}
+
+/// The statements (of the function, an arm or a loop's body) that hold node `node` itself.
+fn body_holding(stmts: &[Stmt], node: usize) -> Option<&[Stmt]> {
+    if stmts
+        .iter()
+        .any(|stmt| matches!(stmt, Stmt::Node(i) if *i == node))
+    {
+        return Some(stmts);
+    }
+    stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Branch(branch) => branch
+            .arms
+            .iter()
+            .find_map(|arm| body_holding(&arm.stmts, node)),
+        Stmt::Loop(lp) => body_holding(&lp.body.stmts, node),
+        Stmt::Node(_) | Stmt::Const { .. } | Stmt::Verbatim(_) => None,
+    })
 }
 
 /// One term of the adjoint sweep: node `node` passes its adjoint to its argument `arg`,

@@ -10,7 +10,9 @@ use crate::call;
 use crate::emit::{node_ident, operand_tokens, rule_args, rule_fn, var_tokens};
 use std::collections::HashSet;
 
-use crate::ir::{Branch, InputKind, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var};
+use crate::ir::{
+    Branch, Increments, InputKind, Loop, LoopHead, Op, Operand, Program, Stmt, Uses, Var,
+};
 use crate::region::{
     arm_ident, branch_head, carried_declarations, carried_updates, idents, last_first, loop_head,
     next_values, owned, residual_ident, shape_of, tape_declarations, tape_entry, tape_ident,
@@ -330,7 +332,18 @@ pub fn loop_forward(program: &Program, lp: &Loop, taped: Option<&Plan>) -> Token
 fn initial_moves(program: &Program, lp: &Loop, var: Var, taped: Option<&Plan>) -> bool {
     let name = var_tokens(program, var).to_string();
     let scope = crate::ir::initial_value_scope(program, var, lp.id);
-    !taped.is_some_and(|plan| plan.saves(&name, scope.as_deref()) || plan.replayed.contains(&lp.id))
+    // A loop its adjoint runs again needs its initial values then, but for the arrays it
+    // only adds into ([`loop_replayed`]).
+    let replayed = |plan: &Plan| {
+        plan.replayed.contains(&lp.id)
+            && !lp.increments(program).is_some_and(|increments| {
+                increments
+                    .slots
+                    .iter()
+                    .any(|&slot| matches!(&lp.carried[slot].1, Operand::Var(init) if *init == var))
+            })
+    };
+    !taped.is_some_and(|plan| plan.saves(&name, scope.as_deref()) || replayed(plan))
         && crate::ir::initial_value_moves(program, var, lp.id)
 }
 
@@ -406,6 +419,61 @@ pub fn loop_fused(
         quote!(#body #adjoint #updates),
         false,
     )
+}
+
+/// A loop its adjoint runs again, each iteration followed by `adjoint`
+/// (`crate::adjoint`'s replay), leaving out the arrays it only adds into element by element
+/// (`increments`, `q[r] += t`): the adjoint reads none of their values, only the shapes of
+/// each element read and of its sum, which are those of the term added (a scalar's).
+pub fn loop_replayed(
+    program: &Program,
+    lp: &Loop,
+    plan: &Plan,
+    increments: &Increments,
+    adjoint: TokenStream,
+) -> TokenStream {
+    // The carried variables and their next values but the arrays left out.
+    fn kept<T: Clone>(all: &[T], left_out: &HashSet<usize>) -> Vec<T> {
+        let kept = all
+            .iter()
+            .enumerate()
+            .filter(|(slot, _)| !left_out.contains(slot));
+        kept.map(|(_, item)| item.clone()).collect()
+    }
+    let mut kept_loop = lp.clone();
+    kept_loop.carried = kept(&lp.carried, &increments.slots);
+    kept_loop.body.yields = kept(&lp.body.yields, &increments.slots);
+    kept_loop.body.stmts = lp
+        .body
+        .stmts
+        .iter()
+        .filter_map(|stmt| {
+            let Stmt::Node(i) = stmt else {
+                return Some(stmt.clone());
+            };
+            let Some(increment) = increments
+                .nodes
+                .iter()
+                .find(|inc| [inc.read, inc.sum, inc.write].contains(i))
+            else {
+                return Some(stmt.clone());
+            };
+            (increment.sum == *i).then(|| {
+                let (read, sum) = (Var::Node(increment.read), Var::Node(increment.sum));
+                let term = program.nodes[*i]
+                    .args
+                    .iter()
+                    .find(|arg| !matches!(arg, Operand::Var(v) if *v == read))
+                    .map(|arg| operand_tokens(program, arg));
+                let (read, sum) = (var_tokens(program, read), var_tokens(program, sum));
+                Stmt::Verbatim(quote! {
+                    let #read = ::core::clone::Clone::clone(&#term);
+                    let #sum = ::core::clone::Clone::clone(&#term);
+                })
+            })
+        })
+        .collect();
+    loop_fused(program, &kept_loop, plan, TokenStream::new(), adjoint)
 }
 
 /// The statements of a loop's head: those computing the iterated value or the condition.

@@ -259,7 +259,8 @@ pub fn branch_head(branch: &Branch, arms: Vec<TokenStream>) -> TokenStream {
         BranchHead::Match {
             scrutinee,
             patterns,
-        } => quote!(match #scrutinee { #(#patterns => { #arms })* }),
+            guards,
+        } => quote!(match #scrutinee { #(#patterns #guards => { #arms })* }),
     }
 }
 

@@ -360,7 +360,8 @@ mod tests {
     /// An array two nested loops add into (`qx[r] += …`), inside a loop that records it
     /// after them (the loop writing `terms` carries an array, so it records; the squares'
     /// adjoint reads `qx`): the inner loop still takes it by move at every outer iteration,
-    /// the record reading the binding the outer loop reassigned (it copied it: O(d²)).
+    /// the record reading the binding the outer loop reassigned (it copied it: O(d²)), and
+    /// its adjoint runs it again without `qx` instead of reading a record.
     #[test]
     fn reverse_mode_moves_an_array_into_an_inner_loop_of_a_recorded_nest() {
         let source = source_of(
@@ -390,6 +391,34 @@ mod tests {
         );
         let vjp = squeeze(generated(&source, "terms_vjp"));
         assert!(!vjp.contains("Map::map("), "{vjp}");
+        // The innermost loop only adds into `qx`: its adjoint runs it again, `qx` left out,
+        // rather than reading a record (the loops over `c` and `col` record).
+        assert_eq!(vjp.matches(".drain(").count(), 2, "{vjp}");
+    }
+
+    /// An array added into twice per iteration (`y[i] += …; y[i + 1] += …`): the second
+    /// write takes the first one's result by move, its element read before it (it copied
+    /// the whole array at every iteration).
+    #[test]
+    fn a_second_element_write_takes_the_first_ones_array_by_move() {
+        let source = source_of(
+            quote!(wrt(x)),
+            quote! {
+                fn pairs(x: &Array1<f64>) -> f64 {
+                    let n = x.len();
+                    let mut y = Array1::<f64>::zeros(n + 1);
+                    for i in 0..n {
+                        y[i] += x[i];
+                        y[i + 1] += 0.5 * x[i];
+                    }
+                    y.mapv(|v| v * v).sum()
+                }
+            },
+        );
+        for name in ["pairs_vjp", "pairs_jvp"] {
+            let code = squeeze(generated(&source, name));
+            assert!(!code.contains("Map::map("), "{code}");
+        }
     }
 
     /// A function calling itself in its own loop summed into the result, each call's

@@ -67,7 +67,20 @@ impl<A: num_traits::Float> Arg for Vec<A> {
         Self: 'a;
     #[inline(always)]
     fn autodiff_arg(&self) -> ndarray::ArrayView1<'_, A> {
-        ndarray::ArrayView1::from(self.as_slice())
+        self.as_slice().autodiff_arg()
+    }
+}
+
+/// A slice of floats (a constant parameter `x: &[f64]` iterated in `x.iter().map(…)`), read
+/// as a vector.
+impl<A: num_traits::Float> Arg for [A] {
+    type Value<'a>
+        = ndarray::ArrayView1<'a, A>
+    where
+        Self: 'a;
+    #[inline(always)]
+    fn autodiff_arg(&self) -> ndarray::ArrayView1<'_, A> {
+        ndarray::ArrayView1::from(self)
     }
 }
 

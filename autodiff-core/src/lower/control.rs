@@ -148,6 +148,7 @@ impl Lowerer<'_> {
         }
         let scrutinee = self.condition(&expr.expr)?;
         let mut patterns = Vec::new();
+        let mut guards = Vec::new();
         let mut arms = Vec::new();
         for arm in &expr.arms {
             let bindings = pattern_bindings(&arm.pat);
@@ -177,12 +178,14 @@ impl Lowerer<'_> {
             };
             let pat = &arm.pat;
             let display = pretty_expr(&quote!(#pat #guard));
-            patterns.push(quote!(#pat #guard));
+            patterns.push(quote!(#pat));
+            guards.push(guard);
             arms.push((bindings, Arm::Expr(&arm.body), display));
         }
         let head = BranchHead::Match {
             scrutinee,
             patterns,
+            guards,
         };
         let display = format!("match {}", pretty_expr(&expr.expr));
         self.branch((head, display), arms, value, expr.span())

@@ -3,6 +3,9 @@
 //!
 //! - `loops`: `gmm_loops`, written with loops as ADBench's C++ reference is, differentiated by
 //!   the macro;
+//! - `cpp`, `cpp_scoped`: `gmm_cpp` and `gmm_cpp_scoped`, ADBench's C++ objective line for
+//!   line, work arrays written element by element (kept across points and components, or
+//!   declared where used), differentiated by the macro;
 //! - `vectorized`: `gmm_vectorized`, on whole arrays (one matrix product for every component,
 //!   the factors gathered by a primitive with its own rules);
 //! - `vectorized_writes`: on whole arrays as a user first writes it, with no rule of its own:
@@ -28,11 +31,20 @@ const INSTANCES: [(&str, &str); 3] = [
     ("d64_K10", "1k_gmm_d64_K10.txt"),
 ];
 
-const VARIANTS: [&str; 4] = ["loops", "vectorized", "vectorized_writes", "by_hand"];
+const VARIANTS: [&str; 6] = [
+    "loops",
+    "cpp",
+    "cpp_scoped",
+    "vectorized",
+    "vectorized_writes",
+    "by_hand",
+];
 
 fn objective(variant: &str, g: &Gmm) -> f64 {
     match variant {
         "loops" => g.loops(),
+        "cpp" => g.cpp(),
+        "cpp_scoped" => g.cpp_scoped(),
         "vectorized" => g.vectorized(),
         "vectorized_writes" => g.vectorized_writes(),
         _ => by_hand::objective(g),
@@ -42,6 +54,8 @@ fn objective(variant: &str, g: &Gmm) -> f64 {
 fn gradient(variant: &str, g: &Gmm) -> (f64, gmm::Gradient) {
     match variant {
         "loops" => g.loops_grad(),
+        "cpp" => g.cpp_grad(),
+        "cpp_scoped" => g.cpp_scoped_grad(),
         "vectorized" => g.vectorized_grad(),
         "vectorized_writes" => g.vectorized_writes_grad(),
         _ => by_hand::gradient(g),

@@ -193,8 +193,10 @@ fn main() {
         let g = Gmm::load(file);
         type Objective = fn(&Gmm) -> f64;
         type GradientFn = fn(&Gmm) -> (f64, gmm::Gradient);
-        let variants: [(&str, Objective, GradientFn); 4] = [
+        let variants: [(&str, Objective, GradientFn); 6] = [
             ("loops", Gmm::loops, Gmm::loops_grad),
+            ("cpp", Gmm::cpp, Gmm::cpp_grad),
+            ("cpp_scoped", Gmm::cpp_scoped, Gmm::cpp_scoped_grad),
             ("vectorized", Gmm::vectorized, Gmm::vectorized_grad),
             (
                 "vectorized_writes",

@@ -141,8 +141,12 @@ fn adbench_test_instance_value_and_reference_gradient() {
     assert!(close(by_hand::objective(&g), REFERENCE_VALUE, 1e-12));
     assert!(close(g.vectorized(), REFERENCE_VALUE, 1e-12));
     assert!(close(g.vectorized_writes(), REFERENCE_VALUE, 1e-12));
+    assert!(close(g.cpp(), REFERENCE_VALUE, 1e-12));
+    assert!(close(g.cpp_scoped(), REFERENCE_VALUE, 1e-12));
     for (name, (v, grad)) in [
         ("by hand", by_hand::gradient(&g)),
+        ("as the C++", g.cpp_grad()),
+        ("as the C++, arrays scoped", g.cpp_scoped_grad()),
         ("vectorized", g.vectorized_grad()),
         (
             "vectorized, W written element by element",
@@ -239,6 +243,14 @@ fn benchmark_instances_agree() {
         assert!(close(value, by_hand::objective(&g), 1e-12), "{file}");
         assert!(close(vec_value, g.vectorized(), 1e-11), "{file}");
         let mut others = vec![("loops", gradient), ("vectorized", vectorized)];
+        for (name, (other_value, other), objective) in [
+            ("as the C++", g.cpp_grad(), g.cpp()),
+            ("as the C++, arrays scoped", g.cpp_scoped_grad(), g.cpp_scoped()),
+        ] {
+            assert!(close(value, other_value, 1e-12), "{file}, {name}");
+            assert!(close(value, objective, 1e-12), "{file}, {name}");
+            others.push((name, other));
+        }
         if writes {
             let (writes_value, writes_gradient) = g.vectorized_writes_grad();
             assert!(

@@ -9,6 +9,10 @@
 //!   reading elements of the arrays; the quadratic form ‖Qₖ(xᵢ − μₖ)‖² by nested loops that
 //!   read the packed strictly-lower part at its index, and a streaming log-sum-exp over the
 //!   components of each point.
+//! - [`gmm_cpp`] and [`gmm_cpp_scoped`]: ADBench's C++ `gmm_objective` line for line, its
+//!   work arrays written element by element (`qx[r] += l[idx] * xc[col]`); the first keeps
+//!   them across points and components as the C++ does, the second declares them where they
+//!   are used, as Rust code usually does.
 //! - [`gmm_vectorized`]: the same objective on whole arrays: every component's factor in one
 //!   matrix, so that one matrix product applies all of them to all points.
 //! - [`gmm_spec`]: GradBench's specification (the sign of the prior corrected), with the
@@ -120,6 +124,50 @@ impl Gmm {
         )
     }
 
+    pub fn cpp(&self) -> f64 {
+        gmm_cpp(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            self.gamma,
+            self.m,
+        )
+    }
+
+    pub fn cpp_grad(&self) -> (f64, Gradient) {
+        gmm_cpp_grad(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            self.gamma,
+            self.m,
+        )
+    }
+
+    pub fn cpp_scoped(&self) -> f64 {
+        gmm_cpp_scoped(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            self.gamma,
+            self.m,
+        )
+    }
+
+    pub fn cpp_scoped_grad(&self) -> (f64, Gradient) {
+        gmm_cpp_scoped_grad(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            self.gamma,
+            self.m,
+        )
+    }
+
     pub fn vectorized(&self) -> f64 {
         gmm_vectorized(
             &self.alphas,
@@ -197,6 +245,164 @@ pub fn ln_multigamma(a: f64, p: usize) -> f64 {
 pub fn wishart_constant(d: usize, gamma: f64, m: usize) -> f64 {
     let nu = (d + m + 1) as f64;
     nu * d as f64 * (gamma.ln() - 0.5 * 2f64.ln()) - ln_multigamma(0.5 * nu, d)
+}
+
+/// ADBench's C++ `gmm_objective` line for line, in Rust: per point and component,
+/// `subtract` into `xcentered`, `Qtimesx` into `qx` (the packed lower part added column by
+/// column, `qx[r] += l[idx] * xcentered[col]`), `sqnorm`, `main_term[c]`; then each point's
+/// log-sum-exp. Its work arrays live across points and components, as the C++'s do.
+#[differentiable(wrt(alphas, means, icf))]
+pub fn gmm_cpp(
+    alphas: &Array1<f64>,
+    means: &Array2<f64>,
+    icf: &Array2<f64>,
+    x: &Array2<f64>,
+    gamma: f64,
+    m: usize,
+) -> f64 {
+    let n = x.nrows();
+    let d = x.ncols();
+    let k = alphas.len();
+    let qdiags = icf.slice(s![.., ..d]).exp();
+    let sum_qs = icf.slice(s![.., ..d]).sum_axis(Axis(1));
+    let mut xcentered = Array1::<f64>::zeros(d);
+    let mut qx = Array1::<f64>::zeros(d);
+    let mut main_term = Array1::<f64>::zeros(k);
+    let mut slse = 0.0;
+    for i in 0..n {
+        for c in 0..k {
+            for j in 0..d {
+                xcentered[j] = x[[i, j]] - means[[c, j]];
+            }
+            // Qtimesx: the diagonal, then the packed lower part column by column.
+            for j in 0..d {
+                qx[j] = qdiags[[c, j]] * xcentered[j];
+            }
+            let mut idx = d;
+            for col in 0..d {
+                for r in col + 1..d {
+                    qx[r] += icf[[c, idx]] * xcentered[col];
+                    idx += 1;
+                }
+            }
+            let mut sqnorm = 0.0;
+            for j in 0..d {
+                sqnorm += qx[j] * qx[j];
+            }
+            main_term[c] = alphas[c] + sum_qs[c] - 0.5 * sqnorm;
+        }
+        let mut largest = main_term[0];
+        for c in 1..k {
+            if main_term[c] > largest {
+                largest = main_term[c];
+            }
+        }
+        let mut sum = 0.0;
+        for c in 0..k {
+            sum += (main_term[c] - largest).exp();
+        }
+        slse += sum.ln() + largest;
+    }
+    cpp_rest(alphas, icf, &qdiags, &sum_qs, n, gamma, m, slse)
+}
+
+/// [`gmm_cpp`] with its work arrays declared where they are used: `main_term` per point,
+/// `xcentered` and `qx` per component.
+#[differentiable(wrt(alphas, means, icf))]
+pub fn gmm_cpp_scoped(
+    alphas: &Array1<f64>,
+    means: &Array2<f64>,
+    icf: &Array2<f64>,
+    x: &Array2<f64>,
+    gamma: f64,
+    m: usize,
+) -> f64 {
+    let n = x.nrows();
+    let d = x.ncols();
+    let k = alphas.len();
+    let qdiags = icf.slice(s![.., ..d]).exp();
+    let sum_qs = icf.slice(s![.., ..d]).sum_axis(Axis(1));
+    let mut slse = 0.0;
+    for i in 0..n {
+        let mut main_term = Array1::<f64>::zeros(k);
+        for c in 0..k {
+            let mut xcentered = Array1::<f64>::zeros(d);
+            let mut qx = Array1::<f64>::zeros(d);
+            for j in 0..d {
+                xcentered[j] = x[[i, j]] - means[[c, j]];
+            }
+            // Qtimesx: the diagonal, then the packed lower part column by column.
+            for j in 0..d {
+                qx[j] = qdiags[[c, j]] * xcentered[j];
+            }
+            let mut idx = d;
+            for col in 0..d {
+                for r in col + 1..d {
+                    qx[r] += icf[[c, idx]] * xcentered[col];
+                    idx += 1;
+                }
+            }
+            let mut sqnorm = 0.0;
+            for j in 0..d {
+                sqnorm += qx[j] * qx[j];
+            }
+            main_term[c] = alphas[c] + sum_qs[c] - 0.5 * sqnorm;
+        }
+        let mut largest = main_term[0];
+        for c in 1..k {
+            if main_term[c] > largest {
+                largest = main_term[c];
+            }
+        }
+        let mut sum = 0.0;
+        for c in 0..k {
+            sum += (main_term[c] - largest).exp();
+        }
+        slse += sum.ln() + largest;
+    }
+    cpp_rest(alphas, icf, &qdiags, &sum_qs, n, gamma, m, slse)
+}
+
+/// What [`gmm_cpp`] and [`gmm_cpp_scoped`] share after the data term: −N·LSE(α), the
+/// Wishart prior from the factors' squared entries and Σⱼ qₖⱼ, the constants.
+#[differentiable(wrt(alphas, icf, qdiags, sum_qs, slse))]
+#[allow(clippy::too_many_arguments)]
+fn cpp_rest(
+    alphas: &Array1<f64>,
+    icf: &Array2<f64>,
+    qdiags: &Array2<f64>,
+    sum_qs: &Array1<f64>,
+    n: usize,
+    gamma: f64,
+    m: usize,
+    slse: f64,
+) -> f64 {
+    let d = qdiags.ncols();
+    let k = alphas.len();
+    let mut largest = alphas[0];
+    for c in 1..k {
+        if alphas[c] > largest {
+            largest = alphas[c];
+        }
+    }
+    let mut sum = 0.0;
+    for c in 0..k {
+        sum += (alphas[c] - largest).exp();
+    }
+    let lse_alphas = sum.ln() + largest;
+    let mut prior = 0.0;
+    for c in 0..k {
+        let mut frobenius = 0.0;
+        for j in 0..d {
+            frobenius += qdiags[[c, j]] * qdiags[[c, j]];
+        }
+        for j in d..icf.ncols() {
+            frobenius += icf[[c, j]] * icf[[c, j]];
+        }
+        prior += 0.5 * gamma * gamma * frobenius - m as f64 * sum_qs[c];
+    }
+    let constant = -(n as f64) * d as f64 * 0.5 * (2.0 * PI).ln();
+    constant + slse - n as f64 * lse_alphas + prior - k as f64 * wishart_constant(d, gamma, m)
 }
 
 /// ADBench's objective, written with loops as its C++ reference is: for each point a

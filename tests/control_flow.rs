@@ -1044,6 +1044,27 @@ fn elements_and_columns(v: &Array1<f64>, m: &Array2<f64>) -> f64 {
     acc + m.row(1).dot(v)
 }
 
+/// Two differentiated arrays zipped (elements by value or by reference, `zip(y)` or
+/// `zip(y.iter())`, rows with rows), and a constant zipped with a differentiated array: each
+/// differentiated side read at the index, as long as the shorter lasts.
+#[differentiable(wrt(x, y, m))]
+fn arrays_zipped(x: &Array1<f64>, y: &Array1<f64>, m: &Array2<f64>, c: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (&a, &b) in x.iter().zip(y.iter()) {
+        s += (a * b).sin() + a.abs();
+    }
+    for (a, b) in x.iter().zip(y) {
+        s += a * b * b;
+    }
+    for (ci, &yi) in c.iter().zip(y.iter()) {
+        s += ci * yi.exp();
+    }
+    for (row, other) in m.rows().into_iter().zip(m.rows()) {
+        s += row.dot(&other) * x[0];
+    }
+    s
+}
+
 #[test]
 fn loops_over_differentiated_arrays_scatter_back() {
     let y = [1.0, -0.5, 2.0];
@@ -1070,6 +1091,32 @@ fn loops_over_differentiated_arrays_scatter_back() {
                 tx,
                 Array1::from(t[6..].to_vec()),
             )
+        },
+    );
+    let constants = [0.5, -2.0];
+    let parts = |p: &[f64]| {
+        let m = Array2::from_shape_vec((2, 2), p[6..].to_vec()).unwrap();
+        (
+            Array1::from(p[..3].to_vec()),
+            Array1::from(p[3..6].to_vec()),
+            m,
+        )
+    };
+    check_scalar(
+        "arrays_zipped",
+        &[0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.3, -0.2, 0.9, 1.1],
+        |p| {
+            let (x, y, m) = parts(p);
+            arrays_zipped(&x, &y, &m, &constants)
+        },
+        |p| {
+            let (x, y, m) = parts(p);
+            let (value, (dx, dy, dm)) = arrays_zipped_grad(&x, &y, &m, &constants);
+            (value, dx.iter().chain(&dy).chain(&dm).copied().collect())
+        },
+        |p, t| {
+            let ((x, y, m), (tx, ty, tm)) = (parts(p), parts(t));
+            arrays_zipped_jvp(&x, &y, &m, &constants, tx, ty, tm)
         },
     );
     check_scalar(

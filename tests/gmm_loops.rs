@@ -245,7 +245,11 @@ fn benchmark_instances_agree() {
         let mut others = vec![("loops", gradient), ("vectorized", vectorized)];
         for (name, (other_value, other), objective) in [
             ("as the C++", g.cpp_grad(), g.cpp()),
-            ("as the C++, arrays scoped", g.cpp_scoped_grad(), g.cpp_scoped()),
+            (
+                "as the C++, arrays scoped",
+                g.cpp_scoped_grad(),
+                g.cpp_scoped(),
+            ),
         ] {
             assert!(close(value, other_value, 1e-12), "{file}, {name}");
             assert!(close(value, objective, 1e-12), "{file}, {name}");

@@ -432,7 +432,7 @@ impl Lowerer<'_> {
                 if self.mentions_var(&lp.expr) && !self.constant_valued(&lp.expr) {
                     self.diag.error(
                         &lp.expr,
-                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`, `for layer in &p.layers`, `.rev()` for last first), rows (`x.rows()`), columns (`x.columns()`) or indices (`for i in 1..x.len()`, reading `x[i]` or `p.layers[i]`)",
+                        "this `for` loop over a differentiated array is not supported; loop over its elements (`for &v in x.iter()`, `for layer in &p.layers`, `.rev()` for last first), rows (`x.rows()`), columns (`x.columns()`), any of these zipped with another or with a constant sequence, or indices (`for i in 1..x.len()`, reading `x[i]` or `p.layers[i]`)",
                     );
                     return;
                 }
@@ -590,44 +590,89 @@ impl Lowerer<'_> {
 
     /// A loop over a differentiated array's elements, rows or columns, as the same loop
     /// over indices: `for xi in x.rows() { … }` is `for i in 0..x.nrows() { let xi =
-    /// x.row(i); … }`, so each read's adjoint is added back in place. Zipped with a
-    /// constant sequence or enumerated as well.
+    /// x.row(i); … }`, so each read's adjoint is added back in place. Enumerated, or zipped
+    /// with a constant sequence or with another differentiated array (both read at the
+    /// index, as long as the shorter lasts).
     fn indexed_loop(&self, lp: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
         let index: Ident = syn::Ident::new("__autodiff_index", lp.for_token.span);
-        // `xs.zip(ys)` with `ys` constant, `xs.enumerate()`.
-        let (source, mut pattern, zipped, enumerated) = match strip_parens(&lp.expr) {
-            Expr::MethodCall(call) if call.method == "zip" && call.args.len() == 1 => {
-                let Pat::Tuple(pair) = &*lp.pat else {
-                    return None;
+        let body = &lp.body;
+        let pair = match &*lp.pat {
+            Pat::Tuple(pair) => pair.elems.first().zip(pair.elems.get(1)),
+            _ => None,
+        };
+        let (head, range, elements) = match (strip_parens(&lp.expr), pair) {
+            // `xs.zip(ys)`: each side read at the index, or, constant, enumerated.
+            (Expr::MethodCall(call), Some((first, second)))
+                if call.method == "zip" && call.args.len() == 1 =>
+            {
+                let ys = &call.args[0];
+                let left = self.element_read(&call.receiver, first, &index, false);
+                let right = match self.mentions_var(ys) {
+                    true => Some(self.element_read(ys, second, &index, false)?),
+                    false => None,
                 };
-                let (Some(first), Some(second)) = (pair.elems.first(), pair.elems.get(1)) else {
-                    return None;
-                };
-                if self.mentions_var(&call.args[0]) {
-                    return None;
+                match (left, right) {
+                    (Some(left), Some(right)) => {
+                        let (a, b) = (&left.count, &right.count);
+                        let (x, y) = (&left.element, &right.element);
+                        (quote!(#index), quote!(0..(#a).min(#b)), quote!(#x #y))
+                    }
+                    (Some(read), None) => {
+                        let ElementRead { element, count, .. } = read;
+                        let range = quote!(::core::iter::IntoIterator::into_iter(#ys).take(#count).enumerate());
+                        (quote!((#index, #second)), range, element)
+                    }
+                    (None, Some(read)) => {
+                        let xs = &call.receiver;
+                        let ElementRead { element, count, .. } = read;
+                        let range = quote!(::core::iter::IntoIterator::into_iter(#xs).take(#count).enumerate());
+                        (quote!((#index, #first)), range, element)
+                    }
+                    (None, None) => return None,
                 }
+            }
+            // `xs.enumerate()`: the counter bound from the index.
+            (Expr::MethodCall(call), Some((counter, item)))
+                if call.method == "enumerate" && call.args.is_empty() =>
+            {
+                let ElementRead { element, count, .. } =
+                    self.element_read(&call.receiver, item, &index, false)?;
                 (
-                    &*call.receiver,
-                    first.clone(),
-                    Some((second.clone(), &call.args[0])),
-                    false,
+                    quote!(#index),
+                    quote!(0..#count),
+                    quote!(let #counter = #index; #element),
                 )
             }
-            Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
-                let Pat::Tuple(pair) = &*lp.pat else {
-                    return None;
+            (source, _) => {
+                let read = self.element_read(source, &lp.pat, &index, true)?;
+                let count = &read.count;
+                let range = match read.reversed {
+                    true => quote!((0..#count).rev()),
+                    false => quote!(0..#count),
                 };
-                // The counter is bound from the index below.
-                let item = pair.elems.get(1)?;
-                (&*call.receiver, item.clone(), None, true)
+                (quote!(#index), range, read.element)
             }
-            other => (other, (*lp.pat).clone(), None, false),
         };
+        let tokens = quote!(for #head in #range { #elements #body });
+        syn::parse2(tokens).ok()
+    }
+
+    /// How an index reads an element, row or column of a differentiated array (or of a
+    /// field of a struct of parameters) that `source` iterates (`x.iter()`, `&x`,
+    /// `x.rows()`, `x.columns()`, `.into_iter()`; `.rev()` where `reversible`), bound by
+    /// `pattern`; `None` for anything else.
+    fn element_read(
+        &self,
+        source: &Expr,
+        pattern: &Pat,
+        index: &Ident,
+        reversible: bool,
+    ) -> Option<ElementRead> {
         // The differentiated array and how an index reads it; `.rev()`: last first.
         let mut source = strip_parens(source);
         let mut reversed = false;
         if let Expr::MethodCall(call) = source {
-            if call.method == "rev" && call.args.is_empty() && zipped.is_none() && !enumerated {
+            if call.method == "rev" && call.args.is_empty() && reversible {
                 reversed = true;
                 source = strip_parens(&call.receiver);
             }
@@ -662,6 +707,7 @@ impl Lowerer<'_> {
         }
         // Elements come by reference: `&v` binds the value itself; a field's element bound
         // by name is borrowed in place (`for layer in &p.layers`, each layer a struct).
+        let mut pattern = pattern.clone();
         let mut borrow = TokenStream::new();
         if read.to_string().starts_with('[') {
             match &pattern {
@@ -674,30 +720,11 @@ impl Lowerer<'_> {
             true => quote!(#array),
             false => quote!(#name),
         };
-        let body = &lp.body;
-        let element = quote!(let #pattern = #borrow #name #read;);
-        let counter = match (&*lp.pat, enumerated) {
-            (Pat::Tuple(pair), true) => pair
-                .elems
-                .first()
-                .map(|counter| quote!(let #counter = #index;)),
-            _ => None,
-        };
-        let (range, other) = match zipped {
-            // The constant side enumerated, as long as the array lasts.
-            Some((other_pattern, others)) => (
-                quote!(::core::iter::IntoIterator::into_iter(#others).take(#name #count).enumerate()),
-                Some(other_pattern),
-            ),
-            None if reversed => (quote!((0..#name #count).rev()), None),
-            None => (quote!(0..#name #count), None),
-        };
-        let head = match &other {
-            Some(other_pattern) => quote!((#index, #other_pattern)),
-            None => quote!(#index),
-        };
-        let tokens = quote!(for #head in #range { #counter #element #body });
-        syn::parse2(tokens).ok()
+        Some(ElementRead {
+            element: quote!(let #pattern = #borrow #name #read;),
+            count: quote!(#name #count),
+            reversed,
+        })
     }
 
     /// `break` and `continue`: the flags that skip the rest of the iteration (and end the
@@ -1026,4 +1053,12 @@ fn reads_any(expr: &Expr, names: &HashSet<String>) -> bool {
     };
     reads.visit_expr(expr);
     reads.found
+}
+
+/// A loop's element read at an index ([`Lowerer::element_read`]): the `let` binding it, the
+/// number of elements, and whether the loop runs last first.
+struct ElementRead {
+    element: TokenStream,
+    count: TokenStream,
+    reversed: bool,
 }

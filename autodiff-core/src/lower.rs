@@ -1171,6 +1171,14 @@ impl Lowerer<'_> {
         if args.iter().any(|arg| matches!(arg, Operand::Poison)) {
             return Operand::Poison;
         }
+        if array_constructor(&path) {
+            let name = pretty(&path);
+            self.diag.error(
+                &call.func,
+                format!("`{name}` is given a differentiated value, and autodiff has no derivative rule for ndarray's constructors: build the array from constants and combine it with the value (`Array1::ones(n) * w`, or `Array1::zeros(n)` and then element writes `a[i] = w`)"),
+            );
+            return Operand::Poison;
+        }
         if let Some(root) = foreign_root(&path) {
             let name = pretty(&path);
             self.diag.error(
@@ -2361,6 +2369,23 @@ fn foreign_root(path: &syn::Path) -> Option<String> {
     const ROOTS: [&str; 7] = ["std", "core", "alloc", "libm", "num_traits", "f32", "f64"];
     let root = path.segments.first()?.ident.to_string();
     (path.segments.len() > 1 && ROOTS.contains(&root.as_str())).then_some(root)
+}
+
+/// Whether a called path is an associated function of one of ndarray's array types
+/// (`Array1::from_elem`, `Array2::from_diag`, `ArrayD::from_shape_vec`), not of the user's.
+fn array_constructor(path: &syn::Path) -> bool {
+    let mut names = path.segments.iter().map(|s| s.ident.to_string());
+    let ty = match names.next().as_deref() {
+        Some("ndarray") => names.next(),
+        first => first.map(str::to_string),
+    };
+    let array_type = |ty: &str| {
+        ty.strip_prefix("Array").is_some_and(|rest| {
+            matches!(rest, "" | "D" | "Base")
+                || (rest.len() == 1 && rest.chars().all(|c| c.is_ascii_digit()))
+        })
+    };
+    path.segments.len() > 1 && ty.is_some_and(|ty| array_type(&ty))
 }
 
 /// The non-compound operator of `+=`, `-=`, … (`None` for other operators).

@@ -129,16 +129,27 @@ impl Lowerer<'_> {
         call: &syn::ExprMethodCall,
         whole: &Expr,
     ) -> Option<Operand> {
-        let arrays = iterated(&call.receiver)?;
+        let Some(arrays) = iterated(&call.receiver) else {
+            // `x.iter().copied().fold(…)`, ndarray's `x.fold(…)`: over what, unseen.
+            let message = match call.args.iter().any(extremum) {
+                true => FOLD_EXTREMUM,
+                false => "`fold` is differentiated as a sum over an array's elements, `x.iter().fold(0.0, |acc, &v| acc + ...)`; write any other fold as a `for` loop over the indices",
+            };
+            self.diag.error(whole, message);
+            return Some(Operand::Poison);
+        };
         let (Some(init), Some(Expr::Closure(closure)), 2) = (
             call.args.first(),
             call.args.get(1).map(strip_parens),
             call.args.len(),
         ) else {
-            self.diag.error(
-                whole,
-                "`fold` takes a start and a closure: `a.iter().fold(0.0, |acc, &v| acc + ...)`",
-            );
+            let message = match call.args.iter().any(extremum) {
+                true => FOLD_EXTREMUM,
+                false => {
+                    "`fold` takes a start and a closure: `a.iter().fold(0.0, |acc, &v| acc + ...)`"
+                }
+            };
+            self.diag.error(whole, message);
             return Some(Operand::Poison);
         };
         let summed = match (
@@ -149,10 +160,11 @@ impl Lowerer<'_> {
             _ => None,
         };
         let Some(term) = summed else {
-            self.diag.error(
-                &closure.body,
-                "`fold` is differentiated as a sum, `|acc, &v| acc + ...` (the rest of the body a function of the element); write any other fold as a `for` loop over the indices",
-            );
+            let message = match extremum(&closure.body) {
+                true => FOLD_EXTREMUM,
+                false => "`fold` is differentiated as a sum, `|acc, &v| acc + ...` (the rest of the body a function of the element); write any other fold as a `for` loop over the indices",
+            };
+            self.diag.error(&closure.body, message);
             return Some(Operand::Poison);
         };
         let mut per_element = closure.clone();
@@ -604,6 +616,26 @@ fn iterated(expr: &Expr) -> Option<Vec<&Expr>> {
             Some(arrays)
         }
         _ => None,
+    }
+}
+
+/// What a fold computing a maximum or minimum is told to write instead.
+const FOLD_EXTREMUM: &str = "a largest or smallest element is `amax(&x)` or `amin(&x)` (autodiff's, with their derivative: the adjoint goes to the first extreme element); `fold` is differentiated only as a sum";
+
+/// Whether a fold's function or closure body takes a maximum or minimum (`f64::max`,
+/// `acc.max(v)`, `f64::min(acc, v)`).
+fn extremum(expr: &Expr) -> bool {
+    let named = |ident: &syn::Ident| ident == "max" || ident == "min";
+    match strip_parens(expr) {
+        Expr::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| named(&last.ident)),
+        Expr::MethodCall(call) => named(&call.method),
+        Expr::Call(call) => extremum(&call.func),
+        Expr::Closure(closure) => extremum(&closure.body),
+        _ => false,
     }
 }
 

@@ -2496,9 +2496,14 @@ fn strip_parens(expr: &Expr) -> &Expr {
 }
 
 fn macro_message(path: &syn::Path) -> String {
+    let name = pretty(path);
+    let instead = match path.segments.last().map(|last| last.ident.to_string()).as_deref() {
+        // Arrays built of values: from arrays the body can see.
+        Some("array" | "vec") => "build the array from differentiated values with `Array1::zeros(n)` and element writes (`a[0] = x * 2.0; a[1] = y;`), or join arrays with `concatenate!`/`stack!`; a constant array can be built outside the function and passed in",
+        _ => "call it outside the function (e.g. print in the caller)",
+    };
     format!(
-        "macro `{}!` cannot be used in a #[differentiable] function: the macro cannot see inside macro invocations; call it outside the function (e.g. print in the caller)",
-        pretty(path)
+        "macro `{name}!` cannot be used in a #[differentiable] function: the macro cannot see inside macro invocations; {instead}"
     )
 }
 

@@ -278,3 +278,37 @@ fn iterators_over_constant_slices() {
         |p, t| over_constant_slices_jvp(&x, &y, p[0], t[0]),
     );
 }
+
+/// A sum over an iterator of the elements themselves, `x.iter().sum::<f64>()` (was "unknown
+/// method `iter`"), also through `.copied()` and `.cloned()`.
+#[differentiable]
+fn iterator_sums(x: &Array1<f64>, w: f64) -> f64 {
+    let total: f64 = x.iter().sum();
+    total * w
+        + x.iter().copied().sum::<f64>().powi(2)
+        + x.mapv(f64::sin).iter().cloned().sum::<f64>()
+}
+
+#[test]
+fn sums_of_iterated_elements() {
+    let parts = |p: &[f64]| (Array1::from(p[..3].to_vec()), p[3]);
+    check_scalar(
+        "iterator_sums",
+        &[0.5, 1.5, -2.0, 0.7],
+        |p| {
+            let (x, w) = parts(p);
+            iterator_sums(&x, w)
+        },
+        |p| {
+            let (x, w) = parts(p);
+            let (value, (gx, gw)) = iterator_sums_grad(&x, w);
+            let mut g = flat(&gx);
+            g.push(gw);
+            (value, g)
+        },
+        |p, t| {
+            let ((x, w), (tx, tw)) = (parts(p), parts(t));
+            iterator_sums_jvp(&x, w, tx, tw)
+        },
+    );
+}

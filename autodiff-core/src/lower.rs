@@ -998,6 +998,16 @@ impl Lowerer<'_> {
             if let Some(summed) = self.summed_map(&call.receiver) {
                 return summed;
             }
+            // `x.iter().sum::<f64>()` (also through `.copied()`, `.cloned()`): `x.sum()`.
+            if let Some(array) = iterated_elements(&call.receiver) {
+                let summed = syn::ExprMethodCall {
+                    receiver: Box::new(array.clone()),
+                    turbofish: None,
+                    args: Default::default(),
+                    ..call.clone()
+                };
+                return self.method_call(&summed, whole);
+            }
         }
         if name == "map" {
             if let Some(mapped) = self.iterator_map(call) {
@@ -2492,6 +2502,19 @@ fn strip_parens(expr: &Expr) -> &Expr {
         Expr::Paren(paren) => strip_parens(&paren.expr),
         Expr::Group(group) => strip_parens(&group.expr),
         _ => expr,
+    }
+}
+
+/// The array whose elements `expr` iterates, one by one and unchanged (`x.iter()`,
+/// `x.iter().copied()`, `x.iter().cloned()`).
+fn iterated_elements(expr: &Expr) -> Option<&Expr> {
+    let Expr::MethodCall(call) = strip_parens(expr) else {
+        return None;
+    };
+    match call.method.to_string().as_str() {
+        "iter" if call.args.is_empty() => Some(&call.receiver),
+        "copied" | "cloned" if call.args.is_empty() => iterated_elements(&call.receiver),
+        _ => None,
     }
 }
 

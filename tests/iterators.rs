@@ -312,3 +312,35 @@ fn sums_of_iterated_elements() {
         },
     );
 }
+
+/// A `let` closure given the differentiated values it needs as parameters (as the error for
+/// one reading them says to write it): Runge–Kutta steps of y' = −k·y + sin t.
+#[differentiable]
+fn rk4_steps(y0: f64, k: f64, h: f64) -> f64 {
+    let f = |t: f64, y: f64, k: f64| -k * y + t.sin();
+    let mut y = y0;
+    let mut t = 0.0;
+    for _ in 0..10 {
+        let k1 = f(t, y, k);
+        let k2 = f(t + h / 2.0, y + h / 2.0 * k1, k);
+        let k3 = f(t + h / 2.0, y + h / 2.0 * k2, k);
+        let k4 = f(t + h, y + h * k3, k);
+        y += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+        t += h;
+    }
+    y
+}
+
+#[test]
+fn a_let_closure_given_values_as_parameters() {
+    check_scalar(
+        "rk4_steps",
+        &[1.0, 0.5, 0.1],
+        |p| rk4_steps(p[0], p[1], p[2]),
+        |p| {
+            let (value, (a, b, c)) = rk4_steps_grad(p[0], p[1], p[2]);
+            (value, vec![a, b, c])
+        },
+        |p, t| rk4_steps_jvp(p[0], p[1], p[2], t[0], t[1], t[2]),
+    );
+}

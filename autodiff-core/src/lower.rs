@@ -415,7 +415,13 @@ impl Lowerer<'_> {
                         }
                         value
                     }
-                    _ => self.expr(&init.expr),
+                    _ => match strip_parens(&init.expr) {
+                        Expr::Closure(closure) => {
+                            self.capturing_closure(closure);
+                            Operand::Poison
+                        }
+                        _ => self.expr(&init.expr),
+                    },
                 })
             }
         };
@@ -1263,6 +1269,25 @@ impl Lowerer<'_> {
                 Some((name, key))
             })
             .collect()
+    }
+
+    /// A closure bound with `let` reading differentiated values: the error names them and
+    /// says how to pass them instead.
+    fn capturing_closure(&mut self, closure: &syn::ExprClosure) {
+        let values: Vec<String> = self
+            .bindings_read(closure)
+            .into_iter()
+            .filter(|(name, _)| matches!(self.env.get(name), Some(Operand::Var(_))))
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        let values = match values.as_slice() {
+            [] => "differentiated values".to_string(),
+            names => names.join(", "),
+        };
+        self.diag.error(
+            closure,
+            format!("a closure bound with `let` may read only constants, and this one reads {values}: pass them as parameters (`let f = |t: f64, y: f64, k: f64| …;` called `f(t, y, k)`, inlined where it is called), or write a #[differentiable] function outside"),
+        );
     }
 
     /// The struct parameter `arg` names (`p`, `&p`), passed whole to another function.

@@ -802,6 +802,8 @@ pub enum Pat {
     /// `a | b | …`.
     Or(Vec<usize>),
     Wild,
+    /// `n`: every other value, bound to a name the arm may read.
+    Bind(String),
 }
 
 /// How an arm of a branch is chosen.

@@ -593,6 +593,7 @@ impl Printer {
                             .map(usize::to_string)
                             .collect::<Vec<_>>()
                             .join(" | "),
+                        Test::Pat(Pat::Bind(name)) => name.clone(),
                         _ => "_".to_string(),
                     };
                     self.line(out, indent + 1, &format!("{pattern} => {{"));

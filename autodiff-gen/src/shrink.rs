@@ -698,7 +698,7 @@ impl Checker {
             }
             Head::Match(scrutinee) => {
                 self.range_of(scrutinee, true).is_some()
-                    && last.test == Test::Pat(Pat::Wild)
+                    && matches!(last.test, Test::Pat(Pat::Wild | Pat::Bind(_)))
                     && arms.iter().all(|arm| match &arm.test {
                         Test::Pat(Pat::Range(a, b)) => a <= b,
                         Test::Pat(Pat::Or(ks)) => !ks.is_empty(),
@@ -710,6 +710,11 @@ impl Checker {
         if !tests_ok {
             return false;
         }
+        // The range a name bound by a `match` arm holds: the scrutinee's.
+        let scrutinee_range = match head {
+            Head::Match(scrutinee) => self.range_of(scrutinee, true),
+            Head::If => None,
+        };
         for arm in arms {
             let value_ok = match (bind, &arm.value) {
                 (None, None) => true,
@@ -725,6 +730,10 @@ impl Checker {
                     if bind.is_some() {
                         // A block that may `break` cannot also give a value.
                         c.jumps = false;
+                    }
+                    if let (Test::Pat(Pat::Bind(name)), Some(range)) = (&arm.test, scrutinee_range)
+                    {
+                        c.declare_int(name, range);
                     }
                 },
                 arm.value.as_ref(),

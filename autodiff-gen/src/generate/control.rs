@@ -575,8 +575,9 @@ impl Generator<'_> {
         self.rng.pick(&options).clone()
     }
 
-    /// One to three patterns over `0..=hi + 1`, then `_`.
-    fn patterns(&mut self, hi: usize) -> Vec<Pat> {
+    /// One to three patterns over `0..=hi + 1`, then `_` or, where `bindable`, a name bound
+    /// to the scrutinee.
+    fn patterns(&mut self, hi: usize, bindable: bool) -> Vec<Pat> {
         let mut out: Vec<Pat> = (0..1 + self.rng.below(3))
             .map(|_| match self.rng.below(3) {
                 0 => Pat::Lit(self.rng.below(hi + 1)),
@@ -594,7 +595,10 @@ impl Generator<'_> {
                 }
             })
             .collect();
-        out.push(Pat::Wild);
+        out.push(match bindable && self.rng.chance(0.4) {
+            true => Pat::Bind(self.name("n")),
+            false => Pat::Wild,
+        });
         out
     }
 
@@ -602,9 +606,18 @@ impl Generator<'_> {
     /// the value of a new variable.
     fn branch(&mut self, body: &mut Vec<Stmt>, value: bool) {
         let target = (!value).then(|| self.ensure_target(body, None));
+        // The largest value a name bound by the last arm may hold (a value cast to an
+        // integer has no known bound).
+        let mut bound_hi = 0;
         let (head, tests) = if self.rng.chance(0.3) {
             let (scrutinee, hi) = self.scrutinee();
-            let tests = self.patterns(hi).into_iter().map(Test::Pat).collect();
+            let bindable = !matches!(scrutinee, IntExpr::Cast(_));
+            bound_hi = hi;
+            let tests = self
+                .patterns(hi, bindable)
+                .into_iter()
+                .map(Test::Pat)
+                .collect();
             (Head::Match(scrutinee), tests)
         } else {
             let n = 1 + self.rng.chance(0.4) as usize;
@@ -622,6 +635,15 @@ impl Generator<'_> {
         let mut value_bound: f64 = 0.0;
         for (k, test) in tests.into_iter().enumerate() {
             let saved = self.enter();
+            if let Test::Pat(Pat::Bind(name)) = &test {
+                self.ints.push(IntVar {
+                    name: name.clone(),
+                    lo: 0,
+                    hi: bound_hi,
+                    end: None,
+                    index: false,
+                });
+            }
             if value {
                 // A block that may `break` cannot also give a value.
                 self.jumps = false;

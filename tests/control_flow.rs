@@ -117,6 +117,19 @@ fn by_bound_match(x: f64) -> f64 {
     first + second + product
 }
 
+/// An or-pattern with a guard, in an arm the adjoint runs again (it reads a view): the
+/// names are bound again by the alternative the guard accepted, as the `match` did.
+#[differentiable(wrt(x))]
+fn or_pattern_with_guard(x: &Array1<f64>, k: (i32, i32)) -> f64 {
+    let m = x.view().into_shape_with_order((2, 2)).unwrap();
+    match k {
+        (p @ 0..=9, q) | (q, p @ 0..=9) if p < q => {
+            m.t().dot(&m).sum() * p as f64 + x[0] * q as f64
+        }
+        _ => x.sum(),
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Activation {
     Tanh,
@@ -160,6 +173,19 @@ fn branches_follow_the_path_taken() {
         by_bound_match_jvp,
         [0.4, 1.3, -2.6, 3.7]
     );
+    for k in [(5, 2), (2, 5), (12, 1)] {
+        let v = |p: &[f64]| Array1::from(p.to_vec());
+        check_scalar(
+            "or_pattern_with_guard",
+            &[0.3, -0.7, 1.1, 0.4],
+            |p| or_pattern_with_guard(&v(p), k),
+            |p| {
+                let (value, g) = or_pattern_with_guard_grad(&v(p), k);
+                (value, flat(&g))
+            },
+            |p, t| or_pattern_with_guard_jvp(&v(p), k, v(t)),
+        );
+    }
     for (activation, x, expected) in [
         (Activation::Tanh, 0.5, 1.0 - 0.5_f64.tanh().powi(2)),
         (Activation::Relu, 0.5, 1.0),
@@ -1065,6 +1091,49 @@ fn arrays_zipped(x: &Array1<f64>, y: &Array1<f64>, m: &Array2<f64>, c: &[f64]) -
     s
 }
 
+/// Loops over elements nested in other loops: the names their patterns bind are values
+/// (they were taken for constants, the loops' sums with them: every derivative 0).
+#[differentiable]
+fn nested_element_loops(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for _ in 0..2 {
+        for (&a, &b) in x.iter().zip(y.iter()) {
+            s += a * b;
+        }
+        for &v in x.iter() {
+            s += v.sin();
+        }
+    }
+    s
+}
+
+#[derive(Parameters, Clone, Debug)]
+pub struct Pair {
+    w: Array1<f64>,
+    b: Array1<f64>,
+}
+
+#[derive(Parameters, Clone, Debug)]
+pub struct Pairs {
+    layers: Vec<Pair>,
+}
+
+/// A layer's fields iterated inside `for layer in &p.layers`: each rewritten loop has an
+/// index of its own (`layer` read inside the inner loop was the inner index's layer).
+#[differentiable(wrt(p))]
+fn fields_of_layers(p: &Pairs) -> f64 {
+    let mut s = 0.0;
+    for layer in &p.layers {
+        for (&a, &b) in layer.w.iter().zip(layer.b.iter()) {
+            s += a * b;
+        }
+        for &a in layer.w.iter() {
+            s += a * a;
+        }
+    }
+    s
+}
+
 #[test]
 fn loops_over_differentiated_arrays_scatter_back() {
     let y = [1.0, -0.5, 2.0];
@@ -1119,6 +1188,43 @@ fn loops_over_differentiated_arrays_scatter_back() {
             arrays_zipped_jvp(&x, &y, &m, &constants, tx, ty, tm)
         },
     );
+    let split = |p: &[f64]| (Array1::from(p[..2].to_vec()), Array1::from(p[2..].to_vec()));
+    check_scalar(
+        "nested_element_loops",
+        &[1.0, 2.0, 3.0, 4.0],
+        |p| {
+            let (x, y) = split(p);
+            nested_element_loops(&x, &y)
+        },
+        |p| {
+            let (x, y) = split(p);
+            let (value, (dx, dy)) = nested_element_loops_grad(&x, &y);
+            (value, dx.iter().chain(&dy).copied().collect())
+        },
+        |p, t| {
+            let ((x, y), (tx, ty)) = (split(p), split(t));
+            nested_element_loops_jvp(&x, &y, tx, ty)
+        },
+    );
+    let pairs = Pairs {
+        layers: vec![
+            Pair {
+                w: array![1.0, 2.0],
+                b: array![3.0, 4.0],
+            },
+            Pair {
+                w: array![5.0, 6.0],
+                b: array![7.0, 8.0],
+            },
+        ],
+    };
+    let (value, g) = fields_of_layers_grad(&pairs);
+    assert_eq!(value, fields_of_layers(&pairs));
+    assert_eq!(value, 94.0 + 66.0);
+    for (layer, grad) in pairs.layers.iter().zip(&g.layers) {
+        assert_eq!(grad.w, &layer.b + &(&layer.w * 2.0));
+        assert_eq!(grad.b, layer.w);
+    }
     check_scalar(
         "elements_and_columns",
         &[0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.3, -0.2, 0.9],

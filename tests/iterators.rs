@@ -344,3 +344,25 @@ fn a_let_closure_given_values_as_parameters() {
         |p, t| rk4_steps_jvp(p[0], p[1], p[2], t[0], t[1], t[2]),
     );
 }
+
+/// Constant slices iterated in a function with `hessian` (their dual numbers were missing:
+/// E0599 `autodiff_lift`).
+#[differentiable(hessian)]
+fn slice_curvature(w: f64, c: &[f64]) -> f64 {
+    c.iter().map(|v| (v * w).sin()).sum::<f64>()
+}
+
+#[test]
+fn constant_slices_in_a_hessian() {
+    let c = [0.5, -1.5, 2.0];
+    let (w, h) = (0.3, 1e-5);
+    let (_, _, hessian) = slice_curvature_hessian(w, &c);
+    let expected: f64 = c.iter().map(|v| -v * v * (v * w).sin()).sum();
+    let differences =
+        (slice_curvature_grad(w + h, &c).1 - slice_curvature_grad(w - h, &c).1) / (2.0 * h);
+    assert!(
+        (hessian[[0, 0]] - expected).abs() < 1e-12,
+        "{hessian} vs {expected}"
+    );
+    assert!((differences - expected).abs() < 1e-8);
+}

@@ -1765,23 +1765,32 @@ fn head_bindings(lp: &Loop) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Where arm `k` of a `match` runs again in the adjoint, the names its pattern binds
-/// (`n if n < 3 =>`), bound again from the scrutinee (the arm is the one it matched).
+/// (`n if n < 3 =>`), bound again from the scrutinee by the pattern and its guard (which
+/// picks among the alternatives of `(p, q) | (q, p) if p < q`, as the `match` did).
 fn arm_pattern_bindings(branch: &Branch, k: usize) -> TokenStream {
-    match &branch.head {
-        crate::ir::BranchHead::Match {
-            scrutinee,
-            patterns,
-            ..
-        } if !pattern_idents(&patterns[k]).is_empty() => {
-            let pattern = &patterns[k];
-            quote! {
-                #[allow(irrefutable_let_patterns, unused_parens)]
-                let (#pattern) = ::core::clone::Clone::clone(&#scrutinee) else {
-                    ::core::unreachable!()
-                };
-            }
+    let crate::ir::BranchHead::Match {
+        scrutinee,
+        patterns,
+        guards,
+    } = &branch.head
+    else {
+        return TokenStream::new();
+    };
+    let mut names: Vec<Ident> = Vec::new();
+    for name in pattern_idents(&patterns[k]) {
+        if !names.contains(&name) {
+            names.push(name);
         }
-        _ => TokenStream::new(),
+    }
+    if names.is_empty() {
+        return TokenStream::new();
+    }
+    let (pattern, guard) = (&patterns[k], &guards[k]);
+    quote! {
+        let (#(#names,)*) = match ::core::clone::Clone::clone(&#scrutinee) {
+            #pattern #guard => (#(#names,)*),
+            _ => ::core::unreachable!(),
+        };
     }
 }
 

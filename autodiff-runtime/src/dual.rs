@@ -699,6 +699,21 @@ impl<F: Real, S: Data<Elem = F>, D: Dimension> Lift for ArrayBase<S, D> {
     }
 }
 
+/// Constant data in a slice (`c: &[f64]` iterated by an elementwise closure), as a vector.
+impl<F: Real> Lift for [F] {
+    type Lifted = ndarray::Array1<Dual<F>>;
+    fn autodiff_lift(&self) -> ndarray::Array1<Dual<F>> {
+        self.iter().map(|&v| Dual::constant(v)).collect()
+    }
+}
+
+impl<F: Real> Lift for Vec<F> {
+    type Lifted = ndarray::Array1<Dual<F>>;
+    fn autodiff_lift(&self) -> ndarray::Array1<Dual<F>> {
+        self.as_slice().autodiff_lift()
+    }
+}
+
 /// A value turned into duals along a direction: `re` the value, `eps` the tangent, the
 /// seed of a Hessian-vector product. Called as a method, so that `x`, `&x` and `&&x` all work.
 ///

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Ident, Pat, Stmt as SynStmt};
@@ -594,7 +594,13 @@ impl Lowerer<'_> {
     /// with a constant sequence or with another differentiated array (both read at the
     /// index, as long as the shorter lasts).
     fn indexed_loop(&self, lp: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
-        let index: Ident = syn::Ident::new("__autodiff_index", lp.for_token.span);
+        // One name per depth: an element bound in an outer loop (`for layer in &p.layers`)
+        // is read again as `p.layers[index]` inside an inner one rewritten too.
+        let index = format_ident!(
+            "__autodiff_index{}",
+            self.loop_depth,
+            span = lp.for_token.span
+        );
         let body = &lp.body;
         let pair = match &*lp.pat {
             Pat::Tuple(pair) => pair.elems.first().zip(pair.elems.get(1)),
@@ -1001,6 +1007,18 @@ fn assignments(body: &Block) -> Vec<(String, Expr)> {
                 Expr::Return(ret) => {
                     if let Some(value) = &ret.expr {
                         self.0.push((RETURN_VALUE.into(), (**value).clone()));
+                    }
+                }
+                // A loop's pattern binds each item of what it iterates (`for &v in x.iter()`,
+                // rewritten as element reads of `x` only when the loop is lowered).
+                Expr::ForLoop(lp) => {
+                    for ident in pattern_bindings(&lp.pat) {
+                        self.0.push((ident.to_string(), (*lp.expr).clone()));
+                    }
+                }
+                Expr::Match(m) => {
+                    for ident in m.arms.iter().flat_map(|arm| pattern_bindings(&arm.pat)) {
+                        self.0.push((ident.to_string(), (*m.expr).clone()));
                     }
                 }
                 _ => {}

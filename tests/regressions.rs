@@ -2355,3 +2355,28 @@ fn arrays_added_into_by_inner_loops_run_again_in_the_adjoint() {
         arrays_added_into_by_inner_loops_vjp,
     );
 }
+
+/// An element added into at an index that calls something (`q[w.pop().unwrap()] += …`): the
+/// index is computed once, as Rust does (it was computed for the read and again for the
+/// write, popping twice; review).
+#[differentiable(wrt(x))]
+fn added_at_a_popped_index(x: &Array1<f64>, v: &[usize]) -> f64 {
+    let mut w = v.to_vec();
+    let mut q = Array1::<f64>::zeros(4);
+    q[w.pop().unwrap()] += x[0];
+    q[w.pop().unwrap()] += x[1];
+    q[3] * 10.0 + q[2]
+}
+
+#[test]
+fn an_index_that_calls_something_is_computed_once() {
+    let (x, v) = (Array1::from(vec![1.0, 2.0]), [0usize, 1, 2, 3]);
+    let (value, gradient) = added_at_a_popped_index_grad(&x, &v);
+    assert_eq!(value, added_at_a_popped_index(&x, &v));
+    assert_eq!(value, 12.0);
+    assert_eq!(gradient.to_vec(), vec![10.0, 1.0]);
+    assert_eq!(
+        added_at_a_popped_index_jvp(&x, &v, Array1::from(vec![0.0, 1.0])).1,
+        1.0
+    );
+}

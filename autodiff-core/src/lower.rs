@@ -482,10 +482,20 @@ impl Lowerer<'_> {
                 else {
                     return;
                 };
-                let (element, right) = (&binary.left, &binary.right);
-                let value: Expr =
-                    syn::parse_quote_spanned!(binary.op.span()=> #element #op (#right));
-                self.element_write(left, &value, expr);
+                // An index that calls anything (`q[next(&rng)] += v`) is computed once, as
+                // Rust does, and then read and written at.
+                let mut left = left.clone();
+                if !plain_index(&left.index) {
+                    let at = format_ident!("__autodiff_at", span = left.index.span());
+                    let index = &left.index;
+                    let bind: syn::Stmt =
+                        syn::parse_quote_spanned!(index.span()=> let #at = #index;);
+                    self.stmts(std::slice::from_ref(&bind), false);
+                    *left.index = syn::parse_quote!(#at);
+                }
+                let right = &binary.right;
+                let value: Expr = syn::parse_quote_spanned!(binary.op.span()=> #left #op (#right));
+                self.element_write(&left, &value, expr);
             }
             Expr::Assign(assign) if matches!(strip_parens(&assign.left), Expr::Tuple(_)) => {
                 if let Expr::Tuple(left) = strip_parens(&assign.left) {
@@ -2421,6 +2431,19 @@ fn array_constructor(path: &syn::Path) -> bool {
         })
     };
     path.segments.len() > 1 && ty.is_some_and(|ty| array_type(&ty))
+}
+
+/// Whether an index is names, literals and arithmetic on them (`r`, `[i, j]`, `(r + 1) % d`):
+/// computing it twice changes nothing.
+fn plain_index(expr: &Expr) -> bool {
+    match strip_parens(expr) {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Array(array) => array.elems.iter().all(plain_index),
+        Expr::Tuple(tuple) => tuple.elems.iter().all(plain_index),
+        Expr::Binary(binary) => plain_index(&binary.left) && plain_index(&binary.right),
+        Expr::Unary(unary) => plain_index(&unary.expr),
+        _ => false,
+    }
 }
 
 /// The non-compound operator of `+=`, `-=`, … (`None` for other operators).

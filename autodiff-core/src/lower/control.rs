@@ -628,6 +628,9 @@ impl Lowerer<'_> {
                         let range = quote!(::core::iter::IntoIterator::into_iter(#ys).take(#count).enumerate());
                         (quote!((#index, #second)), range, element)
                     }
+                    // A differentiated side not read at an index (`x.iter().rev()`): the
+                    // loop as written is the error.
+                    (None, _) if self.mentions_var(&call.receiver) => return None,
                     (None, Some(read)) => {
                         let xs = &call.receiver;
                         let ElementRead { element, count, .. } = read;

@@ -14,24 +14,8 @@ impl Loop {
     /// (`s += t`, `s = s - t`, `if c { s += t }`, an inner loop summing into it), read by
     /// nothing else: its adjoint is the same in every iteration.
     pub fn accumulates(&self, program: &Program) -> bool {
-        self.carried
-            .iter()
-            .enumerate()
-            .all(|(slot, (target, _))| match target {
-                Target::Local(k) => {
-                    let mut chain = HashSet::from([Var::Local(*k)]);
-                    let head_reads = match &self.head {
-                        LoopHead::While { stmts, .. } => reads_any(program, stmts, &chain),
-                        LoopHead::For { .. } | LoopHead::Loop => false,
-                    };
-                    !head_reads
-                        && summed_through(program, &self.body.stmts, &mut chain, Var::Local(*k))
-                            .is_some_and(|end| {
-                                yields_only(&self.body.yields, &chain, end) == Some(slot)
-                            })
-                }
-                Target::Const(_) => true,
-            })
+        self.increments(program)
+            .is_some_and(|increments| increments.slots.is_empty())
     }
 
     /// The values of the body that the carried variables' sums pass through (the carried

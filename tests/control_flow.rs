@@ -130,6 +130,26 @@ fn or_pattern_with_guard(x: &Array1<f64>, k: (i32, i32)) -> f64 {
     }
 }
 
+/// `match &w` binds by reference, as written (`*v`; it was matched by value, E0614), here
+/// in arms the adjoint runs again (they read a view), twice on an `Option<Vec<f64>>`.
+#[differentiable(wrt(x))]
+fn by_reference(x: &Array1<f64>, w: Option<f64>, list: Option<Vec<f64>>) -> f64 {
+    let m = x.view().into_shape_with_order((2, 2)).unwrap();
+    let scale = match &w {
+        Some(v) => m.t().dot(&m).sum() * *v,
+        None => x[0],
+    };
+    let first = match &list {
+        Some(values) => m.t().dot(&m).sum() * values[0],
+        None => 0.0,
+    };
+    let count = match &list {
+        Some(values) => values.len() as f64 * x[1],
+        None => x[1],
+    };
+    scale + first + count
+}
+
 #[derive(Clone, Copy)]
 enum Activation {
     Tanh,
@@ -173,6 +193,19 @@ fn branches_follow_the_path_taken() {
         by_bound_match_jvp,
         [0.4, 1.3, -2.6, 3.7]
     );
+    for (w, list) in [(Some(2.0), Some(vec![0.5, 1.0, 3.0])), (None, None)] {
+        let v = |p: &[f64]| Array1::from(p.to_vec());
+        check_scalar(
+            "by_reference",
+            &[0.3, -0.7, 1.1, 0.4],
+            |p| by_reference(&v(p), w, list.clone()),
+            |p| {
+                let (value, g) = by_reference_grad(&v(p), w, list.clone());
+                (value, flat(&g))
+            },
+            |p, t| by_reference_jvp(&v(p), w, list.clone(), v(t)),
+        );
+    }
     for k in [(5, 2), (2, 5), (12, 1)] {
         let v = |p: &[f64]| Array1::from(p.to_vec());
         check_scalar(

@@ -146,7 +146,14 @@ impl Lowerer<'_> {
             );
             return Some(Operand::Poison);
         }
-        let scrutinee = self.condition(&expr.expr)?;
+        // `match &w`: the arms bind by reference, as written (`Some(v) => … *v`).
+        let scrutinee = match strip_parens(&expr.expr) {
+            Expr::Reference(reference) if reference.mutability.is_none() => {
+                let inner = self.condition(&reference.expr)?;
+                quote!((&#inner))
+            }
+            scrutinee => self.condition(scrutinee)?,
+        };
         let mut patterns = Vec::new();
         let mut guards = Vec::new();
         let mut arms = Vec::new();

@@ -150,6 +150,32 @@ fn by_reference(x: &Array1<f64>, w: Option<f64>, list: Option<Vec<f64>>) -> f64 
     scale + first + count
 }
 
+pub struct Settings {
+    pub mode: String,
+}
+
+fn consume(v: Vec<f64>) -> f64 {
+    v[0]
+}
+
+/// `match &place` of a field or a `Vec` moved later, in arms the adjoint runs again: the
+/// place is borrowed as written (a `String` field was moved out, E0507), and the adjoint
+/// binds the arm's names from a copy kept for it (the `Vec`, moved, E0382; second review).
+#[differentiable(wrt(x))]
+fn by_reference_to_places(x: &Array1<f64>, settings: &Settings, c: &[f64]) -> f64 {
+    let m = x.view().into_shape_with_order((2, 2)).unwrap();
+    let v = c.to_vec();
+    let t = match &v {
+        w if w.is_empty() => x[0],
+        w => m.t().dot(&m).sum() * w[0],
+    };
+    let squared = match &settings.mode {
+        mode if mode == "square" => x[0] * x[0],
+        _ => x[0],
+    };
+    t * consume(v) + squared
+}
+
 #[derive(Clone, Copy)]
 enum Activation {
     Tanh,
@@ -204,6 +230,20 @@ fn branches_follow_the_path_taken() {
                 (value, flat(&g))
             },
             |p, t| by_reference_jvp(&v(p), w, list.clone(), v(t)),
+        );
+    }
+    for mode in ["square", "plain"] {
+        let settings = Settings { mode: mode.into() };
+        let v = |p: &[f64]| Array1::from(p.to_vec());
+        check_scalar(
+            "by_reference_to_places",
+            &[0.3, -0.7, 1.1, 0.4],
+            |p| by_reference_to_places(&v(p), &settings, &[2.0]),
+            |p| {
+                let (value, g) = by_reference_to_places_grad(&v(p), &settings, &[2.0]);
+                (value, flat(&g))
+            },
+            |p, t| by_reference_to_places_jvp(&v(p), &settings, &[2.0], v(t)),
         );
     }
     for k in [(5, 2), (2, 5), (12, 1)] {

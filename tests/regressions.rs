@@ -2380,3 +2380,53 @@ fn an_index_that_calls_something_is_computed_once() {
         1.0
     );
 }
+
+/// `q[I] += v` runs `v` first, then `I`, as Rust does on floats (the index was computed
+/// first: `q[3] += x[2]` where Rust adds `x[3]` into `q[2]`; second review).
+#[differentiable(wrt(x))]
+fn added_in_rust_order(x: &Array1<f64>, v: &[usize]) -> f64 {
+    let mut w = v.to_vec();
+    let mut q = Array1::<f64>::zeros(4);
+    q[w.pop().unwrap()] += x[w.pop().unwrap()];
+    let mut k = 0;
+    q[k] += x[next_index(&mut k)];
+    q[3] * 10.0 + q[2] + q[1] * 100.0
+}
+
+fn next_index(k: &mut usize) -> usize {
+    *k += 1;
+    *k
+}
+
+/// A loop over indices nested in another loop: its counter is no element of `x` (the
+/// analysis took it for one, and the index for a value's; second review).
+#[differentiable]
+fn argmax_in_a_loop(x: &Array1<f64>) -> f64 {
+    let mut best = 0usize;
+    let mut s = 0.0;
+    for _ in 0..2 {
+        for i in 0..x.len() {
+            if x[i] > x[best] {
+                best = i;
+            }
+        }
+        s += x[best] * s + x[best];
+    }
+    s
+}
+
+#[test]
+fn element_updates_in_rust_order_and_counters_of_nested_loops() {
+    let x = Array1::from(vec![0.3, -0.7, 1.1, 0.4]);
+    let (value, gradient) = added_in_rust_order_grad(&x, &[0, 1, 2, 3]);
+    assert_eq!(value, added_in_rust_order(&x, &[0, 1, 2, 3]));
+    // q[2] += x[3]; k = 1: q[1] += x[1].
+    assert_eq!(gradient.to_vec(), vec![0.0, 100.0, 0.0, 1.0]);
+    let (value, gradient) = argmax_in_a_loop_grad(&x);
+    assert_eq!(value, argmax_in_a_loop(&x));
+    // s = x₂, then x₂·x₂ + x₂: ∂/∂x₂ = 2x₂ + 1 + 1.
+    assert!(
+        (gradient[2] - (2.0 * 1.1 + 2.0)).abs() < 1e-12,
+        "{gradient}"
+    );
+}

@@ -77,6 +77,7 @@ pub fn lower(sig: &Signature, block: &Block, diag: &mut Diagnostics) -> Program 
         result_type: sig.ret.clone(),
         function_tail: false,
     };
+    lowerer.reserved_names(sig, block);
     for param in &sig.params {
         let operand = if param.differentiated {
             lowerer.program.inputs.push(Input {
@@ -482,10 +483,21 @@ impl Lowerer<'_> {
                 else {
                     return;
                 };
-                // An index that calls anything (`q[next(&rng)] += v`) is computed once, as
-                // Rust does, and then read and written at.
+                // As Rust runs `q[I] op= v` on floats: `v` first, then `I`, once. Bound to
+                // names of their own where the order or a second run could matter (an index
+                // that calls anything, `q[w.pop().unwrap()] += …`, or that `v` may change,
+                // `q[k] += x[bump(&mut k)]`).
                 let mut left = left.clone();
-                if !plain_index(&left.index) {
+                let mut right = (*binary.right).clone();
+                let plain = plain_index(&left.index);
+                if !plain || mentions_any(&right, &idents_of(&left.index)) {
+                    let rhs = format_ident!("__autodiff_rhs", span = right.span());
+                    let bind: syn::Stmt =
+                        syn::parse_quote_spanned!(right.span()=> let #rhs = #right;);
+                    self.stmts(std::slice::from_ref(&bind), false);
+                    right = syn::parse_quote!(#rhs);
+                }
+                if !plain {
                     let at = format_ident!("__autodiff_at", span = left.index.span());
                     let index = &left.index;
                     let bind: syn::Stmt =
@@ -493,7 +505,6 @@ impl Lowerer<'_> {
                     self.stmts(std::slice::from_ref(&bind), false);
                     *left.index = syn::parse_quote!(#at);
                 }
-                let right = &binary.right;
                 let value: Expr = syn::parse_quote_spanned!(binary.op.span()=> #left #op (#right));
                 self.element_write(&left, &value, expr);
             }
@@ -1281,6 +1292,30 @@ impl Lowerer<'_> {
             .collect()
     }
 
+    /// Names that generated code binds among the user's (rewritten loops' indices,
+    /// `q[I] op= v`'s parts) begin with `__autodiff_`: the user's may not.
+    fn reserved_names(&mut self, sig: &Signature, block: &Block) {
+        struct Reserved(Vec<Ident>);
+        impl<'ast> Visit<'ast> for Reserved {
+            fn visit_ident(&mut self, ident: &'ast Ident) {
+                if ident.to_string().starts_with("__autodiff_") {
+                    self.0.push(ident.clone());
+                }
+            }
+        }
+        let mut found = Reserved(Vec::new());
+        for param in &sig.params {
+            found.visit_ident(&param.ident);
+        }
+        found.visit_block(block);
+        for ident in found.0 {
+            self.diag.error(
+                &ident,
+                format!("`{ident}`: names beginning with `__autodiff_` are reserved for the code #[differentiable] generates; rename it"),
+            );
+        }
+    }
+
     /// A closure bound with `let` reading differentiated values: the error names them and
     /// says how to pass them instead.
     fn capturing_closure(&mut self, closure: &syn::ExprClosure) {
@@ -1661,7 +1696,7 @@ impl Lowerer<'_> {
 
     /// Records that the derivative sweeps read `tokens` (a node's constant argument): every
     /// constant binding it names, and those they borrow, are pinned.
-    fn pin(&mut self, tokens: &TokenStream) {
+    pub(super) fn pin(&mut self, tokens: &TokenStream) {
         let mut stack: Vec<String> = Vec::new();
         fn idents(tokens: TokenStream, out: &mut Vec<String>) {
             for tree in tokens {
@@ -2419,11 +2454,12 @@ fn foreign_root(path: &syn::Path) -> Option<String> {
 /// Whether a called path is an associated function of one of ndarray's array types
 /// (`Array1::from_elem`, `Array2::from_diag`, `ArrayD::from_shape_vec`), not of the user's.
 fn array_constructor(path: &syn::Path) -> bool {
-    let mut names = path.segments.iter().map(|s| s.ident.to_string());
-    let ty = match names.next().as_deref() {
-        Some("ndarray") => names.next(),
-        first => first.map(str::to_string),
-    };
+    let mut names = path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .skip_while(|name| name == "autodiff" || name == "ndarray");
+    let ty = names.next();
     let array_type = |ty: &str| {
         ty.strip_prefix("Array").is_some_and(|rest| {
             matches!(rest, "" | "D" | "Base")
@@ -2431,6 +2467,24 @@ fn array_constructor(path: &syn::Path) -> bool {
         })
     };
     path.segments.len() > 1 && ty.is_some_and(|ty| array_type(&ty))
+}
+
+/// The identifiers an expression names.
+fn idents_of(expr: &Expr) -> HashSet<String> {
+    struct Names(HashSet<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_ident(&mut self, ident: &'ast Ident) {
+            self.0.insert(ident.to_string());
+        }
+    }
+    let mut names = Names(HashSet::new());
+    names.visit_expr(expr);
+    names.0
+}
+
+/// Whether `expr` names any of `names`.
+fn mentions_any(expr: &Expr, names: &HashSet<String>) -> bool {
+    idents_of(expr).iter().any(|name| names.contains(name))
 }
 
 /// Whether an index is names, literals and arithmetic on them (`r`, `[i, j]`, `(r + 1) % d`):

@@ -146,14 +146,22 @@ impl Lowerer<'_> {
             );
             return Some(Operand::Poison);
         }
-        // `match &w`: the arms bind by reference, as written (`Some(v) => … *v`).
-        let scrutinee = match strip_parens(&expr.expr) {
-            Expr::Reference(reference) if reference.mutability.is_none() => {
-                let inner = self.condition(&reference.expr)?;
-                quote!((&#inner))
+        let mut scrutinee = self.condition(&expr.expr)?;
+        // `match &w` of a name, read as the name: the arms bind by reference, as written
+        // (`Some(v) => … *v`).
+        if let Expr::Reference(reference) = strip_parens(&expr.expr) {
+            if reference.mutability.is_none() && single_ident(&reference.expr).is_some() {
+                scrutinee = quote!((&#scrutinee));
             }
-            scrutinee => self.condition(scrutinee)?,
-        };
+        }
+        // An arm binding names may run again in the adjoint, binding them again from it.
+        if expr
+            .arms
+            .iter()
+            .any(|arm| !pattern_bindings(&arm.pat).is_empty())
+        {
+            self.pin(&scrutinee);
+        }
         let mut patterns = Vec::new();
         let mut guards = Vec::new();
         let mut arms = Vec::new();
@@ -1022,13 +1030,8 @@ fn assignments(body: &Block) -> Vec<(String, Expr)> {
                 // A loop's pattern binds each item of what it iterates (`for &v in x.iter()`,
                 // rewritten as element reads of `x` only when the loop is lowered).
                 Expr::ForLoop(lp) => {
-                    for ident in pattern_bindings(&lp.pat) {
+                    for ident in element_bindings(lp) {
                         self.0.push((ident.to_string(), (*lp.expr).clone()));
-                    }
-                }
-                Expr::Match(m) => {
-                    for ident in m.arms.iter().flat_map(|arm| pattern_bindings(&arm.pat)) {
-                        self.0.push((ident.to_string(), (*m.expr).clone()));
                     }
                 }
                 _ => {}
@@ -1048,6 +1051,29 @@ fn assignments(body: &Block) -> Vec<(String, Expr)> {
     let mut found = Assignments::default();
     found.visit_block(body);
     found.0
+}
+
+/// The names a `for` loop's pattern binds to elements of what it iterates: none for a range
+/// (`0..x.len()` counts), the item but not the counter for `.enumerate()`.
+fn element_bindings(lp: &syn::ExprForLoop) -> Vec<Ident> {
+    fn range(expr: &Expr) -> bool {
+        match strip_parens(expr) {
+            Expr::Range(_) => true,
+            Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "rev" | "step_by") =>
+            {
+                range(&call.receiver)
+            }
+            _ => false,
+        }
+    }
+    match (strip_parens(&lp.expr), &*lp.pat) {
+        (expr, _) if range(expr) => Vec::new(),
+        (Expr::MethodCall(call), Pat::Tuple(pair)) if call.method == "enumerate" => {
+            pair.elems.get(1).map(pattern_bindings).unwrap_or_default()
+        }
+        _ => pattern_bindings(&lp.pat),
+    }
 }
 
 /// Whether an expression names one of `names`.

@@ -485,12 +485,12 @@ impl Lowerer<'_> {
                 };
                 // As Rust runs `q[I] op= v` on floats: `v` first, then `I`, once. Bound to
                 // names of their own where the order or a second run could matter (an index
-                // that calls anything, `q[w.pop().unwrap()] += …`, or that `v` may change,
-                // `q[k] += x[bump(&mut k)]`).
+                // that calls anything, `q[w.pop().unwrap()] += …`, or whose names `v` may
+                // change, `q[k] += x[bump(&mut k)]`).
                 let mut left = left.clone();
                 let mut right = (*binary.right).clone();
                 let plain = plain_index(&left.index);
-                if !plain || mentions_any(&right, &idents_of(&left.index)) {
+                if !plain || mutates_any(&right, &idents_of(&left.index)) {
                     let rhs = format_ident!("__autodiff_rhs", span = right.span());
                     let bind: syn::Stmt =
                         syn::parse_quote_spanned!(right.span()=> let #rhs = #right;);
@@ -2482,9 +2482,41 @@ fn idents_of(expr: &Expr) -> HashSet<String> {
     names.0
 }
 
-/// Whether `expr` names any of `names`.
-fn mentions_any(expr: &Expr, names: &HashSet<String>) -> bool {
-    idents_of(expr).iter().any(|name| names.contains(name))
+/// Whether `expr` may change one of `names`: borrows it `&mut`, calls a method on it (which
+/// may take `&mut self`), or assigns it.
+fn mutates_any(expr: &Expr, names: &HashSet<String>) -> bool {
+    struct Mutates<'n> {
+        names: &'n HashSet<String>,
+        found: bool,
+    }
+    impl Mutates<'_> {
+        fn named(&self, expr: &Expr) -> bool {
+            single_ident(strip_parens(expr))
+                .is_some_and(|ident| self.names.contains(&ident.to_string()))
+        }
+    }
+    impl<'ast> Visit<'ast> for Mutates<'_> {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            self.found |= match expr {
+                Expr::Reference(reference) => {
+                    reference.mutability.is_some() && self.named(&reference.expr)
+                }
+                Expr::MethodCall(call) => self.named(&call.receiver),
+                Expr::Assign(assign) => self.named(&assign.left),
+                Expr::Binary(binary) => {
+                    compound_operator(&binary.op).is_some() && self.named(&binary.left)
+                }
+                _ => false,
+            };
+            syn::visit::visit_expr(self, expr);
+        }
+    }
+    let mut mutates = Mutates {
+        names,
+        found: false,
+    };
+    mutates.visit_expr(expr);
+    mutates.found
 }
 
 /// Whether an index is names, literals and arithmetic on them (`r`, `[i, j]`, `(r + 1) % d`):

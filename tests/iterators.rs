@@ -366,3 +366,48 @@ fn constant_slices_in_a_hessian() {
     );
     assert!((differences - expected).abs() < 1e-8);
 }
+
+/// Elements taken by value (`.copied()`, `.cloned()`) in folds, maps and zips: the same
+/// elements (a fold or a zip of them was "unknown method `copied`").
+#[differentiable]
+fn elements_by_value(x: &Array1<f64>, y: &Array1<f64>, w: f64) -> f64 {
+    let folded = x.iter().copied().fold(0.5, |acc, v| acc + v * w);
+    let mapped = x.iter().cloned().map(|v| (v * w).sin()).sum::<f64>();
+    let zipped = x
+        .iter()
+        .copied()
+        .zip(y.iter().copied())
+        .map(|(p, q)| p * q * w)
+        .sum::<f64>();
+    folded + mapped + zipped
+}
+
+#[test]
+fn iterated_elements_by_value() {
+    let parts = |p: &[f64]| {
+        (
+            Array1::from(p[..3].to_vec()),
+            Array1::from(p[3..6].to_vec()),
+            p[6],
+        )
+    };
+    check_scalar(
+        "elements_by_value",
+        &[0.5, -1.0, 2.0, 1.5, 0.25, -0.5, 0.7],
+        |p| {
+            let (x, y, w) = parts(p);
+            elements_by_value(&x, &y, w)
+        },
+        |p| {
+            let (x, y, w) = parts(p);
+            let (value, (gx, gy, gw)) = elements_by_value_grad(&x, &y, w);
+            let mut g: Vec<f64> = gx.iter().chain(&gy).copied().collect();
+            g.push(gw);
+            (value, g)
+        },
+        |p, t| {
+            let ((x, y, w), (tx, ty, tw)) = (parts(p), parts(t));
+            elements_by_value_jvp(&x, &y, w, tx, ty, tw)
+        },
+    );
+}

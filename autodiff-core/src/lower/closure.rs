@@ -604,15 +604,20 @@ fn iterated(expr: &Expr) -> Option<Vec<&Expr>> {
         Expr::MethodCall(iter) if iter.method == "iter" && iter.args.is_empty() => {
             Some(vec![&*iter.receiver])
         }
+        // The elements by value: the same elements.
+        Expr::MethodCall(by_value)
+            if matches!(by_value.method.to_string().as_str(), "copied" | "cloned")
+                && by_value.args.is_empty() =>
+        {
+            iterated(&by_value.receiver)
+        }
         Expr::MethodCall(zip) if zip.method == "zip" && zip.args.len() == 1 => {
             let mut arrays = iterated(&zip.receiver)?;
-            let other = match strip_parens(&zip.args[0]) {
-                Expr::MethodCall(iter) if iter.method == "iter" && iter.args.is_empty() => {
-                    &*iter.receiver
-                }
-                other => other,
-            };
-            arrays.push(other);
+            // `zip(&b)`, `zip(b.iter())`, `zip(b.iter().copied())`: b.
+            match iterated(&zip.args[0]).as_deref() {
+                Some([other]) => arrays.push(other),
+                _ => arrays.push(strip_parens(&zip.args[0])),
+            }
             Some(arrays)
         }
         _ => None,

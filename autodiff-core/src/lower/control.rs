@@ -191,7 +191,7 @@ impl Lowerer<'_> {
                 }
                 None => None,
             };
-            let pat = &arm.pat;
+            let pat = immutable(&arm.pat);
             let display = pretty_expr(&quote!(#pat #guard));
             patterns.push(quote!(#pat));
             guards.push(guard);
@@ -554,7 +554,7 @@ impl Lowerer<'_> {
                     self.env
                         .declare(ident.to_string(), Some(named_constant(&ident)));
                 }
-                let pat = &lp.pat;
+                let pat = immutable(&lp.pat);
                 let (stmts, iter) = head_iter.unwrap_or_default();
                 LoopHead::For {
                     stmts,
@@ -1051,6 +1051,22 @@ fn assignments(body: &Block) -> Vec<(String, Expr)> {
     let mut found = Assignments::default();
     found.visit_block(body);
     found.0
+}
+
+/// A pattern's bindings without `mut`: the generated code changes a name the user's code
+/// changes under a binding of its own (`let mut __cN = n;`), so `mut n` would be unused
+/// there (a warning in the user's crate).
+fn immutable(pat: &Pat) -> Pat {
+    struct Immutable;
+    impl syn::visit_mut::VisitMut for Immutable {
+        fn visit_pat_ident_mut(&mut self, ident: &mut syn::PatIdent) {
+            ident.mutability = None;
+            syn::visit_mut::visit_pat_ident_mut(self, ident);
+        }
+    }
+    let mut pat = pat.clone();
+    syn::visit_mut::VisitMut::visit_pat_mut(&mut Immutable, &mut pat);
+    pat
 }
 
 /// The names a `for` loop's pattern binds to elements of what it iterates: none for a range

@@ -509,6 +509,27 @@ impl Quadratic {
     }
 }
 
+/// `mut` bindings in a `match` arm and a `for` pattern, changed in the body (the generated
+/// code changes its own copies: `mut` on the pattern was an unused-`mut` warning), and an
+/// arm binding a name the adjoint binds again.
+#[differentiable(wrt(x))]
+#[must_use]
+pub fn mutable_bindings(x: f64, k: u32) -> f64 {
+    let a = match k {
+        0 => x,
+        mut n => {
+            n += 1;
+            x * f64::from(n)
+        }
+    };
+    let mut s = 0.0;
+    for mut i in 0..k {
+        i %= 2;
+        s += x * f64::from(i);
+    }
+    a + s
+}
+
 #[cfg(test)]
 mod tests {
     // Exact comparisons where the derivatives are exact in floating point.
@@ -614,6 +635,7 @@ mod tests {
         let (value, (dx, de), hessian) = views_hessian(&x, &e, &[1, 1]);
         assert_eq!(value, views(&x, &e, &[1, 1]));
         assert_eq!((dx.len(), de.dim(), hessian.dim()), (3, (2, 2), (7, 7)));
+        assert_eq!(mutable_bindings_grad(2.0, 3), (10.0, 5.0));
         let (value, jacobian) = reshaped_jacobian(&e, &d);
         assert_eq!(value, reshaped(&e, &d));
         assert_eq!(jacobian.dim(), (4, 6));

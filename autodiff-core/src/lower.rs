@@ -1026,9 +1026,9 @@ impl Lowerer<'_> {
                 return summed;
             }
             // `x.iter().sum::<f64>()` (also through `.copied()`, `.cloned()`): `x.sum()`.
-            if let Some(array) = iterated_elements(&call.receiver) {
+            if let Some([array]) = closure::iterated(&call.receiver).as_deref() {
                 let summed = syn::ExprMethodCall {
-                    receiver: Box::new(array.clone()),
+                    receiver: Box::new((*array).clone()),
                     turbofish: None,
                     args: Default::default(),
                     ..call.clone()
@@ -2636,19 +2636,6 @@ fn strip_parens(expr: &Expr) -> &Expr {
         Expr::Paren(paren) => strip_parens(&paren.expr),
         Expr::Group(group) => strip_parens(&group.expr),
         _ => expr,
-    }
-}
-
-/// The array whose elements `expr` iterates, one by one and unchanged (`x.iter()`,
-/// `x.iter().copied()`, `x.iter().cloned()`).
-fn iterated_elements(expr: &Expr) -> Option<&Expr> {
-    let Expr::MethodCall(call) = strip_parens(expr) else {
-        return None;
-    };
-    match call.method.to_string().as_str() {
-        "iter" if call.args.is_empty() => Some(&call.receiver),
-        "copied" | "cloned" if call.args.is_empty() => iterated_elements(&call.receiver),
-        _ => None,
     }
 }
 

@@ -599,7 +599,7 @@ fn zipped(expr: &Expr) -> Option<Vec<&Expr>> {
 
 /// The arrays of `a.iter()` and `a.iter().zip(b)` (`b`, `&b` or `b.iter()`), in order
 /// (`None` for anything else).
-fn iterated(expr: &Expr) -> Option<Vec<&Expr>> {
+pub(super) fn iterated(expr: &Expr) -> Option<Vec<&Expr>> {
     match strip_parens(expr) {
         Expr::MethodCall(iter) if iter.method == "iter" && iter.args.is_empty() => {
             Some(vec![&*iter.receiver])

@@ -632,26 +632,23 @@ impl Lowerer<'_> {
                     true => Some(self.element_read(ys, second, &index, false)?),
                     false => None,
                 };
+                // The constant side enumerated, as long as the array lasts.
+                let with_constant = |read: ElementRead, constant: &Expr, pattern: &Pat| {
+                    let ElementRead { element, count, .. } = read;
+                    let range = quote!(::core::iter::IntoIterator::into_iter(#constant).take(#count).enumerate());
+                    (quote!((#index, #pattern)), range, element)
+                };
                 match (left, right) {
                     (Some(left), Some(right)) => {
                         let (a, b) = (&left.count, &right.count);
                         let (x, y) = (&left.element, &right.element);
                         (quote!(#index), quote!(0..(#a).min(#b)), quote!(#x #y))
                     }
-                    (Some(read), None) => {
-                        let ElementRead { element, count, .. } = read;
-                        let range = quote!(::core::iter::IntoIterator::into_iter(#ys).take(#count).enumerate());
-                        (quote!((#index, #second)), range, element)
-                    }
+                    (Some(read), None) => with_constant(read, ys, second),
                     // A differentiated side not read at an index (`x.iter().rev()`): the
                     // loop as written is the error.
                     (None, _) if self.mentions_var(&call.receiver) => return None,
-                    (None, Some(read)) => {
-                        let xs = &call.receiver;
-                        let ElementRead { element, count, .. } = read;
-                        let range = quote!(::core::iter::IntoIterator::into_iter(#xs).take(#count).enumerate());
-                        (quote!((#index, #first)), range, element)
-                    }
+                    (None, Some(read)) => with_constant(read, &call.receiver, first),
                     (None, None) => return None,
                 }
             }
